@@ -1,0 +1,90 @@
+// Small helpers for the wire formats: IPv4 addresses, MAC addresses, hex.
+// Pure: no IO. Addresses travel through the codebase as dotted strings (what users
+// type and read); the codec converts at the edge.
+
+export function ipFromBytes(b: Uint8Array, off: number): string {
+  return `${b[off]}.${b[off + 1]}.${b[off + 2]}.${b[off + 3]}`;
+}
+
+/** Parses a dotted quad; returns null for anything that is not exactly one. */
+export function parseIp(text: string): number | null {
+  const parts = text.split(".");
+  if (parts.length !== 4) return null;
+  let v = 0;
+  for (const p of parts) {
+    if (!/^\d{1,3}$/.test(p)) return null;
+    const n = Number(p);
+    if (n > 255) return null;
+    v = v * 256 + n;
+  }
+  return v >>> 0;
+}
+
+export function ipToU32(text: string): number {
+  const v = parseIp(text);
+  if (v === null) throw new RangeError(`not an IPv4 address: ${text}`);
+  return v;
+}
+
+export function u32ToIp(v: number): string {
+  return `${(v >>> 24) & 255}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
+}
+
+export function writeIp(b: Uint8Array, off: number, ip: string): void {
+  const v = ipToU32(ip);
+  b[off] = v >>> 24;
+  b[off + 1] = (v >>> 16) & 255;
+  b[off + 2] = (v >>> 8) & 255;
+  b[off + 3] = v & 255;
+}
+
+export function macToString(b: Uint8Array, off = 0): string {
+  let s = "";
+  for (let i = 0; i < 6; i++) s += (i ? ":" : "") + hexByte(b[off + i]);
+  return s;
+}
+
+/** Accepts aa:bb:cc:dd:ee:ff, aa-bb-…, or aabbccddeeff. */
+export function parseMac(text: string): Uint8Array | null {
+  const hex = text.replace(/[:\-.]/g, "");
+  if (!/^[0-9a-fA-F]{12}$/.test(hex)) return null;
+  const out = new Uint8Array(6);
+  for (let i = 0; i < 6; i++) out[i] = parseInt(hex.slice(i * 2, i * 2 + 2), 16);
+  return out;
+}
+
+export function hexByte(n: number): string {
+  return (n < 16 ? "0" : "") + n.toString(16);
+}
+
+export function toHex(b: Uint8Array, sep = ""): string {
+  let s = "";
+  for (let i = 0; i < b.length; i++) s += (i && sep ? sep : "") + hexByte(b[i]);
+  return s;
+}
+
+export function fromHex(text: string): Uint8Array | null {
+  const clean = text.replace(/[\s:]/g, "");
+  if (clean.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(clean)) return null;
+  const out = new Uint8Array(clean.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(clean.slice(i * 2, i * 2 + 2), 16);
+  return out;
+}
+
+export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Latin-1 decode: one char per byte, so nothing is lost and escaping sees every byte. */
+export function latin1(b: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < b.length; i++) s += String.fromCharCode(b[i]);
+  return s;
+}
+
+export function isBroadcastMac(b: Uint8Array, off = 0): boolean {
+  for (let i = 0; i < 6; i++) if (b[off + i] !== 0xff) return false;
+  return true;
+}

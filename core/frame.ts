@@ -1,0 +1,131 @@
+// Ethernet II / IPv4 / UDP around a DHCP message: building frames to send, and taking
+// received frames apart with every length checked (HOSTILE.md items 1–7).
+
+import { isBroadcastMac, writeIp } from "./bytes.ts";
+import { fold, ipv4HeaderChecksum, sum16, udpChecksum } from "./checksum.ts";
+
+export const ETH_HLEN = 14;
+export const ETHERTYPE_IPV4 = 0x0800;
+export const IPPROTO_UDP = 17;
+export const IPTOS_LOWDELAY = 0x10;
+export const DHCP_SERVER_PORT = 67, DHCP_CLIENT_PORT = 68;
+export const BROADCAST_MAC = new Uint8Array([0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
+
+export interface UdpFrameSpec {
+  srcMac: Uint8Array;
+  dstMac: Uint8Array;
+  srcIp: string;
+  dstIp: string;
+  srcPort: number;
+  dstPort: number;
+  payload: Uint8Array;
+  ttl?: number;  // default 128, as the seed sends
+  tos?: number;  // default low delay
+  ipId?: number;
+}
+
+/** Builds a whole frame with correct IPv4 header and UDP checksums. */
+export function buildUdpFrame(spec: UdpFrameSpec): Uint8Array {
+  const udpLen = 8 + spec.payload.length;
+  const ipLen = 20 + udpLen;
+  const frame = new Uint8Array(ETH_HLEN + ipLen);
+  const dv = new DataView(frame.buffer);
+  frame.set(spec.dstMac.subarray(0, 6), 0);
+  frame.set(spec.srcMac.subarray(0, 6), 6);
+  dv.setUint16(12, ETHERTYPE_IPV4);
+  const ip = ETH_HLEN;
+  frame[ip] = 0x45;
+  frame[ip + 1] = spec.tos ?? IPTOS_LOWDELAY;
+  dv.setUint16(ip + 2, ipLen);
+  dv.setUint16(ip + 4, spec.ipId ?? 0);
+  dv.setUint16(ip + 6, 0); // no fragmentation
+  frame[ip + 8] = spec.ttl ?? 128;
+  frame[ip + 9] = IPPROTO_UDP;
+  writeIp(frame, ip + 12, spec.srcIp);
+  writeIp(frame, ip + 16, spec.dstIp);
+  dv.setUint16(ip + 10, ipv4HeaderChecksum(frame, ip, 20));
+  const udp = ip + 20;
+  dv.setUint16(udp, spec.srcPort);
+  dv.setUint16(udp + 2, spec.dstPort);
+  dv.setUint16(udp + 4, udpLen);
+  frame.set(spec.payload, udp + 8);
+  dv.setUint16(udp + 6, udpChecksum(frame, ip, udp, udpLen));
+  return frame;
+}
+
+/** What the kernel said about the checksum of a received frame (PACKET_AUXDATA). */
+export type ChecksumStatus = "valid" | "partial" | "unknown";
+
+export type FrameDropReason =
+  | "frame-short" | "not-ipv4" | "ip-header-bad" | "ip-version" | "not-udp" | "ip-fragment"
+  | "ip-length" | "ip-checksum" | "udp-length" | "udp-checksum" | "wrong-port" | "not-for-us";
+
+export interface ParsedFrame {
+  srcMac: Uint8Array;
+  dstMac: Uint8Array;
+  srcIp: string;
+  dstIp: string;
+  srcPort: number;
+  dstPort: number;
+  ttl: number;
+  /** The UDP payload, trimmed to the UDP length (trailing bytes are not trusted). */
+  payload: Uint8Array;
+}
+
+export type FrameResult = { ok: true; frame: ParsedFrame } | { ok: false; reason: FrameDropReason };
+
+export interface FrameCheck {
+  csum: ChecksumStatus;
+  /** Required UDP destination port; null accepts any (watch mode). */
+  dstPort: number | null;
+  /** When set, the Ethernet destination must be this MAC or broadcast (client mode). */
+  ourMac?: Uint8Array;
+}
+
+const drop = (reason: FrameDropReason): FrameResult => ({ ok: false, reason });
+
+export function parseUdpFrame(b: Uint8Array, check: FrameCheck): FrameResult {
+  if (b.length < ETH_HLEN + 20) return drop("frame-short");
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  if (dv.getUint16(12) !== ETHERTYPE_IPV4) return drop("not-ipv4");
+  if (check.ourMac && !isBroadcastMac(b, 0)) {
+    for (let i = 0; i < 6; i++) if (b[i] !== check.ourMac[i]) return drop("not-for-us");
+  }
+  const ip = ETH_HLEN;
+  if (b[ip] >> 4 !== 4) return drop("ip-version");
+  const ihl = (b[ip] & 0x0f) * 4;
+  if (ihl < 20 || ip + ihl > b.length) return drop("ip-header-bad");
+  if (b[ip + 9] !== IPPROTO_UDP) return drop("not-udp");
+  const fragment = dv.getUint16(ip + 6);
+  if ((fragment & 0x1fff) !== 0 || (fragment & 0x2000) !== 0) return drop("ip-fragment");
+  const totalLen = dv.getUint16(ip + 2);
+  if (ip + totalLen > b.length || totalLen < ihl + 8) return drop("ip-length");
+  // The IPv4 header is never checked by anyone before a packet socket sees it.
+  if (fold(sum16(b, ip, ihl)) !== 0xffff) return drop("ip-checksum");
+  const udp = ip + ihl;
+  const udpLen = dv.getUint16(udp + 4);
+  if (udpLen < 8 || udp + udpLen > ip + totalLen) return drop("udp-length");
+  const storedSum = dv.getUint16(udp + 6);
+  // "partial": the sender's stack left the checksum for offload (veth, local), it is not
+  // filled in; "valid": the NIC verified it. Otherwise verify; zero means none was sent.
+  if (check.csum === "unknown" && storedSum !== 0) {
+    let sum = sum16(b, ip + 12, 8) + IPPROTO_UDP + udpLen;
+    sum = sum16(b, udp, udpLen, sum);
+    if (fold(sum) !== 0xffff) return drop("udp-checksum");
+  }
+  const dstPort = dv.getUint16(udp + 2);
+  if (check.dstPort !== null && dstPort !== check.dstPort) return drop("wrong-port");
+  return {
+    ok: true,
+    frame: {
+      dstMac: b.subarray(0, 6),
+      srcMac: b.subarray(6, 12),
+      srcIp: `${b[ip + 12]}.${b[ip + 13]}.${b[ip + 14]}.${b[ip + 15]}`,
+      dstIp: `${b[ip + 16]}.${b[ip + 17]}.${b[ip + 18]}.${b[ip + 19]}`,
+      srcPort: dv.getUint16(udp),
+      dstPort,
+      ttl: b[ip + 8],
+      payload: b.subarray(udp + 8, udp + udpLen),
+    },
+  };
+}

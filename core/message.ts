@@ -1,0 +1,231 @@
+// BOOTP/DHCP message codec (RFC 951, RFC 2131 section 2, RFC 2132).
+// Options are kept as raw bytes per code, repeats concatenated (RFC 3396), and read
+// through typed getters that take a default and never throw.
+
+import { ipFromBytes, latin1, writeIp } from "./bytes.ts";
+import { decodeOption, type OptionValue } from "./options.ts";
+
+export const BOOTP_HEADER_LEN = 236;
+export const MAGIC_COOKIE = 0x63825363;
+export const BOOTP_MIN_LEN = 300; // the seed pads every message to 300 bytes (RFC 951 size)
+export const BOOTREQUEST = 1, BOOTREPLY = 2;
+export const OPT_PAD = 0, OPT_END = 255;
+const MAX_OPTION_TOTAL = 16384; // cap for one code's concatenated value (RFC 3396)
+
+export interface DhcpMessage {
+  op: number;
+  htype: number;
+  hlen: number;
+  hops: number;
+  xid: number;
+  secs: number;
+  flags: number;
+  ciaddr: string;
+  yiaddr: string;
+  siaddr: string;
+  giaddr: string;
+  chaddr: Uint8Array; // 16 bytes as on the wire
+  sname: string;      // up to the first NUL; "" when the field carries options or lacks a NUL
+  file: string;
+  /** Raw option values in first-seen order; repeated codes concatenated (RFC 3396). */
+  options: Map<number, Uint8Array>;
+}
+
+export type DecodeErrorKind =
+  | "short" | "cookie" | "option-truncated" | "option-too-long";
+export interface DecodeError { kind: DecodeErrorKind; code?: number; offset: number; reason: string }
+/** Things wrong with a message that do not stop it being read; the receive path counts them. */
+export type DecodeWarningKind = "no-end" | "data-after-end" | "sname-unterminated" | "file-unterminated";
+export interface DecodeWarning { kind: DecodeWarningKind; offset: number }
+
+export type DecodeResult =
+  | { ok: true; message: DhcpMessage; warnings: DecodeWarning[] }
+  | { ok: false; error: DecodeError };
+
+function cString(b: Uint8Array): string | null {
+  const nul = b.indexOf(0);
+  return nul < 0 ? null : latin1(b.subarray(0, nul));
+}
+
+export function decodeMessage(buf: Uint8Array): DecodeResult {
+  if (buf.length < BOOTP_HEADER_LEN + 4) {
+    return { ok: false, error: { kind: "short", offset: 0, reason: `${buf.length} bytes, a DHCP message needs at least 240` } };
+  }
+  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  if (dv.getUint32(BOOTP_HEADER_LEN) !== MAGIC_COOKIE) {
+    return { ok: false, error: { kind: "cookie", offset: BOOTP_HEADER_LEN, reason: "magic cookie missing or wrong" } };
+  }
+  const warnings: DecodeWarning[] = [];
+  const options = new Map<number, Uint8Array>();
+  const err = parseOptions(buf, BOOTP_HEADER_LEN + 4, buf.length, options, warnings, true);
+  if (err) return { ok: false, error: err };
+
+  const snameField = buf.subarray(44, 108);
+  const fileField = buf.subarray(108, 236);
+  // Option 52 (RFC 2132 9.3): 1 = file holds options, 2 = sname, 3 = both. Read once, in the
+  // order the RFC gives (file, then sname); an overload inside them is not followed.
+  const overload = options.get(52);
+  const ov = overload && overload.length === 1 ? overload[0] : 0;
+  if (ov & 1) {
+    const e = parseOptions(buf, 108, 236, options, warnings, false);
+    if (e) return { ok: false, error: e };
+  }
+  if (ov & 2) {
+    const e = parseOptions(buf, 44, 108, options, warnings, false);
+    if (e) return { ok: false, error: e };
+  }
+  let sname = "", file = "";
+  if (!(ov & 2)) {
+    const s = cString(snameField);
+    if (s === null) warnings.push({ kind: "sname-unterminated", offset: 44 });
+    else sname = s;
+  }
+  if (!(ov & 1)) {
+    const f = cString(fileField);
+    if (f === null) warnings.push({ kind: "file-unterminated", offset: 108 });
+    else file = f;
+  }
+  return {
+    ok: true,
+    warnings,
+    message: {
+      op: buf[0], htype: buf[1], hlen: buf[2], hops: buf[3],
+      xid: dv.getUint32(4), secs: dv.getUint16(8), flags: dv.getUint16(10),
+      ciaddr: ipFromBytes(buf, 12), yiaddr: ipFromBytes(buf, 16),
+      siaddr: ipFromBytes(buf, 20), giaddr: ipFromBytes(buf, 24),
+      chaddr: buf.slice(28, 44), sname, file, options,
+    },
+  };
+}
+
+function parseOptions(
+  buf: Uint8Array, start: number, end: number,
+  into: Map<number, Uint8Array>, warnings: DecodeWarning[], main: boolean,
+): DecodeError | null {
+  let p = start;
+  while (p < end) {
+    const code = buf[p];
+    if (code === OPT_PAD) { p++; continue; }
+    if (code === OPT_END) {
+      for (let q = p + 1; q < end; q++) {
+        if (buf[q] !== OPT_PAD) { warnings.push({ kind: "data-after-end", offset: q }); break; }
+      }
+      return null;
+    }
+    if (p + 1 >= end) return { kind: "option-truncated", code, offset: p, reason: `option ${code} has no length byte` };
+    const len = buf[p + 1];
+    if (p + 2 + len > end) return { kind: "option-truncated", code, offset: p, reason: `option ${code} length ${len} runs past the end` };
+    if (!main && code === 52) { p += 2 + len; continue; } // no second overload
+    const value = buf.subarray(p + 2, p + 2 + len);
+    const prev = into.get(code);
+    if (prev) {
+      if (prev.length + len > MAX_OPTION_TOTAL) return { kind: "option-too-long", code, offset: p, reason: `option ${code} concatenated over ${MAX_OPTION_TOTAL} bytes` };
+      const joined = new Uint8Array(prev.length + len);
+      joined.set(prev);
+      joined.set(value, prev.length);
+      into.set(code, joined);
+    } else {
+      into.set(code, value);
+    }
+    p += 2 + len;
+  }
+  warnings.push({ kind: "no-end", offset: end });
+  return null;
+}
+
+// ---- typed getters: a default instead of an exception ----
+
+export function getOption(msg: DhcpMessage, code: number): OptionValue | undefined {
+  const raw = msg.options.get(code);
+  if (!raw) return undefined;
+  const r = decodeOption(code, raw);
+  return r.ok ? r.value : undefined;
+}
+
+export function getIp(msg: DhcpMessage, code: number, fallback: string | null = null): string | null {
+  const v = getOption(msg, code);
+  return typeof v === "string" ? v : fallback;
+}
+
+export function getIps(msg: DhcpMessage, code: number): string[] {
+  const v = getOption(msg, code);
+  return Array.isArray(v) && v.every((x) => typeof x === "string") ? (v as string[]) : [];
+}
+
+export function getU32(msg: DhcpMessage, code: number, fallback: number | null = null): number | null {
+  const v = getOption(msg, code);
+  return typeof v === "number" ? v : fallback;
+}
+
+export function getString(msg: DhcpMessage, code: number, fallback: string | null = null): string | null {
+  const v = getOption(msg, code);
+  return typeof v === "string" ? v : fallback;
+}
+
+export function messageType(msg: DhcpMessage): number {
+  const raw = msg.options.get(53);
+  return raw && raw.length === 1 ? raw[0] : 0;
+}
+
+// ---- encoding ----
+
+export interface OptionBytes { code: number; data: Uint8Array }
+
+export interface MessageFields {
+  op: number;
+  xid: number;
+  chaddr: Uint8Array; // 6 bytes for Ethernet
+  secs?: number;
+  flags?: number;
+  hops?: number;
+  ciaddr?: string;
+  yiaddr?: string;
+  siaddr?: string;
+  giaddr?: string;
+  options: OptionBytes[]; // in wire order; END is added
+  minLength?: number;     // pad to this (default 300)
+}
+
+/** Bytes the encoded message takes: header, cookie, options (split at 255), END, padding. */
+export function encodingLength(fields: MessageFields): number {
+  let len = BOOTP_HEADER_LEN + 4;
+  for (const o of fields.options) len += o.data.length + 2 * Math.max(1, Math.ceil(o.data.length / 255));
+  len += 1;
+  return Math.max(len, fields.minLength ?? BOOTP_MIN_LEN);
+}
+
+export function encodeMessage(fields: MessageFields, out?: Uint8Array, offset = 0): Uint8Array {
+  const len = encodingLength(fields);
+  const buf = out ? out.subarray(offset, offset + len) : new Uint8Array(len);
+  if (buf.length < len) throw new RangeError(`buffer too small: need ${len} bytes`);
+  buf.fill(0);
+  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  buf[0] = fields.op;
+  buf[1] = 1; // htype Ethernet
+  buf[2] = fields.chaddr.length;
+  buf[3] = fields.hops ?? 0;
+  dv.setUint32(4, fields.xid >>> 0);
+  dv.setUint16(8, fields.secs ?? 0);
+  dv.setUint16(10, fields.flags ?? 0);
+  writeIp(buf, 12, fields.ciaddr ?? "0.0.0.0");
+  writeIp(buf, 16, fields.yiaddr ?? "0.0.0.0");
+  writeIp(buf, 20, fields.siaddr ?? "0.0.0.0");
+  writeIp(buf, 24, fields.giaddr ?? "0.0.0.0");
+  buf.set(fields.chaddr.subarray(0, 16), 28);
+  dv.setUint32(BOOTP_HEADER_LEN, MAGIC_COOKIE);
+  let p = BOOTP_HEADER_LEN + 4;
+  for (const o of fields.options) {
+    // RFC 3396: a value over 255 bytes goes out as consecutive instances of the same code.
+    let rest = o.data;
+    do {
+      const chunk = rest.subarray(0, 255);
+      buf[p] = o.code;
+      buf[p + 1] = chunk.length;
+      buf.set(chunk, p + 2);
+      p += 2 + chunk.length;
+      rest = rest.subarray(chunk.length);
+    } while (rest.length > 0);
+  }
+  buf[p] = OPT_END;
+  return buf;
+}
