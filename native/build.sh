@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Builds native/build/libdhcptool.so from native/shim.c with the system C
+# compiler. Idempotent: does nothing when the .so is newer than shim.c.
+# Run by `bun install` (postinstall) and `bun run build`.
+set -euo pipefail
+
+script="${BASH_SOURCE[0]}"
+[[ "$script" == */* ]] || script="./$script"
+native_dir="$(cd "${script%/*}" && pwd)"
+src="$native_dir/shim.c"
+out_dir="$native_dir/build"
+out="$out_dir/libdhcptool.so"
+
+if [[ -f "$out" && ! "$src" -nt "$out" ]]; then
+	echo "dhcptool: native shim is up to date ($out)"
+	exit 0
+fi
+
+compiler=""
+for candidate in "${CC:-}" cc gcc clang; do
+	if [[ -n "$candidate" ]] && command -v "$candidate" >/dev/null 2>&1; then
+		compiler="$candidate"
+		break
+	fi
+done
+if [[ -z "$compiler" ]]; then
+	{
+		echo 'dhcptool: error: no C compiler found (tried $CC, cc, gcc, clang).'
+		echo 'The native raw-socket shim must be compiled once. Install a compiler and the'
+		echo 'C library headers (Debian/Ubuntu: apt-get install gcc libc6-dev), then run:'
+		echo '    bun run build'
+	} >&2
+	exit 1
+fi
+
+mkdir -p "$out_dir"
+# Compile to a temporary name and rename, so a failed or interrupted build
+# never leaves a half-written library where the loader would find it.
+tmp="$(mktemp "$out_dir/.libdhcptool.XXXXXX.so")"
+trap 'rm -f "$tmp"' EXIT
+"$compiler" -O2 -Wall -Wextra -fPIC -shared -pthread -o "$tmp" "$src"
+chmod 0755 "$tmp" # mktemp made it 0600; other users must be able to load it
+mv -f "$tmp" "$out"
+trap - EXIT
+echo "dhcptool: built $out with $compiler"

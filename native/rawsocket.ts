@@ -1,0 +1,460 @@
+/**
+ * The one module that imports bun:ffi. It loads native/build/libdhcptool.so
+ * (built from shim.c by native/build.sh) and wraps it in two things:
+ * interfaceInfo() for interface facts and RawSocket for an AF_PACKET socket
+ * bound to one interface behind a classic BPF filter.
+ *
+ * Only JS-owned buffers and integers cross the boundary; the shim checks
+ * every length and never returns a pointer into its own memory.
+ *
+ * Receiving without polling: a C thread per socket poll()s the socket and a
+ * stop eventfd and, when frames are queued, fires a threadsafe JSCallback
+ * once, then sleeps until JS has drained the socket and re-armed it. The
+ * thread does not keep the event loop alive: callers that wait for frames
+ * must hold some other handle (a timer).
+ */
+import { dlopen, JSCallback } from 'bun:ffi';
+
+export type NativeErrorCode = 'ENODEV' | 'EPERM' | 'ENETDOWN' | 'ENOSHIM' | 'EINVAL' | 'EMSGSIZE' | 'EIO';
+
+export class NativeError extends Error {
+  readonly code: NativeErrorCode;
+  readonly errno: number;
+
+  constructor(code: NativeErrorCode, message: string, errno = 0) {
+    super(message);
+    this.name = 'NativeError';
+    this.code = code;
+    this.errno = errno;
+  }
+}
+
+export interface InterfaceInfo {
+  name: string;
+  index: number;
+  mac: Uint8Array;
+  flags: number;
+  up: boolean;
+  running: boolean;
+  mtu: number;
+  /** null when unknown: the interface is administratively down. */
+  carrier: boolean | null;
+}
+
+/**
+ * valid: the kernel or NIC verified the checksum. partial: the checksum was
+ * never filled in (offload, veth, local traffic): do not verify it.
+ * unknown: verify it yourself.
+ */
+export type CsumStatus = 'valid' | 'partial' | 'unknown';
+
+export interface ReceivedFrame {
+  /** The frame from the Ethernet header on; a copy the receiver owns. */
+  bytes: Uint8Array;
+  csum: CsumStatus;
+  /** The frame was longer than the receive buffer; bytes holds its head. */
+  truncated: boolean;
+  wireLength: number;
+  /** Sent by this host (any socket), seen on the way out. */
+  outgoing: boolean;
+  broadcast: boolean;
+}
+
+/** client: IPv4 UDP to port 68. watch: IPv4 UDP from or to port 67 or 68. Fragments never pass. */
+export type FilterMode = 'client' | 'watch';
+
+export interface RawSocketOptions {
+  filter: FilterMode;
+  onFrame: (frame: ReceivedFrame) => void;
+  /** Receive-path errors and exceptions thrown by onFrame; never thrown out of the receive path. */
+  onError?: (err: unknown) => void;
+}
+
+// ---- the shim -------------------------------------------------------------
+
+// Beside this module when run from source; ../native/build when bundled into dist/.
+const LIBRARY_PATHS = [
+  ...(process.env.DHCPTOOL_SHIM ? [process.env.DHCPTOOL_SHIM] : []),
+  `${import.meta.dir}/build/libdhcptool.so`,
+  `${import.meta.dir}/../native/build/libdhcptool.so`,
+];
+
+const SYMBOLS = {
+  dt_ifinfo: { args: ['ptr', 'ptr', 'i32'], returns: 'i32' },
+  dt_open: { args: ['ptr', 'i32'], returns: 'i32' },
+  dt_start: { args: ['i32', 'ptr'], returns: 'i32' },
+  dt_recv: { args: ['i32', 'ptr', 'i32', 'ptr', 'i32'], returns: 'i32' },
+  dt_rearm: { args: ['i32'], returns: 'i32' },
+  dt_send: { args: ['i32', 'ptr', 'i32'], returns: 'i32' },
+  dt_stats: { args: ['i32', 'ptr', 'i32'], returns: 'i32' },
+  dt_close: { args: ['i32'], returns: 'i32' },
+  dt_strerror: { args: ['i32', 'ptr', 'i32'], returns: 'i32' },
+} as const;
+
+type Shim = ReturnType<typeof dlopen<typeof SYMBOLS>>['symbols'];
+
+let shim: Shim | undefined;
+
+/**
+ * dlopen once, on first use, so importing this module costs nothing (not
+ * even node:fs, which alone adds ~2 ms to start-up: it is required only
+ * when loading fails).
+ */
+function native(): Shim {
+  if (shim) return shim;
+  for (const path of LIBRARY_PATHS) {
+    try {
+      shim = dlopen(path, SYMBOLS).symbols;
+      return shim;
+    } catch (err) {
+      // A library that exists but does not load: say why rather than "not built".
+      if (require('node:fs').existsSync(path)) {
+        const why = err instanceof Error ? err.message : String(err);
+        throw new NativeError('ENOSHIM', `native shim ${path} failed to load (${why}): run \`bun run build\``);
+      }
+    }
+  }
+  throw new NativeError('ENOSHIM', 'native shim not built: run `bun run build`');
+}
+
+// Linux errno values (asm-generic, the same on every architecture Bun runs on).
+const EPERM = 1;
+const ENXIO = 6;
+const EACCES = 13;
+const ENODEV = 19;
+const EINVAL = 22;
+const ENAMETOOLONG = 36;
+const EMSGSIZE = 90;
+const ENETDOWN = 100;
+
+const IFF_UP = 0x1;
+const IFF_RUNNING = 0x40;
+const ARPHRD_ETHER = 1;
+const ARPHRD_LOOPBACK = 772;
+
+// tpacket_auxdata.tp_status bits and sll_pkttype values (linux/if_packet.h).
+const TP_STATUS_CSUMNOTREADY = 1 << 3;
+const TP_STATUS_CSUM_VALID = 1 << 7;
+const PACKET_BROADCAST = 1;
+const PACKET_OUTGOING = 4;
+
+const IFINFO_LEN = 24;
+const IFNAMSIZ = 16;
+
+function errnoText(errno: number): string {
+  const out = new Uint8Array(128);
+  const n = native().dt_strerror(errno, out, out.length);
+  const text = n > 0 ? new TextDecoder().decode(out.subarray(0, n)) : 'Unknown error';
+  return `${text} (errno ${errno})`;
+}
+
+function codeFor(errno: number): NativeErrorCode {
+  switch (errno) {
+    case ENODEV:
+    case ENXIO:
+      return 'ENODEV';
+    case EPERM:
+    case EACCES:
+      return 'EPERM';
+    case ENETDOWN:
+      return 'ENETDOWN';
+    case EINVAL:
+    case ENAMETOOLONG:
+      return 'EINVAL';
+    case EMSGSIZE:
+      return 'EMSGSIZE';
+    default:
+      return 'EIO';
+  }
+}
+
+const show = (name: string) => JSON.stringify(name);
+
+const noSuchInterface = (name: string, errno = ENODEV) =>
+  new NativeError('ENODEV', `interface ${show(name)} does not exist`, errno);
+
+/** NUL-terminated bytes of an interface name, after the kernel's own rules. */
+function interfaceNameBytes(name: string): Uint8Array {
+  if (typeof name !== 'string' || name.length === 0) {
+    throw new NativeError('EINVAL', 'interface name is empty', EINVAL);
+  }
+  const bytes = new TextEncoder().encode(name);
+  if (bytes.length >= IFNAMSIZ) {
+    throw new NativeError(
+      'EINVAL',
+      `interface name ${show(name)} is too long: ${bytes.length} bytes, Linux allows at most ${IFNAMSIZ - 1}`,
+      ENAMETOOLONG,
+    );
+  }
+  if (name === '.' || name === '..' || bytes.some((b) => b <= 0x20 || b === 0x2f || b === 0x3a)) {
+    throw new NativeError(
+      'EINVAL',
+      `interface name ${show(name)} is not valid: no spaces, control characters, "/" or ":"`,
+      EINVAL,
+    );
+  }
+  const cName = new Uint8Array(bytes.length + 1);
+  cName.set(bytes);
+  return cName;
+}
+
+interface LinkFacts {
+  info: InterfaceInfo;
+  hardwareType: number;
+}
+
+function readLink(name: string): LinkFacts {
+  const cName = interfaceNameBytes(name);
+  const out = new Uint8Array(IFINFO_LEN);
+  const rc = native().dt_ifinfo(cName, out, out.length);
+  if (rc < 0) {
+    const errno = -rc;
+    if (errno === ENODEV || errno === ENXIO) throw noSuchInterface(name, errno);
+    throw new NativeError(codeFor(errno), `cannot read interface ${show(name)}: ${errnoText(errno)}`, errno);
+  }
+  // Layout documented at dt_ifinfo in shim.c.
+  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  const flags = view.getUint32(12, true);
+  const carrier = view.getInt32(20, true);
+  return {
+    info: {
+      name,
+      index: view.getUint32(0, true),
+      mac: out.slice(4, 10),
+      flags,
+      up: (flags & IFF_UP) !== 0,
+      running: (flags & IFF_RUNNING) !== 0,
+      mtu: view.getUint32(16, true),
+      carrier: carrier < 0 ? null : carrier === 1,
+    },
+    hardwareType: view.getUint16(10, true),
+  };
+}
+
+/** Index, MAC, flags, MTU and carrier of an interface in this network namespace. */
+export function interfaceInfo(name: string): InterfaceInfo {
+  return readLink(name).info;
+}
+
+// ---- RawSocket --------------------------------------------------------------
+
+// One receive buffer for the whole module: JS is single-threaded and every
+// frame handed out is a copy.
+const RECV_BUFFER_BYTES = 65536;
+const RECV_META_LEN = 4;
+/** Frames handled per callback before yielding to the event loop. */
+const MAX_FRAMES_PER_BATCH = 256;
+
+let recvBuffer: Uint8Array | undefined;
+let recvMeta: Int32Array | undefined;
+
+// Open sockets stay reachable until close(): their threads call into the
+// JSCallbacks. On exit they are closed so no thread fires into a dying VM.
+const openSockets = new Set<RawSocket>();
+let exitHookInstalled = false;
+
+function closeAllOnExit(): void {
+  for (const socket of openSockets) socket.close();
+}
+
+export class RawSocket {
+  readonly info: InterfaceInfo;
+  #handle: number;
+  #callback: JSCallback | null = null;
+  #onFrame: (frame: ReceivedFrame) => void;
+  #onError: ((err: unknown) => void) | undefined;
+  #closed = false;
+  #draining = false;
+
+  private constructor(info: InterfaceInfo, handle: number, options: RawSocketOptions) {
+    this.info = info;
+    this.#handle = handle;
+    this.#onFrame = options.onFrame;
+    this.#onError = options.onError;
+  }
+
+  static open(ifname: string, options: RawSocketOptions): RawSocket {
+    if (options.filter !== 'client' && options.filter !== 'watch') {
+      throw new NativeError('EINVAL', `unknown filter ${show(String(options.filter))}: use "client" or "watch"`, EINVAL);
+    }
+    if (typeof options.onFrame !== 'function') {
+      throw new NativeError('EINVAL', 'RawSocket.open needs an onFrame callback', EINVAL);
+    }
+    const { info, hardwareType } = readLink(ifname);
+    if (hardwareType !== ARPHRD_ETHER && hardwareType !== ARPHRD_LOOPBACK) {
+      throw new NativeError(
+        'EINVAL',
+        `interface ${show(ifname)} is not an Ethernet interface (link type ${hardwareType}): DHCP here runs over Ethernet frames`,
+        EINVAL,
+      );
+    }
+    if (!info.up) {
+      throw new NativeError(
+        'ENETDOWN',
+        `interface ${show(ifname)} is down: bring it up with \`ip link set ${ifname} up\``,
+        ENETDOWN,
+      );
+    }
+
+    const shim = native();
+    const handle = shim.dt_open(interfaceNameBytes(ifname), options.filter === 'client' ? 0 : 1);
+    if (handle < 0) {
+      const errno = -handle;
+      const code = codeFor(errno);
+      if (code === 'EPERM') {
+        throw new NativeError(
+          'EPERM',
+          `no permission to open a raw socket on ${ifname}: run as root or grant cap_net_raw (setcap cap_net_raw+ep $(which bun))`,
+          errno,
+        );
+      }
+      if (code === 'ENODEV') throw noSuchInterface(ifname, errno);
+      if (code === 'ENETDOWN') {
+        throw new NativeError(
+          'ENETDOWN',
+          `interface ${show(ifname)} is down: bring it up with \`ip link set ${ifname} up\``,
+          errno,
+        );
+      }
+      throw new NativeError(code, `cannot open a raw socket on ${ifname}: ${errnoText(errno)}`, errno);
+    }
+
+    const socket = new RawSocket(info, handle, options);
+    let callback: JSCallback;
+    try {
+      callback = new JSCallback((h: number) => socket.#drain(h), { args: ['i32'], returns: 'void', threadsafe: true });
+    } catch (err) {
+      shim.dt_close(handle);
+      throw err;
+    }
+    const started = shim.dt_start(handle, callback.ptr);
+    if (started < 0) {
+      shim.dt_close(handle);
+      callback.close();
+      throw new NativeError(codeFor(-started), `cannot start the receive thread for ${ifname}: ${errnoText(-started)}`, -started);
+    }
+    socket.#callback = callback;
+    openSockets.add(socket);
+    if (!exitHookInstalled) {
+      exitHookInstalled = true;
+      process.once('exit', closeAllOnExit);
+    }
+    return socket;
+  }
+
+  /** Sends one complete Ethernet frame (14 bytes of header up to 14 + MTU bytes). */
+  send(frame: Uint8Array): void {
+    if (!(frame instanceof Uint8Array)) {
+      throw new NativeError('EINVAL', 'send() takes a Uint8Array holding an Ethernet frame', EINVAL);
+    }
+    if (this.#closed) {
+      throw new NativeError('EINVAL', `raw socket on ${this.info.name} is closed`, EINVAL);
+    }
+    // A zero-length view has no address to pass; the shim still judges the length.
+    const bytes = frame.byteLength > 0 ? frame : new Uint8Array(1);
+    const rc = native().dt_send(this.#handle, bytes, frame.byteLength);
+    if (rc >= 0) {
+      if (rc !== frame.byteLength) {
+        throw new NativeError('EIO', `short send on ${this.info.name}: ${rc} of ${frame.byteLength} bytes`);
+      }
+      return;
+    }
+    const errno = -rc;
+    if (errno === EMSGSIZE) {
+      throw new NativeError(
+        'EMSGSIZE',
+        `frame of ${frame.byteLength} bytes does not fit ${this.info.name}: an Ethernet frame there is 14 to ${14 + this.info.mtu} bytes`,
+        errno,
+      );
+    }
+    throw new NativeError(codeFor(errno), `send on ${this.info.name} failed: ${errnoText(errno)}`, errno);
+  }
+
+  /**
+   * Frames that passed the filter since open, and how many of them the kernel
+   * dropped because the receive buffer was full (packets includes drops).
+   */
+  stats(): { packets: number; drops: number } {
+    if (this.#closed) {
+      throw new NativeError('EINVAL', `raw socket on ${this.info.name} is closed`, EINVAL);
+    }
+    const out = new Uint32Array(2);
+    const rc = native().dt_stats(this.#handle, out, out.length);
+    if (rc < 0) {
+      throw new NativeError(codeFor(-rc), `cannot read statistics on ${this.info.name}: ${errnoText(-rc)}`, -rc);
+    }
+    return { packets: out[0]!, drops: out[1]! };
+  }
+
+  /**
+   * Idempotent. Stops the receive thread (stop eventfd; dt_close returns once
+   * the thread is done with the callback), then frees the callback. The
+   * thread closes the kernel socket afterwards, off the JS thread: that close
+   * waits out an RCU grace period (10-25 ms).
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    openSockets.delete(this);
+    native().dt_close(this.#handle);
+    // Inside onFrame the callback is still on the stack: free it once the drain unwinds.
+    if (!this.#draining) this.#releaseCallback();
+  }
+
+  #releaseCallback(): void {
+    this.#callback?.close();
+    this.#callback = null;
+  }
+
+  #report(err: unknown): void {
+    if (!this.#onError) return;
+    try {
+      this.#onError(err);
+    } catch {
+      // The receive path never throws, not even for a failing error handler.
+    }
+  }
+
+  /** Runs on the JS thread, once per batch announced by the receive thread. */
+  #drain(handle: number): void {
+    // A call queued before close() may still arrive; the handle is dead by then.
+    if (this.#closed || handle !== this.#handle) return;
+    recvBuffer ??= new Uint8Array(RECV_BUFFER_BYTES);
+    recvMeta ??= new Int32Array(RECV_META_LEN);
+    const buffer = recvBuffer;
+    const meta = recvMeta;
+    const shim = native();
+    this.#draining = true;
+    try {
+      for (let i = 0; i < MAX_FRAMES_PER_BATCH && !this.#closed; i++) {
+        const n = shim.dt_recv(handle, buffer, buffer.length, meta, meta.length);
+        if (n === 0) break;
+        if (n < 0) {
+          const errno = -n;
+          const text = errno === ENETDOWN ? `interface ${this.info.name} went down` : errnoText(errno);
+          this.#report(new NativeError(codeFor(errno), `receive on ${this.info.name} failed: ${text}`, errno));
+          break;
+        }
+        const status = meta[0]!;
+        const frame: ReceivedFrame = {
+          bytes: buffer.slice(0, n),
+          csum:
+            status & TP_STATUS_CSUMNOTREADY ? 'partial' : status & TP_STATUS_CSUM_VALID ? 'valid' : 'unknown',
+          truncated: meta[2] !== 0,
+          wireLength: meta[1]!,
+          outgoing: meta[3] === PACKET_OUTGOING,
+          broadcast: meta[3] === PACKET_BROADCAST,
+        };
+        try {
+          this.#onFrame(frame);
+        } catch (err) {
+          this.#report(err);
+        }
+      }
+    } finally {
+      this.#draining = false;
+      if (this.#closed) this.#releaseCallback();
+      else shim.dt_rearm(handle);
+    }
+  }
+}

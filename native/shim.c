@@ -1,0 +1,702 @@
+/*
+ * dhcptool native shim: the only C in the project.
+ *
+ * What crosses the boundary: plain integers and bytes the caller owns. Every
+ * buffer comes with its length and every length is checked; nothing returned
+ * to the caller points into memory owned here. Errors are returned as -errno.
+ *
+ * Handles are small positive integers: (generation << SLOT_BITS) | slot index.
+ * The generation makes a stale handle (used after close, slot since reused)
+ * fail with -EBADF instead of acting on somebody else's socket.
+ *
+ * Threading: dt_open/dt_recv/dt_send/dt_rearm/dt_stats/dt_close for one
+ * handle are called from the owning JS thread only. The per-socket receive
+ * thread only polls and fires the callback; it never reads the socket. At
+ * close it tells dt_close it is done with the callback and then closes the
+ * descriptors itself: closing a packet socket waits for an RCU grace period
+ * (synchronize_net() in packet_release, 10-25 ms), which must not stall JS.
+ *
+ * Built by native/build.sh: cc -O2 -Wall -Wextra -fPIC -shared -pthread
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <linux/filter.h>
+#include <linux/if_packet.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <net/ethernet.h>
+#include <net/if.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#define EXPORT __attribute__((visibility("default")))
+
+#ifndef IFF_LOWER_UP /* linux/if.h has it but clashes with net/if.h */
+#define IFF_LOWER_UP 0x10000
+#endif
+
+#define SLOT_BITS 8
+#define MAX_SLOTS (1 << SLOT_BITS)
+#define GEN_LIMIT (1 << (31 - SLOT_BITS - 1))
+
+#define ETH_HDR_LEN 14
+#define IFINFO_LEN 24
+#define RECV_META_LEN 4
+#define STATS_LEN 2
+#define RCVBUF_BYTES (4 * 1024 * 1024)
+
+enum { MODE_CLIENT = 0, MODE_WATCH = 1 };
+
+typedef void (*ready_cb)(int32_t handle);
+
+enum { SLOT_FREE = 0, SLOT_OPEN, SLOT_CLOSING };
+
+struct slot {
+	int state;
+	int generation;
+	int fd;
+	int stopfd;
+	int armfd;
+	int ifindex;
+	uint32_t mtu;
+	int thread_started;
+	/*
+	 * The receive thread stores its generation here once it will never call
+	 * cb again. The lock and condition live as long as the process: they are
+	 * set up once and never reset, so a dt_close still waking up cannot meet
+	 * a re-initialised lock even if the slot was handed out again meanwhile.
+	 */
+	int released_generation;
+	pthread_mutex_t release_lock;
+	pthread_cond_t released;
+	ready_cb cb;
+	int32_t handle;
+	uint64_t total_packets;
+	uint64_t total_drops;
+};
+
+static struct slot slots[MAX_SLOTS];
+static pthread_mutex_t slots_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t slots_once = PTHREAD_ONCE_INIT;
+
+static void slots_init(void)
+{
+	for (int i = 0; i < MAX_SLOTS; i++) {
+		pthread_mutex_init(&slots[i].release_lock, NULL);
+		pthread_cond_init(&slots[i].released, NULL);
+	}
+}
+
+static struct slot *slot_get(int h)
+{
+	if (h < 0)
+		return NULL;
+	int idx = h & (MAX_SLOTS - 1);
+	int gen = h >> SLOT_BITS;
+	struct slot *s = &slots[idx];
+	if (s->state != SLOT_OPEN || s->generation != gen)
+		return NULL;
+	return s;
+}
+
+/* 0 for a usable name, else -errno. The kernel's own rules (dev_valid_name). */
+static int check_ifname(const char *name)
+{
+	if (name == NULL)
+		return -EINVAL;
+	size_t len = strnlen(name, IFNAMSIZ);
+	if (len == 0)
+		return -EINVAL;
+	if (len >= IFNAMSIZ)
+		return -ENAMETOOLONG;
+	if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		return -EINVAL;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)name[i];
+		if (c == '/' || c == ':' || c <= ' ')
+			return -EINVAL;
+	}
+	return 0;
+}
+
+/* ---- interface facts over rtnetlink ------------------------------------ */
+
+struct link_facts {
+	int ifindex;
+	uint16_t type; /* ARPHRD_* */
+	uint32_t flags; /* IFF_*, full 32 bits (IFF_LOWER_UP is not in SIOCGIFFLAGS) */
+	uint32_t mtu;
+	uint8_t mac[6];
+};
+
+static int parse_link(const char *resp, size_t len, struct link_facts *lf);
+
+/*
+ * RTM_GETLINK by name, answered in the caller's network namespace.
+ * Netlink instead of ioctls because only it reports IFF_LOWER_UP (carrier).
+ */
+static int link_query(const char *name, struct link_facts *lf)
+{
+	int err = check_ifname(name);
+	if (err)
+		return err;
+
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (fd < 0)
+		return -errno;
+	struct timeval tv = { .tv_sec = 2, .tv_usec = 0 };
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+
+	struct {
+		struct nlmsghdr nh;
+		struct ifinfomsg ifi;
+		char attrs[64];
+	} req;
+	memset(&req, 0, sizeof req);
+	req.nh.nlmsg_len = NLMSG_LENGTH(sizeof req.ifi);
+	req.nh.nlmsg_type = RTM_GETLINK;
+	req.nh.nlmsg_flags = NLM_F_REQUEST;
+	req.nh.nlmsg_seq = 1;
+	req.ifi.ifi_family = AF_UNSPEC;
+
+	size_t namelen = strlen(name) + 1;
+	struct rtattr *rta = (struct rtattr *)((char *)&req + NLMSG_ALIGN(req.nh.nlmsg_len));
+	rta->rta_type = IFLA_IFNAME;
+	rta->rta_len = (unsigned short)RTA_LENGTH(namelen); /* namelen <= IFNAMSIZ */
+	memcpy(RTA_DATA(rta), name, namelen);
+	req.nh.nlmsg_len = NLMSG_ALIGN(req.nh.nlmsg_len) + RTA_ALIGN(rta->rta_len);
+
+	/* Counters are large and useless here; VF lists are off unless asked for. */
+	uint32_t mask = RTEXT_FILTER_SKIP_STATS;
+	rta = (struct rtattr *)((char *)&req + req.nh.nlmsg_len);
+	rta->rta_type = IFLA_EXT_MASK;
+	rta->rta_len = RTA_LENGTH(sizeof mask);
+	memcpy(RTA_DATA(rta), &mask, sizeof mask);
+	req.nh.nlmsg_len += RTA_ALIGN(rta->rta_len);
+
+	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
+	if (sendto(fd, &req, req.nh.nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof kernel) < 0) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+
+	/* One answer, RTM_NEWLINK or NLMSG_ERROR: peek at its size, then read it whole. */
+	ssize_t n;
+	do {
+		n = recv(fd, NULL, 0, MSG_PEEK | MSG_TRUNC);
+	} while (n < 0 && errno == EINTR);
+	if (n <= 0) {
+		err = n < 0 ? -errno : -EIO;
+		close(fd);
+		return err;
+	}
+	size_t resp_size = (size_t)n;
+	char *resp = malloc(resp_size);
+	if (resp == NULL) {
+		close(fd);
+		return -ENOMEM;
+	}
+	do {
+		n = recv(fd, resp, resp_size, 0);
+	} while (n < 0 && errno == EINTR);
+	err = n < 0 ? -errno : parse_link(resp, (size_t)n, lf);
+	close(fd);
+	free(resp);
+	return err;
+}
+
+/* Reads the answer to link_query's request: RTM_NEWLINK or NLMSG_ERROR. */
+static int parse_link(const char *resp, size_t len, struct link_facts *lf)
+{
+	size_t left = len;
+	for (const struct nlmsghdr *nh = (const struct nlmsghdr *)resp; NLMSG_OK(nh, left); nh = NLMSG_NEXT(nh, left)) {
+		if (nh->nlmsg_seq != 1)
+			continue;
+		if (nh->nlmsg_type == NLMSG_ERROR) {
+			if (nh->nlmsg_len < NLMSG_LENGTH(sizeof(struct nlmsgerr)))
+				return -EIO;
+			const struct nlmsgerr *e = NLMSG_DATA(nh);
+			return e->error < 0 ? e->error : -EIO;
+		}
+		if (nh->nlmsg_type != RTM_NEWLINK)
+			continue;
+		if (nh->nlmsg_len < NLMSG_LENGTH(sizeof(struct ifinfomsg)))
+			return -EIO;
+		const struct ifinfomsg *ifi = NLMSG_DATA(nh);
+		memset(lf, 0, sizeof *lf);
+		lf->ifindex = ifi->ifi_index;
+		lf->type = ifi->ifi_type;
+		lf->flags = ifi->ifi_flags;
+		int alen = (int)(nh->nlmsg_len - NLMSG_LENGTH(sizeof *ifi));
+		for (const struct rtattr *a = IFLA_RTA(ifi); RTA_OK(a, alen); a = RTA_NEXT(a, alen)) {
+			size_t plen = RTA_PAYLOAD(a);
+			if (a->rta_type == IFLA_MTU && plen >= sizeof(uint32_t))
+				memcpy(&lf->mtu, RTA_DATA(a), sizeof(uint32_t));
+			else if (a->rta_type == IFLA_ADDRESS && plen == 6)
+				memcpy(lf->mac, RTA_DATA(a), 6);
+		}
+		return lf->ifindex > 0 ? 0 : -EIO;
+	}
+	return -EIO;
+}
+
+/*
+ * out (outlen >= 24), little-endian native layout:
+ *   [0]  u32 ifindex
+ *   [4]  u8[6] hardware address (zeros when the link has no 6-byte address)
+ *   [10] u16 hardware type (ARPHRD_*: 1 Ethernet, 772 loopback)
+ *   [12] u32 flags (IFF_*, including IFF_LOWER_UP / IFF_DORMANT)
+ *   [16] u32 mtu
+ *   [20] i32 carrier: 1 up, 0 down, -1 unknown (interface administratively down)
+ */
+EXPORT int dt_ifinfo(const char *name, uint8_t *out, int outlen)
+{
+	if (out == NULL || outlen < IFINFO_LEN)
+		return -EINVAL;
+	struct link_facts lf;
+	int err = link_query(name, &lf);
+	if (err)
+		return err;
+	uint32_t index = (uint32_t)lf.ifindex;
+	int32_t carrier = (lf.flags & IFF_UP) ? ((lf.flags & IFF_LOWER_UP) ? 1 : 0) : -1;
+	memcpy(out + 0, &index, 4);
+	memcpy(out + 4, lf.mac, 6);
+	memcpy(out + 10, &lf.type, 2);
+	memcpy(out + 12, &lf.flags, 4);
+	memcpy(out + 16, &lf.mtu, 4);
+	memcpy(out + 20, &carrier, 4);
+	return 0;
+}
+
+/* ---- packet socket ------------------------------------------------------ */
+
+/*
+ * Classic BPF over the whole Ethernet frame (SOCK_RAW). Offsets: ethertype
+ * at 12, IPv4 header at 14, protocol at 23, flags/fragment offset at 20, UDP
+ * header at 14 + IHL*4. Fragments are dropped outright (MF set or offset
+ * non-zero): DHCP never fragments and a first fragment would reach JS with a
+ * UDP length that lies about what follows.
+ */
+#define ACCEPT_BYTES 262144
+
+/* Jump offsets count from the next instruction; the index of each is on its right. */
+static struct sock_filter client_filter[] = {
+	BPF_STMT(BPF_LD + BPF_H + BPF_ABS, 12),                  /* 0 ethertype */
+	BPF_JUMP(BPF_JMP + BPF_JEQ + BPF_K, ETHERTYPE_IP, 0, 8), /* 1 else drop */
+	BPF_STMT(BPF_LD + BPF_B + BPF_ABS, 23),                  /* 2 IP protocol */
+	BPF_JUMP(BPF_JMP + BPF_JEQ + BPF_K, IPPROTO_UDP, 0, 6),  /* 3 else drop */
+	BPF_STMT(BPF_LD + BPF_H + BPF_ABS, 20),                  /* 4 flags, fragment offset */
+	BPF_JUMP(BPF_JMP + BPF_JSET + BPF_K, 0x3fff, 4, 0),      /* 5 MF or offset: drop */
+	BPF_STMT(BPF_LDX + BPF_B + BPF_MSH, 14),                 /* 6 X = IHL * 4 */
+	BPF_STMT(BPF_LD + BPF_H + BPF_IND, 16),                  /* 7 UDP destination port */
+	BPF_JUMP(BPF_JMP + BPF_JEQ + BPF_K, 68, 0, 1),           /* 8 */
+	BPF_STMT(BPF_RET + BPF_K, ACCEPT_BYTES),                 /* 9 accept */
+	BPF_STMT(BPF_RET + BPF_K, 0),                            /* 10 drop */
+};
+
+static struct sock_filter watch_filter[] = {
+	BPF_STMT(BPF_LD + BPF_H + BPF_ABS, 12),                   /* 0 ethertype */
+	BPF_JUMP(BPF_JMP + BPF_JEQ + BPF_K, ETHERTYPE_IP, 0, 12), /* 1 else drop */
+	BPF_STMT(BPF_LD + BPF_B + BPF_ABS, 23),                   /* 2 IP protocol */
+	BPF_JUMP(BPF_JMP + BPF_JEQ + BPF_K, IPPROTO_UDP, 0, 10),  /* 3 else drop */
+	BPF_STMT(BPF_LD + BPF_H + BPF_ABS, 20),                   /* 4 flags, fragment offset */
+	BPF_JUMP(BPF_JMP + BPF_JSET + BPF_K, 0x3fff, 8, 0),       /* 5 MF or offset: drop */
+	BPF_STMT(BPF_LDX + BPF_B + BPF_MSH, 14),                  /* 6 X = IHL * 4 */
+	BPF_STMT(BPF_LD + BPF_H + BPF_IND, 14),                   /* 7 UDP source port */
+	BPF_JUMP(BPF_JMP + BPF_JEQ + BPF_K, 67, 4, 0),            /* 8 accept */
+	BPF_JUMP(BPF_JMP + BPF_JEQ + BPF_K, 68, 3, 0),            /* 9 accept */
+	BPF_STMT(BPF_LD + BPF_H + BPF_IND, 16),                   /* 10 UDP destination port */
+	BPF_JUMP(BPF_JMP + BPF_JEQ + BPF_K, 67, 1, 0),            /* 11 accept */
+	BPF_JUMP(BPF_JMP + BPF_JEQ + BPF_K, 68, 0, 1),            /* 12 */
+	BPF_STMT(BPF_RET + BPF_K, ACCEPT_BYTES),                  /* 13 accept */
+	BPF_STMT(BPF_RET + BPF_K, 0),                             /* 14 drop */
+};
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0) {
+		close(*fd);
+		*fd = -1;
+	}
+}
+
+EXPORT int dt_open(const char *ifname, int mode)
+{
+	if (mode != MODE_CLIENT && mode != MODE_WATCH)
+		return -EINVAL;
+	struct link_facts lf;
+	int err = link_query(ifname, &lf);
+	if (err)
+		return err;
+
+	/*
+	 * Protocol 0: the socket is on no receive hook until bind() names one,
+	 * so nothing unfiltered can be queued before the filter is on. The drain
+	 * below is belt and braces.
+	 */
+	int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	int stopfd = -1, armfd = -1;
+
+	struct sock_fprog prog;
+	if (mode == MODE_CLIENT) {
+		prog.len = sizeof client_filter / sizeof client_filter[0];
+		prog.filter = client_filter;
+	} else {
+		prog.len = sizeof watch_filter / sizeof watch_filter[0];
+		prog.filter = watch_filter;
+	}
+	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) < 0)
+		goto fail_errno;
+
+	char scratch[64];
+	while (recv(fd, scratch, sizeof scratch, MSG_DONTWAIT | MSG_TRUNC) >= 0)
+		;
+
+	int one = 1;
+	if (setsockopt(fd, SOL_PACKET, PACKET_AUXDATA, &one, sizeof one) < 0)
+		goto fail_errno;
+
+	/* FORCE needs CAP_NET_ADMIN; plain SO_RCVBUF is capped by rmem_max. */
+	int rcvbuf = RCVBUF_BYTES;
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) < 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+
+	struct sockaddr_ll sll;
+	memset(&sll, 0, sizeof sll);
+	sll.sll_family = AF_PACKET;
+	/*
+	 * client: ETH_P_IP, received frames only. watch: ETH_P_ALL, because
+	 * only the "all" taps also see frames this host sends (a local server's
+	 * replies, another client's requests), marked PACKET_OUTGOING. The BPF
+	 * program checks the ethertype either way.
+	 */
+	sll.sll_protocol = htons(mode == MODE_WATCH ? ETH_P_ALL : ETH_P_IP);
+	sll.sll_ifindex = lf.ifindex;
+	if (bind(fd, (struct sockaddr *)&sll, sizeof sll) < 0)
+		goto fail_errno;
+
+	stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (stopfd < 0)
+		goto fail_errno;
+	armfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (armfd < 0)
+		goto fail_errno;
+
+	pthread_once(&slots_once, slots_init);
+	pthread_mutex_lock(&slots_lock);
+	int idx = -1;
+	for (int i = 0; i < MAX_SLOTS; i++) {
+		if (slots[i].state == SLOT_FREE) {
+			idx = i;
+			break;
+		}
+	}
+	if (idx < 0) {
+		pthread_mutex_unlock(&slots_lock);
+		err = -EMFILE;
+		goto fail;
+	}
+	struct slot *s = &slots[idx];
+	int gen = s->generation + 1;
+	if (gen >= GEN_LIMIT)
+		gen = 1;
+	const int32_t handle = (gen << SLOT_BITS) | idx;
+	s->state = SLOT_OPEN;
+	s->generation = gen;
+	s->fd = fd;
+	s->stopfd = stopfd;
+	s->armfd = armfd;
+	s->ifindex = lf.ifindex;
+	s->mtu = lf.mtu;
+	s->thread_started = 0;
+	s->cb = NULL;
+	s->handle = handle;
+	s->total_packets = 0;
+	s->total_drops = 0;
+	pthread_mutex_unlock(&slots_lock);
+	return handle;
+
+fail_errno:
+	err = -errno;
+fail:
+	close_fd(&armfd);
+	close_fd(&stopfd);
+	close(fd);
+	return err;
+}
+
+/* Closes a slot's descriptors and gives the slot back. Slow: see the top. */
+static void release_slot(struct slot *s)
+{
+	close_fd(&s->fd);
+	close_fd(&s->stopfd);
+	close_fd(&s->armfd);
+	pthread_mutex_lock(&slots_lock);
+	s->cb = NULL;
+	s->state = SLOT_FREE;
+	pthread_mutex_unlock(&slots_lock);
+}
+
+/*
+ * Blocks until fd is readable or stop is signalled: 1 = ready, 0 = stop.
+ * Only the stop eventfd ends the wait, so the thread never leaves while JS
+ * still holds the handle.
+ */
+static int wait_ready(int fd, int stopfd)
+{
+	for (;;) {
+		struct pollfd p[2] = {
+			{ .fd = fd, .events = POLLIN },
+			{ .fd = stopfd, .events = POLLIN },
+		};
+		if (poll(p, 2, -1) < 0) {
+			if (errno != EINTR)
+				usleep(10000); /* ENOMEM: back off, never spin */
+			continue;
+		}
+		if (p[1].revents)
+			return 0;
+		/* POLLIN or POLLERR (e.g. ENETDOWN): either way JS must recv. */
+		if (p[0].revents & (POLLIN | POLLERR))
+			return 1;
+	}
+}
+
+static void *receive_thread(void *arg)
+{
+	struct slot *s = arg;
+	const int sock = s->fd, stopfd = s->stopfd, armfd = s->armfd;
+	const int32_t h = s->handle;
+	const int generation = s->generation;
+	const ready_cb cb = s->cb;
+	pthread_setname_np(pthread_self(), "dhcptool-rx"); /* for top -H and gdb */
+
+	/* One callback per batch: fire, then sleep until JS has drained and re-armed. */
+	while (wait_ready(sock, stopfd)) {
+		cb(h);
+		if (!wait_ready(armfd, stopfd))
+			break;
+		uint64_t v;
+		(void)!read(armfd, &v, sizeof v); /* resets the eventfd; EAGAIN is harmless */
+	}
+
+	pthread_mutex_lock(&s->release_lock);
+	s->released_generation = generation;
+	pthread_cond_broadcast(&s->released);
+	pthread_mutex_unlock(&s->release_lock);
+	release_slot(s);
+	return NULL;
+}
+
+EXPORT int dt_start(int h, ready_cb cb)
+{
+	struct slot *s = slot_get(h);
+	if (s == NULL)
+		return -EBADF;
+	if (cb == NULL)
+		return -EINVAL;
+	if (s->thread_started)
+		return -EBUSY;
+	s->cb = cb;
+
+	/* Detached: dt_close waits for released_generation, not for the thread's end.
+	 * The thread takes no signals: they belong to the runtime's threads. */
+	pthread_attr_t attr;
+	pthread_t thread;
+	if (pthread_attr_init(&attr))
+		return -ENOMEM;
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int err = pthread_create(&thread, &attr, receive_thread, s);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
+	if (err)
+		return -err;
+	s->thread_started = 1;
+	return 0;
+}
+
+/*
+ * meta (metalen >= 4): [0] raw tp_status (TP_STATUS_CSUMNOTREADY,
+ * TP_STATUS_CSUM_VALID, ...), [1] length on the wire (tp_len), [2] 1 when
+ * the frame did not fit buf, [3] sll_pkttype (PACKET_HOST, PACKET_BROADCAST,
+ * PACKET_OUTGOING, ...). Returns bytes copied, 0 when the queue is empty.
+ */
+EXPORT int dt_recv(int h, uint8_t *buf, int buflen, int32_t *meta, int metalen)
+{
+	struct slot *s = slot_get(h);
+	if (s == NULL)
+		return -EBADF;
+	if (buf == NULL || buflen <= 0 || meta == NULL || metalen < RECV_META_LEN)
+		return -EINVAL;
+
+	struct sockaddr_ll from;
+	union {
+		struct cmsghdr align;
+		char bytes[CMSG_SPACE(sizeof(struct tpacket_auxdata))];
+	} control;
+	struct iovec iov = { .iov_base = buf, .iov_len = (size_t)buflen };
+	struct msghdr msg = {
+		.msg_name = &from,
+		.msg_namelen = sizeof from,
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = control.bytes,
+		.msg_controllen = sizeof control.bytes,
+	};
+	memset(&from, 0, sizeof from);
+
+	ssize_t n;
+	do {
+		n = recvmsg(s->fd, &msg, MSG_DONTWAIT);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -errno;
+	if (n == 0)
+		return 0; /* a packet socket never delivers empty frames */
+
+	int32_t status = 0, wire = (int32_t)n;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
+		if (c->cmsg_level == SOL_PACKET && c->cmsg_type == PACKET_AUXDATA &&
+		    c->cmsg_len >= CMSG_LEN(sizeof(struct tpacket_auxdata))) {
+			struct tpacket_auxdata aux;
+			memcpy(&aux, CMSG_DATA(c), sizeof aux);
+			status = (int32_t)aux.tp_status;
+			wire = aux.tp_len > INT32_MAX ? INT32_MAX : (int32_t)aux.tp_len;
+		}
+	}
+	meta[0] = status;
+	meta[1] = wire;
+	meta[2] = ((msg.msg_flags & MSG_TRUNC) || wire > n) ? 1 : 0;
+	meta[3] = from.sll_pkttype;
+	return (int)n;
+}
+
+EXPORT int dt_rearm(int h)
+{
+	struct slot *s = slot_get(h);
+	if (s == NULL)
+		return -EBADF;
+	uint64_t one = 1;
+	if (write(s->armfd, &one, sizeof one) < 0 && errno != EAGAIN)
+		return -errno;
+	return 0;
+}
+
+EXPORT int dt_send(int h, const uint8_t *frame, int len)
+{
+	struct slot *s = slot_get(h);
+	if (s == NULL)
+		return -EBADF;
+	if (len < ETH_HDR_LEN || (uint64_t)len > (uint64_t)s->mtu + ETH_HDR_LEN)
+		return -EMSGSIZE;
+	if (frame == NULL)
+		return -EINVAL;
+
+	struct sockaddr_ll to;
+	memset(&to, 0, sizeof to);
+	to.sll_family = AF_PACKET;
+	to.sll_ifindex = s->ifindex;
+	memcpy(&to.sll_protocol, frame + 12, 2); /* the frame's own ethertype */
+	to.sll_halen = 6;
+	memcpy(to.sll_addr, frame, 6);
+
+	ssize_t n;
+	do {
+		n = sendto(s->fd, frame, (size_t)len, MSG_DONTWAIT, (struct sockaddr *)&to, sizeof to);
+	} while (n < 0 && errno == EINTR);
+	return n < 0 ? -errno : (int)n;
+}
+
+/*
+ * out (outlen >= 2): [0] frames that passed the filter, [1] of those, dropped
+ * for want of buffer space; both since open. The kernel resets its counters
+ * on every read, so the totals are kept here.
+ */
+EXPORT int dt_stats(int h, uint32_t *out, int outlen)
+{
+	struct slot *s = slot_get(h);
+	if (s == NULL)
+		return -EBADF;
+	if (out == NULL || outlen < STATS_LEN)
+		return -EINVAL;
+	struct tpacket_stats st;
+	socklen_t len = sizeof st;
+	memset(&st, 0, sizeof st);
+	if (getsockopt(s->fd, SOL_PACKET, PACKET_STATISTICS, &st, &len) < 0)
+		return -errno;
+	s->total_packets += st.tp_packets;
+	s->total_drops += st.tp_drops;
+	out[0] = s->total_packets > UINT32_MAX ? UINT32_MAX : (uint32_t)s->total_packets;
+	out[1] = s->total_drops > UINT32_MAX ? UINT32_MAX : (uint32_t)s->total_drops;
+	return 0;
+}
+
+/*
+ * Stops the receive thread (stop eventfd) and returns once it will never
+ * call the callback again, so the caller may free the callback right after.
+ * The thread then closes the descriptors and frees the slot on its own.
+ * A second call, or any call with h afterwards, answers -EBADF.
+ */
+EXPORT int dt_close(int h)
+{
+	pthread_mutex_lock(&slots_lock);
+	struct slot *s = slot_get(h);
+	if (s == NULL) {
+		pthread_mutex_unlock(&slots_lock);
+		return -EBADF;
+	}
+	/* The slot cannot be handed out again until it is released. */
+	s->state = SLOT_CLOSING;
+	const int generation = s->generation;
+	pthread_mutex_unlock(&slots_lock);
+
+	if (!s->thread_started) {
+		release_slot(s);
+		return 0;
+	}
+	uint64_t one = 1;
+	while (write(s->stopfd, &one, sizeof one) < 0 && errno == EINTR)
+		;
+	pthread_mutex_lock(&s->release_lock);
+	while (s->released_generation != generation && s->generation == generation)
+		pthread_cond_wait(&s->released, &s->release_lock);
+	pthread_mutex_unlock(&s->release_lock);
+	return 0;
+}
+
+/* Text for an errno, copied into the caller's buffer (always NUL-terminated). */
+EXPORT int dt_strerror(int err, uint8_t *out, int outlen)
+{
+	if (out == NULL || outlen <= 0)
+		return -EINVAL;
+	int e = err < 0 ? -err : err;
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 32))
+	const char *text = strerrordesc_np(e); /* thread-safe, no locale */
+#else
+	const char *text = strerror(e);
+#endif
+	if (text == NULL)
+		text = "Unknown error";
+	size_t n = strlen(text);
+	if (n >= (size_t)outlen)
+		n = (size_t)outlen - 1;
+	memcpy(out, text, n);
+	out[n] = 0;
+	return (int)n;
+}

@@ -1,0 +1,338 @@
+/**
+ * native/rawsocket.ts against the real kernel. Interface facts need nothing;
+ * RawSocket needs root (or cap_net_raw). The end-to-end part makes its own
+ * pair of network namespaces joined by a veth pair, runs a receiver in one
+ * and a sender in the other (children in test/unit/fixtures/), and removes
+ * both namespaces afterwards whatever happened.
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { interfaceInfo, NativeError, type NativeErrorCode, RawSocket } from '../../native/rawsocket.ts';
+
+const isRoot = process.getuid?.() === 0;
+const hasIp = Bun.which('ip') !== null;
+const fixtures = join(import.meta.dir, 'fixtures');
+
+function thrown(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected an exception, none was thrown');
+}
+
+function expectNativeError(err: unknown, code: NativeErrorCode, message?: RegExp): void {
+  expect(err).toBeInstanceOf(NativeError);
+  expect((err as NativeError).code).toBe(code);
+  if (message) expect((err as NativeError).message).toMatch(message);
+}
+
+describe('interfaceInfo', () => {
+  test('reads loopback', () => {
+    const lo = interfaceInfo('lo');
+    expect(lo.name).toBe('lo');
+    expect(lo.index).toBe(1);
+    expect(lo.up).toBe(true);
+    expect(lo.running).toBe(true);
+    expect(lo.mtu).toBe(65536);
+    expect(lo.carrier).toBe(true);
+    expect(lo.mac).toBeInstanceOf(Uint8Array);
+    expect(lo.mac.length).toBe(6);
+  });
+
+  test('a missing interface is ENODEV with its name in the message', () => {
+    const err = thrown(() => interfaceInfo('nonexistent0'));
+    expectNativeError(err, 'ENODEV', /^interface "nonexistent0" does not exist$/);
+    expect((err as NativeError).errno).toBe(19);
+  });
+
+  test('names Linux cannot hold are EINVAL', () => {
+    expectNativeError(thrown(() => interfaceInfo('x'.repeat(16))), 'EINVAL', /too long/);
+    expectNativeError(thrown(() => interfaceInfo('é'.repeat(8))), 'EINVAL', /too long: 16 bytes/);
+    expectNativeError(thrown(() => interfaceInfo('')), 'EINVAL', /empty/);
+    expectNativeError(thrown(() => interfaceInfo('eth0/x')), 'EINVAL', /not valid/);
+    expectNativeError(thrown(() => interfaceInfo('a\0b')), 'EINVAL', /not valid/);
+  });
+
+  test('without a built library it is ENOSHIM, and importing alone does not fail', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dhcptool-noshim-'));
+    try {
+      cpSync(join(import.meta.dir, '../../native/rawsocket.ts'), join(dir, 'rawsocket.ts'));
+      const script =
+        "const m = await import(process.argv[1]); try { m.interfaceInfo('lo'); console.log('loaded'); } " +
+        'catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })); }';
+      const child = Bun.spawnSync([process.execPath, '-e', script, join(dir, 'rawsocket.ts')]);
+      expect(child.exitCode).toBe(0);
+      expect(JSON.parse(child.stdout.toString())).toEqual({
+        code: 'ENOSHIM',
+        message: 'native shim not built: run `bun run build`',
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe.skipIf(!isRoot)('RawSocket (root, no namespaces)', () => {
+  const onFrame = () => {};
+
+  test('a missing interface is ENODEV', () => {
+    const err = thrown(() => RawSocket.open('nonexistent0', { filter: 'client', onFrame }));
+    expectNativeError(err, 'ENODEV', /^interface "nonexistent0" does not exist$/);
+  });
+
+  test('a name longer than 15 bytes is EINVAL', () => {
+    const err = thrown(() => RawSocket.open('a-very-long-interface', { filter: 'watch', onFrame }));
+    expectNativeError(err, 'EINVAL', /too long/);
+  });
+
+  test('an unknown filter is EINVAL', () => {
+    const err = thrown(() => RawSocket.open('lo', { filter: 'all' as never, onFrame }));
+    expectNativeError(err, 'EINVAL', /unknown filter/);
+  });
+
+  test('send() refuses frames shorter than a header or longer than MTU + 14, and survives', () => {
+    const socket = RawSocket.open('lo', { filter: 'client', onFrame });
+    try {
+      expect(socket.info.index).toBe(1);
+      const maximum = socket.info.mtu + 14;
+      for (const length of [0, 1, 13, maximum + 1, maximum + 1000]) {
+        const err = thrown(() => socket.send(new Uint8Array(length)));
+        expectNativeError(err, 'EMSGSIZE', new RegExp(`frame of ${length} bytes does not fit lo`));
+      }
+      // A view into a larger buffer is judged by its own length.
+      expectNativeError(thrown(() => socket.send(new Uint8Array(64).subarray(60))), 'EMSGSIZE');
+      expect(socket.stats()).toEqual({ packets: 0, drops: 0 });
+    } finally {
+      socket.close();
+      socket.close();
+    }
+    expectNativeError(thrown(() => socket.send(new Uint8Array(60))), 'EINVAL', /closed/);
+  });
+});
+
+// ---- end to end through a veth pair ------------------------------------------
+
+/** Internet checksum (RFC 1071) over an IPv4 header whose checksum field is 0. */
+function ipv4HeaderChecksum(header: Uint8Array): number {
+  let sum = 0;
+  for (let i = 0; i < header.length; i += 2) sum += (header[i]! << 8) | header[i + 1]!;
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  return ~sum & 0xffff;
+}
+
+interface UdpFrameSpec {
+  sourcePort: number;
+  destinationPort: number;
+  payload: string;
+  moreFragments?: boolean;
+  fragmentOffset?: number; // in 8-byte units
+  etherType?: number; // default IPv4
+  protocol?: number; // default UDP
+  optionWords?: number; // 4-byte IPv4 option words (NOPs), moving the UDP header
+}
+
+/** Ethernet broadcast / IPv4 198.18.0.2 → 198.19.255.255 / UDP, built byte by byte. */
+function udpFrame(spec: UdpFrameSpec): Uint8Array {
+  const payload = new TextEncoder().encode(spec.payload);
+  const ipHeaderLength = 20 + 4 * (spec.optionWords ?? 0);
+  const ipLength = ipHeaderLength + 8 + payload.length;
+  const frame = new Uint8Array(14 + ipLength);
+  const view = new DataView(frame.buffer);
+  frame.set([0xff, 0xff, 0xff, 0xff, 0xff, 0xff], 0); // destination MAC: broadcast
+  frame.set([0x02, 0x00, 0x5e, 0x12, 0x34, 0x56], 6); // source MAC: locally administered
+  view.setUint16(12, spec.etherType ?? 0x0800); // ethertype
+  const ip = 14;
+  frame[ip] = 0x40 | (ipHeaderLength / 4); // version 4, IHL in words
+  frame[ip + 1] = 0x10; // TOS: low delay
+  view.setUint16(ip + 2, ipLength); // total length
+  view.setUint16(ip + 4, 0x1234); // identification
+  view.setUint16(ip + 6, (spec.moreFragments ? 0x2000 : 0) | (spec.fragmentOffset ?? 0)); // MF + offset
+  frame[ip + 8] = 64; // TTL
+  frame[ip + 9] = spec.protocol ?? 17; // protocol
+  frame.set([198, 18, 0, 2], ip + 12); // source address
+  frame.set([198, 19, 255, 255], ip + 16); // destination: broadcast of 198.18.0.0/15
+  frame.fill(0x01, ip + 20, ip + ipHeaderLength); // options: NOP
+  view.setUint16(ip + 10, ipv4HeaderChecksum(frame.subarray(ip, ip + ipHeaderLength)));
+  const udp = ip + ipHeaderLength;
+  view.setUint16(udp, spec.sourcePort);
+  view.setUint16(udp + 2, spec.destinationPort);
+  view.setUint16(udp + 4, 8 + payload.length); // UDP length
+  view.setUint16(udp + 6, 0); // checksum 0: none (allowed for UDP over IPv4)
+  frame.set(payload, udp + 8);
+  return frame;
+}
+
+const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
+
+// biome-ignore lint/suspicious/noExplicitAny: JSON lines from a child
+type Event = Record<string, any>;
+
+/** Collects a child's stdout as JSON lines. */
+function collectLines(stream: ReadableStream<Uint8Array>): { events: Event[]; done: Promise<void> } {
+  const events: Event[] = [];
+  const done = (async () => {
+    const decoder = new TextDecoder();
+    let pending = '';
+    for await (const chunk of stream) {
+      pending += decoder.decode(chunk, { stream: true });
+      for (let nl = pending.indexOf('\n'); nl >= 0; nl = pending.indexOf('\n')) {
+        const line = pending.slice(0, nl).trim();
+        pending = pending.slice(nl + 1);
+        if (line) events.push(JSON.parse(line));
+      }
+    }
+  })();
+  return { events, done };
+}
+
+async function waitFor(what: string, predicate: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!predicate()) {
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await Bun.sleep(10);
+  }
+}
+
+function run(argv: string[]): void {
+  const result = Bun.spawnSync(argv, { stdout: 'pipe', stderr: 'pipe' });
+  if (result.exitCode !== 0) {
+    throw new Error(`${argv.join(' ')} failed (${result.exitCode}): ${result.stderr.toString().trim()}`);
+  }
+}
+
+describe.skipIf(!isRoot || !hasIp)('RawSocket between two network namespaces', () => {
+  const nsA = `dtn-${process.pid}-a`;
+  const nsB = `dtn-${process.pid}-b`;
+  const children: Bun.Subprocess[] = [];
+
+  const spawnIn = (ns: string, fixture: string, args: string[]) => {
+    const child = Bun.spawn(['ip', 'netns', 'exec', ns, process.execPath, join(fixtures, fixture), ...args], {
+      stdin: 'pipe',
+      stdout: 'pipe',
+      stderr: 'pipe',
+    });
+    children.push(child);
+    return child;
+  };
+
+  beforeAll(() => {
+    run(['ip', 'netns', 'add', nsA]);
+    run(['ip', 'netns', 'add', nsB]);
+    run(['ip', 'link', 'add', 'v0', 'netns', nsA, 'type', 'veth', 'peer', 'name', 'v1', 'netns', nsB]);
+    run(['ip', '-n', nsA, 'link', 'set', 'v0', 'up']);
+    run(['ip', '-n', nsB, 'link', 'set', 'v1', 'up']);
+  });
+
+  afterAll(async () => {
+    for (const child of children) {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+    await Promise.allSettled(children.map((child) => child.exited));
+    // Deleting a namespace takes its end of the veth pair, and so the pair, with it.
+    for (const ns of [nsA, nsB]) Bun.spawnSync(['ip', 'netns', 'del', ns], { stdout: 'ignore', stderr: 'ignore' });
+  });
+
+  test('a fresh namespace has lo down: facts say so and open() is ENETDOWN', async () => {
+    const probe = Bun.spawnSync(['ip', 'netns', 'exec', nsA, process.execPath, join(fixtures, 'native-probe.ts')]);
+    expect(probe.stderr.toString()).toBe('');
+    expect(JSON.parse(probe.stdout.toString())).toEqual({
+      up: false,
+      carrier: null,
+      index: 1,
+      open: { code: 'ENETDOWN', message: 'interface "lo" is down: bring it up with `ip link set lo up`' },
+    });
+  });
+
+  test('client filter delivers exactly the frame to port 68, byte for byte', async () => {
+    const toClient = udpFrame({ sourcePort: 67, destinationPort: 68, payload: `offer ${process.pid}` });
+    const toDns = udpFrame({ sourcePort: 40000, destinationPort: 53, payload: 'not dhcp' });
+    const toServer = udpFrame({ sourcePort: 68, destinationPort: 67, payload: 'discover' });
+    const withOptions = udpFrame({ sourcePort: 67, destinationPort: 68, payload: 'ihl 7', optionWords: 2 });
+    // Lookalikes: port 68 in the right place, but not a whole IPv4 UDP datagram.
+    const lookalikes = [
+      udpFrame({ sourcePort: 67, destinationPort: 68, payload: 'first fragment', moreFragments: true }),
+      udpFrame({ sourcePort: 67, destinationPort: 68, payload: 'later fragment', fragmentOffset: 3 }),
+      udpFrame({ sourcePort: 67, destinationPort: 68, payload: 'tcp', protocol: 6 }),
+      udpFrame({ sourcePort: 67, destinationPort: 68, payload: 'not ipv4', etherType: 0x88b5 }),
+    ];
+    expect(ipv4HeaderChecksum(toClient.subarray(14, 34))).toBe(0); // the header sums to all ones
+
+    const receiver = spawnIn(nsA, 'native-recv.ts', ['v0']);
+    const received = collectLines(receiver.stdout);
+    await waitFor('receiver ready', () => received.events.some((e) => e.event === 'ready'));
+
+    const frameList = [toClient, toDns, toServer, withOptions, ...lookalikes];
+    const sender = spawnIn(nsB, 'native-send.ts', ['v1', ...frameList.map(hex)]);
+    const sent = collectLines(sender.stdout);
+    expect(await sender.exited).toBe(0);
+    await sent.done;
+    expect(await new Response(sender.stderr).text()).toBe('');
+
+    const frames = (socket: string) => received.events.filter((e) => e.event === 'frame' && e.socket === socket);
+    await waitFor('frames in the receiver', () => frames('client').length >= 2 && frames('watch').length >= 3);
+    await Bun.sleep(250); // anything that should not arrive would arrive by now
+    receiver.stdin.end();
+    expect(await receiver.exited).toBe(0); // closes and exits by itself: no thread holds it
+    await received.done;
+    expect(await new Response(receiver.stderr).text()).toBe('');
+
+    const clientFrames = frames('client');
+    expect(clientFrames.map((f) => f.hex)).toEqual([hex(toClient), hex(withOptions)]);
+    expect(clientFrames[0]).toMatchObject({
+      truncated: false,
+      wireLength: toClient.length,
+      outgoing: false,
+      broadcast: true,
+    });
+    expect(['valid', 'partial', 'unknown']).toContain(clientFrames[0]!.csum);
+
+    // watch sees both directions of DHCP, still not DNS or the lookalikes;
+    // its onFrame throws every time and each throw comes back through onError.
+    const watched = [toClient, toServer, withOptions].map(hex);
+    expect(frames('watch').map((f) => f.hex)).toEqual(watched);
+    const errors = received.events.filter((e) => e.event === 'error');
+    expect(errors).toEqual(
+      watched.map(() => ({ event: 'error', socket: 'watch', message: 'deliberate failure in onFrame' })),
+    );
+
+    const closed = received.events.find((e) => e.event === 'closed');
+    expect(closed?.stats).toEqual({ client: { packets: 2, drops: 0 }, watch: { packets: 3, drops: 0 } });
+
+    // On the sending side a watch socket sees the host's own DHCP frames as outgoing.
+    const report = sent.events.find((e) => e.event === 'sent');
+    expect(report?.count).toBe(frameList.length);
+    expect(report?.seen).toEqual(watched.map((h) => ({ hex: h, outgoing: true })));
+  });
+
+  test('a kernel UDP datagram over veth arrives with its checksum marked partial', async () => {
+    // What a real server's reply looks like on veth: the UDP checksum is left
+    // to an offload that never happens, and AUXDATA says so.
+    run(['ip', '-n', nsB, 'address', 'add', '198.18.0.2/15', 'dev', 'v1']);
+    const receiver = spawnIn(nsA, 'native-recv.ts', ['v0']);
+    const received = collectLines(receiver.stdout);
+    await waitFor('receiver ready', () => received.events.some((e) => e.event === 'ready'));
+
+    const script =
+      "const s = require('node:dgram').createSocket('udp4');" +
+      "s.bind(67, '198.18.0.2', () => { s.setBroadcast(true);" +
+      " s.send(Buffer.from('reply via the kernel'), 68, '198.19.255.255', (err) => { s.close(); if (err) throw err; }); });";
+    const udp = Bun.spawnSync(['ip', 'netns', 'exec', nsB, process.execPath, '-e', script]);
+    expect(udp.stderr.toString()).toBe('');
+    expect(udp.exitCode).toBe(0);
+
+    const clientFrames = () => received.events.filter((e) => e.event === 'frame' && e.socket === 'client');
+    await waitFor('the datagram in the receiver', () => clientFrames().length >= 1);
+    receiver.stdin.end();
+    expect(await receiver.exited).toBe(0);
+    await received.done;
+
+    const [frame] = clientFrames();
+    expect(frame?.csum).toBe('partial');
+    expect(frame?.broadcast).toBe(true);
+    expect(Buffer.from(frame?.hex, 'hex').subarray(42).toString()).toBe('reply via the kernel');
+  });
+});
