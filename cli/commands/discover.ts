@@ -1,0 +1,220 @@
+// `dhcptool discover IFACE`: broadcast DISCOVER, collect every OFFER, show who answered,
+// with what, and how fast.
+
+import { hostname as osHostname } from "node:os";
+import { defineCommand } from "citty";
+import { macToString, parseIp, parseMac, fromHex } from "../../core/bytes.ts";
+import { buildDiscover, frameClientMessage, shortHostname, DEFAULT_REQUEST_LIST, type ClientIdentity } from "../../core/client.ts";
+import { OfferCollector, nextDiscoverAt, parseAllowList, type AllowList, type Offer } from "../../core/discover.ts";
+import { escapeText } from "../../core/escape.ts";
+import { allValues, outputArgs, parseNumber, rejectUnknownFlags } from "../args.ts";
+import { EXIT, UsageError } from "../errors.ts";
+import { log } from "../log.ts";
+
+export const discoverArgs = {
+  iface: { type: "positional", required: true, description: "Interface to send on (e.g. eth0)", valueHint: "IFACE" },
+  wait: { type: "string", description: "Listen for offers this many seconds (default 5)", valueHint: "S" },
+  first: { type: "boolean", description: "Stop at the first offer" },
+  timeout: { type: "string", description: "Retransmit the DISCOVER after S seconds (default 2)", valueHint: "S" },
+  tries: { type: "string", description: "Send at most N DISCOVERs inside the window (default 3)", valueHint: "N" },
+  mac: { type: "string", description: "Client MAC: the interface's (default), aa:bb:cc:dd:ee:ff, or random", valueHint: "MAC" },
+  "client-id": { type: "string", description: "Option 61 as hex (type byte first); default 01 + MAC", valueHint: "HEX" },
+  hostname: { type: "string", description: "Host name for option 12 (default: this host's, up to the first dot)", valueHint: "NAME" },
+  "no-hostname": { type: "boolean", description: "Send no host name" },
+  "vendor-class": { type: "string", description: "Option 60 vendor class identifier", valueHint: "TEXT" },
+  "request-options": { type: "string", description: "Option 55 list (default 1,3,6,12,15,28,119,121)", valueHint: "1,3,6" },
+  "broadcast-flag": { type: "boolean", description: "Ask servers to broadcast their reply (BOOTP flags bit)" },
+  "prefer-ipv6": { type: "boolean", description: "Ask for option 108, IPv6-only preferred (RFC 8925)" },
+  "allow-server": { type: "string", description: "A legitimate server (IP or MAC; repeat or comma-separate). Any other that answers is rogue: exit 5", valueHint: "IP|MAC" },
+  ...outputArgs,
+} as const;
+
+export const discoverExamples = `
+Examples:
+  dhcptool discover eth0                      every server on eth0, as a table
+  dhcptool discover eth0 --first              the first offer only; quickest check
+  dhcptool discover eth0 --json | jq '.offers[].serverId'
+  dhcptool discover eth0 --allow-server 192.0.2.1 || echo "rogue DHCP server!"
+  dhcptool discover eth0 --mac random --wait 10 --verbose
+
+Exit status:
+  0 at least one offer   3 no offer in the window   5 a server outside --allow-server answered
+  1 error (interface missing or down, no permission)   2 usage error
+
+Latency is measured from the first DISCOVER; DISCOVERs are retransmitted (same xid) every
+--timeout seconds, at most --tries times, inside the --wait window.`;
+
+export interface DiscoverOptions {
+  iface: string;
+  waitMs: number;
+  retryMs: number;
+  tries: number;
+  first: boolean;
+  mac: Uint8Array | "interface" | "random";
+  identity: Omit<ClientIdentity, "mac">;
+  broadcastFlag: boolean;
+  allow: AllowList | null;
+  onOffer?: (offer: Offer) => void;
+}
+
+export interface DiscoverResult {
+  interface: string;
+  mac: string;
+  xid: string;
+  discoversSent: number;
+  elapsedMs: number;
+  offers: Offer[];
+  rogueServers: string[];
+  dropped: Record<string, number>;
+  warnings: Record<string, number>;
+  kernelDrops: number;
+}
+
+function randomMac(): Uint8Array {
+  const mac = crypto.getRandomValues(new Uint8Array(6));
+  mac[0] = (mac[0] & 0xfe) | 0x02; // unicast, locally administered
+  return mac;
+}
+
+/** The shell around core's OfferCollector: socket, timers, clock. */
+export async function runDiscover(o: DiscoverOptions): Promise<DiscoverResult> {
+  const { RawSocket, interfaceInfo } = await import("../../native/rawsocket.ts");
+  const info = interfaceInfo(o.iface);
+  const mac = o.mac === "interface" ? info.mac : o.mac === "random" ? randomMac() : o.mac;
+  const xid = crypto.getRandomValues(new Uint32Array(1))[0];
+  const identity: ClientIdentity = { ...o.identity, mac };
+  const startedAt = performance.now();
+  const collector = new OfferCollector({ xid, mac, startedAt, allow: o.allow ?? undefined });
+
+  let finish!: () => void;
+  const done = new Promise<void>((resolve) => { finish = resolve; });
+  const socket = RawSocket.open(o.iface, {
+    filter: "client",
+    onFrame(frame) {
+      const offer = collector.accept(frame, performance.now());
+      if (!offer) return;
+      o.onOffer?.(offer);
+      if (o.first) finish();
+    },
+    onError(err) { log.debug(`receive: ${String(err)}`); },
+  });
+
+  let sent = 0;
+  let retry: Timer | undefined;
+  const sendNext = () => {
+    const secs = Math.min(0xffff, Math.floor((performance.now() - startedAt) / 1000));
+    const dhcp = buildDiscover(identity, { xid, secs, broadcastFlag: o.broadcastFlag });
+    socket.send(frameClientMessage(mac, dhcp));
+    sent++;
+    const at = nextDiscoverAt(sent, { waitMs: o.waitMs, retryMs: o.retryMs, tries: o.tries });
+    if (at !== null) retry = setTimeout(sendNext, Math.max(0, at - (performance.now() - startedAt)));
+  };
+  // The window timer also keeps the event loop alive while the receive thread waits.
+  const windowTimer = setTimeout(finish, o.waitMs);
+  try {
+    sendNext();
+    await done;
+  } finally {
+    clearTimeout(windowTimer);
+    clearTimeout(retry);
+  }
+  const elapsedMs = performance.now() - startedAt;
+  const kernelDrops = socket.stats().drops;
+  socket.close();
+  return {
+    interface: o.iface,
+    mac: macToString(mac),
+    xid: "0x" + xid.toString(16).padStart(8, "0"),
+    discoversSent: sent,
+    elapsedMs: Math.round(elapsedMs),
+    offers: collector.offers,
+    rogueServers: collector.offers.filter((x) => x.rogue).map((x) => x.serverId ?? x.sourceIp),
+    dropped: collector.drops.toJSON(),
+    warnings: collector.warnings.toJSON(),
+    kernelDrops,
+  };
+}
+
+type Parsed = Record<string, string | boolean | string[] | undefined>;
+
+export function discoverOptionsFromArgs(args: Parsed, rawArgs: string[]): DiscoverOptions {
+  const iface = String(args.iface ?? "");
+  if (!iface) throw new UsageError("which interface? e.g. dhcptool discover eth0");
+  const waitS = parseNumber(args.wait as string | undefined, "wait", { min: 0.1, max: 3600, fallback: 5 });
+  const retryS = parseNumber(args.timeout as string | undefined, "timeout", { min: 0.1, max: 3600, fallback: 2 });
+  const tries = parseNumber(args.tries as string | undefined, "tries", { min: 1, max: 100, integer: true, fallback: 3 });
+
+  let mac: DiscoverOptions["mac"] = "interface";
+  if (typeof args.mac === "string" && args.mac !== "") {
+    if (args.mac === "random") mac = "random";
+    else {
+      const m = parseMac(args.mac);
+      if (!m) throw new UsageError(`--mac "${args.mac}" is not a MAC address (aa:bb:cc:dd:ee:ff or random)`);
+      mac = m;
+    }
+  }
+  let clientId: Uint8Array | undefined;
+  if (typeof args["client-id"] === "string") {
+    const b = fromHex(args["client-id"]);
+    if (!b || b.length < 2 || b.length > 255) throw new UsageError("--client-id takes 2 to 255 bytes of hex, type byte first (e.g. 01aabbccddeeff)");
+    clientId = b;
+  }
+  let requestList = DEFAULT_REQUEST_LIST;
+  if (typeof args["request-options"] === "string") {
+    const codes = args["request-options"].split(",").map((s) => s.trim()).filter(Boolean).map(Number);
+    if (!codes.length || codes.some((c) => !Number.isInteger(c) || c < 1 || c > 254)) {
+      throw new UsageError("--request-options takes option codes 1-254, comma-separated (e.g. 1,3,6)");
+    }
+    requestList = codes;
+  }
+  let hostname: string | null = null;
+  // citty turns --no-hostname into hostname=false; read the raw flag to be sure.
+  if (!rawArgs.includes("--no-hostname") && args.hostname !== false) {
+    const h = typeof args.hostname === "string" ? args.hostname : shortHostname(osHostname());
+    if (h.length > 255) throw new UsageError("--hostname is longer than 255 bytes");
+    hostname = h || null;
+  }
+  let vendorClass: Uint8Array | undefined;
+  if (typeof args["vendor-class"] === "string") {
+    vendorClass = new TextEncoder().encode(args["vendor-class"]);
+    if (vendorClass.length === 0 || vendorClass.length > 255) throw new UsageError("--vendor-class takes 1 to 255 bytes");
+  }
+  let allow: AllowList | null = null;
+  const allowValues = allValues(rawArgs, "allow-server");
+  if (allowValues.length) {
+    const { list, bad } = parseAllowList(allowValues);
+    if (bad.length) throw new UsageError(`--allow-server "${bad[0]}" is neither an IPv4 address nor a MAC`);
+    allow = list;
+  }
+  return {
+    iface, waitMs: waitS * 1000, retryMs: retryS * 1000, tries, first: args.first === true, mac,
+    identity: { hostname, clientId, vendorClass, requestList, preferIpv6: args["prefer-ipv6"] === true },
+    broadcastFlag: args["broadcast-flag"] === true,
+    allow,
+  };
+}
+
+export default defineCommand({
+  meta: { name: "discover", description: "Find the DHCP servers on a link: who answers, what they offer, how fast" },
+  args: discoverArgs,
+  async run({ args, rawArgs }) {
+    rejectUnknownFlags(rawArgs, discoverArgs);
+    const opts = discoverOptionsFromArgs(args as Parsed, rawArgs);
+    const result = await runDiscover(opts);
+    const rogue = result.rogueServers.length > 0;
+    for (const r of result.rogueServers) log.warn(`rogue DHCP server: ${escapeText(r)} is not in --allow-server`);
+    if (args.json) {
+      const { printJson } = await import("../render.ts");
+      printJson(result);
+    } else {
+      const render = await import("../render.ts");
+      if (result.offers.length) process.stdout.write(await render.renderOfferTable(result.offers, opts.allow !== null));
+      if (args.verbose) for (const o of result.offers) process.stdout.write(render.renderOfferDetail(o) + "\n");
+      const drops = Object.entries(result.dropped).map(([k, v]) => `${k} ${v}`).join(", ");
+      log.verbose(`xid ${result.xid}, mac ${result.mac}, ${result.discoversSent} DISCOVER(s), ${result.elapsedMs} ms` +
+        (drops ? `; dropped: ${drops}` : "") + (result.kernelDrops ? `; kernel drops ${result.kernelDrops}` : ""));
+      if (!result.offers.length) log.warn(`no DHCP offer on ${escapeText(result.interface)} within ${opts.waitMs / 1000} s`);
+    }
+    return rogue ? EXIT.rogue : result.offers.length ? EXIT.ok : EXIT.noAnswer;
+  },
+});

@@ -1,0 +1,101 @@
+#!/usr/bin/env bun
+// dhcptool: DHCPv4 diagnostics for Linux. The root only routes to a subcommand, loaded
+// lazily so each path imports just what it needs (start-up is most of a discover's time).
+
+import { EXIT, UserError } from "./errors.ts";
+import { log, setLogLevel } from "./log.ts";
+
+export const VERSION = "0.1.0";
+
+const commands = {
+  discover: () => import("./commands/discover.ts").then((m) => m.default),
+  lab: () => import("./commands/lab.ts").then((m) => m.default),
+} as const;
+
+const examples: Record<string, () => Promise<string>> = {
+  discover: () => import("./commands/discover.ts").then((m) => m.discoverExamples),
+  lab: () => import("./commands/lab.ts").then((m) => m.labExamples),
+};
+
+const ROOT_HELP = `dhcptool ${VERSION}: DHCPv4 diagnostics for Linux
+
+Usage: dhcptool <command> [options]
+
+Commands:
+  discover IFACE     find the DHCP servers on a link: who answers, what they offer, how fast
+  lab up|down|status a private test network with real DHCP servers (network namespaces)
+
+Global options:
+  --json             results as JSON on stdout
+  -v, --verbose      more detail;  -q, --quiet  errors only
+  -h, --help         help for a command (dhcptool discover --help)
+  --version          print the version
+
+Examples:
+  dhcptool discover eth0
+  dhcptool discover eth0 --json --allow-server 192.0.2.1
+  dhcptool lab up && ip netns exec dtlab-c dhcptool discover lab0 && dhcptool lab down
+
+Exit status: 0 ok, 1 error, 2 usage, 3 no answer, 4 NAK, 5 rogue server seen.
+`;
+
+async function main(argv: string[]): Promise<number> {
+  if (!process.stdout.isTTY) process.env.NO_COLOR ??= "1"; // before citty reads it
+  const verbose = argv.includes("--verbose") || argv.includes("-v");
+  setLogLevel(argv.includes("--quiet") || argv.includes("-q") ? 0 : verbose ? 2 : 1);
+  const name = argv[0];
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    process.stdout.write(ROOT_HELP);
+    return name === undefined ? EXIT.usage : EXIT.ok;
+  }
+  if (name === "--version" || name === "-V") {
+    process.stdout.write(VERSION + "\n");
+    return EXIT.ok;
+  }
+  const load = commands[name as keyof typeof commands];
+  if (!load) {
+    log.error(`unknown command "${name}" (dhcptool --help lists them)`);
+    return EXIT.usage;
+  }
+  const cmd = await load();
+  const rest = argv.slice(1);
+  if (rest.includes("--help") || rest.includes("-h")) {
+    const { renderHelp } = await import("./help.ts");
+    const meta = cmd.meta as { description?: string };
+    process.stdout.write(renderHelp(name, meta.description ?? "", cmd.args as Record<string, object>, await examples[name]()));
+    return EXIT.ok;
+  }
+  const citty = await import("citty");
+  try {
+    const { result } = await citty.runCommand(cmd, { rawArgs: rest });
+    return typeof result === "number" ? result : EXIT.ok;
+  } catch (err) {
+    return report(err, verbose);
+  }
+}
+
+function report(err: unknown, verbose: boolean): number {
+  if (err instanceof UserError) {
+    log.error(err.message);
+    if (err.exitCode === EXIT.usage) log.info("(see --help)");
+    return err.exitCode;
+  }
+  // Native errors carry their own advice (no such interface, no permission, ...).
+  if (err instanceof Error && (err as { code?: unknown }).code !== undefined && err.name === "NativeError") {
+    log.error(err.message);
+    return EXIT.error;
+  }
+  if (err instanceof Error && err.name === "CLIError") { // citty: missing positional etc.
+    log.error(err.message);
+    return EXIT.usage;
+  }
+  log.error(err instanceof Error ? (verbose ? String(err.stack) : err.message) : String(err));
+  return EXIT.error;
+}
+
+const code = await main(process.argv.slice(2));
+process.exitCode = code;
+// Let a large result drain into a slow pipe before exiting.
+await new Promise<void>((resolve) => process.stdout.write("", () => resolve()));
+// Exit now: a receive thread or a forgotten handle must not keep a one-shot command alive.
+process.exit(code);
