@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Sets a Linux machine up for dhcptool: Bun, the C compiler for the native shim, iproute2 and
+# dnsmasq for the lab; with --dev also what the tests and benchmarks use (tshark, tcpdump,
+# busybox udhcpc, hyperfine). Then installs dependencies and builds the shim. Needs root
+# for the packages; safe to run again (it installs only what is missing).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+dev=0
+[ "${1:-}" = "--dev" ] && dev=1
+
+packages=(iproute2 dnsmasq-base gcc libc6-dev)
+commands=(ip dnsmasq cc cc)
+if [ $dev = 1 ]; then
+  packages+=(tcpdump tshark busybox hyperfine)
+  commands+=(tcpdump tshark busybox hyperfine)
+fi
+command -v npm >/dev/null || { packages+=(npm); commands+=(npm); }
+
+missing=()
+for i in "${!packages[@]}"; do
+  command -v "${commands[$i]}" >/dev/null 2>&1 || missing+=("${packages[$i]}")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "setup: need root to install: ${missing[*]} (run with sudo)" >&2
+    exit 1
+  fi
+  echo "setup: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! command -v bun >/dev/null 2>&1; then
+  echo "setup: installing bun from the npm registry" >&2
+  npm install -g --silent bun >/dev/null
+fi
+
+# bun install runs our postinstall, which builds native/build/libdhcptool.so
+bun install --frozen-lockfile
+bun run build
+echo "setup: ready ($(bun --version), $(cc --version | head -1))" >&2
