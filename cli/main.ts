@@ -3,7 +3,7 @@
 // lazily so each path imports just what it needs (start-up is most of a discover's time).
 
 import { EXIT, UserError } from "./errors.ts";
-import { log, setLogLevel } from "./log.ts";
+import { flushOutput, log, print, setLogLevel } from "./log.ts";
 
 export const VERSION = "0.1.0";
 
@@ -40,16 +40,16 @@ Exit status: 0 ok, 1 error, 2 usage, 3 no answer, 4 NAK, 5 rogue server seen.
 `;
 
 async function main(argv: string[]): Promise<number> {
-  if (!process.stdout.isTTY) process.env.NO_COLOR ??= "1"; // before citty reads it
+  process.env.NO_COLOR ??= "1"; // citty colours its own messages otherwise (read at import)
   const verbose = argv.includes("--verbose") || argv.includes("-v");
   setLogLevel(argv.includes("--quiet") || argv.includes("-q") ? 0 : verbose ? 2 : 1);
   const name = argv[0];
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
-    process.stdout.write(ROOT_HELP);
+    print(ROOT_HELP);
     return name === undefined ? EXIT.usage : EXIT.ok;
   }
   if (name === "--version" || name === "-V") {
-    process.stdout.write(VERSION + "\n");
+    print(VERSION + "\n");
     return EXIT.ok;
   }
   const load = commands[name as keyof typeof commands];
@@ -62,7 +62,7 @@ async function main(argv: string[]): Promise<number> {
   if (rest.includes("--help") || rest.includes("-h")) {
     const { renderHelp } = await import("./help.ts");
     const meta = cmd.meta as { description?: string };
-    process.stdout.write(renderHelp(name, meta.description ?? "", cmd.args as Record<string, object>, await examples[name]()));
+    print(renderHelp(name, meta.description ?? "", cmd.args as Record<string, object>, await examples[name]()));
     return EXIT.ok;
   }
   const citty = await import("citty");
@@ -96,6 +96,6 @@ function report(err: unknown, verbose: boolean): number {
 const code = await main(process.argv.slice(2));
 process.exitCode = code;
 // Let a large result drain into a slow pipe before exiting.
-await new Promise<void>((resolve) => process.stdout.write("", () => resolve()));
+await flushOutput();
 // Exit now: a receive thread or a forgotten handle must not keep a one-shot command alive.
 process.exit(code);

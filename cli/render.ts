@@ -2,10 +2,11 @@
 // wire goes through escapeText or safeJson before it is printed.
 
 import { escapeText, safeJson } from "../core/escape.ts";
+import { print } from "./log.ts";
 import type { Offer, OptionView } from "../core/discover.ts";
 
 export function printJson(value: unknown): void {
-  process.stdout.write(safeJson(value, 2) + "\n");
+  print(safeJson(value, 2) + "\n");
 }
 
 export function formatSeconds(s: number | null): string {
@@ -35,29 +36,31 @@ export function renderValue(v: OptionView): string {
   return v.hex;
 }
 
+/**
+ * Columns padded to their widest cell, two spaces apart, no borders: what `ip`, `ss` and
+ * `column -t` print, and what grep and awk take apart easily. (The `table` package costs
+ * ~7 ms of start-up for the same result; see docs/BENCHMARKS.md.)
+ */
+export function alignColumns(rows: string[][]): string {
+  const widths: number[] = [];
+  for (const row of rows) row.forEach((cell, i) => { widths[i] = Math.max(widths[i] ?? 0, cell.length); });
+  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]))).join("  ").trimEnd())
+    .join("\n") + "\n";
+}
+
 /** One row per offer: the columns an engineer scans first. */
-export async function renderOfferTable(offers: Offer[], showRogue: boolean): Promise<string> {
-  const { table } = await import("table");
+export function renderOfferTable(offers: Offer[], showRogue: boolean): string {
   const header = ["SERVER", "MAC", "OFFERED", "MASK", "ROUTER", "DNS", "LEASE", "MS"];
   if (showRogue) header.push("");
   const rows = offers.map((o) => {
     const row = [
-      o.serverId ?? o.sourceIp, o.sourceMac, o.yiaddr, o.subnetMask ?? "-",
+      escapeText(o.serverId ?? o.sourceIp), o.sourceMac, o.yiaddr, o.subnetMask ?? "-",
       list(o.routers), list(o.dns), formatSeconds(o.leaseTime), o.latencyMs.toFixed(1),
     ];
     if (showRogue) row.push(o.rogue ? "ROGUE" : "ok");
     return row;
   });
-  const text = table([header, ...rows], {
-    border: {
-      topBody: "", topJoin: "", topLeft: "", topRight: "", bottomBody: "", bottomJoin: "",
-      bottomLeft: "", bottomRight: "", bodyLeft: "", bodyRight: "", bodyJoin: " ",
-      joinBody: "", joinLeft: "", joinRight: "", joinJoin: "",
-    },
-    columnDefault: { paddingLeft: 0, paddingRight: 1 },
-    drawHorizontalLine: () => false,
-  });
-  return text.split("\n").map((l) => l.trimEnd()).join("\n");
+  return alignColumns([header, ...rows]);
 }
 
 /** Every option of one offer, for --verbose. */

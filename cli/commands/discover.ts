@@ -9,7 +9,7 @@ import { OfferCollector, nextDiscoverAt, parseAllowList, type AllowList, type Of
 import { escapeText } from "../../core/escape.ts";
 import { allValues, outputArgs, parseNumber, rejectUnknownFlags } from "../args.ts";
 import { EXIT, UsageError } from "../errors.ts";
-import { log } from "../log.ts";
+import { log, print } from "../log.ts";
 
 export const discoverArgs = {
   iface: { type: "positional", required: true, description: "Interface to send on (e.g. eth0)", valueHint: "IFACE" },
@@ -208,8 +208,8 @@ export default defineCommand({
       printJson(result);
     } else {
       const render = await import("../render.ts");
-      if (result.offers.length) process.stdout.write(await render.renderOfferTable(result.offers, opts.allow !== null));
-      if (args.verbose) for (const o of result.offers) process.stdout.write(render.renderOfferDetail(o) + "\n");
+      if (result.offers.length) print(render.renderOfferTable(result.offers, opts.allow !== null));
+      if (args.verbose) for (const o of result.offers) print(render.renderOfferDetail(o) + "\n");
       const drops = Object.entries(result.dropped).map(([k, v]) => `${k} ${v}`).join(", ");
       log.verbose(`xid ${result.xid}, mac ${result.mac}, ${result.discoversSent} DISCOVER(s), ${result.elapsedMs} ms` +
         (drops ? `; dropped: ${drops}` : "") + (result.kernelDrops ? `; kernel drops ${result.kernelDrops}` : ""));

@@ -6,7 +6,7 @@ import { inClient, labDown, labUp, listLabs, readLab, LabError, MAX_SERVERS } fr
 import { outputArgs, parseNumber, rejectUnknownFlags } from "../args.ts";
 import { EXIT, UsageError, UserError } from "../errors.ts";
 import { printJson } from "../render.ts";
-import { log } from "../log.ts";
+import { log, print } from "../log.ts";
 
 export const labExamples = `
 Examples:
@@ -32,9 +32,9 @@ const labArgs = {
 function describe(name: string): void {
   const s = readLab(name);
   if (!s) { log.info(`lab "${name}" is not up`); return; }
-  process.stdout.write(`lab ${s.name}: client netns ${s.clientNs}, interface ${s.clientIface}\n`);
+  print(`lab ${s.name}: client netns ${s.clientNs}, interface ${s.clientIface}\n`);
   for (const x of s.servers) {
-    process.stdout.write(`  server ${x.index}: netns ${x.ns}, dnsmasq ${x.ip} pid ${x.pid ?? "stopped"}, pool ${x.rangeStart}-${x.rangeEnd}\n`);
+    print(`  server ${x.index}: netns ${x.ns}, dnsmasq ${x.ip} pid ${x.pid ?? "stopped"}, pool ${x.rangeStart}-${x.rangeEnd}\n`);
   }
 }
 
