@@ -94,6 +94,31 @@ describe.skipIf(!isRoot)('RawSocket (root, no namespaces)', () => {
     expectNativeError(err, 'EINVAL', /unknown filter/);
   });
 
+  test('close hands the socket to a short-lived closer that finishes and is reaped', async () => {
+    const children = () => {
+      const pids: number[] = [];
+      for (const tid of require('node:fs').readdirSync(`/proc/${process.pid}/task`)) {
+        const list = require('node:fs').readFileSync(`/proc/${process.pid}/task/${tid}/children`, 'utf8').trim();
+        if (list) pids.push(...list.split(/\s+/).map(Number));
+      }
+      return pids.map((pid) => {
+        try {
+          const stat = require('node:fs').readFileSync(`/proc/${pid}/stat`, 'utf8');
+          return { pid, state: stat.slice(stat.lastIndexOf(')') + 2)[0] };
+        } catch {
+          return { pid, state: 'gone' };
+        }
+      });
+    };
+    const before = new Set(children().map((c) => c.pid));
+    for (let i = 0; i < 5; i++) RawSocket.open('lo', { filter: 'client', onFrame }).close();
+    await Bun.sleep(300); // a grace period or two
+    const closers = children().filter((c) => !before.has(c.pid));
+    // the receive thread of each socket waited for its closer and reaped it: none is left,
+    // neither running (holding a socket) nor a zombie
+    expect(closers).toEqual([]);
+  });
+
   test('send() refuses frames shorter than a header or longer than MTU + 14, and survives', () => {
     const socket = RawSocket.open('lo', { filter: 'client', onFrame });
     try {
