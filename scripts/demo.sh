@@ -6,7 +6,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 name=dtdemo
 
-bun cli/main.ts lab up --name "$name" --servers 2 >/dev/null || exit 1
+bun cli/main.ts lab up --quiet --name "$name" --servers 2 >/dev/null || exit 1
 trap 'bun cli/main.ts lab down --name "$name"' EXIT
 
 echo "lab up: dnsmasq at 198.18.0.1 (legitimate) and 198.18.0.2 (the \"rogue\"); client interface lab0 in netns ${name}-c" >&2

@@ -10,7 +10,6 @@ if [ "$(id -u)" != 0 ]; then
   exit 1
 fi
 bash native/build.sh >/dev/null || { echo "tests: 0 passed, 1 failed"; exit 1; }
-bun build --target=bun cli/main.ts --outfile=dist/dhcptool.js >/dev/null 2>&1 || true
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

@@ -80,6 +80,7 @@ function randomMac(): Uint8Array {
 export async function runDiscover(o: DiscoverOptions): Promise<DiscoverResult> {
   const { RawSocket, interfaceInfo } = await import("../../native/rawsocket.ts");
   const info = interfaceInfo(o.iface);
+  if (info.carrier === false) log.warn(`${escapeText(o.iface)} has no carrier (cable unplugged? no link?); trying anyway`);
   const mac = o.mac === "interface" ? info.mac : o.mac === "random" ? randomMac() : o.mac;
   const xid = crypto.getRandomValues(new Uint32Array(1))[0];
   const identity: ClientIdentity = { ...o.identity, mac };
@@ -111,12 +112,16 @@ export async function runDiscover(o: DiscoverOptions): Promise<DiscoverResult> {
   };
   // The window timer also keeps the event loop alive while the receive thread waits.
   const windowTimer = setTimeout(finish, o.waitMs);
+  // Ctrl-C ends the window early: what was collected is still reported.
+  const interrupted = () => finish();
+  process.once("SIGINT", interrupted);
   try {
     sendNext();
     await done;
   } finally {
     clearTimeout(windowTimer);
     clearTimeout(retry);
+    process.off("SIGINT", interrupted);
   }
   const elapsedMs = performance.now() - startedAt;
   const kernelDrops = socket.stats().drops;

@@ -2,7 +2,7 @@
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { labDown, serverMac, type LabState } from "../../cli/lab.ts";
-import { dhcptool, inNs, startLab } from "./helpers.ts";
+import { dhcptool, inNs, MAIN, startLab } from "./helpers.ts";
 
 function inPool(ip: string, start: string, end: string): boolean {
   const last = (x: string) => Number(x.split(".")[3]);
@@ -72,6 +72,18 @@ describe("one dnsmasq server", () => {
     expect(JSON.parse(r.stdout).mac).toBe("02:11:22:33:44:55");
     const log = await Bun.file(`${lab.servers[0].dir}/log`).text();
     expect(log).toMatch(/DHCPOFFER\(srv0\) 198\.18\.0\.\d+ 02:11:22:33:44:55/);
+  });
+
+  test("Ctrl-C ends the window early and still reports what was collected", async () => {
+    const p = Bun.spawn(["ip", "netns", "exec", lab.clientNs, process.execPath, MAIN, "discover", "lab0", "--wait", "30", "--json"],
+      { stdout: "pipe", stderr: "pipe" });
+    const t0 = performance.now();
+    await Bun.sleep(1000);
+    p.kill("SIGINT");
+    const [out, code] = await Promise.all([new Response(p.stdout).text(), p.exited]);
+    expect(code).toBe(0);
+    expect(JSON.parse(out).offers).toHaveLength(1);
+    expect(performance.now() - t0).toBeLessThan(10000);
   });
 
   test("an interface that is down: exit 1 with advice", async () => {
