@@ -2,6 +2,8 @@
 // ratios the targets are stated in (DESIGN.md: discover --first <= 1.3x `bun -e 0` and
 // <= 2.0x busybox udhcpc's whole DORA).
 
+export {};
+
 interface Result { command: string; mean: number; stddev: number; median: number; min: number; max: number }
 
 const file = process.argv[2];

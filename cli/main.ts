@@ -3,6 +3,7 @@
 // lazily so each path imports just what it needs (start-up is most of a discover's time).
 
 import { EXIT, UserError } from "./errors.ts";
+import type { CommandDef } from "citty";
 import { flushOutput, log, print, setLogLevel } from "./log.ts";
 
 export const VERSION = "0.1.0";
@@ -57,7 +58,7 @@ async function main(argv: string[]): Promise<number> {
     log.error(`unknown command "${name}" (dhcptool --help lists them)`);
     return EXIT.usage;
   }
-  const cmd = await load();
+  const cmd = (await load()) as CommandDef;
   const rest = argv.slice(1);
   if (rest.includes("--help") || rest.includes("-h")) {
     const { renderHelp } = await import("./help.ts");
