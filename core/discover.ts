@@ -8,6 +8,7 @@ import {
   type DecodeErrorKind, type DecodeWarningKind, type DhcpMessage,
 } from "./message.ts";
 import { decodeOption, optionName, DHCPOFFER, MESSAGE_TYPES, type ClasslessRoute, type OptionValue } from "./options.ts";
+import { isUsableAddress } from "./lease-times.ts";
 
 export type ReplyDropReason =
   | FrameDropReason | `decode-${DecodeErrorKind}`
@@ -66,12 +67,6 @@ export function optionViews(msg: DhcpMessage): OptionView[] {
   return out;
 }
 
-function isUsableAddress(ip: string): boolean {
-  const v = parseIp(ip);
-  if (v === null) return false;
-  const first = v >>> 24;
-  return first !== 0 && first !== 127 && first < 224 && v !== 0xffffffff;
-}
 
 export interface AllowList { ips: Set<string>; macs: Set<string> }
 

@@ -182,20 +182,89 @@ export interface MessageFields {
   yiaddr?: string;
   siaddr?: string;
   giaddr?: string;
-  options: OptionBytes[]; // in wire order; END is added
+  sname?: string;
+  file?: string;
+  options: OptionBytes[]; // in wire order (82 is moved last); END is added
   minLength?: number;     // pad to this (default 300)
+  /**
+   * The largest message the receiver takes (its option 57, or 576 - 28 by RFC 2131). When
+   * the options do not fit, the rest go into `file`, then `sname`, announced by option 52
+   * (RFC 2132 9.3). Without it the options area simply grows.
+   */
+  maxLength?: number;
+}
+
+const SNAME_OFF = 44, SNAME_LEN = 64, FILE_OFF = 108, FILE_LEN = 128;
+const OPTIONS_OFF = BOOTP_HEADER_LEN + 4;
+
+/** Each option as the instances that go on the wire: over 255 bytes, split (RFC 3396). */
+function instances(options: OptionBytes[]): Uint8Array[] {
+  // RFC 3046 2.1: the relay agent information option is the last before END.
+  const ordered = [...options.filter((o) => o.code !== 82), ...options.filter((o) => o.code === 82)];
+  const out: Uint8Array[] = [];
+  for (const o of ordered) {
+    let rest = o.data;
+    do {
+      const chunk = rest.subarray(0, 255);
+      const inst = new Uint8Array(2 + chunk.length);
+      inst[0] = o.code;
+      inst[1] = chunk.length;
+      inst.set(chunk, 2);
+      out.push(inst);
+      rest = rest.subarray(chunk.length);
+    } while (rest.length > 0);
+  }
+  return out;
+}
+
+interface Layout { main: Uint8Array[]; file: Uint8Array[] | null; sname: Uint8Array[] | null }
+
+/** Places option instances: all in the options field, or overflowing into file, then sname. */
+function layout(fields: MessageFields): Layout {
+  const all = instances(fields.options);
+  const total = all.reduce((n, i) => n + i.length, 0);
+  if (fields.maxLength === undefined || OPTIONS_OFF + total + 1 <= fields.maxLength) return { main: all, file: null, sname: null };
+  const mainRoom = fields.maxLength - OPTIONS_OFF - 3 - 1; // room left after option 52 and END
+  const areas: { room: number; list: Uint8Array[] }[] = [
+    { room: mainRoom, list: [] },
+    { room: fields.file ? 0 : FILE_LEN - 1, list: [] },
+    { room: fields.sname ? 0 : SNAME_LEN - 1, list: [] },
+  ];
+  let a = 0;
+  for (const inst of all) {
+    while (a < areas.length && inst.length > areas[a].room) a++;
+    if (a === areas.length) throw new RangeError(`options do not fit in ${fields.maxLength} bytes, even using sname and file`);
+    areas[a].list.push(inst);
+    areas[a].room -= inst.length;
+  }
+  return { main: areas[0].list, file: areas[1].list.length ? areas[1].list : null, sname: areas[2].list.length ? areas[2].list : null };
+}
+
+function measure(l: Layout): number {
+  return OPTIONS_OFF + (l.file || l.sname ? 3 : 0) + l.main.reduce((n, i) => n + i.length, 0) + 1;
 }
 
 /** Bytes the encoded message takes: header, cookie, options (split at 255), END, padding. */
 export function encodingLength(fields: MessageFields): number {
-  let len = BOOTP_HEADER_LEN + 4;
-  for (const o of fields.options) len += o.data.length + 2 * Math.max(1, Math.ceil(o.data.length / 255));
-  len += 1;
-  return Math.max(len, fields.minLength ?? BOOTP_MIN_LEN);
+  return Math.max(measure(layout(fields)), fields.minLength ?? BOOTP_MIN_LEN);
 }
 
+function writeText(buf: Uint8Array, off: number, room: number, text: string): void {
+  if (text.length >= room) throw new RangeError(`"${text.slice(0, 20)}…" does not fit in ${room - 1} bytes`);
+  for (let i = 0; i < text.length; i++) buf[off + i] = text.charCodeAt(i) & 255;
+}
+
+function writeArea(buf: Uint8Array, off: number, list: Uint8Array[]): number {
+  let p = off;
+  for (const inst of list) { buf.set(inst, p); p += inst.length; }
+  buf[p] = OPT_END;
+  return p + 1;
+}
+
+/** Encodes a message, into `out` at `offset` when given (the rest of `out` is untouched). */
 export function encodeMessage(fields: MessageFields, out?: Uint8Array, offset = 0): Uint8Array {
-  const len = encodingLength(fields);
+  const l = layout(fields);
+  const len = Math.max(measure(l), fields.minLength ?? BOOTP_MIN_LEN);
   const buf = out ? out.subarray(offset, offset + len) : new Uint8Array(len);
   if (buf.length < len) throw new RangeError(`buffer too small: need ${len} bytes`);
   buf.fill(0);
@@ -212,20 +281,15 @@ export function encodeMessage(fields: MessageFields, out?: Uint8Array, offset = 
   writeIp(buf, 20, fields.siaddr ?? "0.0.0.0");
   writeIp(buf, 24, fields.giaddr ?? "0.0.0.0");
   buf.set(fields.chaddr.subarray(0, 16), 28);
+  if (fields.sname) writeText(buf, SNAME_OFF, SNAME_LEN, fields.sname);
+  if (fields.file) writeText(buf, FILE_OFF, FILE_LEN, fields.file);
   dv.setUint32(BOOTP_HEADER_LEN, MAGIC_COOKIE);
-  let p = BOOTP_HEADER_LEN + 4;
-  for (const o of fields.options) {
-    // RFC 3396: a value over 255 bytes goes out as consecutive instances of the same code.
-    let rest = o.data;
-    do {
-      const chunk = rest.subarray(0, 255);
-      buf[p] = o.code;
-      buf[p + 1] = chunk.length;
-      buf.set(chunk, p + 2);
-      p += 2 + chunk.length;
-      rest = rest.subarray(chunk.length);
-    } while (rest.length > 0);
+  let main = l.main;
+  if (l.file || l.sname) {
+    main = [Uint8Array.of(52, 1, (l.file ? 1 : 0) | (l.sname ? 2 : 0)), ...l.main];
+    if (l.file) writeArea(buf, FILE_OFF, l.file);
+    if (l.sname) writeArea(buf, SNAME_OFF, l.sname);
   }
-  buf[p] = OPT_END;
+  writeArea(buf, OPTIONS_OFF, main);
   return buf;
 }

@@ -1,55 +1,83 @@
-// The options registry: code → name and kind. One small codec per kind; the registry is
-// data, so adding an option is one line. Unknown codes stay raw and print as hex.
-// Decoding never throws: a bad value is an OptionError with the code and what was wrong.
+// The options registry: code → name, codec, RFC. It is data: adding an option is one row.
+// Every registered option decodes to a typed value and encodes back from one; unknown codes
+// stay raw and print as hex. Nothing here throws on wire input: errors are values with the
+// option code and an offset into its data.
 
-import { ipFromBytes, latin1, macToString, toHex, u32ToIp } from "./bytes.ts";
+import { fromHex, toHex } from "./bytes.ts";
+import * as c from "./option-codecs.ts";
+import type { Codec } from "./option-codecs.ts";
 
-export type OptionKind =
-  | "ip" | "ips" | "u8" | "u16" | "u32" | "seconds" | "flag" | "string" | "bytes"
-  | "messageType" | "paramList" | "clientId" | "domainList" | "classlessRoutes"
-  | "relayAgentInfo" | "overload";
+export type { ClasslessRoute, ClientFqdn, ClientId, SubOption, VendorBlock } from "./option-codecs.ts";
 
 export interface OptionSpec {
   readonly code: number;
   readonly name: string;
-  readonly kind: OptionKind;
+  readonly codec: Codec<any>;
   readonly rfc: string;
 }
 
+const ips = c.ipList();
+const T = (code: number, name: string, codec: Codec<any>, rfc = "2132"): OptionSpec => ({ code, name, codec, rfc });
+
 const SPECS: OptionSpec[] = [
-  { code: 1, name: "subnet-mask", kind: "ip", rfc: "2132" },
-  { code: 2, name: "time-offset", kind: "u32", rfc: "2132" },
-  { code: 3, name: "routers", kind: "ips", rfc: "2132" },
-  { code: 4, name: "time-servers", kind: "ips", rfc: "2132" },
-  { code: 6, name: "dns-servers", kind: "ips", rfc: "2132" },
-  { code: 12, name: "hostname", kind: "string", rfc: "2132" },
-  { code: 15, name: "domain-name", kind: "string", rfc: "2132" },
-  { code: 26, name: "interface-mtu", kind: "u16", rfc: "2132" },
-  { code: 28, name: "broadcast-address", kind: "ip", rfc: "2132" },
-  { code: 42, name: "ntp-servers", kind: "ips", rfc: "2132" },
-  { code: 43, name: "vendor-specific", kind: "bytes", rfc: "2132" },
-  { code: 44, name: "netbios-name-servers", kind: "ips", rfc: "2132" },
-  { code: 50, name: "requested-address", kind: "ip", rfc: "2132" },
-  { code: 51, name: "lease-time", kind: "seconds", rfc: "2132" },
-  { code: 52, name: "overload", kind: "overload", rfc: "2132" },
-  { code: 53, name: "message-type", kind: "messageType", rfc: "2132" },
-  { code: 54, name: "server-id", kind: "ip", rfc: "2132" },
-  { code: 55, name: "parameter-request-list", kind: "paramList", rfc: "2132" },
-  { code: 56, name: "message", kind: "string", rfc: "2132" },
-  { code: 57, name: "max-message-size", kind: "u16", rfc: "2132" },
-  { code: 58, name: "renewal-time", kind: "seconds", rfc: "2132" },
-  { code: 59, name: "rebinding-time", kind: "seconds", rfc: "2132" },
-  { code: 60, name: "vendor-class-id", kind: "string", rfc: "2132" },
-  { code: 61, name: "client-id", kind: "clientId", rfc: "2132" },
-  { code: 66, name: "tftp-server-name", kind: "string", rfc: "2132" },
-  { code: 67, name: "bootfile-name", kind: "string", rfc: "2132" },
-  { code: 80, name: "rapid-commit", kind: "flag", rfc: "4039" },
-  { code: 82, name: "relay-agent-info", kind: "relayAgentInfo", rfc: "3046" },
-  { code: 108, name: "ipv6-only-preferred", kind: "seconds", rfc: "8925" },
-  { code: 114, name: "captive-portal", kind: "string", rfc: "8910" },
-  { code: 119, name: "domain-search", kind: "domainList", rfc: "3397" },
-  { code: 121, name: "classless-routes", kind: "classlessRoutes", rfc: "3442" },
-  { code: 252, name: "wpad", kind: "string", rfc: "draft-ietf-wrec-wpad" },
+  // RFC 2132 section 3: vendor extensions
+  T(1, "subnet-mask", c.mask), T(2, "time-offset", c.i32), T(3, "routers", ips),
+  T(4, "time-servers", ips), T(5, "ien116-name-servers", ips), T(6, "dns-servers", ips),
+  T(7, "log-servers", ips), T(8, "cookie-servers", ips), T(9, "lpr-servers", ips),
+  T(10, "impress-servers", ips), T(11, "resource-location-servers", ips), T(12, "hostname", c.text),
+  T(13, "boot-file-size", c.u16), T(14, "merit-dump-file", c.text), T(15, "domain-name", c.text),
+  T(16, "swap-server", c.ip), T(17, "root-path", c.text), T(18, "extensions-path", c.text),
+  // section 4: IP layer per host
+  T(19, "ip-forwarding", c.bool), T(20, "non-local-source-routing", c.bool), T(21, "policy-filter", c.ipPairs),
+  T(22, "max-datagram-reassembly", c.u16), T(23, "default-ip-ttl", c.u8), T(24, "path-mtu-aging-timeout", c.seconds),
+  T(25, "path-mtu-plateau-table", c.uintList(2, { min: 1 })),
+  // section 5: IP layer per interface
+  T(26, "interface-mtu", c.u16), T(27, "all-subnets-local", c.bool), T(28, "broadcast-address", c.ip),
+  T(29, "perform-mask-discovery", c.bool), T(30, "mask-supplier", c.bool), T(31, "router-discovery", c.bool),
+  T(32, "router-solicitation-address", c.ip), T(33, "static-routes", c.ipPairs),
+  // sections 6-7: link and TCP
+  T(34, "trailer-encapsulation", c.bool), T(35, "arp-cache-timeout", c.seconds), T(36, "ethernet-encapsulation", c.bool),
+  T(37, "tcp-default-ttl", c.u8), T(38, "tcp-keepalive-interval", c.seconds), T(39, "tcp-keepalive-garbage", c.bool),
+  // section 8: applications and services
+  T(40, "nis-domain", c.text), T(41, "nis-servers", ips), T(42, "ntp-servers", ips),
+  T(43, "vendor-specific", c.hex), T(44, "netbios-name-servers", ips), T(45, "netbios-dd-servers", ips),
+  T(46, "netbios-node-type", c.u8), T(47, "netbios-scope", c.text), T(48, "x-font-servers", ips),
+  T(49, "x-display-managers", ips),
+  // section 9: DHCP extensions
+  T(50, "requested-address", c.ip), T(51, "lease-time", c.seconds), T(52, "overload", c.overload),
+  T(53, "message-type", c.messageType), T(54, "server-id", c.ip), T(55, "parameter-request-list", c.uintList(1, { min: 1 })),
+  T(56, "message", c.text), T(57, "max-message-size", c.u16), T(58, "renewal-time", c.seconds),
+  T(59, "rebinding-time", c.seconds), T(60, "vendor-class-id", c.text), T(61, "client-id", c.clientId),
+  T(64, "nisplus-domain", c.text), T(65, "nisplus-servers", ips), T(66, "tftp-server-name", c.text),
+  T(67, "bootfile-name", c.text), T(68, "mobile-ip-home-agents", c.ipList({ allowEmpty: true })),
+  T(69, "smtp-servers", ips), T(70, "pop3-servers", ips), T(71, "nntp-servers", ips), T(72, "www-servers", ips),
+  T(73, "finger-servers", ips), T(74, "irc-servers", ips), T(75, "streettalk-servers", ips), T(76, "stda-servers", ips),
+  // later RFCs
+  T(77, "user-class", c.lengthPrefixedList, "3004"), T(78, "slp-directory-agent", c.hex, "2610"),
+  T(79, "slp-service-scope", c.hex, "2610"), T(80, "rapid-commit", c.flag, "4039"),
+  T(81, "client-fqdn", c.clientFqdn, "4702"), T(82, "relay-agent-info", c.subOptions, "3046"),
+  T(85, "nds-servers", ips, "2241"), T(86, "nds-tree-name", c.text, "2241"), T(87, "nds-context", c.text, "2241"),
+  T(88, "bcmcs-domains", c.domainList, "4280"), T(89, "bcmcs-addresses", ips, "4280"),
+  T(90, "authentication", c.hex, "3118"), T(91, "client-last-transaction-time", c.seconds, "4388"),
+  T(92, "associated-ip", ips, "4388"), T(93, "client-system-architecture", c.uintList(2, { min: 1 }), "4578"),
+  T(94, "client-ndi", c.ndi, "4578"), T(97, "client-machine-id", c.uuid, "4578"),
+  T(98, "user-auth", c.text, "2485"), T(99, "geoconf-civic", c.hex, "4776"),
+  T(100, "pcode", c.text, "4833"), T(101, "tcode", c.text, "4833"),
+  T(108, "ipv6-only-preferred", c.seconds, "8925"), T(112, "netinfo-address", ips, "3679"),
+  T(113, "netinfo-tag", c.text, "3679"), T(114, "captive-portal", c.text, "8910"),
+  T(116, "auto-config", c.u8, "2563"), T(117, "name-service-search", c.uintList(2, { min: 1 }), "2937"),
+  T(118, "subnet-selection", c.ip, "3011"), T(119, "domain-search", c.domainList, "3397"),
+  T(120, "sip-servers", c.sipServers, "3361"), T(121, "classless-routes", c.classlessRoutes, "3442"),
+  T(122, "cablelabs-client-config", c.hex, "3495"), T(123, "geoconf", c.hex, "6225"),
+  T(124, "vendor-class", c.vendorBlocks, "3925"), T(125, "vendor-specific-info", c.vendorBlocks, "3925"),
+  T(136, "pana-agents", ips, "5192"), T(137, "lost-server", c.domainList, "5223"),
+  T(138, "capwap-controllers", ips, "5417"), T(141, "sip-ua-config-domains", c.domainList, "6011"),
+  T(142, "andsf-addresses", ips, "6153"), T(145, "forcerenew-nonce-capable", c.uintList(1, { min: 1 }), "6704"),
+  T(150, "tftp-servers", ips, "5859"), T(159, "v4-portparams", c.hex, "7618"),
+  T(161, "mud-url", c.text, "8520"), T(162, "v4-dnr", c.hex, "9463"),
+  T(209, "pxelinux-config-file", c.text, "5071"), T(210, "pxelinux-path-prefix", c.text, "5071"),
+  T(211, "pxelinux-reboot-time", c.seconds, "5071"), T(249, "ms-classless-routes", c.classlessRoutes, "Microsoft"),
+  T(252, "wpad", c.text, "draft-ietf-wrec-wpad"),
 ];
 
 export const OPTIONS: ReadonlyMap<number, OptionSpec> = new Map(SPECS.map((s) => [s.code, s]));
@@ -59,155 +87,52 @@ export function optionName(code: number): string {
   return OPTIONS.get(code)?.name ?? `option-${code}`;
 }
 
-export const MESSAGE_TYPES = [
-  "", "DISCOVER", "OFFER", "REQUEST", "DECLINE", "ACK", "NAK", "RELEASE", "INFORM",
-  "FORCERENEW", "LEASEQUERY", "LEASEUNASSIGNED", "LEASEUNKNOWN", "LEASEACTIVE",
-] as const;
-
+export const MESSAGE_TYPES = c.MESSAGE_TYPE_NAMES;
 export const DHCPDISCOVER = 1, DHCPOFFER = 2, DHCPREQUEST = 3, DHCPDECLINE = 4, DHCPACK = 5,
   DHCPNAK = 6, DHCPRELEASE = 7, DHCPINFORM = 8;
 
-export interface ClasslessRoute { destination: string; prefix: number; router: string }
-
-export type OptionValue =
-  | string | number | boolean | string[] | number[] | ClasslessRoute[]
-  | { type: number; id: string } | { code: number; hex: string }[];
+export type OptionValue = unknown;
 
 export interface OptionError { kind: "option"; code: number; offset: number; reason: string }
-
 export type OptionResult = { ok: true; value: OptionValue } | { ok: false; error: OptionError };
 
-const fail = (code: number, offset: number, reason: string): OptionResult =>
-  ({ ok: false, error: { kind: "option", code, offset, reason } });
-
-const FIXED_LENGTH: Partial<Record<OptionKind, number>> = {
-  ip: 4, u8: 1, u16: 2, u32: 4, seconds: 4, flag: 0, messageType: 1, overload: 1,
-};
-
-/** Decodes one option's (already concatenated) value by its registered kind. */
+/** Decodes one option's (already concatenated) value by its registered codec; unknown: hex. */
 export function decodeOption(code: number, data: Uint8Array): OptionResult {
   const spec = OPTIONS.get(code);
   if (!spec) return { ok: true, value: toHex(data) };
-  const kind = spec.kind;
-  const want = FIXED_LENGTH[kind];
-  if (want !== undefined && data.length !== want) return fail(code, 0, `length ${data.length}, expected ${want}`);
-  const dv = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  switch (kind) {
-    case "ip":
-      return { ok: true, value: ipFromBytes(data, 0) };
-    case "ips": {
-      if (data.length === 0 || data.length % 4 !== 0) return fail(code, 0, `length ${data.length} is not a positive multiple of 4`);
-      const out: string[] = [];
-      for (let i = 0; i < data.length; i += 4) {
-        const ip = ipFromBytes(data, i);
-        if (ip === "0.0.0.0") return fail(code, i, "0.0.0.0 in an address list");
-        out.push(ip);
-      }
-      return { ok: true, value: out };
-    }
-    case "u8": case "messageType": case "overload":
-      return { ok: true, value: data[0] };
-    case "u16":
-      return { ok: true, value: dv.getUint16(0) };
-    case "u32": case "seconds":
-      return { ok: true, value: dv.getUint32(0) };
-    case "flag":
-      return { ok: true, value: true };
-    case "string":
-      if (data.length === 0) return fail(code, 0, "empty string");
-      return { ok: true, value: latin1(data) };
-    case "bytes":
-      return { ok: true, value: toHex(data) };
-    case "paramList":
-      return { ok: true, value: Array.from(data) };
-    case "clientId":
-      if (data.length < 2) return fail(code, 0, `length ${data.length}, need a type and at least one byte`);
-      if (data[0] === 1 && data.length !== 7) return fail(code, 0, `type 1 (Ethernet) needs 6 bytes, got ${data.length - 1}`);
-      return { ok: true, value: { type: data[0], id: data[0] === 1 ? macToString(data, 1) : toHex(data.subarray(1)) } };
-    case "domainList":
-      return decodeDomainList(code, data);
-    case "classlessRoutes":
-      return decodeClasslessRoutes(code, data);
-    case "relayAgentInfo":
-      return decodeRelayAgentInfo(code, data);
-  }
+  const r = spec.codec.decode(data);
+  return r.ok ? r : { ok: false, error: { kind: "option", code, offset: r.error.offset, reason: r.error.reason } };
 }
 
-// RFC 1035 4.1.4 names with compression, as RFC 3397 uses them: pointers are offsets into
-// the option data. Only backward pointers are followed, so a loop cannot form; names are
-// capped at 255 bytes and the whole expansion at 64 KiB (a pointer bomb stops early).
-const MAX_NAME = 255;
-const MAX_EXPANSION = 65536;
-
-function decodeDomainList(code: number, data: Uint8Array): OptionResult {
-  const names: string[] = [];
-  let pos = 0;
-  let expanded = 0;
-  while (pos < data.length) {
-    let p = pos;
-    let name = "";
-    let nameLen = 0;
-    let jumped = false;
-    let lowestJump = pos;
-    for (;;) {
-      if (p >= data.length) return fail(code, p, "name runs past the end");
-      const len = data[p];
-      if (len === 0) { if (!jumped) pos = p + 1; break; }
-      if ((len & 0xc0) === 0xc0) {
-        if (p + 1 >= data.length) return fail(code, p, "truncated compression pointer");
-        const target = ((len & 0x3f) << 8) | data[p + 1];
-        if (target >= lowestJump) return fail(code, p, "compression pointer does not point backward");
-        if (!jumped) pos = p + 2;
-        jumped = true;
-        lowestJump = target;
-        p = target;
-        continue;
-      }
-      if (len > 63) return fail(code, p, `label length ${len} over 63`);
-      if (p + 1 + len > data.length) return fail(code, p, "label runs past the end");
-      nameLen += len + 1;
-      expanded += len + 1;
-      if (nameLen > MAX_NAME) return fail(code, p, "name longer than 255 bytes");
-      if (expanded > MAX_EXPANSION) return fail(code, p, "expansion too large");
-      name += (name ? "." : "") + latin1(data.subarray(p + 1, p + 1 + len));
-      p += 1 + len;
-    }
-    names.push(name);
-  }
-  return { ok: true, value: names };
+/** Encodes a typed value of a registered option (an unknown code takes hex). */
+export function encodeOption(code: number, value: OptionValue): Uint8Array {
+  const codec = OPTIONS.get(code)?.codec ?? c.hex;
+  const out = new Uint8Array(codec.encodingLength(value));
+  codec.encode(value, out, 0);
+  return out;
 }
 
-// RFC 3442: width, the significant octets of the destination, then the router.
-function decodeClasslessRoutes(code: number, data: Uint8Array): OptionResult {
-  const routes: ClasslessRoute[] = [];
-  let p = 0;
-  if (data.length === 0) return fail(code, 0, "empty");
-  while (p < data.length) {
-    const prefix = data[p];
-    if (prefix > 32) return fail(code, p, `prefix length ${prefix} over 32`);
-    const significant = Math.ceil(prefix / 8);
-    if (p + 1 + significant + 4 > data.length) return fail(code, p, "route runs past the end");
-    const dest = new Uint8Array(4);
-    dest.set(data.subarray(p + 1, p + 1 + significant));
-    const destU32 = ((dest[0] << 24) | (dest[1] << 16) | (dest[2] << 8) | dest[3]) >>> 0;
-    const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
-    if ((destU32 & ~mask) >>> 0 !== 0) return fail(code, p, "destination has bits set beyond the prefix");
-    routes.push({ destination: u32ToIp(destU32), prefix, router: ipFromBytes(data, p + 1 + significant) });
-    p += 1 + significant + 4;
+/**
+ * Parses `CODE|NAME=VALUE` as a user types it on the command line: the value by the option's
+ * codec (`121=192.0.2.0/24,10.0.0.1`, `domain-search=a.example,b.example`), or raw bytes with
+ * `hex:` for any option (`43=hex:0102ff`). Returns the option's wire bytes or a message.
+ */
+export function parseOptionArg(arg: string): { ok: true; code: number; data: Uint8Array } | { ok: false; reason: string } {
+  const eq = arg.indexOf("=");
+  const key = (eq < 0 ? arg : arg.slice(0, eq)).trim();
+  const value = eq < 0 ? "" : arg.slice(eq + 1);
+  const spec = /^\d+$/.test(key) ? OPTIONS.get(Number(key)) : OPTIONS_BY_NAME.get(key.toLowerCase());
+  const code = /^\d+$/.test(key) ? Number(key) : spec?.code;
+  if (code === undefined) return { ok: false, reason: `unknown option "${key}" (a code 1-254 or a name like domain-search)` };
+  if (code < 1 || code > 254) return { ok: false, reason: `option code ${code} is outside 1-254` };
+  if (value.startsWith("hex:")) {
+    const data = fromHex(value.slice(4));
+    if (!data) return { ok: false, reason: `option ${code}: "${value}" is not hex` };
+    return { ok: true, code, data };
   }
-  return { ok: true, value: routes };
-}
-
-// RFC 3046: sub-options (code, length, value); shown as hex per sub-option for now.
-function decodeRelayAgentInfo(code: number, data: Uint8Array): OptionResult {
-  const subs: { code: number; hex: string }[] = [];
-  let p = 0;
-  while (p < data.length) {
-    if (p + 2 > data.length) return fail(code, p, "sub-option header runs past the end");
-    const len = data[p + 1];
-    if (p + 2 + len > data.length) return fail(code, p, "sub-option runs past the end");
-    subs.push({ code: data[p], hex: toHex(data.subarray(p + 2, p + 2 + len)) });
-    p += 2 + len;
-  }
-  return { ok: true, value: subs };
+  if (!spec) return { ok: false, reason: `option ${code} is not one we know how to type: give its bytes as ${code}=hex:…` };
+  if (eq < 0 && spec.codec !== c.flag) return { ok: false, reason: `option ${spec.name} needs a value: ${key}=VALUE` };
+  const r = spec.codec.parse(value);
+  if (!r.ok) return { ok: false, reason: `option ${code} (${spec.name}): ${r.error.reason}` };
+  return { ok: true, code, data: encodeOption(code, r.value) };
 }
