@@ -11,11 +11,13 @@ export const VERSION = "0.1.0";
 const commands = {
   discover: () => import("./commands/discover.ts").then((m) => m.default),
   lab: () => import("./commands/lab.ts").then((m) => m.default),
+  lease: () => import("./commands/lease.ts").then((m) => m.default),
 } as const;
 
 const examples: Record<string, () => Promise<string>> = {
   discover: () => import("./commands/discover.ts").then((m) => m.discoverExamples),
   lab: () => import("./commands/lab.ts").then((m) => m.labExamples),
+  lease: () => import("./commands/lease.ts").then((m) => m.leaseExamples),
 };
 
 const ROOT_HELP = `dhcptool ${VERSION}: DHCPv4 diagnostics for Linux
@@ -24,6 +26,7 @@ Usage: dhcptool <command> [options]
 
 Commands:
   discover IFACE     find the DHCP servers on a link: who answers, what they offer, how fast
+  lease decode FILE  decode a DHCP message, frame or pcap/pcapng capture (no privileges)
   lab up|down|status a private test network with real DHCP servers (network namespaces)
 
 Global options:
@@ -62,13 +65,31 @@ async function main(argv: string[]): Promise<number> {
   const rest = argv.slice(1);
   if (rest.includes("--help") || rest.includes("-h")) {
     const { renderHelp } = await import("./help.ts");
-    const meta = cmd.meta as { description?: string };
-    print(renderHelp(name, meta.description ?? "", cmd.args as Record<string, object>, await examples[name]()));
+    // `lease decode --help`: the subcommand's own arguments
+    const subs = cmd.subCommands as Record<string, () => Promise<CommandDef>> | undefined;
+    const sub = subs && rest[0] && subs[rest[0]] ? await subs[rest[0]]() : null;
+    const target = sub ?? cmd;
+    const meta = target.meta as { description?: string };
+    const title = sub ? `${name} ${rest[0]}` : name;
+    const subList = !sub && subs ? `Subcommands: ${Object.keys(subs).join(", ")}\n` : "";
+    print(renderHelp(title, meta.description ?? "", (target.args ?? {}) as Record<string, object>, subList + await examples[name]()));
     return EXIT.ok;
   }
   const citty = await import("citty");
+  // Subcommands (lease decode, …) are resolved here: citty returns the parent's result.
+  let target = cmd, args = rest;
+  const subs = cmd.subCommands as Record<string, () => Promise<CommandDef>> | undefined;
+  if (subs) {
+    const sub = rest[0];
+    if (sub === undefined || !Object.hasOwn(subs, sub)) {
+      log.error(sub === undefined ? `${name}: which one? ${Object.keys(subs).join(", ")}` : `unknown command "${name} ${sub}" (try: ${Object.keys(subs).join(", ")})`);
+      return EXIT.usage;
+    }
+    target = await subs[sub]();
+    args = rest.slice(1);
+  }
   try {
-    const { result } = await citty.runCommand(cmd, { rawArgs: rest });
+    const { result } = await citty.runCommand(target, { rawArgs: args });
     return typeof result === "number" ? result : EXIT.ok;
   } catch (err) {
     return report(err, verbose);

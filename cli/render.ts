@@ -4,6 +4,9 @@
 import { escapeText, safeJson } from "../core/escape.ts";
 import { print } from "./log.ts";
 import type { Offer, OptionView } from "../core/discover.ts";
+import type { InputKind, PacketView } from "../core/inspect.ts";
+import { MESSAGE_TYPES, OPTIONS } from "../core/options.ts";
+import { seconds } from "../core/option-codecs.ts";
 
 export function printJson(value: unknown): void {
   print(safeJson(value, 2) + "\n");
@@ -22,18 +25,26 @@ function list(xs: string[]): string {
   return xs.length ? xs.map(escapeText).join(", ") : "-";
 }
 
+/** A decoded option value on one line, every wire string escaped. */
 export function renderValue(v: OptionView): string {
   if (v.error !== undefined) return `invalid (${escapeText(v.error)}): ${v.hex}`;
-  const x = v.value;
+  if (v.code === 53 && typeof v.value === "number") return MESSAGE_TYPES[v.value] ?? String(v.value);
+  if (typeof v.value === "number" && OPTIONS.get(v.code)?.codec === seconds) return `${v.value} (${formatSeconds(v.value)})`;
+  return formatValue(v.value) || v.hex;
+}
+
+function formatValue(x: unknown): string {
   if (typeof x === "string") return escapeText(x);
   if (typeof x === "number" || typeof x === "boolean") return String(x);
-  if (Array.isArray(x)) {
-    return x.map((e) => typeof e === "object" && e !== null
-      ? ("destination" in e ? `${e.destination}/${e.prefix} via ${e.router}` : `${e.code}:${e.hex}`)
-      : escapeText(String(e))).join(", ");
+  if (Array.isArray(x)) return x.map(formatValue).join(", ");
+  if (x && typeof x === "object") {
+    const o = x as Record<string, unknown>;
+    if ("destination" in o && "prefix" in o) return `${o.destination}/${o.prefix} via ${o.router}`;
+    if ("code" in o && "hex" in o) return `${o.code}:${o.hex}`;
+    if ("enterprise" in o) return `enterprise ${o.enterprise}: ${o.hex}`;
+    return Object.entries(o).map(([k, val]) => `${k}=${formatValue(val)}`).join(" ");
   }
-  if (x && typeof x === "object" && "type" in x) return `type ${x.type} ${escapeText(x.id)}`;
-  return v.hex;
+  return "";
 }
 
 /**
@@ -69,4 +80,32 @@ export function renderOfferDetail(o: Offer): string {
   lines.push(`  yiaddr ${o.yiaddr}  siaddr ${o.siaddr}  giaddr ${o.giaddr}${o.copies > 1 ? `  (${o.copies} copies)` : ""}`);
   for (const v of o.options) lines.push(`  ${String(v.code).padStart(3)} ${v.name.padEnd(24)} ${renderValue(v)}`);
   return lines.join("\n");
+}
+
+function time(us: number): string {
+  return new Date(us / 1000).toISOString().replace("T", " ").replace("Z", "");
+}
+
+/** One decoded packet for a terminal: addresses, header, then every option. */
+export function renderPacket(p: PacketView, kind: InputKind): string {
+  const lines: string[] = [];
+  const head = [kind === "pcap" ? `#${p.index}` : "", p.timestampUs !== undefined ? time(p.timestampUs) : ""].filter(Boolean);
+  if (p.frame) {
+    const f = p.frame;
+    head.push(`${f.srcIp}:${f.srcPort} -> ${f.dstIp}:${f.dstPort}  ${f.srcMac} -> ${f.dstMac}` +
+      (f.udpChecksum === "bad" ? "  (UDP checksum not valid: offloaded, or corrupt)" : ""));
+  }
+  if (head.length) lines.push(head.join("  "));
+  if (p.error !== undefined) {
+    lines.push(`  ${escapeText(p.error)}`);
+    return lines.join("\n") + "\n\n";
+  }
+  const m = p.message!;
+  lines.push(`  ${m.messageType ? "DHCP" + m.messageType : m.op === 1 ? "BOOTREQUEST" : "BOOTREPLY"}  xid ${m.xid}  secs ${m.secs}  flags 0x${m.flags.toString(16).padStart(4, "0")}${m.broadcast ? " (broadcast)" : ""}  hops ${m.hops}`);
+  lines.push(`  chaddr ${m.chaddr}  ciaddr ${m.ciaddr}  yiaddr ${m.yiaddr}  siaddr ${m.siaddr}  giaddr ${m.giaddr}`);
+  if (m.sname) lines.push(`  sname "${escapeText(m.sname)}"`);
+  if (m.file) lines.push(`  file "${escapeText(m.file)}"`);
+  for (const o of m.options) lines.push(`  ${String(o.code).padStart(3)} ${o.name.padEnd(26)} ${renderValue(o)}`);
+  for (const w of m.warnings) lines.push(`  (warning: ${w.kind} at byte ${w.offset})`);
+  return lines.join("\n") + "\n\n";
 }
