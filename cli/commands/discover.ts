@@ -7,6 +7,8 @@ import { macToString, parseIp, parseMac, fromHex } from "../../core/bytes.ts";
 import { buildDiscover, frameClientMessage, shortHostname, DEFAULT_REQUEST_LIST, type ClientIdentity } from "../../core/client.ts";
 import { OfferCollector, nextDiscoverAt, parseAllowList, type AllowList, type Offer } from "../../core/discover.ts";
 import { escapeText } from "../../core/escape.ts";
+import type { OptionBytes } from "../../core/message.ts";
+import { parseOptionArg } from "../../core/options.ts";
 import { allValues, outputArgs, parseNumber, rejectUnknownFlags } from "../args.ts";
 import { EXIT, UsageError } from "../errors.ts";
 import { log, print } from "../log.ts";
@@ -25,6 +27,7 @@ export const discoverArgs = {
   "request-options": { type: "string", description: "Option 55 list (default 1,3,6,12,15,28,119,121)", valueHint: "1,3,6" },
   "broadcast-flag": { type: "boolean", description: "Ask servers to broadcast their reply (BOOTP flags bit)" },
   "prefer-ipv6": { type: "boolean", description: "Ask for option 108, IPv6-only preferred (RFC 8925)" },
+  option: { type: "string", description: "Add or replace an option: CODE|NAME=VALUE, typed (121=192.0.2.0/24,10.0.0.1) or hex:BYTES; repeatable", valueHint: "CODE=VALUE" },
   "allow-server": { type: "string", description: "A legitimate server (IP or MAC; repeat or comma-separate). Any other that answers is rogue: exit 5", valueHint: "IP|MAC" },
   ...outputArgs,
 } as const;
@@ -36,6 +39,7 @@ Examples:
   dhcptool discover eth0 --json | jq '.offers[].serverId'
   dhcptool discover eth0 --allow-server 192.0.2.1 || echo "rogue DHCP server!"
   dhcptool discover eth0 --mac random --wait 10 --verbose
+  dhcptool discover eth0 --option user-class=ipxe --option 93=7   as a UEFI PXE client would
 
 Exit status:
   0 at least one offer   3 no offer in the window   5 a server outside --allow-server answered
@@ -53,6 +57,8 @@ export interface DiscoverOptions {
   mac: Uint8Array | "interface" | "random";
   identity: Omit<ClientIdentity, "mac">;
   broadcastFlag: boolean;
+  /** Options from --option, in the order given. */
+  extra: OptionBytes[];
   allow: AllowList | null;
   onOffer?: (offer: Offer) => void;
 }
@@ -104,7 +110,7 @@ export async function runDiscover(o: DiscoverOptions): Promise<DiscoverResult> {
   let retry: Timer | undefined;
   const sendNext = () => {
     const secs = Math.min(0xffff, Math.floor((performance.now() - startedAt) / 1000));
-    const dhcp = buildDiscover(identity, { xid, secs, broadcastFlag: o.broadcastFlag });
+    const dhcp = buildDiscover(identity, { xid, secs, broadcastFlag: o.broadcastFlag, extra: o.extra });
     socket.send(frameClientMessage(mac, dhcp));
     sent++;
     const at = nextDiscoverAt(sent, { waitMs: o.waitMs, retryMs: o.retryMs, tries: o.tries });
@@ -184,6 +190,13 @@ export function discoverOptionsFromArgs(args: Parsed, rawArgs: string[]): Discov
     vendorClass = new TextEncoder().encode(args["vendor-class"]);
     if (vendorClass.length === 0 || vendorClass.length > 255) throw new UsageError("--vendor-class takes 1 to 255 bytes");
   }
+  const extra: OptionBytes[] = [];
+  for (const value of allValues(rawArgs, "option")) {
+    const r = parseOptionArg(value);
+    if (!r.ok) throw new UsageError(`--option ${value}: ${r.reason}`);
+    if (r.code === 53) throw new UsageError("--option 53: discover sends DISCOVERs; the message type is not an option here");
+    extra.push({ code: r.code, data: r.data });
+  }
   let allow: AllowList | null = null;
   const allowValues = allValues(rawArgs, "allow-server");
   if (allowValues.length) {
@@ -195,6 +208,7 @@ export function discoverOptionsFromArgs(args: Parsed, rawArgs: string[]): Discov
     iface, waitMs: waitS * 1000, retryMs: retryS * 1000, tries, first: args.first === true, mac,
     identity: { hostname, clientId, vendorClass, requestList, preferIpv6: args["prefer-ipv6"] === true },
     broadcastFlag: args["broadcast-flag"] === true,
+    extra,
     allow,
   };
 }

@@ -74,6 +74,21 @@ describe("one dnsmasq server", () => {
     expect(log).toMatch(/DHCPOFFER\(srv0\) 198\.18\.0\.\d+ 02:11:22:33:44:55/);
   });
 
+  test("--option puts typed options on the wire; the server's log shows them", async () => {
+    const r = await dhcptool(lab, ["discover", "lab0", "--first", "--mac", "02:00:00:00:0a:01",
+      "--option", "vendor-class-id=lab-vendor", "--option", "77=hex:0469707865"]);
+    expect(r.exitCode).toBe(0);
+    const log = await Bun.file(`${lab.servers[0].dir}/log`).text();
+    expect(log).toContain("vendor class: lab-vendor");
+    expect(log).toContain("user class: ipxe");
+  });
+
+  test("--option with a bad value is a usage error that says why", async () => {
+    const r = await dhcptool(lab, ["discover", "lab0", "--option", "121=10.0.0.0/33,1.2.3.4"]);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain("option 121 (classless-routes)");
+  });
+
   test("Ctrl-C ends the window early and still reports what was collected", async () => {
     const p = Bun.spawn(["ip", "netns", "exec", lab.clientNs, process.execPath, MAIN, "discover", "lab0", "--wait", "30", "--json"],
       { stdout: "pipe", stderr: "pipe" });
