@@ -19,7 +19,11 @@ command -v npm >/dev/null || { packages+=(npm); commands+=(npm); }
 
 missing=()
 for i in "${!packages[@]}"; do
-  command -v "${commands[$i]}" >/dev/null 2>&1 || missing+=("${packages[$i]}")
+  if [ "${packages[$i]}" = libc6-dev ]; then
+    [ -f /usr/include/stdio.h ] || missing+=(libc6-dev)  # the headers, not a command
+  else
+    command -v "${commands[$i]}" >/dev/null 2>&1 || missing+=("${packages[$i]}")
+  fi
 done
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
