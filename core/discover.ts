@@ -68,6 +68,18 @@ export function optionViews(msg: DhcpMessage): OptionView[] {
 }
 
 
+/**
+ * The network or broadcast address of the offered subnet (HOSTILE 24). /31 and /32 have
+ * neither (RFC 3021), so they pass; an invalid mask (null here) cannot say, so it passes.
+ */
+function isSubnetEdge(yiaddr: string, mask: string | null): boolean {
+  if (mask === null) return false;
+  const m = parseIp(mask)!, a = parseIp(yiaddr)!;
+  const host = ~m >>> 0;
+  if (host <= 1) return false;
+  return (a & host) >>> 0 === host || (a & host) >>> 0 === 0;
+}
+
 export interface AllowList { ips: Set<string>; macs: Set<string> }
 
 /** Parses --allow-server values (IP or MAC, comma or space separated); null marks a bad entry. */
@@ -137,11 +149,13 @@ export class OfferCollector {
     if (type !== DHCPOFFER) { this.drops.add("not-offer"); return null; }
     const serverId = getIp(msg, 54);
     if (msg.yiaddr === "0.0.0.0" && !serverId) { this.drops.add("offer-no-address"); return null; }
-    if (!isUsableAddress(msg.yiaddr)) { this.drops.add("offer-bad-address"); return null; }
+    if (!isUsableAddress(msg.yiaddr) || isSubnetEdge(msg.yiaddr, getIp(msg, 1))) { this.drops.add("offer-bad-address"); return null; }
     const key = serverId ?? f.frame.srcIp;
     const seen = this.offers.find((o) => (o.serverId ?? o.sourceIp) === key);
     if (seen) { seen.copies++; return null; }
     const offer = summarizeOffer(msg, f.frame, now - this.opts.startedAt);
+    // Options that did not decode are ignored (the offer stands); count them, by code.
+    for (const v of offer.options) if (v.error !== undefined) this.warnings.add(`option-${v.code}-invalid`);
     offer.rogue = this.opts.allow ? !isAllowed(this.opts.allow, offer) : false;
     this.offers.push(offer);
     return offer;

@@ -32,7 +32,7 @@ export function leaseTimes(lease: number | null, t1: number | null, t2: number |
   const adjusted: string[] = [];
   const defT1 = Math.floor(lease / 2), defT2 = Math.floor((lease * 7) / 8);
   let r1 = t1 ?? defT1, r2 = t2 ?? defT2;
-  if (r1 >= r2 || r2 >= lease) {
+  if (r1 === 0 || r1 >= r2 || r2 >= lease) { // T1 0 would renew at once, forever
     if (t1 !== null || t2 !== null) adjusted.push(`T1 ${t1 ?? "-"} / T2 ${t2 ?? "-"} do not fit lease ${lease}: reset to ${defT1} / ${defT2}`);
     r1 = defT1;
     r2 = defT2;

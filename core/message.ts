@@ -35,7 +35,7 @@ export type DecodeErrorKind =
   | "short" | "cookie" | "option-truncated" | "option-too-long";
 export interface DecodeError { kind: DecodeErrorKind; code?: number; offset: number; reason: string }
 /** Things wrong with a message that do not stop it being read; the receive path counts them. */
-export type DecodeWarningKind = "no-end" | "data-after-end" | "sname-unterminated" | "file-unterminated";
+export type DecodeWarningKind = "no-end" | "data-after-end" | "sname-unterminated" | "file-unterminated" | "overload-invalid";
 export interface DecodeWarning { kind: DecodeWarningKind; offset: number }
 
 export type DecodeResult =
@@ -65,7 +65,8 @@ export function decodeMessage(buf: Uint8Array): DecodeResult {
   // Option 52 (RFC 2132 9.3): 1 = file holds options, 2 = sname, 3 = both. Read once, in the
   // order the RFC gives (file, then sname); an overload inside them is not followed.
   const overload = options.get(52);
-  const ov = overload && overload.length === 1 ? overload[0] : 0;
+  const ov = overload && overload.length === 1 && overload[0] >= 1 && overload[0] <= 3 ? overload[0] : 0;
+  if (overload && ov === 0) warnings.push({ kind: "overload-invalid", offset: BOOTP_HEADER_LEN + 4 });
   if (ov & 1) {
     const e = parseOptions(buf, 108, 236, options, warnings, false);
     if (e) return { ok: false, error: e };
@@ -162,9 +163,10 @@ export function getString(msg: DhcpMessage, code: number, fallback: string | nul
   return typeof v === "string" ? v : fallback;
 }
 
+/** Option 53, or 0 when it is missing, the wrong length, or not a known type (HOSTILE 14). */
 export function messageType(msg: DhcpMessage): number {
   const raw = msg.options.get(53);
-  return raw && raw.length === 1 ? raw[0] : 0;
+  return raw && raw.length === 1 && raw[0] >= 1 && raw[0] <= 18 ? raw[0] : 0;
 }
 
 // ---- encoding ----
@@ -197,45 +199,48 @@ export interface MessageFields {
 const SNAME_OFF = 44, SNAME_LEN = 64, FILE_OFF = 108, FILE_LEN = 128;
 const OPTIONS_OFF = BOOTP_HEADER_LEN + 4;
 
-/** Each option as the instances that go on the wire: over 255 bytes, split (RFC 3396). */
-function instances(options: OptionBytes[]): Uint8Array[] {
-  // RFC 3046 2.1: the relay agent information option is the last before END.
-  const ordered = [...options.filter((o) => o.code !== 82), ...options.filter((o) => o.code === 82)];
-  const out: Uint8Array[] = [];
-  for (const o of ordered) {
-    let rest = o.data;
-    do {
-      const chunk = rest.subarray(0, 255);
-      const inst = new Uint8Array(2 + chunk.length);
-      inst[0] = o.code;
-      inst[1] = chunk.length;
-      inst.set(chunk, 2);
-      out.push(inst);
-      rest = rest.subarray(chunk.length);
-    } while (rest.length > 0);
-  }
-  return out;
+/** RFC 3046 2.1: the relay agent information option is the last before END. */
+function wireOrder(options: OptionBytes[]): OptionBytes[] {
+  return [...options.filter((o) => o.code !== 82), ...options.filter((o) => o.code === 82)];
+}
+
+function instance(code: number, chunk: Uint8Array): Uint8Array {
+  const inst = new Uint8Array(2 + chunk.length);
+  inst[0] = code;
+  inst[1] = chunk.length;
+  inst.set(chunk, 2);
+  return inst;
 }
 
 interface Layout { main: Uint8Array[]; file: Uint8Array[] | null; sname: Uint8Array[] | null }
 
-/** Places option instances: all in the options field, or overflowing into file, then sname. */
+/**
+ * Places options: all in the options field, or, past maxLength, flowing on into file and
+ * then sname. A value is cut into instances of at most 255 bytes, and also where an area
+ * runs out of room (RFC 3396 concatenates instances across fields in that order).
+ */
 function layout(fields: MessageFields): Layout {
-  const all = instances(fields.options);
-  const total = all.reduce((n, i) => n + i.length, 0);
-  if (fields.maxLength === undefined || OPTIONS_OFF + total + 1 <= fields.maxLength) return { main: all, file: null, sname: null };
-  const mainRoom = fields.maxLength - OPTIONS_OFF - 3 - 1; // room left after option 52 and END
+  const ordered = wireOrder(fields.options);
+  const total = ordered.reduce((n, o) => n + o.data.length + 2 * Math.max(1, Math.ceil(o.data.length / 255)), 0);
+  const fitsPlain = fields.maxLength === undefined || OPTIONS_OFF + total + 1 <= fields.maxLength;
   const areas: { room: number; list: Uint8Array[] }[] = [
-    { room: mainRoom, list: [] },
-    { room: fields.file ? 0 : FILE_LEN - 1, list: [] },
-    { room: fields.sname ? 0 : SNAME_LEN - 1, list: [] },
+    // room excludes END, and option 52 in the main area when overloading
+    { room: fitsPlain ? Infinity : fields.maxLength! - OPTIONS_OFF - 3 - 1, list: [] },
+    { room: fitsPlain || fields.file ? 0 : FILE_LEN - 1, list: [] },
+    { room: fitsPlain || fields.sname ? 0 : SNAME_LEN - 1, list: [] },
   ];
   let a = 0;
-  for (const inst of all) {
-    while (a < areas.length && inst.length > areas[a].room) a++;
-    if (a === areas.length) throw new RangeError(`options do not fit in ${fields.maxLength} bytes, even using sname and file`);
-    areas[a].list.push(inst);
-    areas[a].room -= inst.length;
+  for (const o of ordered) {
+    let rest = o.data;
+    do {
+      const need = rest.length === 0 ? 2 : 3; // an empty option is 2 bytes; otherwise at least one data byte
+      while (a < areas.length && areas[a].room < need) a++;
+      if (a === areas.length) throw new RangeError(`options do not fit in ${fields.maxLength} bytes, even using sname and file`);
+      const chunk = rest.subarray(0, Math.min(255, areas[a].room - 2));
+      areas[a].list.push(instance(o.code, chunk));
+      areas[a].room -= 2 + chunk.length;
+      rest = rest.subarray(chunk.length);
+    } while (rest.length > 0);
   }
   return { main: areas[0].list, file: areas[1].list.length ? areas[1].list : null, sname: areas[2].list.length ? areas[2].list : null };
 }

@@ -90,7 +90,7 @@ export const i32: Codec<number> = {
   encodingLength: () => 4,
   encode(v, buf, off) { writeU32(buf, off, v | 0); return 4; },
   parse(text) {
-    const n = Number(text.trim());
+    const n = /^[-+]?\d+$/.test(text.trim()) ? Number(text.trim()) : NaN;
     if (!Number.isInteger(n) || n < -0x80000000 || n > 0x7fffffff) return bad(`"${text}" is not a signed 32-bit number`);
     return ok(n);
   },
@@ -174,10 +174,12 @@ export function ipList(opts: { allowEmpty?: boolean } = {}): Codec<string[]> {
     parse(text) {
       const parts = splitList(text);
       if (!parts.length && !opts.allowEmpty) return bad("an address list needs at least one address");
+      if (parts.length > 63) return bad(`${parts.length} addresses, more than 63`);
       const out: string[] = [];
       for (const p of parts) {
         const r = ip.parse(p);
         if (!r.ok) return r;
+        if (r.value === "0.0.0.0") return bad("0.0.0.0 has no place in an address list");
         out.push(r.value);
       }
       return ok(out);
@@ -275,7 +277,12 @@ const MAX_EXPANSION = 8192;
  * (RFC 3397). Only backward pointers are followed, each strictly before the last, so a loop
  * cannot form; names are capped at 255 bytes and the whole expansion at 8 KiB (HOSTILE 18).
  */
-function decodeNames(b: Uint8Array, single: boolean): Decoded<string[]> {
+/** Presentation form of one label: "." and "\\" inside a label are escaped, so names round-trip. */
+function labelText(b: Uint8Array): string {
+  return latin1(b).replace(/[\\.]/g, (ch) => "\\" + ch);
+}
+
+function decodeNames(b: Uint8Array, single: boolean, partialOk = false): Decoded<string[]> {
   const names: string[] = [];
   let pos = 0;
   let expanded = 0;
@@ -286,7 +293,11 @@ function decodeNames(b: Uint8Array, single: boolean): Decoded<string[]> {
     let jumped = false;
     let lowest = pos;
     for (;;) {
-      if (p >= b.length) return bad("name runs past the end", p);
+      // RFC 4702 2.3.1: a partial name (no root label) ends exactly at the end of the data
+      if (p >= b.length) {
+        if (partialOk && !jumped && p === b.length && name !== "") { pos = p; break; }
+        return bad("name runs past the end", p);
+      }
       const len = b[p];
       if (len === 0) { if (!jumped) pos = p + 1; break; }
       if ((len & 0xc0) === 0xc0) {
@@ -297,6 +308,8 @@ function decodeNames(b: Uint8Array, single: boolean): Decoded<string[]> {
         jumped = true;
         lowest = target;
         p = target;
+        expanded += 2; // a chain of bare pointers costs work too
+        if (expanded > MAX_EXPANSION) return bad("names expand beyond 8 KiB", p);
         continue;
       }
       if (len > 63) return bad(`label length ${len} over 63`, p);
@@ -305,7 +318,7 @@ function decodeNames(b: Uint8Array, single: boolean): Decoded<string[]> {
       expanded += len + 1;
       if (nameLen > MAX_NAME) return bad("name longer than 255 bytes", p);
       if (expanded > MAX_EXPANSION) return bad("names expand beyond 8 KiB", p);
-      const label = latin1(b.subarray(p + 1, p + 1 + len));
+      const label = labelText(b.subarray(p + 1, p + 1 + len));
       name += (name ? "." : "") + label;
       p += 1 + len;
     }
@@ -316,8 +329,18 @@ function decodeNames(b: Uint8Array, single: boolean): Decoded<string[]> {
   return ok(names);
 }
 
+/** Labels of a name in presentation form ("\\." is a dot inside a label). */
 function labelsOf(name: string): string[] {
-  return name.replace(/\.$/, "").split(".").filter((l) => l.length > 0);
+  const labels: string[] = [];
+  let cur = "";
+  for (let i = 0; i < name.length; i++) {
+    const ch = name[i];
+    if (ch === "\\" && i + 1 < name.length) cur += name[++i];
+    else if (ch === ".") { if (cur) labels.push(cur); cur = ""; }
+    else cur += ch;
+  }
+  if (cur) labels.push(cur);
+  return labels;
 }
 
 function nameLength(name: string): number {
@@ -474,13 +497,14 @@ export const messageType: Codec<number> = {
 };
 
 /** 52 overload: 1 file, 2 sname, 3 both. */
+function overloadCheck(r: Decoded<number>): Decoded<number> {
+  return r.ok && (r.value < 1 || r.value > 3) ? bad(`overload value ${r.value} is not 1, 2 or 3 (file, sname, both)`) : r;
+}
+
 export const overload: Codec<number> = {
   ...u8,
-  decode(b) {
-    const r = u8.decode(b);
-    if (r.ok && (r.value < 1 || r.value > 3)) return bad(`overload value ${r.value} is not 1, 2 or 3`);
-    return r;
-  },
+  decode: (b) => overloadCheck(u8.decode(b)),
+  parse: (t) => overloadCheck(u8.parse(t)),
 };
 
 /** Length-prefixed items (77 user class, RFC 3004), each shown as text when printable, else hex:… */
@@ -566,7 +590,7 @@ export const clientFqdn: Codec<ClientFqdn> = {
     let name = "";
     if (flags & 0x04) { // E: canonical wire format
       if (rest.length) {
-        const r = decodeNames(rest, true);
+        const r = decodeNames(rest, true, true);
         if (!r.ok) return { ok: false, error: { offset: r.error.offset + 3, reason: r.error.reason } };
         name = r.value[0];
       }
@@ -634,8 +658,9 @@ export const sipServers: Codec<SipServers> = {
   decode(b) {
     if (b.length < 2) return bad("too short");
     const rest = b.subarray(1);
-    if (b[0] === 0) { const r = domainList.decode(rest); return r.ok ? ok({ names: r.value }) : r; }
-    if (b[0] === 1) { const r = ipList().decode(rest); return r.ok ? ok({ addresses: r.value }) : r; }
+    const shift = <T>(r: Decoded<T>): Decoded<T> => (r.ok ? r : bad(r.error.reason, r.error.offset + 1));
+    if (b[0] === 0) { const r = shift(domainList.decode(rest)); return r.ok ? ok({ names: r.value }) : r; }
+    if (b[0] === 1) { const r = shift(ipList().decode(rest)); return r.ok ? ok({ addresses: r.value }) : r; }
     return bad(`unknown encoding ${b[0]}`);
   },
   encodingLength: (v) => 1 + ("names" in v ? domainList.encodingLength(v.names) : v.addresses.length * 4),
