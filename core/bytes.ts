@@ -57,9 +57,12 @@ export function hexByte(n: number): string {
   return (n < 16 ? "0" : "") + n.toString(16);
 }
 
+const HEX_PAIRS = Array.from({ length: 256 }, (_, i) => (i < 16 ? "0" : "") + i.toString(16));
+
 export function toHex(b: Uint8Array, sep = ""): string {
   let s = "";
-  for (let i = 0; i < b.length; i++) s += (i && sep ? sep : "") + hexByte(b[i]);
+  if (sep === "") for (let i = 0; i < b.length; i++) s += HEX_PAIRS[b[i]];
+  else for (let i = 0; i < b.length; i++) s += (i ? sep : "") + HEX_PAIRS[b[i]];
   return s;
 }
 
@@ -77,10 +80,17 @@ export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
-/** Latin-1 decode: one char per byte, so nothing is lost and escaping sees every byte. */
-export function latin1(b: Uint8Array): string {
+// Node's Buffer (a global in Bun too, no IO) has a native ISO-8859-1 decoder that works on
+// any Uint8Array. TextDecoder("latin1") is not one: by WHATWG it is windows-1252, which
+// would turn 0x80-0x9f into other characters and hide C1 controls from the escaper.
+const nativeLatin1 = (globalThis as { Buffer?: { prototype: { latin1Slice?: (s: number, e: number) => string } } })
+  .Buffer?.prototype.latin1Slice;
+
+/** Latin-1 decode of b[start, end): one char per byte, so nothing is lost and escaping sees every byte. */
+export function latin1(b: Uint8Array, start = 0, end = b.length): string {
+  if (nativeLatin1) return nativeLatin1.call(b, start, end);
   let s = "";
-  for (let i = 0; i < b.length; i++) s += String.fromCharCode(b[i]);
+  for (let i = start; i < end; i++) s += String.fromCharCode(b[i]);
   return s;
 }
 

@@ -4,6 +4,9 @@
 
 import { ipFromBytes, latin1, writeIp } from "./bytes.ts";
 import { decodeOption, type OptionValue } from "./options.ts";
+import { OptionTable } from "./option-table.ts";
+
+export { OptionTable };
 
 export const BOOTP_HEADER_LEN = 236;
 export const MAGIC_COOKIE = 0x63825363;
@@ -28,7 +31,7 @@ export interface DhcpMessage {
   sname: string;      // up to the first NUL; "" when the field carries options or lacks a NUL
   file: string;
   /** Raw option values in first-seen order; repeated codes concatenated (RFC 3396). */
-  options: Map<number, Uint8Array>;
+  options: ReadonlyMap<number, Uint8Array>;
 }
 
 export type DecodeErrorKind =
@@ -42,31 +45,33 @@ export type DecodeResult =
   | { ok: true; message: DhcpMessage; warnings: DecodeWarning[] }
   | { ok: false; error: DecodeError };
 
-function cString(b: Uint8Array): string | null {
-  const nul = b.indexOf(0);
-  return nul < 0 ? null : latin1(b.subarray(0, nul));
+/** The NUL-terminated text in buf[start, end), or null without a NUL. Scans in place. */
+function cString(buf: Uint8Array, start: number, end: number): string | null {
+  if (buf[start] === 0) return ""; // the usual case: an empty field
+  for (let i = start; i < end; i++) if (buf[i] === 0) return latin1(buf, start, i);
+  return null;
 }
+
+const u16at = (b: Uint8Array, o: number) => (b[o] << 8) | b[o + 1];
+const u32at = (b: Uint8Array, o: number) => ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
 
 export function decodeMessage(buf: Uint8Array): DecodeResult {
   if (buf.length < BOOTP_HEADER_LEN + 4) {
     return { ok: false, error: { kind: "short", offset: 0, reason: `${buf.length} bytes, a DHCP message needs at least 240` } };
   }
-  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  if (dv.getUint32(BOOTP_HEADER_LEN) !== MAGIC_COOKIE) {
+  if (u32at(buf, BOOTP_HEADER_LEN) !== MAGIC_COOKIE) {
     return { ok: false, error: { kind: "cookie", offset: BOOTP_HEADER_LEN, reason: "magic cookie missing or wrong" } };
   }
   const warnings: DecodeWarning[] = [];
-  const options = new Map<number, Uint8Array>();
+  const options = new OptionTable(buf);
   const err = parseOptions(buf, BOOTP_HEADER_LEN + 4, buf.length, options, warnings, true);
   if (err) return { ok: false, error: err };
 
-  const snameField = buf.subarray(44, 108);
-  const fileField = buf.subarray(108, 236);
   // Option 52 (RFC 2132 9.3): 1 = file holds options, 2 = sname, 3 = both. Read once, in the
   // order the RFC gives (file, then sname); an overload inside them is not followed.
-  const overload = options.get(52);
-  const ov = overload && overload.length === 1 && overload[0] >= 1 && overload[0] <= 3 ? overload[0] : 0;
-  if (overload && ov === 0) warnings.push({ kind: "overload-invalid", offset: BOOTP_HEADER_LEN + 4 });
+  const overload = options.lengthOf(52) === 1 ? options.byteOf(52) : options.has(52) ? -1 : 0;
+  const ov = overload >= 1 && overload <= 3 ? overload : 0;
+  if (options.has(52) && ov === 0) warnings.push({ kind: "overload-invalid", offset: BOOTP_HEADER_LEN + 4 });
   if (ov & 1) {
     const e = parseOptions(buf, 108, 236, options, warnings, false);
     if (e) return { ok: false, error: e };
@@ -77,12 +82,12 @@ export function decodeMessage(buf: Uint8Array): DecodeResult {
   }
   let sname = "", file = "";
   if (!(ov & 2)) {
-    const s = cString(snameField);
+    const s = cString(buf, 44, 108);
     if (s === null) warnings.push({ kind: "sname-unterminated", offset: 44 });
     else sname = s;
   }
   if (!(ov & 1)) {
-    const f = cString(fileField);
+    const f = cString(buf, 108, 236);
     if (f === null) warnings.push({ kind: "file-unterminated", offset: 108 });
     else file = f;
   }
@@ -91,7 +96,7 @@ export function decodeMessage(buf: Uint8Array): DecodeResult {
     warnings,
     message: {
       op: buf[0], htype: buf[1], hlen: buf[2], hops: buf[3],
-      xid: dv.getUint32(4), secs: dv.getUint16(8), flags: dv.getUint16(10),
+      xid: u32at(buf, 4), secs: u16at(buf, 8), flags: u16at(buf, 10),
       ciaddr: ipFromBytes(buf, 12), yiaddr: ipFromBytes(buf, 16),
       siaddr: ipFromBytes(buf, 20), giaddr: ipFromBytes(buf, 24),
       chaddr: buf.slice(28, 44), sname, file, options,
@@ -101,7 +106,7 @@ export function decodeMessage(buf: Uint8Array): DecodeResult {
 
 function parseOptions(
   buf: Uint8Array, start: number, end: number,
-  into: Map<number, Uint8Array>, warnings: DecodeWarning[], main: boolean,
+  into: OptionTable, warnings: DecodeWarning[], main: boolean,
 ): DecodeError | null {
   let p = start;
   while (p < end) {
@@ -117,17 +122,10 @@ function parseOptions(
     const len = buf[p + 1];
     if (p + 2 + len > end) return { kind: "option-truncated", code, offset: p, reason: `option ${code} length ${len} runs past the end` };
     if (!main && code === 52) { p += 2 + len; continue; } // no second overload
-    const value = buf.subarray(p + 2, p + 2 + len);
-    const prev = into.get(code);
-    if (prev) {
-      if (prev.length + len > MAX_OPTION_TOTAL) return { kind: "option-too-long", code, offset: p, reason: `option ${code} concatenated over ${MAX_OPTION_TOTAL} bytes` };
-      const joined = new Uint8Array(prev.length + len);
-      joined.set(prev);
-      joined.set(value, prev.length);
-      into.set(code, joined);
-    } else {
-      into.set(code, value);
+    if (into.lengthOf(code) + len > MAX_OPTION_TOTAL) {
+      return { kind: "option-too-long", code, offset: p, reason: `option ${code} concatenated over ${MAX_OPTION_TOTAL} bytes` };
     }
+    into.add(code, p + 2, len);
     p += 2 + len;
   }
   warnings.push({ kind: "no-end", offset: end });

@@ -44,8 +44,7 @@ function uint(size: 1 | 2 | 4, name: string): Codec<number> {
   return {
     decode(b) {
       if (b.length !== size) return bad(`length ${b.length}, ${name} needs ${size}`);
-      const dv = view(b);
-      return ok(size === 1 ? b[0] : size === 2 ? dv.getUint16(0) : dv.getUint32(0));
+      return ok(size === 1 ? b[0] : size === 2 ? (b[0] << 8) | b[1] : ((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]) >>> 0);
     },
     encodingLength: () => size,
     encode(v, buf, off) {
@@ -134,8 +133,7 @@ export const mask: Codec<string> = {
   decode(b) {
     const r = ip.decode(b);
     if (!r.ok) return r;
-    const m = ipU32(r.value);
-    const inv = ~m >>> 0;
+    const inv = ~((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]) >>> 0;
     if ((inv & (inv + 1)) !== 0) return bad(`${r.value} is not a contiguous mask`);
     return r;
   },
@@ -278,8 +276,9 @@ const MAX_EXPANSION = 8192;
  * cannot form; names are capped at 255 bytes and the whole expansion at 8 KiB (HOSTILE 18).
  */
 /** Presentation form of one label: "." and "\\" inside a label are escaped, so names round-trip. */
-function labelText(b: Uint8Array): string {
-  return latin1(b).replace(/[\\.]/g, (ch) => "\\" + ch);
+function labelText(b: Uint8Array, start: number, end: number): string {
+  const s = latin1(b, start, end);
+  return s.includes(".") || s.includes("\\") ? s.replace(/[\\.]/g, (ch) => "\\" + ch) : s;
 }
 
 function decodeNames(b: Uint8Array, single: boolean, partialOk = false): Decoded<string[]> {
@@ -318,7 +317,7 @@ function decodeNames(b: Uint8Array, single: boolean, partialOk = false): Decoded
       expanded += len + 1;
       if (nameLen > MAX_NAME) return bad("name longer than 255 bytes", p);
       if (expanded > MAX_EXPANSION) return bad("names expand beyond 8 KiB", p);
-      const label = labelText(b.subarray(p + 1, p + 1 + len));
+      const label = labelText(b, p + 1, p + 1 + len);
       name += (name ? "." : "") + label;
       p += 1 + len;
     }

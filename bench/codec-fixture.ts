@@ -1,0 +1,93 @@
+// The message bench/codec.ts times: a DHCPACK as a home or office
+// server sends it, built with our encoder, plus the same message in the shapes the npm `dhcp`
+// package (0.2.20) takes and gives. Shared so that the profile measures exactly what the bench does.
+
+import { encodeMessage, type MessageFields } from "../core/message.ts";
+import { encodeOption, type ClasslessRoute } from "../core/options.ts";
+import { latin1 } from "../core/bytes.ts";
+
+/** Typed option values in wire order, as a caller of encodeOption holds them. */
+export const TYPED_OPTIONS: [number, unknown][] = [
+  [53, 5],                                  // DHCPACK
+  [54, "192.168.10.1"],                     // server id
+  [51, 86400],                              // lease time
+  [58, 43200],                              // T1
+  [59, 75600],                              // T2
+  [1, "255.255.255.0"],
+  [3, ["192.168.10.1"]],
+  [6, ["192.168.10.1", "192.168.10.2"]],
+  [15, "corp.example.com"],
+  [28, "192.168.10.255"],
+  [119, ["corp.example.com", "example.com"]],
+  // 5 + 7 bytes: a multiple of 4, so the npm parser (which reads 121 as a list of addresses)
+  // stays aligned with the options after it instead of running into them.
+  [121, [
+    { destination: "0.0.0.0", prefix: 0, router: "192.168.10.1" },
+    { destination: "172.16.0.0", prefix: 12, router: "192.168.10.254" },
+  ] satisfies ClasslessRoute[]],
+  [12, "laptop-0042"],
+  [42, ["192.168.10.1", "192.168.10.2"]],
+];
+
+export const XID = 0x3903f326;
+export const YIADDR = "192.168.10.57";
+export const LEASE = 86400;
+export const CHADDR = Uint8Array.of(0x52, 0x54, 0x00, 0x12, 0x34, 0x56);
+
+export function ackFields(): MessageFields {
+  return {
+    op: 2, xid: XID, chaddr: CHADDR, yiaddr: YIADDR, siaddr: "192.168.10.1",
+    options: TYPED_OPTIONS.map(([code, v]) => ({ code, data: encodeOption(code, v) })),
+  };
+}
+
+/** Our encoder's bytes of the ACK (what both parsers read). */
+export const ACK_BYTES: Uint8Array = encodeMessage(ackFields());
+
+// ---- the npm `dhcp` package ----
+
+export interface NpmParsed {
+  op: number; xid: number; yiaddr: string; chaddr: string;
+  options: Record<number, unknown>;
+}
+export interface NpmSeqBuffer { _data: Buffer; _w: number }
+export interface NpmProtocol {
+  /** What its Server and Client call on every datagram (lib/dhcp.js: `req = Protocol.parse(buf)`). */
+  parse(buf: Buffer): NpmParsed;
+  /** What its Server and Client call before every send (lib/dhcp.js `_send`). */
+  format(data: unknown): NpmSeqBuffer;
+}
+
+export function loadNpmProtocol(): NpmProtocol | null {
+  try {
+    return require("dhcp/lib/protocol.js") as NpmProtocol;
+  } catch {
+    return null;
+  }
+}
+
+/** The ACK's bytes as the Buffer the package's dgram socket would hand its parser. */
+export const ACK_BUFFER: Buffer = Buffer.from(ACK_BYTES.buffer, ACK_BYTES.byteOffset, ACK_BYTES.byteLength);
+
+/**
+ * The ACK as the package's `format` takes it. Its option types cannot say 119 (DNS names) or
+ * 121 (routes), so those go in as what its parser reads them as (raw text, a list of
+ * "addresses") built from our bytes: the option data on the wire is then the same as ours.
+ */
+export function npmFormatInput(): Record<string, unknown> {
+  const opts: Record<number, unknown> = {};
+  for (const [code, v] of TYPED_OPTIONS) {
+    if (code === 119) opts[code] = latin1(encodeOption(119, v));
+    else if (code === 121) {
+      const b = encodeOption(121, v);
+      const ips: string[] = [];
+      for (let i = 0; i < b.length; i += 4) ips.push(`${b[i]}.${b[i + 1]}.${b[i + 2]}.${b[i + 3]}`);
+      opts[code] = ips;
+    } else opts[code] = v;
+  }
+  return {
+    op: 2, htype: 1, hlen: 6, hops: 0, xid: XID, secs: 0, flags: 0,
+    ciaddr: "0.0.0.0", yiaddr: YIADDR, siaddr: "192.168.10.1", giaddr: "0.0.0.0",
+    chaddr: "52-54-00-12-34-56", sname: "", file: "", options: opts,
+  };
+}
