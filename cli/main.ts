@@ -12,12 +12,14 @@ const commands = {
   discover: () => import("./commands/discover.ts").then((m) => m.default),
   lab: () => import("./commands/lab.ts").then((m) => m.default),
   lease: () => import("./commands/lease.ts").then((m) => m.default),
+  watch: () => import("./commands/watch.ts").then((m) => m.default),
 } as const;
 
 const examples: Record<string, () => Promise<string>> = {
   discover: () => import("./commands/discover.ts").then((m) => m.discoverExamples),
   lab: () => import("./commands/lab.ts").then((m) => m.labExamples),
   lease: () => import("./commands/lease.ts").then((m) => m.leaseExamples),
+  watch: () => import("./commands/watch.ts").then((m) => m.watchExamples),
 };
 
 const ROOT_HELP = `dhcptool ${VERSION}: DHCPv4 diagnostics for Linux
@@ -26,6 +28,7 @@ Usage: dhcptool <command> [options]
 
 Commands:
   discover IFACE     find the DHCP servers on a link: who answers, what they offer, how fast
+  watch IFACE        every DHCP packet on a link, exchanges and latencies, rogue alerts, pcap
   lease decode FILE  decode a DHCP message, frame or pcap/pcapng capture (no privileges)
   lab up|down|status a private test network with real DHCP servers (network namespaces)
 

@@ -1,0 +1,282 @@
+// `dhcptool watch IFACE`: a passive monitor of all DHCP traffic on a link (both ports, both
+// directions, any MAC): one line per packet, exchanges with the server's latency, rogue
+// alerts, pcap in and out, a summary at the end (and on SIGUSR1).
+
+import { defineCommand } from "citty";
+import { macToString, parseIp, parseMac } from "../../core/bytes.ts";
+import { ConversationTracker, type PacketEvent, type SeenPacket, type Summary } from "../../core/conversations.ts";
+import { parseAllowList, type AllowList } from "../../core/discover.ts";
+import { escapeText, safeJson } from "../../core/escape.ts";
+import { viewFrame } from "../../core/inspect.ts";
+import { allValues, outputArgs, parseNumber, rejectUnknownFlags } from "../args.ts";
+import { EXIT, UsageError, UserError } from "../errors.ts";
+import { log, print } from "../log.ts";
+import { formatSeconds, renderValue } from "../render.ts";
+
+export const watchArgs = {
+  iface: { type: "positional", required: false, description: "Interface to listen on (not with --read)", valueHint: "IFACE" },
+  read: { type: "string", description: "Read packets from a pcap/pcapng file instead of an interface", valueHint: "FILE" },
+  write: { type: "string", description: "Also write the packets seen to a pcap file (Wireshark/tshark read it)", valueHint: "FILE" },
+  count: { type: "string", description: "Stop after N DHCP packets", valueHint: "N" },
+  duration: { type: "string", description: "Stop after S seconds", valueHint: "S" },
+  "filter-mac": { type: "string", description: "Only packets of this client MAC (chaddr or Ethernet address); repeatable", valueHint: "MAC" },
+  "filter-server": { type: "string", description: "Only packets to or from this server (IP or server id); repeatable", valueHint: "IP" },
+  "allow-server": { type: "string", description: "A legitimate server (IP or MAC; repeat or comma-separate); any other that offers or acks raises an alert: exit 5", valueHint: "IP|MAC" },
+  daemon: { type: "boolean", description: "Run resident: NDJSON events on stdout, periodic stats, summary on SIGTERM" },
+  "stats-interval": { type: "string", description: "With --daemon: a stats event every S seconds (default 60, 0 for none)", valueHint: "S" },
+  ...outputArgs,
+} as const;
+
+export const watchExamples = `
+Examples:
+  dhcptool watch eth0                              every DHCP packet on eth0, one line each
+  dhcptool watch eth0 --allow-server 192.0.2.1     ... and an alert if anyone else answers
+  dhcptool watch eth0 --json --count 100 | jq .     NDJSON, then stop
+  dhcptool watch eth0 --write dhcp.pcap --duration 600
+  dhcptool watch --read dhcp.pcap --verbose         the same view of a capture, every option
+  dhcptool watch eth0 --daemon --allow-server 192.0.2.1 --stats-interval 300
+
+Each line: time, message type, xid, client MAC, addresses; replies add the server, the
+offered address, the lease, and the server's latency since the client's last message in
+that exchange. The summary (at the end, and on SIGUSR1) lists per server its offers, acks,
+naks and latency p50/p95/max, per client the outcome, and the unanswered exchanges.
+Exit status: 0, or 5 when a server outside --allow-server offered or acked; 1 error; 2 usage.`;
+
+type Parsed = Record<string, string | boolean | undefined>;
+
+interface WatchOptions {
+  iface: string | null;
+  read: string | null;
+  write: string | null;
+  count: number | null;
+  durationMs: number | null;
+  macs: Set<string>;
+  servers: Set<string>;
+  allow: AllowList | null;
+  json: boolean;
+  verbose: boolean;
+  daemon: boolean;
+  statsIntervalMs: number;
+}
+
+function optionsFromArgs(args: Parsed, rawArgs: string[]): WatchOptions {
+  const iface = typeof args.iface === "string" && args.iface ? args.iface : null;
+  const read = typeof args.read === "string" && args.read ? args.read : null;
+  if (!iface && !read) throw new UsageError("which interface? e.g. dhcptool watch eth0 (or --read FILE)");
+  if (iface && read) throw new UsageError("give an interface or --read FILE, not both");
+  if (read && args.daemon) throw new UsageError("--daemon watches an interface, not a file");
+  const macs = new Set<string>();
+  for (const v of allValues(rawArgs, "filter-mac").flatMap((x) => x.split(","))) {
+    const m = parseMac(v.trim());
+    if (!m) throw new UsageError(`--filter-mac "${v}" is not a MAC address`);
+    macs.add(macToString(m));
+  }
+  const servers = new Set<string>();
+  for (const v of allValues(rawArgs, "filter-server").flatMap((x) => x.split(","))) {
+    if (parseIp(v.trim()) === null) throw new UsageError(`--filter-server "${v}" is not an IPv4 address`);
+    servers.add(v.trim());
+  }
+  let allow: AllowList | null = null;
+  const allowValues = allValues(rawArgs, "allow-server");
+  if (allowValues.length) {
+    const { list, bad } = parseAllowList(allowValues);
+    if (bad.length) throw new UsageError(`--allow-server "${bad[0]}" is neither an IPv4 address nor a MAC`);
+    allow = list;
+  }
+  const count = args.count === undefined ? null : parseNumber(args.count as string, "count", { min: 1, integer: true, fallback: 0 });
+  const duration = args.duration === undefined ? null : parseNumber(args.duration as string, "duration", { min: 0.1, fallback: 0 });
+  const statsS = parseNumber(args["stats-interval"] as string | undefined, "stats-interval", { min: 0, fallback: 60 });
+  if (args["stats-interval"] !== undefined && !args.daemon) throw new UsageError("--stats-interval goes with --daemon");
+  return {
+    iface, read, write: typeof args.write === "string" && args.write ? args.write : null,
+    count, durationMs: duration === null ? null : duration * 1000, macs, servers, allow,
+    json: args.json === true || args.daemon === true, verbose: args.verbose === true, daemon: args.daemon === true,
+    statsIntervalMs: statsS * 1000,
+  };
+}
+
+function timeOfDay(us: number): string {
+  const d = new Date(us / 1000);
+  const pad = (n: number, w = 2) => String(n).padStart(w, "0");
+  return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(Math.floor(us % 1_000_000), 6)}`;
+}
+
+function optionText(p: SeenPacket, code: number): string | null {
+  const o = p.message.options.find((x) => x.code === code);
+  return o ? renderValue(o) : null;
+}
+
+/** The one-line view of a packet for a terminal. */
+function packetLine(p: SeenPacket, e: PacketEvent, verbose: boolean): string {
+  const m = p.message, f = p.frame;
+  const type = m.messageType ?? (m.op === 1 ? "BOOTREQUEST" : "BOOTREPLY");
+  const parts = [timeOfDay(p.timeUs), type.padEnd(8), m.xid, m.chaddr, `${f.srcIp} > ${f.dstIp}`];
+  const kv = (k: string, v: string | null) => { if (v !== null) parts.push(`${k}=${v}`); };
+  if (m.op === 1) {
+    kv("ciaddr", m.ciaddr !== "0.0.0.0" ? m.ciaddr : null);
+    kv("requested", optionText(p, 50));
+    kv("server", optionText(p, 54));
+    kv("host", optionText(p, 12));
+    kv("vendor", optionText(p, 60));
+  } else {
+    kv("server", e.server);
+    kv("yiaddr", m.yiaddr !== "0.0.0.0" ? m.yiaddr : null);
+    const lease = m.options.find((o) => o.code === 51)?.value;
+    kv("lease", typeof lease === "number" ? formatSeconds(lease) : null);
+    kv("mask", optionText(p, 1));
+    kv("router", optionText(p, 3));
+    kv("dns", optionText(p, 6));
+    kv("message", optionText(p, 56));
+    if (e.latencyMs !== null) parts.push(`${e.latencyMs.toFixed(2)} ms`);
+  }
+  if (e.rogue) parts.push("ROGUE");
+  let line = parts.join("  ");
+  if (verbose) {
+    for (const o of m.options) line += `\n    ${String(o.code).padStart(3)} ${o.name.padEnd(26)} ${renderValue(o)}`;
+  }
+  return line + "\n";
+}
+
+function packetJson(p: SeenPacket, e: PacketEvent, verbose: boolean): string {
+  const m = p.message;
+  const message = verbose ? m : { ...m, options: m.options.map(({ hex: _hex, ...rest }) => rest) };
+  return safeJson({
+    event: "packet", time: new Date(p.timeUs / 1000).toISOString(), timeUs: p.timeUs,
+    conversation: e.conversation, latencyMs: e.latencyMs, server: e.server, rogue: e.rogue,
+    frame: p.frame, message,
+  }) + "\n";
+}
+
+function summaryText(s: Summary, decodeErrors: number, kernelDrops: number | null): string {
+  const lines = [`${s.packets} DHCP packet(s), ${s.conversations.total} exchange(s): ${s.conversations.acked} acked, ` +
+    `${s.conversations.naked} NAKed, ${s.conversations.unanswered} unanswered, ${s.conversations.open} still open` +
+    (decodeErrors ? `; ${decodeErrors} packet(s) not decodable` : "") + (kernelDrops ? `; ${kernelDrops} dropped by the kernel` : "")];
+  if (s.servers.length) {
+    lines.push("SERVER           MAC                OFFERS  ACKS  NAKS  P50 MS  P95 MS  MAX MS");
+    for (const v of s.servers) {
+      const ms = (x: number | null) => (x === null ? "-" : x.toFixed(2)).padStart(6);
+      lines.push(`${escapeText(v.server).padEnd(15)}  ${v.mac}  ${String(v.offers).padStart(6)}  ${String(v.acks).padStart(4)}  ${String(v.naks).padStart(4)}  ${ms(v.latency.p50)}  ${ms(v.latency.p95)}  ${ms(v.latency.max)}${v.rogue ? "  ROGUE" : ""}`);
+    }
+  }
+  if (s.clients.length) {
+    lines.push("CLIENT             OUTCOME     ADDRESS          SERVER           EXCHANGES");
+    for (const c of s.clients) {
+      lines.push(`${c.client.padEnd(17)}  ${c.outcome.padEnd(10)}  ${(c.address ?? "-").padEnd(15)}  ${escapeText(c.server ?? "-").padEnd(15)}  ${c.exchanges}`);
+    }
+  }
+  if (s.rogueServers.length) lines.push(`ROGUE servers: ${s.rogueServers.map(escapeText).join(", ")}`);
+  return lines.join("\n") + "\n";
+}
+
+export default defineCommand({
+  meta: { name: "watch", description: "Watch all DHCP traffic on a link: packets, exchanges and latencies, rogue servers" },
+  args: watchArgs,
+  async run({ args, rawArgs }) {
+    rejectUnknownFlags(rawArgs, watchArgs);
+    const o = optionsFromArgs(args as Parsed, rawArgs);
+    const tracker = new ConversationTracker(o.allow);
+    let decodeErrors = 0, shown = 0, frames = 0;
+    let sink: import("bun").FileSink | null = null;
+    let encodePcapRecord: ((frame: Uint8Array, ts: number) => Uint8Array) | null = null;
+    if (o.write) {
+      const pcap = await import("../../core/pcap.ts");
+      try {
+        sink = Bun.file(o.write).writer();
+        sink.write(pcap.encodePcapHeader());
+      } catch (err) {
+        throw new UserError(`cannot write ${o.write}: ${(err as Error).message}`);
+      }
+      encodePcapRecord = pcap.encodePcapRecord;
+    }
+
+    let stop!: () => void;
+    const stopped = new Promise<void>((resolve) => { stop = resolve; });
+    let stopping = false;
+
+    /** One captured frame, live or from a file. Never throws: the receive path must not. */
+    const onFrame = (bytes: Uint8Array, timeUs: number) => {
+      if (stopping) return;
+      frames++;
+      const v = viewFrame(bytes, frames, timeUs);
+      if (!v.frame || !v.message) {
+        decodeErrors++;
+        log.verbose(`packet ${frames}: ${escapeText(v.error ?? "not DHCP")}`);
+        return;
+      }
+      const p: SeenPacket = { timeUs, frame: v.frame, message: v.message };
+      if (o.macs.size && !o.macs.has(v.message.chaddr) && !o.macs.has(v.frame.srcMac) && !o.macs.has(v.frame.dstMac)) return;
+      if (o.servers.size) {
+        const sid = v.message.options.find((x) => x.code === 54)?.value;
+        if (!o.servers.has(v.frame.srcIp) && !o.servers.has(v.frame.dstIp) && !(typeof sid === "string" && o.servers.has(sid))) return;
+      }
+      if (sink && encodePcapRecord) sink.write(encodePcapRecord(bytes, Math.floor(timeUs)));
+      const e = tracker.add(p);
+      print(o.json ? packetJson(p, e, o.verbose) : packetLine(p, e, o.verbose));
+      if (e.rogue) {
+        const a = tracker.alerts[tracker.alerts.length - 1];
+        if (o.json) print(safeJson({ event: "alert", time: new Date(timeUs / 1000).toISOString(), ...a }) + "\n");
+        log.warn(`rogue DHCP server: ${escapeText(a.server)} (${a.mac}) sent ${a.messageType} to ${a.client}`);
+      }
+      if (o.count !== null && ++shown >= o.count) stop();
+    };
+
+    let kernelDrops: number | null = null;
+    const printSummary = (final: boolean) => {
+      const s = tracker.summary();
+      if (o.json) print(safeJson({ event: final ? "summary" : "stats", time: new Date().toISOString(), ...s, decodeErrors, kernelDrops }) + "\n");
+      else print(summaryText(s, decodeErrors, kernelDrops));
+    };
+
+    if (o.read) {
+      const { decodePcap } = await import("../../core/pcap.ts");
+      let bytes: Uint8Array;
+      try {
+        bytes = await Bun.file(o.read).bytes();
+      } catch (err) {
+        const code = (err as { code?: string }).code;
+        throw new UserError(code === "ENOENT" ? `${o.read}: no such file` : `${o.read}: ${(err as Error).message}`);
+      }
+      const r = decodePcap(bytes);
+      if (!r.ok) throw new UserError(`${o.read}: not a readable capture: ${r.error.reason}`);
+      for (const w of r.warnings) log.warn(`${o.read}: ${w.reason}`);
+      for (const pk of r.packets) {
+        onFrame(pk.data, pk.timestampUs);
+        if (o.count !== null && shown >= o.count) break;
+      }
+      tracker.expire(Number.MAX_SAFE_INTEGER); // the capture is over: every exchange is final
+    } else {
+      const { RawSocket } = await import("../../native/rawsocket.ts");
+      const socket = RawSocket.open(o.iface!, {
+        filter: "watch",
+        promiscuous: true,
+        onFrame: (f) => onFrame(f.bytes, Math.round((performance.timeOrigin + performance.now()) * 1000)),
+        onError: (err) => log.warn(String((err as Error).message ?? err)),
+      } as Parameters<typeof RawSocket.open>[1]);
+      // the socket is open: from here on nothing is missed (scripts wait for this line)
+      if (o.json) print(safeJson({ event: "start", time: new Date().toISOString(), interface: o.iface, mac: macToString(socket.info.mac) }) + "\n");
+      else log.info(`watching DHCP on ${escapeText(o.iface!)} (Ctrl-C to stop; SIGUSR1 for a summary)`);
+      const timers: Timer[] = [];
+      // a timer keeps the event loop alive while the receive thread waits; it also closes idle exchanges
+      timers.push(setInterval(() => tracker.expire((performance.timeOrigin + performance.now()) * 1000), 1000));
+      if (o.durationMs !== null) timers.push(setTimeout(stop, o.durationMs));
+      if (o.daemon && o.statsIntervalMs > 0) {
+        timers.push(setInterval(() => { kernelDrops = socket.stats().drops; printSummary(false); }, o.statsIntervalMs));
+      }
+      const onUsr1 = () => { kernelDrops = socket.stats().drops; printSummary(false); };
+      process.on("SIGUSR1", onUsr1);
+      process.once("SIGINT", stop);
+      process.once("SIGTERM", stop);
+      await stopped;
+      stopping = true;
+      for (const t of timers) clearInterval(t);
+      process.off("SIGUSR1", onUsr1);
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+      kernelDrops = socket.stats().drops;
+      socket.close();
+    }
+    if (sink) await sink.end();
+    printSummary(true);
+    return tracker.alerts.length ? EXIT.rogue : EXIT.ok;
+  },
+});

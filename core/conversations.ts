@@ -1,0 +1,264 @@
+// What `watch` makes of the packets it sees: exchanges grouped by xid and client MAC
+// (DISCOVER→OFFER→REQUEST→ACK/NAK, INFORM→ACK, RELEASE, DECLINE), the server's response
+// latency for every reply, per-server and per-client statistics, and rogue-server alerts.
+// Pure: packets and their capture times come in, events and summaries go out. Everything
+// it remembers is bounded in count and age, so a flood cannot grow memory without limit.
+
+import type { FrameView, MessageView } from "./inspect.ts";
+import { isAllowed, type AllowList } from "./discover.ts";
+
+export interface SeenPacket {
+  /** Capture time, microseconds since the epoch. */
+  timeUs: number;
+  frame: FrameView;
+  message: MessageView;
+}
+
+export type ConversationKind = "dora" | "request" | "inform" | "release" | "decline" | "other";
+export type Outcome = "pending" | "offered" | "acked" | "naked" | "unanswered" | "released" | "declined" | "informed";
+
+export interface Conversation {
+  id: number;
+  xid: string;
+  client: string;
+  kind: ConversationKind;
+  startedUs: number;
+  lastUs: number;
+  /** Time of the latest client message: replies are timed from it. */
+  lastRequestUs: number | null;
+  steps: { type: string; timeUs: number; server?: string; latencyMs?: number }[];
+  outcome: Outcome;
+  server: string | null;
+  address: string | null;
+}
+
+export interface PacketEvent {
+  conversation: number;
+  /** For a server's reply: milliseconds since the client's latest message in the exchange. */
+  latencyMs: number | null;
+  /** The server as watch names it: its server identifier (54), else the source IP. */
+  server: string | null;
+  /** Set when this packet made a server rogue for the first time. */
+  rogue: boolean;
+}
+
+export interface Alert { kind: "rogue-server"; server: string; mac: string; firstSeenUs: number; messageType: string; client: string }
+
+export interface ServerStats {
+  server: string;
+  mac: string;
+  offers: number;
+  acks: number;
+  naks: number;
+  latency: { n: number; p50: number | null; p95: number | null; max: number | null };
+  rogue: boolean;
+}
+
+export interface ClientStats { client: string; outcome: Outcome; address: string | null; server: string | null; exchanges: number }
+
+export interface Summary {
+  packets: number;
+  conversations: { total: number; acked: number; naked: number; unanswered: number; open: number; evicted: number };
+  servers: ServerStats[];
+  clients: ClientStats[];
+  rogueServers: string[];
+}
+
+export interface TrackerLimits {
+  /** Exchanges remembered at once (default 4096): the least recently active is closed first. */
+  maxConversations: number;
+  /**
+   * An exchange with no packet for this long is over (default 10 s): its outcome is final,
+   * and a client message still waiting for a reply counts as unanswered.
+   */
+  idleTimeoutMs: number;
+  maxServers: number;
+  maxClients: number;
+  /** Latency samples kept per server for the percentiles (default 1024, newest kept). */
+  latencySamples: number;
+}
+
+export const DEFAULT_LIMITS: TrackerLimits = {
+  maxConversations: 4096, idleTimeoutMs: 10_000, maxServers: 256, maxClients: 4096, latencySamples: 1024,
+};
+
+const CLIENT_TYPES = new Set(["DISCOVER", "REQUEST", "INFORM", "RELEASE", "DECLINE"]);
+
+interface ServerState { stats: ServerStats; samples: number[]; lastUs: number }
+
+function percentile(sorted: number[], p: number): number | null {
+  if (!sorted.length) return null;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+function optionValue(m: MessageView, code: number): unknown {
+  return m.options.find((o) => o.code === code)?.value;
+}
+
+export class ConversationTracker {
+  private readonly conversations = new Map<string, Conversation>(); // insertion order = age
+  private readonly servers = new Map<string, ServerState>();
+  private readonly clients = new Map<string, ClientStats>();
+  private readonly limits: TrackerLimits;
+  private nextId = 1;
+  private packets = 0;
+  private closed = { total: 0, acked: 0, naked: 0, unanswered: 0, evicted: 0 };
+  readonly alerts: Alert[] = [];
+
+  constructor(private readonly allow: AllowList | null = null, limits: Partial<TrackerLimits> = {}) {
+    this.limits = { ...DEFAULT_LIMITS, ...limits };
+  }
+
+  /** Feeds one decoded DHCP packet; returns what watch prints beside it. */
+  add(p: SeenPacket): PacketEvent {
+    this.packets++;
+    this.expire(p.timeUs);
+    const m = p.message;
+    const type = m.messageType ?? (m.op === 1 ? "BOOTREQUEST" : "BOOTREPLY");
+    const key = `${m.xid}/${m.chaddr}`;
+    let c = this.conversations.get(key);
+    const fromClient = m.op === 1;
+    if (!c) {
+      c = {
+        id: this.nextId++, xid: m.xid, client: m.chaddr, kind: kindOf(type, m), startedUs: p.timeUs, lastUs: p.timeUs,
+        lastRequestUs: null, steps: [], outcome: "pending", server: null, address: null,
+      };
+      this.conversations.set(key, c);
+      if (this.conversations.size > this.limits.maxConversations) this.evictOldest();
+    } else {
+      // keep the map ordered by last activity
+      this.conversations.delete(key);
+      this.conversations.set(key, c);
+    }
+    c.lastUs = p.timeUs;
+    const event: PacketEvent = { conversation: c.id, latencyMs: null, server: null, rogue: false };
+    if (fromClient) {
+      c.lastRequestUs = p.timeUs;
+      if (type === "REQUEST" && c.kind === "dora" && c.outcome === "offered") c.outcome = "pending";
+      if (type === "RELEASE") c.outcome = "released";
+      if (type === "DECLINE") c.outcome = "declined";
+      c.steps.push({ type, timeUs: p.timeUs });
+      this.touchClient(c);
+      return event;
+    }
+    const sid = optionValue(m, 54);
+    const server = typeof sid === "string" ? sid : p.frame.srcIp;
+    event.server = server;
+    if (c.lastRequestUs !== null) event.latencyMs = Math.round((p.timeUs - c.lastRequestUs) / 10) / 100;
+    c.steps.push({ type, timeUs: p.timeUs, server, ...(event.latencyMs !== null ? { latencyMs: event.latencyMs } : {}) });
+    const s = this.serverState(server, p.frame.srcMac, p.timeUs);
+    if (type === "OFFER") { s.stats.offers++; if (c.outcome === "pending") c.outcome = "offered"; }
+    if (type === "ACK") { s.stats.acks++; c.outcome = c.kind === "inform" ? "informed" : "acked"; c.address = m.yiaddr !== "0.0.0.0" ? m.yiaddr : m.ciaddr; }
+    if (type === "NAK") { s.stats.naks++; c.outcome = "naked"; }
+    if (type === "OFFER" || type === "ACK") c.address ??= m.yiaddr;
+    c.server = server;
+    if (event.latencyMs !== null && (type === "OFFER" || type === "ACK" || type === "NAK")) {
+      s.samples.push(event.latencyMs);
+      if (s.samples.length > this.limits.latencySamples) s.samples.shift();
+    }
+    if ((type === "OFFER" || type === "ACK") && this.allow && !s.stats.rogue &&
+      !isAllowed(this.allow, { serverId: typeof sid === "string" ? sid : null, sourceIp: p.frame.srcIp, sourceMac: p.frame.srcMac })) {
+      s.stats.rogue = true;
+      event.rogue = true;
+      this.alerts.push({ kind: "rogue-server", server, mac: p.frame.srcMac, firstSeenUs: p.timeUs, messageType: type, client: m.chaddr });
+    }
+    this.touchClient(c);
+    return event;
+  }
+
+  private touchClient(c: Conversation): void {
+    let cl = this.clients.get(c.client);
+    if (!cl) {
+      cl = { client: c.client, outcome: c.outcome, address: null, server: null, exchanges: 0 };
+      if (this.clients.size >= this.limits.maxClients) this.clients.delete(this.clients.keys().next().value!);
+    } else this.clients.delete(c.client);
+    this.clients.set(c.client, cl);
+    if (c.steps.length === 1) cl.exchanges++;
+    cl.outcome = c.outcome;
+    if (c.address) cl.address = c.address;
+    if (c.server) cl.server = c.server;
+  }
+
+  private serverState(server: string, mac: string, now: number): ServerState {
+    let s = this.servers.get(server);
+    if (!s) {
+      if (this.servers.size >= this.limits.maxServers) {
+        // forget the server heard from least recently (a rogue stays in the alerts list)
+        let oldest: string | null = null, t = Infinity;
+        for (const [k, v] of this.servers) if (v.lastUs < t) { t = v.lastUs; oldest = k; }
+        if (oldest !== null) this.servers.delete(oldest);
+      }
+      s = { stats: { server, mac, offers: 0, acks: 0, naks: 0, latency: { n: 0, p50: null, p95: null, max: null }, rogue: false }, samples: [], lastUs: now };
+      this.servers.set(server, s);
+    }
+    s.lastUs = now;
+    return s;
+  }
+
+  private close(c: Conversation, evicted: boolean): void {
+    if (c.outcome === "pending" && c.lastRequestUs !== null) c.outcome = "unanswered";
+    this.closed.total++;
+    if (c.outcome === "acked" || c.outcome === "informed") this.closed.acked++;
+    if (c.outcome === "naked") this.closed.naked++;
+    if (c.outcome === "unanswered") {
+      this.closed.unanswered++;
+      const cl = this.clients.get(c.client);
+      if (cl) cl.outcome = "unanswered";
+    }
+    if (evicted) this.closed.evicted++;
+  }
+
+  private evictOldest(): void {
+    const [key, c] = this.conversations.entries().next().value!;
+    this.conversations.delete(key);
+    this.close(c, true);
+  }
+
+  /** Closes the exchanges idle for idleTimeout (the map is ordered by activity: stops early). */
+  expire(nowUs: number): void {
+    for (const [key, c] of this.conversations) {
+      if ((nowUs - c.lastUs) / 1000 < this.limits.idleTimeoutMs) break;
+      this.conversations.delete(key);
+      this.close(c, false);
+    }
+  }
+
+  get openConversations(): number {
+    return this.conversations.size;
+  }
+
+  conversation(id: number): Conversation | undefined {
+    for (const c of this.conversations.values()) if (c.id === id) return c;
+    return undefined;
+  }
+
+  summary(): Summary {
+    let acked = this.closed.acked, naked = this.closed.naked, unanswered = this.closed.unanswered;
+    for (const c of this.conversations.values()) {
+      if (c.outcome === "acked" || c.outcome === "informed") acked++;
+      if (c.outcome === "naked") naked++;
+    }
+    const servers = [...this.servers.values()].map((s) => {
+      const sorted = [...s.samples].sort((a, b) => a - b);
+      return { ...s.stats, latency: { n: sorted.length, p50: percentile(sorted, 50), p95: percentile(sorted, 95), max: sorted.length ? sorted[sorted.length - 1] : null } };
+    });
+    return {
+      packets: this.packets,
+      conversations: { total: this.closed.total + this.conversations.size, acked, naked, unanswered, open: this.conversations.size, evicted: this.closed.evicted },
+      servers,
+      clients: [...this.clients.values()].map((c) => ({ ...c })),
+      rogueServers: this.alerts.map((a) => a.server),
+    };
+  }
+}
+
+function kindOf(type: string, m: MessageView): ConversationKind {
+  switch (type) {
+    case "DISCOVER": case "OFFER": return "dora";
+    case "REQUEST": return m.ciaddr !== "0.0.0.0" ? "request" : optionValue(m, 54) ? "dora" : "request";
+    case "INFORM": return "inform";
+    case "RELEASE": return "release";
+    case "DECLINE": return "decline";
+    default: return CLIENT_TYPES.has(type) ? "request" : "other";
+  }
+}
