@@ -27,12 +27,36 @@ export const log = {
 };
 
 let pending: Promise<unknown> = Promise.resolve();
+let chunks: string[] = [];
+let buffered = 0;
+let scheduled = false;
+const FLUSH_AT = 64 * 1024;
 
-/** Writes results to stdout, in order; `flushOutput()` waits until all of it is written. */
-export function print(text: string): void {
+function flushChunks(): void {
+  scheduled = false;
+  if (!chunks.length) return;
+  const text = chunks.join("");
+  chunks = [];
+  buffered = 0;
   pending = pending.then(() => Bun.write(Bun.stdout, text));
 }
 
+/**
+ * Writes results to stdout, in order. Lines are gathered and written in one go per turn of
+ * the event loop (or every 64 KiB): watch prints a line per packet, and a write per line
+ * would cost more than decoding the packet. `flushOutput()` waits until all is written.
+ */
+export function print(text: string): void {
+  chunks.push(text);
+  buffered += text.length;
+  if (buffered >= FLUSH_AT) flushChunks();
+  else if (!scheduled) {
+    scheduled = true;
+    setImmediate(flushChunks);
+  }
+}
+
 export function flushOutput(): Promise<unknown> {
+  flushChunks();
   return pending;
 }

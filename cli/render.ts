@@ -26,11 +26,11 @@ function list(xs: string[]): string {
 }
 
 /** A decoded option value on one line, every wire string escaped. */
-export function renderValue(v: OptionView): string {
-  if (v.error !== undefined) return `invalid (${escapeText(v.error)}): ${v.hex}`;
+export function renderValue(v: { code: number; value?: unknown; error?: string; hex?: string }): string {
+  if (v.error !== undefined) return `invalid (${escapeText(v.error)})${v.hex === undefined ? "" : ": " + v.hex}`;
   if (v.code === 53 && typeof v.value === "number") return MESSAGE_TYPES[v.value] ?? String(v.value);
   if (typeof v.value === "number" && OPTIONS.get(v.code)?.codec === seconds) return `${v.value} (${formatSeconds(v.value)})`;
-  return formatValue(v.value) || v.hex;
+  return formatValue(v.value) || (v.hex ?? "");
 }
 
 function formatValue(x: unknown): string {

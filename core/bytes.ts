@@ -38,10 +38,10 @@ export function writeIp(b: Uint8Array, off: number, ip: string): void {
   b[off + 3] = v & 255;
 }
 
+const HEX_PAIRS = Array.from({ length: 256 }, (_, i) => (i < 16 ? "0" : "") + i.toString(16));
+
 export function macToString(b: Uint8Array, off = 0): string {
-  let s = "";
-  for (let i = 0; i < 6; i++) s += (i ? ":" : "") + hexByte(b[off + i]);
-  return s;
+  return `${HEX_PAIRS[b[off]]}:${HEX_PAIRS[b[off + 1]]}:${HEX_PAIRS[b[off + 2]]}:${HEX_PAIRS[b[off + 3]]}:${HEX_PAIRS[b[off + 4]]}:${HEX_PAIRS[b[off + 5]]}`;
 }
 
 /** Accepts aa:bb:cc:dd:ee:ff, aa-bb-…, or aabbccddeeff. */
@@ -56,8 +56,6 @@ export function parseMac(text: string): Uint8Array | null {
 export function hexByte(n: number): string {
   return (n < 16 ? "0" : "") + n.toString(16);
 }
-
-const HEX_PAIRS = Array.from({ length: 256 }, (_, i) => (i < 16 ? "0" : "") + i.toString(16));
 
 export function toHex(b: Uint8Array, sep = ""): string {
   let s = "";

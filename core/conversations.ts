@@ -6,6 +6,7 @@
 
 import type { FrameView, MessageView } from "./inspect.ts";
 import { isAllowed, type AllowList } from "./discover.ts";
+import { LruMap } from "./lru.ts";
 
 export interface SeenPacket {
   /** Capture time, microseconds since the epoch. */
@@ -96,11 +97,12 @@ function optionValue(m: MessageView, code: number): unknown {
 }
 
 export class ConversationTracker {
-  private readonly conversations = new Map<string, Conversation>(); // insertion order = age
+  private readonly conversations = new LruMap<string, Conversation>(); // oldest activity first
   private readonly servers = new Map<string, ServerState>();
-  private readonly clients = new Map<string, ClientStats>();
+  private readonly clients = new LruMap<string, ClientStats>();
   private readonly limits: TrackerLimits;
   private nextId = 1;
+  private lastExpireUs = -Infinity;
   private packets = 0;
   private closed = { total: 0, acked: 0, naked: 0, unanswered: 0, evicted: 0 };
   readonly alerts: Alert[] = [];
@@ -112,7 +114,8 @@ export class ConversationTracker {
   /** Feeds one decoded DHCP packet; returns what watch prints beside it. */
   add(p: SeenPacket): PacketEvent {
     this.packets++;
-    this.expire(p.timeUs);
+    // closing idle exchanges needs no more precision than a tenth of a second
+    if (p.timeUs - this.lastExpireUs >= 100_000) this.expire(p.timeUs);
     const m = p.message;
     const type = m.messageType ?? (m.op === 1 ? "BOOTREQUEST" : "BOOTREPLY");
     const key = `${m.xid}/${m.chaddr}`;
@@ -125,11 +128,7 @@ export class ConversationTracker {
       };
       this.conversations.set(key, c);
       if (this.conversations.size > this.limits.maxConversations) this.evictOldest();
-    } else {
-      // keep the map ordered by last activity
-      this.conversations.delete(key);
-      this.conversations.set(key, c);
-    }
+    } else this.conversations.touch(key);
     c.lastUs = p.timeUs;
     const event: PacketEvent = { conversation: c.id, latencyMs: null, server: null, rogue: false };
     if (fromClient) {
@@ -170,9 +169,9 @@ export class ConversationTracker {
     let cl = this.clients.get(c.client);
     if (!cl) {
       cl = { client: c.client, outcome: c.outcome, address: null, server: null, exchanges: 0 };
-      if (this.clients.size >= this.limits.maxClients) this.clients.delete(this.clients.keys().next().value!);
-    } else this.clients.delete(c.client);
-    this.clients.set(c.client, cl);
+      if (this.clients.size >= this.limits.maxClients) this.clients.delete(this.clients.oldest()![0]);
+      this.clients.set(c.client, cl);
+    } else this.clients.touch(c.client);
     if (c.steps.length === 1) cl.exchanges++;
     cl.outcome = c.outcome;
     if (c.address) cl.address = c.address;
@@ -209,17 +208,18 @@ export class ConversationTracker {
   }
 
   private evictOldest(): void {
-    const [key, c] = this.conversations.entries().next().value!;
+    const [key, c] = this.conversations.oldest()!;
     this.conversations.delete(key);
     this.close(c, true);
   }
 
   /** Closes the exchanges idle for idleTimeout (the map is ordered by activity: stops early). */
   expire(nowUs: number): void {
-    for (const [key, c] of this.conversations) {
-      if ((nowUs - c.lastUs) / 1000 < this.limits.idleTimeoutMs) break;
-      this.conversations.delete(key);
-      this.close(c, false);
+    this.lastExpireUs = nowUs;
+    for (let o = this.conversations.oldest(); o; o = this.conversations.oldest()) {
+      if ((nowUs - o[1].lastUs) / 1000 < this.limits.idleTimeoutMs) break;
+      this.conversations.delete(o[0]);
+      this.close(o[1], false);
     }
   }
 

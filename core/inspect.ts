@@ -11,7 +11,8 @@ import { decodePcap } from "./pcap.ts";
 
 export type InputKind = "pcap" | "frame" | "message";
 
-export interface OptionEntry { code: number; name: string; value?: unknown; error?: string; hex: string }
+/** `hex` is left out when the caller does not want it (watch without --verbose: it is costly). */
+export interface OptionEntry { code: number; name: string; value?: unknown; error?: string; hex?: string }
 
 export interface MessageView {
   op: number;
@@ -61,16 +62,18 @@ export interface Inspection {
   warnings: string[];
 }
 
-export function viewMessage(payload: Uint8Array): { ok: true; message: MessageView } | { ok: false; error: string } {
+export function viewMessage(payload: Uint8Array, withHex = true): { ok: true; message: MessageView } | { ok: false; error: string } {
   const d = decodeMessage(payload);
   if (!d.ok) return { ok: false, error: `${d.error.reason} (at byte ${d.error.offset})` };
   const m = d.message;
   const options: OptionEntry[] = [];
   for (const [code, data] of m.options) {
     const r = decodeOption(code, data);
-    options.push(r.ok
-      ? { code, name: optionName(code), value: r.value, hex: toHex(data) }
-      : { code, name: optionName(code), error: `${r.error.reason} (at byte ${r.error.offset})`, hex: toHex(data) });
+    const entry: OptionEntry = r.ok
+      ? { code, name: optionName(code), value: r.value }
+      : { code, name: optionName(code), error: `${r.error.reason} (at byte ${r.error.offset})` };
+    if (withHex) entry.hex = toHex(data);
+    options.push(entry);
   }
   const type = m.options.get(53);
   return {
@@ -98,12 +101,19 @@ function udpChecksumStatus(b: Uint8Array): FrameView["udpChecksum"] {
 }
 
 /** One Ethernet frame: headers checked as in watch mode (any port, any MAC), then DHCP. */
-export function viewFrame(bytes: Uint8Array, index: number, timestampUs?: number): PacketView {
-  const base: PacketView = timestampUs === undefined ? { index } : { index, timestampUs };
+export function viewFrame(bytes: Uint8Array, index: number, timestampUs?: number, withHex = true): PacketView {
+  const view = (frame?: FrameView, message?: MessageView, error?: string): PacketView => {
+    const v: PacketView = { index };
+    if (timestampUs !== undefined) v.timestampUs = timestampUs;
+    if (frame) v.frame = frame;
+    if (message) v.message = message;
+    if (error !== undefined) v.error = error;
+    return v;
+  };
   // "partial": a capture can hold frames whose UDP checksum was left to offload; report it
   // (udpChecksum) instead of refusing the frame.
   const f = parseUdpFrame(bytes, { csum: "partial", dstPort: null });
-  if (!f.ok) return { ...base, error: `not a DHCP frame: ${f.reason}` };
+  if (!f.ok) return view(undefined, undefined, `not a DHCP frame: ${f.reason}`);
   const fr = f.frame;
   const frame: FrameView = {
     srcMac: macToString(fr.srcMac), dstMac: macToString(fr.dstMac),
@@ -111,9 +121,9 @@ export function viewFrame(bytes: Uint8Array, index: number, timestampUs?: number
     udpChecksum: udpChecksumStatus(bytes),
   };
   const isDhcpPort = (p: number) => p === 67 || p === 68;
-  if (!isDhcpPort(fr.srcPort) && !isDhcpPort(fr.dstPort)) return { ...base, frame, error: "not DHCP: neither port is 67 or 68" };
-  const v = viewMessage(fr.payload);
-  return v.ok ? { ...base, frame, message: v.message } : { ...base, frame, error: v.error };
+  if (!isDhcpPort(fr.srcPort) && !isDhcpPort(fr.dstPort)) return view(frame, undefined, "not DHCP: neither port is 67 or 68");
+  const v = viewMessage(fr.payload, withHex);
+  return v.ok ? view(frame, v.message) : view(frame, undefined, v.error);
 }
 
 /** Hex text as people paste it: plain, with colons, with `#` comments, or `tshark -x`/`xxd` dumps. */

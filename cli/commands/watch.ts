@@ -137,13 +137,11 @@ function packetLine(p: SeenPacket, e: PacketEvent, verbose: boolean): string {
   return line + "\n";
 }
 
-function packetJson(p: SeenPacket, e: PacketEvent, verbose: boolean): string {
-  const m = p.message;
-  const message = verbose ? m : { ...m, options: m.options.map(({ hex: _hex, ...rest }) => rest) };
+function packetJson(p: SeenPacket, e: PacketEvent): string {
   return safeJson({
     event: "packet", time: new Date(p.timeUs / 1000).toISOString(), timeUs: p.timeUs,
     conversation: e.conversation, latencyMs: e.latencyMs, server: e.server, rogue: e.rogue,
-    frame: p.frame, message,
+    frame: p.frame, message: p.message, // options carry hex only with --verbose
   }) + "\n";
 }
 
@@ -197,7 +195,7 @@ export default defineCommand({
     const onFrame = (bytes: Uint8Array, timeUs: number) => {
       if (stopping) return;
       frames++;
-      const v = viewFrame(bytes, frames, timeUs);
+      const v = viewFrame(bytes, frames, timeUs, o.verbose);
       if (!v.frame || !v.message) {
         decodeErrors++;
         log.verbose(`packet ${frames}: ${escapeText(v.error ?? "not DHCP")}`);
@@ -211,7 +209,7 @@ export default defineCommand({
       }
       if (sink && encodePcapRecord) sink.write(encodePcapRecord(bytes, Math.floor(timeUs)));
       const e = tracker.add(p);
-      print(o.json ? packetJson(p, e, o.verbose) : packetLine(p, e, o.verbose));
+      print(o.json ? packetJson(p, e) : packetLine(p, e, o.verbose));
       if (e.rogue) {
         const a = tracker.alerts[tracker.alerts.length - 1];
         if (o.json) print(safeJson({ event: "alert", time: new Date(timeUs / 1000).toISOString(), ...a }) + "\n");
