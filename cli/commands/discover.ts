@@ -29,6 +29,11 @@ export const discoverArgs = {
   "prefer-ipv6": { type: "boolean", description: "Ask for option 108, IPv6-only preferred (RFC 8925)" },
   option: { type: "string", description: "Add or replace an option: CODE|NAME=VALUE, typed (121=192.0.2.0/24,10.0.0.1) or hex:BYTES; repeatable", valueHint: "CODE=VALUE" },
   "allow-server": { type: "string", description: "A legitimate server (IP or MAC; repeat or comma-separate). Any other that answers is rogue: exit 5", valueHint: "IP|MAC" },
+  // --- resident prober (cli/probe.ts) ---
+  daemon: { type: "boolean", description: "Stay resident: probe every --interval seconds with one stable MAC, report new, changed, vanished and rogue servers" },
+  interval: { type: "string", description: "With --daemon: seconds between probes (default 60, at least 1); --wait is kept below it", valueHint: "S" },
+  "vanish-after": { type: "string", description: "With --daemon: a server missing from N probes in a row has vanished (default 2)", valueHint: "N" },
+  // --- end resident prober ---
   ...outputArgs,
 } as const;
 
@@ -40,13 +45,26 @@ Examples:
   dhcptool discover eth0 --allow-server 192.0.2.1 || echo "rogue DHCP server!"
   dhcptool discover eth0 --mac random --wait 10 --verbose
   dhcptool discover eth0 --option user-class=ipxe --option 93=7   as a UEFI PXE client would
+  dhcptool discover eth0 --daemon --allow-server 192.0.2.1    probe every 60 s, report changes
+  dhcptool discover eth0 --daemon --interval 300 --json >> probe.ndjson   one event per line
+  dhcptool discover eth0 --daemon --mac random --vanish-after 3   one random MAC, kept all run
 
 Exit status:
   0 at least one offer   3 no offer in the window   5 a server outside --allow-server answered
   1 error (interface missing or down, no permission)   2 usage error
+  --daemon runs until SIGTERM or Ctrl-C, prints a summary, then exits 0, or 5 if a server
+  outside --allow-server answered at any time during the run (1 if the interface is missing
+  at start; a probe that fails later is logged and probing goes on). SIGUSR1: a summary now.
 
 Latency is measured from the first DISCOVER; DISCOVERs are retransmitted (same xid) every
---timeout seconds, at most --tries times, inside the --wait window.`;
+--timeout seconds, at most --tries times, inside the --wait window.
+
+--daemon (in the spirit of dhcp_probe) repeats this exchange every --interval seconds with
+one MAC kept for the whole run (the interface's, --mac, or one random MAC drawn at start) and
+sends only DISCOVERs, so it binds no lease and drains no pool. Events: server-new,
+server-changed (mask, routers, DNS, domain, search, routes, lease time, source IP or MAC:
+not the offered address), server-vanished (no offer in --vanish-after probes in a row),
+server-back, rogue, and a probe line per probe (with --verbose; always in --json).`;
 
 export interface DiscoverOptions {
   iface: string;
@@ -219,6 +237,12 @@ export default defineCommand({
   async run({ args, rawArgs }) {
     rejectUnknownFlags(rawArgs, discoverArgs);
     const opts = discoverOptionsFromArgs(args as Parsed, rawArgs);
+    // --- resident prober: cli/probe.ts checks --daemon/--interval/--vanish-after and runs it ---
+    if (args.daemon === true || args.interval !== undefined || args["vanish-after"] !== undefined) {
+      const { runProbeDaemon } = await import("../probe.ts");
+      return runProbeDaemon(args as Parsed, opts);
+    }
+    // --- end resident prober ---
     const result = await runDiscover(opts);
     const rogue = result.rogueServers.length > 0;
     for (const r of result.rogueServers) log.warn(`rogue DHCP server: ${escapeText(r)} is not in --allow-server`);
