@@ -9,8 +9,8 @@
  *                               sequence number and its wall-clock send time.
  *   idle-raw IFNAME SECONDS     RawSocket 'client' open plus a 1 s interval timer, for SECONDS.
  *   idle-bare SECONDS           the same timer and nothing else (never loads the shim).
- *   count-rx IFNAME N           RawSocket 'client'; counts frames in onFrame, says so when
- *                               N have come, reports when stdin ends.
+ *   count-rx IFNAME N           RawSocket 'client'; counts frames (and wake-ups of JS) in
+ *                               onFrame, says so when N have come, reports when stdin ends.
  *   flood-tx IFNAME N           sends N frames back to back.
  *
  * The shared clock is wall time as each process sees it,
@@ -181,9 +181,21 @@ async function countRx(ifname: string, expected: number): Promise<void> {
   let ours = 0;
   let first = 0;
   let last = 0;
+  // A wake-up of JS is one drain: onFrame runs for each of its frames in one task, and
+  // the microtask queue is only worked through once that task is done.
+  let callbacks = 0;
+  let inCallback = false;
+  const callbackDone = () => {
+    inCallback = false;
+  };
   const socket = RawSocket.open(ifname, {
     filter: 'client',
     onFrame: (frame) => {
+      if (!inCallback) {
+        inCallback = true;
+        callbacks++;
+        queueMicrotask(callbackDone);
+      }
       last = performance.now();
       if (count++ === 0) first = last;
       if (frame.bytes[BOOTP] === 2) ours++;
@@ -195,7 +207,7 @@ async function countRx(ifname: string, expected: number): Promise<void> {
   await stdinEnded();
   const stats = socket.stats();
   socket.close();
-  emit({ event: 'result', count, ours, firstMs: first, lastMs: last, stats });
+  emit({ event: 'result', count, ours, firstMs: first, lastMs: last, stats, callbacks });
 }
 
 async function floodTx(ifname: string, count: number): Promise<void> {

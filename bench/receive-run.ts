@@ -9,7 +9,9 @@
  *   2. idle CPU for IDLE_SECONDS (20) of a process holding an open RawSocket and a
  *      1 s interval timer, beside a bare Bun process with the same timer;
  *   3. frames per second through onFrame while B sends FLOOD_FRAMES (200,000) flat out,
- *      and what the kernel dropped.
+ *      what the kernel dropped, the receiver's CPU time per frame and how many frames
+ *      each wake-up of JS handled: once from one sender, once from FLOOD_SENDERS (2)
+ *      senders at the same time (the receiver, not the sender, is then the limit).
  * Every wait is bounded; every child is killed (by its PID) when this process ends.
  */
 import { readdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
@@ -33,6 +35,7 @@ const LATENCY_FRAMES = envInt('LATENCY_FRAMES', 500);
 const LATENCY_INTERVAL_MS = envInt('LATENCY_INTERVAL_MS', 2);
 const IDLE_SECONDS = envInt('IDLE_SECONDS', 20);
 const FLOOD_FRAMES = envInt('FLOOD_FRAMES', 200_000);
+const FLOOD_SENDERS = envInt('FLOOD_SENDERS', 2);
 /** Idle sampling starts this long after the child says ready: start-up work is not idling. */
 const IDLE_SETTLE_MS = 500;
 
@@ -295,33 +298,56 @@ async function idleCpu() {
 
 // ---- 3. throughput -----------------------------------------------------------
 
-async function throughput() {
-  log(`throughput: ${FLOOD_FRAMES} frames as fast as ${nsB} can send them`);
+/** CPU time (schedstat, ns) the process's threads spent between two samples; threads born in between count whole. */
+function cpuNs(start: ProcSample, end: ProcSample): number {
+  let ns = 0;
+  for (const [tid, t] of end.threads) ns += t.runNs - (start.threads.get(tid)?.runNs ?? 0);
+  return ns;
+}
+
+/**
+ * FLOOD_FRAMES frames from `senders` flood-tx processes at once (each sends its share back
+ * to back). One sender is what one Bun process can push; two press the receiver harder on
+ * a 2-core machine (three busy processes on two cores), which is where kernel drops show.
+ */
+async function throughput(senders: number) {
+  log(`throughput: ${FLOOD_FRAMES} frames as fast as ${senders} sender(s) in ${nsB} can send them`);
   const rx = spawnIn(nsA, 'count-rx', [ifA, FLOOD_FRAMES]);
   await ready(rx);
-  const tx = spawnIn(nsB, 'flood-tx', [ifB, FLOOD_FRAMES]);
-  const sent = await result(tx, 120_000);
-  await finished(tx, 5000);
+  const before = sampleProcess(rx.proc.pid);
+  const shares = Array.from({ length: senders }, (_, i) =>
+    Math.floor(FLOOD_FRAMES / senders) + (i < FLOOD_FRAMES % senders ? 1 : 0),
+  );
+  const txs = shares.map((n) => spawnIn(nsB, 'flood-tx', [ifB, n]));
+  const sentAll = await Promise.all(txs.map((tx) => result(tx, 120_000)));
+  await Promise.all(txs.map((tx) => finished(tx, 5000)));
   // Every frame counted, or (some were lost) give the receiver time to drain what it has.
   try {
     await waitFor('the receiver to count every frame', () => eventOf(rx, 'all') !== undefined, 3000);
   } catch {
     log('throughput: not every frame reached onFrame');
   }
+  const after = sampleProcess(rx.proc.pid);
   rx.proc.stdin.end();
   const got = await result(rx, 10_000);
   await finished(rx, 5000);
   const spanMs = got.lastMs - got.firstMs;
+  const sent = sentAll.reduce((sum, s) => sum + (s.sent as number), 0);
+  const elapsedMs = Math.max(...sentAll.map((s) => s.elapsedMs as number));
   return {
-    sent: sent.sent as number,
-    sendErrors: sent.errors as number,
-    firstSendError: sent.firstError as string,
-    sendRate: sent.sent / (sent.elapsedMs / 1000),
+    senders,
+    sent,
+    sendErrors: sentAll.reduce((sum, s) => sum + (s.errors as number), 0),
+    firstSendError: (sentAll.find((s) => s.firstError)?.firstError ?? '') as string,
+    sendRate: sent / (elapsedMs / 1000),
     received: got.count as number,
     receiveRate: got.count > 1 && spanMs > 0 ? (got.count - 1) / (spanMs / 1000) : Number.NaN,
     passed: got.stats.packets as number,
     drops: got.stats.drops as number,
-    lostBeforeSocket: Math.max(0, (sent.sent as number) - (got.stats.packets as number)),
+    lostBeforeSocket: Math.max(0, sent - (got.stats.packets as number)),
+    /** Receiver CPU (all threads) from ready to the last frame, per frame received. */
+    cpuNsPerFrame: got.count > 0 ? cpuNs(before, after) / got.count : Number.NaN,
+    callbacks: got.callbacks as number,
   };
 }
 
@@ -335,8 +361,16 @@ try {
   log(`latency: p50 ${fixed(lat.p50, 0)} µs, p99 ${fixed(lat.p99, 0)} µs, ${lat.lost} lost`);
   const idle = await idleCpu();
   log(`idle: RawSocket ${fixed(idle.raw.cpuPercent, 3)} %, bare ${fixed(idle.bare.cpuPercent, 3)} %`);
-  const tput = await throughput();
-  log(`throughput: ${int(tput.receiveRate)} frames/s received, ${tput.drops} dropped by the kernel`);
+  const tputs = [];
+  for (const senders of [1, FLOOD_SENDERS]) {
+    if (senders === 1 && tputs.length > 0) continue;
+    const tput = await throughput(senders);
+    log(
+      `throughput (${senders} sender${senders > 1 ? 's' : ''}): ${int(tput.receiveRate)} frames/s received, ` +
+        `${tput.drops} dropped by the kernel, ${fixed(tput.cpuNsPerFrame / 1000, 2)} µs CPU per frame`,
+    );
+    tputs.push(tput);
+  }
 
   const cpu = (await Bun.file('/proc/cpuinfo').text()).match(/model name\s*:\s*(.*)/)?.[1] ?? 'cpu?';
   const cores = navigator.hardwareConcurrency;
@@ -360,14 +394,21 @@ try {
     `| idle ${IDLE_SECONDS} s | bare / RawSocket: CPU by schedstat | ${fixed(idle.bare.schedPercent, 4)} % / ${fixed(idle.raw.schedPercent, 4)} % |`,
     `| idle ${IDLE_SECONDS} s | bare / RawSocket: context switches per s, all threads | ${fixed(idle.bare.wakeupsPerSecond, 2)} / ${fixed(idle.raw.wakeupsPerSecond, 2)} |`,
     `| idle ${IDLE_SECONDS} s | dhcptool-rx thread: context switches | ${rx.switches} |`,
-    `| throughput | frames sent (errors) | ${int(tput.sent)} (${tput.sendErrors}) |`,
-    `| throughput | send rate | ${int(tput.sendRate)} frames/s |`,
-    `| throughput | frames received in onFrame | ${int(tput.received)} |`,
-    `| throughput | receive rate (first to last frame) | ${int(tput.receiveRate)} frames/s |`,
-    `| throughput | kernel drops (socket.stats().drops) | ${int(tput.drops)} |`,
-    `| throughput | lost before the socket (sent - stats().packets) | ${int(tput.lostBeforeSocket)} |`,
+    ...tputs.flatMap((tput) => {
+      const name = `throughput, ${tput.senders} sender${tput.senders > 1 ? 's' : ''}`;
+      return [
+        `| ${name} | frames sent (errors) | ${int(tput.sent)} (${tput.sendErrors}) |`,
+        `| ${name} | send rate | ${int(tput.sendRate)} frames/s |`,
+        `| ${name} | frames received in onFrame | ${int(tput.received)} |`,
+        `| ${name} | receive rate (first to last frame) | ${int(tput.receiveRate)} frames/s |`,
+        `| ${name} | kernel drops (socket.stats().drops) | ${int(tput.drops)} |`,
+        `| ${name} | lost before the socket (sent - stats().packets) | ${int(tput.lostBeforeSocket)} |`,
+        `| ${name} | receiver CPU per frame received (schedstat, all threads) | ${fixed(tput.cpuNsPerFrame / 1000, 2)} µs |`,
+        `| ${name} | frames per wake-up of JS (mean) | ${fixed(tput.received / tput.callbacks, 1)} |`,
+      ];
+    }),
   ];
-  if (tput.firstSendError) log(`throughput: first send error: ${tput.firstSendError}`);
+  for (const tput of tputs) if (tput.firstSendError) log(`throughput: first send error: ${tput.firstSendError}`);
   if (idle.rawFrames > 0) log(`idle: the RawSocket child saw ${idle.rawFrames} frames while idle`);
   process.stdout.write(`${lines.join('\n')}\n`);
 } catch (err) {

@@ -12,6 +12,11 @@
  * once, then sleeps until JS has drained the socket and re-armed it. The
  * thread does not keep the event loop alive: callers that wait for frames
  * must hold some other handle (a timer).
+ *
+ * Draining is batched: each dt_recv_batch call takes up to RECV_FRAMES_PER_CALL
+ * frames (recvmmsg in the shim) packed back to back into one module-wide
+ * buffer, with a row of metadata per frame; onFrame still gets one frame at
+ * a time, each with its own copy of the bytes.
  */
 import { dlopen, JSCallback } from 'bun:ffi';
 
@@ -65,6 +70,13 @@ export type FilterMode = 'client' | 'watch';
 
 export interface RawSocketOptions {
   filter: FilterMode;
+  /**
+   * Put the interface in promiscuous mode while the socket is open, so that
+   * unicast frames between other hosts (a mirror port, a bridge) are seen too.
+   * The kernel counts such requests and takes this one back when the socket
+   * closes, however the process ends. Default false.
+   */
+  promiscuous?: boolean;
   onFrame: (frame: ReceivedFrame) => void;
   /** Receive-path errors and exceptions thrown by onFrame; never thrown out of the receive path. */
   onError?: (err: unknown) => void;
@@ -83,7 +95,7 @@ const SYMBOLS = {
   dt_ifinfo: { args: ['ptr', 'ptr', 'i32'], returns: 'i32' },
   dt_open: { args: ['ptr', 'i32'], returns: 'i32' },
   dt_start: { args: ['i32', 'ptr'], returns: 'i32' },
-  dt_recv: { args: ['i32', 'ptr', 'i32', 'ptr', 'i32'], returns: 'i32' },
+  dt_recv_batch: { args: ['i32', 'ptr', 'i32', 'ptr', 'i32', 'i32'], returns: 'i32' },
   dt_rearm: { args: ['i32'], returns: 'i32' },
   dt_send: { args: ['i32', 'ptr', 'i32'], returns: 'i32' },
   dt_stats: { args: ['i32', 'ptr', 'i32'], returns: 'i32' },
@@ -140,6 +152,11 @@ const PACKET_OUTGOING = 4;
 
 const IFINFO_LEN = 24;
 const IFNAMSIZ = 16;
+
+// dt_open's mode: the filter, plus a flag (shim.c).
+const MODE_CLIENT = 0;
+const MODE_WATCH = 1;
+const OPEN_PROMISC = 0x100;
 
 function errnoText(errno: number): string {
   const out = new Uint8Array(128);
@@ -239,9 +256,14 @@ export function interfaceInfo(name: string): InterfaceInfo {
 // ---- RawSocket --------------------------------------------------------------
 
 // One receive buffer for the whole module: JS is single-threaded and every
-// frame handed out is a copy.
-const RECV_BUFFER_BYTES = 65536;
-const RECV_META_LEN = 4;
+// frame handed out is a copy. Room for the largest frame the shim stages
+// (64 KiB + 256) and then some: a frame that does not fit the room left in
+// one call comes first in the next.
+const RECV_BUFFER_BYTES = 128 * 1024;
+/** Frames per dt_recv_batch call (the shim's recvmmsg takes at most 64). */
+const RECV_FRAMES_PER_CALL = 64;
+/** int32s of metadata per frame, layout documented at dt_recv_batch in shim.c. */
+const RECV_META_STRIDE = 6;
 /** Frames handled per callback before yielding to the event loop. */
 const MAX_FRAMES_PER_BATCH = 256;
 
@@ -280,6 +302,9 @@ export class RawSocket {
     if (typeof options.onFrame !== 'function') {
       throw new NativeError('EINVAL', 'RawSocket.open needs an onFrame callback', EINVAL);
     }
+    if (options.promiscuous !== undefined && typeof options.promiscuous !== 'boolean') {
+      throw new NativeError('EINVAL', 'RawSocket.open: promiscuous must be true or false', EINVAL);
+    }
     const { info, hardwareType } = readLink(ifname);
     if (hardwareType !== ARPHRD_ETHER && hardwareType !== ARPHRD_LOOPBACK) {
       throw new NativeError(
@@ -297,7 +322,8 @@ export class RawSocket {
     }
 
     const shim = native();
-    const handle = shim.dt_open(interfaceNameBytes(ifname), options.filter === 'client' ? 0 : 1);
+    const mode = (options.filter === 'client' ? MODE_CLIENT : MODE_WATCH) | (options.promiscuous ? OPEN_PROMISC : 0);
+    const handle = shim.dt_open(interfaceNameBytes(ifname), mode);
     if (handle < 0) {
       const errno = -handle;
       const code = codeFor(errno);
@@ -420,14 +446,16 @@ export class RawSocket {
     // A call queued before close() may still arrive; the handle is dead by then.
     if (this.#closed || handle !== this.#handle) return;
     recvBuffer ??= new Uint8Array(RECV_BUFFER_BYTES);
-    recvMeta ??= new Int32Array(RECV_META_LEN);
+    recvMeta ??= new Int32Array(RECV_FRAMES_PER_CALL * RECV_META_STRIDE);
     const buffer = recvBuffer;
     const meta = recvMeta;
     const shim = native();
     this.#draining = true;
     try {
-      for (let i = 0; i < MAX_FRAMES_PER_BATCH && !this.#closed; i++) {
-        const n = shim.dt_recv(handle, buffer, buffer.length, meta, meta.length);
+      let handled = 0;
+      while (handled < MAX_FRAMES_PER_BATCH && !this.#closed) {
+        const want = Math.min(RECV_FRAMES_PER_CALL, MAX_FRAMES_PER_BATCH - handled);
+        const n = shim.dt_recv_batch(handle, buffer, buffer.length, meta, meta.length, want);
         if (n === 0) break;
         if (n < 0) {
           const errno = -n;
@@ -435,21 +463,31 @@ export class RawSocket {
           this.#report(new NativeError(codeFor(errno), `receive on ${this.info.name} failed: ${text}`, errno));
           break;
         }
-        const status = meta[0]!;
-        const frame: ReceivedFrame = {
-          bytes: buffer.slice(0, n),
-          csum:
-            status & TP_STATUS_CSUMNOTREADY ? 'partial' : status & TP_STATUS_CSUM_VALID ? 'valid' : 'unknown',
-          truncated: meta[2] !== 0,
-          wireLength: meta[1]!,
-          outgoing: meta[3] === PACKET_OUTGOING,
-          broadcast: meta[3] === PACKET_BROADCAST,
-        };
-        try {
-          this.#onFrame(frame);
-        } catch (err) {
-          this.#report(err);
+        // close() from onFrame ends delivery: the rest of the batch goes the way
+        // of everything still queued in the kernel.
+        for (let i = 0, m = 0; i < n && !this.#closed; i++, m += RECV_META_STRIDE) {
+          const offset = meta[m]!;
+          const status = meta[m + 2]!;
+          const pkttype = meta[m + 5]!;
+          const frame: ReceivedFrame = {
+            bytes: buffer.slice(offset, offset + meta[m + 1]!),
+            csum:
+              status & TP_STATUS_CSUMNOTREADY ? 'partial' : status & TP_STATUS_CSUM_VALID ? 'valid' : 'unknown',
+            truncated: meta[m + 4] !== 0,
+            wireLength: meta[m + 3]!,
+            outgoing: pkttype === PACKET_OUTGOING,
+            broadcast: pkttype === PACKET_BROADCAST,
+          };
+          try {
+            this.#onFrame(frame);
+          } catch (err) {
+            this.#report(err);
+          }
         }
+        handled += n;
+        // Fewer than asked: the socket ran dry, or the buffer filled (the shim
+        // keeps the rest staged and dt_rearm has the thread fire again at once).
+        if (n < want) break;
       }
     } finally {
       this.#draining = false;

@@ -9,12 +9,24 @@
  * The generation makes a stale handle (used after close, slot since reused)
  * fail with -EBADF instead of acting on somebody else's socket.
  *
- * Threading: dt_open/dt_recv/dt_send/dt_rearm/dt_stats/dt_close for one
- * handle are called from the owning JS thread only. The per-socket receive
- * thread only polls and fires the callback; it never reads the socket. At
- * close it tells dt_close it is done with the callback and then closes the
- * descriptors itself: closing a packet socket waits for an RCU grace period
- * (synchronize_net() in packet_release, 10-25 ms), which must not stall JS.
+ * Threading: dt_open/dt_recv_batch/dt_send/dt_rearm/dt_stats/dt_close for
+ * one handle are called from the owning JS thread only. The per-socket
+ * receive thread only polls and fires the callback; it never reads the
+ * socket. At close it tells dt_close it is done with the callback and then
+ * closes the descriptors itself: closing a packet socket waits for an RCU
+ * grace period (synchronize_net() in packet_release, 10-25 ms), which must
+ * not stall JS.
+ *
+ * Receiving in batches: dt_recv_batch takes up to RX_STAGE_FRAMES frames per
+ * recvmmsg() into a staging area of this socket's own (one slot per frame,
+ * each big enough for any frame the link can carry), then copies them back
+ * to back into the caller's buffer. The staging exists because a frame's
+ * length is known only once the kernel has handed it over: recvmmsg() must be
+ * given each message's room up front, and a frame that met too little room
+ * would be cut short for good. Frames taken but not copied (the caller's
+ * buffer was full) stay staged and come first in the next call; dt_rearm
+ * then tells the receive thread to fire again at once, since the socket
+ * alone would not show them.
  *
  * Built by native/build.sh: cc -O2 -Wall -Wextra -fPIC -shared -pthread
  */
@@ -23,6 +35,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +50,7 @@
 #include <net/if.h>
 #include <fcntl.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <sys/socket.h>
@@ -54,11 +68,51 @@
 
 #define ETH_HDR_LEN 14
 #define IFINFO_LEN 24
-#define RECV_META_LEN 4
 #define STATS_LEN 2
 #define RCVBUF_BYTES (4 * 1024 * 1024)
 
 enum { MODE_CLIENT = 0, MODE_WATCH = 1 };
+#define MODE_FILTER_MASK 0xff
+/* dt_open flag: the interface goes promiscuous while the socket is open. */
+#define OPEN_PROMISC 0x100
+
+/* Metadata per frame in dt_recv_batch's meta array; see there. */
+#define RECV_BATCH_STRIDE 6
+
+/* Frames per recvmmsg(); also the size of the staging area in frames. */
+#define RX_STAGE_FRAMES 64
+/*
+ * Room for one frame: the largest IPv4 datagram (65535) behind an Ethernet
+ * header with two VLAN tags, rounded up. Larger frames (none that the filter
+ * lets through should be) are delivered truncated, with the flag set.
+ */
+#define RX_SLOT_BYTES (65536 + 256)
+
+/* dt_rearm's eventfd values: wait for the socket, or frames are staged: fire at once. */
+#define ARM_WAIT 1
+#define ARM_STAGED 2
+
+struct rx_frame {
+	uint32_t len; /* bytes in the slot */
+	int32_t status; /* tp_status */
+	int32_t wire; /* tp_len */
+	int32_t truncated;
+	int32_t pkttype;
+};
+
+/* One mmap() per socket, on first use; pages are touched only as frames fill them. */
+struct rx_stage {
+	unsigned head, count; /* frames[head, count) are staged, not yet copied out */
+	struct rx_frame frames[RX_STAGE_FRAMES];
+	struct mmsghdr msgs[RX_STAGE_FRAMES];
+	struct iovec iov[RX_STAGE_FRAMES];
+	struct sockaddr_ll from[RX_STAGE_FRAMES];
+	union {
+		struct cmsghdr align;
+		char bytes[CMSG_SPACE(sizeof(struct tpacket_auxdata))];
+	} control[RX_STAGE_FRAMES];
+	uint8_t data[RX_STAGE_FRAMES][RX_SLOT_BYTES];
+};
 
 typedef void (*ready_cb)(int32_t handle);
 
@@ -86,6 +140,8 @@ struct slot {
 	int32_t handle;
 	uint64_t total_packets;
 	uint64_t total_drops;
+	struct rx_stage *stage; /* NULL until the first dt_recv_batch */
+	int deferred_err; /* -errno met after some frames were returned; reported next */
 };
 
 static struct slot slots[MAX_SLOTS];
@@ -414,9 +470,16 @@ static void close_fd(int *fd)
 	}
 }
 
+/*
+ * mode: the filter in the low byte (MODE_CLIENT 0, MODE_WATCH 1), ORed with
+ * OPEN_PROMISC (0x100) to put the interface in promiscuous mode while the
+ * socket is open (a PACKET_MR_PROMISC membership: the kernel counts it, and
+ * drops it when the socket closes, however the process ends).
+ */
 EXPORT int dt_open(const char *ifname, int mode)
 {
-	if (mode != MODE_CLIENT && mode != MODE_WATCH)
+	const int filter = mode & MODE_FILTER_MASK;
+	if ((filter != MODE_CLIENT && filter != MODE_WATCH) || (mode & ~(MODE_FILTER_MASK | OPEN_PROMISC)))
 		return -EINVAL;
 	struct link_facts lf;
 	int err = link_query(ifname, &lf);
@@ -434,7 +497,7 @@ EXPORT int dt_open(const char *ifname, int mode)
 	int stopfd = -1, armfd = -1;
 
 	struct sock_fprog prog;
-	if (mode == MODE_CLIENT) {
+	if (filter == MODE_CLIENT) {
 		prog.len = sizeof client_filter / sizeof client_filter[0];
 		prog.filter = client_filter;
 	} else {
@@ -466,10 +529,19 @@ EXPORT int dt_open(const char *ifname, int mode)
 	 * replies, another client's requests), marked PACKET_OUTGOING. The BPF
 	 * program checks the ethertype either way.
 	 */
-	sll.sll_protocol = htons(mode == MODE_WATCH ? ETH_P_ALL : ETH_P_IP);
+	sll.sll_protocol = htons(filter == MODE_WATCH ? ETH_P_ALL : ETH_P_IP);
 	sll.sll_ifindex = lf.ifindex;
 	if (bind(fd, (struct sockaddr *)&sll, sizeof sll) < 0)
 		goto fail_errno;
+
+	if (mode & OPEN_PROMISC) {
+		struct packet_mreq mr;
+		memset(&mr, 0, sizeof mr);
+		mr.mr_ifindex = lf.ifindex;
+		mr.mr_type = PACKET_MR_PROMISC;
+		if (setsockopt(fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr, sizeof mr) < 0)
+			goto fail_errno;
+	}
 
 	stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (stopfd < 0)
@@ -509,6 +581,8 @@ EXPORT int dt_open(const char *ifname, int mode)
 	s->handle = handle;
 	s->total_packets = 0;
 	s->total_drops = 0;
+	s->stage = NULL;
+	s->deferred_err = 0;
 	pthread_mutex_unlock(&slots_lock);
 	return handle;
 
@@ -530,6 +604,10 @@ static void release_slot(struct slot *s)
 		remember_closer(closer); /* table full: the zombie waits for init */
 	close_fd(&s->stopfd);
 	close_fd(&s->armfd);
+	if (s->stage != NULL) {
+		munmap(s->stage, sizeof *s->stage);
+		s->stage = NULL;
+	}
 	pthread_mutex_lock(&slots_lock);
 	s->cb = NULL;
 	s->state = SLOT_FREE;
@@ -561,6 +639,17 @@ static int wait_ready(int fd, int stopfd)
 	}
 }
 
+/* 1 when stop has been signalled, without waiting. */
+static int stop_requested(int stopfd)
+{
+	struct pollfd p = { .fd = stopfd, .events = POLLIN };
+	int n;
+	do {
+		n = poll(&p, 1, 0);
+	} while (n < 0 && errno == EINTR);
+	return n > 0 && p.revents != 0;
+}
+
 static void *receive_thread(void *arg)
 {
 	struct slot *s = arg;
@@ -570,13 +659,20 @@ static void *receive_thread(void *arg)
 	const ready_cb cb = s->cb;
 	pthread_setname_np(pthread_self(), "dhcptool-rx"); /* for top -H and gdb */
 
-	/* One callback per batch: fire, then sleep until JS has drained and re-armed. */
-	while (wait_ready(sock, stopfd)) {
+	/*
+	 * One callback per batch: fire, then sleep until JS has drained and
+	 * re-armed. Re-armed with frames still staged (ARM_STAGED): fire again
+	 * at once, for the socket may have nothing more to show.
+	 */
+	int staged = 0;
+	while (staged ? !stop_requested(stopfd) : wait_ready(sock, stopfd)) {
 		cb(h);
 		if (!wait_ready(armfd, stopfd))
 			break;
-		uint64_t v;
-		(void)!read(armfd, &v, sizeof v); /* resets the eventfd; EAGAIN is harmless */
+		uint64_t v = 0;
+		if (read(armfd, &v, sizeof v) != (ssize_t)sizeof v) /* resets the eventfd */
+			v = ARM_WAIT;
+		staged = v >= ARM_STAGED;
 	}
 
 	/* Before dt_close returns, our descriptor table must not hold the socket. */
@@ -623,69 +719,170 @@ EXPORT int dt_start(int h, ready_cb cb)
 	return 0;
 }
 
+/* Maps the staging area and points each message at its slot; once per socket. */
+static struct rx_stage *stage_get(struct slot *s)
+{
+	if (s->stage != NULL)
+		return s->stage;
+	void *m = mmap(NULL, sizeof(struct rx_stage), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (m == MAP_FAILED)
+		return NULL;
+	struct rx_stage *st = m; /* zero-filled */
+	for (int i = 0; i < RX_STAGE_FRAMES; i++) {
+		st->iov[i].iov_base = st->data[i];
+		st->iov[i].iov_len = RX_SLOT_BYTES;
+		st->msgs[i].msg_hdr.msg_iov = &st->iov[i];
+		st->msgs[i].msg_hdr.msg_iovlen = 1;
+		st->msgs[i].msg_hdr.msg_name = &st->from[i];
+		st->msgs[i].msg_hdr.msg_control = st->control[i].bytes;
+	}
+	s->stage = st;
+	return st;
+}
+
 /*
- * meta (metalen >= 4): [0] raw tp_status (TP_STATUS_CSUMNOTREADY,
- * TP_STATUS_CSUM_VALID, ...), [1] length on the wire (tp_len), [2] 1 when
- * the frame did not fit buf, [3] sll_pkttype (PACKET_HOST, PACKET_BROADCAST,
- * PACKET_OUTGOING, ...). Returns bytes copied, 0 when the queue is empty.
+ * Takes up to want frames off the socket into the (empty) staging area.
+ * Returns how many, 0 when the queue is empty, or -errno.
  */
-EXPORT int dt_recv(int h, uint8_t *buf, int buflen, int32_t *meta, int metalen)
+static int stage_fill(int fd, struct rx_stage *st, unsigned want)
+{
+	if (want > RX_STAGE_FRAMES)
+		want = RX_STAGE_FRAMES;
+	for (unsigned i = 0; i < want; i++) {
+		struct msghdr *m = &st->msgs[i].msg_hdr;
+		m->msg_namelen = sizeof st->from[i];
+		m->msg_controllen = sizeof st->control[i].bytes;
+		m->msg_flags = 0;
+		st->msgs[i].msg_len = 0;
+	}
+	int n;
+	do {
+		n = recvmmsg(fd, st->msgs, want, MSG_DONTWAIT, NULL);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -errno;
+	if ((unsigned)n > want) /* never, but the copy below trusts it */
+		return -EIO;
+
+	for (int i = 0; i < n; i++) {
+		struct msghdr *m = &st->msgs[i].msg_hdr;
+		uint32_t len = st->msgs[i].msg_len;
+		if (len > RX_SLOT_BYTES)
+			len = RX_SLOT_BYTES;
+		int32_t status = 0, wire = (int32_t)len;
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c != NULL; c = CMSG_NXTHDR(m, c)) {
+			if (c->cmsg_level == SOL_PACKET && c->cmsg_type == PACKET_AUXDATA &&
+			    c->cmsg_len >= CMSG_LEN(sizeof(struct tpacket_auxdata))) {
+				struct tpacket_auxdata aux;
+				memcpy(&aux, CMSG_DATA(c), sizeof aux);
+				status = (int32_t)aux.tp_status;
+				wire = aux.tp_len > INT32_MAX ? INT32_MAX : (int32_t)aux.tp_len;
+			}
+		}
+		struct rx_frame *f = &st->frames[i];
+		f->len = len;
+		f->status = status;
+		f->wire = wire;
+		f->truncated = ((m->msg_flags & MSG_TRUNC) || (uint32_t)wire > len) ? 1 : 0;
+		f->pkttype = m->msg_namelen >= offsetof(struct sockaddr_ll, sll_pkttype) + 1 ? st->from[i].sll_pkttype : 0;
+	}
+	st->head = 0;
+	st->count = (unsigned)n;
+	return n;
+}
+
+/*
+ * Copies up to maxframes queued frames back to back into buf and describes
+ * each in meta, RECV_BATCH_STRIDE (6) int32s per frame:
+ *   [0] offset of the frame in buf
+ *   [1] bytes of it in buf
+ *   [2] raw tp_status (TP_STATUS_CSUMNOTREADY, TP_STATUS_CSUM_VALID, ...)
+ *   [3] length on the wire (tp_len)
+ *   [4] 1 when the frame was cut short (longer than a staging slot, or than
+ *       all of buf), else 0
+ *   [5] sll_pkttype (PACKET_HOST, PACKET_BROADCAST, PACKET_OUTGOING, ...)
+ * Frame i starts where frame i-1 ends. A frame longer than the room left in
+ * buf ends the batch before it and comes first in the next call; only a
+ * frame longer than all of buf, met first, is cut to buflen. maxframes is
+ * capped at metalen / 6. Returns the number of frames, 0 when none are
+ * queued, or -errno (an error met after some frames waits for the next call).
+ */
+EXPORT int dt_recv_batch(int h, uint8_t *buf, int buflen, int32_t *meta, int metalen, int maxframes)
 {
 	struct slot *s = slot_get(h);
 	if (s == NULL)
 		return -EBADF;
-	if (buf == NULL || buflen <= 0 || meta == NULL || metalen < RECV_META_LEN)
+	if (buf == NULL || buflen <= 0 || meta == NULL || metalen < RECV_BATCH_STRIDE || maxframes <= 0)
 		return -EINVAL;
+	if (maxframes > metalen / RECV_BATCH_STRIDE)
+		maxframes = metalen / RECV_BATCH_STRIDE;
+	struct rx_stage *st = stage_get(s);
+	if (st == NULL)
+		return -ENOMEM;
 
-	struct sockaddr_ll from;
-	union {
-		struct cmsghdr align;
-		char bytes[CMSG_SPACE(sizeof(struct tpacket_auxdata))];
-	} control;
-	struct iovec iov = { .iov_base = buf, .iov_len = (size_t)buflen };
-	struct msghdr msg = {
-		.msg_name = &from,
-		.msg_namelen = sizeof from,
-		.msg_iov = &iov,
-		.msg_iovlen = 1,
-		.msg_control = control.bytes,
-		.msg_controllen = sizeof control.bytes,
-	};
-	memset(&from, 0, sizeof from);
-
-	ssize_t n;
-	do {
-		n = recvmsg(s->fd, &msg, MSG_DONTWAIT);
-	} while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -errno;
-	if (n == 0)
-		return 0; /* a packet socket never delivers empty frames */
-
-	int32_t status = 0, wire = (int32_t)n;
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
-		if (c->cmsg_level == SOL_PACKET && c->cmsg_type == PACKET_AUXDATA &&
-		    c->cmsg_len >= CMSG_LEN(sizeof(struct tpacket_auxdata))) {
-			struct tpacket_auxdata aux;
-			memcpy(&aux, CMSG_DATA(c), sizeof aux);
-			status = (int32_t)aux.tp_status;
-			wire = aux.tp_len > INT32_MAX ? INT32_MAX : (int32_t)aux.tp_len;
+	const size_t room = (size_t)buflen;
+	size_t used = 0;
+	int n = 0, dry = 0;
+	while (n < maxframes) {
+		if (st->head >= st->count) {
+			if (dry)
+				break; /* the last recvmmsg() emptied the queue: no need to ask again */
+			if (s->deferred_err) {
+				if (n > 0)
+					break;
+				const int err = s->deferred_err;
+				s->deferred_err = 0;
+				return err;
+			}
+			const unsigned asked = (unsigned)(maxframes - n) < RX_STAGE_FRAMES ? (unsigned)(maxframes - n) : RX_STAGE_FRAMES;
+			const int got = stage_fill(s->fd, st, asked);
+			if (got == 0)
+				break;
+			if (got < 0) {
+				if (n == 0)
+					return got;
+				s->deferred_err = got;
+				break;
+			}
+			dry = (unsigned)got < asked;
 		}
+		const struct rx_frame *f = &st->frames[st->head];
+		size_t len = f->len;
+		int32_t truncated = f->truncated;
+		if (len > room - used) {
+			if (n > 0)
+				break; /* the next call starts with it, in an empty buffer */
+			len = room; /* longer than all of buf: take what fits */
+			truncated = 1;
+		}
+		memcpy(buf + used, st->data[st->head], len);
+		int32_t *m = meta + (size_t)n * RECV_BATCH_STRIDE;
+		m[0] = (int32_t)used;
+		m[1] = (int32_t)len;
+		m[2] = f->status;
+		m[3] = f->wire;
+		m[4] = truncated;
+		m[5] = f->pkttype;
+		used += len;
+		st->head++;
+		n++;
 	}
-	meta[0] = status;
-	meta[1] = wire;
-	meta[2] = ((msg.msg_flags & MSG_TRUNC) || wire > n) ? 1 : 0;
-	meta[3] = from.sll_pkttype;
-	return (int)n;
+	return n;
 }
 
+/*
+ * Lets the receive thread fire again. With frames still staged, or an error
+ * held back, the socket may show nothing more: the thread is told to fire
+ * at once.
+ */
 EXPORT int dt_rearm(int h)
 {
 	struct slot *s = slot_get(h);
 	if (s == NULL)
 		return -EBADF;
-	uint64_t one = 1;
-	if (write(s->armfd, &one, sizeof one) < 0 && errno != EAGAIN)
+	const int staged = s->deferred_err != 0 || (s->stage != NULL && s->stage->head < s->stage->count);
+	const uint64_t v = staged ? ARM_STAGED : ARM_WAIT;
+	if (write(s->armfd, &v, sizeof v) < 0 && errno != EAGAIN)
 		return -errno;
 	return 0;
 }

@@ -249,7 +249,7 @@ export default defineCommand({
         promiscuous: true,
         onFrame: (f) => onFrame(f.bytes, Math.round((performance.timeOrigin + performance.now()) * 1000)),
         onError: (err) => log.warn(String((err as Error).message ?? err)),
-      } as Parameters<typeof RawSocket.open>[1]);
+      });
       // the socket is open: from here on nothing is missed (scripts wait for this line)
       if (o.json) print(safeJson({ event: "start", time: new Date().toISOString(), interface: o.iface, mac: macToString(socket.info.mac) }) + "\n");
       else log.info(`watching DHCP on ${escapeText(o.iface!)} (Ctrl-C to stop; SIGUSR1 for a summary)`);

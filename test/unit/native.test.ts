@@ -94,6 +94,11 @@ describe.skipIf(!isRoot)('RawSocket (root, no namespaces)', () => {
     expectNativeError(err, 'EINVAL', /unknown filter/);
   });
 
+  test('promiscuous other than true or false is EINVAL', () => {
+    const err = thrown(() => RawSocket.open('lo', { filter: 'watch', onFrame, promiscuous: 'yes' as never }));
+    expectNativeError(err, 'EINVAL', /promiscuous must be true or false/);
+  });
+
   test('close hands the socket to a short-lived closer that finishes and is reaped', async () => {
     const children = () => {
       const pids: number[] = [];
@@ -359,5 +364,257 @@ describe.skipIf(!isRoot || !hasIp)('RawSocket between two network namespaces', (
     expect(frame?.csum).toBe('partial');
     expect(frame?.broadcast).toBe(true);
     expect(Buffer.from(frame?.hex, 'hex').subarray(42).toString()).toBe('reply via the kernel');
+  });
+});
+
+// ---- batches, big frames, drops, promiscuous mode ------------------------------
+
+describe.skipIf(!isRoot || !hasIp)('RawSocket batches and promiscuous mode (two namespaces, MTU 65535)', () => {
+  const nsA = `dtn-${process.pid}-c`;
+  const nsB = `dtn-${process.pid}-d`;
+  const children: Bun.Subprocess<'pipe', 'pipe', 'pipe'>[] = [];
+
+  const spawnIn = (ns: string, fixture: string, args: string[]) => {
+    const child = Bun.spawn(['ip', 'netns', 'exec', ns, process.execPath, join(fixtures, fixture), ...args], {
+      stdin: 'pipe',
+      stdout: 'pipe',
+      stderr: 'pipe',
+    });
+    children.push(child);
+    return child;
+  };
+
+  /** Runs a fixture in B to completion and returns its JSON lines; it must exit 0 and print nothing on stderr. */
+  const runIn = async (ns: string, fixture: string, args: string[]) => {
+    const child = spawnIn(ns, fixture, args);
+    const out = collectLines(child.stdout);
+    expect(await child.exited).toBe(0);
+    await out.done;
+    expect(await new Response(child.stderr).text()).toBe('');
+    return out.events;
+  };
+
+  const promiscuity = () => {
+    const out = Bun.spawnSync(['ip', '-n', nsA, '-d', 'link', 'show', 'v0']).stdout.toString();
+    const match = /promiscuity (\d+)/.exec(out);
+    if (!match) throw new Error(`no promiscuity in: ${out}`);
+    return Number(match[1]);
+  };
+
+  beforeAll(() => {
+    run(['ip', 'netns', 'add', nsA]);
+    run(['ip', 'netns', 'add', nsB]);
+    run(['ip', 'link', 'add', 'v0', 'netns', nsA, 'type', 'veth', 'peer', 'name', 'v1', 'netns', nsB]);
+    for (const [ns, dev] of [
+      [nsA, 'v0'],
+      [nsB, 'v1'],
+    ] as const) {
+      run(['ip', '-n', ns, 'link', 'set', dev, 'mtu', '65535']);
+      run(['ip', '-n', ns, 'link', 'set', dev, 'up']);
+    }
+  });
+
+  afterAll(async () => {
+    for (const child of children) {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+    await Promise.allSettled(children.map((child) => child.exited));
+    for (const ns of [nsA, nsB]) Bun.spawnSync(['ip', 'netns', 'del', ns], { stdout: 'ignore', stderr: 'ignore' });
+  });
+
+  /** A receiver (native-batch.ts) that has been told to hold, i.e. not to drain, until `count` frames are queued. */
+  async function holdingReceiver(mode: 'frames' | 'count', count: number) {
+    const receiver = spawnIn(nsA, 'native-batch.ts', ['v0', mode]);
+    const received = collectLines(receiver.stdout);
+    await waitFor('receiver ready', () => received.events.some((e) => e.event === 'ready'));
+    receiver.stdin.write(`hold ${count}\n`);
+    receiver.stdin.flush();
+    await waitFor('receiver holding', () => received.events.some((e) => e.event === 'holding'));
+    return { receiver, received };
+  }
+
+  async function finish(receiver: Bun.Subprocess<'pipe', 'pipe', 'pipe'>, received: { done: Promise<void> }) {
+    receiver.stdin.end();
+    expect(await receiver.exited).toBe(0);
+    await received.done;
+    expect(await new Response(receiver.stderr).text()).toBe('');
+  }
+
+  test('50 frames queued before the drain arrive in order, byte for byte, in one wake-up', async () => {
+    // Lengths vary, so a frame packed at a wrong offset would show.
+    const sent = Array.from({ length: 50 }, (_, i) =>
+      udpFrame({ sourcePort: 67, destinationPort: 68, payload: `frame ${i} ${'x'.repeat((i * 37) % 301)}` }),
+    );
+    const { receiver, received } = await holdingReceiver('frames', sent.length);
+    await runIn(nsB, 'native-send.ts', ['v1', ...sent.map(hex)]);
+    await waitFor('the receiver to hold them all', () => received.events.some((e) => e.event === 'held'));
+    const held = received.events.find((e) => e.event === 'held')!;
+    expect(held.delivered).toBe(0); // all 50 were queued before the first drain
+    expect(held.stats).toEqual({ packets: 50, drops: 0 });
+
+    const frames = () => received.events.filter((e) => e.event === 'frame');
+    await waitFor('50 frames', () => frames().length >= 50);
+    await finish(receiver, received);
+
+    expect(frames().map((f) => f.hex)).toEqual(sent.map(hex));
+    expect(frames().every((f) => f.wakeup === 1 && f.truncated === false)).toBe(true);
+    expect(frames().map((f) => f.wireLength)).toEqual(sent.map((f) => f.length));
+    const closed = received.events.find((e) => e.event === 'closed');
+    expect(closed).toMatchObject({ delivered: 50, wakeups: 1, stats: { packets: 50, drops: 0 } });
+    expect(received.events.filter((e) => e.event === 'error')).toEqual([]);
+  });
+
+  test('a frame too big for the room left in the receive buffer comes whole in the next wake-up', async () => {
+    // RawSocket's buffer is 128 KiB: two 50,000-byte frames and a small one fill
+    // 100,300 bytes of it, the third big frame does not fit what is left.
+    const big = (i: number) =>
+      udpFrame({ sourcePort: 67, destinationPort: 68, payload: `big ${i} `.padEnd(50_000 - 42, String.fromCharCode(97 + i)) });
+    const sent = [
+      udpFrame({ sourcePort: 67, destinationPort: 68, payload: 'small before' }),
+      big(0),
+      big(1),
+      big(2),
+      udpFrame({ sourcePort: 67, destinationPort: 68, payload: 'small after' }),
+    ];
+    expect(sent[1]!.length).toBe(50_000);
+    const { receiver, received } = await holdingReceiver('frames', sent.length);
+    await runIn(nsB, 'native-send.ts', ['v1', ...sent.map(hex)]);
+    await waitFor('the receiver to hold them all', () => received.events.some((e) => e.event === 'held'));
+
+    const frames = () => received.events.filter((e) => e.event === 'frame');
+    await waitFor('5 frames', () => frames().length >= 5);
+    await finish(receiver, received);
+
+    expect(frames().map((f) => f.hex)).toEqual(sent.map(hex));
+    expect(frames().map((f) => f.truncated)).toEqual([false, false, false, false, false]);
+    expect(frames().map((f) => f.wireLength)).toEqual(sent.map((f) => f.length));
+    // The buffer filled after three; the thread fired again at once for the rest,
+    // though the socket itself had nothing left to show.
+    expect(frames().map((f) => f.wakeup)).toEqual([1, 1, 1, 2, 2]);
+  });
+
+  test('dt_recv_batch call by call: room left, a frame longer than the buffer, metadata room, back-to-back packing', async () => {
+    const sized = (name: string, length: number) =>
+      udpFrame({ sourcePort: 67, destinationPort: 68, payload: name.padEnd(length - 42, '.') });
+    const [a, b, c, d, e, f] = [
+      sized('A', 300),
+      sized('B', 800),
+      sized('C', 3000),
+      sized('D', 342),
+      sized('E', 342),
+      sized('F', 400),
+    ] as const;
+    const calls = ['1000,8', '1000,8', '1000,8', '1000,8,6', '4096,8', '4096,8'];
+    const shim = spawnIn(nsA, 'native-shim-batch.ts', ['v0', ...calls]);
+    const out = collectLines(shim.stdout);
+    await waitFor('shim fixture ready', () => out.events.some((ev) => ev.event === 'ready'));
+    await runIn(nsB, 'native-send.ts', ['v1', ...[a, b, c, d, e, f].map(hex)]);
+    shim.stdin.write('go\n');
+    shim.stdin.flush();
+    expect(await shim.exited).toBe(0);
+    await out.done;
+    expect(await new Response(shim.stderr).text()).toBe('');
+    const report = out.events.find((ev) => ev.event === 'results')!;
+
+    const whole = (frame: Uint8Array, offset: number) => ({
+      hex: hex(frame),
+      offset,
+      length: frame.length,
+      wire: frame.length,
+      truncated: 0,
+      pkttype: 1, // PACKET_BROADCAST
+    });
+    const results = report.results as { rc: number; frames: Event[]; untouched: boolean | null }[];
+    expect(results.map((r) => r.rc)).toEqual([1, 1, 1, 1, 2, 0]);
+    // 1: A fits, B (800) does not fit the 700 left: the batch ends before it.
+    expect(results[0]!.frames).toEqual([expect.objectContaining(whole(a, 0))]);
+    // 2: B comes first in the next call; C does not fit the 200 left.
+    expect(results[1]!.frames).toEqual([expect.objectContaining(whole(b, 0))]);
+    // 3: C is longer than the whole buffer: cut to it and marked, with its length on the wire.
+    expect(results[2]!.frames).toEqual([
+      expect.objectContaining({ hex: hex(c.subarray(0, 1000)), offset: 0, length: 1000, wire: 3000, truncated: 1 }),
+    ]);
+    // 4: metadata room for one frame caps the call at one, whatever maxframes says.
+    expect(results[3]!.frames).toEqual([expect.objectContaining(whole(d, 0))]);
+    // 5: E and F back to back.
+    expect(results[4]!.frames).toEqual([
+      expect.objectContaining(whole(e, 0)),
+      expect.objectContaining(whole(f, e.length)),
+    ]);
+    expect(results.slice(0, 5).every((r) => r.untouched !== false)).toBe(true);
+    // 6: nothing left.
+    expect(results[5]!.frames).toEqual([]);
+
+    const EINVAL = -22;
+    const EBADF = -9;
+    expect(Object.values(report.badModes)).toEqual([EINVAL, EINVAL, EINVAL, EINVAL]);
+    expect(report.invalid).toEqual({ zeroBuffer: EINVAL, shortMeta: EINVAL, zeroFrames: EINVAL });
+    expect(report.closed).toBe(0);
+    expect(report.afterClose).toBe(EBADF);
+  });
+
+  test('kernel drops are counted and keep adding up across batched drains: packets = delivered + drops', async () => {
+    // More frames than the 4 MiB receive buffer holds, while JS is not draining.
+    const flood = 40_000;
+    const { receiver, received } = await holdingReceiver('count', flood);
+    const reports = () => received.events.filter((e) => e.event === 'report');
+    const settled = async (round: number) => {
+      await waitFor(`round ${round} held`, () => received.events.filter((e) => e.event === 'held').length >= round, 10_000);
+      // Drained once a report of this round says every frame the kernel queued reached onFrame.
+      const earlier = reports().length;
+      await waitFor(
+        `round ${round} drained`,
+        () => {
+          const last = reports().length > earlier ? reports().at(-1) : undefined;
+          if (last && last.delivered === last.stats.packets - last.stats.drops) return true;
+          receiver.stdin.write('report\n');
+          receiver.stdin.flush();
+          return false;
+        },
+        10_000,
+      );
+      return reports().at(-1)!;
+    };
+
+    const sent1 = (await runIn(nsB, 'native-flood.ts', ['v1', String(flood)])).find((e) => e.event === 'sent')!;
+    expect(sent1.errors).toBe(0);
+    const first = await settled(1);
+    expect(first.stats.drops).toBeGreaterThan(0);
+    expect(first.delivered).toBeGreaterThan(0);
+
+    receiver.stdin.write(`hold ${flood}\n`);
+    receiver.stdin.flush();
+    await waitFor('receiver holding again', () => received.events.filter((e) => e.event === 'holding').length >= 2);
+    await runIn(nsB, 'native-flood.ts', ['v1', String(flood)]);
+    const second = await settled(2);
+    expect(second.stats.drops).toBeGreaterThan(first.stats.drops);
+    expect(second.stats.packets).toBeGreaterThan(first.stats.packets);
+    expect(second.delivered).toBe(second.stats.packets - second.stats.drops);
+    expect(second.stats.packets).toBeLessThanOrEqual(2 * flood);
+    await finish(receiver, received);
+    const closed = received.events.find((e) => e.event === 'closed')!;
+    expect(closed.stats).toEqual(second.stats); // nothing more came in
+    expect(closed.delivered).toBe(second.delivered);
+  }, 30_000);
+
+  test('promiscuous: the interface is promiscuous while the socket is open, and not after close or a kill', async () => {
+    expect(promiscuity()).toBe(0);
+    for (const ending of ['close', 'SIGKILL'] as const) {
+      const child = spawnIn(nsA, 'native-promisc.ts', ['v0']);
+      const out = collectLines(child.stdout);
+      await waitFor('promiscuous socket open', () => out.events.some((e) => e.event === 'ready'));
+      expect(promiscuity()).toBe(1);
+      if (ending === 'close') {
+        child.stdin.end();
+        await waitFor('closed', () => out.events.some((e) => e.event === 'closed'));
+        expect(await child.exited).toBe(0);
+        expect(await new Response(child.stderr).text()).toBe('');
+      } else {
+        child.kill('SIGKILL');
+        await child.exited;
+      }
+      // The closer process (or the kernel, for a killed process) lets go of the socket shortly after.
+      await waitFor(`promiscuity back to 0 after ${ending}`, () => promiscuity() === 0, 3000);
+    }
   });
 });
