@@ -1,17 +1,22 @@
 #!/usr/bin/env bash
-# Builds native/build/libdhcptool.so from native/shim.c with the system C
-# compiler. Idempotent: does nothing when the .so is newer than shim.c.
+# Builds native/build/libdhcptool.so from native/*.c with the system C
+# compiler. Idempotent: does nothing when the .so is newer than every source.
 # Run by `bun install` (postinstall) and `bun run build`.
 set -euo pipefail
 
 script="${BASH_SOURCE[0]}"
 [[ "$script" == */* ]] || script="./$script"
 native_dir="$(cd "${script%/*}" && pwd)"
-src="$native_dir/shim.c"
 out_dir="$native_dir/build"
 out="$out_dir/libdhcptool.so"
 
-if [[ -f "$out" && ! "$src" -nt "$out" ]]; then
+sources=("$native_dir"/*.c)
+up_to_date=1
+[[ -f "$out" ]] || up_to_date=0
+for f in "${sources[@]}" "$native_dir"/*.h; do
+	[[ "$f" -nt "$out" ]] && up_to_date=0
+done
+if [[ $up_to_date == 1 ]]; then
 	echo "dhcptool: native shim is up to date ($out)"
 	exit 0
 fi
@@ -38,7 +43,8 @@ mkdir -p "$out_dir"
 # never leaves a half-written library where the loader would find it.
 tmp="$(mktemp "$out_dir/.libdhcptool.XXXXXX.so")"
 trap 'rm -f "$tmp"' EXIT
-"$compiler" -O2 -Wall -Wextra -fPIC -shared -pthread -o "$tmp" "$src"
+# Only the dt_* functions marked EXPORT are visible; the rest stays inside the library.
+"$compiler" -O2 -Wall -Wextra -fPIC -shared -pthread -fvisibility=hidden -o "$tmp" "${sources[@]}"
 chmod 0755 "$tmp" # mktemp made it 0600; other users must be able to load it
 mv -f "$tmp" "$out"
 trap - EXIT

@@ -1,0 +1,141 @@
+/*
+ * Internal declarations shared by the shim's C files (not an API: the API is
+ * the dt_* functions marked EXPORT; everything else is hidden, see build.sh).
+ */
+#ifndef DHCPTOOL_SHIM_H
+#define DHCPTOOL_SHIM_H
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <linux/filter.h>
+#include <linux/if_packet.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <net/ethernet.h>
+#include <net/if.h>
+#include <fcntl.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+
+
+#define EXPORT __attribute__((visibility("default")))
+
+#ifndef IFF_LOWER_UP /* linux/if.h has it but clashes with net/if.h */
+#define IFF_LOWER_UP 0x10000
+#endif
+
+#define SLOT_BITS 8
+#define MAX_SLOTS (1 << SLOT_BITS)
+#define GEN_LIMIT (1 << (31 - SLOT_BITS - 1))
+
+#define ETH_HDR_LEN 14
+#define IFINFO_LEN 24
+#define STATS_LEN 2
+#define RCVBUF_BYTES (4 * 1024 * 1024)
+
+enum { MODE_CLIENT = 0, MODE_WATCH = 1 };
+#define MODE_FILTER_MASK 0xff
+/* dt_open flag: the interface goes promiscuous while the socket is open. */
+#define OPEN_PROMISC 0x100
+
+/* Metadata per frame in dt_recv_batch's meta array; see there. */
+#define RECV_BATCH_STRIDE 6
+
+/* Frames per recvmmsg(); also the size of the staging area in frames. */
+#define RX_STAGE_FRAMES 64
+/*
+ * Room for one frame: the largest IPv4 datagram (65535) behind an Ethernet
+ * header with two VLAN tags, rounded up. Larger frames (none that the filter
+ * lets through should be) are delivered truncated, with the flag set.
+ */
+#define RX_SLOT_BYTES (65536 + 256)
+
+/* dt_rearm's eventfd values: wait for the socket, or frames are staged: fire at once. */
+#define ARM_WAIT 1
+#define ARM_STAGED 2
+
+struct rx_frame {
+	uint32_t len; /* bytes in the slot */
+	int32_t status; /* tp_status */
+	int32_t wire; /* tp_len */
+	int32_t truncated;
+	int32_t pkttype;
+};
+
+/* One mmap() per socket, on first use; pages are touched only as frames fill them. */
+struct rx_stage {
+	unsigned head, count; /* frames[head, count) are staged, not yet copied out */
+	struct rx_frame frames[RX_STAGE_FRAMES];
+	struct mmsghdr msgs[RX_STAGE_FRAMES];
+	struct iovec iov[RX_STAGE_FRAMES];
+	struct sockaddr_ll from[RX_STAGE_FRAMES];
+	union {
+		struct cmsghdr align;
+		char bytes[CMSG_SPACE(sizeof(struct tpacket_auxdata))];
+	} control[RX_STAGE_FRAMES];
+	uint8_t data[RX_STAGE_FRAMES][RX_SLOT_BYTES];
+};
+
+typedef void (*ready_cb)(int32_t handle);
+
+enum { SLOT_FREE = 0, SLOT_OPEN, SLOT_CLOSING };
+
+struct slot {
+	int state;
+	int generation;
+	int fd;
+	int stopfd;
+	int armfd;
+	int ifindex;
+	uint32_t mtu;
+	int thread_started;
+	/*
+	 * The receive thread stores its generation here once it will never call
+	 * cb again. The lock and condition live as long as the process: they are
+	 * set up once and never reset, so a dt_close still waking up cannot meet
+	 * a re-initialised lock even if the slot was handed out again meanwhile.
+	 */
+	int released_generation;
+	pthread_mutex_t release_lock;
+	pthread_cond_t released;
+	ready_cb cb;
+	int32_t handle;
+	uint64_t total_packets;
+	uint64_t total_drops;
+	struct rx_stage *stage; /* NULL until the first dt_recv_batch */
+	int deferred_err; /* -errno met after some frames were returned; reported next */
+};
+
+/* shim.c */
+struct slot *slot_get(int h);
+
+/* link.c */
+struct link_facts {
+	int ifindex;
+	uint16_t type; /* ARPHRD_* */
+	uint32_t flags; /* IFF_*, full 32 bits (IFF_LOWER_UP is not in SIOCGIFFLAGS) */
+	uint32_t mtu;
+	uint8_t mac[6];
+};
+int check_ifname(const char *name);
+int link_query(const char *name, struct link_facts *lf);
+
+/* closer.c */
+void reap_closers(void);
+int remember_closer(pid_t pid);
+pid_t handoff_close(int fd);
+
+#endif
