@@ -1,6 +1,7 @@
 // Shared argument fragments (spread into each command that takes them) and the parsing
 // citty leaves to us: numbers, repeated flags, unknown flags.
 
+import { parseAllowList, type AllowList } from "../core/discover.ts";
 import { UsageError } from "./errors.ts";
 
 export const outputArgs = {
@@ -61,4 +62,13 @@ export function parseNumber(
   if (opts.min !== undefined && n < opts.min) throw new UsageError(`--${flag} must be at least ${opts.min}`);
   if (opts.max !== undefined && n > opts.max) throw new UsageError(`--${flag} must be at most ${opts.max}`);
   return n;
+}
+
+/** --allow-server values (IP or MAC, repeated or comma-separated); null when none was given. */
+export function allowListFromArgs(rawArgs: string[]): AllowList | null {
+  const values = allValues(rawArgs, "allow-server");
+  if (!values.length) return null;
+  const { list, bad } = parseAllowList(values);
+  if (bad.length) throw new UsageError(`--allow-server "${bad[0]}" is neither an IPv4 address nor a MAC`);
+  return list;
 }

@@ -5,10 +5,10 @@
 import { defineCommand } from "citty";
 import { macToString, parseIp, parseMac } from "../../core/bytes.ts";
 import { ConversationTracker, type PacketEvent, type SeenPacket, type Summary } from "../../core/conversations.ts";
-import { parseAllowList, type AllowList } from "../../core/discover.ts";
+import type { AllowList } from "../../core/discover.ts";
 import { escapeText, safeJson } from "../../core/escape.ts";
 import { viewFrame } from "../../core/inspect.ts";
-import { allValues, outputArgs, parseNumber, rejectUnknownFlags } from "../args.ts";
+import { allValues, allowListFromArgs, outputArgs, parseNumber, rejectUnknownFlags } from "../args.ts";
 import { EXIT, UsageError, UserError } from "../errors.ts";
 import { log, print } from "../log.ts";
 import { formatSeconds, renderValue } from "../render.ts";
@@ -76,13 +76,7 @@ function optionsFromArgs(args: Parsed, rawArgs: string[]): WatchOptions {
     if (parseIp(v.trim()) === null) throw new UsageError(`--filter-server "${v}" is not an IPv4 address`);
     servers.add(v.trim());
   }
-  let allow: AllowList | null = null;
-  const allowValues = allValues(rawArgs, "allow-server");
-  if (allowValues.length) {
-    const { list, bad } = parseAllowList(allowValues);
-    if (bad.length) throw new UsageError(`--allow-server "${bad[0]}" is neither an IPv4 address nor a MAC`);
-    allow = list;
-  }
+  const allow = allowListFromArgs(rawArgs);
   const count = args.count === undefined ? null : parseNumber(args.count as string, "count", { min: 1, integer: true, fallback: 0 });
   const duration = args.duration === undefined ? null : parseNumber(args.duration as string, "duration", { min: 0.1, fallback: 0 });
   const statsS = parseNumber(args["stats-interval"] as string | undefined, "stats-interval", { min: 0, fallback: 60 });
