@@ -1,0 +1,442 @@
+// The RFC 2131 client state machine, as a pure function: step(state, event, now) gives the
+// next state and the actions the shell must carry out (send this, arm that timer, report this
+// lease). No IO, no clock, no randomness: `now` (ms, the caller's monotonic clock) comes with
+// each event, random() with the config. One function, enter(), owns every state change and
+// the timers that go with it (dhcpleased engine.c state_transition()).
+
+import { bytesEqual, macToString, parseIp, toHex } from "./bytes.ts";
+import type { ClientIdentity } from "./client.ts";
+import { sendDiscover, sendRelease, sendRequest } from "./engine-messages.ts";
+import { isUsableAddress, ipv6OnlyWait, effectiveRoutes, leaseTimes } from "./lease-times.ts";
+import {
+  getIp, getIps, getOption, getString, getU32, messageType, BOOTREPLY, type DhcpMessage, type OptionBytes,
+} from "./message.ts";
+import { DHCPACK, DHCPNAK, DHCPOFFER, type ClasslessRoute } from "./options.ts";
+
+export type Phase =
+  | "INIT" | "SELECTING" | "REQUESTING" | "BOUND" | "RENEWING" | "REBINDING"
+  | "INIT_REBOOT" | "REBOOTING" | "STOPPED";
+
+/** "retransmit" paces one exchange; renew/rebind/expire are T1, T2 and the lease end; init restarts (resident). */
+export type TimerName = "retransmit" | "renew" | "rebind" | "expire" | "init";
+const ALL_TIMERS: TimerName[] = ["retransmit", "renew", "rebind", "expire", "init"];
+
+export interface EngineConfig {
+  identity: ClientIdentity;
+  /** Resident client: RFC 2131 4.1 backoff, restart after NAK/expiry. Otherwise one-shot. */
+  resident: boolean;
+  /** One-shot: retransmit after this many ms (discover's --timeout)… */
+  retryMs: number;
+  /** …sending at most this many copies per exchange (--tries). */
+  tries: number;
+  /** INIT-REBOOT: ask for this address (REQUEST with 50 only) instead of a DISCOVER. */
+  requestedAddress?: string;
+  broadcastFlag?: boolean;
+  /** Extra options (--option) added to DISCOVER and REQUEST. */
+  extra?: OptionBytes[];
+  /** Resident REBOOTING gives up to INIT after this long (default 6 s; RFC 2131 3.2 says "a few"). */
+  rebootTimeoutMs?: number;
+  /** Resident REQUESTING gives up to INIT after this many REQUESTs (default 4). */
+  residentRequestTries?: number;
+  /** Uniform in [0, 1): xids and jitter. */
+  random: () => number;
+}
+
+export interface RawOption { code: number; hex: string }
+
+export interface Lease {
+  address: string;
+  serverId: string;
+  serverMac: string;
+  subnetMask: string | null;
+  routers: string[];
+  /** Routes to install: option 121 when present (RFC 3442 then ignores 3), else the first router. */
+  routes: ClasslessRoute[];
+  dns: string[];
+  domain: string | null;
+  search: string[];
+  /** Seconds (0xffffffff: infinite). */
+  leaseTime: number;
+  t1: number;
+  t2: number;
+  infinite: boolean;
+  ipv6OnlyWait: number | null;
+  /** What leaseTimes() corrected (T1/T2 that did not fit). */
+  adjusted: string[];
+  /** Caller's clock, ms: when the REQUEST that won this lease was first sent (RFC 2131 4.4.1). */
+  acquiredAt: number;
+  renewAt: number | null;
+  rebindAt: number | null;
+  expiresAt: number | null;
+  options: RawOption[];
+}
+
+export interface ServerChoice { address: string; serverId: string; serverIp: string; serverMac: Uint8Array }
+
+export interface ClientState {
+  readonly config: EngineConfig;
+  readonly phase: Phase;
+  /** xid of the current exchange; the same across its retransmissions. */
+  readonly xid: number;
+  /** When the current exchange began (secs field, REBOOTING deadline). */
+  readonly exchangeStartedAt: number;
+  /** Messages sent in the current exchange (retransmissions counted). */
+  readonly sent: number;
+  /** When the first REQUEST of the current exchange went out: the lease starts there. */
+  readonly requestSentAt: number;
+  /** The OFFER we are requesting (REQUESTING), null before one is chosen. */
+  readonly chosen: ServerChoice | null;
+  readonly lease: Lease | null;
+}
+
+/** Frame facts the engine needs beside the DHCP message (the shell parsed the frame). */
+export interface Received { message: DhcpMessage; srcIp: string; srcMac: Uint8Array }
+
+export type Event =
+  | { kind: "start" }
+  | { kind: "timer"; timer: TimerName }
+  | ({ kind: "received" } & Received)
+  | { kind: "release" }
+  | { kind: "stop" };
+// Room for link-down/link-up (→ INIT_REBOOT with the lease's address) when the daemon comes.
+
+export type Destination = "broadcast" | { ip: string; mac: Uint8Array };
+
+export type FailReason = "no-offer" | "no-ack";
+
+export type Action =
+  | { kind: "send"; messageType: number; xid: number; payload: Uint8Array; to: Destination; srcIp: string }
+  | { kind: "arm"; timer: TimerName; at: number }
+  | { kind: "disarm"; timer: TimerName }
+  | { kind: "offer"; serverId: string; address: string }
+  | { kind: "bound"; lease: Lease }
+  | { kind: "nak"; server: string; message: string | null }
+  | { kind: "expired"; lease: Lease }
+  | { kind: "released"; lease: Lease }
+  | { kind: "failed"; reason: FailReason }
+  | { kind: "dropped"; reason: string };
+
+export interface StepResult { state: ClientState; actions: Action[] }
+
+const SECOND = 1000;
+/** RFC 2131 4.4.5: renew/rebind retransmissions no closer than 60 s. */
+const MIN_RENEW_RETRY_MS = 60 * SECOND;
+
+export function initialState(config: EngineConfig): ClientState {
+  return { config, phase: "INIT", xid: 0, exchangeStartedAt: 0, sent: 0, requestSentAt: 0, chosen: null, lease: null };
+}
+
+function newXid(c: EngineConfig): number {
+  return Math.floor(c.random() * 0x100000000) >>> 0;
+}
+
+/**
+ * RFC 2131 4.1: "a delay of 4 seconds before the first retransmission … doubled on each
+ * subsequent retransmission up to a maximum of 64 seconds … randomized by ±1 second".
+ * `n` counts messages already sent in this exchange (1 after the first).
+ */
+export function backoffMs(n: number, random: () => number): number {
+  const base = Math.min(4 * 2 ** Math.max(0, n - 1), 64) * SECOND;
+  return base + Math.round((random() * 2 - 1) * SECOND);
+}
+
+/** When the next copy goes out in an exchange, or null when the one-shot tries are used up. */
+function retryDelay(s: ClientState): number | null {
+  const c = s.config;
+  if (!c.resident) return s.sent < c.tries ? c.retryMs : null;
+  return backoffMs(s.sent, c.random);
+}
+
+// ---------------------------------------------------------------- the one transition
+
+/**
+ * Every state change goes through here: it sets the phase, starts a new exchange when the
+ * phase needs one, sends what the new phase sends on entry, and arms/disarms its timers.
+ */
+function enter(from: ClientState, phase: Phase, now: number, actions: Action[], patch: Partial<ClientState> = {}): ClientState {
+  let s: ClientState = { ...from, ...patch, phase };
+  const c = s.config;
+  const newExchange = () => { s = { ...s, xid: newXid(c), exchangeStartedAt: now, sent: 0 }; };
+  switch (phase) {
+    case "INIT":
+      // RFC 2131 4.4.1 / figure 5: NAK, expiry and a failed REQUEST all restart here.
+      for (const t of ALL_TIMERS) actions.push({ kind: "disarm", timer: t });
+      s = { ...s, chosen: null, lease: null };
+      if (c.resident) actions.push({ kind: "arm", timer: "init", at: now });
+      return s;
+    case "SELECTING":
+      newExchange();
+      return transmit(s, now, actions);
+    case "REQUESTING":
+      // RFC 2131 table 5: the REQUEST carries the xid of the OFFER it answers (same exchange).
+      s = { ...s, sent: 0, requestSentAt: now };
+      return transmit(s, now, actions);
+    case "REBOOTING":
+      newExchange();
+      s = { ...s, requestSentAt: now };
+      return transmit(s, now, actions);
+    case "BOUND": {
+      const lease = s.lease!;
+      actions.push({ kind: "disarm", timer: "retransmit" });
+      if (lease.infinite) {
+        // RFC 2131 2 / 3.3: an infinite lease is never renewed.
+        for (const t of ["renew", "rebind", "expire"] as const) actions.push({ kind: "disarm", timer: t });
+      } else {
+        actions.push({ kind: "arm", timer: "renew", at: lease.renewAt! });
+        actions.push({ kind: "arm", timer: "rebind", at: lease.rebindAt! });
+        actions.push({ kind: "arm", timer: "expire", at: lease.expiresAt! });
+      }
+      actions.push({ kind: "bound", lease });
+      return { ...s, chosen: null, sent: 0 };
+    }
+    case "RENEWING":
+    case "REBINDING":
+      // RFC 2131 4.4.5: a new exchange, the lease start moves to this REQUEST.
+      newExchange();
+      s = { ...s, requestSentAt: now };
+      return transmit(s, now, actions);
+    case "STOPPED":
+      for (const t of ALL_TIMERS) actions.push({ kind: "disarm", timer: t });
+      return s;
+    case "INIT_REBOOT":
+      return s;
+  }
+}
+
+/** Sends this phase's message (again) and arms the next retransmission. */
+function transmit(s: ClientState, now: number, actions: Action[]): ClientState {
+  actions.push(s.phase === "SELECTING" ? sendDiscover(s, now) : sendRequest(s, now));
+  s = { ...s, sent: s.sent + 1 };
+  let at: number | null;
+  if (s.phase === "RENEWING" || s.phase === "REBINDING") {
+    // RFC 2131 4.4.5: wait half the time left until T2 (RENEWING) or the lease end
+    // (REBINDING), but no less than 60 s; the T2/expire timers end the phase.
+    const until = s.phase === "RENEWING" ? s.lease!.rebindAt! : s.lease!.expiresAt!;
+    at = now + Math.max((until - now) / 2, MIN_RENEW_RETRY_MS);
+  } else {
+    const d = retryDelay(s);
+    at = d === null ? null : now + d;
+    // RFC 2131 3.2: a REBOOTING client that hears nothing falls back to INIT after a while.
+    if (s.phase === "REBOOTING" && s.config.resident && at !== null) {
+      at = Math.min(at, s.exchangeStartedAt + (s.config.rebootTimeoutMs ?? 6 * SECOND));
+    }
+  }
+  // One-shot with every try used: the timer still fires once more, to give up.
+  actions.push({ kind: "arm", timer: "retransmit", at: at ?? now + s.config.retryMs });
+  return s;
+}
+
+// ---------------------------------------------------------------- step
+
+export function step(state: ClientState, event: Event, now: number): StepResult {
+  const actions: Action[] = [];
+  const s = state;
+  // RFC-independent: after stop nothing more happens (HOSTILE 30: late replies).
+  if (s.phase === "STOPPED") {
+    if (event.kind === "received") actions.push({ kind: "dropped", reason: "stopped" });
+    return { state: s, actions };
+  }
+  switch (event.kind) {
+    case "start":
+      if (s.phase !== "INIT") return { state: s, actions };
+      return start(s, now, actions);
+    case "stop":
+      return { state: enter(s, "STOPPED", now, actions), actions };
+    case "release":
+      return release(s, now, actions);
+    case "timer":
+      return { state: onTimer(s, event.timer, now, actions), actions };
+    case "received":
+      return { state: onReceived(s, event, now, actions), actions };
+  }
+}
+
+function start(s: ClientState, now: number, actions: Action[]): StepResult {
+  // RFC 2131 3.2: a client that knows its address starts in INIT-REBOOT.
+  if (s.config.requestedAddress) {
+    const r = enter(s, "INIT_REBOOT", now, actions);
+    return { state: enter(r, "REBOOTING", now, actions), actions };
+  }
+  return { state: enter(s, "SELECTING", now, actions), actions };
+}
+
+function release(s: ClientState, now: number, actions: Action[]): StepResult {
+  if (!s.lease || !(s.phase === "BOUND" || s.phase === "RENEWING" || s.phase === "REBINDING")) {
+    return { state: s, actions };
+  }
+  actions.push(sendRelease(s, newXid(s.config)));
+  actions.push({ kind: "released", lease: s.lease });
+  return { state: enter(s, "STOPPED", now, actions), actions };
+}
+
+function onTimer(s: ClientState, timer: TimerName, now: number, actions: Action[]): ClientState {
+  const c = s.config;
+  switch (timer) {
+    case "init":
+      return s.phase === "INIT" ? enter(s, "SELECTING", now, actions) : s;
+    case "retransmit": {
+      if (s.phase === "SELECTING") {
+        if (!c.resident && s.sent >= c.tries) {
+          actions.push({ kind: "failed", reason: "no-offer" });
+          return enter(s, "INIT", now, actions);
+        }
+        return transmit(s, now, actions);
+      }
+      if (s.phase === "REQUESTING") {
+        const limit = c.resident ? (c.residentRequestTries ?? 4) : c.tries;
+        if (s.sent >= limit) {
+          if (!c.resident) actions.push({ kind: "failed", reason: "no-ack" });
+          return enter(s, "INIT", now, actions); // RFC 2131 4.4.1: back to INIT
+        }
+        return transmit(s, now, actions);
+      }
+      if (s.phase === "REBOOTING") {
+        const gaveUp = c.resident
+          ? now - s.exchangeStartedAt >= (c.rebootTimeoutMs ?? 6 * SECOND)
+          : s.sent >= c.tries;
+        if (!gaveUp) return transmit(s, now, actions);
+        if (!c.resident) {
+          actions.push({ kind: "failed", reason: "no-ack" });
+          return enter(s, "INIT", now, actions);
+        }
+        // RFC 2131 3.2: no answer to INIT-REBOOT: start over (INIT's timer sends a DISCOVER).
+        return enter(s, "INIT", now, actions);
+      }
+      if (s.phase === "RENEWING" || s.phase === "REBINDING") return transmit(s, now, actions);
+      return s;
+    }
+    case "renew":
+      // RFC 2131 4.4.5: at T1 unicast a REQUEST to the server that gave the lease.
+      return s.phase === "BOUND" ? enter(s, "RENEWING", now, actions) : s;
+    case "rebind":
+      // At T2 broadcast to any server.
+      return s.phase === "BOUND" || s.phase === "RENEWING" ? enter(s, "REBINDING", now, actions) : s;
+    case "expire":
+      // At the lease end the address must go: back to INIT.
+      if (s.lease && (s.phase === "BOUND" || s.phase === "RENEWING" || s.phase === "REBINDING")) {
+        actions.push({ kind: "expired", lease: s.lease });
+        return enter(s, "INIT", now, actions);
+      }
+      return s;
+  }
+}
+
+function drop(s: ClientState, actions: Action[], reason: string): ClientState {
+  actions.push({ kind: "dropped", reason });
+  return s;
+}
+
+function onReceived(s: ClientState, r: Received, now: number, actions: Action[]): ClientState {
+  const m = r.message;
+  const c = s.config;
+  // RFC 2131 4.4: a reply is ours only with op BOOTREPLY, our xid and our chaddr.
+  if (m.op !== BOOTREPLY) return drop(s, actions, "not-reply");
+  if (m.htype !== 1 || m.hlen !== 6) return drop(s, actions, "not-ethernet");
+  if (!(s.phase === "SELECTING" || s.phase === "REQUESTING" || s.phase === "REBOOTING" ||
+        s.phase === "RENEWING" || s.phase === "REBINDING")) return drop(s, actions, "not-expected");
+  if (m.xid !== s.xid) return drop(s, actions, "wrong-xid");
+  if (!bytesEqual(m.chaddr.subarray(0, 6), c.identity.mac)) return drop(s, actions, "wrong-chaddr");
+  const type = messageType(m);
+  if (type === DHCPOFFER) return onOffer(s, r, now, actions);
+  if (type === DHCPACK) return onAck(s, r, now, actions);
+  if (type === DHCPNAK) return onNak(s, r, now, actions);
+  return drop(s, actions, type === 0 ? "no-message-type" : "unexpected-type");
+}
+
+/**
+ * HOSTILE 24: the network or broadcast address of the offered subnet is no host address
+ * (the same check as discover's OfferCollector). /31 and /32 have neither (RFC 3021).
+ */
+function isSubnetEdge(address: string, mask: string | null): boolean {
+  if (mask === null) return false;
+  const m = parseIp(mask), a = parseIp(address);
+  if (m === null || a === null) return false;
+  const host = ~m >>> 0;
+  if (host <= 1) return false;
+  return (a & host) >>> 0 === host || (a & host) >>> 0 === 0;
+}
+
+function onOffer(s: ClientState, r: Received, now: number, actions: Action[]): ClientState {
+  // HOSTILE 29: an OFFER outside SELECTING (a server answering every REQUEST with a new
+  // OFFER) is ignored, so it cannot restart the exchange.
+  if (s.phase !== "SELECTING") return drop(s, actions, "offer-not-selecting");
+  const m = r.message;
+  const serverId = getIp(m, 54);
+  // HOSTILE 25: no address and no server: nothing to request.
+  if (m.yiaddr === "0.0.0.0" && !serverId) return drop(s, actions, "offer-no-address");
+  if (!isUsableAddress(m.yiaddr) || isSubnetEdge(m.yiaddr, getIp(m, 1))) return drop(s, actions, "offer-bad-address");
+  // RFC 2131 table 3: 54 is a MUST in an OFFER; the REQUEST has to name it.
+  if (!serverId) return drop(s, actions, "offer-no-server-id");
+  actions.push({ kind: "offer", serverId, address: m.yiaddr });
+  // RFC 2131 4.4.1: the first acceptable OFFER is taken.
+  return enter(s, "REQUESTING", now, actions, {
+    chosen: { address: m.yiaddr, serverId, serverIp: r.srcIp, serverMac: r.srcMac.slice(0, 6) },
+  });
+}
+
+function replyServer(r: Received): string {
+  return getIp(r.message, 54) ?? r.srcIp;
+}
+
+/** The server this exchange listens to, or null when any may answer (REBOOTING, REBINDING). */
+function expectedServer(s: ClientState): string | null {
+  if (s.phase === "REQUESTING") return s.chosen!.serverId;
+  if (s.phase === "RENEWING") return s.lease!.serverId;
+  return null;
+}
+
+function onAck(s: ClientState, r: Received, now: number, actions: Action[]): ClientState {
+  if (s.phase === "SELECTING") return drop(s, actions, "ack-not-requested");
+  const m = r.message;
+  const server = replyServer(r);
+  const expected = expectedServer(s);
+  // HOSTILE 26: an ACK from a server other than the one we asked is not ours to take.
+  if (expected !== null && server !== expected) return drop(s, actions, "ack-other-server");
+  // HOSTILE 26: an ACK for another address than the one we asked for is refused.
+  const wanted = s.phase === "REQUESTING" ? s.chosen!.address : s.phase === "REBOOTING" ? s.config.requestedAddress! : null;
+  if (wanted !== null && m.yiaddr !== wanted) return drop(s, actions, "ack-wrong-address");
+  if (!isUsableAddress(m.yiaddr) || isSubnetEdge(m.yiaddr, getIp(m, 1))) return drop(s, actions, "ack-bad-address");
+  // RFC 2131 table 3: 51 is a MUST in an ACK to a REQUEST; 0 would expire at once (HOSTILE 23).
+  const times = leaseTimes(getU32(m, 51), getU32(m, 58), getU32(m, 59));
+  if ("error" in times) return drop(s, actions, "ack-no-lease");
+  const start = s.requestSentAt;
+  const lease: Lease = {
+    address: m.yiaddr,
+    serverId: server,
+    serverMac: macToString(r.srcMac),
+    subnetMask: getIp(m, 1),
+    routers: getIps(m, 3),
+    routes: effectiveRoutes(m),
+    dns: getIps(m, 6),
+    domain: getString(m, 15),
+    search: stringList(getOption(m, 119)),
+    leaseTime: times.lease,
+    t1: times.t1,
+    t2: times.t2,
+    infinite: times.infinite,
+    ipv6OnlyWait: ipv6OnlyWait(m, s.config.identity.preferIpv6 === true),
+    adjusted: times.adjusted,
+    acquiredAt: start,
+    renewAt: times.infinite ? null : start + times.t1 * SECOND,
+    rebindAt: times.infinite ? null : start + times.t2 * SECOND,
+    expiresAt: times.infinite ? null : start + times.lease * SECOND,
+    options: [...m.options].map(([code, data]) => ({ code, hex: toHex(data) })),
+  };
+  return enter(s, "BOUND", now, actions, { lease });
+}
+
+function stringList(v: unknown): string[] {
+  return Array.isArray(v) && v.every((x) => typeof x === "string") ? (v as string[]) : [];
+}
+
+function onNak(s: ClientState, r: Received, now: number, actions: Action[]): ClientState {
+  if (s.phase === "SELECTING") return drop(s, actions, "nak-not-requested");
+  const server = replyServer(r);
+  const expected = expectedServer(s);
+  // HOSTILE 27: once a server is chosen, a NAK from any other is ignored (it could be
+  // a rogue, or a server that just does not know our lease).
+  if (expected !== null && server !== expected) return drop(s, actions, "nak-other-server");
+  // RFC 2131 4.4.1 / 4.4.5: a NAK sends the client back to INIT.
+  actions.push({ kind: "nak", server, message: getString(r.message, 56) });
+  return enter(s, "INIT", now, actions);
+}
