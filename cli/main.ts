@@ -12,6 +12,7 @@ const commands = {
   discover: () => import("./commands/discover.ts").then((m) => m.default),
   lab: () => import("./commands/lab.ts").then((m) => m.default),
   lease: () => import("./commands/lease.ts").then((m) => m.default),
+  request: () => import("./commands/request.ts").then((m) => m.default),
   watch: () => import("./commands/watch.ts").then((m) => m.default),
 } as const;
 
@@ -19,6 +20,7 @@ const examples: Record<string, () => Promise<string>> = {
   discover: () => import("./commands/discover.ts").then((m) => m.discoverExamples),
   lab: () => import("./commands/lab.ts").then((m) => m.labExamples),
   lease: () => import("./commands/lease.ts").then((m) => m.leaseExamples),
+  request: () => import("./commands/request.ts").then((m) => m.requestExamples),
   watch: () => import("./commands/watch.ts").then((m) => m.watchExamples),
 };
 
@@ -28,6 +30,7 @@ Usage: dhcptool <command> [options]
 
 Commands:
   discover IFACE     find the DHCP servers on a link: who answers, what they offer, how fast
+  request IFACE      take a lease (DORA, or INIT-REBOOT with --address), show it and each step's time
   watch IFACE        every DHCP packet on a link, exchanges and latencies, rogue alerts, pcap
   lease decode FILE  decode a DHCP message, frame or pcap/pcapng capture (no privileges)
   lab up|down|status a private test network with real DHCP servers (network namespaces)
@@ -41,6 +44,7 @@ Global options:
 Examples:
   dhcptool discover eth0
   dhcptool discover eth0 --json --allow-server 192.0.2.1
+  dhcptool request eth0 --release
   dhcptool lab up && ip netns exec dtlab-c dhcptool discover lab0 && dhcptool lab down
 
 Exit status: 0 ok, 1 error, 2 usage, 3 no answer, 4 NAK, 5 rogue server seen.

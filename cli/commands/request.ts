@@ -1,0 +1,329 @@
+// `dhcptool request IFACE`: a whole DORA (or INIT-REBOOT with --address) through the
+// client engine (core/engine.ts), printing the lease and how long each step took. This file
+// is the IO shell: the raw socket, the timers, the clock; every protocol decision is the engine's.
+
+import { defineCommand } from "citty";
+import { macToString, parseIp } from "../../core/bytes.ts";
+import { frameClientMessage } from "../../core/client.ts";
+import { DropCounters } from "../../core/discover.ts";
+import { initialState, step, type Action, type ClientState, type Event, type Lease, type TimerName } from "../../core/engine.ts";
+import { escapeText } from "../../core/escape.ts";
+import { BROADCAST_MAC, DHCP_CLIENT_PORT, parseUdpFrame } from "../../core/frame.ts";
+import { decodeMessage } from "../../core/message.ts";
+import { DHCPDISCOVER, DHCPREQUEST } from "../../core/options.ts";
+import { allValues, outputArgs, rejectUnknownFlags } from "../args.ts";
+import { EXIT, UsageError } from "../errors.ts";
+import { log, print } from "../log.ts";
+import { discoverArgs, discoverOptionsFromArgs, type DiscoverOptions } from "./discover.ts";
+
+const { iface, mac, "client-id": clientId, hostname, "no-hostname": noHostname, "vendor-class": vendorClass,
+  "request-options": requestOptions, "broadcast-flag": broadcastFlag, "prefer-ipv6": preferIpv6, option } = discoverArgs;
+
+export const requestArgs = {
+  iface: { ...iface, description: "Interface to ask on (e.g. eth0)" },
+  address: { type: "string", description: "INIT-REBOOT: ask for this address (REQUEST with option 50 only, no DISCOVER)", valueHint: "IP" },
+  timeout: { type: "string", description: "Retransmit a DISCOVER or REQUEST after S seconds (default 2)", valueHint: "S" },
+  tries: { type: "string", description: "Send each message at most N times before giving up (default 3)", valueHint: "N" },
+  mac, "client-id": clientId, hostname, "no-hostname": noHostname, "vendor-class": vendorClass,
+  "request-options": requestOptions, "broadcast-flag": broadcastFlag, "prefer-ipv6": preferIpv6, option,
+  release: { type: "boolean", description: "Give the address back (DHCPRELEASE to the server) right after the ACK" },
+  format: { type: "string", description: "Output: text (default), json, or env (KEY='value' lines to source in a shell)", valueHint: "FMT" },
+  ...outputArgs,
+} as const;
+
+export const requestExamples = `
+Examples:
+  dhcptool request eth0                        a lease, and how long each step took
+  dhcptool request eth0 --release              take a lease and give it straight back
+  dhcptool request eth0 --address 192.0.2.50   INIT-REBOOT: may I keep this address? (NAK: exit 4)
+  dhcptool request eth0 --json | jq .lease.address
+  dhcptool request eth0 --format env > lease.env && . ./lease.env && echo "$new_ip_address"
+  dhcptool request eth0 --mac random --release --timeout 1 --tries 5
+
+Exit status:
+  0 bound (an ACK)   3 no OFFER or no ACK within --timeout x --tries   4 the server said NAK
+  1 error (interface missing or down, no permission)   2 usage error
+
+request does NOT configure the interface: it takes a lease from the server and prints it
+(the server counts it as given out until it expires or --release gives it back). The REQUEST
+fields follow RFC 2131 table 4; replies for another xid, MAC or server are ignored.
+--format env prints new_ip_address, new_subnet_mask, new_routers, new_domain_name_servers,
+new_domain_name, new_domain_search, new_lease_time, new_renewal_time, new_rebinding_time,
+new_dhcp_server_identifier, new_dhcp_server_mac (dhclient-script names): every value
+single-quoted with wire strings escaped, so sourcing the output cannot run anything.`;
+
+export interface RequestOptions extends Omit<DiscoverOptions, "waitMs" | "first" | "allow" | "onOffer"> {
+  address?: string;
+  release: boolean;
+}
+
+export type RequestOutcome = "bound" | "nak" | "no-offer" | "no-ack";
+
+export interface RequestResult {
+  interface: string;
+  mac: string;
+  outcome: RequestOutcome;
+  lease: ReturnType<typeof leaseJson> | null;
+  nak: { server: string; message: string | null } | null;
+  timing: { discoverToOfferMs: number | null; requestToAckMs: number | null; totalMs: number };
+  discoversSent: number;
+  requestsSent: number;
+  released: boolean;
+  dropped: Record<string, number>;
+}
+
+const round = (ms: number) => Math.round(ms * 100) / 100;
+
+/** The engine's times are on performance.now()'s clock; shown as wall-clock ISO times. */
+function leaseJson(lease: Lease, wallOffset: number) {
+  const iso = (t: number | null) => (t === null ? null : new Date(t + wallOffset).toISOString());
+  return {
+    ...lease,
+    acquiredAt: iso(lease.acquiredAt)!, renewAt: iso(lease.renewAt), rebindAt: iso(lease.rebindAt), expiresAt: iso(lease.expiresAt),
+  };
+}
+
+export async function runRequest(o: RequestOptions): Promise<RequestResult> {
+  const { RawSocket, interfaceInfo } = await import("../../native/rawsocket.ts");
+  const info = interfaceInfo(o.iface);
+  if (info.carrier === false) log.warn(`${escapeText(o.iface)} has no carrier (cable unplugged? no link?); trying anyway`);
+  const mac = o.mac === "interface" ? info.mac : o.mac === "random" ? randomMac() : o.mac;
+  const random = () => crypto.getRandomValues(new Uint32Array(1))[0] / 0x100000000;
+  const wallOffset = Date.now() - performance.now();
+  const startedAt = performance.now();
+
+  let state: ClientState = initialState({
+    identity: { ...o.identity, mac }, resident: false, retryMs: o.retryMs, tries: o.tries,
+    requestedAddress: o.address, broadcastFlag: o.broadcastFlag, extra: o.extra, random,
+  });
+  const drops = new DropCounters();
+  const timers = new Map<TimerName, Timer>();
+  let outcome: RequestOutcome | null = null;
+  let lease: Lease | null = null;
+  let nak: RequestResult["nak"] = null;
+  let released = false;
+  let discoversSent = 0, requestsSent = 0;
+  let firstDiscoverAt: number | null = null, offerAt: number | null = null;
+  let firstRequestAt: number | null = null, ackAt: number | null = null;
+  let finish!: () => void;
+  const done = new Promise<void>((resolve) => { finish = resolve; });
+
+  const socket = RawSocket.open(o.iface, {
+    filter: "client",
+    onFrame(frame) {
+      if (frame.outgoing) { drops.add("outgoing"); return; }
+      // The same frame checks as discover's OfferCollector; the engine checks the rest.
+      const f = parseUdpFrame(frame.bytes, { csum: frame.csum, dstPort: DHCP_CLIENT_PORT, ourMac: mac });
+      if (!f.ok) { drops.add(f.reason); return; }
+      const d = decodeMessage(f.frame.payload);
+      if (!d.ok) { drops.add(`decode-${d.error.kind}`); return; }
+      dispatch({ kind: "received", message: d.message, srcIp: f.frame.srcIp, srcMac: f.frame.srcMac });
+    },
+    onError(err) { log.debug(`receive: ${String(err)}`); },
+  });
+
+  function dispatch(event: Event): void {
+    const now = performance.now();
+    const r = step(state, event, now);
+    state = r.state;
+    for (const a of r.actions) perform(a, now);
+  }
+
+  function perform(a: Action, now: number): void {
+    switch (a.kind) {
+      case "send": {
+        const to = a.to === "broadcast"
+          ? { mac: BROADCAST_MAC, ip: "255.255.255.255", srcIp: a.srcIp }
+          : { mac: a.to.mac, ip: a.to.ip, srcIp: a.srcIp };
+        socket.send(frameClientMessage(mac, a.payload, to));
+        if (a.messageType === DHCPDISCOVER) { discoversSent++; firstDiscoverAt ??= now; }
+        if (a.messageType === DHCPREQUEST) { requestsSent++; firstRequestAt ??= now; }
+        log.debug(`sent ${a.messageType === DHCPDISCOVER ? "DISCOVER" : a.messageType === DHCPREQUEST ? "REQUEST" : "RELEASE"} xid 0x${a.xid.toString(16)}`);
+        return;
+      }
+      case "arm": {
+        clearTimeout(timers.get(a.timer));
+        timers.set(a.timer, setTimeout(() => { timers.delete(a.timer); dispatch({ kind: "timer", timer: a.timer }); }, Math.max(0, a.at - performance.now())));
+        return;
+      }
+      case "disarm":
+        clearTimeout(timers.get(a.timer));
+        timers.delete(a.timer);
+        return;
+      case "offer":
+        offerAt ??= now;
+        log.verbose(`offer of ${a.address} from ${escapeText(a.serverId)}`);
+        return;
+      case "bound":
+        ackAt = now;
+        lease = a.lease;
+        outcome = "bound";
+        finish();
+        return;
+      case "nak":
+        nak = { server: a.server, message: a.message };
+        outcome = "nak";
+        finish();
+        return;
+      case "failed":
+        outcome = a.reason;
+        finish();
+        return;
+      case "released":
+        released = true;
+        return;
+      case "expired":
+        return;
+      case "dropped":
+        drops.add(a.reason);
+        log.debug(`dropped a reply: ${a.reason}`);
+        return;
+    }
+  }
+
+  const interrupted = () => finish();
+  process.once("SIGINT", interrupted);
+  try {
+    dispatch({ kind: "start" });
+    await done;
+    // DESIGN.md: the kernel holds no address, so the RELEASE goes out as a raw frame from the
+    // leased address to the server's MAC (the engine says so: unicast with srcIp).
+    if (outcome === "bound" && o.release) dispatch({ kind: "release" });
+    if (state.phase !== "STOPPED") dispatch({ kind: "stop" }); // later replies are ignored
+  } finally {
+    process.off("SIGINT", interrupted);
+    for (const t of timers.values()) clearTimeout(t);
+    socket.close();
+  }
+  const finalLease = lease as Lease | null;
+  return {
+    interface: o.iface,
+    mac: macToString(mac),
+    outcome: outcome ?? (o.address ? "no-ack" : "no-offer"),
+    lease: finalLease ? leaseJson(finalLease, wallOffset) : null,
+    nak,
+    timing: {
+      discoverToOfferMs: firstDiscoverAt !== null && offerAt !== null ? round(offerAt - firstDiscoverAt) : null,
+      requestToAckMs: firstRequestAt !== null && ackAt !== null ? round(ackAt - firstRequestAt) : null,
+      totalMs: round(performance.now() - startedAt),
+    },
+    discoversSent, requestsSent, released,
+    dropped: drops.toJSON(),
+  };
+}
+
+function randomMac(): Uint8Array {
+  const m = crypto.getRandomValues(new Uint8Array(6));
+  m[0] = (m[0] & 0xfe) | 0x02; // unicast, locally administered
+  return m;
+}
+
+// ---------------------------------------------------------------- output
+
+/**
+ * A value safe to `source` in sh/bash: wire strings escaped (no control characters reach a
+ * terminal), then single-quoted, a ' inside written as '\'' — nothing inside single quotes
+ * is expanded, so no $(…), `…` or ; can run.
+ */
+export function shellQuote(value: string): string {
+  return "'" + escapeText(value).replace(/'/g, "'\\''") + "'";
+}
+
+export function renderLeaseEnv(r: RequestResult): string {
+  const l = r.lease;
+  if (!l) return "";
+  const vars: [string, string][] = [
+    ["interface", r.interface],
+    ["new_ip_address", l.address],
+    ["new_subnet_mask", l.subnetMask ?? ""],
+    ["new_routers", l.routers.join(" ")],
+    ["new_classless_static_routes", l.routes.map((x) => `${x.destination}/${x.prefix} ${x.router}`).join(" ")],
+    ["new_domain_name_servers", l.dns.join(" ")],
+    ["new_domain_name", l.domain ?? ""],
+    ["new_domain_search", l.search.join(" ")],
+    ["new_lease_time", String(l.leaseTime)],
+    ["new_renewal_time", String(l.t1)],
+    ["new_rebinding_time", String(l.t2)],
+    ["new_expiry", l.expiresAt ?? ""],
+    ["new_dhcp_server_identifier", l.serverId],
+    ["new_dhcp_server_mac", l.serverMac],
+  ];
+  return vars.map(([k, v]) => `${k}=${shellQuote(v)}\n`).join("");
+}
+
+function renderLeaseText(r: RequestResult): string {
+  const l = r.lease!;
+  const list = (xs: string[]) => (xs.length ? xs.map(escapeText).join(", ") : "-");
+  const secs = (s: number) => (l.infinite ? "infinite" : `${s} s`);
+  const t = r.timing;
+  const steps = [
+    t.discoverToOfferMs !== null ? `discover→offer ${t.discoverToOfferMs.toFixed(1)} ms` : null,
+    t.requestToAckMs !== null ? `request→ack ${t.requestToAckMs.toFixed(1)} ms` : null,
+    `total ${t.totalMs.toFixed(1)} ms`,
+  ].filter(Boolean).join(", ");
+  return [
+    `bound ${l.address} from ${escapeText(l.serverId)} (${l.serverMac}) on ${escapeText(r.interface)}, mac ${r.mac}`,
+    `  mask      ${l.subnetMask ?? "-"}`,
+    `  routers   ${list(l.routers)}`,
+    `  routes    ${l.routes.length ? l.routes.map((x) => `${x.destination}/${x.prefix} via ${x.router}`).join(", ") : "-"}`,
+    `  dns       ${list(l.dns)}`,
+    `  domain    ${l.domain === null ? "-" : escapeText(l.domain)}`,
+    `  search    ${list(l.search)}`,
+    `  lease     ${secs(l.leaseTime)} (T1 ${secs(l.t1)}, T2 ${secs(l.t2)})`,
+    `  acquired  ${l.acquiredAt}`,
+    `  expires   ${l.expiresAt ?? "never"}`,
+    `  steps     ${steps}`,
+    ...(r.released ? ["  released  (DHCPRELEASE sent)"] : []),
+  ].join("\n") + "\n";
+}
+
+type Parsed = Record<string, string | boolean | string[] | undefined>;
+
+export function requestOptionsFromArgs(args: Parsed, rawArgs: string[]): RequestOptions {
+  if (!String(args.iface ?? "")) throw new UsageError("which interface? e.g. dhcptool request eth0");
+  for (const value of allValues(rawArgs, "option")) {
+    if (/^(53|dhcp-message-type)\s*(=|$)/i.test(value)) throw new UsageError("--option 53: request sets the message type itself");
+  }
+  const { waitMs: _w, first: _f, allow: _a, onOffer: _o, ...base } = discoverOptionsFromArgs({ ...args, wait: undefined }, rawArgs);
+  let address: string | undefined;
+  if (args.address !== undefined) {
+    if (typeof args.address !== "string" || parseIp(args.address) === null) {
+      throw new UsageError(`--address "${String(args.address)}" is not an IPv4 address`);
+    }
+    address = args.address;
+  }
+  return { ...base, address, release: args.release === true };
+}
+
+export default defineCommand({
+  meta: { name: "request", description: "Take a lease (DISCOVER, OFFER, REQUEST, ACK) and show it with each step's latency; does not configure the interface" },
+  args: requestArgs,
+  async run({ args, rawArgs }) {
+    rejectUnknownFlags(rawArgs, requestArgs);
+    const format = args.json ? "json" : String(args.format ?? "text");
+    if (!["text", "json", "env"].includes(format)) throw new UsageError(`--format takes text, json or env, not "${format}"`);
+    const opts = requestOptionsFromArgs(args as Parsed, rawArgs);
+    const r = await runRequest(opts);
+    const drops = Object.entries(r.dropped).map(([k, v]) => `${k} ${v}`).join(", ");
+    log.verbose(`${r.discoversSent} DISCOVER(s), ${r.requestsSent} REQUEST(s), ${r.timing.totalMs.toFixed(1)} ms` + (drops ? `; dropped: ${drops}` : ""));
+    if (format === "json") {
+      const { printJson } = await import("../render.ts");
+      printJson(r);
+    } else if (r.lease) {
+      print(format === "env" ? renderLeaseEnv(r) : renderLeaseText(r));
+    }
+    switch (r.outcome) {
+      case "bound":
+        return EXIT.ok;
+      case "nak":
+        log.warn(`NAK from ${escapeText(r.nak!.server)}${r.nak!.message ? `: ${escapeText(r.nak!.message)}` : ""}`);
+        return EXIT.nak;
+      case "no-offer":
+        log.warn(`no DHCP offer on ${escapeText(r.interface)} after ${opts.tries} DISCOVER(s), ${opts.retryMs / 1000} s apart`);
+        return EXIT.noAnswer;
+      case "no-ack":
+        log.warn(`no answer to ${opts.tries} REQUEST(s) on ${escapeText(r.interface)}`);
+        return EXIT.noAnswer;
+    }
+  },
+});
