@@ -5,11 +5,11 @@ import { hostname as osHostname } from "node:os";
 import { defineCommand } from "citty";
 import { macToString, parseIp, parseMac, fromHex } from "../../core/bytes.ts";
 import { buildDiscover, frameClientMessage, shortHostname, DEFAULT_REQUEST_LIST, type ClientIdentity } from "../../core/client.ts";
-import { OfferCollector, nextDiscoverAt, parseAllowList, type AllowList, type Offer } from "../../core/discover.ts";
+import { OfferCollector, nextDiscoverAt, type AllowList, type Offer } from "../../core/discover.ts";
 import { escapeText } from "../../core/escape.ts";
 import type { OptionBytes } from "../../core/message.ts";
 import { parseOptionArg } from "../../core/options.ts";
-import { allValues, outputArgs, parseNumber, rejectUnknownFlags } from "../args.ts";
+import { allValues, allowListFromArgs, outputArgs, parseNumber, rejectUnknownFlags } from "../args.ts";
 import { EXIT, UsageError } from "../errors.ts";
 import { log, print } from "../log.ts";
 
@@ -215,13 +215,7 @@ export function discoverOptionsFromArgs(args: Parsed, rawArgs: string[]): Discov
     if (r.code === 53) throw new UsageError("--option 53: discover sends DISCOVERs; the message type is not an option here");
     extra.push({ code: r.code, data: r.data });
   }
-  let allow: AllowList | null = null;
-  const allowValues = allValues(rawArgs, "allow-server");
-  if (allowValues.length) {
-    const { list, bad } = parseAllowList(allowValues);
-    if (bad.length) throw new UsageError(`--allow-server "${bad[0]}" is neither an IPv4 address nor a MAC`);
-    allow = list;
-  }
+  const allow = allowListFromArgs(rawArgs);
   return {
     iface, waitMs: waitS * 1000, retryMs: retryS * 1000, tries, first: args.first === true, mac,
     identity: { hostname, clientId, vendorClass, requestList, preferIpv6: args["prefer-ipv6"] === true },
