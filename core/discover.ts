@@ -8,7 +8,7 @@ import {
   type DecodeErrorKind, type DecodeWarningKind, type DhcpMessage,
 } from "./message.ts";
 import { decodeOption, optionName, DHCPOFFER, MESSAGE_TYPES, type ClasslessRoute, type OptionValue } from "./options.ts";
-import { isUsableAddress } from "./lease-times.ts";
+import { isSubnetEdge, isUsableAddress } from "./lease-times.ts";
 
 export type ReplyDropReason =
   | FrameDropReason | `decode-${DecodeErrorKind}`
@@ -68,17 +68,6 @@ export function optionViews(msg: DhcpMessage): OptionView[] {
 }
 
 
-/**
- * The network or broadcast address of the offered subnet (HOSTILE 24). /31 and /32 have
- * neither (RFC 3021), so they pass; an invalid mask (null here) cannot say, so it passes.
- */
-function isSubnetEdge(yiaddr: string, mask: string | null): boolean {
-  if (mask === null) return false;
-  const m = parseIp(mask)!, a = parseIp(yiaddr)!;
-  const host = ~m >>> 0;
-  if (host <= 1) return false;
-  return (a & host) >>> 0 === host || (a & host) >>> 0 === 0;
-}
 
 export interface AllowList { ips: Set<string>; macs: Set<string> }
 

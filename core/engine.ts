@@ -4,10 +4,10 @@
 // each event, random() with the config. One function, enter(), owns every state change and
 // the timers that go with it (dhcpleased engine.c state_transition()).
 
-import { bytesEqual, macToString, parseIp, toHex } from "./bytes.ts";
+import { bytesEqual, macToString, toHex } from "./bytes.ts";
 import type { ClientIdentity } from "./client.ts";
 import { sendDiscover, sendRelease, sendRequest } from "./engine-messages.ts";
-import { isUsableAddress, ipv6OnlyWait, effectiveRoutes, leaseTimes } from "./lease-times.ts";
+import { isSubnetEdge, isUsableAddress, ipv6OnlyWait, effectiveRoutes, leaseTimes } from "./lease-times.ts";
 import {
   getIp, getIps, getOption, getString, getU32, messageType, BOOTREPLY, type DhcpMessage, type OptionBytes,
 } from "./message.ts";
@@ -343,18 +343,6 @@ function onReceived(s: ClientState, r: Received, now: number, actions: Action[])
   return drop(s, actions, type === 0 ? "no-message-type" : "unexpected-type");
 }
 
-/**
- * HOSTILE 24: the network or broadcast address of the offered subnet is no host address
- * (the same check as discover's OfferCollector). /31 and /32 have neither (RFC 3021).
- */
-function isSubnetEdge(address: string, mask: string | null): boolean {
-  if (mask === null) return false;
-  const m = parseIp(mask), a = parseIp(address);
-  if (m === null || a === null) return false;
-  const host = ~m >>> 0;
-  if (host <= 1) return false;
-  return (a & host) >>> 0 === host || (a & host) >>> 0 === 0;
-}
 
 function onOffer(s: ClientState, r: Received, now: number, actions: Action[]): ClientState {
   // HOSTILE 29: an OFFER outside SELECTING (a server answering every REQUEST with a new

@@ -69,6 +69,19 @@ export function isUsableAddress(ip: string): boolean {
   return first !== 0 && first !== 127 && first < 224;
 }
 
+/**
+ * The network or broadcast address of the offered subnet: no host address (HOSTILE 24).
+ * /31 and /32 have neither (RFC 3021), so they pass; with no valid mask nothing can be said.
+ */
+export function isSubnetEdge(address: string, mask: string | null): boolean {
+  if (mask === null) return false;
+  const m = parseIp(mask), a = parseIp(address);
+  if (m === null || a === null) return false;
+  const host = ~m >>> 0;
+  if (host <= 1) return false;
+  return (a & host) >>> 0 === host || (a & host) >>> 0 === 0;
+}
+
 /** The subnet mask if it is a real (contiguous) one; null otherwise. */
 export function subnetMask(msg: DhcpMessage): string | null {
   return getIp(msg, 1);
