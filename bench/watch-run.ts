@@ -15,14 +15,17 @@
  * Each receiver is stopped with SIGINT once its output has stopped growing after the flood.
  * Progress on stderr, a Markdown table on stdout.
  *
+ * tshark's capture child, dumpcap, spools the capture to a temporary file (TMPDIR=WORKDIR)
+ * and tshark decodes behind it: the report says how long its output kept growing.
+ *
  * Knobs (environment): RATE (100000 frames/s), SECONDS (10), SOAK_SECONDS (60; 0 skips the
- * soak), SOAK_OUT (file: watch's stdout to a file in WORKDIR, emptied every 250 ms; null:
- * to /dev/null, which Bun writes synchronously: no summary then, RSS only),
+ * soak), SOAK_OUT (file: watch's stdout to a file in WORKDIR, punched out every 250 ms;
+ * null: to /dev/null, where no output queue builds up: RSS only, no summary),
  * TOOLS ("watch tcpdump tshark"), CLIENTS (1024 exchanges per pass of the pool),
  * XID_MODE (fresh: new xids every pass; repeat: the same CLIENTS exchanges over and over).
  * Every wait is bounded; every process started here is killed by its PID when this ends.
  */
-import { closeSync, existsSync, fstatSync, ftruncateSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 const [nsA, ifA, nsB, ifB, workDir] = process.argv.slice(2);

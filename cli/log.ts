@@ -31,6 +31,10 @@ let chunks: string[] = [];
 let buffered = 0;
 let scheduled = false;
 const FLUSH_AT = 64 * 1024;
+/** Output waiting for a slow stdout is capped: past it, lines are dropped and counted. */
+const MAX_QUEUED = 32 * 1024 * 1024;
+let queued = 0;
+let dropped = 0;
 
 function flushChunks(): void {
   scheduled = false;
@@ -38,7 +42,18 @@ function flushChunks(): void {
   const text = chunks.join("");
   chunks = [];
   buffered = 0;
-  pending = pending.then(() => Bun.write(Bun.stdout, text));
+  queued += text.length;
+  pending = pending.then(() => Bun.write(Bun.stdout, text)).finally(() => { queued -= text.length; });
+}
+
+/** Lines print() dropped because stdout could not keep up (watch reports it). */
+export function droppedOutput(): number {
+  return dropped;
+}
+
+/** Bytes written by print() but not yet taken by stdout. */
+export function queuedOutput(): number {
+  return queued + buffered;
 }
 
 /**
@@ -47,6 +62,7 @@ function flushChunks(): void {
  * would cost more than decoding the packet. `flushOutput()` waits until all is written.
  */
 export function print(text: string): void {
+  if (queued + buffered > MAX_QUEUED) { dropped++; return; }
   chunks.push(text);
   buffered += text.length;
   if (buffered >= FLUSH_AT) flushChunks();

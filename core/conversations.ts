@@ -27,7 +27,9 @@ export interface Conversation {
   lastUs: number;
   /** Time of the latest client message: replies are timed from it. */
   lastRequestUs: number | null;
+  /** The first MAX_STEPS messages of the exchange; `moreSteps` counts the rest. */
   steps: { type: string; timeUs: number; server?: string; latencyMs?: number }[];
+  moreSteps: number;
   outcome: Outcome;
   server: string | null;
   address: string | null;
@@ -124,7 +126,7 @@ export class ConversationTracker {
     if (!c) {
       c = {
         id: this.nextId++, xid: m.xid, client: m.chaddr, kind: kindOf(type, m), startedUs: p.timeUs, lastUs: p.timeUs,
-        lastRequestUs: null, steps: [], outcome: "pending", server: null, address: null,
+        lastRequestUs: null, steps: [], moreSteps: 0, outcome: "pending", server: null, address: null,
       };
       this.conversations.set(key, c);
       if (this.conversations.size > this.limits.maxConversations) this.evictOldest();
@@ -136,7 +138,7 @@ export class ConversationTracker {
       if (type === "REQUEST" && c.kind === "dora" && c.outcome === "offered") c.outcome = "pending";
       if (type === "RELEASE") c.outcome = "released";
       if (type === "DECLINE") c.outcome = "declined";
-      c.steps.push({ type, timeUs: p.timeUs });
+      addStep(c, { type, timeUs: p.timeUs });
       this.touchClient(c);
       return event;
     }
@@ -144,7 +146,7 @@ export class ConversationTracker {
     const server = typeof sid === "string" ? sid : p.frame.srcIp;
     event.server = server;
     if (c.lastRequestUs !== null) event.latencyMs = Math.round((p.timeUs - c.lastRequestUs) / 10) / 100;
-    c.steps.push({ type, timeUs: p.timeUs, server, ...(event.latencyMs !== null ? { latencyMs: event.latencyMs } : {}) });
+    addStep(c, event.latencyMs !== null ? { type, timeUs: p.timeUs, server, latencyMs: event.latencyMs } : { type, timeUs: p.timeUs, server });
     const s = this.serverState(server, p.frame.srcMac, p.timeUs);
     if (type === "OFFER") { s.stats.offers++; if (c.outcome === "pending") c.outcome = "offered"; }
     if (type === "ACK") { s.stats.acks++; c.outcome = c.kind === "inform" ? "informed" : "acked"; c.address = m.yiaddr !== "0.0.0.0" ? m.yiaddr : m.ciaddr; }
@@ -172,7 +174,7 @@ export class ConversationTracker {
       if (this.clients.size >= this.limits.maxClients) this.clients.delete(this.clients.oldest()![0]);
       this.clients.set(c.client, cl);
     } else this.clients.touch(c.client);
-    if (c.steps.length === 1) cl.exchanges++;
+    if (c.steps.length === 1 && c.moreSteps === 0) cl.exchanges++;
     cl.outcome = c.outcome;
     if (c.address) cl.address = c.address;
     if (c.server) cl.server = c.server;
@@ -250,6 +252,14 @@ export class ConversationTracker {
       rogueServers: this.alerts.map((a) => a.server),
     };
   }
+}
+
+/** An exchange that keeps going (same xid and MAC, a flood) must not grow without limit. */
+const MAX_STEPS = 32;
+
+function addStep(c: Conversation, step: Conversation["steps"][number]): void {
+  if (c.steps.length < MAX_STEPS) c.steps.push(step);
+  else c.moreSteps++;
 }
 
 function kindOf(type: string, m: MessageView): ConversationKind {

@@ -10,7 +10,7 @@ import { escapeText, safeJson } from "../../core/escape.ts";
 import { viewFrame } from "../../core/inspect.ts";
 import { allValues, allowListFromArgs, outputArgs, parseNumber, rejectUnknownFlags } from "../args.ts";
 import { EXIT, UsageError, UserError } from "../errors.ts";
-import { log, print } from "../log.ts";
+import { droppedOutput, flushOutput, log, print } from "../log.ts";
 import { formatSeconds, renderValue } from "../render.ts";
 
 export const watchArgs = {
@@ -215,7 +215,9 @@ export default defineCommand({
     let kernelDrops: number | null = null;
     const printSummary = (final: boolean) => {
       const s = tracker.summary();
-      if (o.json) print(safeJson({ event: final ? "summary" : "stats", time: new Date().toISOString(), ...s, decodeErrors, kernelDrops }) + "\n");
+      const outputDropped = droppedOutput();
+      if (final && outputDropped) log.warn(`${outputDropped} line(s) not printed: stdout did not keep up`);
+      if (o.json) print(safeJson({ event: final ? "summary" : "stats", time: new Date().toISOString(), ...s, decodeErrors, kernelDrops, outputDropped }) + "\n");
       else print(summaryText(s, decodeErrors, kernelDrops));
     };
 
@@ -231,9 +233,11 @@ export default defineCommand({
       const r = decodePcap(bytes);
       if (!r.ok) throw new UserError(`${o.read}: not a readable capture: ${r.error.reason}`);
       for (const w of r.warnings) log.warn(`${o.read}: ${w.reason}`);
+      let n = 0;
       for (const pk of r.packets) {
         onFrame(pk.data, pk.timestampUs);
         if (o.count !== null && shown >= o.count) break;
+        if (++n % 4096 === 0) await flushOutput(); // let stdout take what was printed
       }
       tracker.expire(Number.MAX_SAFE_INTEGER); // the capture is over: every exchange is final
     } else {
@@ -268,6 +272,7 @@ export default defineCommand({
       socket.close();
     }
     if (sink) await sink.end();
+    await flushOutput(); // the summary must not meet a full output queue
     printSummary(true);
     return tracker.alerts.length ? EXIT.rogue : EXIT.ok;
   },

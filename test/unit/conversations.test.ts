@@ -99,6 +99,17 @@ describe("bounds under a flood", () => {
     expect(one.summary().servers[0]).toMatchObject({ offers: 1000, latency: { n: 16, p50: 0.25 } });
   });
 
+  test("one exchange flooded with its own xid and MAC keeps a bounded history", () => {
+    const t = new ConversationTracker();
+    const mac = Uint8Array.of(2, 0, 0, 0, 0, 9);
+    const request = synthetic(BOOTREQUEST, 1, 42, mac, "", 0);
+    for (let i = 0; i < 20_000; i++) t.add({ ...request, timeUs: i });
+    const c = t.conversation(1)!;
+    expect(c.steps.length).toBe(32);
+    expect(c.moreSteps).toBe(20_000 - 32);
+    expect(t.summary().clients[0].exchanges).toBe(1);
+  });
+
   test("idle exchanges are closed as time passes, so a quiet flood drains", () => {
     const t = new ConversationTracker(null, { idleTimeoutMs: 10_000 });
     const mac = Uint8Array.of(2, 0, 0, 0, 0, 8);
