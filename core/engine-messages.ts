@@ -37,7 +37,7 @@ export function sendRequest(s: ClientState, now: number): Action {
       payload = buildClientMessage(c.identity, { ...base, requestedIp: s.chosen!.address, serverId: s.chosen!.serverId });
       break;
     case "REBOOTING":
-      payload = buildClientMessage(c.identity, { ...base, requestedIp: c.requestedAddress! });
+      payload = buildClientMessage(c.identity, { ...base, requestedIp: s.rebootAddress! });
       break;
     case "RENEWING":
       payload = buildClientMessage(c.identity, { ...base, broadcastFlag: false, ciaddr: s.lease!.address });

@@ -15,7 +15,11 @@ import { DHCPACK, DHCPNAK, DHCPOFFER, type ClasslessRoute } from "./options.ts";
 
 export type Phase =
   | "INIT" | "SELECTING" | "REQUESTING" | "BOUND" | "RENEWING" | "REBINDING"
-  | "INIT_REBOOT" | "REBOOTING" | "STOPPED";
+  | "INIT_REBOOT" | "REBOOTING" | "STOPPED"
+  /** Resident: the link has no carrier; the lease is kept (its expiry still runs), nothing is sent. */
+  | "DOWN"
+  /** RFC 8925: the server said this network is IPv6-only; DHCPv4 waits for option 108's time. */
+  | "IPV6_ONLY";
 
 /** "retransmit" paces one exchange; renew/rebind/expire are T1, T2 and the lease end; init restarts (resident). */
 export type TimerName = "retransmit" | "renew" | "rebind" | "expire" | "init";
@@ -38,6 +42,13 @@ export interface EngineConfig {
   rebootTimeoutMs?: number;
   /** Resident REQUESTING gives up to INIT after this many REQUESTs (default 4). */
   residentRequestTries?: number;
+  /** Servers whose OFFERs, ACKs and NAKs are not taken (by server id or source address). */
+  ignoreServers?: readonly string[];
+  /**
+   * Resident: a lease kept from before (the store), on the caller's clock. start() reboots into
+   * it (REBOOTING with its address) when it has not expired.
+   */
+  storedLease?: Lease | null;
   /** Uniform in [0, 1): xids and jitter. */
   random: () => number;
 }
@@ -87,6 +98,12 @@ export interface ClientState {
   /** The OFFER we are requesting (REQUESTING), null before one is chosen. */
   readonly chosen: ServerChoice | null;
   readonly lease: Lease | null;
+  /** The address REBOOTING asks for (config.requestedAddress, or the lease's after a link flap). */
+  readonly rebootAddress: string | null;
+  /** NAKs since the last ACK: a server that NAKs everything is not answered at full speed. */
+  readonly naks: number;
+  /** IPV6_ONLY: when DHCPv4 resumes (option 108's wait, RFC 8925 3.2). */
+  readonly ipv6OnlyUntil: number | null;
 }
 
 /** Frame facts the engine needs beside the DHCP message (the shell parsed the frame). */
@@ -97,12 +114,24 @@ export type Event =
   | { kind: "timer"; timer: TimerName }
   | ({ kind: "received" } & Received)
   | { kind: "release" }
-  | { kind: "stop" };
-// Room for link-down/link-up (→ INIT_REBOOT with the lease's address) when the daemon comes.
+  | { kind: "stop" }
+  /** Carrier lost / back (resident). */
+  | { kind: "link"; up: boolean }
+  /** Asked for by the operator (lease renew / lease rebind): start that exchange now. */
+  | { kind: "renew" }
+  | { kind: "rebind" }
+  /**
+   * New settings (config reload, MAC change). keepLease: reboot into the current lease's
+   * address with the new settings; otherwise the lease is given up and the client starts over.
+   */
+  | { kind: "reconfigure"; config: EngineConfig; keepLease: boolean };
 
 export type Destination = "broadcast" | { ip: string; mac: Uint8Array };
 
 export type FailReason = "no-offer" | "no-ack";
+
+/** Why a lease stopped being ours (the shell deconfigures it, forgets it, runs the hook). */
+export type UnboundReason = "expired" | "nak" | "reboot-failed" | "restart" | "ipv6-only";
 
 export type Action =
   | { kind: "send"; messageType: number; xid: number; payload: Uint8Array; to: Destination; srcIp: string }
@@ -111,7 +140,8 @@ export type Action =
   | { kind: "offer"; serverId: string; address: string }
   | { kind: "bound"; lease: Lease }
   | { kind: "nak"; server: string; message: string | null }
-  | { kind: "expired"; lease: Lease }
+  | { kind: "unbound"; lease: Lease; why: UnboundReason }
+  | { kind: "ipv6-only"; server: string; waitSec: number }
   | { kind: "released"; lease: Lease }
   | { kind: "failed"; reason: FailReason }
   | { kind: "dropped"; reason: string };
@@ -123,7 +153,10 @@ const SECOND = 1000;
 const MIN_RENEW_RETRY_MS = 60 * SECOND;
 
 export function initialState(config: EngineConfig): ClientState {
-  return { config, phase: "INIT", xid: 0, exchangeStartedAt: 0, sent: 0, requestSentAt: 0, chosen: null, lease: null };
+  return {
+    config, phase: "INIT", xid: 0, exchangeStartedAt: 0, sent: 0, requestSentAt: 0, chosen: null,
+    lease: config.storedLease ?? null, rebootAddress: null, naks: 0, ipv6OnlyUntil: null,
+  };
 }
 
 function newXid(c: EngineConfig): number {
@@ -159,10 +192,11 @@ function enter(from: ClientState, phase: Phase, now: number, actions: Action[], 
   const newExchange = () => { s = { ...s, xid: newXid(c), exchangeStartedAt: now, sent: 0 }; };
   switch (phase) {
     case "INIT":
-      // RFC 2131 4.4.1 / figure 5: NAK, expiry and a failed REQUEST all restart here.
+      // RFC 2131 4.4.1 / figure 5: NAK, expiry and a failed REQUEST all restart here
+      // (toInit() says first which lease, if any, was lost).
       for (const t of ALL_TIMERS) actions.push({ kind: "disarm", timer: t });
-      s = { ...s, chosen: null, lease: null };
-      if (c.resident) actions.push({ kind: "arm", timer: "init", at: now });
+      s = { ...s, chosen: null, lease: null, rebootAddress: null, ipv6OnlyUntil: null };
+      if (c.resident) actions.push({ kind: "arm", timer: "init", at: now + initDelayMs(s.naks) });
       return s;
     case "SELECTING":
       newExchange();
@@ -172,8 +206,11 @@ function enter(from: ClientState, phase: Phase, now: number, actions: Action[], 
       s = { ...s, sent: 0, requestSentAt: now };
       return transmit(s, now, actions);
     case "REBOOTING":
+      // The lease (after a link flap, or from the store) keeps running out meanwhile.
       newExchange();
-      s = { ...s, requestSentAt: now };
+      s = { ...s, requestSentAt: now, chosen: null };
+      for (const t of ["renew", "rebind", "init"] as const) actions.push({ kind: "disarm", timer: t });
+      if (s.lease?.expiresAt != null) actions.push({ kind: "arm", timer: "expire", at: s.lease.expiresAt });
       return transmit(s, now, actions);
     case "BOUND": {
       const lease = s.lease!;
@@ -187,7 +224,7 @@ function enter(from: ClientState, phase: Phase, now: number, actions: Action[], 
         actions.push({ kind: "arm", timer: "expire", at: lease.expiresAt! });
       }
       actions.push({ kind: "bound", lease });
-      return { ...s, chosen: null, sent: 0 };
+      return { ...s, chosen: null, sent: 0, naks: 0, rebootAddress: null };
     }
     case "RENEWING":
     case "REBINDING":
@@ -198,9 +235,39 @@ function enter(from: ClientState, phase: Phase, now: number, actions: Action[], 
     case "STOPPED":
       for (const t of ALL_TIMERS) actions.push({ kind: "disarm", timer: t });
       return s;
+    case "DOWN":
+      // Carrier lost: send nothing, keep the lease; only its end still counts.
+      for (const t of ["retransmit", "init", "renew", "rebind"] as const) actions.push({ kind: "disarm", timer: t });
+      return { ...s, chosen: null, ipv6OnlyUntil: null };
+    case "IPV6_ONLY":
+      for (const t of ALL_TIMERS) actions.push({ kind: "disarm", timer: t });
+      s = { ...s, chosen: null, lease: null };
+      if (c.resident && s.ipv6OnlyUntil !== null) actions.push({ kind: "arm", timer: "init", at: s.ipv6OnlyUntil });
+      return s;
     case "INIT_REBOOT":
       return s;
   }
+}
+
+/** Leaves a lease (if there is one) for INIT, saying why it was lost. */
+function toInit(s: ClientState, now: number, actions: Action[], why: UnboundReason): ClientState {
+  if (s.lease) actions.push({ kind: "unbound", lease: s.lease, why });
+  return enter(s, "INIT", now, actions);
+}
+
+/** Back in INIT after NAKs: at once after the first, then 1, 2, 4 … 64 s (a server NAKing everything). */
+function initDelayMs(naks: number): number {
+  return naks <= 1 ? 0 : Math.min(2 ** (naks - 2), 64) * SECOND;
+}
+
+function leaseOver(lease: Lease, now: number): boolean {
+  return lease.expiresAt !== null && now >= lease.expiresAt;
+}
+
+/** REBOOTING into an address we hold (or held), keeping its lease while we ask. */
+function reboot(s: ClientState, now: number, actions: Action[], address: string): ClientState {
+  const r = enter(s, "INIT_REBOOT", now, actions);
+  return enter(r, "REBOOTING", now, actions, { rebootAddress: address });
 }
 
 /** Sends this phase's message (again) and arms the next retransmission. */
@@ -248,16 +315,63 @@ export function step(state: ClientState, event: Event, now: number): StepResult 
       return { state: onTimer(s, event.timer, now, actions), actions };
     case "received":
       return { state: onReceived(s, event, now, actions), actions };
+    case "link":
+      return { state: onLink(s, event.up, now, actions), actions };
+    case "renew":
+    case "rebind":
+      return { state: onOperator(s, event.kind, now, actions), actions };
+    case "reconfigure":
+      return { state: reconfigure(s, event.config, event.keepLease, now, actions), actions };
   }
 }
 
 function start(s: ClientState, now: number, actions: Action[]): StepResult {
-  // RFC 2131 3.2: a client that knows its address starts in INIT-REBOOT.
-  if (s.config.requestedAddress) {
-    const r = enter(s, "INIT_REBOOT", now, actions);
-    return { state: enter(r, "REBOOTING", now, actions), actions };
+  // RFC 2131 3.2: a client that knows its address starts in INIT-REBOOT: its stored lease
+  // (when still valid) or the address it was told to ask for.
+  if (s.lease && !leaseOver(s.lease, now)) return { state: reboot(s, now, actions, s.lease.address), actions };
+  if (s.lease) {
+    actions.push({ kind: "unbound", lease: s.lease, why: "expired" });
+    s = { ...s, lease: null };
   }
+  if (s.config.requestedAddress) return { state: reboot(s, now, actions, s.config.requestedAddress), actions };
   return { state: enter(s, "SELECTING", now, actions), actions };
+}
+
+/** The link (resident): carrier lost keeps the lease and goes quiet; back → REBOOTING (dhcpleased). */
+function onLink(s: ClientState, up: boolean, now: number, actions: Action[]): ClientState {
+  if (!up) return s.phase === "DOWN" ? s : enter(s, "DOWN", now, actions);
+  if (s.phase !== "DOWN") return s;
+  if (s.lease && !leaseOver(s.lease, now)) return reboot(s, now, actions, s.lease.address);
+  return toInit({ ...s, naks: 0 }, now, actions, "expired");
+}
+
+/** lease renew / lease rebind from the operator: that exchange now, or a new start when unbound. */
+function onOperator(s: ClientState, what: "renew" | "rebind", now: number, actions: Action[]): ClientState {
+  switch (s.phase) {
+    case "BOUND":
+    case "RENEWING":
+      return enter(s, what === "renew" ? "RENEWING" : "REBINDING", now, actions);
+    case "REBINDING":
+      return enter(s, "REBINDING", now, actions); // past T2 the lease's server is not asked alone
+    case "INIT":
+    case "IPV6_ONLY":
+      return enter({ ...s, ipv6OnlyUntil: null }, "SELECTING", now, actions);
+    default:
+      return s; // an exchange is under way, or the link is down
+  }
+}
+
+/** New settings: reboot into the lease with them, or give it up and start over. */
+function reconfigure(s: ClientState, config: EngineConfig, keepLease: boolean, now: number, actions: Action[]): ClientState {
+  s = { ...s, config, naks: 0 };
+  const keep = keepLease && s.lease !== null && !leaseOver(s.lease, now);
+  if (s.phase === "DOWN") {
+    if (keep || !s.lease) return s;
+    actions.push({ kind: "unbound", lease: s.lease, why: "restart" });
+    return { ...s, lease: null };
+  }
+  if (keep) return reboot(s, now, actions, s.lease!.address);
+  return toInit(s, now, actions, "restart");
 }
 
 function release(s: ClientState, now: number, actions: Action[]): StepResult {
@@ -273,7 +387,7 @@ function onTimer(s: ClientState, timer: TimerName, now: number, actions: Action[
   const c = s.config;
   switch (timer) {
     case "init":
-      return s.phase === "INIT" ? enter(s, "SELECTING", now, actions) : s;
+      return s.phase === "INIT" || s.phase === "IPV6_ONLY" ? enter({ ...s, ipv6OnlyUntil: null }, "SELECTING", now, actions) : s;
     case "retransmit": {
       if (s.phase === "SELECTING") {
         if (!c.resident && s.sent >= c.tries) {
@@ -300,7 +414,7 @@ function onTimer(s: ClientState, timer: TimerName, now: number, actions: Action[
           return enter(s, "INIT", now, actions);
         }
         // RFC 2131 3.2: no answer to INIT-REBOOT: start over (INIT's timer sends a DISCOVER).
-        return enter(s, "INIT", now, actions);
+        return toInit(s, now, actions, "reboot-failed");
       }
       if (s.phase === "RENEWING" || s.phase === "REBINDING") return transmit(s, now, actions);
       return s;
@@ -312,10 +426,14 @@ function onTimer(s: ClientState, timer: TimerName, now: number, actions: Action[
       // At T2 broadcast to any server.
       return s.phase === "BOUND" || s.phase === "RENEWING" ? enter(s, "REBINDING", now, actions) : s;
     case "expire":
-      // At the lease end the address must go: back to INIT.
-      if (s.lease && (s.phase === "BOUND" || s.phase === "RENEWING" || s.phase === "REBINDING")) {
-        actions.push({ kind: "expired", lease: s.lease });
-        return enter(s, "INIT", now, actions);
+      // At the lease end the address must go: back to INIT (or, link down, stay quiet without it).
+      if (!s.lease) return s;
+      if (s.phase === "DOWN") {
+        actions.push({ kind: "unbound", lease: s.lease, why: "expired" });
+        return { ...s, lease: null };
+      }
+      if (s.phase === "BOUND" || s.phase === "RENEWING" || s.phase === "REBINDING" || s.phase === "REBOOTING") {
+        return toInit(s, now, actions, "expired");
       }
       return s;
   }
@@ -337,6 +455,8 @@ function onReceived(s: ClientState, r: Received, now: number, actions: Action[])
   if (m.xid !== s.xid) return drop(s, actions, "wrong-xid");
   if (!bytesEqual(m.chaddr.subarray(0, 6), c.identity.mac)) return drop(s, actions, "wrong-chaddr");
   const type = messageType(m);
+  const ignored = c.ignoreServers;
+  if (ignored?.length && (ignored.includes(replyServer(r)) || ignored.includes(r.srcIp))) return drop(s, actions, "ignored-server");
   if (type === DHCPOFFER) return onOffer(s, r, now, actions);
   if (type === DHCPACK) return onAck(s, r, now, actions);
   if (type === DHCPNAK) return onNak(s, r, now, actions);
@@ -350,6 +470,12 @@ function onOffer(s: ClientState, r: Received, now: number, actions: Action[]): C
   if (s.phase !== "SELECTING") return drop(s, actions, "offer-not-selecting");
   const m = r.message;
   const serverId = getIp(m, 54);
+  // RFC 8925 3.2: asked for 108 and offered it: no DHCPv4 on this network for that long.
+  const v6wait = ipv6OnlyWait(m, s.config.identity.preferIpv6 === true);
+  if (v6wait !== null) {
+    actions.push({ kind: "ipv6-only", server: serverId ?? r.srcIp, waitSec: v6wait });
+    return enter(s, "IPV6_ONLY", now, actions, { ipv6OnlyUntil: now + v6wait * SECOND });
+  }
   // HOSTILE 25: no address and no server: nothing to request.
   if (m.yiaddr === "0.0.0.0" && !serverId) return drop(s, actions, "offer-no-address");
   if (!isUsableAddress(m.yiaddr) || isSubnetEdge(m.yiaddr, getIp(m, 1))) return drop(s, actions, "offer-bad-address");
@@ -381,7 +507,7 @@ function onAck(s: ClientState, r: Received, now: number, actions: Action[]): Cli
   // HOSTILE 26: an ACK from a server other than the one we asked is not ours to take.
   if (expected !== null && server !== expected) return drop(s, actions, "ack-other-server");
   // HOSTILE 26: an ACK for another address than the one we asked for is refused.
-  const wanted = s.phase === "REQUESTING" ? s.chosen!.address : s.phase === "REBOOTING" ? s.config.requestedAddress! : null;
+  const wanted = s.phase === "REQUESTING" ? s.chosen!.address : s.phase === "REBOOTING" ? s.rebootAddress : null;
   if (wanted !== null && m.yiaddr !== wanted) return drop(s, actions, "ack-wrong-address");
   if (!isUsableAddress(m.yiaddr) || isSubnetEdge(m.yiaddr, getIp(m, 1))) return drop(s, actions, "ack-bad-address");
   // RFC 2131 table 3: 51 is a MUST in an ACK to a REQUEST; 0 would expire at once (HOSTILE 23).
@@ -426,5 +552,5 @@ function onNak(s: ClientState, r: Received, now: number, actions: Action[]): Cli
   if (expected !== null && server !== expected) return drop(s, actions, "nak-other-server");
   // RFC 2131 4.4.1 / 4.4.5: a NAK sends the client back to INIT.
   actions.push({ kind: "nak", server, message: getString(r.message, 56) });
-  return enter(s, "INIT", now, actions);
+  return toInit({ ...s, naks: s.naks + 1 }, now, actions, "nak");
 }

@@ -57,7 +57,7 @@ export interface RequestOptions extends Omit<DiscoverOptions, "waitMs" | "first"
   release: boolean;
 }
 
-export type RequestOutcome = "bound" | "nak" | "no-offer" | "no-ack";
+export type RequestOutcome = "bound" | "nak" | "no-offer" | "no-ack" | "ipv6-only";
 
 export interface RequestResult {
   interface: string;
@@ -65,6 +65,8 @@ export interface RequestResult {
   outcome: RequestOutcome;
   lease: ReturnType<typeof leaseJson> | null;
   nak: { server: string; message: string | null } | null;
+  /** RFC 8925 (with --prefer-ipv6): the server said IPv6-only; DHCPv4 should wait this long. */
+  ipv6Only: { server: string; waitSec: number } | null;
   timing: { discoverToOfferMs: number | null; requestToAckMs: number | null; totalMs: number };
   discoversSent: number;
   requestsSent: number;
@@ -101,6 +103,7 @@ export async function runRequest(o: RequestOptions): Promise<RequestResult> {
   let outcome: RequestOutcome | null = null;
   let lease: Lease | null = null;
   let nak: RequestResult["nak"] = null;
+  let ipv6Only: RequestResult["ipv6Only"] = null;
   let released = false;
   let discoversSent = 0, requestsSent = 0;
   let firstDiscoverAt: number | null = null, offerAt: number | null = null;
@@ -172,7 +175,12 @@ export async function runRequest(o: RequestOptions): Promise<RequestResult> {
       case "released":
         released = true;
         return;
-      case "expired":
+      case "unbound":
+        return;
+      case "ipv6-only":
+        ipv6Only = { server: a.server, waitSec: a.waitSec };
+        outcome = "ipv6-only";
+        finish();
         return;
       case "dropped":
         drops.add(a.reason);
@@ -201,7 +209,7 @@ export async function runRequest(o: RequestOptions): Promise<RequestResult> {
     mac: macToString(mac),
     outcome: outcome ?? (o.address ? "no-ack" : "no-offer"),
     lease: finalLease ? leaseJson(finalLease, wallOffset) : null,
-    nak,
+    nak, ipv6Only,
     timing: {
       discoverToOfferMs: firstDiscoverAt !== null && offerAt !== null ? round(offerAt - firstDiscoverAt) : null,
       requestToAckMs: firstRequestAt !== null && ackAt !== null ? round(ackAt - firstRequestAt) : null,
@@ -324,6 +332,9 @@ export default defineCommand({
       case "no-ack":
         log.warn(`no answer to ${opts.tries} REQUEST(s) on ${escapeText(r.interface)}`);
         return EXIT.noAnswer;
+      case "ipv6-only":
+        if (format === "text") print(`IPv6-only network: ${escapeText(r.ipv6Only!.server)} asks DHCPv4 clients to wait ${r.ipv6Only!.waitSec} s (option 108, RFC 8925)\n`);
+        return EXIT.ok;
     }
   },
 });
