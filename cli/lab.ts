@@ -1,13 +1,16 @@
-// The lab: our own network namespaces joined through a bridge, real DHCP servers (dnsmasq)
-// in some, a client end for dhcptool in another. Users try the tool in it; tests use it.
+// The lab: our own network namespaces joined through a bridge, real DHCP servers (dnsmasq or
+// Kea) in some, a client end for dhcptool in another. Users try the tool in it; tests use it.
 // Everything lives in 198.18.0.0/24 (RFC 2544 benchmarking range), only inside the
 // namespaces; nothing is routed anywhere else. Processes are killed only by their own PID.
 //
 //   <name>-c   lab0 ──┐
 //   <name>-s1  srv0 ──┤ br0 in <name>-hub
 //   <name>-s2  srv0 ──┘
+//
+// blockUnicast() drops unicast to a server's port 67 on its bridge port (s1, s2… in the hub),
+// so a test can make a server deaf to renewals while it still hears broadcasts.
 
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 export const LAB_ROOT = process.env.DHCPTOOL_LAB_DIR ?? "/run/dhcptool/lab";
@@ -16,17 +19,32 @@ export const CLIENT_IFACE = "lab0";
 export const SERVER_IFACE = "srv0";
 export const MAX_SERVERS = 4;
 
+export const SERVER_KINDS = ["dnsmasq", "kea"] as const;
+export type ServerKind = (typeof SERVER_KINDS)[number];
+export const DEFAULT_LEASE_TIME = 3600;
+/** dnsmasq silently raises a shorter lease to two minutes; the lab refuses instead. */
+export const DNSMASQ_MIN_LEASE_TIME = 120;
+
 export class LabError extends Error {}
 
 export interface LabServer {
   index: number;          // 1-based
+  kind: ServerKind;
   ns: string;
   ip: string;
   rangeStart: string;
   rangeEnd: string;
   pid: number | null;
   dir: string;
+  /** Extra dnsmasq arguments (dnsmasq only). */
   extraArgs: string[];
+  /** Lease time in seconds (option 51). */
+  leaseTime: number;
+  /** T1 and T2 in seconds (options 58, 59); null: the server's own, lease/2 and lease·7/8. */
+  renewTime: number | null;
+  rebindTime: number | null;
+  /** blockUnicast() is dropping unicast to this server's port 67. */
+  unicastBlocked: boolean;
 }
 
 export interface LabState {
@@ -45,6 +63,14 @@ export interface LabOptions {
   serverArgs?: string[][];
   /** dnsmasq pings an address before offering it (~3 s for a first OFFER); off by default. */
   ping?: boolean;
+  /** Server kind per server (index 0 → server 1); missing entries are dnsmasq. */
+  kinds?: ServerKind[];
+  /** Lease time in seconds for every server (default 3600; dnsmasq's minimum is 120). */
+  leaseTime?: number;
+  /** T1 in seconds (default lease/2). */
+  renewTime?: number;
+  /** T2 in seconds (default lease·7/8). */
+  rebindTime?: number;
 }
 
 function run(argv: string[], what: string): string {
@@ -65,11 +91,21 @@ function statePath(name: string): string {
 }
 
 export function readLab(name: string): LabState | null {
+  let state: LabState;
   try {
-    return JSON.parse(readFileSync(statePath(name), "utf8")) as LabState;
+    state = JSON.parse(readFileSync(statePath(name), "utf8")) as LabState;
   } catch {
     return null;
   }
+  // a lab brought up before servers had kinds and timers ran dnsmasq with an hour's lease
+  for (const s of state.servers) {
+    s.kind ??= "dnsmasq";
+    s.leaseTime ??= DEFAULT_LEASE_TIME;
+    s.renewTime ??= null;
+    s.rebindTime ??= null;
+    s.unicastBlocked ??= false;
+  }
+  return state;
 }
 
 function writeLab(state: LabState): void {
@@ -88,11 +124,39 @@ function namespaceExists(ns: string): boolean {
   return existsSync(join("/run/netns", ns));
 }
 
+interface Timers { leaseTime: number; renewTime: number | null; rebindTime: number | null }
+
+function checkTimers(opts: LabOptions, kinds: ServerKind[]): Timers {
+  const t: Timers = { leaseTime: opts.leaseTime ?? DEFAULT_LEASE_TIME, renewTime: opts.renewTime ?? null, rebindTime: opts.rebindTime ?? null };
+  const whole = (n: number | null, what: string) => {
+    if (n !== null && (!Number.isInteger(n) || n < 1 || n > 0xfffffffe)) throw new LabError(`${what} ${n}: a whole number of seconds, 1 or more`);
+  };
+  whole(t.leaseTime, "lease time");
+  whole(t.renewTime, "renew time (T1)");
+  whole(t.rebindTime, "rebind time (T2)");
+  if (kinds.includes("dnsmasq") && t.leaseTime < DNSMASQ_MIN_LEASE_TIME) {
+    throw new LabError(`lease time ${t.leaseTime} s: dnsmasq grants at least ${DNSMASQ_MIN_LEASE_TIME} s (use --kind kea for shorter leases)`);
+  }
+  // RFC 2131 4.4.5: T1 < T2 < lease; a server sending otherwise is a test of its own (serverArgs)
+  const t1 = t.renewTime ?? t.leaseTime / 2, t2 = t.rebindTime ?? t.leaseTime * 7 / 8;
+  if (!(t1 < t2 && t2 < t.leaseTime)) {
+    throw new LabError(`timers: need renew (T1 ${t1} s) < rebind (T2 ${t2} s) < lease (${t.leaseTime} s)`);
+  }
+  return t;
+}
+
 export function labUp(opts: LabOptions = {}): LabState {
   const name = opts.name ?? "dtlab";
   if (!validLabName(name)) throw new LabError(`lab name "${name}": use 1-10 lower-case letters and digits, starting with a letter`);
   const count = opts.servers ?? 1;
   if (!Number.isInteger(count) || count < 0 || count > MAX_SERVERS) throw new LabError(`servers: 0 to ${MAX_SERVERS}`);
+  const kinds = Array.from({ length: count }, (_, i) => opts.kinds?.[i] ?? "dnsmasq");
+  for (const k of kinds) if (!SERVER_KINDS.includes(k)) throw new LabError(`server kind "${k}": use ${SERVER_KINDS.join(" or ")}`);
+  if ((opts.kinds?.length ?? 0) > count) throw new LabError(`${opts.kinds!.length} server kinds for ${count} server(s)`);
+  kinds.forEach((k, i) => {
+    if (k === "kea" && opts.serverArgs?.[i]?.length) throw new LabError(`server ${i + 1} is Kea: serverArgs are dnsmasq arguments`);
+  });
+  const timers = checkTimers(opts, kinds);
   if (process.getuid?.() !== 0) throw new LabError("the lab needs root to create network namespaces (run with sudo)");
   if (readLab(name) || namespaceExists(`${name}-hub`)) {
     throw new LabError(`lab "${name}" is already up (dhcptool lab down --name ${name})`);
@@ -114,7 +178,7 @@ export function labUp(opts: LabOptions = {}): LabState {
     run(["ip", "-n", state.clientNs, "link", "set", CLIENT_IFACE, "up"], "bringing the client up");
     run(["ip", "-n", state.clientNs, "link", "set", "lo", "up"], "bringing lo up");
     for (let i = 1; i <= count; i++) {
-      const server = addServer(state, i, opts.serverArgs?.[i - 1] ?? [], opts.ping ?? false);
+      const server = addServer(state, i, kinds[i - 1], timers, opts.serverArgs?.[i - 1] ?? [], opts.ping ?? false);
       state.servers.push(server);
       writeLab(state);
       startServer(state, i);
@@ -126,14 +190,17 @@ export function labUp(opts: LabOptions = {}): LabState {
   }
 }
 
-function addServer(state: LabState, i: number, extraArgs: string[], ping: boolean): LabServer {
+function addServer(state: LabState, i: number, kind: ServerKind, timers: Timers, extraArgs: string[], ping: boolean): LabServer {
   const ns = `${state.name}-s${i}`;
   const ip = `${LAB_SUBNET}.${i}`;
   const server: LabServer = {
-    index: i, ns, ip,
-    rangeStart: `${LAB_SUBNET}.${50 + i * 50}`, rangeEnd: `${LAB_SUBNET}.${50 + i * 50 + 39}`,
+    index: i, kind, ns, ip,
+    // .100-.139, .150-.189, .200-.239; server 4 gets what is left below the broadcast address
+    rangeStart: `${LAB_SUBNET}.${50 + i * 50}`, rangeEnd: `${LAB_SUBNET}.${Math.min(50 + i * 50 + 39, 254)}`,
     pid: null, dir: join(state.dir, `s${i}`),
-    extraArgs: ping ? extraArgs : ["--no-ping", ...extraArgs],
+    extraArgs: kind === "kea" || ping ? extraArgs : ["--no-ping", ...extraArgs],
+    ...timers,
+    unicastBlocked: false,
   };
   mkdirSync(server.dir, { recursive: true, mode: 0o700 });
   run(["ip", "netns", "add", ns], "creating a network namespace");
@@ -152,11 +219,14 @@ export function dnsmasqArgs(s: LabServer): string[] {
     "--port=0", // DHCP only, no DNS
     `--interface=${SERVER_IFACE}`,
     "--bind-interfaces",
-    `--dhcp-range=${s.rangeStart},${s.rangeEnd},255.255.255.0,1h`,
+    `--dhcp-range=${s.rangeStart},${s.rangeEnd},255.255.255.0,${s.leaseTime === DEFAULT_LEASE_TIME ? "1h" : s.leaseTime}`,
     `--dhcp-option=option:router,${s.ip}`,
     `--dhcp-option=option:dns-server,${s.ip}`,
     "--dhcp-option=option:domain-name,lab.example",
     "--dhcp-option=option:domain-search,lab.example,example.org",
+    // dnsmasq sends these instead of its own lease/2 and lease·7/8
+    ...(s.renewTime === null ? [] : [`--dhcp-option=option:T1,${s.renewTime}`]),
+    ...(s.rebindTime === null ? [] : [`--dhcp-option=option:T2,${s.rebindTime}`]),
     `--dhcp-leasefile=${join(s.dir, "leases")}`,
     `--pid-file=${join(s.dir, "pid")}`,
     `--log-facility=${join(s.dir, "log")}`,
@@ -167,45 +237,175 @@ export function dnsmasqArgs(s: LabServer): string[] {
   ];
 }
 
-/** Starts (or restarts) dnsmasq for server i; dnsmasq daemonizes once it is listening. */
-export function startServer(state: LabState, i: number): LabServer {
+const KEA_CONFIG = "kea-dhcp4.json";
+// Kea names its PID file after the config file: <KEA_PIDFILE_DIR>/<config name>.kea-dhcp4.pid
+const KEA_PID_FILE = "kea-dhcp4.kea-dhcp4.pid";
+const KEA_LEASE_FILE = "leases.csv";
+
+/**
+ * kea-dhcp4's configuration for server s: the same pool and options as the dnsmasq server of
+ * that index would give. Raw sockets, not UDP (both tried in the lab): a UDP socket is bound to
+ * 198.18.0.N, so Kea never hears a broadcast (DISCOVER, REBINDING REQUEST); and a lab client
+ * holds no address in the kernel, so an ACK sent through it to ciaddr waits on an ARP answer
+ * that never comes. Over a raw socket Kea hears both and addresses the frame to chaddr itself,
+ * as dnsmasq does.
+ */
+export function keaConfig(s: LabServer): object {
+  return {
+    Dhcp4: {
+      "interfaces-config": { interfaces: [SERVER_IFACE], "dhcp-socket-type": "raw" },
+      // a file in the state dir: serverLeaseList() reads it, and a restarted Kea still knows its leases
+      "lease-database": { type: "memfile", persist: true, name: join(s.dir, KEA_LEASE_FILE), "lfc-interval": 0 },
+      "valid-lifetime": s.leaseTime,
+      // Kea sends no T1/T2 it was not given; this makes it send lease/2 and lease·7/8, as
+      // dnsmasq does, for whichever of them the lab leaves unset
+      "calculate-tee-times": true,
+      ...(s.renewTime === null ? {} : { "renew-timer": s.renewTime }),
+      ...(s.rebindTime === null ? {} : { "rebind-timer": s.rebindTime }),
+      // expired leases are reclaimed within a second, so a short-lease test sees them go
+      "expired-leases-processing": { "reclaim-timer-wait-time": 1, "hold-reclaimed-time": 0, "flush-reclaimed-timer-wait-time": 0 },
+      subnet4: [{
+        id: 1,
+        subnet: `${LAB_SUBNET}.0/24`,
+        pools: [{ pool: `${s.rangeStart} - ${s.rangeEnd}` }],
+        "option-data": [
+          { name: "routers", data: s.ip },
+          { name: "domain-name-servers", data: s.ip },
+          { name: "domain-name", data: "lab.example" },
+          { name: "domain-search", data: "lab.example, example.org" },
+        ],
+      }],
+      loggers: [
+        { name: "kea-dhcp4", output_options: [{ output: join(s.dir, "log"), flush: true }], severity: "INFO" },
+        // each packet received and sent, and why one was dropped, as dnsmasq's --log-dhcp tells
+        { name: "kea-dhcp4.packets", output_options: [{ output: join(s.dir, "log"), flush: true }], severity: "DEBUG", debuglevel: 40 },
+      ],
+    },
+  };
+}
+
+function serverOf(state: LabState, i: number): LabServer {
   const s = state.servers.find((x) => x.index === i);
   if (!s) throw new LabError(`lab "${state.name}" has no server ${i}`);
+  return s;
+}
+
+/** Starts (or restarts) server i; returns once it is listening. */
+export function startServer(state: LabState, i: number): LabServer {
+  const s = serverOf(state, i);
   if (s.pid !== null) stopServer(state, i);
+  s.pid = s.kind === "kea" ? startKea(s) : startDnsmasq(s);
+  writeLab(state);
+  return s;
+}
+
+/** dnsmasq daemonizes once it is listening. */
+function startDnsmasq(s: LabServer): number {
   if (!Bun.which("dnsmasq")) throw new LabError("dnsmasq is not installed (apt-get install dnsmasq-base)");
   const pidFile = join(s.dir, "pid");
   rmSync(pidFile, { force: true });
   run(["ip", "netns", "exec", s.ns, ...dnsmasqArgs(s)], `starting dnsmasq in ${s.ns}`);
   const pid = Number(readFileSync(pidFile, "utf8").trim());
   if (!Number.isInteger(pid) || pid <= 1) throw new LabError(`dnsmasq in ${s.ns} wrote no usable pid`);
-  s.pid = pid;
-  writeLab(state);
-  return s;
+  return pid;
 }
 
+function readText(path: string, from = 0): string {
+  try { return readFileSync(path).subarray(from).toString("utf8"); } catch { return ""; }
+}
+
+function fileSize(path: string): number {
+  try { return statSync(path).size; } catch { return 0; }
+}
+
+/**
+ * Kea stays in the foreground, so `setsid -f` runs it in a session of its own whose parent
+ * has already gone: it outlives `lab up`, and no process of ours leaves it a zombie to reap.
+ * Its PID comes from the PID file it writes; it is ready once it logs DHCP4_STARTED (the
+ * sockets are open by then).
+ */
+function startKea(s: LabServer): number {
+  const kea = Bun.which("kea-dhcp4", { PATH: `${process.env.PATH ?? ""}:/usr/sbin:/sbin` });
+  if (!kea) throw new LabError("kea-dhcp4 is not installed (apt-get install kea-dhcp4-server)");
+  const config = join(s.dir, KEA_CONFIG), pidFile = join(s.dir, KEA_PID_FILE);
+  const log = join(s.dir, "log"), out = join(s.dir, "kea.out");
+  writeFileSync(config, JSON.stringify(keaConfig(s), null, 2) + "\n");
+  rmSync(pidFile, { force: true });
+  const logFrom = fileSize(log);
+  const fd = openSync(out, "w");
+  try {
+    const p = Bun.spawnSync(["setsid", "-f", "ip", "netns", "exec", s.ns, kea, "-c", config], {
+      stdin: "ignore", stdout: fd, stderr: fd,
+      // Kea 2.7.9 and later refuse lease and log files outside these directories; 2.2 ignores them
+      env: { ...process.env, KEA_PIDFILE_DIR: s.dir, KEA_LOCKFILE_DIR: s.dir, KEA_DHCP_DATA_DIR: s.dir, KEA_LOG_FILE_DIR: s.dir },
+    });
+    if (p.exitCode !== 0) throw new LabError(`starting kea-dhcp4 in ${s.ns} failed: exit ${p.exitCode}`);
+  } finally {
+    closeSync(fd);
+  }
+  const until = Date.now() + 10_000;
+  for (;;) {
+    const pid = Number(readText(pidFile).trim());
+    const ours = Number.isInteger(pid) && pid > 1 && ourProcess(pid, "kea-dhcp4", s.ns);
+    const logged = readText(log, logFrom);
+    const failed = (why: string) => {
+      if (ours) signalAndWait(pid);
+      // the first error says why (Kea repeats it as it unwinds), without its timestamp and logger
+      const said = (readText(out) + logged).split("\n").find((l) => / (ERROR|FATAL) /.test(l))?.replace(/^.*?\] /, "");
+      return new LabError(`kea-dhcp4 in ${s.ns} ${why}: ${said ?? `see ${out} and ${log}`}`);
+    };
+    if (logged.includes("DHCP4_STARTED")) {
+      if (!ours) throw failed("exited");
+      if (logged.includes("OPEN_SOCKET_FAIL")) throw failed(`could not open its socket on ${SERVER_IFACE}`);
+      return pid;
+    }
+    if (/DHCP4_INIT_FAIL|DHCP4_CONFIG_LOAD_FAIL/.test(readText(out) + logged) || (pid > 1 && !ours)) throw failed("did not start");
+    if (Date.now() > until) throw failed("was not ready within 10 s");
+    Bun.sleepSync(10);
+  }
+}
+
+/** Alive and not a zombie: an exited process whose parent has not reaped it yet counts as gone. */
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
   }
+  const stat = readText(`/proc/${pid}/stat`);
+  const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+  return state !== "Z" && state !== "X";
 }
 
-/** Stops server i's dnsmasq by the PID we recorded, waiting up to 2 s for it to go. */
+function inode(path: string): number | null {
+  try { return statSync(path).ino; } catch { return null; }
+}
+
+/** The PID still names the program we started, in the namespace we started it in. */
+function ourProcess(pid: number, comm: string, ns: string): boolean {
+  if (!alive(pid) || readText(`/proc/${pid}/comm`).trim() !== comm) return false;
+  const netns = inode(join("/run/netns", ns));
+  return netns !== null && inode(`/proc/${pid}/ns/net`) === netns;
+}
+
+/** SIGTERM, then SIGKILL after 3 s; returns once the process is gone. */
+function signalAndWait(pid: number): void {
+  process.kill(pid, "SIGTERM");
+  let until = Date.now() + 3000;
+  while (alive(pid) && Date.now() < until) Bun.sleepSync(10);
+  if (!alive(pid)) return;
+  process.kill(pid, "SIGKILL");
+  until = Date.now() + 2000;
+  while (alive(pid) && Date.now() < until) Bun.sleepSync(10);
+  if (alive(pid)) throw new LabError(`process ${pid} did not exit after SIGKILL`);
+}
+
+/** Stops server i by the PID we recorded, waiting until it has gone. */
 export function stopServer(state: LabState, i: number): void {
   const s = state.servers.find((x) => x.index === i);
   if (!s || s.pid === null) return;
-  const pid = s.pid;
-  // Only a dnsmasq we started: check the PID still names one before signalling it.
-  let comm = "";
-  try { comm = readFileSync(`/proc/${pid}/comm`, "utf8").trim(); } catch { /* gone */ }
-  if (comm === "dnsmasq") {
-    process.kill(pid, "SIGTERM");
-    const until = Date.now() + 2000;
-    while (alive(pid) && Date.now() < until) Bun.sleepSync(10);
-    if (alive(pid)) process.kill(pid, "SIGKILL");
-  }
+  // Only a server we started: the PID must still name one, in its namespace.
+  if (ourProcess(s.pid, s.kind === "kea" ? "kea-dhcp4" : "dnsmasq", s.ns)) signalAndWait(s.pid);
   s.pid = null;
   writeLab(state);
 }
@@ -237,8 +437,45 @@ export function inClient(state: LabState, argv: string[]): string[] {
   return ["ip", "netns", "exec", state.clientNs, ...argv];
 }
 
+/** The server's lease file as it stands: dnsmasq's lease lines, or Kea's CSV (one row per change). */
 export function serverLeases(s: LabServer): string {
-  try { return readFileSync(join(s.dir, "leases"), "utf8"); } catch { return ""; }
+  return readText(join(s.dir, s.kind === "kea" ? KEA_LEASE_FILE : "leases"));
+}
+
+export interface LabLease {
+  address: string;
+  mac: string;
+  /** Unix time in seconds. */
+  expiresAt: number;
+  hostname: string | null;
+}
+
+/**
+ * The leases server s holds now, from its lease file. Kea appends a row per change: the last
+ * row for an address wins, and one with valid_lifetime 0 (released) or a state other than 0
+ * (declined, reclaimed) holds nothing.
+ */
+export function serverLeaseList(s: LabServer): LabLease[] {
+  const text = serverLeases(s);
+  if (s.kind !== "kea") {
+    return text.split("\n").filter(Boolean).map((line) => {
+      const [expiry, mac, address, host] = line.split(" ");
+      return { address, mac, expiresAt: Number(expiry), hostname: host && host !== "*" ? host : null };
+    });
+  }
+  const [header, ...rows] = text.split("\n").filter(Boolean);
+  const col = (header ?? "").split(",");
+  const at = (name: string) => col.indexOf(name);
+  const byAddress = new Map<string, LabLease | null>();
+  for (const row of rows) {
+    const f = row.split(",");
+    const held = Number(f[at("valid_lifetime")]) > 0 && (f[at("state")] ?? "0") === "0";
+    const host = f[at("hostname")]?.replace(/&#x2c/g, ",");
+    byAddress.set(f[at("address")], held
+      ? { address: f[at("address")], mac: f[at("hwaddr")], expiresAt: Number(f[at("expire")]), hostname: host || null }
+      : null);
+  }
+  return [...byAddress.values()].filter((l): l is LabLease => l !== null);
 }
 
 export function serverMac(state: LabState, i: number): string {
@@ -248,4 +485,71 @@ export function serverMac(state: LabState, i: number): string {
   const mac = out.match(/link\/ether ([0-9a-f:]{17})/)?.[1];
   if (!mac) throw new LabError(`no MAC on ${s.ns}/${SERVER_IFACE}`);
   return mac;
+}
+
+// ---- dropping unicast to a server ---------------------------------------------------------
+// A test that needs a server to stop hearing unicast (the client's RENEWING REQUEST) while it
+// still hears broadcast (REBINDING, DISCOVER) drops those frames on the hub's bridge port that
+// leads to the server. The kernels this runs on may have no netfilter and no tc gact/u32, but
+// a clsact qdisc with a classic-BPF cls_bpf filter in direct-action mode works everywhere.
+
+const BPF = {
+  ldh: 0x28, ldb: 0x30, ldw: 0x20,      // BPF_LD | size | BPF_ABS
+  ldxMsh: 0xb1,                          // BPF_LDX | BPF_B | BPF_MSH: x = 4 * ([k] & 0xf)
+  ldhInd: 0x48,                          // BPF_LD | BPF_H | BPF_IND: a = [x + k]
+  jeq: 0x15, jset: 0x45,                 // BPF_JMP | op | BPF_K
+  ret: 0x06,                             // BPF_RET | BPF_K
+} as const;
+const TC_ACT_OK = 0, TC_ACT_SHOT = 2;
+
+function ipToU32(ip: string): number {
+  return ip.split(".").reduce((n, part) => n * 256 + Number(part), 0);
+}
+
+/**
+ * Classic BPF for `tc filter … bpf bytecode "…" da` (offsets from the Ethernet header): drop
+ * (TC_ACT_SHOT) an IPv4 UDP datagram to ip:67, pass (TC_ACT_OK) everything else, broadcasts to
+ * 255.255.255.255 and non-first fragments (no UDP header to read) included.
+ */
+export function unicastDropBytecode(ip: string): string {
+  const PASS = 12; // index of the last instruction
+  const prog: [number, number, number, number][] = [];
+  const add = (code: number, k: number, jt = 0, jf = 0) => {
+    prog.push([code, jt, jf, k]);
+  };
+  const toPass = () => PASS - prog.length - 1; // relative jump from the instruction being added
+  add(BPF.ldh, 12);                          // 0  ethertype
+  add(BPF.jeq, 0x0800, 0, toPass());         // 1  IPv4?
+  add(BPF.ldb, 14 + 9);                      // 2  IP protocol
+  add(BPF.jeq, 17, 0, toPass());             // 3  UDP?
+  add(BPF.ldw, 14 + 16);                     // 4  destination address
+  add(BPF.jeq, ipToU32(ip), 0, toPass());    // 5  the server's?
+  add(BPF.ldh, 14 + 6);                      // 6  flags and fragment offset
+  add(BPF.jset, 0x1fff, toPass(), 0);        // 7  a later fragment: no UDP header
+  add(BPF.ldxMsh, 14);                       // 8  x = IP header length
+  add(BPF.ldhInd, 14 + 2);                   // 9  UDP destination port
+  add(BPF.jeq, 67, 0, toPass());             // 10 the DHCP server port?
+  add(BPF.ret, TC_ACT_SHOT);                 // 11 drop
+  add(BPF.ret, TC_ACT_OK);                   // 12 PASS
+  if (prog.length !== PASS + 1) throw new Error("unicastDropBytecode: PASS is not the last instruction");
+  return `${prog.length},${prog.map((i) => i.join(" ")).join(",")}`;
+}
+
+/**
+ * Drops (on) or lets through again (off) every unicast datagram to server i's port 67, on the
+ * hub's bridge port leading to it (egress); broadcasts still reach it.
+ */
+export function blockUnicast(state: LabState, i: number, on: boolean): void {
+  const s = serverOf(state, i);
+  const tc = ["tc", "-n", state.hubNs];
+  const port = `s${i}`;
+  // removing the clsact qdisc removes its filters with it; absent already is fine
+  Bun.spawnSync([...tc, "qdisc", "del", "dev", port, "clsact"], { stdout: "ignore", stderr: "ignore" });
+  if (on) {
+    run([...tc, "qdisc", "add", "dev", port, "clsact"], `adding a clsact qdisc on ${state.hubNs}/${port}`);
+    run([...tc, "filter", "add", "dev", port, "egress", "bpf", "bytecode", unicastDropBytecode(s.ip), "da"],
+      `adding the unicast drop filter on ${state.hubNs}/${port}`);
+  }
+  s.unicastBlocked = on;
+  writeLab(state);
 }

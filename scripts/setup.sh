@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets a Linux machine up for dhcptool: Bun, the C compiler for the native shim, iproute2 and
-# dnsmasq for the lab; with --dev also what the tests and benchmarks use (tshark, tcpdump,
-# busybox udhcpc, hyperfine). Then installs dependencies and builds the shim. Needs root
+# dnsmasq for the lab; with --dev also what the tests and benchmarks use (Kea, tshark,
+# tcpdump, busybox udhcpc, hyperfine). Then installs dependencies and builds the shim. Needs root
 # for the packages; safe to run again (it installs only what is missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,8 +12,8 @@ dev=0
 packages=(iproute2 dnsmasq-base gcc libc6-dev)
 commands=(ip dnsmasq cc cc)
 if [ $dev = 1 ]; then
-  packages+=(tcpdump tshark busybox hyperfine)
-  commands+=(tcpdump tshark busybox hyperfine)
+  packages+=(kea-dhcp4-server tcpdump tshark busybox hyperfine)
+  commands+=(kea-dhcp4 tcpdump tshark busybox hyperfine)
 fi
 command -v npm >/dev/null || { packages+=(npm); commands+=(npm); }
 
@@ -32,6 +32,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
   echo "setup: installing ${missing[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
+  # Server packages (Kea) must not start a system-wide service on the host's network: the
+  # lab runs its own servers inside namespaces. policy-rc.d answering 101 forbids it.
+  policy_added=0
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d && policy_added=1
+  fi
+  trap 'if [ $policy_added = 1 ]; then rm -f /usr/sbin/policy-rc.d; fi' EXIT
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi

@@ -1,8 +1,11 @@
-// `dhcptool lab up|down|status|exec`: a private network with real DHCP servers to try the
-// tool on, made of network namespaces on this machine (needs root).
+// `dhcptool lab up|down|status|exec|block|unblock`: a private network with real DHCP servers
+// to try the tool on, made of network namespaces on this machine (needs root).
 
 import { defineCommand } from "citty";
-import { inClient, labDown, labUp, listLabs, readLab, LabError, MAX_SERVERS } from "../lab.ts";
+import {
+  blockUnicast, inClient, labDown, labUp, listLabs, readLab, LabError, MAX_SERVERS, SERVER_KINDS, DNSMASQ_MIN_LEASE_TIME,
+  type LabServer, type ServerKind,
+} from "../lab.ts";
 import { outputArgs, parseNumber, rejectUnknownFlags } from "../args.ts";
 import { EXIT, UsageError, UserError } from "../errors.ts";
 import { printJson } from "../render.ts";
@@ -12,19 +15,32 @@ export const labExamples = `
 Examples:
   dhcptool lab up                         one dnsmasq server, client end lab0 in netns dtlab-c
   dhcptool lab up --servers 2             two servers on one segment (the second looks rogue)
+  dhcptool lab up --kind kea --lease-time 10
+                                          Kea with a 10 s lease (T1 5 s, T2 9 s): watch a client renew
+  dhcptool lab up --servers 2 --kind kea,dnsmasq --lease-time 120 --renew-time 30 --rebind-time 90
+  dhcptool lab block --server 1           server 1 stops hearing unicast (renewals); broadcasts pass
+  dhcptool lab unblock --server 1
   dhcptool lab exec -- dhcptool discover lab0
   ip netns exec dtlab-c dhcptool discover lab0 --json
   dhcptool lab status
   dhcptool lab down
 
 The lab uses 198.18.0.0/24 (RFC 2544 benchmarking range) inside its own namespaces only:
-<name>-c (client, interface lab0), <name>-s1.. (dnsmasq on srv0, 198.18.0.N), <name>-hub (bridge).
-State and server logs live in /run/dhcptool/lab/<name>/.`;
+<name>-c (client, interface lab0), <name>-s1.. (dnsmasq or Kea on srv0, 198.18.0.N), <name>-hub
+(bridge). State and server logs live in /run/dhcptool/lab/<name>/. Leases shorter than
+${DNSMASQ_MIN_LEASE_TIME} s need Kea (apt-get install kea-dhcp4-server): dnsmasq will not grant them.
+block drops unicast IPv4 UDP to the server's port 67 on its bridge port, so a client's RENEWING
+REQUEST goes unanswered while its REBINDING broadcast still gets through.`;
 
 const labArgs = {
-  action: { type: "positional", required: true, description: "up, down, status or exec", valueHint: "ACTION" },
+  action: { type: "positional", required: true, description: "up, down, status, exec, block or unblock", valueHint: "ACTION" },
   name: { type: "string", description: "Lab name, 1-10 lower-case letters/digits (default dtlab)", valueHint: "NAME" },
   servers: { type: "string", description: `DHCP servers to start, 0-${MAX_SERVERS} (default 1)`, valueHint: "N" },
+  kind: { type: "string", description: `Server software: ${SERVER_KINDS.join(" or ")}, one for all or a comma list per server (default dnsmasq)`, valueHint: "KIND" },
+  "lease-time": { type: "string", description: `Lease time in seconds (default 3600; dnsmasq at least ${DNSMASQ_MIN_LEASE_TIME})`, valueHint: "S" },
+  "renew-time": { type: "string", description: "T1 (option 58) in seconds (default half the lease)", valueHint: "S" },
+  "rebind-time": { type: "string", description: "T2 (option 59) in seconds (default 7/8 of the lease)", valueHint: "S" },
+  server: { type: "string", description: "block/unblock: which server, 1-N (default 1)", valueHint: "N" },
   ping: { type: "boolean", description: "Let dnsmasq ping an address before offering it (slower first offer, as in the field)" },
   ...outputArgs,
 } as const;
@@ -34,8 +50,33 @@ function describe(name: string): void {
   if (!s) { log.info(`lab "${name}" is not up`); return; }
   print(`lab ${s.name}: client netns ${s.clientNs}, interface ${s.clientIface}\n`);
   for (const x of s.servers) {
-    print(`  server ${x.index}: netns ${x.ns}, dnsmasq ${x.ip} pid ${x.pid ?? "stopped"}, pool ${x.rangeStart}-${x.rangeEnd}\n`);
+    print(`  server ${x.index}: netns ${x.ns}, ${x.kind} ${x.ip} pid ${x.pid ?? "stopped"}, pool ${x.rangeStart}-${x.rangeEnd}, ${timers(x)}` +
+      `${x.unicastBlocked ? ", unicast blocked" : ""}\n`);
   }
+}
+
+function timers(x: LabServer): string {
+  const t = [`lease ${x.leaseTime} s`];
+  if (x.renewTime !== null) t.push(`T1 ${x.renewTime} s`);
+  if (x.rebindTime !== null) t.push(`T2 ${x.rebindTime} s`);
+  return t.join(", ");
+}
+
+/** --kind: one kind for every server, or a comma list with one per server. */
+function kindsFromArg(value: string | undefined, servers: number): ServerKind[] | undefined {
+  if (value === undefined || value === "") return undefined;
+  const kinds = value.split(",").map((k) => k.trim());
+  for (const k of kinds) {
+    if (!(SERVER_KINDS as readonly string[]).includes(k)) throw new UsageError(`--kind "${k}": use ${SERVER_KINDS.join(" or ")}`);
+  }
+  if (kinds.length === 1) return Array<ServerKind>(servers).fill(kinds[0] as ServerKind);
+  if (kinds.length !== servers) throw new UsageError(`--kind lists ${kinds.length} kinds for ${servers} server(s): give one, or one per server`);
+  return kinds as ServerKind[];
+}
+
+function seconds(value: unknown, flag: string): number | undefined {
+  if (typeof value !== "string" || value === "") return undefined;
+  return parseNumber(value, flag, { min: 1, max: 0xfffffffe, integer: true, fallback: 0 });
 }
 
 export default defineCommand({
@@ -49,7 +90,13 @@ export default defineCommand({
       switch (args.action) {
         case "up": {
           const servers = parseNumber(args.servers as string | undefined, "servers", { min: 0, max: MAX_SERVERS, integer: true, fallback: 1 });
-          const state = labUp({ name, servers, ping: args.ping === true });
+          const state = labUp({
+            name, servers, ping: args.ping === true,
+            kinds: kindsFromArg(args.kind as string | undefined, servers),
+            leaseTime: seconds(args["lease-time"], "lease-time"),
+            renewTime: seconds(args["renew-time"], "renew-time"),
+            rebindTime: seconds(args["rebind-time"], "rebind-time"),
+          });
           if (args.json) printJson(state);
           else {
             describe(name);
@@ -82,8 +129,19 @@ export default defineCommand({
           const p = Bun.spawn(inClient(state, cmd), { stdio: ["inherit", "inherit", "inherit"] });
           return await p.exited;
         }
+        case "block":
+        case "unblock": {
+          const state = readLab(name);
+          if (!state) throw new UserError(`lab "${name}" is not up (dhcptool lab up)`);
+          const n = state.servers.length;
+          if (!n) throw new UserError(`lab "${name}" has no servers`);
+          const server = parseNumber(args.server as string | undefined, "server", { min: 1, max: n, integer: true, fallback: 1 });
+          blockUnicast(state, server, args.action === "block");
+          log.info(`server ${server} (${state.servers[server - 1].ip}): unicast to port 67 ${args.action === "block" ? "dropped" : "passes again"}`);
+          return EXIT.ok;
+        }
         default:
-          throw new UsageError(`lab ${String(args.action)}: use up, down, status or exec`);
+          throw new UsageError(`lab ${String(args.action)}: use up, down, status, exec, block or unblock`);
       }
     } catch (err) {
       if (err instanceof LabError) throw new UserError(err.message);

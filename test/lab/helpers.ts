@@ -38,3 +38,76 @@ export function inNs(ns: string, argv: string[]): string {
   if (p.exitCode !== 0) throw new Error(`${argv.join(" ")} in ${ns}: ${p.stderr.toString()}`);
   return p.stdout.toString();
 }
+
+export interface RenewalReply {
+  /** 5 ACK, 6 NAK; null when nothing came within the wait. */
+  type: number | null;
+  yiaddr: string | null;
+  leaseTime: number | null;
+  t1: number | null;
+  t2: number | null;
+  serverId: string | null;
+  /** IPv4 and Ethernet destination of the reply. */
+  dstIp: string | null;
+  dstMac: string | null;
+  ms: number;
+}
+
+export interface RenewalRequest {
+  /** renew: RENEWING, unicast to the server; rebind: REBINDING, broadcast (RFC 2131 table 4). */
+  mode: "renew" | "rebind";
+  mac: string;
+  address: string;
+  serverIp: string;
+  serverMac: string;
+  waitMs?: number;
+}
+
+const ROOT = `${import.meta.dir}/../..`;
+// Runs in the client namespace (a packet socket binds to an interface of its own namespace):
+// one REQUEST with ciaddr as a raw frame, as a bound client without --apply sends it, then the
+// first ACK/NAK for its xid, printed as JSON.
+const RENEWAL_SCRIPT = `
+import { buildClientMessage, frameClientMessage } from "${ROOT}/core/client.ts";
+import { macToString, parseMac } from "${ROOT}/core/bytes.ts";
+import { BROADCAST_MAC, DHCP_CLIENT_PORT, parseUdpFrame } from "${ROOT}/core/frame.ts";
+import { decodeMessage, getIp, getU32, messageType } from "${ROOT}/core/message.ts";
+import { RawSocket } from "${ROOT}/native/rawsocket.ts";
+const a = JSON.parse(process.env.DT_RENEWAL);
+const mac = parseMac(a.mac);
+const xid = crypto.getRandomValues(new Uint32Array(1))[0];
+const payload = buildClientMessage({ mac, hostname: null }, { messageType: 3, xid, ciaddr: a.address });
+const to = a.mode === "renew"
+  ? { mac: parseMac(a.serverMac), ip: a.serverIp, srcIp: a.address }
+  : { mac: BROADCAST_MAC, ip: "255.255.255.255", srcIp: a.address };
+const t0 = performance.now();
+let done;
+const finished = new Promise((r) => { done = r; });
+const none = { type: null, yiaddr: null, leaseTime: null, t1: null, t2: null, serverId: null, dstIp: null, dstMac: null };
+const socket = RawSocket.open("lab0", { filter: "client", onFrame(frame) {
+  if (frame.outgoing) return;
+  const f = parseUdpFrame(frame.bytes, { csum: frame.csum, dstPort: DHCP_CLIENT_PORT, ourMac: mac });
+  if (!f.ok) return;
+  const d = decodeMessage(f.frame.payload);
+  if (!d.ok || d.message.xid !== xid) return;
+  const m = d.message;
+  done({ type: messageType(m), yiaddr: m.yiaddr, leaseTime: getU32(m, 51), t1: getU32(m, 58), t2: getU32(m, 59),
+    serverId: getIp(m, 54), dstIp: f.frame.dstIp, dstMac: macToString(f.frame.dstMac) });
+} });
+socket.send(frameClientMessage(mac, payload, to));
+const timer = setTimeout(() => done(none), a.waitMs ?? 2000);
+const reply = await finished;
+clearTimeout(timer);
+socket.close();
+console.log(JSON.stringify({ ...reply, ms: performance.now() - t0 }));
+`;
+
+/** Sends one RENEWING or REBINDING REQUEST from the lab's client end and returns the reply. */
+export async function sendRenewal(lab: LabState, req: RenewalRequest): Promise<RenewalReply> {
+  const p = Bun.spawn(inClient(lab, [process.execPath, "-e", RENEWAL_SCRIPT]), {
+    stdout: "pipe", stderr: "pipe", env: { ...process.env, DT_RENEWAL: JSON.stringify(req) },
+  });
+  const [stdout, stderr, exitCode] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  if (exitCode !== 0) throw new Error(`sendRenewal: exit ${exitCode}: ${stderr}`);
+  return JSON.parse(stdout) as RenewalReply;
+}
