@@ -8,11 +8,13 @@ import { frameClientMessage } from "../../core/client.ts";
 import { DropCounters } from "../../core/discover.ts";
 import { initialState, step, type Action, type ClientState, type Event, type Lease, type TimerName } from "../../core/engine.ts";
 import { escapeText } from "../../core/escape.ts";
+import { leaseVars } from "../../core/lease-env.ts";
 import { BROADCAST_MAC, DHCP_CLIENT_PORT, parseUdpFrame } from "../../core/frame.ts";
 import { decodeMessage } from "../../core/message.ts";
 import { DHCPDISCOVER, DHCPREQUEST } from "../../core/options.ts";
 import { allValues, outputArgs, rejectUnknownFlags } from "../args.ts";
 import { EXIT, UsageError } from "../errors.ts";
+import { leaseRecord, type LeaseRecord } from "../daemon/store.ts";
 import { log, print } from "../log.ts";
 import { discoverArgs, discoverOptionsFromArgs, type DiscoverOptions } from "./discover.ts";
 
@@ -47,9 +49,11 @@ Exit status:
 request does NOT configure the interface: it takes a lease from the server and prints it
 (the server counts it as given out until it expires or --release gives it back). The REQUEST
 fields follow RFC 2131 table 4; replies for another xid, MAC or server are ignored.
---format env prints new_ip_address, new_subnet_mask, new_routers, new_domain_name_servers,
-new_domain_name, new_domain_search, new_lease_time, new_renewal_time, new_rebinding_time,
-new_dhcp_server_identifier, new_dhcp_server_mac (dhclient-script names): every value
+--format env prints new_ip_address, new_subnet_mask, new_broadcast_address,
+new_prefix_length, new_routers, new_classless_static_routes, new_domain_name_servers,
+new_domain_name, new_domain_search, new_host_name, new_lease_time, new_renewal_time,
+new_rebinding_time, new_expiry, new_dhcp_server_identifier, new_dhcp_server_mac
+(dhclient-script names, the same a --daemon --hook program gets): every value
 single-quoted with wire strings escaped, so sourcing the output cannot run anything.`;
 
 export interface RequestOptions extends Omit<DiscoverOptions, "waitMs" | "first" | "allow" | "onOffer"> {
@@ -63,7 +67,7 @@ export interface RequestResult {
   interface: string;
   mac: string;
   outcome: RequestOutcome;
-  lease: ReturnType<typeof leaseJson> | null;
+  lease: LeaseRecord | null;
   nak: { server: string; message: string | null } | null;
   /** RFC 8925 (with --prefer-ipv6): the server said IPv6-only; DHCPv4 should wait this long. */
   ipv6Only: { server: string; waitSec: number } | null;
@@ -75,15 +79,6 @@ export interface RequestResult {
 }
 
 const round = (ms: number) => Math.round(ms * 100) / 100;
-
-/** The engine's times are on performance.now()'s clock; shown as wall-clock ISO times. */
-function leaseJson(lease: Lease, wallOffset: number) {
-  const iso = (t: number | null) => (t === null ? null : new Date(t + wallOffset).toISOString());
-  return {
-    ...lease,
-    acquiredAt: iso(lease.acquiredAt)!, renewAt: iso(lease.renewAt), rebindAt: iso(lease.rebindAt), expiresAt: iso(lease.expiresAt),
-  };
-}
 
 export async function runRequest(o: RequestOptions): Promise<RequestResult> {
   const { RawSocket, interfaceInfo } = await import("../../native/rawsocket.ts");
@@ -208,7 +203,7 @@ export async function runRequest(o: RequestOptions): Promise<RequestResult> {
     interface: o.iface,
     mac: macToString(mac),
     outcome: outcome ?? (o.address ? "no-ack" : "no-offer"),
-    lease: finalLease ? leaseJson(finalLease, wallOffset) : null,
+    lease: finalLease ? leaseRecord(finalLease, wallOffset) : null,
     nak, ipv6Only,
     timing: {
       discoverToOfferMs: firstDiscoverAt !== null && offerAt !== null ? round(offerAt - firstDiscoverAt) : null,
@@ -240,22 +235,7 @@ export function shellQuote(value: string): string {
 export function renderLeaseEnv(r: RequestResult): string {
   const l = r.lease;
   if (!l) return "";
-  const vars: [string, string][] = [
-    ["interface", r.interface],
-    ["new_ip_address", l.address],
-    ["new_subnet_mask", l.subnetMask ?? ""],
-    ["new_routers", l.routers.join(" ")],
-    ["new_classless_static_routes", l.routes.map((x) => `${x.destination}/${x.prefix} ${x.router}`).join(" ")],
-    ["new_domain_name_servers", l.dns.join(" ")],
-    ["new_domain_name", l.domain ?? ""],
-    ["new_domain_search", l.search.join(" ")],
-    ["new_lease_time", String(l.leaseTime)],
-    ["new_renewal_time", String(l.t1)],
-    ["new_rebinding_time", String(l.t2)],
-    ["new_expiry", l.expiresAt ?? ""],
-    ["new_dhcp_server_identifier", l.serverId],
-    ["new_dhcp_server_mac", l.serverMac],
-  ];
+  const vars: [string, string][] = [["interface", r.interface], ...leaseVars(l, "new_")];
   return vars.map(([k, v]) => `${k}=${shellQuote(v)}\n`).join("");
 }
 

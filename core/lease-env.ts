@@ -1,0 +1,96 @@
+// A lease as environment variables for hook programs and `--format env`, under the names
+// dhclient-script made the convention (new_ip_address, new_routers, …). Pure: the caller
+// decides how the pairs travel (a hook's environment, or quoted lines to `source`).
+
+import { ipToU32, parseIp, u32ToIp } from "./bytes.ts";
+import type { ClasslessRoute } from "./option-codecs.ts";
+
+/**
+ * The fields of a lease the variables are made from: a stored or reported lease (times as
+ * wall-clock ISO strings) has them all, so cli/daemon/store.ts's LeaseRecord fits as it is.
+ */
+export interface LeaseEnvFields {
+  address: string;
+  subnetMask: string | null;
+  routers: string[];
+  routes: ClasslessRoute[];
+  dns: string[];
+  domain: string | null;
+  search: string[];
+  leaseTime: number;
+  t1: number;
+  t2: number;
+  expiresAt: string | null;
+  serverId: string;
+  serverMac: string;
+  /** Every option of the ACK as hex; 12 (the host name the server gave) is read from here. */
+  options?: readonly { code: number; hex: string }[];
+}
+
+export type LeaseVarPrefix = "new_" | "old_";
+
+/**
+ * The lease as [name, value] pairs, in a fixed order. Values are verbatim — an environment
+ * value is never parsed by a shell, so quoting would only corrupt it — except that a value is
+ * cut at its first NUL, which an environment string cannot hold (execve takes C strings).
+ * Wire strings are Latin-1 (one char per byte, core/option-codecs.ts text); they are not
+ * escaped here: whoever prints them escapes them.
+ */
+export function leaseVars(lease: LeaseEnvFields, prefix: LeaseVarPrefix): [string, string][] {
+  const net = networkOf(lease.address, lease.subnetMask);
+  const vars: [string, string][] = [
+    ["ip_address", lease.address],
+    ["subnet_mask", lease.subnetMask ?? ""],
+    ["broadcast_address", net?.broadcast ?? ""],
+    ["prefix_length", net ? String(net.prefix) : ""],
+    ["routers", lease.routers.join(" ")],
+    ["classless_static_routes", lease.routes.map((r) => `${r.destination}/${r.prefix} ${r.router}`).join(" ")],
+    ["domain_name_servers", lease.dns.join(" ")],
+    ["domain_name", lease.domain ?? ""],
+    ["domain_search", lease.search.join(" ")],
+    ["host_name", hostNameOption(lease.options) ?? ""],
+    ["lease_time", String(lease.leaseTime)],
+    ["renewal_time", String(lease.t1)],
+    ["rebinding_time", String(lease.t2)],
+    ["expiry", lease.expiresAt ?? ""],
+    ["dhcp_server_identifier", lease.serverId],
+    ["dhcp_server_mac", lease.serverMac],
+  ];
+  return vars.map(([name, value]) => [prefix + name, envValue(value)]);
+}
+
+/** execve(2) ends each environment string at its first NUL: cut it there ourselves, visibly. */
+export function envValue(value: string): string {
+  const nul = value.indexOf("\0");
+  return nul < 0 ? value : value.slice(0, nul);
+}
+
+/** Prefix length of a contiguous mask (ones then zeros), or null. */
+export function maskPrefix(mask: string): number | null {
+  const m = parseIp(mask);
+  if (m === null) return null;
+  const inv = ~m >>> 0;
+  if ((inv & (inv + 1)) !== 0) return null; // ones after a zero: not a mask (HOSTILE 24)
+  return 32 - Math.log2(inv + 1);
+}
+
+/**
+ * Prefix length and broadcast address from the mask. /31 and /32 have no broadcast address
+ * (RFC 3021: both addresses of a /31 are hosts), so a hook must not be told one.
+ */
+function networkOf(address: string, mask: string | null): { prefix: number; broadcast: string | null } | null {
+  if (mask === null || parseIp(address) === null) return null;
+  const prefix = maskPrefix(mask);
+  if (prefix === null) return null;
+  if (prefix >= 31) return { prefix, broadcast: null };
+  return { prefix, broadcast: u32ToIp((ipToU32(address) | (~ipToU32(mask) >>> 0)) >>> 0) };
+}
+
+/** Option 12 from the ACK's raw options (hex), as Latin-1 text like every wire string. */
+function hostNameOption(options: LeaseEnvFields["options"]): string | null {
+  const o = options?.find((x) => x.code === 12);
+  if (!o || o.hex.length === 0 || o.hex.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(o.hex)) return null;
+  let s = "";
+  for (let i = 0; i < o.hex.length; i += 2) s += String.fromCharCode(parseInt(o.hex.slice(i, i + 2), 16));
+  return s;
+}
