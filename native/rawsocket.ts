@@ -17,10 +17,28 @@
  * frames (recvmmsg in the shim) packed back to back into one module-wide
  * buffer, with a row of metadata per frame; onFrame still gets one frame at
  * a time, each with its own copy of the bytes.
+ *
+ * native/netlink.ts (rtnetlink: address/route configuration, link events)
+ * reaches the shim through native(), strerror(), codeFor() and
+ * readyCallback() from here, so that this stays the one bun:ffi module.
  */
 import { dlopen, JSCallback } from 'bun:ffi';
 
-export type NativeErrorCode = 'ENODEV' | 'EPERM' | 'ENETDOWN' | 'ENOSHIM' | 'EINVAL' | 'EMSGSIZE' | 'EIO';
+export type NativeErrorCode =
+  | 'ENODEV'
+  | 'EPERM'
+  | 'ENETDOWN'
+  | 'ENOSHIM'
+  | 'EINVAL'
+  | 'EMSGSIZE'
+  | 'EIO'
+  // rtnetlink (native/netlink.ts): the address or route is already there, or is not.
+  | 'EEXIST'
+  | 'ESRCH'
+  | 'ENOENT'
+  | 'EADDRNOTAVAIL'
+  // the link monitor lost events (its receive queue overflowed)
+  | 'ENOBUFS';
 
 export class NativeError extends Error {
   readonly code: NativeErrorCode;
@@ -101,9 +119,18 @@ const SYMBOLS = {
   dt_stats: { args: ['i32', 'ptr', 'i32'], returns: 'i32' },
   dt_close: { args: ['i32'], returns: 'i32' },
   dt_strerror: { args: ['i32', 'ptr', 'i32'], returns: 'i32' },
+  // rtnetlink, native/netlink.c; wrapped by native/netlink.ts
+  dt_nl_route_open: { args: [], returns: 'i32' },
+  dt_nl_transact: { args: ['i32', 'ptr', 'i32', 'ptr', 'i32', 'ptr', 'i32'], returns: 'i32' },
+  dt_nl_monitor_open: { args: ['i32'], returns: 'i32' },
+  dt_nl_start: { args: ['i32', 'ptr'], returns: 'i32' },
+  dt_nl_recv: { args: ['i32', 'ptr', 'i32'], returns: 'i32' },
+  dt_nl_rearm: { args: ['i32'], returns: 'i32' },
+  dt_nl_send: { args: ['i32', 'ptr', 'i32'], returns: 'i32' },
+  dt_nl_close: { args: ['i32'], returns: 'i32' },
 } as const;
 
-type Shim = ReturnType<typeof dlopen<typeof SYMBOLS>>['symbols'];
+export type Shim = ReturnType<typeof dlopen<typeof SYMBOLS>>['symbols'];
 
 let shim: Shim | undefined;
 
@@ -112,7 +139,7 @@ let shim: Shim | undefined;
  * even node:fs, which alone adds ~2 ms to start-up: it is required only
  * when loading fails).
  */
-function native(): Shim {
+export function native(): Shim {
   if (shim) return shim;
   for (const path of LIBRARY_PATHS) {
     try {
@@ -129,15 +156,29 @@ function native(): Shim {
   throw new NativeError('ENOSHIM', 'native shim not built: run `bun run build`');
 }
 
+/**
+ * A threadsafe callback for a shim thread that announces "handle h is
+ * ready" (the link monitor's; RawSocket makes its own the same way). Close it
+ * only after the thread has been stopped.
+ */
+export function readyCallback(onReady: (handle: number) => void): JSCallback {
+  return new JSCallback(onReady, { args: ['i32'], returns: 'void', threadsafe: true });
+}
+
 // Linux errno values (asm-generic, the same on every architecture Bun runs on).
 const EPERM = 1;
+const ENOENT = 2;
+const ESRCH = 3;
 const ENXIO = 6;
 const EACCES = 13;
+const EEXIST = 17;
 const ENODEV = 19;
 const EINVAL = 22;
 const ENAMETOOLONG = 36;
 const EMSGSIZE = 90;
+const EADDRNOTAVAIL = 99;
 const ENETDOWN = 100;
+const ENOBUFS = 105;
 
 const IFF_UP = 0x1;
 const IFF_RUNNING = 0x40;
@@ -158,14 +199,18 @@ const MODE_CLIENT = 0;
 const MODE_WATCH = 1;
 const OPEN_PROMISC = 0x100;
 
-function errnoText(errno: number): string {
+/** The C library's text for an errno ("File exists"), without the number. */
+export function strerror(errno: number): string {
   const out = new Uint8Array(128);
   const n = native().dt_strerror(errno, out, out.length);
-  const text = n > 0 ? new TextDecoder().decode(out.subarray(0, n)) : 'Unknown error';
-  return `${text} (errno ${errno})`;
+  return n > 0 ? new TextDecoder().decode(out.subarray(0, n)) : 'Unknown error';
 }
 
-function codeFor(errno: number): NativeErrorCode {
+function errnoText(errno: number): string {
+  return `${strerror(errno)} (errno ${errno})`;
+}
+
+export function codeFor(errno: number): NativeErrorCode {
   switch (errno) {
     case ENODEV:
     case ENXIO:
@@ -180,6 +225,16 @@ function codeFor(errno: number): NativeErrorCode {
       return 'EINVAL';
     case EMSGSIZE:
       return 'EMSGSIZE';
+    case EEXIST:
+      return 'EEXIST';
+    case ESRCH:
+      return 'ESRCH';
+    case ENOENT:
+      return 'ENOENT';
+    case EADDRNOTAVAIL:
+      return 'EADDRNOTAVAIL';
+    case ENOBUFS:
+      return 'ENOBUFS';
     default:
       return 'EIO';
   }

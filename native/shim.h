@@ -138,4 +138,32 @@ void reap_closers(void);
 int remember_closer(pid_t pid);
 pid_t handoff_close(int fd);
 
+/* netlink.c, nlmonitor.c: rtnetlink sockets, in slots of their own */
+#define NL_REQ_MAX 4096 /* largest request JS may hand over: one message, a few attributes */
+enum { NL_ROUTE = 1, NL_MONITOR = 2 };
+
+struct nl_slot {
+	int state; /* SLOT_FREE, SLOT_OPEN, SLOT_CLOSING */
+	int generation;
+	int kind;
+	int fd;
+	uint32_t portid;
+	uint32_t seq; /* of the last request sent */
+	uint8_t *rbuf; /* route socket: room for one reply datagram */
+	/* monitor: its thread and what wakes it */
+	int stopfd, armfd;
+	int thread_started;
+	pthread_t thread;
+	ready_cb cb;
+	int32_t handle;
+};
+
+struct nl_slot *nl_get(int h, int kind);
+int nl_claim(int kind, int fd, uint32_t portid, uint8_t *rbuf, int stopfd, int armfd);
+void nl_close_fd(int *fd);
+int nl_socket(uint32_t groups, uint32_t *portid);
+int nl_is_get(uint16_t type);
+int nl_is_dump(const struct nlmsghdr *nh);
+int nl_send(struct nl_slot *s, const uint8_t *req, int reqlen, int (*allowed)(const struct nlmsghdr *), uint16_t flags, uint32_t *seq);
+
 #endif
