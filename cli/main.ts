@@ -30,8 +30,10 @@ Usage: dhcptool <command> [options]
 
 Commands:
   discover IFACE     find the DHCP servers on a link: who answers, what they offer, how fast
-  request IFACE      take a lease (DORA, or INIT-REBOOT with --address), show it and each step's time
+  request IFACE      take a lease (DORA, or INIT-REBOOT with --address), show it and each step's time;
+                     with --daemon keep it: a resident client (--apply, --hook, control socket)
   watch IFACE        every DHCP packet on a link, exchanges and latencies, rogue alerts, pcap
+  lease show|renew|rebind|release IFACE   the daemon's lease; decline, inform one-shots
   lease decode FILE  decode a DHCP message, frame or pcap/pcapng capture (no privileges)
   lab up|down|status a private test network with real DHCP servers (network namespaces)
 
@@ -45,6 +47,7 @@ Examples:
   dhcptool discover eth0
   dhcptool discover eth0 --json --allow-server 192.0.2.1
   dhcptool request eth0 --release
+  dhcptool request eth0 --daemon --apply && dhcptool lease show eth0
   dhcptool lab up && ip netns exec dtlab-c dhcptool discover lab0 && dhcptool lab down
 
 Exit status: 0 ok, 1 error, 2 usage, 3 no answer, 4 NAK, 5 rogue server seen.

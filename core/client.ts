@@ -5,7 +5,7 @@
 import { encodeMessage, BOOTREQUEST, type OptionBytes } from "./message.ts";
 import { writeIp } from "./bytes.ts";
 import { buildUdpFrame, BROADCAST_MAC, DHCP_CLIENT_PORT, DHCP_SERVER_PORT } from "./frame.ts";
-import { DHCPDISCOVER } from "./options.ts";
+import { DHCPDECLINE, DHCPDISCOVER, DHCPRELEASE } from "./options.ts";
 
 /** 1 subnet, 3 routers, 6 DNS, 12 host name, 15 domain, 28 broadcast, 119 search, 121 routes. */
 export const DEFAULT_REQUEST_LIST = [1, 3, 6, 12, 15, 28, 119, 121];
@@ -78,6 +78,35 @@ export function buildClientMessage(id: ClientIdentity, p: RequestParams): Uint8A
 
 export function buildDiscover(id: ClientIdentity, p: Omit<RequestParams, "messageType">): Uint8Array {
   return buildClientMessage(id, { ...p, messageType: DHCPDISCOVER });
+}
+
+export interface GiveBackParams {
+  xid: number;
+  /** The leased (RELEASE) or refused (DECLINE) address. */
+  address: string;
+  serverId: string;
+  /** Option 56: why, for the server's log. */
+  message?: string;
+}
+
+/**
+ * RFC 2131 table 5: RELEASE (ciaddr = the address) and DECLINE (ciaddr 0, 50 = the address)
+ * name the server (54) and carry 61 so it finds the lease; nothing else (no 55, no 12).
+ */
+function giveBack(id: ClientIdentity, type: number, p: GiveBackParams): Uint8Array {
+  const options: OptionBytes[] = [{ code: 53, data: Uint8Array.of(type) }];
+  if (type === DHCPDECLINE) options.push(ipOption(50, p.address));
+  options.push(ipOption(54, p.serverId), { code: 61, data: id.clientId ?? Uint8Array.of(1, ...id.mac) });
+  if (p.message) options.push({ code: 56, data: new TextEncoder().encode(p.message) });
+  return encodeMessage({ op: BOOTREQUEST, xid: p.xid, chaddr: id.mac, ciaddr: type === DHCPRELEASE ? p.address : undefined, options });
+}
+
+export function buildRelease(id: ClientIdentity, p: GiveBackParams): Uint8Array {
+  return giveBack(id, DHCPRELEASE, p);
+}
+
+export function buildDecline(id: ClientIdentity, p: GiveBackParams): Uint8Array {
+  return giveBack(id, DHCPDECLINE, p);
 }
 
 export interface Destination {

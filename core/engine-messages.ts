@@ -1,9 +1,7 @@
 // The messages the client engine sends, per state (RFC 2131 table 4 for REQUEST, 4.4.6 for
 // RELEASE). Split from engine.ts along the seam "what goes on the wire" vs "when and why".
 
-import { writeIp } from "./bytes.ts";
-import { buildClientMessage } from "./client.ts";
-import { encodeMessage, BOOTREQUEST } from "./message.ts";
+import { buildClientMessage, buildRelease } from "./client.ts";
 import { DHCPDISCOVER, DHCPRELEASE, DHCPREQUEST } from "./options.ts";
 import type { Action, ClientState, Destination } from "./engine.ts";
 
@@ -57,17 +55,7 @@ export function sendRequest(s: ClientState, now: number): Action {
 /** RFC 2131 4.4.6: RELEASE unicast to the server, ciaddr set, 54 server id; 61 so it finds the lease. */
 export function sendRelease(s: ClientState, xid: number): Action {
   const lease = s.lease!;
-  const id = s.config.identity;
-  const server = new Uint8Array(4);
-  writeIp(server, 0, lease.serverId);
-  const payload = encodeMessage({
-    op: BOOTREQUEST, xid, chaddr: id.mac, ciaddr: lease.address,
-    options: [
-      { code: 53, data: Uint8Array.of(DHCPRELEASE) },
-      { code: 54, data: server },
-      { code: 61, data: id.clientId ?? Uint8Array.of(1, ...id.mac) },
-    ],
-  });
+  const payload = buildRelease(s.config.identity, { xid, address: lease.address, serverId: lease.serverId });
   return { kind: "send", messageType: DHCPRELEASE, xid, payload, to: { ip: lease.serverId, mac: macBytes(lease.serverMac) }, srcIp: lease.address };
 }
 

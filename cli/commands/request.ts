@@ -30,8 +30,18 @@ export const requestArgs = {
   "request-options": requestOptions, "broadcast-flag": broadcastFlag, "prefer-ipv6": preferIpv6, option,
   release: { type: "boolean", description: "Give the address back (DHCPRELEASE to the server) right after the ACK" },
   format: { type: "string", description: "Output: text (default), json, or env (KEY='value' lines to source in a shell)", valueHint: "FMT" },
+  daemon: { type: "boolean", description: "Stay resident: keep the lease (renew, rebind, reboot after a link flap), with a control socket for `dhcptool lease`" },
+  apply: { type: "boolean", description: "--daemon: put the address, default route and classless routes on the interface (netlink); take them off when the lease ends" },
+  hook: { type: "string", description: "--daemon: run PROG (an absolute path, no shell) on every event, lease fields in its environment, JSON on stdin", valueHint: "PROG" },
+  "hook-timeout": { type: "string", description: "--daemon: kill a hook still running after S seconds (default 10)", valueHint: "S" },
+  config: { type: "string", description: "--daemon: per-interface settings (TOML or JSON); SIGHUP re-reads it", valueHint: "FILE" },
+  "state-dir": { type: "string", description: "--daemon: where leases are stored, one JSON file per interface (default /var/lib/dhcptool)", valueHint: "DIR" },
+  "run-dir": { type: "string", description: "--daemon: where the control socket goes, IFACE.sock (default /run/dhcptool)", valueHint: "DIR" },
+  "release-on-exit": { type: "boolean", description: "--daemon: on SIGTERM send a RELEASE and take the address off before exiting" },
   ...outputArgs,
 } as const;
+
+const DAEMON_ONLY = ["apply", "hook", "hook-timeout", "config", "state-dir", "run-dir", "release-on-exit"] as const;
 
 export const requestExamples = `
 Examples:
@@ -283,11 +293,45 @@ export function requestOptionsFromArgs(args: Parsed, rawArgs: string[]): Request
   return { ...base, address, release: args.release === true };
 }
 
+async function daemon(args: Parsed, rawArgs: string[]): Promise<number> {
+  if (args.release) throw new UsageError("--release gives a one-shot lease straight back; a daemon releases with --release-on-exit or `dhcptool lease release IFACE`");
+  if (args.format !== undefined) throw new UsageError("--format is for the one-shot; the daemon logs (or prints NDJSON events with --json)");
+  const o = requestOptionsFromArgs(args, rawArgs);
+  const given = (flag: string) => rawArgs.some((a) => a === `--${flag}` || a.startsWith(`--${flag}=`));
+  const { runDaemon, DEFAULT_STATE_DIR } = await import("../daemon/run.ts");
+  const { DEFAULT_RUN_DIR } = await import("../daemon/control.ts");
+  const { parseNumber } = await import("../args.ts");
+  if (o.mac === "random") log.warn("--mac random with --daemon: a new MAC each start, so a stored lease is never rebooted into");
+  const mac = o.mac === "random" ? randomMac() : o.mac;
+  return await runDaemon({
+    iface: o.iface, mac, identity: o.identity,
+    overrides: {
+      ...(given("hostname") || given("no-hostname") ? { hostname: o.identity.hostname } : {}),
+      ...(given("client-id") ? { clientId: o.identity.clientId } : {}),
+      ...(given("vendor-class") ? { vendorClass: o.identity.vendorClass } : {}),
+      ...(given("prefer-ipv6") ? { preferIpv6: true } : {}),
+    },
+    broadcastFlag: o.broadcastFlag, extra: o.extra ?? [],
+    configPath: typeof args.config === "string" ? args.config : null,
+    stateDir: typeof args["state-dir"] === "string" ? args["state-dir"] : DEFAULT_STATE_DIR,
+    runDir: typeof args["run-dir"] === "string" ? args["run-dir"] : DEFAULT_RUN_DIR,
+    apply: args.apply === true,
+    hook: typeof args.hook === "string" ? args.hook : null,
+    hookTimeoutMs: parseNumber(args["hook-timeout"] as string | undefined, "hook-timeout", { min: 0.1, max: 3600, fallback: 10 }) * 1000,
+    releaseOnExit: args["release-on-exit"] === true,
+    json: args.json === true,
+  });
+}
+
 export default defineCommand({
   meta: { name: "request", description: "Take a lease (DISCOVER, OFFER, REQUEST, ACK) and show it with each step's latency; does not configure the interface" },
   args: requestArgs,
   async run({ args, rawArgs }) {
     rejectUnknownFlags(rawArgs, requestArgs);
+    if (args.daemon) return await daemon(args as Parsed, rawArgs);
+    for (const flag of DAEMON_ONLY) {
+      if (args[flag] !== undefined && args[flag] !== false) throw new UsageError(`--${flag} goes with --daemon (e.g. dhcptool request ${String(args.iface ?? "eth0")} --daemon --${flag}${flag === "apply" || flag === "release-on-exit" ? "" : " …"})`);
+    }
     const format = args.json ? "json" : String(args.format ?? "text");
     if (!["text", "json", "env"].includes(format)) throw new UsageError(`--format takes text, json or env, not "${format}"`);
     const opts = requestOptionsFromArgs(args as Parsed, rawArgs);

@@ -1,0 +1,166 @@
+// `dhcptool lease show [IFACE]` and `lease renew|rebind IFACE`: talking to a running
+// `request --daemon` over its control socket. `show` needs no daemon: without one it reads
+// the stored lease file (no privilege needed beyond reading it).
+
+import { defineCommand } from "citty";
+import { readdirSync } from "node:fs";
+import { escapeText } from "../../core/escape.ts";
+import { outputArgs, rejectUnknownFlags } from "../args.ts";
+import { callControl, controlPath, ControlError, type ControlCommand } from "../daemon/control.ts";
+import { DEFAULT_RUN_DIR, DEFAULT_STATE_DIR } from "../daemon/paths.ts";
+import { interfaceNameProblem, leasePath, listStored, loadLease, type LeaseRecord } from "../daemon/store.ts";
+import { EXIT, UsageError, UserError } from "../errors.ts";
+import { print } from "../log.ts";
+import { alignColumns, printJson } from "../render.ts";
+
+export const dirArgs = {
+  "state-dir": { type: "string", description: `Where the daemon stores leases (default ${DEFAULT_STATE_DIR})`, valueHint: "DIR" },
+  "run-dir": { type: "string", description: `Where its control socket is (default ${DEFAULT_RUN_DIR})`, valueHint: "DIR" },
+} as const;
+
+type Parsed = Record<string, string | boolean | string[] | undefined>;
+
+export function dirs(args: Parsed): { stateDir: string; runDir: string } {
+  return {
+    stateDir: typeof args["state-dir"] === "string" ? args["state-dir"] : DEFAULT_STATE_DIR,
+    runDir: typeof args["run-dir"] === "string" ? args["run-dir"] : DEFAULT_RUN_DIR,
+  };
+}
+
+export function checkIface(iface: unknown, cmd: string): string {
+  if (typeof iface !== "string" || iface === "") throw new UsageError(`which interface? e.g. dhcptool lease ${cmd} eth0`);
+  const problem = interfaceNameProblem(iface);
+  if (problem) throw new UsageError(`"${escapeText(iface)}": ${problem}`);
+  return iface;
+}
+
+/** What show reports per interface, from the daemon or from the file. */
+type Shown = Record<string, unknown> & { interface: string; source: "daemon" | "file"; lease: LeaseRecord | null };
+
+async function showOne(iface: string, stateDir: string, runDir: string): Promise<Shown | null> {
+  const path = controlPath(runDir, iface);
+  try {
+    const r = await callControl(path, { cmd: "show" }, 5000);
+    if (r.ok) return r as unknown as Shown;
+  } catch (err) {
+    if (!(err instanceof ControlError)) throw err;
+  }
+  const stored = loadLease(stateDir, iface);
+  if (!stored.ok) {
+    if (stored.reason === "missing") return null;
+    throw new UserError(`${leasePath(stateDir, iface)}: ${stored.reason}: ${stored.detail}`);
+  }
+  const s = stored.stored;
+  return {
+    interface: iface, source: "file", phase: stored.expired ? "EXPIRED" : "STORED", mac: s.mac, savedAt: s.savedAt, lease: s.lease,
+    stateFile: leasePath(stateDir, iface),
+  };
+}
+
+function whenText(iso: string | null | undefined, now: number): string {
+  if (!iso) return "never";
+  const t = Date.parse(iso);
+  const d = Math.round((t - now) / 1000);
+  return `${iso} (${d >= 0 ? `in ${formatSpan(d)}` : `${formatSpan(-d)} ago`})`;
+}
+
+function formatSpan(s: number): string {
+  if (s < 120) return `${s} s`;
+  if (s < 7200) return `${Math.floor(s / 60)} min ${s % 60} s`;
+  return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
+}
+
+export function renderShown(x: Shown, now = Date.now()): string {
+  const l = x.lease;
+  const head = `${escapeText(x.interface)}  ${String(x.phase)}` +
+    (x.source === "daemon" ? ` since ${String(x.since)} (daemon pid ${String(x.pid)}${x.applied ? ", applied" : ""})` : ` (stored lease, no daemon running)`);
+  if (!l) return head + "\n  no lease\n";
+  const list = (xs: string[]) => (xs.length ? xs.map(escapeText).join(", ") : "-");
+  const rows: [string, string][] = [
+    ["address", `${l.address}${l.subnetMask ? ` mask ${l.subnetMask}` : ""}`],
+    ["server", `${escapeText(l.serverId)} (${l.serverMac})`],
+    ["routers", list(l.routers)],
+    ["routes", l.routes.length ? l.routes.map((r) => `${r.destination}/${r.prefix} via ${r.router}`).join(", ") : "-"],
+    ["dns", list(l.dns)],
+    ["domain", l.domain === null ? "-" : escapeText(l.domain)],
+    ["search", list(l.search)],
+    ["lease", l.infinite ? "infinite" : `${l.leaseTime} s (T1 ${l.t1} s, T2 ${l.t2} s)`],
+    ["acquired", l.acquiredAt],
+    ["renew", whenText(l.renewAt, now)],
+    ["rebind", whenText(l.rebindAt, now)],
+    ["expires", whenText(l.expiresAt, now)],
+  ];
+  return head + "\n" + alignColumns(rows.map(([k, v]) => ["  " + k, v])) + "\n";
+}
+
+export const showArgs = {
+  iface: { type: "positional", required: false, description: "Interface (default: every interface with a daemon or a stored lease)", valueHint: "IFACE" },
+  ...dirArgs,
+  ...outputArgs,
+} as const;
+
+export const show = defineCommand({
+  meta: { name: "show", description: "Show the lease of an interface: from its daemon, or the stored file when none runs" },
+  args: showArgs,
+  async run({ args, rawArgs }) {
+    rejectUnknownFlags(rawArgs, showArgs);
+    const { stateDir, runDir } = dirs(args as Parsed);
+    let names: string[];
+    if (args.iface) names = [checkIface(args.iface, "show")];
+    else {
+      const sockets = (() => { try { return readdirSync(runDir).filter((f) => f.endsWith(".sock")).map((f) => f.slice(0, -5)); } catch { return []; } })();
+      names = [...new Set([...sockets, ...listStored(stateDir)])].filter((n) => interfaceNameProblem(n) === null).sort();
+    }
+    const shown: Shown[] = [];
+    for (const n of names) {
+      const s = await showOne(n, stateDir, runDir);
+      if (s) shown.push(s);
+    }
+    if (args.json) printJson(args.iface ? shown[0] ?? null : shown);
+    else print(shown.map((s) => renderShown(s)).join("\n"));
+    if (shown.length === 0) {
+      if (!args.json) print(args.iface ? `no lease known for ${escapeText(String(args.iface))} (no daemon, nothing in ${stateDir})\n` : `no leases (no daemons in ${runDir}, nothing in ${stateDir})\n`);
+      return EXIT.noAnswer;
+    }
+    return EXIT.ok;
+  },
+});
+
+const ifaceArg = { iface: { type: "positional", required: true, description: "Interface the daemon manages", valueHint: "IFACE" } } as const;
+export const controlArgs = { ...ifaceArg, ...dirArgs, ...outputArgs } as const;
+
+/** Sends `cmd` to the daemon of IFACE and prints its answer. */
+export async function toDaemon(cmd: ControlCommand, args: Parsed): Promise<number> {
+  const iface = checkIface(args.iface, cmd);
+  const { runDir } = dirs(args);
+  const path = controlPath(runDir, iface);
+  let r;
+  try {
+    r = await callControl(path, { cmd });
+  } catch (err) {
+    if (err instanceof ControlError) throw new UserError(`no dhcptool daemon answers for ${iface}: ${err.message}`);
+    throw err;
+  }
+  if (args.json) printJson(r);
+  else if (r.ok) print(`${iface}: ${String(r.result)}\n`);
+  if (!r.ok) throw new UserError(`the daemon refused: ${escapeText(r.error)}`);
+  return EXIT.ok;
+}
+
+export const renew = defineCommand({
+  meta: { name: "renew", description: "Ask the daemon of IFACE to renew now (unicast to its server; a new DISCOVER when it has no lease)" },
+  args: controlArgs,
+  async run({ args, rawArgs }) {
+    rejectUnknownFlags(rawArgs, controlArgs);
+    return await toDaemon("renew", args as Parsed);
+  },
+});
+
+export const rebind = defineCommand({
+  meta: { name: "rebind", description: "Ask the daemon of IFACE to rebind now (broadcast, any server may answer)" },
+  args: controlArgs,
+  async run({ args, rawArgs }) {
+    rejectUnknownFlags(rawArgs, controlArgs);
+    return await toDaemon("rebind", args as Parsed);
+  },
+});

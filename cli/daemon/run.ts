@@ -1,0 +1,180 @@
+// `dhcptool request IFACE --daemon`: the resident client as a process. Runs in the
+// foreground (systemd, runit, a container: whoever supervises it), until SIGTERM/SIGINT, the
+// interface goes away, or `lease release IFACE`. SIGHUP re-reads --config; SIGUSR1 logs the
+// state. Logs: consola lines on stderr, or with --json one NDJSON event per line on stdout.
+//
+// Exit status: 0 stopped (signal, release, interface removed); 1 could not start (interface
+// missing, no permission, another daemon on it, a bad config file); 2 usage.
+
+import { escapeText, safeJson } from "../../core/escape.ts";
+import type { ClientIdentity } from "../../core/client.ts";
+import type { OptionBytes } from "../../core/message.ts";
+import { EXIT, UsageError } from "../errors.ts";
+import { logLevel, print } from "../log.ts";
+import { loadConfig, sameSettings, settingsFor, type Config, type InterfaceSettings } from "./config.ts";
+import { controlPath, lockInterface, serveControl, type ControlReply, type ControlRequest } from "./control.ts";
+import { HookQueue } from "./hook.ts";
+import { ResidentClient, type DaemonEvent } from "./resident.ts";
+
+export { DEFAULT_STATE_DIR } from "./paths.ts";
+
+/** Identity fields given on the command line: they win over the config file. */
+export interface IdentityOverrides {
+  hostname?: string | null;
+  clientId?: Uint8Array;
+  vendorClass?: Uint8Array;
+  preferIpv6?: boolean;
+}
+
+export interface DaemonOptions {
+  iface: string;
+  mac: "interface" | Uint8Array;
+  /** The one-shot identity as the flags and defaults made it (host name from the system). */
+  identity: Omit<ClientIdentity, "mac">;
+  overrides: IdentityOverrides;
+  broadcastFlag: boolean;
+  extra: OptionBytes[];
+  configPath: string | null;
+  stateDir: string;
+  runDir: string;
+  apply: boolean;
+  hook: string | null;
+  hookTimeoutMs: number;
+  releaseOnExit: boolean;
+  json: boolean;
+}
+
+/** Config file settings under command-line flags, over the defaults. */
+export function mergeIdentity(base: Omit<ClientIdentity, "mac">, s: InterfaceSettings, o: IdentityOverrides): Omit<ClientIdentity, "mac"> {
+  const id = { ...base };
+  if (s.hostName !== undefined) id.hostname = s.hostName;
+  if (s.clientId) id.clientId = s.clientId;
+  if (s.vendorClass) id.vendorClass = s.vendorClass;
+  if (s.preferIpv6) id.preferIpv6 = true;
+  if (o.hostname !== undefined) id.hostname = o.hostname;
+  if (o.clientId) id.clientId = o.clientId;
+  if (o.vendorClass) id.vendorClass = o.vendorClass;
+  if (o.preferIpv6) id.preferIpv6 = true;
+  return id;
+}
+
+async function makeEmitter(json: boolean): Promise<(e: DaemonEvent) => void> {
+  const level = logLevel();
+  if (json) {
+    return (e) => {
+      if (e.level === "debug" && level < 2) return;
+      print(safeJson({ time: new Date().toISOString(), ...e }) + "\n");
+    };
+  }
+  // consola for people reading a terminal or a journal; loaded only here (it costs ~30 ms,
+  // which a one-shot command cannot afford and a daemon does not notice).
+  const { createConsola } = await import("consola");
+  const consola = createConsola({
+    level: level === 0 ? 1 : level >= 2 ? 4 : 3, stdout: process.stderr, stderr: process.stderr,
+    formatOptions: { date: true, colors: false, compact: true },
+  });
+  return (e) => {
+    const text = `[${escapeText(String(e.interface ?? ""))}] ${e.message}`;
+    if (e.level === "error") consola.error(text);
+    else if (e.level === "warn") consola.warn(text);
+    else if (e.level === "info") consola.info(text);
+    else consola.debug(text);
+  };
+}
+
+export async function runDaemon(o: DaemonOptions): Promise<number> {
+  if (o.hook !== null && !o.hook.startsWith("/")) {
+    throw new UsageError(`--hook takes an absolute path (it runs as ${process.getuid?.() === 0 ? "root" : "this user"}, not through a shell): "${o.hook}"`);
+  }
+  let config: Config | null = o.configPath ? loadConfig(o.configPath) : null;
+  let settings = settingsFor(config, o.iface);
+  const lock = lockInterface(o.iface);
+  const emit = await makeEmitter(o.json);
+  const hook = o.hook === null ? null : new HookQueue(o.hook, {
+    timeoutMs: o.hookTimeoutMs,
+    onResult(ev, r) {
+      const how = r.error ?? (r.timedOut ? `killed after ${o.hookTimeoutMs / 1000} s` : r.signal ? `killed by ${r.signal}` : `exit ${r.exitCode}`);
+      const failed = r.error !== undefined || r.timedOut || r.exitCode !== 0;
+      emit({
+        level: failed ? "warn" : "debug", event: "hook", interface: o.iface,
+        message: `hook ${ev.reason}: ${escapeText(how)}${r.stderr ? `: ${escapeText(r.stderr.trim().slice(0, 500))}` : ""}`,
+        reason: ev.reason, exitCode: r.exitCode, timedOut: r.timedOut, ms: Math.round(r.ms),
+      });
+    },
+    onDrop(ev) {
+      emit({ level: "warn", event: "hook", interface: o.iface, message: `hook ${ev.reason} not run: too many events waiting` });
+    },
+  });
+
+  let client: ResidentClient;
+  try {
+    client = await ResidentClient.start({
+      iface: o.iface, mac: o.mac, identity: mergeIdentity(o.identity, settings, o.overrides), settings,
+      broadcastFlag: o.broadcastFlag, extra: o.extra, stateDir: o.stateDir, apply: o.apply, hook, emit,
+    });
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+
+  const path = controlPath(o.runDir, o.iface);
+  const control = serveControl(path, async (req: ControlRequest): Promise<ControlReply> => {
+    switch (req.cmd) {
+      case "show": return { ok: true, source: "daemon", control: path, ...client.status() };
+      case "renew": return { ok: true, result: client.renew() };
+      case "rebind": return { ok: true, result: client.rebind() };
+      case "release": {
+        const had = client.release();
+        return { ok: true, result: had ? "released" : "no lease to release: stopped" };
+      }
+    }
+  });
+
+  let stopBy!: (why: string) => void;
+  const stopped = new Promise<string>((resolve) => { stopBy = resolve; });
+  const onTerm = () => stopBy("SIGTERM");
+  const onInt = () => stopBy("SIGINT");
+  const onHup = () => {
+    if (!o.configPath) {
+      emit({ level: "info", event: "reload", interface: o.iface, message: "SIGHUP: no --config to re-read" });
+      return;
+    }
+    try {
+      config = loadConfig(o.configPath);
+    } catch (err) {
+      emit({ level: "error", event: "reload", interface: o.iface, message: `SIGHUP: keeping the old settings: ${err instanceof Error ? err.message : String(err)}` });
+      return;
+    }
+    const next = settingsFor(config, o.iface);
+    if (sameSettings(next, settings)) {
+      emit({ level: "info", event: "reload", interface: o.iface, message: `SIGHUP: ${o.configPath} re-read, nothing changed for ${o.iface}` });
+      return;
+    }
+    settings = next;
+    client.reconfigure(mergeIdentity(o.identity, settings, o.overrides), settings);
+  };
+  const onUsr1 = () => emit({ level: "info", event: "status", interface: o.iface, message: safeJson(client.status()), status: client.status() });
+  process.on("SIGTERM", onTerm);
+  process.on("SIGINT", onInt);
+  process.on("SIGHUP", onHup);
+  process.on("SIGUSR1", onUsr1);
+  emit({ level: "info", event: "control", interface: o.iface, message: `control socket ${path}`, path });
+
+  try {
+    const why = await Promise.race([stopped, client.done.then(() => "")]);
+    if (why) client.stop(o.releaseOnExit, why);
+  } finally {
+    process.off("SIGTERM", onTerm);
+    process.off("SIGINT", onInt);
+    process.off("SIGHUP", onHup);
+    process.off("SIGUSR1", onUsr1);
+    control.close();
+    lock.release();
+    if (hook) {
+      // The last events' hooks (STOP, RELEASE) run before we go, within their time limit.
+      const limit = new Promise((r) => setTimeout(r, o.hookTimeoutMs + 2000));
+      await Promise.race([hook.idle(), limit]);
+    }
+  }
+  return EXIT.ok;
+}
