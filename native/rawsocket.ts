@@ -128,6 +128,8 @@ const SYMBOLS = {
   dt_nl_rearm: { args: ['i32'], returns: 'i32' },
   dt_nl_send: { args: ['i32', 'ptr', 'i32'], returns: 'i32' },
   dt_nl_close: { args: ['i32'], returns: 'i32' },
+  // native/privdrop.c; wrapped by native/privilege.ts
+  dt_drop_privileges: { args: ['i32', 'i32', 'i32'], returns: 'i32' },
 } as const;
 
 export type Shim = ReturnType<typeof dlopen<typeof SYMBOLS>>['symbols'];

@@ -15,6 +15,7 @@ import { DHCPDISCOVER, DHCPREQUEST } from "../../core/options.ts";
 import { allValues, outputArgs, rejectUnknownFlags } from "../args.ts";
 import { EXIT, UsageError } from "../errors.ts";
 import { leaseRecord, type LeaseRecord } from "../daemon/store.ts";
+import { accountFromArgs, userArg } from "../privilege.ts";
 import { log, print } from "../log.ts";
 import { discoverArgs, discoverOptionsFromArgs, type DiscoverOptions } from "./discover.ts";
 
@@ -38,6 +39,7 @@ export const requestArgs = {
   "state-dir": { type: "string", description: "--daemon: where leases are stored, one JSON file per interface (default /var/lib/dhcptool)", valueHint: "DIR" },
   "run-dir": { type: "string", description: "--daemon: where the control socket goes, IFACE.sock (default /run/dhcptool)", valueHint: "DIR" },
   "release-on-exit": { type: "boolean", description: "--daemon: on SIGTERM send a RELEASE and take the address off before exiting" },
+  ...userArg,
   ...outputArgs,
 } as const;
 
@@ -320,6 +322,7 @@ async function daemon(args: Parsed, rawArgs: string[]): Promise<number> {
     hookTimeoutMs: parseNumber(args["hook-timeout"] as string | undefined, "hook-timeout", { min: 0.1, max: 3600, fallback: 10 }) * 1000,
     releaseOnExit: args["release-on-exit"] === true,
     json: args.json === true,
+    account: accountFromArgs(args),
   });
 }
 

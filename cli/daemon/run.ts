@@ -14,6 +14,8 @@ import { logLevel, print } from "../log.ts";
 import { loadConfig, sameSettings, settingsFor, type Config, type InterfaceSettings } from "./config.ts";
 import { controlPath, lockInterface, serveControl, type ControlReply, type ControlRequest } from "./control.ts";
 import { HookQueue } from "./hook.ts";
+import { dropAfterOpen, type Account } from "../privilege.ts";
+import { chownSync, mkdirSync } from "node:fs";
 import { ResidentClient, type DaemonEvent } from "./resident.ts";
 
 export { DEFAULT_STATE_DIR } from "./paths.ts";
@@ -42,6 +44,8 @@ export interface DaemonOptions {
   hookTimeoutMs: number;
   releaseOnExit: boolean;
   json: boolean;
+  /** Who to become once everything is open (null: stay root). */
+  account: Account | null;
 }
 
 /** Config file settings under command-line flags, over the defaults. */
@@ -159,6 +163,22 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
   process.on("SIGHUP", onHup);
   process.on("SIGUSR1", onUsr1);
   emit({ level: "info", event: "control", interface: o.iface, message: `control socket ${path}`, path });
+
+  // Everything is open: the packet socket, the link monitor, the route socket (--apply), the
+  // control socket, the lock. From here the daemon runs as --user, keeping CAP_NET_ADMIN only
+  // for --apply. The lease store must stay writable by that user: its directory becomes theirs.
+  try {
+    if (o.account && (process.geteuid?.() ?? 0) === 0) {
+      mkdirSync(o.stateDir, { recursive: true, mode: 0o700 });
+      chownSync(o.stateDir, o.account.uid, o.account.gid);
+    }
+    await dropAfterOpen(o.account, o.apply ? ["net_admin"] : [], "request --daemon");
+  } catch (err) {
+    client.stop(false, "could not drop privileges");
+    control.close();
+    lock.release();
+    throw err;
+  }
 
   try {
     const why = await Promise.race([stopped, client.done.then(() => "")]);

@@ -5,6 +5,7 @@
 // "corrupt" and the daemon starts afresh instead of trusting or throwing.
 
 import * as fs from "node:fs";
+import { dirname } from "node:path";
 import { getSystemErrorMessage } from "node:util";
 import { parseIp } from "../../core/bytes.ts";
 import type { Lease } from "../../core/engine.ts";
@@ -223,9 +224,12 @@ function readSmallFile(path: string): { ok: true; bytes: Uint8Array } | LoadFail
     const st = fs.fstatSync(fd);
     if (!st.isFile()) return { ok: false, reason: "unreadable", detail: `${shown} is not a regular file` };
     if (st.mode & 0o002) return { ok: false, reason: "unreadable", detail: `${shown} is writable by anyone (not trusted)` };
-    // Written by us or by root, or a lease someone else could have planted.
+    // Written by us, by root, or by the user the state directory belongs to (a daemon that
+    // dropped to it wrote the file); otherwise a lease someone else could have planted.
     const euid = process.geteuid?.() ?? 0;
-    if (st.uid !== euid && st.uid !== 0) return { ok: false, reason: "unreadable", detail: `${shown} belongs to uid ${st.uid}, not to us (not trusted)` };
+    let dirOwner = -1;
+    try { dirOwner = fs.statSync(dirname(path)).uid; } catch { /* gone meanwhile: no third owner */ }
+    if (st.uid !== euid && st.uid !== 0 && st.uid !== dirOwner) return { ok: false, reason: "unreadable", detail: `${shown} belongs to uid ${st.uid}, not to us (not trusted)` };
     if (st.size > MAX_LEASE_FILE) return corrupt(path, `is ${st.size} bytes, larger than a lease file can be (${MAX_LEASE_FILE})`);
     // Read one byte past the cap: a file that grew after fstat is still caught.
     const buf = new Uint8Array(MAX_LEASE_FILE + 1);

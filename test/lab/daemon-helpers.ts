@@ -1,7 +1,7 @@
 // Running `dhcptool request lab0 --daemon --json -v` in a lab's client namespace and
 // following its NDJSON events, as a supervisor or a user tailing the log would.
 
-import { mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { inClient, type LabState } from "../../cli/lab.ts";
@@ -82,10 +82,23 @@ export class Daemon {
   }
 }
 
+/** The kernel's account of a process (and its threads): uid, gid, capabilities. */
+export function privileges(pid: number): { uid: string; gid: string; capEff: string; capPrm: string; capBnd: string; noNewPrivs: string; threads: { uid: string; capEff: string }[] } {
+  const read = (path: string) => {
+    const t = readFileSync(path, "utf8");
+    const f = (n: string) => t.match(new RegExp(`^${n}:[ \\t]*(.*)$`, "m"))?.[1]?.trim() ?? "";
+    return { uid: f("Uid"), gid: f("Gid"), capEff: f("CapEff"), capPrm: f("CapPrm"), capBnd: f("CapBnd"), noNewPrivs: f("NoNewPrivs") };
+  };
+  const { readdirSync } = require("node:fs") as typeof import("node:fs");
+  const threads = readdirSync(`/proc/${pid}/task`).map((t) => read(`/proc/${pid}/task/${t}/status`));
+  return { ...read(`/proc/${pid}/status`), threads: threads.map((t) => ({ uid: t.uid, capEff: t.capEff })) };
+}
+
 export interface DaemonDirs { root: string; state: string; run: string }
 
 export function daemonDirs(): DaemonDirs {
   const root = mkdtempSync(join(tmpdir(), "dhcptool-daemon-"));
+  chmodSync(root, 0o755); // as /var/lib is: the daemon runs as nobody once its sockets are open
   return { root, state: join(root, "state"), run: join(root, "run") };
 }
 
