@@ -82,7 +82,7 @@ export function serveControl(path: string, handle: (req: ControlRequest) => Prom
   mkdirSync(dir, { recursive: true, mode: 0o755 });
   // We hold the interface lock, so a socket file here is a dead daemon's leftover.
   if (existsSync(path)) unlinkSync(path);
-  let open = 0;
+  const open = new Set<Socket<ConnState>>();
   const oldMask = process.umask(0o077);
   let server: ReturnType<typeof Bun.listen<ConnState>>;
   try {
@@ -91,7 +91,12 @@ export function serveControl(path: string, handle: (req: ControlRequest) => Prom
       socket: {
         open(s) {
           s.data = { buf: "", answered: false, timer: null, pending: null };
-          if (++open > MAX_CONNECTIONS) { s.end(); return; }
+          open.add(s);
+          if (open.size > MAX_CONNECTIONS) {
+            const oldest = open.values().next().value!;
+            open.delete(oldest);
+            oldest.terminate();
+          }
           // Too slow to ask, or too slow to read the answer: either way, closed.
           s.data.timer = setTimeout(() => s.terminate(), REQUEST_TIMEOUT_MS);
         },
@@ -123,7 +128,7 @@ export function serveControl(path: string, handle: (req: ControlRequest) => Prom
           else { s.data.pending = null; s.end(); }
         },
         close(s) {
-          open--;
+          open.delete(s);
           if (s.data?.timer) clearTimeout(s.data.timer);
         },
         error() {},
