@@ -20,11 +20,13 @@ import { EXIT, UsageError, UserError } from "../errors.ts";
 import { log, print } from "../log.ts";
 import { printJson, renderPacket } from "../render.ts";
 import { checkIface, dirArgs, dirs } from "./lease-daemon.ts";
+import { accountFromArgs, dropAfterOpen, userArg, type Account } from "../privilege.ts";
 
 type Parsed = Record<string, string | boolean | string[] | undefined>;
 
 const common = {
   iface: { type: "positional", required: true, description: "Interface to send on", valueHint: "IFACE" },
+  ...userArg,
   mac: { type: "string", description: "Client MAC (default: the stored lease's, else the interface's)", valueHint: "MAC" },
   "client-id": { type: "string", description: "Option 61 as hex, type byte first (default 01 + MAC)", valueHint: "HEX" },
 } as const;
@@ -57,10 +59,16 @@ async function identityFor(iface: string, args: Parsed, storedMac?: string): Pro
   return { id: { mac, hostname: null, clientId }, info: { mac } };
 }
 
-async function sendOnce(iface: string, frame: Uint8Array): Promise<void> {
+/** Sends one frame; `drop`: as --user from the moment the socket is open. */
+async function sendOnce(iface: string, frame: Uint8Array, drop: { account: Account | null; what: string } | null): Promise<void> {
   const { RawSocket } = await import("../../native/rawsocket.ts");
   const socket = RawSocket.open(iface, { filter: "client", onFrame() {} });
-  try { socket.send(frame); } finally { socket.close(); }
+  try {
+    if (drop) await dropAfterOpen(drop.account, [], drop.what);
+    socket.send(frame);
+  } finally {
+    socket.close();
+  }
 }
 
 const random32 = () => crypto.getRandomValues(new Uint32Array(1))[0];
@@ -107,7 +115,9 @@ export const release = defineCommand({
     const xid = random32();
     // RFC 2131 4.4.6: unicast to the server, from the address being released.
     const payload = buildRelease(id, { xid, address, serverId: server });
-    await sendOnce(iface, frameClientMessage(id.mac, payload, { mac: serverMac, ip: server, srcIp: address }));
+    // Send only, nothing read from the wire: no need to drop privileges (--user root keeps
+    // them all the same), and the stored lease can go once the RELEASE is out.
+    await sendOnce(iface, frameClientMessage(id.mac, payload, { mac: serverMac, ip: server, srcIp: address }), null);
     if (s) removeLease(stateDir, iface);
     if (a.json) printJson({ ok: true, via: "oneshot", interface: iface, address, server, mac: macToString(id.mac), xid });
     else print(`released ${address} to ${escapeText(server)} on ${escapeText(iface)} (DHCPRELEASE sent; no answer is expected)\n`);
@@ -139,7 +149,7 @@ export const decline = defineCommand({
     const { id } = await identityFor(iface, a);
     const xid = random32();
     // RFC 2131 4.4.1: the client has no address: broadcast from 0.0.0.0.
-    await sendOnce(iface, frameClientMessage(id.mac, buildDecline(id, { xid, address, serverId: server, message })));
+    await sendOnce(iface, frameClientMessage(id.mac, buildDecline(id, { xid, address, serverId: server, message })), { account: accountFromArgs(a), what: "lease decline" });
     if (a.json) printJson({ ok: true, interface: iface, address, server, mac: macToString(id.mac), xid });
     else print(`declined ${address} (server ${escapeText(server)}) on ${escapeText(iface)}\n`);
     return EXIT.ok;
@@ -180,6 +190,7 @@ export const inform = defineCommand({
     const payload = buildClientMessage(id, { messageType: DHCPINFORM, xid, ciaddr: address });
     const frame = frameClientMessage(id.mac, payload, { mac: BROADCAST_MAC, ip: server ?? "255.255.255.255", srcIp: address });
     const { RawSocket } = await import("../../native/rawsocket.ts");
+    const account = accountFromArgs(a);
     let answer: { payload: Uint8Array; from: string } | null = null;
     let wake!: () => void;
     const got = new Promise<void>((r) => { wake = r; });
@@ -198,6 +209,7 @@ export const inform = defineCommand({
     });
     const t0 = performance.now();
     try {
+      await dropAfterOpen(account, [], "lease inform"); // the ACK is parsed as nobody
       for (let i = 0; i < tries && !answer; i++) {
         socket.send(frame);
         await Promise.race([got, Bun.sleep(retryMs)]);
