@@ -29,7 +29,10 @@ export interface RequestParams {
   secs?: number;
   broadcastFlag?: boolean;
   ciaddr?: string;
+  /** A relay agent's address (RFC 2131 4.1): the server answers to giaddr:67. */
   giaddr?: string;
+  /** Relay hops (RFC 1542 4.1.1): 1 when we speak as the first relay agent, else 0. */
+  hops?: number;
   requestedIp?: string;
   serverId?: string;
   /** Extra options from the user, in the order given; they replace defaults of the same code. */
@@ -69,6 +72,7 @@ export function buildClientMessage(id: ClientIdentity, p: RequestParams): Uint8A
     xid: p.xid,
     chaddr: id.mac,
     secs: p.secs ?? 0,
+    hops: p.hops ?? 0,
     flags: p.broadcastFlag ? BROADCAST_FLAG : 0,
     ciaddr: p.ciaddr,
     giaddr: p.giaddr,

@@ -2,7 +2,9 @@
 // as OFFERs to us, and what each OFFER says. The shell feeds it frames and the time.
 
 import { bytesEqual, macToString, parseIp, parseMac, toHex } from "./bytes.ts";
-import { parseUdpFrame, DHCP_CLIENT_PORT, type ChecksumStatus, type FrameDropReason, type ParsedFrame } from "./frame.ts";
+import {
+  parseUdpFrame, DHCP_CLIENT_PORT, DHCP_SERVER_PORT, type ChecksumStatus, type FrameDropReason, type ParsedFrame,
+} from "./frame.ts";
 import {
   decodeMessage, getIp, getIps, getString, getU32, messageType, getOption, BOOTREPLY,
   type DecodeErrorKind, type DecodeWarningKind, type DhcpMessage,
@@ -13,7 +15,7 @@ import { isSubnetEdge, isUsableAddress } from "./lease-times.ts";
 export type ReplyDropReason =
   | FrameDropReason | `decode-${DecodeErrorKind}`
   | "not-reply" | "not-ethernet" | "wrong-xid" | "wrong-chaddr" | "no-message-type"
-  | "not-offer" | "offer-no-address" | "offer-bad-address" | "outgoing";
+  | "not-offer" | "offer-no-address" | "offer-bad-address" | "outgoing" | "not-to-giaddr" | "other-server";
 
 /** Counters of what was dropped and why; shown with --verbose and in JSON. */
 export class DropCounters {
@@ -93,11 +95,50 @@ export function isAllowed(list: AllowList, offer: Pick<Offer, "serverId" | "sour
 
 export interface ReceivedFrameLike { bytes: Uint8Array; csum: ChecksumStatus; outgoing?: boolean }
 
+/**
+ * Where a server's reply to us arrives. A client's: UDP port 68, in a frame to chaddr or
+ * broadcast. A relay's (--giaddr, RFC 2131 4.1): UDP port 67 at giaddr, in a frame to the
+ * interface's MAC, the one the server's ARP for giaddr found (chaddr may be another).
+ */
+export interface ReplyPath { dstPort: number; mac: Uint8Array; dstIp?: string }
+
+export function clientReplyPath(chaddr: Uint8Array): ReplyPath {
+  return { dstPort: DHCP_CLIENT_PORT, mac: chaddr };
+}
+
+export function relayReplyPath(giaddr: string, interfaceMac: Uint8Array): ReplyPath {
+  return { dstPort: DHCP_SERVER_PORT, mac: interfaceMac, dstIp: giaddr };
+}
+
+export type ReplyFrameResult =
+  | { ok: true; frame: ParsedFrame }
+  | { ok: false; reason: FrameDropReason | "not-to-giaddr" | "outgoing" };
+
+/** The frame checks every reply passes before its DHCP message is decoded. */
+export function parseReplyFrame(frame: ReceivedFrameLike, path: ReplyPath): ReplyFrameResult {
+  if (frame.outgoing) return { ok: false, reason: "outgoing" };
+  const f = parseUdpFrame(frame.bytes, { csum: frame.csum, dstPort: path.dstPort, ourMac: path.mac });
+  if (!f.ok) return f;
+  // A relay hears every client's broadcast to port 67 too (the watch filter): only what is
+  // addressed to giaddr is an answer to us.
+  if (path.dstIp !== undefined && f.frame.dstIp !== path.dstIp) return { ok: false, reason: "not-to-giaddr" };
+  return f;
+}
+
+/** --server: a reply counts when its server id (54) or its source address is that server. */
+export function fromServer(server: string, serverId: string | null, srcIp: string): boolean {
+  return serverId === server || srcIp === server;
+}
+
 export interface CollectorOptions {
   xid: number;
   mac: Uint8Array;
   startedAt: number;   // ms, from the caller's clock
   allow?: AllowList;   // absent: nobody is rogue
+  /** Where replies arrive (default: a client's, port 68 to mac). */
+  replyPath?: ReplyPath;
+  /** --server: offers from any other server are dropped ("other-server"), never shown or rogue. */
+  server?: string;
 }
 
 /**
@@ -122,8 +163,7 @@ export class OfferCollector {
   }
 
   private classify(frame: ReceivedFrameLike, now: number): Offer | null {
-    if (frame.outgoing) { this.drops.add("outgoing"); return null; }
-    const f = parseUdpFrame(frame.bytes, { csum: frame.csum, dstPort: DHCP_CLIENT_PORT, ourMac: this.opts.mac });
+    const f = parseReplyFrame(frame, this.opts.replyPath ?? clientReplyPath(this.opts.mac));
     if (!f.ok) { this.drops.add(f.reason); return null; }
     const d = decodeMessage(f.frame.payload);
     if (!d.ok) { this.drops.add(`decode-${d.error.kind}`); return null; }
@@ -137,6 +177,10 @@ export class OfferCollector {
     if (type === 0 || type >= MESSAGE_TYPES.length) { this.drops.add("no-message-type"); return null; }
     if (type !== DHCPOFFER) { this.drops.add("not-offer"); return null; }
     const serverId = getIp(msg, 54);
+    if (this.opts.server !== undefined && !fromServer(this.opts.server, serverId, f.frame.srcIp)) {
+      this.drops.add("other-server");
+      return null;
+    }
     if (msg.yiaddr === "0.0.0.0" && !serverId) { this.drops.add("offer-no-address"); return null; }
     if (!isUsableAddress(msg.yiaddr) || isSubnetEdge(msg.yiaddr, getIp(msg, 1))) { this.drops.add("offer-bad-address"); return null; }
     const key = serverId ?? f.frame.srcIp;

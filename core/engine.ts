@@ -45,6 +45,19 @@ export interface EngineConfig {
   /** Servers whose OFFERs, ACKs and NAKs are not taken (by server id or source address). */
   ignoreServers?: readonly string[];
   /**
+   * One-shot --server: what the client would broadcast (DISCOVER, the REQUEST of REQUESTING,
+   * REBOOTING and REBINDING) goes by unicast to this server instead, in an Ethernet frame to
+   * `mac` (the broadcast address when unknown), from `srcIp` (an address the interface holds;
+   * default 0.0.0.0) or, bound, from the lease's. Replies from any other server are dropped.
+   */
+  server?: UnicastServer;
+  /**
+   * One-shot --giaddr: speak as a relay agent would for us (RFC 1542 4.1.1, RFC 2131 4.1):
+   * those same messages carry giaddr and hops 1 and go from giaddr:67, to `server` when set;
+   * the server answers to giaddr:67. RENEWING and RELEASE stay the client's own unicast.
+   */
+  relay?: { giaddr: string };
+  /**
    * Resident: a lease kept from before (the store), on the caller's clock. start() reboots into
    * it (REBOOTING with its address) when it has not expired.
    */
@@ -52,6 +65,8 @@ export interface EngineConfig {
   /** Uniform in [0, 1): xids and jitter. */
   random: () => number;
 }
+
+export interface UnicastServer { ip: string; mac?: Uint8Array; srcIp?: string }
 
 export interface RawOption { code: number; hex: string }
 
@@ -134,7 +149,8 @@ export type FailReason = "no-offer" | "no-ack";
 export type UnboundReason = "expired" | "nak" | "reboot-failed" | "restart" | "ipv6-only";
 
 export type Action =
-  | { kind: "send"; messageType: number; xid: number; payload: Uint8Array; to: Destination; srcIp: string }
+  /** srcPort: absent for the client's port 68; 67 when the message goes out as a relay's (config.relay). */
+  | { kind: "send"; messageType: number; xid: number; payload: Uint8Array; to: Destination; srcIp: string; srcPort?: number }
   | { kind: "arm"; timer: TimerName; at: number }
   | { kind: "disarm"; timer: TimerName }
   | { kind: "offer"; serverId: string; address: string }
@@ -455,6 +471,8 @@ function onReceived(s: ClientState, r: Received, now: number, actions: Action[])
   if (m.xid !== s.xid) return drop(s, actions, "wrong-xid");
   if (!bytesEqual(m.chaddr.subarray(0, 6), c.identity.mac)) return drop(s, actions, "wrong-chaddr");
   const type = messageType(m);
+  // --server: we asked one server; an answer from another is not what we asked for.
+  if (c.server && replyServer(r) !== c.server.ip && r.srcIp !== c.server.ip) return drop(s, actions, "other-server");
   const ignored = c.ignoreServers;
   if (ignored?.length && (ignored.includes(replyServer(r)) || ignored.includes(r.srcIp))) return drop(s, actions, "ignored-server");
   if (type === DHCPOFFER) return onOffer(s, r, now, actions);

@@ -1,12 +1,20 @@
 // `dhcptool discover IFACE`: broadcast DISCOVER, collect every OFFER, show who answered,
 // with what, and how fast.
 
-import { hostname as osHostname } from "node:os";
+import { hostname as osHostname, networkInterfaces } from "node:os";
 import { defineCommand } from "citty";
-import { macToString, parseIp, parseMac, fromHex } from "../../core/bytes.ts";
-import { buildDiscover, frameClientMessage, shortHostname, DEFAULT_REQUEST_LIST, type ClientIdentity } from "../../core/client.ts";
-import { OfferCollector, nextDiscoverAt, type AllowList, type Offer } from "../../core/discover.ts";
+import { ipToU32, macToString, parseIp, parseMac, fromHex } from "../../core/bytes.ts";
+import {
+  buildDiscover, frameClientMessage, shortHostname, BROADCAST_DESTINATION, DEFAULT_REQUEST_LIST,
+  type ClientIdentity, type Destination,
+} from "../../core/client.ts";
+import {
+  OfferCollector, clientReplyPath, nextDiscoverAt, relayReplyPath, type AllowList, type Offer,
+} from "../../core/discover.ts";
+import type { UnicastServer } from "../../core/engine.ts";
 import { escapeText } from "../../core/escape.ts";
+import { BROADCAST_MAC, DHCP_SERVER_PORT } from "../../core/frame.ts";
+import { isUsableAddress } from "../../core/lease-times.ts";
 import type { OptionBytes } from "../../core/message.ts";
 import { parseOptionArg } from "../../core/options.ts";
 import { allValues, allowListFromArgs, outputArgs, parseNumber, rejectUnknownFlags } from "../args.ts";
@@ -29,6 +37,9 @@ export const discoverArgs = {
   "prefer-ipv6": { type: "boolean", description: "Ask for option 108, IPv6-only preferred (RFC 8925)" },
   option: { type: "string", description: "Add or replace an option: CODE|NAME=VALUE, typed (121=192.0.2.0/24,10.0.0.1) or hex:BYTES; repeatable", valueHint: "CODE=VALUE" },
   "allow-server": { type: "string", description: "A legitimate server (IP or MAC; repeat or comma-separate). Any other that answers is rogue: exit 5", valueHint: "IP|MAC" },
+  server: { type: "string", description: "Ask this one server by unicast instead of broadcasting; replies from any other are dropped", valueHint: "IP" },
+  "server-mac": { type: "string", description: "With --server: the Ethernet destination (default ff:ff:ff:ff:ff:ff, since nothing ARPs for the server)", valueHint: "MAC" },
+  giaddr: { type: "string", description: "Relay simulation: send as a relay agent at IP (an address on IFACE), with giaddr and hops 1, from IP:67 to --server; the server answers to IP:67", valueHint: "IP" },
   // --- resident prober (cli/probe.ts) ---
   daemon: { type: "boolean", description: "Stay resident: probe every --interval seconds with one stable MAC, report new, changed, vanished and rogue servers" },
   interval: { type: "string", description: "With --daemon: seconds between probes (default 60, at least 1); --wait is kept below it", valueHint: "S" },
@@ -45,6 +56,9 @@ Examples:
   dhcptool discover eth0 --allow-server 192.0.2.1 || echo "rogue DHCP server!"
   dhcptool discover eth0 --mac random --wait 10 --verbose
   dhcptool discover eth0 --option user-class=ipxe --option 93=7   as a UEFI PXE client would
+  dhcptool discover eth0 --server 192.0.2.1   ask that server alone, by unicast (dhcping-style)
+  dhcptool discover eth0 --server 192.0.2.1 --server-mac 52:54:00:12:34:56   …in a frame to its MAC
+  dhcptool discover eth0 --giaddr 192.0.2.5 --server 192.0.2.1   as a relay agent at 192.0.2.5 would
   dhcptool discover eth0 --daemon --allow-server 192.0.2.1    probe every 60 s, report changes
   dhcptool discover eth0 --daemon --interval 300 --json >> probe.ndjson   one event per line
   dhcptool discover eth0 --daemon --mac random --vanish-after 3   one random MAC, kept all run
@@ -58,6 +72,18 @@ Exit status:
 
 Latency is measured from the first DISCOVER; DISCOVERs are retransmitted (same xid) every
 --timeout seconds, at most --tries times, inside the --wait window.
+
+--server IP sends the DISCOVER to IP instead of 255.255.255.255, in a frame to the Ethernet
+broadcast address (or --server-mac), from an IPv4 address IFACE holds (the one in IP's subnet
+first). With no address on IFACE it goes from 0.0.0.0, which servers on a Linux UDP socket
+(dnsmasq) drop as a martian source; raw-socket servers (Kea, ISC dhcpd) answer it. Only
+replies from IP (server id or source address) count: others are dropped and counted
+(other-server), so they are never shown and never rogue. A server beyond a router needs
+--server-mac with the router's MAC (a frame to the Ethernet broadcast address is not
+routed) and --giaddr (without a relay address it answers on its own link).
+--giaddr IP (needs --server) plays the relay agent (RFC 1542, RFC 2131 4.1): giaddr = IP,
+hops 1, sent from IP:67, so the server answers to IP:67 and picks the pool of IP's subnet.
+IP must be an address on IFACE (the server ARPs for it; ip addr add IP/24 dev IFACE).
 
 --daemon (in the spirit of dhcp_probe) repeats this exchange every --interval seconds with
 one MAC kept for the whole run (the interface's, --mac, or one random MAC drawn at start) and
@@ -78,6 +104,10 @@ export interface DiscoverOptions {
   /** Options from --option, in the order given. */
   extra: OptionBytes[];
   allow: AllowList | null;
+  /** --server (and --server-mac): unicast to this server only. */
+  server: { ip: string; mac: Uint8Array | null } | null;
+  /** --giaddr: relay simulation from this address (needs server). */
+  giaddr: string | null;
   onOffer?: (offer: Offer) => void;
 }
 
@@ -87,6 +117,9 @@ export interface DiscoverResult {
   xid: string;
   discoversSent: number;
   elapsedMs: number;
+  /** --server and --giaddr as used (null: broadcast, no relay). */
+  server: string | null;
+  giaddr: string | null;
   offers: Offer[];
   rogueServers: string[];
   dropped: Record<string, number>;
@@ -100,21 +133,85 @@ function randomMac(): Uint8Array {
   return mac;
 }
 
+interface InterfaceAddress { address: string; netmask: string }
+
+/** IPv4 addresses on an interface in this namespace (labelled ones, IFACE:x, included). */
+function interfaceAddresses(iface: string): InterfaceAddress[] {
+  return Object.entries(networkInterfaces())
+    .filter(([name]) => name === iface || name.startsWith(`${iface}:`))
+    .flatMap(([, addrs]) => (addrs ?? []).filter((a) => a.family === "IPv4" || (a.family as unknown) === 4));
+}
+
+const sameSubnet = (a: string, b: string, mask: string) => ((ipToU32(a) ^ ipToU32(b)) & ipToU32(mask)) === 0;
+
+/** How the exchange reaches the server: the engine's `server` and `relay` (none: broadcast). */
+export interface UnicastRoute { server?: UnicastServer; relay?: { giaddr: string } }
+
+/**
+ * --server / --giaddr checked against the interface (IO: its addresses). A relay's giaddr must
+ * be on IFACE: the server ARPs for it and sends its answer there. A plain --server unicast goes
+ * from an address IFACE holds, since Linux drops a unicast from 0.0.0.0 as a martian source.
+ */
+export function resolveUnicast(o: Pick<DiscoverOptions, "iface" | "server" | "giaddr">): UnicastRoute {
+  if (!o.server) return {};
+  const addrs = interfaceAddresses(o.iface);
+  const server: UnicastServer = { ip: o.server.ip, ...(o.server.mac ? { mac: o.server.mac } : {}) };
+  const iface = escapeText(o.iface);
+  if (o.giaddr !== null) {
+    checkRelayAddress(o.iface, o.giaddr, addrs);
+    return { server, relay: { giaddr: o.giaddr } };
+  }
+  const from = addrs.find((a) => sameSubnet(a.address, server.ip, a.netmask)) ?? addrs[0];
+  if (from) return { server: { ...server, srcIp: from.address } };
+  log.warn(`${iface} has no IPv4 address: the unicast to ${server.ip} goes from 0.0.0.0, which a server on a Linux ` +
+    `UDP socket (dnsmasq) drops as a martian source (raw-socket servers such as Kea answer); add an address to ${iface} ` +
+    `(ip addr add ADDRESS/PREFIX dev ${iface})`);
+  return { server };
+}
+
+/** --giaddr must be an address on the interface: the server ARPs for it and answers there. */
+export function checkRelayAddress(iface: string, giaddr: string, addrs = interfaceAddresses(iface)): void {
+  if (addrs.some((a) => a.address === giaddr)) return;
+  const held = addrs.length ? `it has ${addrs.map((a) => a.address).join(", ")}` : "it has no IPv4 address";
+  const name = escapeText(iface);
+  throw new UsageError(`--giaddr ${giaddr} is not an address of ${name} (${held}): the server sends its answer ` +
+    `to giaddr, so add it first, e.g. ip addr add ${giaddr}/24 dev ${name}`);
+}
+
+/** The frame a DISCOVER goes in: broadcast, or unicast to --server (from giaddr:67 when relaying). */
+export function unicastDestination(route: UnicastRoute): Destination {
+  const s = route.server;
+  if (!s) return BROADCAST_DESTINATION;
+  const to = { mac: s.mac ?? BROADCAST_MAC, ip: s.ip };
+  return route.relay ? { ...to, srcIp: route.relay.giaddr, srcPort: DHCP_SERVER_PORT } : { ...to, srcIp: s.srcIp ?? "0.0.0.0" };
+}
+
 /** The shell around core's OfferCollector: socket, timers, clock. */
 export async function runDiscover(o: DiscoverOptions): Promise<DiscoverResult> {
   const { RawSocket, interfaceInfo } = await import("../../native/rawsocket.ts");
   const info = interfaceInfo(o.iface);
   if (info.carrier === false) log.warn(`${escapeText(o.iface)} has no carrier (cable unplugged? no link?); trying anyway`);
+  const route = resolveUnicast(o);
   const mac = o.mac === "interface" ? info.mac : o.mac === "random" ? randomMac() : o.mac;
   const xid = crypto.getRandomValues(new Uint32Array(1))[0];
   const identity: ClientIdentity = { ...o.identity, mac };
   const startedAt = performance.now();
-  const collector = new OfferCollector({ xid, mac, startedAt, allow: o.allow ?? undefined });
+  const relay = route.relay;
+  const collector = new OfferCollector({
+    xid, mac, startedAt, allow: o.allow ?? undefined, server: route.server?.ip,
+    // A relay's answers come to giaddr:67, in frames to the interface's MAC (chaddr may be random).
+    replyPath: relay ? relayReplyPath(relay.giaddr, info.mac) : clientReplyPath(mac),
+  });
+  const to = unicastDestination(route);
+  // A relay agent speaks from its own interface; a client from chaddr (--mac).
+  const srcMac = relay ? info.mac : mac;
+  if (route.server) log.verbose(`unicast to ${route.server.ip} from ${to.srcIp}:${to.srcPort ?? 68}${relay ? " as a relay agent" : ""}`);
 
   let finish!: () => void;
   const done = new Promise<void>((resolve) => { finish = resolve; });
   const socket = RawSocket.open(o.iface, {
-    filter: "client",
+    // The client filter passes only UDP to port 68; a relay's answers go to port 67.
+    filter: relay ? "watch" : "client",
     onFrame(frame) {
       const offer = collector.accept(frame, performance.now());
       if (!offer) return;
@@ -128,8 +225,10 @@ export async function runDiscover(o: DiscoverOptions): Promise<DiscoverResult> {
   let retry: Timer | undefined;
   const sendNext = () => {
     const secs = Math.min(0xffff, Math.floor((performance.now() - startedAt) / 1000));
-    const dhcp = buildDiscover(identity, { xid, secs, broadcastFlag: o.broadcastFlag, extra: o.extra });
-    socket.send(frameClientMessage(mac, dhcp));
+    const dhcp = buildDiscover(identity, {
+      xid, secs, broadcastFlag: o.broadcastFlag, extra: o.extra, ...(relay ? { giaddr: relay.giaddr, hops: 1 } : {}),
+    });
+    socket.send(frameClientMessage(srcMac, dhcp, to));
     sent++;
     const at = nextDiscoverAt(sent, { waitMs: o.waitMs, retryMs: o.retryMs, tries: o.tries });
     if (at !== null) retry = setTimeout(sendNext, Math.max(0, at - (performance.now() - startedAt)));
@@ -156,6 +255,8 @@ export async function runDiscover(o: DiscoverOptions): Promise<DiscoverResult> {
     xid: "0x" + xid.toString(16).padStart(8, "0"),
     discoversSent: sent,
     elapsedMs: Math.round(elapsedMs),
+    server: route.server?.ip ?? null,
+    giaddr: relay?.giaddr ?? null,
     offers: collector.offers,
     rogueServers: collector.offers.filter((x) => x.rogue).map((x) => x.serverId ?? x.sourceIp),
     dropped: collector.drops.toJSON(),
@@ -216,13 +317,44 @@ export function discoverOptionsFromArgs(args: Parsed, rawArgs: string[]): Discov
     extra.push({ code: r.code, data: r.data });
   }
   const allow = allowListFromArgs(rawArgs);
+  const { server, giaddr } = unicastFromArgs(args);
   return {
     iface, waitMs: waitS * 1000, retryMs: retryS * 1000, tries, first: args.first === true, mac,
     identity: { hostname, clientId, vendorClass, requestList, preferIpv6: args["prefer-ipv6"] === true },
     broadcastFlag: args["broadcast-flag"] === true,
     extra,
     allow,
+    server,
+    giaddr,
   };
+}
+
+function unicastFromArgs(args: Parsed): Pick<DiscoverOptions, "server" | "giaddr"> {
+  const text = (flag: string) => {
+    const v = args[flag];
+    if (v === undefined) return null;
+    if (typeof v !== "string" || v === "") throw new UsageError(`--${flag} needs a value`);
+    return v;
+  };
+  const host = (flag: string, v: string | null) => {
+    if (v !== null && (parseIp(v) === null || !isUsableAddress(v))) throw new UsageError(`--${flag} "${v}" is not a unicast IPv4 address`);
+    return v;
+  };
+  const ip = host("server", text("server"));
+  const giaddr = host("giaddr", text("giaddr"));
+  const macText = text("server-mac");
+  let mac: Uint8Array | null = null;
+  if (macText !== null) {
+    mac = parseMac(macText);
+    if (!mac || (mac[0] & 1) !== 0) throw new UsageError(`--server-mac "${macText}" is not a unicast MAC address (aa:bb:cc:dd:ee:ff)`);
+  }
+  if (ip === null) {
+    if (giaddr !== null) throw new UsageError(`--giaddr needs --server IP: a relay agent unicasts to its server (e.g. --giaddr ${giaddr} --server 192.0.2.1)`);
+    if (mac !== null) throw new UsageError("--server-mac goes with --server IP (the server it belongs to)");
+    return { server: null, giaddr: null };
+  }
+  if (giaddr === ip) throw new UsageError("--giaddr is our (the relay agent's) address; --server is the server's: they differ");
+  return { server: { ip, mac }, giaddr };
 }
 
 export default defineCommand({
@@ -233,6 +365,8 @@ export default defineCommand({
     const opts = discoverOptionsFromArgs(args as Parsed, rawArgs);
     // --- resident prober: cli/probe.ts checks --daemon/--interval/--vanish-after and runs it ---
     if (args.daemon === true || args.interval !== undefined || args["vanish-after"] !== undefined) {
+      // Each probe checks again; a giaddr missing at start is a usage error, not a failing probe.
+      if (opts.giaddr !== null) checkRelayAddress(opts.iface, opts.giaddr);
       const { runProbeDaemon } = await import("../probe.ts");
       return runProbeDaemon(args as Parsed, opts);
     }

@@ -5,11 +5,11 @@
 import { defineCommand } from "citty";
 import { macToString, parseIp } from "../../core/bytes.ts";
 import { frameClientMessage } from "../../core/client.ts";
-import { DropCounters } from "../../core/discover.ts";
+import { DropCounters, clientReplyPath, parseReplyFrame, relayReplyPath } from "../../core/discover.ts";
 import { initialState, step, type Action, type ClientState, type Event, type Lease, type TimerName } from "../../core/engine.ts";
 import { escapeText } from "../../core/escape.ts";
 import { leaseVars } from "../../core/lease-env.ts";
-import { BROADCAST_MAC, DHCP_CLIENT_PORT, parseUdpFrame } from "../../core/frame.ts";
+import { BROADCAST_MAC, DHCP_SERVER_PORT } from "../../core/frame.ts";
 import { decodeMessage } from "../../core/message.ts";
 import { DHCPDISCOVER, DHCPREQUEST } from "../../core/options.ts";
 import { allValues, outputArgs, rejectUnknownFlags } from "../args.ts";
@@ -17,10 +17,11 @@ import { EXIT, UsageError } from "../errors.ts";
 import { leaseRecord, type LeaseRecord } from "../daemon/store.ts";
 import { accountFromArgs, userArg } from "../privilege.ts";
 import { log, print } from "../log.ts";
-import { discoverArgs, discoverOptionsFromArgs, type DiscoverOptions } from "./discover.ts";
+import { discoverArgs, discoverOptionsFromArgs, resolveUnicast, type DiscoverOptions } from "./discover.ts";
 
 const { iface, mac, "client-id": clientId, hostname, "no-hostname": noHostname, "vendor-class": vendorClass,
-  "request-options": requestOptions, "broadcast-flag": broadcastFlag, "prefer-ipv6": preferIpv6, option } = discoverArgs;
+  "request-options": requestOptions, "broadcast-flag": broadcastFlag, "prefer-ipv6": preferIpv6, option,
+  server, "server-mac": serverMac, giaddr } = discoverArgs;
 
 export const requestArgs = {
   iface: { ...iface, description: "Interface to ask on (e.g. eth0)" },
@@ -29,6 +30,9 @@ export const requestArgs = {
   tries: { type: "string", description: "Send each message at most N times before giving up (default 3)", valueHint: "N" },
   mac, "client-id": clientId, hostname, "no-hostname": noHostname, "vendor-class": vendorClass,
   "request-options": requestOptions, "broadcast-flag": broadcastFlag, "prefer-ipv6": preferIpv6, option,
+  server: { ...server, description: "Ask this one server by unicast (DISCOVER and REQUEST) instead of broadcasting; replies from any other are dropped" },
+  "server-mac": serverMac,
+  giaddr: { ...giaddr, description: "Relay simulation: DISCOVER and REQUEST go as a relay agent at IP (an address on IFACE) sends them: giaddr, hops 1, from IP:67 to --server" },
   release: { type: "boolean", description: "Give the address back (DHCPRELEASE to the server) right after the ACK" },
   format: { type: "string", description: "Output: text (default), json, or env (KEY='value' lines to source in a shell)", valueHint: "FMT" },
   daemon: { type: "boolean", description: "Stay resident: keep the lease (renew, rebind, reboot after a link flap), with a control socket for `dhcptool lease`" },
@@ -53,6 +57,8 @@ Examples:
   dhcptool request eth0 --json | jq .lease.address
   dhcptool request eth0 --format env > lease.env && . ./lease.env && echo "$new_ip_address"
   dhcptool request eth0 --mac random --release --timeout 1 --tries 5
+  dhcptool request eth0 --server 192.0.2.1 --release   a lease from that server only, by unicast
+  dhcptool request eth0 --giaddr 192.0.2.5 --server 192.0.2.1   through a simulated relay agent
 
 Exit status:
   0 bound (an ACK)   3 no OFFER or no ACK within --timeout x --tries   4 the server said NAK
@@ -61,6 +67,10 @@ Exit status:
 request does NOT configure the interface: it takes a lease from the server and prints it
 (the server counts it as given out until it expires or --release gives it back). The REQUEST
 fields follow RFC 2131 table 4; replies for another xid, MAC or server are ignored.
+--server IP and --giaddr IP work as for discover (dhcptool discover --help): the DISCOVER
+and the REQUEST go by unicast to IP (from an address IFACE holds, else 0.0.0.0), or as a
+relay agent at giaddr sends them (from giaddr:67, hops 1); only IP's replies count. The
+--release afterwards is the client's own: unicast from the leased address to the server's MAC.
 --format env prints new_ip_address, new_subnet_mask, new_broadcast_address,
 new_prefix_length, new_routers, new_classless_static_routes, new_domain_name_servers,
 new_domain_name, new_domain_search, new_host_name, new_lease_time, new_renewal_time,
@@ -84,6 +94,9 @@ export interface RequestResult {
   /** RFC 8925 (with --prefer-ipv6): the server said IPv6-only; DHCPv4 should wait this long. */
   ipv6Only: { server: string; waitSec: number } | null;
   timing: { discoverToOfferMs: number | null; requestToAckMs: number | null; totalMs: number };
+  /** --server and --giaddr as used (null: broadcast, no relay). */
+  server: string | null;
+  giaddr: string | null;
   discoversSent: number;
   requestsSent: number;
   released: boolean;
@@ -96,6 +109,7 @@ export async function runRequest(o: RequestOptions): Promise<RequestResult> {
   const { RawSocket, interfaceInfo } = await import("../../native/rawsocket.ts");
   const info = interfaceInfo(o.iface);
   if (info.carrier === false) log.warn(`${escapeText(o.iface)} has no carrier (cable unplugged? no link?); trying anyway`);
+  const route = resolveUnicast(o);
   const mac = o.mac === "interface" ? info.mac : o.mac === "random" ? randomMac() : o.mac;
   const random = () => crypto.getRandomValues(new Uint32Array(1))[0] / 0x100000000;
   const wallOffset = Date.now() - performance.now();
@@ -104,7 +118,11 @@ export async function runRequest(o: RequestOptions): Promise<RequestResult> {
   let state: ClientState = initialState({
     identity: { ...o.identity, mac }, resident: false, retryMs: o.retryMs, tries: o.tries,
     requestedAddress: o.address, broadcastFlag: o.broadcastFlag, extra: o.extra, random,
+    ...route,
   });
+  const relay = route.relay;
+  // A relay's answers come to giaddr:67, in frames to the interface's MAC (chaddr may be random).
+  const replyPath = relay ? relayReplyPath(relay.giaddr, info.mac) : clientReplyPath(mac);
   const drops = new DropCounters();
   const timers = new Map<TimerName, Timer>();
   let outcome: RequestOutcome | null = null;
@@ -119,11 +137,11 @@ export async function runRequest(o: RequestOptions): Promise<RequestResult> {
   const done = new Promise<void>((resolve) => { finish = resolve; });
 
   const socket = RawSocket.open(o.iface, {
-    filter: "client",
+    // The client filter passes only UDP to port 68; a relay's answers go to port 67.
+    filter: relay ? "watch" : "client",
     onFrame(frame) {
-      if (frame.outgoing) { drops.add("outgoing"); return; }
       // The same frame checks as discover's OfferCollector; the engine checks the rest.
-      const f = parseUdpFrame(frame.bytes, { csum: frame.csum, dstPort: DHCP_CLIENT_PORT, ourMac: mac });
+      const f = parseReplyFrame(frame, replyPath);
       if (!f.ok) { drops.add(f.reason); return; }
       const d = decodeMessage(f.frame.payload);
       if (!d.ok) { drops.add(`decode-${d.error.kind}`); return; }
@@ -143,9 +161,10 @@ export async function runRequest(o: RequestOptions): Promise<RequestResult> {
     switch (a.kind) {
       case "send": {
         const to = a.to === "broadcast"
-          ? { mac: BROADCAST_MAC, ip: "255.255.255.255", srcIp: a.srcIp }
-          : { mac: a.to.mac, ip: a.to.ip, srcIp: a.srcIp };
-        socket.send(frameClientMessage(mac, a.payload, to));
+          ? { mac: BROADCAST_MAC, ip: "255.255.255.255", srcIp: a.srcIp, srcPort: a.srcPort }
+          : { mac: a.to.mac, ip: a.to.ip, srcIp: a.srcIp, srcPort: a.srcPort };
+        // What a relay agent forwards leaves from its own interface; the client's own, from chaddr.
+        socket.send(frameClientMessage(a.srcPort === DHCP_SERVER_PORT ? info.mac : mac, a.payload, to));
         if (a.messageType === DHCPDISCOVER) { discoversSent++; firstDiscoverAt ??= now; }
         if (a.messageType === DHCPREQUEST) { requestsSent++; firstRequestAt ??= now; }
         log.debug(`sent ${a.messageType === DHCPDISCOVER ? "DISCOVER" : a.messageType === DHCPREQUEST ? "REQUEST" : "RELEASE"} xid 0x${a.xid.toString(16)}`);
@@ -222,6 +241,8 @@ export async function runRequest(o: RequestOptions): Promise<RequestResult> {
       requestToAckMs: firstRequestAt !== null && ackAt !== null ? round(ackAt - firstRequestAt) : null,
       totalMs: round(performance.now() - startedAt),
     },
+    server: route.server?.ip ?? null,
+    giaddr: relay?.giaddr ?? null,
     discoversSent, requestsSent, released,
     dropped: drops.toJSON(),
   };
@@ -285,6 +306,9 @@ export function requestOptionsFromArgs(args: Parsed, rawArgs: string[]): Request
     if (/^(53|dhcp-message-type)\s*(=|$)/i.test(value)) throw new UsageError("--option 53: request sets the message type itself");
   }
   const { waitMs: _w, first: _f, allow: _a, onOffer: _o, ...base } = discoverOptionsFromArgs({ ...args, wait: undefined }, rawArgs);
+  if (args.daemon === true && (base.server || base.giaddr)) {
+    throw new UsageError("--server and --giaddr are for the one-shot request; the --daemon client broadcasts, and renews with its lease's server");
+  }
   let address: string | undefined;
   if (args.address !== undefined) {
     if (typeof args.address !== "string" || parseIp(args.address) === null) {
