@@ -152,6 +152,9 @@ export async function runProbeDaemon(args: Parsed, discover: DiscoverOptions): P
   const { interfaceInfo } = await import("../native/rawsocket.ts");
   // A missing interface at start is an error (exit 1), as for one-shot; later it is one failed probe.
   const info = interfaceInfo(o.discover.iface);
+  // Each probe opens its own packet socket: the prober keeps CAP_NET_RAW and nothing else.
+  const { accountFromArgs, dropAfterOpen } = await import("./privilege.ts");
+  await dropAfterOpen(accountFromArgs(args), ["net_raw"], "discover --daemon");
   const mac = o.discover.mac === "interface" ? info.mac : o.discover.mac === "random" ? randomMac() : o.discover.mac;
   const probeOpts: DiscoverOptions = { ...o.discover, mac };
   const tracker = new ProbeTracker({ allow: o.discover.allow, vanishAfter: o.vanishAfter });

@@ -20,6 +20,7 @@ import { parseOptionArg } from "../../core/options.ts";
 import { allValues, allowListFromArgs, outputArgs, parseNumber, rejectUnknownFlags } from "../args.ts";
 import { EXIT, UsageError } from "../errors.ts";
 import { log, print } from "../log.ts";
+import { accountFromArgs, dropAfterOpen, userArg } from "../privilege.ts";
 
 export const discoverArgs = {
   iface: { type: "positional", required: true, description: "Interface to send on (e.g. eth0)", valueHint: "IFACE" },
@@ -44,6 +45,7 @@ export const discoverArgs = {
   daemon: { type: "boolean", description: "Stay resident: probe every --interval seconds with one stable MAC, report new, changed, vanished and rogue servers" },
   interval: { type: "string", description: "With --daemon: seconds between probes (default 60, at least 1); --wait is kept below it", valueHint: "S" },
   "vanish-after": { type: "string", description: "With --daemon: a server missing from N probes in a row has vanished (default 2)", valueHint: "N" },
+  ...userArg,
   // --- end resident prober ---
   ...outputArgs,
 } as const;
@@ -109,6 +111,8 @@ export interface DiscoverOptions {
   /** --giaddr: relay simulation from this address (needs server). */
   giaddr: string | null;
   onOffer?: (offer: Offer) => void;
+  /** Runs once the packet socket is open, before anything is sent (the privilege drop). */
+  afterOpen?: () => Promise<void>;
 }
 
 export interface DiscoverResult {
@@ -223,12 +227,21 @@ export async function runDiscover(o: DiscoverOptions): Promise<DiscoverResult> {
 
   let sent = 0;
   let retry: Timer | undefined;
+  let sendError: unknown = null;
   const sendNext = () => {
     const secs = Math.min(0xffff, Math.floor((performance.now() - startedAt) / 1000));
     const dhcp = buildDiscover(identity, {
       xid, secs, broadcastFlag: o.broadcastFlag, extra: o.extra, ...(relay ? { giaddr: relay.giaddr, hops: 1 } : {}),
     });
-    socket.send(frameClientMessage(srcMac, dhcp, to));
+    try {
+      socket.send(frameClientMessage(srcMac, dhcp, to));
+    } catch (err) {
+      // The interface went away or down mid-window (a timer calls us: nothing above would
+      // catch it). End the window; the error is reported once it is closed.
+      sendError = err;
+      finish();
+      return;
+    }
     sent++;
     const at = nextDiscoverAt(sent, { waitMs: o.waitMs, retryMs: o.retryMs, tries: o.tries });
     if (at !== null) retry = setTimeout(sendNext, Math.max(0, at - (performance.now() - startedAt)));
@@ -239,6 +252,7 @@ export async function runDiscover(o: DiscoverOptions): Promise<DiscoverResult> {
   const interrupted = () => finish();
   process.once("SIGINT", interrupted);
   try {
+    await o.afterOpen?.();
     sendNext();
     await done;
   } finally {
@@ -247,8 +261,10 @@ export async function runDiscover(o: DiscoverOptions): Promise<DiscoverResult> {
     process.off("SIGINT", interrupted);
   }
   const elapsedMs = performance.now() - startedAt;
-  const kernelDrops = socket.stats().drops;
+  let kernelDrops = 0;
+  try { kernelDrops = socket.stats().drops; } catch { /* the interface is gone */ }
   socket.close();
+  if (sendError !== null) throw sendError;
   return {
     interface: o.iface,
     mac: macToString(mac),
@@ -371,7 +387,9 @@ export default defineCommand({
       return runProbeDaemon(args as Parsed, opts);
     }
     // --- end resident prober ---
-    const result = await runDiscover(opts);
+    // The OFFERs are parsed as --user (nobody) with no capability left.
+    const account = accountFromArgs(args as Parsed);
+    const result = await runDiscover({ ...opts, afterOpen: () => dropAfterOpen(account, [], "discover") });
     const rogue = result.rogueServers.length > 0;
     for (const r of result.rogueServers) log.warn(`rogue DHCP server: ${escapeText(r)} is not in --allow-server`);
     if (args.json) {

@@ -15,7 +15,7 @@ import { DHCPDISCOVER, DHCPREQUEST } from "../../core/options.ts";
 import { allValues, outputArgs, rejectUnknownFlags } from "../args.ts";
 import { EXIT, UsageError } from "../errors.ts";
 import { leaseRecord, type LeaseRecord } from "../daemon/store.ts";
-import { accountFromArgs, userArg } from "../privilege.ts";
+import { accountFromArgs, dropAfterOpen, userArg } from "../privilege.ts";
 import { log, print } from "../log.ts";
 import { discoverArgs, discoverOptionsFromArgs, resolveUnicast, type DiscoverOptions } from "./discover.ts";
 
@@ -150,6 +150,8 @@ export async function runRequest(o: RequestOptions): Promise<RequestResult> {
     onError(err) { log.debug(`receive: ${String(err)}`); },
   });
 
+  let sendError: unknown = null;
+
   function dispatch(event: Event): void {
     const now = performance.now();
     const r = step(state, event, now);
@@ -164,7 +166,14 @@ export async function runRequest(o: RequestOptions): Promise<RequestResult> {
           ? { mac: BROADCAST_MAC, ip: "255.255.255.255", srcIp: a.srcIp, srcPort: a.srcPort }
           : { mac: a.to.mac, ip: a.to.ip, srcIp: a.srcIp, srcPort: a.srcPort };
         // What a relay agent forwards leaves from its own interface; the client's own, from chaddr.
-        socket.send(frameClientMessage(a.srcPort === DHCP_SERVER_PORT ? info.mac : mac, a.payload, to));
+        try {
+          socket.send(frameClientMessage(a.srcPort === DHCP_SERVER_PORT ? info.mac : mac, a.payload, to));
+        } catch (err) {
+          // The interface went away mid-exchange (a timer got us here): end, report it after.
+          sendError ??= err;
+          finish();
+          return;
+        }
         if (a.messageType === DHCPDISCOVER) { discoversSent++; firstDiscoverAt ??= now; }
         if (a.messageType === DHCPREQUEST) { requestsSent++; firstRequestAt ??= now; }
         log.debug(`sent ${a.messageType === DHCPDISCOVER ? "DISCOVER" : a.messageType === DHCPREQUEST ? "REQUEST" : "RELEASE"} xid 0x${a.xid.toString(16)}`);
@@ -218,6 +227,7 @@ export async function runRequest(o: RequestOptions): Promise<RequestResult> {
   const interrupted = () => finish();
   process.once("SIGINT", interrupted);
   try {
+    await o.afterOpen?.(); // the privilege drop: replies are parsed as --user
     dispatch({ kind: "start" });
     await done;
     // DESIGN.md: the kernel holds no address, so the RELEASE goes out as a raw frame from the
@@ -228,6 +238,10 @@ export async function runRequest(o: RequestOptions): Promise<RequestResult> {
     process.off("SIGINT", interrupted);
     for (const t of timers.values()) clearTimeout(t);
     socket.close();
+  }
+  if (sendError !== null) {
+    if (outcome === null) throw sendError;
+    log.warn(`sending failed after the exchange: ${sendError instanceof Error ? sendError.message : String(sendError)}`);
   }
   const finalLease = lease as Lease | null;
   return {
@@ -362,7 +376,8 @@ export default defineCommand({
     const format = args.json ? "json" : String(args.format ?? "text");
     if (!["text", "json", "env"].includes(format)) throw new UsageError(`--format takes text, json or env, not "${format}"`);
     const opts = requestOptionsFromArgs(args as Parsed, rawArgs);
-    const r = await runRequest(opts);
+    const account = accountFromArgs(args as Parsed);
+    const r = await runRequest({ ...opts, afterOpen: () => dropAfterOpen(account, [], "request") });
     const drops = Object.entries(r.dropped).map(([k, v]) => `${k} ${v}`).join(", ");
     log.verbose(`${r.discoversSent} DISCOVER(s), ${r.requestsSent} REQUEST(s), ${r.timing.totalMs.toFixed(1)} ms` + (drops ? `; dropped: ${drops}` : ""));
     if (format === "json") {

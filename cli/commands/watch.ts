@@ -11,12 +11,14 @@ import { viewFrame } from "../../core/inspect.ts";
 import { allValues, allowListFromArgs, outputArgs, parseNumber, rejectUnknownFlags } from "../args.ts";
 import { EXIT, UsageError, UserError } from "../errors.ts";
 import { droppedOutput, flushOutput, log, print } from "../log.ts";
+import { accountFromArgs, dropAfterOpen, userArg } from "../privilege.ts";
 import { formatSeconds, renderValue } from "../render.ts";
 
 export const watchArgs = {
   iface: { type: "positional", required: false, description: "Interface to listen on (not with --read)", valueHint: "IFACE" },
   read: { type: "string", description: "Read packets from a pcap/pcapng file instead of an interface", valueHint: "FILE" },
   write: { type: "string", description: "Also write the packets seen to a pcap file (Wireshark/tshark read it)", valueHint: "FILE" },
+  ...userArg,
   count: { type: "string", description: "Stop after N DHCP packets", valueHint: "N" },
   duration: { type: "string", description: "Stop after S seconds", valueHint: "S" },
   "filter-mac": { type: "string", description: "Only packets of this client MAC (chaddr or Ethernet address); repeatable", valueHint: "MAC" },
@@ -166,6 +168,7 @@ export default defineCommand({
   async run({ args, rawArgs }) {
     rejectUnknownFlags(rawArgs, watchArgs);
     const o = optionsFromArgs(args as Parsed, rawArgs);
+    const account = accountFromArgs(args as Parsed);
     const tracker = new ConversationTracker(o.allow);
     let decodeErrors = 0, shown = 0, frames = 0;
     let sink: import("bun").FileSink | null = null;
@@ -175,6 +178,7 @@ export default defineCommand({
       try {
         sink = Bun.file(o.write).writer();
         sink.write(pcap.encodePcapHeader());
+        sink.flush(); // the file is open and written before privileges go
       } catch (err) {
         throw new UserError(`cannot write ${o.write}: ${(err as Error).message}`);
       }
@@ -230,6 +234,7 @@ export default defineCommand({
         const code = (err as { code?: string }).code;
         throw new UserError(code === "ENOENT" ? `${o.read}: no such file` : `${o.read}: ${(err as Error).message}`);
       }
+      await dropAfterOpen(account, [], "watch --read"); // read as the caller, parsed as --user
       const r = decodePcap(bytes);
       if (!r.ok) throw new UserError(`${o.read}: not a readable capture: ${r.error.reason}`);
       for (const w of r.warnings) log.warn(`${o.read}: ${w.reason}`);
@@ -248,6 +253,7 @@ export default defineCommand({
         onFrame: (f) => onFrame(f.bytes, Math.round((performance.timeOrigin + performance.now()) * 1000)),
         onError: (err) => log.warn(String((err as Error).message ?? err)),
       });
+      await dropAfterOpen(account, [], "watch"); // every frame is parsed as --user, no capability
       // the socket is open: from here on nothing is missed (scripts wait for this line)
       if (o.json) print(safeJson({ event: "start", time: new Date().toISOString(), interface: o.iface, mac: macToString(socket.info.mac) }) + "\n");
       else log.info(`watching DHCP on ${escapeText(o.iface!)} (Ctrl-C to stop; SIGUSR1 for a summary)`);
