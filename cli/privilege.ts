@@ -2,8 +2,9 @@
 // packet socket as root calls dropAfterOpen() right after: from then on the process parses
 // wire input as `--user` (default nobody) with at most the capability its mode still needs
 // (CAP_NET_ADMIN for the daemon's --apply, CAP_NET_RAW for a prober that opens a socket per
-// probe). Run as a user with file capabilities (setcap), it keeps its uid and drops the
-// capabilities it no longer needs. `--user root` keeps root, for a hook that needs it.
+// probe). Run by an ordinary user with file capabilities (setcap on a copy of bun), it keeps
+// its uid and those capabilities (see dropAfterOpen). `--user root` keeps root, for a hook
+// that needs it.
 
 import { readFileSync } from "node:fs";
 import { log } from "./log.ts";
@@ -36,16 +37,23 @@ export function accountFromArgs(args: Record<string, unknown>): Account | null {
   return lookupUser(name);
 }
 
-/** Drops to `account` (or, not root, to our own uid) keeping `keep`; logs what it did (-v). */
+/**
+ * As root: drops to `account` keeping `keep`, and logs what it did (-v). Not root (an
+ * unprivileged user running a copy of bun with file capabilities): keeps what it has.
+ * Capabilities belong to threads, and only the uid change away from root clears them in every
+ * thread at once (glibc applies setresuid to all of them); a capset() would reach only ours.
+ */
 export async function dropAfterOpen(account: Account | null, keep: readonly Capability[], what: string): Promise<void> {
   const euid = process.geteuid?.() ?? 0;
-  if (account === null && euid === 0) {
+  if (euid !== 0) {
+    log.verbose(`${what}: not root (uid ${euid}): keeping the file capabilities this process was started with`);
+    return;
+  }
+  if (account === null) {
     log.verbose(`${what}: keeping root (--user root)`);
     return;
   }
   const { dropPrivileges } = await import("../native/privilege.ts");
-  const uid = euid === 0 ? account!.uid : process.getuid!();
-  const gid = euid === 0 ? account!.gid : process.getgid!();
-  const r = dropPrivileges(uid, gid, keep);
-  log.verbose(`${what}: now uid ${r.uid} gid ${r.gid}${account && euid === 0 ? ` (${account.name})` : ""}, capabilities kept: ${r.kept.length ? r.kept.map((c) => "cap_" + c).join(", ") : "none"} (checked in /proc/self/status, ${r.threads} threads)`);
+  const r = dropPrivileges(account.uid, account.gid, keep);
+  log.verbose(`${what}: now uid ${r.uid} gid ${r.gid} (${account.name}), capabilities kept: ${r.kept.length ? r.kept.map((c) => "cap_" + c).join(", ") : "none"} (checked in /proc/self/status, ${r.threads} threads)`);
 }

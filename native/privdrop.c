@@ -40,21 +40,28 @@ EXPORT int32_t dt_drop_privileges(int32_t uid, int32_t gid, int32_t keep_mask)
 		return -EINVAL;
 	uint64_t keep = (uint64_t)keep_mask;
 
-	/* The bounding set first: it needs CAP_SETPCAP, which we still have. */
+	/*
+	 * The bounding set first: it needs CAP_SETPCAP, which root still has. A user running us
+	 * with file capabilities (setcap) has not: then the bounding set stays, and no_new_privs
+	 * below is what keeps anything we exec from gaining privilege.
+	 */
 	for (int cap = 0; cap <= 63; cap++) {
 		if (keep & (1ULL << cap))
 			continue;
-		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL)
-			return -errno; /* EINVAL: a cap this kernel does not know */
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0) {
+			if (errno == EINVAL)
+				continue; /* a capability this kernel does not know */
+			if (errno == EPERM)
+				break;
+			return -errno;
+		}
 	}
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL)
 		return -errno;
 	if (keep && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0)
 		return -errno;
-	if (getuid() == 0 || geteuid() == 0) {
-		if (setgroups(0, NULL) != 0)
-			return -errno;
-	}
+	if (setgroups(0, NULL) != 0 && errno != EPERM) /* EPERM: no CAP_SETGID; the check below sees it */
+		return -errno;
 	if (setresgid((gid_t)gid, (gid_t)gid, (gid_t)gid) != 0)
 		return -errno;
 	if (setresuid((uid_t)uid, (uid_t)uid, (uid_t)uid) != 0)

@@ -12,8 +12,8 @@ dev=0
 packages=(iproute2 dnsmasq-base gcc libc6-dev)
 commands=(ip dnsmasq cc cc)
 if [ $dev = 1 ]; then
-  packages+=(kea-dhcp4-server tcpdump tshark busybox hyperfine)
-  commands+=(kea-dhcp4 tcpdump tshark busybox hyperfine)
+  packages+=(kea-dhcp4-server tcpdump tshark busybox hyperfine libcap2-bin)
+  commands+=(kea-dhcp4 tcpdump tshark busybox hyperfine setcap)
 fi
 command -v npm >/dev/null || { packages+=(npm); commands+=(npm); }
 

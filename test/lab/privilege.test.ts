@@ -4,7 +4,9 @@
 // daemon's own drop (CAP_NET_ADMIN for --apply, every thread) is checked in daemon.test.ts.
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { labDown, type LabState } from "../../cli/lab.ts";
+import { chmodSync, copyFileSync, mkdtempSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { inClient, labDown, type LabState } from "../../cli/lab.ts";
 import { parseStatus } from "../../native/privilege.ts";
 import { MAIN, dhcptool, startLab } from "./helpers.ts";
 
@@ -54,6 +56,29 @@ describe("privilege drop", () => {
     expect(show.exitCode).toBe(3);
     expect(show.stdout).toContain("no leases");
   });
+
+  test("an ordinary user with a copy of bun that has cap_net_raw (setcap) runs discover", async () => {
+    const dir = mkdtempSync("/tmp/dtcap-");
+    try {
+      chmodSync(dir, 0o755);
+      const bun = join(dir, "bun");
+      copyFileSync(process.execPath, bun);
+      chmodSync(bun, 0o755);
+      const set = Bun.spawnSync(["setcap", "cap_net_raw,cap_net_admin+ep", bun], { stderr: "pipe" });
+      expect(set.exitCode, set.stderr.toString()).toBe(0);
+      const p = Bun.spawnSync(inClient(lab, ["setpriv", "--reuid=1000", "--regid=1000", "--clear-groups", bun, MAIN, "discover", "lab0", "--first", "--json", "-v"]),
+        { stdout: "pipe", stderr: "pipe", env: { ...process.env, NO_COLOR: "1" } });
+      expect(p.exitCode, p.stderr.toString()).toBe(0);
+      expect(JSON.parse(p.stdout.toString()).offers).toHaveLength(1);
+      expect(p.stderr.toString()).toContain("discover: not root (uid 1000): keeping the file capabilities");
+      // Without the capability the same user is told what to do.
+      const plain = Bun.spawnSync(inClient(lab, ["setpriv", "--reuid=1000", "--regid=1000", "--clear-groups", process.execPath, MAIN, "discover", "lab0", "--first"]), { stderr: "pipe" });
+      expect(plain.exitCode).toBe(1);
+      expect(plain.stderr.toString()).toContain("grant cap_net_raw");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
 
   test("parseStatus reads the kernel's account", () => {
     const p = parseStatus("Name:\tbun\nUid:\t65534\t65534\t65534\t65534\nGid:\t65534\t65534\t65534\t65534\nGroups:\t\nCapInh:\t0000000000000000\nCapPrm:\t0000000000001000\nCapEff:\t0000000000001000\nCapBnd:\t0000000000001000\nCapAmb:\t0000000000000000\nNoNewPrivs:\t1\n");
