@@ -83,7 +83,9 @@ export function renderOfferDetail(o: Offer): string {
 }
 
 function time(us: number): string {
-  return new Date(us / 1000).toISOString().replace("T", " ").replace("Z", "");
+  const d = new Date(us / 1000);
+  // core/pcap.ts keeps times in range; this guards any other caller
+  return Number.isNaN(d.getTime()) ? "(no time)" : d.toISOString().replace("T", " ").replace("Z", "");
 }
 
 /** One decoded packet for a terminal: addresses, header, then every option. */

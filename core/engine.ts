@@ -532,6 +532,9 @@ function onAck(s: ClientState, r: Received, now: number, actions: Action[]): Cli
   const times = leaseTimes(getU32(m, 51), getU32(m, 58), getU32(m, 59));
   if ("error" in times) return drop(s, actions, "ack-no-lease");
   const start = s.requestSentAt;
+  // The lease counts from our REQUEST (RFC 2131 4.4.1): an ACK slower than the lease it gives
+  // would bind an address that is already gone (and expire it at once).
+  if (!times.infinite && start + times.lease * SECOND <= now) return drop(s, actions, "ack-expired");
   const lease: Lease = {
     address: m.yiaddr,
     serverId: server,

@@ -7,6 +7,8 @@ import { getIp, getIps, getOption, getU32, type DhcpMessage } from "./message.ts
 import type { ClasslessRoute } from "./option-codecs.ts";
 
 export const INFINITE = 0xffffffff;
+/** Shorter leases have no whole second for T1 (it would be 0: renew at once, forever). */
+export const MIN_LEASE = 2;
 /** RFC 8925 3.4: MIN_V6ONLY_WAIT. */
 export const MIN_V6ONLY_WAIT = 300;
 
@@ -22,12 +24,14 @@ export interface LeaseTimes {
 
 /**
  * Lease, T1 and T2 from options 51, 58, 59. A missing or zero lease is no lease (RFC 2131
- * requires 51 in an ACK; 0 would expire at once): the reason comes back instead. T1
+ * requires 51 in an ACK; 0 would expire at once), and so is one under MIN_LEASE: the reason
+ * comes back instead. T1
  * defaults to lease/2, T2 to lease*7/8; when T1 >= T2 or T2 >= lease, both are reset.
  */
 export function leaseTimes(lease: number | null, t1: number | null, t2: number | null): LeaseTimes | { error: string } {
   if (lease === null) return { error: "no lease time (option 51)" };
   if (lease === 0) return { error: "lease time 0" };
+  if (lease < MIN_LEASE) return { error: `lease time ${lease} s: too short to renew (at least ${MIN_LEASE} s)` };
   if (lease === INFINITE) return { lease, t1: INFINITE, t2: INFINITE, infinite: true, adjusted: [] };
   const adjusted: string[] = [];
   const defT1 = Math.floor(lease / 2), defT2 = Math.floor((lease * 7) / 8);

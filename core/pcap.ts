@@ -31,7 +31,8 @@ export type PcapIssueKind =
   | "bad-block"          // a pcapng block too short for its own fixed fields, or a broken option
   | "unknown-interface"  // a pcapng packet naming an interface its section did not describe
   | "bad-packet-length"  // a pcapng packet whose captured length overruns its block
-  | "not-ethernet";      // packets from a pcapng interface whose link type is not Ethernet
+  | "not-ethernet"       // packets from a pcapng interface whose link type is not Ethernet
+  | "bad-timestamp";     // a pcapng time before 1970 or past what a number (and a Date) holds: shown as 0
 
 export interface PcapIssue { kind: PcapIssueKind; offset: number; reason: string }
 
@@ -311,9 +312,11 @@ function readInterface(r: PcapngReader, b: Block): PcapIssue | null {
   return null;
 }
 
-function timestampUs(iface: Interface, high: number, low: number): number {
+/** Microseconds since 1970, or null when outside 0 … 2^53 µs (year 2255): no exact number, no Date. */
+function timestampUs(iface: Interface, high: number, low: number): number | null {
   const units = (BigInt(high) << 32n) | BigInt(low);
-  return Number((units * MICROS_PER_SECOND) / iface.unitsPerSecond + iface.offsetSeconds * MICROS_PER_SECOND);
+  const us = (units * MICROS_PER_SECOND) / iface.unitsPerSecond + iface.offsetSeconds * MICROS_PER_SECOND;
+  return us < 0n || us > BigInt(Number.MAX_SAFE_INTEGER) ? null : Number(us);
 }
 
 function addPacket(r: PcapngReader, b: Block, iface: Interface, start: number, capLen: number, originalLength: number, ts: number): void {
@@ -340,7 +343,8 @@ function readEnhancedPacket(r: PcapngReader, b: Block): PcapIssue | null {
   const start = b.bodyStart + 20;
   if (capLen > b.bodyEnd - start) return issue("bad-packet-length", b.bodyStart + 12, `packet of ${capLen} bytes in a block with room for ${b.bodyEnd - start}`);
   const ts = timestampUs(iface, dv.getUint32(b.bodyStart + 4, le), dv.getUint32(b.bodyStart + 8, le));
-  addPacket(r, b, iface, start, capLen, dv.getUint32(b.bodyStart + 16, le), ts);
+  if (ts === null) r.warnings.push(issue("bad-timestamp", b.bodyStart + 4, `packet ${r.packets.length}: its time is out of range (shown as 0)`));
+  addPacket(r, b, iface, start, capLen, dv.getUint32(b.bodyStart + 16, le), ts ?? 0);
   return null;
 }
 

@@ -351,6 +351,15 @@ describe("pcapng reader", () => {
     expect(tsOf({ tsresol: 9, tsoffset: 1_000n }, 5_000n)).toBe(1_000_000_005);
   });
 
+  test("a time past 2^53 µs (or before 1970) is shown as 0 with a warning, never an Invalid Date (fuzz)", () => {
+    const f = offerFrame();
+    const r = ok(decodePcap(concat(shb(true), idb(true, 1), epb(true, 0, 0xffffffff_00000000n, f), epb(true, 0, 5n, f))));
+    expect(r.packets.map((p) => p.timestampUs)).toEqual([0, 5]);
+    expect(r.warnings).toMatchObject([{ kind: "bad-timestamp" }]);
+    const neg = ok(decodePcap(concat(shb(true), idb(true, 1, { tsoffset: -10n }), epb(true, 0, 1n, f))));
+    expect(neg.packets[0].timestampUs).toBe(0);
+  });
+
   test("interfaces: packets name theirs; a non-Ethernet one is read and warned about once", () => {
     const f = offerFrame();
     const file = concat(
