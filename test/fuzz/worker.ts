@@ -1,0 +1,11 @@
+// A fuzz worker: runs one range of cases (runner.ts runRange) and reports to the main
+// thread, which watches `shared` (the index of the case under way) for hangs.
+
+import { runRange, type RangeJob, type WorkerMessage } from "./runner.ts";
+
+declare const self: Worker;
+
+self.onmessage = (e: MessageEvent<{ job: RangeJob; shared: SharedArrayBuffer }>) => {
+  const current = new Int32Array(e.data.shared);
+  runRange(e.data.job, (m: WorkerMessage) => self.postMessage(m), current);
+};
