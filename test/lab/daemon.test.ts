@@ -22,7 +22,8 @@ function start(extra: string[] = []): Daemon {
 }
 
 beforeAll(() => {
-  lab = startLab("dmn", { servers: 1 });
+  // Option 121 (RFC 3442) beside the default router: --apply must install these, not option 3.
+  lab = startLab("dmn", { servers: 1, serverArgs: [["--dhcp-option=121,198.18.1.0/24,198.18.0.1,0.0.0.0/0,198.18.0.1"]] });
   d = daemonDirs();
 });
 
@@ -55,7 +56,7 @@ describe("request --daemon against dnsmasq", () => {
     expect(addrs[0]).toMatchObject({ local: address, prefixlen: 24, broadcast: "198.18.0.255" });
     expect(addrs[0].valid_life_time!).toBeGreaterThan(3000);
     expect(addrs[0].valid_life_time!).toBeLessThanOrEqual(3600);
-    expect(dhcpRoutes(lab)).toEqual([expect.objectContaining({ dst: "default", gateway: "198.18.0.1" })]);
+    expect(dhcpRoutes(lab).map((r) => `${r.dst} via ${r.gateway}`).sort()).toEqual(["198.18.1.0/24 via 198.18.0.1", "default via 198.18.0.1"]);
     const stored = JSON.parse(readFileSync(join(d.state, "lab0.json"), "utf8"));
     expect(stored).toMatchObject({ version: 1, interface: "lab0", lease: { address, serverId: "198.18.0.1", leaseTime: 3600 } });
     expect(statSync(join(d.state, "lab0.json")).mode & 0o777).toBe(0o600);
