@@ -57,6 +57,9 @@ Examples:
   dhcptool request eth0 --json | jq .lease.address
   dhcptool request eth0 --format env > lease.env && . ./lease.env && echo "$new_ip_address"
   dhcptool request eth0 --mac random --release --timeout 1 --tries 5
+  dhcptool request eth0 --daemon                   a resident client: renew, rebind, reboot; lease show eth0
+  dhcptool request eth0 --daemon --apply --hook /etc/dhcptool/hook --config /etc/dhcptool.toml
+  dhcptool request eth0 --daemon --json > events.ndjson   one event per line (bound, renew, unbound …)
   dhcptool request eth0 --server 192.0.2.1 --release   a lease from that server only, by unicast
   dhcptool request eth0 --giaddr 192.0.2.5 --server 192.0.2.1   through a simulated relay agent
 
@@ -64,9 +67,13 @@ Exit status:
   0 bound (an ACK)   3 no OFFER or no ACK within --timeout x --tries   4 the server said NAK
   1 error (interface missing or down, no permission)   2 usage error
 
-request does NOT configure the interface: it takes a lease from the server and prints it
-(the server counts it as given out until it expires or --release gives it back). The REQUEST
-fields follow RFC 2131 table 4; replies for another xid, MAC or server are ignored.
+One-shot, request does NOT configure the interface: it takes a lease from the server and
+prints it (the server counts it as given out until it expires or --release gives it back).
+--daemon keeps the lease (RFC 2131 timers, link tracking, the store in --state-dir, the
+control socket in --run-dir); only --apply puts it on the interface. It stops on SIGTERM
+(exit 0), re-reads --config on SIGHUP; README "request --daemon" has the events, the hook's
+variables and the config file.
+The REQUEST fields follow RFC 2131 table 4; replies for another xid, MAC or server are ignored.
 --server IP and --giaddr IP work as for discover (dhcptool discover --help): the DISCOVER
 and the REQUEST go by unicast to IP (from an address IFACE holds, else 0.0.0.0), or as a
 relay agent at giaddr sends them (from giaddr:67, hops 1); only IP's replies count. The
@@ -365,7 +372,7 @@ async function daemon(args: Parsed, rawArgs: string[]): Promise<number> {
 }
 
 export default defineCommand({
-  meta: { name: "request", description: "Take a lease (DISCOVER, OFFER, REQUEST, ACK) and show it with each step's latency; does not configure the interface" },
+  meta: { name: "request", description: "Take a lease (DISCOVER, OFFER, REQUEST, ACK) and show it with each step's latency; with --daemon keep it (a resident client)" },
   args: requestArgs,
   async run({ args, rawArgs }) {
     rejectUnknownFlags(rawArgs, requestArgs);
