@@ -68,7 +68,9 @@ export function engineConfig(rng: Rng, now: number, previous?: EngineConfig): En
       ...(rng.chance(0.1) ? { vendorClass: hostileText(rng, 40) } : {}),
     },
     resident: rng.chance(0.5),
-    retryMs: rng.pick([1, 100, 1000, 2000, 3000, 10_000, rng.range(1, 60_000)]),
+    // The shell's domain: --timeout is at least 0.1 s (cli/commands/discover.ts parseNumber).
+    // 1 ms made a one-shot send 1000 REQUESTs a second, which no command line can ask for.
+    retryMs: rng.pick([100, 1000, 2000, 3000, 10_000, rng.range(100, 60_000)]),
     tries: rng.range(1, 6),
     ...(rng.chance(0.15) ? { requestedAddress: anyAddress(rng) } : {}),
     broadcastFlag: rng.chance(0.5),
