@@ -3,29 +3,16 @@
 // decides how the pairs travel (a hook's environment, or quoted lines to `source`).
 
 import { ipToU32, parseIp, u32ToIp } from "./bytes.ts";
-import type { ClasslessRoute } from "./option-codecs.ts";
+import type { Lease, RawOption } from "./engine.ts";
 
 /**
- * The fields of a lease the variables are made from: a stored or reported lease (times as
- * wall-clock ISO strings) has them all, so cli/daemon/store.ts's LeaseRecord fits as it is.
+ * The fields of a lease the variables are made from: the engine's Lease, with its end as a
+ * wall-clock ISO string (a stored or reported lease, cli/daemon/store.ts's LeaseRecord, fits).
+ * options: every option of the ACK as hex; 12 (the host name the server gave) is read from it.
  */
-export interface LeaseEnvFields {
-  address: string;
-  subnetMask: string | null;
-  routers: string[];
-  routes: ClasslessRoute[];
-  dns: string[];
-  domain: string | null;
-  search: string[];
-  leaseTime: number;
-  t1: number;
-  t2: number;
-  expiresAt: string | null;
-  serverId: string;
-  serverMac: string;
-  /** Every option of the ACK as hex; 12 (the host name the server gave) is read from here. */
-  options?: readonly { code: number; hex: string }[];
-}
+export type LeaseEnvFields =
+  Pick<Lease, "address" | "subnetMask" | "routers" | "routes" | "dns" | "domain" | "search" | "leaseTime" | "t1" | "t2" | "serverId" | "serverMac">
+  & { expiresAt: string | null; options?: readonly RawOption[] };
 
 export type LeaseVarPrefix = "new_" | "old_";
 

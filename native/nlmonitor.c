@@ -49,36 +49,15 @@ fail:
 	return err;
 }
 
-/* 1 when fd is readable (or has an error to report), 0 when stop was signalled. */
-static int nl_wait(int fd, int stopfd)
-{
-	for (;;) {
-		struct pollfd p[2] = {
-			{ .fd = fd, .events = POLLIN },
-			{ .fd = stopfd, .events = POLLIN },
-		};
-		if (poll(p, 2, -1) < 0) {
-			if (errno != EINTR)
-				usleep(10000); /* ENOMEM: back off, never spin */
-			continue;
-		}
-		if (p[1].revents)
-			return 0;
-		/* POLLERR is ENOBUFS (events were lost): JS learns it from dt_nl_recv. */
-		if (p[0].revents & (POLLIN | POLLERR))
-			return 1;
-	}
-}
-
 static void *nl_monitor_thread(void *arg)
 {
 	const struct nl_slot *s = arg;
 	const int fd = s->fd, stopfd = s->stopfd, armfd = s->armfd;
 	const int32_t h = s->handle;
 	const ready_cb cb = s->cb;
-	while (nl_wait(fd, stopfd)) {
+	while (wait_ready(fd, stopfd)) {
 		cb(h);
-		if (!nl_wait(armfd, stopfd))
+		if (!wait_ready(armfd, stopfd))
 			break;
 		uint64_t v;
 		(void)!read(armfd, &v, sizeof v); /* resets the eventfd */

@@ -256,9 +256,10 @@ static void release_slot(struct slot *s)
 /*
  * Blocks until fd is readable or stop is signalled: 1 = ready, 0 = stop.
  * Only the stop eventfd ends the wait, so the thread never leaves while JS
- * still holds the handle.
+ * still holds the handle. Shared with the link monitor's thread (nlmonitor.c),
+ * where POLLERR is ENOBUFS (events were lost) and JS learns it from the recv.
  */
-static int wait_ready(int fd, int stopfd)
+int wait_ready(int fd, int stopfd)
 {
 	for (;;) {
 		struct pollfd p[2] = {

@@ -121,6 +121,7 @@ struct slot {
 
 /* shim.c */
 struct slot *slot_get(int h);
+int wait_ready(int fd, int stopfd);
 
 /* link.c */
 struct link_facts {
