@@ -147,20 +147,17 @@ export async function toDaemon(cmd: ControlCommand, args: Parsed): Promise<numbe
   return EXIT.ok;
 }
 
-export const renew = defineCommand({
-  meta: { name: "renew", description: "Ask the daemon of IFACE to renew now (unicast to its server; a new DISCOVER when it has no lease)" },
-  args: controlArgs,
-  async run({ args, rawArgs }) {
-    rejectUnknownFlags(rawArgs, controlArgs);
-    return await toDaemon("renew", args as Parsed);
-  },
-});
+/** `lease renew|rebind IFACE`: one control command, its answer printed. */
+function controlCommand(cmd: "renew" | "rebind", description: string) {
+  return defineCommand({
+    meta: { name: cmd, description },
+    args: controlArgs,
+    async run({ args, rawArgs }) {
+      rejectUnknownFlags(rawArgs, controlArgs);
+      return await toDaemon(cmd, args as Parsed);
+    },
+  });
+}
 
-export const rebind = defineCommand({
-  meta: { name: "rebind", description: "Ask the daemon of IFACE to rebind now (broadcast, any server may answer)" },
-  args: controlArgs,
-  async run({ args, rawArgs }) {
-    rejectUnknownFlags(rawArgs, controlArgs);
-    return await toDaemon("rebind", args as Parsed);
-  },
-});
+export const renew = controlCommand("renew", "Ask the daemon of IFACE to renew now (unicast to its server; a new DISCOVER when it has no lease)");
+export const rebind = controlCommand("rebind", "Ask the daemon of IFACE to rebind now (broadcast, any server may answer)");
