@@ -4,7 +4,7 @@
 import { buildClientMessage, buildRelease, type RequestParams } from "./client.ts";
 import { BROADCAST_MAC, DHCP_SERVER_PORT } from "./frame.ts";
 import { DHCPDISCOVER, DHCPRELEASE, DHCPREQUEST } from "./options.ts";
-import type { Action, ClientState, Destination, EngineConfig } from "./engine.ts";
+import type { Action, ClientState, Destination, EngineConfig } from "./engine-types.ts";
 
 const SECOND = 1000;
 

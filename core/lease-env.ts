@@ -3,7 +3,7 @@
 // decides how the pairs travel (a hook's environment, or quoted lines to `source`).
 
 import { ipToU32, parseIp, u32ToIp } from "./bytes.ts";
-import type { Lease, RawOption } from "./engine.ts";
+import type { Lease, RawOption } from "./engine-types.ts";
 
 /**
  * The fields of a lease the variables are made from: the engine's Lease, with its end as a
