@@ -7,11 +7,13 @@
 //   <name>-s1  srv0 ──┤ br0 in <name>-hub
 //   <name>-s2  srv0 ──┘
 //
-// blockUnicast() drops unicast to a server's port 67 on its bridge port (s1, s2… in the hub),
-// so a test can make a server deaf to renewals while it still hears broadcasts.
+// Kea's part (its config, starting it, its lease CSV) is in lab-kea.ts. blockUnicast() in
+// lab-block.ts drops unicast to a server's port 67 on its bridge port (s1, s2… in the hub), so
+// a test can make a server deaf to renewals while it still hears broadcasts.
 
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { KEA_LEASE_FILE, keaLeaseList, startKea } from "./lab-kea.ts";
 
 export const LAB_ROOT = process.env.DHCPTOOL_LAB_DIR ?? "/run/dhcptool/lab";
 export const LAB_SUBNET = "198.18.0";
@@ -73,7 +75,8 @@ export interface LabOptions {
   rebindTime?: number;
 }
 
-function run(argv: string[], what: string): string {
+/** Runs argv to completion; a LabError saying what failed otherwise. For the lab's own modules too. */
+export function run(argv: string[], what: string): string {
   const p = Bun.spawnSync(argv, { stdout: "pipe", stderr: "pipe" });
   if (p.exitCode !== 0) {
     const err = p.stderr.toString().trim();
@@ -108,7 +111,7 @@ export function readLab(name: string): LabState | null {
   return state;
 }
 
-function writeLab(state: LabState): void {
+export function writeLab(state: LabState): void {
   writeFileSync(statePath(state.name), JSON.stringify(state, null, 2) + "\n");
 }
 
@@ -237,54 +240,7 @@ export function dnsmasqArgs(s: LabServer): string[] {
   ];
 }
 
-const KEA_CONFIG = "kea-dhcp4.json";
-// Kea names its PID file after the config file: <KEA_PIDFILE_DIR>/<config name>.kea-dhcp4.pid
-const KEA_PID_FILE = "kea-dhcp4.kea-dhcp4.pid";
-const KEA_LEASE_FILE = "leases.csv";
-
-/**
- * kea-dhcp4's configuration for server s: the same pool and options as the dnsmasq server of
- * that index would give. Raw sockets, not UDP (both tried in the lab): a UDP socket is bound to
- * 198.18.0.N, so Kea never hears a broadcast (DISCOVER, REBINDING REQUEST); and a lab client
- * holds no address in the kernel, so an ACK sent through it to ciaddr waits on an ARP answer
- * that never comes. Over a raw socket Kea hears both and addresses the frame to chaddr itself,
- * as dnsmasq does.
- */
-export function keaConfig(s: LabServer): object {
-  return {
-    Dhcp4: {
-      "interfaces-config": { interfaces: [SERVER_IFACE], "dhcp-socket-type": "raw" },
-      // a file in the state dir: serverLeaseList() reads it, and a restarted Kea still knows its leases
-      "lease-database": { type: "memfile", persist: true, name: join(s.dir, KEA_LEASE_FILE), "lfc-interval": 0 },
-      "valid-lifetime": s.leaseTime,
-      // Kea sends no T1/T2 it was not given; this makes it send lease/2 and lease·7/8, as
-      // dnsmasq does, for whichever of them the lab leaves unset
-      "calculate-tee-times": true,
-      ...(s.renewTime === null ? {} : { "renew-timer": s.renewTime }),
-      ...(s.rebindTime === null ? {} : { "rebind-timer": s.rebindTime }),
-      // expired leases are reclaimed within a second, so a short-lease test sees them go
-      "expired-leases-processing": { "reclaim-timer-wait-time": 1, "hold-reclaimed-time": 0, "flush-reclaimed-timer-wait-time": 0 },
-      subnet4: [{
-        id: 1,
-        subnet: `${LAB_SUBNET}.0/24`,
-        pools: [{ pool: `${s.rangeStart} - ${s.rangeEnd}` }],
-        "option-data": [
-          { name: "routers", data: s.ip },
-          { name: "domain-name-servers", data: s.ip },
-          { name: "domain-name", data: "lab.example" },
-          { name: "domain-search", data: "lab.example, example.org" },
-        ],
-      }],
-      loggers: [
-        { name: "kea-dhcp4", output_options: [{ output: join(s.dir, "log"), flush: true }], severity: "INFO" },
-        // each packet received and sent, and why one was dropped, as dnsmasq's --log-dhcp tells
-        { name: "kea-dhcp4.packets", output_options: [{ output: join(s.dir, "log"), flush: true }], severity: "DEBUG", debuglevel: 40 },
-      ],
-    },
-  };
-}
-
-function serverOf(state: LabState, i: number): LabServer {
+export function serverOf(state: LabState, i: number): LabServer {
   const s = state.servers.find((x) => x.index === i);
   if (!s) throw new LabError(`lab "${state.name}" has no server ${i}`);
   return s;
@@ -310,59 +266,12 @@ function startDnsmasq(s: LabServer): number {
   return pid;
 }
 
-function readText(path: string, from = 0): string {
+// The processes the lab starts (dnsmasq here, Kea in lab-kea.ts) are found again and stopped
+// by their PID alone, and only while that PID still names them.
+
+/** A file's text from byte `from` on; "" when it cannot be read. */
+export function readText(path: string, from = 0): string {
   try { return readFileSync(path).subarray(from).toString("utf8"); } catch { return ""; }
-}
-
-function fileSize(path: string): number {
-  try { return statSync(path).size; } catch { return 0; }
-}
-
-/**
- * Kea stays in the foreground, so `setsid -f` runs it in a session of its own whose parent
- * has already gone: it outlives `lab up`, and no process of ours leaves it a zombie to reap.
- * Its PID comes from the PID file it writes; it is ready once it logs DHCP4_STARTED (the
- * sockets are open by then).
- */
-function startKea(s: LabServer): number {
-  const kea = Bun.which("kea-dhcp4", { PATH: `${process.env.PATH ?? ""}:/usr/sbin:/sbin` });
-  if (!kea) throw new LabError("kea-dhcp4 is not installed (apt-get install kea-dhcp4-server)");
-  const config = join(s.dir, KEA_CONFIG), pidFile = join(s.dir, KEA_PID_FILE);
-  const log = join(s.dir, "log"), out = join(s.dir, "kea.out");
-  writeFileSync(config, JSON.stringify(keaConfig(s), null, 2) + "\n");
-  rmSync(pidFile, { force: true });
-  const logFrom = fileSize(log);
-  const fd = openSync(out, "w");
-  try {
-    const p = Bun.spawnSync(["setsid", "-f", "ip", "netns", "exec", s.ns, kea, "-c", config], {
-      stdin: "ignore", stdout: fd, stderr: fd,
-      // Kea 2.7.9 and later refuse lease and log files outside these directories; 2.2 ignores them
-      env: { ...process.env, KEA_PIDFILE_DIR: s.dir, KEA_LOCKFILE_DIR: s.dir, KEA_DHCP_DATA_DIR: s.dir, KEA_LOG_FILE_DIR: s.dir },
-    });
-    if (p.exitCode !== 0) throw new LabError(`starting kea-dhcp4 in ${s.ns} failed: exit ${p.exitCode}`);
-  } finally {
-    closeSync(fd);
-  }
-  const until = Date.now() + 10_000;
-  for (;;) {
-    const pid = Number(readText(pidFile).trim());
-    const ours = Number.isInteger(pid) && pid > 1 && ourProcess(pid, "kea-dhcp4", s.ns);
-    const logged = readText(log, logFrom);
-    const failed = (why: string) => {
-      if (ours) signalAndWait(pid);
-      // the first error says why (Kea repeats it as it unwinds), without its timestamp and logger
-      const said = (readText(out) + logged).split("\n").find((l) => / (ERROR|FATAL) /.test(l))?.replace(/^.*?\] /, "");
-      return new LabError(`kea-dhcp4 in ${s.ns} ${why}: ${said ?? `see ${out} and ${log}`}`);
-    };
-    if (logged.includes("DHCP4_STARTED")) {
-      if (!ours) throw failed("exited");
-      if (logged.includes("OPEN_SOCKET_FAIL")) throw failed(`could not open its socket on ${SERVER_IFACE}`);
-      return pid;
-    }
-    if (/DHCP4_INIT_FAIL|DHCP4_CONFIG_LOAD_FAIL/.test(readText(out) + logged) || (pid > 1 && !ours)) throw failed("did not start");
-    if (Date.now() > until) throw failed("was not ready within 10 s");
-    Bun.sleepSync(10);
-  }
 }
 
 /** Alive and not a zombie: an exited process whose parent has not reaped it yet counts as gone. */
@@ -382,14 +291,14 @@ function inode(path: string): number | null {
 }
 
 /** The PID still names the program we started, in the namespace we started it in. */
-function ourProcess(pid: number, comm: string, ns: string): boolean {
+export function ourProcess(pid: number, comm: string, ns: string): boolean {
   if (!alive(pid) || readText(`/proc/${pid}/comm`).trim() !== comm) return false;
   const netns = inode(join("/run/netns", ns));
   return netns !== null && inode(`/proc/${pid}/ns/net`) === netns;
 }
 
 /** SIGTERM, then SIGKILL after 3 s; returns once the process is gone. */
-function signalAndWait(pid: number): void {
+export function signalAndWait(pid: number): void {
   process.kill(pid, "SIGTERM");
   let until = Date.now() + 3000;
   while (alive(pid) && Date.now() < until) Bun.sleepSync(10);
@@ -450,32 +359,14 @@ export interface LabLease {
   hostname: string | null;
 }
 
-/**
- * The leases server s holds now, from its lease file. Kea appends a row per change: the last
- * row for an address wins, and one with valid_lifetime 0 (released) or a state other than 0
- * (declined, reclaimed) holds nothing.
- */
+/** The leases server s holds now, from its lease file (Kea's: see keaLeaseList()). */
 export function serverLeaseList(s: LabServer): LabLease[] {
   const text = serverLeases(s);
-  if (s.kind !== "kea") {
-    return text.split("\n").filter(Boolean).map((line) => {
-      const [expiry, mac, address, host] = line.split(" ");
-      return { address, mac, expiresAt: Number(expiry), hostname: host && host !== "*" ? host : null };
-    });
-  }
-  const [header, ...rows] = text.split("\n").filter(Boolean);
-  const col = (header ?? "").split(",");
-  const at = (name: string) => col.indexOf(name);
-  const byAddress = new Map<string, LabLease | null>();
-  for (const row of rows) {
-    const f = row.split(",");
-    const held = Number(f[at("valid_lifetime")]) > 0 && (f[at("state")] ?? "0") === "0";
-    const host = f[at("hostname")]?.replace(/&#x2c/g, ",");
-    byAddress.set(f[at("address")], held
-      ? { address: f[at("address")], mac: f[at("hwaddr")], expiresAt: Number(f[at("expire")]), hostname: host || null }
-      : null);
-  }
-  return [...byAddress.values()].filter((l): l is LabLease => l !== null);
+  if (s.kind === "kea") return keaLeaseList(text);
+  return text.split("\n").filter(Boolean).map((line) => {
+    const [expiry, mac, address, host] = line.split(" ");
+    return { address, mac, expiresAt: Number(expiry), hostname: host && host !== "*" ? host : null };
+  });
 }
 
 export function serverMac(state: LabState, i: number): string {
@@ -485,71 +376,4 @@ export function serverMac(state: LabState, i: number): string {
   const mac = out.match(/link\/ether ([0-9a-f:]{17})/)?.[1];
   if (!mac) throw new LabError(`no MAC on ${s.ns}/${SERVER_IFACE}`);
   return mac;
-}
-
-// ---- dropping unicast to a server ---------------------------------------------------------
-// A test that needs a server to stop hearing unicast (the client's RENEWING REQUEST) while it
-// still hears broadcast (REBINDING, DISCOVER) drops those frames on the hub's bridge port that
-// leads to the server. The kernels this runs on may have no netfilter and no tc gact/u32, but
-// a clsact qdisc with a classic-BPF cls_bpf filter in direct-action mode works everywhere.
-
-const BPF = {
-  ldh: 0x28, ldb: 0x30, ldw: 0x20,      // BPF_LD | size | BPF_ABS
-  ldxMsh: 0xb1,                          // BPF_LDX | BPF_B | BPF_MSH: x = 4 * ([k] & 0xf)
-  ldhInd: 0x48,                          // BPF_LD | BPF_H | BPF_IND: a = [x + k]
-  jeq: 0x15, jset: 0x45,                 // BPF_JMP | op | BPF_K
-  ret: 0x06,                             // BPF_RET | BPF_K
-} as const;
-const TC_ACT_OK = 0, TC_ACT_SHOT = 2;
-
-function ipToU32(ip: string): number {
-  return ip.split(".").reduce((n, part) => n * 256 + Number(part), 0);
-}
-
-/**
- * Classic BPF for `tc filter … bpf bytecode "…" da` (offsets from the Ethernet header): drop
- * (TC_ACT_SHOT) an IPv4 UDP datagram to ip:67, pass (TC_ACT_OK) everything else, broadcasts to
- * 255.255.255.255 and non-first fragments (no UDP header to read) included.
- */
-export function unicastDropBytecode(ip: string): string {
-  const PASS = 12; // index of the last instruction
-  const prog: [number, number, number, number][] = [];
-  const add = (code: number, k: number, jt = 0, jf = 0) => {
-    prog.push([code, jt, jf, k]);
-  };
-  const toPass = () => PASS - prog.length - 1; // relative jump from the instruction being added
-  add(BPF.ldh, 12);                          // 0  ethertype
-  add(BPF.jeq, 0x0800, 0, toPass());         // 1  IPv4?
-  add(BPF.ldb, 14 + 9);                      // 2  IP protocol
-  add(BPF.jeq, 17, 0, toPass());             // 3  UDP?
-  add(BPF.ldw, 14 + 16);                     // 4  destination address
-  add(BPF.jeq, ipToU32(ip), 0, toPass());    // 5  the server's?
-  add(BPF.ldh, 14 + 6);                      // 6  flags and fragment offset
-  add(BPF.jset, 0x1fff, toPass(), 0);        // 7  a later fragment: no UDP header
-  add(BPF.ldxMsh, 14);                       // 8  x = IP header length
-  add(BPF.ldhInd, 14 + 2);                   // 9  UDP destination port
-  add(BPF.jeq, 67, 0, toPass());             // 10 the DHCP server port?
-  add(BPF.ret, TC_ACT_SHOT);                 // 11 drop
-  add(BPF.ret, TC_ACT_OK);                   // 12 PASS
-  if (prog.length !== PASS + 1) throw new Error("unicastDropBytecode: PASS is not the last instruction");
-  return `${prog.length},${prog.map((i) => i.join(" ")).join(",")}`;
-}
-
-/**
- * Drops (on) or lets through again (off) every unicast datagram to server i's port 67, on the
- * hub's bridge port leading to it (egress); broadcasts still reach it.
- */
-export function blockUnicast(state: LabState, i: number, on: boolean): void {
-  const s = serverOf(state, i);
-  const tc = ["tc", "-n", state.hubNs];
-  const port = `s${i}`;
-  // removing the clsact qdisc removes its filters with it; absent already is fine
-  Bun.spawnSync([...tc, "qdisc", "del", "dev", port, "clsact"], { stdout: "ignore", stderr: "ignore" });
-  if (on) {
-    run([...tc, "qdisc", "add", "dev", port, "clsact"], `adding a clsact qdisc on ${state.hubNs}/${port}`);
-    run([...tc, "filter", "add", "dev", port, "egress", "bpf", "bytecode", unicastDropBytecode(s.ip), "da"],
-      `adding the unicast drop filter on ${state.hubNs}/${port}`);
-  }
-  s.unicastBlocked = on;
-  writeLab(state);
 }

@@ -2,8 +2,9 @@
 // to try the tool on, made of network namespaces on this machine (needs root).
 
 import { defineCommand } from "citty";
+import { blockUnicast } from "../lab-block.ts";
 import {
-  blockUnicast, inClient, labDown, labUp, listLabs, readLab, LabError, MAX_SERVERS, SERVER_KINDS, DNSMASQ_MIN_LEASE_TIME,
+  inClient, labDown, labUp, listLabs, readLab, LabError, MAX_SERVERS, SERVER_KINDS, DNSMASQ_MIN_LEASE_TIME,
   type LabServer, type ServerKind,
 } from "../lab.ts";
 import { outputArgs, parseNumber, rejectUnknownFlags } from "../args.ts";

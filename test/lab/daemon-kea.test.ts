@@ -4,9 +4,10 @@
 // interface), and a new lease when it comes back.
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { blockUnicast, labDown, SERVER_IFACE, startServer, stopServer, type LabState } from "../../cli/lab.ts";
+import { blockUnicast } from "../../cli/lab-block.ts";
+import { labDown, SERVER_IFACE, startServer, stopServer, type LabState } from "../../cli/lab.ts";
 import { Daemon, daemonDirs, dhcpRoutes, ipv4Addresses, removeDirs, type DaemonDirs } from "./daemon-helpers.ts";
-import { startLab } from "./helpers.ts";
+import { captureOn, startLab } from "./helpers.ts";
 
 let lab: LabState;
 let d: DaemonDirs;
@@ -23,31 +24,11 @@ afterAll(async () => {
   removeDirs(d);
 });
 
-/** tcpdump on the server's end: the DHCP packets that reach it, one line each. */
-async function capture(): Promise<{ stop(): Promise<string[]> }> {
-  const p = Bun.spawn(["ip", "netns", "exec", lab.servers[0].ns, "tcpdump", "-Z", "root", "--immediate-mode", "-l", "-n", "-i", SERVER_IFACE,
-    "udp and dst port 67"], { stdout: "pipe", stderr: "pipe" });
-  const reader = p.stderr.getReader();
-  let err = "";
-  while (!err.includes("listening on")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`tcpdump: ${err}`);
-    err += new TextDecoder().decode(value);
-  }
-  return {
-    async stop() {
-      await Bun.sleep(100);
-      p.kill("SIGINT");
-      const out = await new Response(p.stdout).text();
-      await p.exited;
-      return out.split("\n").filter(Boolean);
-    },
-  };
-}
-
 describe("request --daemon against Kea with an 8 s lease", () => {
   test("renew by unicast, rebind by broadcast, expiry deconfigures, a new lease when the server returns", async () => {
-    const cap = await capture();
+    // tcpdump on the server's end: the DHCP packets that reach it, one line each. It is given
+    // 100 ms, not the default 200, to settle when stopped: this test's timers run in seconds.
+    const cap = await captureOn(lab.servers[0].ns, SERVER_IFACE, "udp and dst port 67", { settleMs: 100 });
     daemon = new Daemon(lab, d, ["--apply"]);
     const x = daemon;
     const b = await x.event("bound", 10_000);

@@ -4,11 +4,12 @@
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
+import { blockUnicast } from "../../cli/lab-block.ts";
 import {
-  blockUnicast, labDown, labUp, LabError, readLab, serverLeaseList, serverMac, startServer, stopServer, SERVER_IFACE,
+  labDown, labUp, LabError, readLab, serverLeaseList, serverMac, startServer, stopServer, SERVER_IFACE,
   type LabState,
 } from "../../cli/lab.ts";
-import { dhcptool, labName, sendRenewal, startLab, type RenewalRequest } from "./helpers.ts";
+import { captureOn, dhcptool, labName, sendRenewal, startLab, type RenewalRequest } from "./helpers.ts";
 
 const LEASE = 6, T1 = 2, T2 = 4;
 
@@ -29,25 +30,13 @@ async function takeLease(lab: LabState, mac: string) {
 
 /** What tcpdump sees arrive on the server's srv0 while fn runs: one text line per datagram. */
 async function seenByServer(lab: LabState, i: number, fn: () => Promise<unknown>): Promise<string[]> {
-  const s = lab.servers[i - 1];
-  const tcpdump = Bun.spawn(["ip", "netns", "exec", s.ns, "tcpdump", "-Z", "root", "--immediate-mode", "-l", "-n",
-    "-i", SERVER_IFACE, "-Q", "in", "udp port 67"], { stdout: "pipe", stderr: "pipe" });
-  const reader = tcpdump.stderr.getReader();
-  let said = "";
-  while (!said.includes("listening on")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`tcpdump did not start: ${said}`);
-    said += new TextDecoder().decode(value);
-  }
-  reader.releaseLock();
+  const cap = await captureOn(lab.servers[i - 1].ns, SERVER_IFACE, "udp port 67", { direction: "in" });
   try {
     await fn();
-    await Bun.sleep(200);
   } finally {
-    tcpdump.kill("SIGINT");
+    await cap.stop();
   }
-  const [out] = await Promise.all([new Response(tcpdump.stdout).text(), tcpdump.exited]);
-  return out.split("\n").filter((l) => l.includes(" > "));
+  return (await cap.stop()).filter((l) => l.includes(" > ")); // stopped already: the same lines
 }
 
 describe("a Kea server with a 6 s lease", () => {
