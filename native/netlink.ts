@@ -5,8 +5,8 @@
  *
  * Messages are built in netlink-msg.ts and parsed in netlink-parse.ts; the
  * shim (netlink.c, nlmonitor.c) only carries them, numbers requests and
- * matches the answers. bun:ffi stays in rawsocket.ts: this module reaches
- * the shim through native() from there.
+ * matches the answers. Bun's FFI stays in shim.ts: this module reaches the
+ * shim through native() from there.
  *
  * NetlinkRoute keeps one socket from open() to close(): open it before
  * privileges are dropped. The kernel checks CAP_NET_ADMIN against the
@@ -37,7 +37,7 @@ import {
   type RouteSpec,
 } from './netlink-msg.ts';
 import { type LinkMessage, parseAddressMessage, parseErrorMessage, parseLinkMessage, splitMessages } from './netlink-parse.ts';
-import { codeFor, native, NativeError, readyCallback, strerror } from './rawsocket.ts';
+import { codeFor, native, NativeError, readyCallback, strerror } from './shim.ts';
 
 export type { AddressSpec, RouteSpec } from './netlink-msg.ts';
 

@@ -6,7 +6,7 @@
  * privileges and did not is worse than one that stops.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { codeFor, native, NativeError, strerror } from './rawsocket.ts';
+import { codeFor, native, NativeError, strerror } from './shim.ts';
 
 export const CAPABILITIES = { net_admin: 12, net_raw: 13 } as const;
 export type Capability = keyof typeof CAPABILITIES;

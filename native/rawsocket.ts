@@ -1,11 +1,8 @@
 /**
- * The one module that imports bun:ffi. It loads native/build/libdhcptool.so
- * (built from shim.c by native/build.sh) and wraps it in two things:
- * interfaceInfo() for interface facts and RawSocket for an AF_PACKET socket
- * bound to one interface behind a classic BPF filter.
- *
- * Only JS-owned buffers and integers cross the boundary; the shim checks
- * every length and never returns a pointer into its own memory.
+ * Interface facts and raw packets, over the native shim (native/shim.ts
+ * loads it, the one module that touches Bun's FFI): interfaceInfo() for an
+ * interface's index, MAC, flags, MTU and carrier, and RawSocket for an
+ * AF_PACKET socket bound to one interface behind a classic BPF filter.
  *
  * Receiving without polling: a C thread per socket poll()s the socket and a
  * stop eventfd and, when frames are queued, fires a threadsafe JSCallback
@@ -17,40 +14,24 @@
  * frames (recvmmsg in the shim) packed back to back into one module-wide
  * buffer, with a row of metadata per frame; onFrame still gets one frame at
  * a time, each with its own copy of the bytes.
- *
- * native/netlink.ts (rtnetlink: address/route configuration, link events)
- * reaches the shim through native(), strerror(), codeFor() and
- * readyCallback() from here, so that this stays the one bun:ffi module.
  */
-import { dlopen, JSCallback } from 'bun:ffi';
+import {
+  codeFor,
+  EINVAL,
+  EMSGSIZE,
+  ENAMETOOLONG,
+  ENETDOWN,
+  ENODEV,
+  ENXIO,
+  errnoText,
+  native,
+  NativeError,
+  readyCallback,
+  type ReadyCallback,
+} from './shim.ts';
 
-export type NativeErrorCode =
-  | 'ENODEV'
-  | 'EPERM'
-  | 'ENETDOWN'
-  | 'ENOSHIM'
-  | 'EINVAL'
-  | 'EMSGSIZE'
-  | 'EIO'
-  // rtnetlink (native/netlink.ts): the address or route is already there, or is not.
-  | 'EEXIST'
-  | 'ESRCH'
-  | 'ENOENT'
-  | 'EADDRNOTAVAIL'
-  // the link monitor lost events (its receive queue overflowed)
-  | 'ENOBUFS';
-
-export class NativeError extends Error {
-  readonly code: NativeErrorCode;
-  readonly errno: number;
-
-  constructor(code: NativeErrorCode, message: string, errno = 0) {
-    super(message);
-    this.name = 'NativeError';
-    this.code = code;
-    this.errno = errno;
-  }
-}
+// What callers have always imported from here.
+export { NativeError, type NativeErrorCode } from './shim.ts';
 
 export interface InterfaceInfo {
   name: string;
@@ -100,88 +81,6 @@ export interface RawSocketOptions {
   onError?: (err: unknown) => void;
 }
 
-// ---- the shim -------------------------------------------------------------
-
-// Beside this module when run from source; ../native/build when bundled into dist/.
-const LIBRARY_PATHS = [
-  ...(process.env.DHCPTOOL_SHIM ? [process.env.DHCPTOOL_SHIM] : []),
-  `${import.meta.dir}/build/libdhcptool.so`,
-  `${import.meta.dir}/../native/build/libdhcptool.so`,
-];
-
-const SYMBOLS = {
-  dt_ifinfo: { args: ['ptr', 'ptr', 'i32'], returns: 'i32' },
-  dt_open: { args: ['ptr', 'i32'], returns: 'i32' },
-  dt_start: { args: ['i32', 'ptr'], returns: 'i32' },
-  dt_recv_batch: { args: ['i32', 'ptr', 'i32', 'ptr', 'i32', 'i32'], returns: 'i32' },
-  dt_rearm: { args: ['i32'], returns: 'i32' },
-  dt_send: { args: ['i32', 'ptr', 'i32'], returns: 'i32' },
-  dt_stats: { args: ['i32', 'ptr', 'i32'], returns: 'i32' },
-  dt_close: { args: ['i32'], returns: 'i32' },
-  dt_strerror: { args: ['i32', 'ptr', 'i32'], returns: 'i32' },
-  // rtnetlink, native/netlink.c; wrapped by native/netlink.ts
-  dt_nl_route_open: { args: [], returns: 'i32' },
-  dt_nl_transact: { args: ['i32', 'ptr', 'i32', 'ptr', 'i32', 'ptr', 'i32'], returns: 'i32' },
-  dt_nl_monitor_open: { args: ['i32'], returns: 'i32' },
-  dt_nl_start: { args: ['i32', 'ptr'], returns: 'i32' },
-  dt_nl_recv: { args: ['i32', 'ptr', 'i32'], returns: 'i32' },
-  dt_nl_rearm: { args: ['i32'], returns: 'i32' },
-  dt_nl_send: { args: ['i32', 'ptr', 'i32'], returns: 'i32' },
-  dt_nl_close: { args: ['i32'], returns: 'i32' },
-  // native/privdrop.c; wrapped by native/privilege.ts
-  dt_drop_privileges: { args: ['i32', 'i32', 'i32'], returns: 'i32' },
-} as const;
-
-export type Shim = ReturnType<typeof dlopen<typeof SYMBOLS>>['symbols'];
-
-let shim: Shim | undefined;
-
-/**
- * dlopen once, on first use, so importing this module costs nothing (not
- * even node:fs, which alone adds ~2 ms to start-up: it is required only
- * when loading fails).
- */
-export function native(): Shim {
-  if (shim) return shim;
-  for (const path of LIBRARY_PATHS) {
-    try {
-      shim = dlopen(path, SYMBOLS).symbols;
-      return shim;
-    } catch (err) {
-      // A library that exists but does not load: say why rather than "not built".
-      if (require('node:fs').existsSync(path)) {
-        const why = err instanceof Error ? err.message : String(err);
-        throw new NativeError('ENOSHIM', `native shim ${path} failed to load (${why}): run \`bun run build\``);
-      }
-    }
-  }
-  throw new NativeError('ENOSHIM', 'native shim not built: run `bun run build`');
-}
-
-/**
- * A threadsafe callback for a shim thread that announces "handle h is
- * ready" (the link monitor's; RawSocket makes its own the same way). Close it
- * only after the thread has been stopped.
- */
-export function readyCallback(onReady: (handle: number) => void): JSCallback {
-  return new JSCallback(onReady, { args: ['i32'], returns: 'void', threadsafe: true });
-}
-
-// Linux errno values (asm-generic, the same on every architecture Bun runs on).
-const EPERM = 1;
-const ENOENT = 2;
-const ESRCH = 3;
-const ENXIO = 6;
-const EACCES = 13;
-const EEXIST = 17;
-const ENODEV = 19;
-const EINVAL = 22;
-const ENAMETOOLONG = 36;
-const EMSGSIZE = 90;
-const EADDRNOTAVAIL = 99;
-const ENETDOWN = 100;
-const ENOBUFS = 105;
-
 const IFF_UP = 0x1;
 const IFF_RUNNING = 0x40;
 const ARPHRD_ETHER = 1;
@@ -200,47 +99,6 @@ const IFNAMSIZ = 16;
 const MODE_CLIENT = 0;
 const MODE_WATCH = 1;
 const OPEN_PROMISC = 0x100;
-
-/** The C library's text for an errno ("File exists"), without the number. */
-export function strerror(errno: number): string {
-  const out = new Uint8Array(128);
-  const n = native().dt_strerror(errno, out, out.length);
-  return n > 0 ? new TextDecoder().decode(out.subarray(0, n)) : 'Unknown error';
-}
-
-function errnoText(errno: number): string {
-  return `${strerror(errno)} (errno ${errno})`;
-}
-
-export function codeFor(errno: number): NativeErrorCode {
-  switch (errno) {
-    case ENODEV:
-    case ENXIO:
-      return 'ENODEV';
-    case EPERM:
-    case EACCES:
-      return 'EPERM';
-    case ENETDOWN:
-      return 'ENETDOWN';
-    case EINVAL:
-    case ENAMETOOLONG:
-      return 'EINVAL';
-    case EMSGSIZE:
-      return 'EMSGSIZE';
-    case EEXIST:
-      return 'EEXIST';
-    case ESRCH:
-      return 'ESRCH';
-    case ENOENT:
-      return 'ENOENT';
-    case EADDRNOTAVAIL:
-      return 'EADDRNOTAVAIL';
-    case ENOBUFS:
-      return 'ENOBUFS';
-    default:
-      return 'EIO';
-  }
-}
 
 const show = (name: string) => JSON.stringify(name);
 
@@ -339,7 +197,7 @@ function closeAllOnExit(): void {
 export class RawSocket {
   readonly info: InterfaceInfo;
   #handle: number;
-  #callback: JSCallback | null = null;
+  #callback: ReadyCallback | null = null;
   #onFrame: (frame: ReceivedFrame) => void;
   #onError: ((err: unknown) => void) | undefined;
   #closed = false;
@@ -403,9 +261,9 @@ export class RawSocket {
     }
 
     const socket = new RawSocket(info, handle, options);
-    let callback: JSCallback;
+    let callback: ReadyCallback;
     try {
-      callback = new JSCallback((h: number) => socket.#drain(h), { args: ['i32'], returns: 'void', threadsafe: true });
+      callback = readyCallback((h: number) => socket.#drain(h));
     } catch (err) {
       shim.dt_close(handle);
       throw err;

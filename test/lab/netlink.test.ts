@@ -19,7 +19,7 @@ const PEER_NS = `dtnl${tag}p`;
 const IF = `dtnl${tag}a`; // ours, in NS
 const PEER = `dtnl${tag}b`; // the far end, in PEER_NS
 const NETLINK_TS = join(import.meta.dir, '../../native/netlink.ts');
-const RAWSOCKET_TS = join(import.meta.dir, '../../native/rawsocket.ts');
+const SHIM_TS = join(import.meta.dir, '../../native/shim.ts');
 const MSG_TS = join(import.meta.dir, '../../native/netlink-msg.ts');
 
 function ip(...args: string[]): string {
@@ -68,7 +68,7 @@ console.log(JSON.stringify(out));
 
 /** The shim's own checks, called directly: lengths, kinds of socket, stale handles. Prints the return codes. */
 const BOUNDARY_CHILD = `
-import { native } from ${JSON.stringify(RAWSOCKET_TS)};
+import { native } from ${JSON.stringify(SHIM_TS)};
 import { buildGetAddressDump, buildGetLinkDump, buildNewAddress } from ${JSON.stringify(MSG_TS)};
 const shim = native();
 const dump = buildGetAddressDump();

@@ -60,7 +60,8 @@ describe('interfaceInfo', () => {
   test('without a built library it is ENOSHIM, and importing alone does not fail', () => {
     const dir = mkdtempSync(join(tmpdir(), 'dhcptool-noshim-'));
     try {
-      cpSync(join(import.meta.dir, '../../native/rawsocket.ts'), join(dir, 'rawsocket.ts'));
+      // rawsocket.ts and the shim.ts it loads through, with no build/ beside them
+      for (const file of ['rawsocket.ts', 'shim.ts']) cpSync(join(import.meta.dir, '../../native', file), join(dir, file));
       const script =
         "const m = await import(process.argv[1]); try { m.interfaceInfo('lo'); console.log('loaded'); } " +
         'catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })); }';
