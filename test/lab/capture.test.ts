@@ -3,7 +3,7 @@
 
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { labDown, SERVER_IFACE, type LabState } from "../../cli/lab.ts";
-import { dhcptool, startLab } from "./helpers.ts";
+import { captureOn, dhcptool, startLab } from "./helpers.ts";
 
 let lab: LabState;
 let pcap: string;
@@ -14,22 +14,10 @@ beforeAll(() => {
 afterAll(() => { if (lab && !process.env.KEEP_LAB) labDown(lab.name); });
 
 test("our DISCOVER on the wire: 300+ byte message, valid IPv4 and UDP checksums, the seed's options", async () => {
-  const tcpdump = Bun.spawn(["ip", "netns", "exec", lab.servers[0].ns, "tcpdump", "-Z", "root", "--immediate-mode", "-i", SERVER_IFACE, "-U", "-n",
-    "-w", pcap, "udp port 67 or udp port 68"], { stdout: "ignore", stderr: "pipe" });
-  // wait until tcpdump is listening (it says so on stderr)
-  const reader = tcpdump.stderr.getReader();
-  let said = "";
-  while (!said.includes("listening on")) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    said += new TextDecoder().decode(value);
-  }
-  reader.releaseLock();
+  const cap = await captureOn(lab.servers[0].ns, SERVER_IFACE, "udp port 67 or udp port 68", { pcap });
   const r = await dhcptool(lab, ["discover", "lab0", "--first", "--hostname", "capture", "--mac", "02:00:00:00:00:07"]);
   expect(r.exitCode).toBe(0);
-  await Bun.sleep(200);
-  tcpdump.kill("SIGINT");
-  await tcpdump.exited;
+  await cap.stop();
 
   const t = Bun.spawnSync(["tshark", "-r", pcap, "-o", "ip.check_checksum:TRUE", "-o", "udp.check_checksum:TRUE",
     "-Y", "udp.dstport == 67", "-T", "fields", "-E", "separator=/t",

@@ -39,6 +39,52 @@ export function inNs(ns: string, argv: string[]): string {
   return p.stdout.toString();
 }
 
+export interface CaptureOptions {
+  /** Write the frames to this pcap file (tcpdump -w, a packet at a time) instead of printing lines. */
+  pcap?: string;
+  /** tcpdump -Q: capture only frames going this way through the interface. */
+  direction?: "in" | "out" | "inout";
+  /** How long stop() leaves the last frames to arrive before it stops tcpdump; default 200 ms. */
+  settleMs?: number;
+}
+
+export interface Capture {
+  /**
+   * Waits settleMs, stops tcpdump (SIGINT, so it flushes) and waits until it has exited. Returns
+   * tcpdump's text lines, one per frame; none when writing a pcap (read the file). Called again,
+   * it returns the same lines.
+   */
+  stop(): Promise<string[]>;
+}
+
+/**
+ * tcpdump on iface in namespace ns, capturing what matches filter (a pcap-filter expression).
+ * Resolves once tcpdump says it is listening, so nothing sent after that is missed.
+ */
+export async function captureOn(ns: string, iface: string, filter: string, opts: CaptureOptions = {}): Promise<Capture> {
+  const argv = ["ip", "netns", "exec", ns, "tcpdump", "-Z", "root", "--immediate-mode", "-n", "-i", iface,
+    ...(opts.direction ? ["-Q", opts.direction] : []),
+    ...(opts.pcap ? ["-U", "-w", opts.pcap] : ["-l"]), // -U: each packet written out as it comes; -l: each line
+    filter];
+  const p = Bun.spawn(argv, { stdout: opts.pcap ? "ignore" : "pipe", stderr: "pipe" });
+  const reader = p.stderr.getReader();
+  let said = "";
+  while (!said.includes("listening on")) { // tcpdump says so on stderr once it captures
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`tcpdump in ${ns} did not start: ${said}`);
+    said += new TextDecoder().decode(value);
+  }
+  reader.releaseLock();
+  let stopped: Promise<string[]> | null = null;
+  const stop = async (): Promise<string[]> => {
+    await Bun.sleep(opts.settleMs ?? 200);
+    p.kill("SIGINT");
+    const [out] = await Promise.all([p.stdout ? new Response(p.stdout).text() : "", p.exited]);
+    return out.split("\n").filter(Boolean);
+  };
+  return { stop: () => (stopped ??= stop()) };
+}
+
 export interface RenewalReply {
   /** 5 ACK, 6 NAK; null when nothing came within the wait. */
   type: number | null;

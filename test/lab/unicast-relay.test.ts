@@ -4,7 +4,7 @@
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { labDown, serverLeaseList, serverMac, SERVER_IFACE, type LabState } from "../../cli/lab.ts";
-import { dhcptool, startLab } from "./helpers.ts";
+import { captureOn, dhcptool, startLab } from "./helpers.ts";
 
 const GIADDR = "198.18.0.5";
 const S1 = "198.18.0.1", S2 = "198.18.0.2", KEA = "198.18.0.3";
@@ -28,22 +28,11 @@ function inPool(ip: string, server: number): boolean {
 /** tcpdump in server i's namespace while fn runs; then tshark's fields of each DHCP frame. */
 async function captured(i: number, fn: () => Promise<void>, fields: string[]): Promise<string[][]> {
   const pcap = `${lab.dir}/s${i}-${Date.now()}.pcap`;
-  const tcpdump = Bun.spawn(["ip", "netns", "exec", lab.servers[i - 1].ns, "tcpdump", "-Z", "root", "--immediate-mode",
-    "-i", SERVER_IFACE, "-U", "-n", "-w", pcap, "udp port 67 or udp port 68"], { stdout: "ignore", stderr: "pipe" });
-  const reader = tcpdump.stderr.getReader();
-  let said = "";
-  while (!said.includes("listening on")) { // tcpdump says so once it captures
-    const { value, done } = await reader.read();
-    if (done) break;
-    said += new TextDecoder().decode(value);
-  }
-  reader.releaseLock();
+  const cap = await captureOn(lab.servers[i - 1].ns, SERVER_IFACE, "udp port 67 or udp port 68", { pcap });
   try {
     await fn();
-    await Bun.sleep(200);
   } finally {
-    tcpdump.kill("SIGINT");
-    await tcpdump.exited;
+    await cap.stop();
   }
   const t = Bun.spawnSync(["tshark", "-r", pcap, "-Y", "dhcp", "-T", "fields", "-E", "separator=/t", ...fields.flatMap((f) => ["-e", f])],
     { stdout: "pipe", stderr: "pipe" });
