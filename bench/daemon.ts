@@ -4,7 +4,8 @@
 // same window. Prints a Markdown table. Needs root; the lab is removed on exit.
 //
 //   sudo bun bench/daemon.ts            IDLE_SECONDS=20 sudo bun bench/daemon.ts
-//   SMOL=1 runs the daemon under `bun --smol` (it made no difference here: 44 MB either way).
+//   SMOL=1 runs the daemon under `bun --smol` (it made no difference here: 44 MB either way);
+//   BUNDLE=1 runs dist/main.js (bun run build:bundle first) instead of the sources.
 
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -36,7 +37,8 @@ const name = `dtbd${process.pid % 1000}`;
 const dir = mkdtempSync(join(tmpdir(), "dhcptool-bench-"));
 labDown(name);
 const lab = labUp({ name, servers: 1 });
-const main = `${import.meta.dir}/../cli/main.ts`;
+// BUNDLE=1: the minified bundle (bun run build:bundle), as an installed dhcptool would run.
+const main = process.env.BUNDLE ? `${import.meta.dir}/../dist/main.js` : `${import.meta.dir}/../cli/main.ts`;
 let daemon: ReturnType<typeof Bun.spawn> | null = null;
 let bare: ReturnType<typeof Bun.spawn> | null = null;
 try {
