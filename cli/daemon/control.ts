@@ -149,7 +149,9 @@ export function serveControl(path: string, handle: (req: ControlRequest) => Prom
   return {
     path,
     close() {
-      server.stop(true);
+      // Not closing open connections: the answer to the `release` that ended the daemon may
+      // still be on its way. Idle ones end by their own timer (or with the process).
+      server.stop(false);
       try { unlinkSync(path); } catch { /* already gone */ }
     },
   };

@@ -404,7 +404,7 @@ export class ResidentClient {
     const inSec = (t: number | null | undefined) => (t == null ? null : Math.max(0, Math.round((t - now) / 1000)));
     return {
       interface: this.iface, pid: process.pid, mac: macToString(this.#mac), phase: s.phase, since: new Date(this.#phaseSince).toISOString(),
-      link: { up: this.#linkUp }, applied: this.#applier?.applied !== null && this.#applier !== null,
+      link: { up: this.#linkUp }, applied: (this.#applier?.applied ?? null) !== null,
       lease, remaining: s.lease ? { renew: inSec(s.lease.renewAt), rebind: inSec(s.lease.rebindAt), expire: inSec(s.lease.expiresAt) } : null,
       ipv6OnlyUntil: s.ipv6OnlyUntil === null ? null : new Date(s.ipv6OnlyUntil + this.#wallOffset).toISOString(),
       settings: { ignoreDns: this.#o.settings.ignoreDns, ignoreRoutes: this.#o.settings.ignoreRoutes, ignoreServers: this.#o.settings.ignoreServers },
