@@ -394,7 +394,8 @@ export class ResidentClient {
     this.#monitor?.close();
     this.#socket.close();
     this.#nl?.close();
-    this.#emit("info", "stop", `stopped on ${this.iface} (${why})`);
+    this.#emit("info", "stop", `stopped on ${this.iface} (${why})`,
+      { why, counters: { sent: this.#sent, received: this.#received, dropped: this.#drops.toJSON() } });
   }
 
   status(): Record<string, unknown> {

@@ -318,7 +318,11 @@ const COMMANDS: CommandRun[] = [
     limitMs: () => DAEMON_WINDOW_MS + SLACK_MS + 2000,
     run: runDaemon,
     check(c, r) {
-      const events = r.stdout.trimEnd().split("\n").map((l) => JSON.parse(l) as { event: string; address?: string; server?: string });
+      const events = r.stdout.trimEnd().split("\n").map((l) => JSON.parse(l) as { event: string; address?: string; server?: string; counters?: { received: number; dropped: Record<string, number> } });
+      // Its last word: what it received and dropped; nothing may have thrown in the receive path.
+      const stop = events.find((e) => e.event === "stop");
+      expect(stop?.counters, `${c.scenario.name}: daemon stop event`).toBeDefined();
+      expect(stop!.counters!.dropped.exception, `${c.scenario.name}: daemon receive-path exceptions`).toBeUndefined();
       const bound = events.filter((e) => ["bound", "reboot", "renew", "rebind"].includes(e.event));
       for (const b of bound) expect({ address: b.address, server: b.server }, `${c.scenario.name}: daemon bound`).toEqual({ address: OFFERED, server: GOOD_IP });
       const outcome = c.scenario.expect.request.outcome;
