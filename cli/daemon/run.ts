@@ -15,7 +15,7 @@ import { loadConfig, sameSettings, settingsFor, type Config, type InterfaceSetti
 import { controlPath, lockInterface, serveControl, type ControlReply, type ControlRequest } from "./control.ts";
 import { HookQueue } from "./hook.ts";
 import { dropAfterOpen, type Account } from "../privilege.ts";
-import { chownSync, mkdirSync } from "node:fs";
+import { chownSync, existsSync, mkdirSync } from "node:fs";
 import { ResidentClient, type DaemonEvent } from "./resident.ts";
 
 export { DEFAULT_STATE_DIR } from "./paths.ts";
@@ -88,8 +88,9 @@ async function makeEmitter(json: boolean): Promise<(e: DaemonEvent) => void> {
 
 export async function runDaemon(o: DaemonOptions): Promise<number> {
   if (o.hook !== null && !o.hook.startsWith("/")) {
-    throw new UsageError(`--hook takes an absolute path (it runs as ${process.getuid?.() === 0 ? "root" : "this user"}, not through a shell): "${o.hook}"`);
+    throw new UsageError(`--hook takes an absolute path (it is executed directly, never through a shell): "${o.hook}"`);
   }
+  if (o.hook !== null && !existsSync(o.hook)) throw new UsageError(`--hook ${o.hook}: no such file`);
   let config: Config | null = o.configPath ? loadConfig(o.configPath) : null;
   let settings = settingsFor(config, o.iface);
   const lock = lockInterface(o.iface);
