@@ -1,5 +1,6 @@
-// The lab: our own network namespaces joined through a bridge, real DHCP servers (dnsmasq or
-// Kea) in some, a client end for dhcptool in another. Users try the tool in it; tests use it.
+// The lab: our own network namespaces joined through a bridge, real DHCP servers (dnsmasq,
+// Kea, ISC dhcpd or busybox udhcpd) in some, a client end for dhcptool in another. Users try
+// the tool in it; tests use it.
 // Everything lives in 198.18.0.0/24 (RFC 2544 benchmarking range), only inside the
 // namespaces; nothing is routed anywhere else. Processes are killed only by their own PID.
 //
@@ -7,13 +8,16 @@
 //   <name>-s1  srv0 ──┤ br0 in <name>-hub
 //   <name>-s2  srv0 ──┘
 //
-// Kea's part (its config, starting it, its lease CSV) is in lab-kea.ts. blockUnicast() in
-// lab-block.ts drops unicast to a server's port 67 on its bridge port (s1, s2… in the hub), so
-// a test can make a server deaf to renewals while it still hears broadcasts.
+// Each other kind's part (its config, starting it, its lease file) is in its own module:
+// lab-kea.ts, lab-isc.ts, lab-udhcpd.ts. blockUnicast() in lab-block.ts drops unicast to a
+// server's port 67 on its bridge port (s1, s2… in the hub), so a test can make a server deaf
+// to renewals while it still hears broadcasts.
 
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { ISC_COMM, ISC_LEASE_FILE, iscLeaseList, startIsc } from "./lab-isc.ts";
 import { KEA_LEASE_FILE, keaLeaseList, startKea } from "./lab-kea.ts";
+import { startUdhcpd, UDHCPD_COMM, UDHCPD_LEASE_FILE, udhcpdLeaseBytes, udhcpdLeaseList } from "./lab-udhcpd.ts";
 
 export const LAB_ROOT = process.env.DHCPTOOL_LAB_DIR ?? "/run/dhcptool/lab";
 export const LAB_SUBNET = "198.18.0";
@@ -21,7 +25,7 @@ export const CLIENT_IFACE = "lab0";
 export const SERVER_IFACE = "srv0";
 export const MAX_SERVERS = 4;
 
-export const SERVER_KINDS = ["dnsmasq", "kea"] as const;
+export const SERVER_KINDS = ["dnsmasq", "kea", "isc", "udhcpd"] as const;
 export type ServerKind = (typeof SERVER_KINDS)[number];
 export const DEFAULT_LEASE_TIME = 3600;
 /** dnsmasq silently raises a shorter lease to two minutes; the lab refuses instead. */
@@ -42,7 +46,10 @@ export interface LabServer {
   extraArgs: string[];
   /** Lease time in seconds (option 51). */
   leaseTime: number;
-  /** T1 and T2 in seconds (options 58, 59); null: the server's own, lease/2 and lease·7/8. */
+  /**
+   * T1 and T2 in seconds (options 58, 59); null: the server's own: dnsmasq and Kea send lease/2
+   * and lease·7/8, ISC dhcpd and udhcpd send none (the client takes those values itself).
+   */
   renewTime: number | null;
   rebindTime: number | null;
   /** blockUnicast() is dropping unicast to this server's port 67. */
@@ -138,7 +145,7 @@ function checkTimers(opts: LabOptions, kinds: ServerKind[]): Timers {
   whole(t.renewTime, "renew time (T1)");
   whole(t.rebindTime, "rebind time (T2)");
   if (kinds.includes("dnsmasq") && t.leaseTime < DNSMASQ_MIN_LEASE_TIME) {
-    throw new LabError(`lease time ${t.leaseTime} s: dnsmasq grants at least ${DNSMASQ_MIN_LEASE_TIME} s (use --kind kea for shorter leases)`);
+    throw new LabError(`lease time ${t.leaseTime} s: dnsmasq grants at least ${DNSMASQ_MIN_LEASE_TIME} s (--kind kea, isc or udhcpd grant shorter ones)`);
   }
   // RFC 2131 4.4.5: T1 < T2 < lease; a server sending otherwise is a test of its own (serverArgs)
   const t1 = t.renewTime ?? t.leaseTime / 2, t2 = t.rebindTime ?? t.leaseTime * 7 / 8;
@@ -154,10 +161,10 @@ export function labUp(opts: LabOptions = {}): LabState {
   const count = opts.servers ?? 1;
   if (!Number.isInteger(count) || count < 0 || count > MAX_SERVERS) throw new LabError(`servers: 0 to ${MAX_SERVERS}`);
   const kinds = Array.from({ length: count }, (_, i) => opts.kinds?.[i] ?? "dnsmasq");
-  for (const k of kinds) if (!SERVER_KINDS.includes(k)) throw new LabError(`server kind "${k}": use ${SERVER_KINDS.join(" or ")}`);
+  for (const k of kinds) if (!SERVER_KINDS.includes(k)) throw new LabError(`server kind "${k}": use ${SERVER_KINDS.join(", ")}`);
   if ((opts.kinds?.length ?? 0) > count) throw new LabError(`${opts.kinds!.length} server kinds for ${count} server(s)`);
   kinds.forEach((k, i) => {
-    if (k === "kea" && opts.serverArgs?.[i]?.length) throw new LabError(`server ${i + 1} is Kea: serverArgs are dnsmasq arguments`);
+    if (k !== "dnsmasq" && opts.serverArgs?.[i]?.length) throw new LabError(`server ${i + 1} is ${k}: serverArgs are dnsmasq arguments`);
   });
   const timers = checkTimers(opts, kinds);
   if (process.getuid?.() !== 0) throw new LabError("the lab needs root to create network namespaces (run with sudo)");
@@ -201,7 +208,7 @@ function addServer(state: LabState, i: number, kind: ServerKind, timers: Timers,
     // .100-.139, .150-.189, .200-.239; server 4 gets what is left below the broadcast address
     rangeStart: `${LAB_SUBNET}.${50 + i * 50}`, rangeEnd: `${LAB_SUBNET}.${Math.min(50 + i * 50 + 39, 254)}`,
     pid: null, dir: join(state.dir, `s${i}`),
-    extraArgs: kind === "kea" || ping ? extraArgs : ["--no-ping", ...extraArgs],
+    extraArgs: kind !== "dnsmasq" || ping ? extraArgs : ["--no-ping", ...extraArgs],
     ...timers,
     unicastBlocked: false,
   };
@@ -250,7 +257,7 @@ export function serverOf(state: LabState, i: number): LabServer {
 export function startServer(state: LabState, i: number): LabServer {
   const s = serverOf(state, i);
   if (s.pid !== null) stopServer(state, i);
-  s.pid = s.kind === "kea" ? startKea(s) : startDnsmasq(s);
+  s.pid = kindOf(s.kind).start(s);
   writeLab(state);
   return s;
 }
@@ -266,8 +273,19 @@ function startDnsmasq(s: LabServer): number {
   return pid;
 }
 
-// The processes the lab starts (dnsmasq here, Kea in lab-kea.ts) are found again and stopped
-// by their PID alone, and only while that PID still names them.
+/** Per kind: how to start it, its process's name (/proc/PID/comm), its lease file. Not a table
+ * built at load time: in the import cycle with the kinds' modules, their constants may not be set yet. */
+function kindOf(kind: ServerKind): { start: (s: LabServer) => number; comm: string; leaseFile: string } {
+  switch (kind) {
+    case "dnsmasq": return { start: startDnsmasq, comm: "dnsmasq", leaseFile: "leases" };
+    case "kea": return { start: startKea, comm: "kea-dhcp4", leaseFile: KEA_LEASE_FILE };
+    case "isc": return { start: startIsc, comm: ISC_COMM, leaseFile: ISC_LEASE_FILE };
+    case "udhcpd": return { start: startUdhcpd, comm: UDHCPD_COMM, leaseFile: UDHCPD_LEASE_FILE };
+  }
+}
+
+// The processes the lab starts (dnsmasq here, the others in their modules) are found again and
+// stopped by their PID alone, and only while that PID still names them.
 
 /** A file's text from byte `from` on; "" when it cannot be read. */
 export function readText(path: string, from = 0): string {
@@ -314,7 +332,7 @@ export function stopServer(state: LabState, i: number): void {
   const s = state.servers.find((x) => x.index === i);
   if (!s || s.pid === null) return;
   // Only a server we started: the PID must still name one, in its namespace.
-  if (ourProcess(s.pid, s.kind === "kea" ? "kea-dhcp4" : "dnsmasq", s.ns)) signalAndWait(s.pid);
+  if (ourProcess(s.pid, kindOf(s.kind).comm, s.ns)) signalAndWait(s.pid);
   s.pid = null;
   writeLab(state);
 }
@@ -346,9 +364,12 @@ export function inClient(state: LabState, argv: string[]): string[] {
   return ["ip", "netns", "exec", state.clientNs, ...argv];
 }
 
-/** The server's lease file as it stands: dnsmasq's lease lines, or Kea's CSV (one row per change). */
+/**
+ * The server's lease file as it stands: dnsmasq's lease lines, Kea's CSV (one row per change),
+ * dhcpd.leases (one block per change); udhcpd's is binary (see serverLeaseList()).
+ */
 export function serverLeases(s: LabServer): string {
-  return readText(join(s.dir, s.kind === "kea" ? KEA_LEASE_FILE : "leases"));
+  return readText(join(s.dir, kindOf(s.kind).leaseFile));
 }
 
 export interface LabLease {
@@ -359,10 +380,15 @@ export interface LabLease {
   hostname: string | null;
 }
 
-/** The leases server s holds now, from its lease file (Kea's: see keaLeaseList()). */
+/**
+ * The leases server s holds now, from its lease file: see keaLeaseList(), iscLeaseList() and
+ * udhcpdLeaseList() (udhcpd writes its file once a second, so it may be that late).
+ */
 export function serverLeaseList(s: LabServer): LabLease[] {
+  if (s.kind === "udhcpd") return udhcpdLeaseList(udhcpdLeaseBytes(s));
   const text = serverLeases(s);
   if (s.kind === "kea") return keaLeaseList(text);
+  if (s.kind === "isc") return iscLeaseList(text);
   return text.split("\n").filter(Boolean).map((line) => {
     const [expiry, mac, address, host] = line.split(" ");
     return { address, mac, expiresAt: Number(expiry), hostname: host && host !== "*" ? host : null };

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Sets a Linux machine up for dhcptool: Bun, the C compiler for the native shim, iproute2 and
-# dnsmasq for the lab; with --dev also what the tests and benchmarks use (Kea, tshark,
-# tcpdump, busybox udhcpc, hyperfine). Then installs dependencies and builds the shim. Needs root
-# for the packages; safe to run again (it installs only what is missing).
+# dnsmasq for the lab; with --dev also what the tests and benchmarks use (the lab's other
+# servers: Kea, ISC dhcpd, busybox udhcpd; tshark, tcpdump, busybox udhcpc, hyperfine). Then
+# installs dependencies and builds the shim. Needs root for the packages; safe to run again
+# (it installs only what is missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,8 +13,10 @@ dev=0
 packages=(iproute2 dnsmasq-base gcc libc6-dev)
 commands=(ip dnsmasq cc cc)
 if [ $dev = 1 ]; then
-  packages+=(kea-dhcp4-server tcpdump tshark busybox hyperfine libcap2-bin)
-  commands+=(kea-dhcp4 tcpdump tshark busybox hyperfine setcap)
+  # busybox brings udhcpd (an applet; the lab runs it through a symlink), so the udhcpd
+  # package, which adds only a symlink and a system service, is not needed
+  packages+=(kea-dhcp4-server isc-dhcp-server tcpdump tshark busybox hyperfine libcap2-bin)
+  commands+=(kea-dhcp4 dhcpd tcpdump tshark busybox hyperfine setcap)
 fi
 command -v npm >/dev/null || { packages+=(npm); commands+=(npm); }
 
@@ -32,8 +35,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
   echo "setup: installing ${missing[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
-  # Server packages (Kea) must not start a system-wide service on the host's network: the
-  # lab runs its own servers inside namespaces. policy-rc.d answering 101 forbids it.
+  # Server packages (Kea, ISC dhcpd) must not start a system-wide service on the host's
+  # network: the lab runs its own servers inside namespaces. policy-rc.d answering 101 forbids it.
   policy_added=0
   if [ ! -e /usr/sbin/policy-rc.d ]; then
     printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d && policy_added=1

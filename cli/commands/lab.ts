@@ -19,6 +19,8 @@ Examples:
   dhcptool lab up --kind kea --lease-time 10
                                           Kea with a 10 s lease (T1 5 s, T2 9 s): watch a client renew
   dhcptool lab up --servers 2 --kind kea,dnsmasq --lease-time 120 --renew-time 30 --rebind-time 90
+  dhcptool lab up --servers 4 --kind dnsmasq,kea,isc,udhcpd
+                                          four servers, one of each kind: try a command on all four
   dhcptool lab block --server 1           server 1 stops hearing unicast (renewals); broadcasts pass
   dhcptool lab unblock --server 1
   dhcptool lab exec -- dhcptool discover lab0
@@ -27,9 +29,12 @@ Examples:
   dhcptool lab down
 
 The lab uses 198.18.0.0/24 (RFC 2544 benchmarking range) inside its own namespaces only:
-<name>-c (client, interface lab0), <name>-s1.. (dnsmasq or Kea on srv0, 198.18.0.N), <name>-hub
-(bridge). State and server logs live in /run/dhcptool/lab/<name>/. Leases shorter than
-${DNSMASQ_MIN_LEASE_TIME} s need Kea (apt-get install kea-dhcp4-server): dnsmasq will not grant them.
+<name>-c (client, interface lab0), <name>-s1.. (a server on srv0, 198.18.0.N), <name>-hub
+(bridge). Server kinds: dnsmasq, kea (apt-get install kea-dhcp4-server), isc (ISC dhcpd,
+isc-dhcp-server; authoritative: it NAKs a REQUEST for an address it cannot give), udhcpd (busybox).
+State and server logs live in /run/dhcptool/lab/<name>/. Leases shorter than
+${DNSMASQ_MIN_LEASE_TIME} s need another kind than dnsmasq: dnsmasq will not grant them. ISC dhcpd
+and udhcpd send T1/T2 only when --renew-time/--rebind-time are given.
 block drops unicast IPv4 UDP to the server's port 67 on its bridge port, so a client's RENEWING
 REQUEST goes unanswered while its REBINDING broadcast still gets through.`;
 
@@ -37,7 +42,7 @@ const labArgs = {
   action: { type: "positional", required: true, description: "up, down, status, exec, block or unblock", valueHint: "ACTION" },
   name: { type: "string", description: "Lab name, 1-10 lower-case letters/digits (default dtlab)", valueHint: "NAME" },
   servers: { type: "string", description: `DHCP servers to start, 0-${MAX_SERVERS} (default 1)`, valueHint: "N" },
-  kind: { type: "string", description: `Server software: ${SERVER_KINDS.join(" or ")}, one for all or a comma list per server (default dnsmasq)`, valueHint: "KIND" },
+  kind: { type: "string", description: `Server software: ${SERVER_KINDS.join(", ")}; one for all or a comma list per server (default dnsmasq)`, valueHint: "KIND" },
   "lease-time": { type: "string", description: `Lease time in seconds (default 3600; dnsmasq at least ${DNSMASQ_MIN_LEASE_TIME})`, valueHint: "S" },
   "renew-time": { type: "string", description: "T1 (option 58) in seconds (default half the lease)", valueHint: "S" },
   "rebind-time": { type: "string", description: "T2 (option 59) in seconds (default 7/8 of the lease)", valueHint: "S" },
@@ -68,7 +73,7 @@ function kindsFromArg(value: string | undefined, servers: number): ServerKind[] 
   if (value === undefined || value === "") return undefined;
   const kinds = value.split(",").map((k) => k.trim());
   for (const k of kinds) {
-    if (!(SERVER_KINDS as readonly string[]).includes(k)) throw new UsageError(`--kind "${k}": use ${SERVER_KINDS.join(" or ")}`);
+    if (!(SERVER_KINDS as readonly string[]).includes(k)) throw new UsageError(`--kind "${k}": use ${SERVER_KINDS.join(", ")}`);
   }
   if (kinds.length === 1) return Array<ServerKind>(servers).fill(kinds[0] as ServerKind);
   if (kinds.length !== servers) throw new UsageError(`--kind lists ${kinds.length} kinds for ${servers} server(s): give one, or one per server`);

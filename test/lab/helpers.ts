@@ -157,3 +157,16 @@ export async function sendRenewal(lab: LabState, req: RenewalRequest): Promise<R
   if (exitCode !== 0) throw new Error(`sendRenewal: exit ${exitCode}: ${stderr}`);
   return JSON.parse(stdout) as RenewalReply;
 }
+
+/** ip is in server s's pool (rangeStart..rangeEnd in 198.18.0.0/24). */
+export function inPool(ip: string, s: LabState["servers"][number]): boolean {
+  const last = (x: string) => Number(x.split(".")[3]);
+  return ip.startsWith("198.18.0.") && last(ip) >= last(s.rangeStart) && last(ip) <= last(s.rangeEnd);
+}
+
+/** Polls fn every 50 ms until it returns true or timeoutMs passes; returns its last answer. */
+export async function eventually(fn: () => boolean, timeoutMs: number): Promise<boolean> {
+  const until = Date.now() + timeoutMs;
+  while (!fn() && Date.now() < until) await Bun.sleep(50);
+  return fn();
+}
