@@ -7,7 +7,7 @@ import { closeSync, openSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   LAB_SUBNET, LabError, ourProcess, readText, SERVER_IFACE, signalAndWait,
-  type LabLease, type LabServer,
+  systemBinary, type LabLease, type LabServer,
 } from "./lab.ts";
 
 const ISC_CONFIG = "dhcpd.conf";
@@ -56,7 +56,7 @@ export function iscConfig(s: LabServer): string {
  * is ready once it logs "Server starting service." (its sockets are open by then).
  */
 export function startIsc(s: LabServer): number {
-  const dhcpd = Bun.which("dhcpd", { PATH: `${process.env.PATH ?? ""}:/usr/sbin:/sbin` });
+  const dhcpd = systemBinary("dhcpd");
   if (!dhcpd) throw new LabError("dhcpd is not installed (apt-get install isc-dhcp-server)");
   const config = join(s.dir, ISC_CONFIG), leases = join(s.dir, ISC_LEASE_FILE), pidFile = join(s.dir, ISC_PID_FILE);
   const log = join(s.dir, "log");

@@ -10,7 +10,7 @@ import { closeSync, openSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   LAB_SUBNET, LabError, ourProcess, readText, SERVER_IFACE, signalAndWait,
-  type LabLease, type LabServer,
+  systemBinary, type LabLease, type LabServer,
 } from "./lab.ts";
 
 const KEA_CONFIG = "kea-dhcp4.json";
@@ -71,7 +71,7 @@ function fileSize(path: string): number {
  * sockets are open by then).
  */
 export function startKea(s: LabServer): number {
-  const kea = Bun.which("kea-dhcp4", { PATH: `${process.env.PATH ?? ""}:/usr/sbin:/sbin` });
+  const kea = systemBinary("kea-dhcp4");
   if (!kea) throw new LabError("kea-dhcp4 is not installed (apt-get install kea-dhcp4-server)");
   const config = join(s.dir, KEA_CONFIG), pidFile = join(s.dir, KEA_PID_FILE);
   const log = join(s.dir, "log"), out = join(s.dir, "kea.out");

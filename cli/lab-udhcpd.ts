@@ -13,7 +13,7 @@ import { closeSync, openSync, readFileSync, rmSync, statSync, symlinkSync, write
 import { join } from "node:path";
 import {
   LabError, ourProcess, readText, SERVER_IFACE, signalAndWait,
-  type LabLease, type LabServer,
+  systemBinary, type LabLease, type LabServer,
 } from "./lab.ts";
 
 const UDHCPD_CONFIG = "udhcpd.conf";
@@ -73,7 +73,7 @@ function listeningOn67(pid: number): boolean {
  * (it opens one bound to srv0 as it enters its loop; the lab's server namespace has no other).
  */
 export function startUdhcpd(s: LabServer): number {
-  const busybox = Bun.which("busybox", { PATH: `${process.env.PATH ?? ""}:/usr/sbin:/sbin:/bin` });
+  const busybox = systemBinary("busybox");
   if (!busybox) throw new LabError("busybox is not installed (apt-get install busybox): udhcpd is one of its applets");
   if (!/^udhcpd$/m.test(Bun.spawnSync([busybox, "--list"]).stdout.toString())) {
     throw new LabError(`${busybox} has no udhcpd applet (apt-get install busybox)`);

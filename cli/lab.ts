@@ -33,6 +33,15 @@ export const DNSMASQ_MIN_LEASE_TIME = 120;
 
 export class LabError extends Error {}
 
+/**
+ * A server program from the system's directories, never from PATH: under `bun run` PATH starts
+ * with node_modules/.bin, where the npm package `dhcp` (a devDependency, for the codec bench)
+ * puts a `dhcpd` of its own.
+ */
+export function systemBinary(name: string): string | null {
+  return Bun.which(name, { PATH: "/usr/sbin:/usr/bin:/sbin:/bin:/usr/local/sbin:/usr/local/bin" });
+}
+
 export interface LabServer {
   index: number;          // 1-based
   kind: ServerKind;
@@ -264,10 +273,11 @@ export function startServer(state: LabState, i: number): LabServer {
 
 /** dnsmasq daemonizes once it is listening. */
 function startDnsmasq(s: LabServer): number {
-  if (!Bun.which("dnsmasq")) throw new LabError("dnsmasq is not installed (apt-get install dnsmasq-base)");
+  const dnsmasq = systemBinary("dnsmasq");
+  if (!dnsmasq) throw new LabError("dnsmasq is not installed (apt-get install dnsmasq-base)");
   const pidFile = join(s.dir, "pid");
   rmSync(pidFile, { force: true });
-  run(["ip", "netns", "exec", s.ns, ...dnsmasqArgs(s)], `starting dnsmasq in ${s.ns}`);
+  run(["ip", "netns", "exec", s.ns, dnsmasq, ...dnsmasqArgs(s).slice(1)], `starting dnsmasq in ${s.ns}`);
   const pid = Number(readFileSync(pidFile, "utf8").trim());
   if (!Number.isInteger(pid) || pid <= 1) throw new LabError(`dnsmasq in ${s.ns} wrote no usable pid`);
   return pid;
