@@ -75,12 +75,7 @@ EXPORT int dt_nl_start(int h, ready_cb cb)
 	if (s->thread_started)
 		return -EBUSY;
 	s->cb = cb;
-	/* The thread takes no signals: they belong to the runtime's threads. */
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	int err = pthread_create(&s->thread, NULL, nl_monitor_thread, s);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	int err = start_quiet_thread(&s->thread, NULL, nl_monitor_thread, s);
 	if (err)
 		return -err;
 	/* Named here rather than in the thread, so the name is there when we return (top -H, gdb, tests). */

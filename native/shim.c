@@ -329,6 +329,20 @@ static void *receive_thread(void *arg)
 	return NULL;
 }
 
+/*
+ * pthread_create with every signal blocked in the new thread: signals belong to the runtime's
+ * threads. Shared by the receive thread and the link monitor's (nlmonitor.c). 0 or an errno.
+ */
+int start_quiet_thread(pthread_t *thread, const pthread_attr_t *attr, void *(*fn)(void *), void *arg)
+{
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int err = pthread_create(thread, attr, fn, arg);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return err;
+}
+
 EXPORT int dt_start(int h, ready_cb cb)
 {
 	struct slot *s = slot_get(h);
@@ -340,18 +354,13 @@ EXPORT int dt_start(int h, ready_cb cb)
 		return -EBUSY;
 	s->cb = cb;
 
-	/* Detached: dt_close waits for released_generation, not for the thread's end.
-	 * The thread takes no signals: they belong to the runtime's threads. */
+	/* Detached: dt_close waits for released_generation, not for the thread's end. */
 	pthread_attr_t attr;
 	pthread_t thread;
 	if (pthread_attr_init(&attr))
 		return -ENOMEM;
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	int err = pthread_create(&thread, &attr, receive_thread, s);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	int err = start_quiet_thread(&thread, &attr, receive_thread, s);
 	pthread_attr_destroy(&attr);
 	if (err)
 		return -err;

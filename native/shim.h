@@ -122,6 +122,7 @@ struct slot {
 /* shim.c */
 struct slot *slot_get(int h);
 int wait_ready(int fd, int stopfd);
+int start_quiet_thread(pthread_t *thread, const pthread_attr_t *attr, void *(*fn)(void *), void *arg);
 
 /* link.c */
 struct link_facts {
