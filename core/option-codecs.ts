@@ -168,7 +168,7 @@ export function ipList(opts: { allowEmpty?: boolean } = {}): Codec<string[]> {
       return ok(out);
     },
     encodingLength: (v) => v.length * 4,
-    encode(v, buf, off) { v.forEach((a, i) => writeU32(buf, off + i * 4, ipU32(a))); return v.length * 4; },
+    encode(v, buf, off) { v.forEach((a, i) => { writeU32(buf, off + i * 4, ipU32(a)); }); return v.length * 4; },
     parse(text) {
       const parts = splitList(text);
       if (!parts.length && !opts.allowEmpty) return bad("an address list needs at least one address");
@@ -223,7 +223,7 @@ export function uintList(size: 1 | 2, opts: { min?: number } = {}): Codec<number
       return ok(out);
     },
     encodingLength: (v) => v.length * size,
-    encode(v, buf, off) { v.forEach((n, i) => one.encode(n, buf, off + i * size)); return v.length * size; },
+    encode(v, buf, off) { v.forEach((n, i) => { one.encode(n, buf, off + i * size); }); return v.length * size; },
     parse(text) {
       const out: number[] = [];
       for (const p of splitList(text)) {

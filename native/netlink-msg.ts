@@ -16,7 +16,7 @@
  * Netlink headers and integers are in host byte order; addresses in
  * attributes are in network order, as on the wire.
  */
-import { parseIp } from '../core/bytes.ts';
+import { parseIp } from "../core/bytes.ts";
 
 export const HOST_LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
@@ -113,10 +113,10 @@ function message(type: number, flags: number, fixed: Uint8Array, attributes: Att
   return out;
 }
 
-const isU32 = (n: unknown): n is number => typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= 0xffffffff;
-const isIfindex = (n: unknown): n is number => typeof n === 'number' && Number.isInteger(n) && n > 0 && n <= 0x7fffffff;
-const isPrefix = (n: unknown): n is number => typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= 32;
-const ipOf = (text: unknown): number | null => (typeof text === 'string' ? parseIp(text) : null);
+const isU32 = (n: unknown): n is number => typeof n === "number" && Number.isInteger(n) && n >= 0 && n <= 0xffffffff;
+const isIfindex = (n: unknown): n is number => typeof n === "number" && Number.isInteger(n) && n > 0 && n <= 0x7fffffff;
+const isPrefix = (n: unknown): n is number => typeof n === "number" && Number.isInteger(n) && n >= 0 && n <= 32;
+const ipOf = (text: unknown): number | null => (typeof text === "string" ? parseIp(text) : null);
 
 export interface AddressSpec {
   ifindex: number;
@@ -152,7 +152,7 @@ function checkAddress(spec: AddressSpec): { address: number } | { reason: string
 /** RTM_NEWADDR: IFA_LOCAL and IFA_ADDRESS (the same: not point-to-point), IFA_BROADCAST, IFA_FLAGS, IFA_CACHEINFO. */
 export function buildNewAddress(spec: AddressSpec): BuildResult {
   const checked = checkAddress(spec);
-  if ('reason' in checked) return { ok: false, reason: checked.reason };
+  if ("reason" in checked) return { ok: false, reason: checked.reason };
   const local = ipBytes(checked.address);
   const attributes: Attribute[] = [{ type: IFA_LOCAL, data: local }];
   if (spec.broadcast !== undefined) {
@@ -180,9 +180,9 @@ export function buildNewAddress(spec: AddressSpec): BuildResult {
 }
 
 /** RTM_DELADDR: the kernel finds the address by index, prefix length and IFA_LOCAL. */
-export function buildDeleteAddress(spec: Pick<AddressSpec, 'ifindex' | 'address' | 'prefix'>): BuildResult {
+export function buildDeleteAddress(spec: Pick<AddressSpec, "ifindex" | "address" | "prefix">): BuildResult {
   const checked = checkAddress(spec);
-  if ('reason' in checked) return { ok: false, reason: checked.reason };
+  if ("reason" in checked) return { ok: false, reason: checked.reason };
   const local = ipBytes(checked.address);
   const attributes = [
     { type: IFA_LOCAL, data: local },

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # The test run, as root, in steps that each count:
-#   type check                  one test
+#   type check, lint            one test each (tsc; biome lint, see biome.jsonc)
 #   test/unit                   as user nobody (setpriv): no privileges, no system tools; a skip is a failure
 #   test/fuzz                   the short fuzz run
 #   test/lab                    root: network namespaces with real DHCP servers
 # Ends with the line `tests: N passed, M failed`, the sum of the steps.
-#   bash scripts/test.sh --check     the edit loop (`bun run check`): the type check and test/unit
-#                                    (as nobody when run as root), no root needed
+#   bash scripts/test.sh --check     the edit loop (`bun run check`): the type check, lint and
+#                                    test/unit (as nobody when run as root), no root needed
 #   bash scripts/test.sh FILE…       the type check and those test files, as root
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -73,6 +73,7 @@ as_nobody() {
 # The type check counts as one test: a type error fails the run like a failing test. It keeps
 # what it learnt in node_modules/.cache, so that a second run checks only what changed.
 typecheck() { bunx tsc -p . --incremental --tsBuildInfoFile node_modules/.cache/dhcptool.tsbuildinfo; }
+lint() { bunx biome lint --error-on-warnings --no-errors-on-unmatched .; }
 
 case $mode in
   files)
@@ -84,12 +85,14 @@ case $mode in
     # output follows theirs.
     typecheck >"$work/typecheck.log" 2>&1 &
     typecheck_pid=$!
+    check "lint" lint
     if [ "$(id -u)" = 0 ]; then suite "unit (as nobody)" as_nobody test test/unit; else suite "unit" bun test test/unit; fi
     check "type check" wait "$typecheck_pid"
     cat "$work/typecheck.log"
     ;;
   full)
     check "type check" typecheck
+    check "lint" lint
     suite "unit (as nobody)" as_nobody test test/unit
     suite "fuzz" bun test test/fuzz
     suite "lab" bun test test/lab

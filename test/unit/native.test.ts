@@ -3,17 +3,17 @@
  * make) and the error a missing shim gives. RawSocket itself needs root and is tested in
  * test/lab/rawsocket.test.ts.
  */
-import { describe, expect, test } from 'bun:test';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { interfaceInfo, type NativeError } from '../../native/rawsocket.ts';
-import { expectNativeError, thrown } from './native-errors.ts';
+import { describe, expect, test } from "bun:test";
+import { cpSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { interfaceInfo, type NativeError } from "../../native/rawsocket.ts";
+import { expectNativeError, thrown } from "./native-errors.ts";
 
-describe('interfaceInfo', () => {
-  test('reads loopback', () => {
-    const lo = interfaceInfo('lo');
-    expect(lo.name).toBe('lo');
+describe("interfaceInfo", () => {
+  test("reads loopback", () => {
+    const lo = interfaceInfo("lo");
+    expect(lo.name).toBe("lo");
     expect(lo.index).toBe(1);
     expect(lo.up).toBe(true);
     expect(lo.running).toBe(true);
@@ -23,33 +23,33 @@ describe('interfaceInfo', () => {
     expect(lo.mac.length).toBe(6);
   });
 
-  test('a missing interface is ENODEV with its name in the message', () => {
-    const err = thrown(() => interfaceInfo('nonexistent0'));
-    expectNativeError(err, 'ENODEV', /^interface "nonexistent0" does not exist$/);
+  test("a missing interface is ENODEV with its name in the message", () => {
+    const err = thrown(() => interfaceInfo("nonexistent0"));
+    expectNativeError(err, "ENODEV", /^interface "nonexistent0" does not exist$/);
     expect((err as NativeError).errno).toBe(19);
   });
 
-  test('names Linux cannot hold are EINVAL', () => {
-    expectNativeError(thrown(() => interfaceInfo('x'.repeat(16))), 'EINVAL', /too long/);
-    expectNativeError(thrown(() => interfaceInfo('é'.repeat(8))), 'EINVAL', /too long: 16 bytes/);
-    expectNativeError(thrown(() => interfaceInfo('')), 'EINVAL', /empty/);
-    expectNativeError(thrown(() => interfaceInfo('eth0/x')), 'EINVAL', /not valid/);
-    expectNativeError(thrown(() => interfaceInfo('a\0b')), 'EINVAL', /not valid/);
+  test("names Linux cannot hold are EINVAL", () => {
+    expectNativeError(thrown(() => interfaceInfo("x".repeat(16))), "EINVAL", /too long/);
+    expectNativeError(thrown(() => interfaceInfo("é".repeat(8))), "EINVAL", /too long: 16 bytes/);
+    expectNativeError(thrown(() => interfaceInfo("")), "EINVAL", /empty/);
+    expectNativeError(thrown(() => interfaceInfo("eth0/x")), "EINVAL", /not valid/);
+    expectNativeError(thrown(() => interfaceInfo("a\0b")), "EINVAL", /not valid/);
   });
 
-  test('without a built library it is ENOSHIM, and importing alone does not fail', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'dhcptool-noshim-'));
+  test("without a built library it is ENOSHIM, and importing alone does not fail", () => {
+    const dir = mkdtempSync(join(tmpdir(), "dhcptool-noshim-"));
     try {
       // rawsocket.ts and the shim.ts it loads through, with no build/ beside them
-      for (const file of ['rawsocket.ts', 'shim.ts']) cpSync(join(import.meta.dir, '../../native', file), join(dir, file));
+      for (const file of ["rawsocket.ts", "shim.ts"]) cpSync(join(import.meta.dir, "../../native", file), join(dir, file));
       const script =
         "const m = await import(process.argv[1]); try { m.interfaceInfo('lo'); console.log('loaded'); } " +
-        'catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })); }';
-      const child = Bun.spawnSync([process.execPath, '-e', script, join(dir, 'rawsocket.ts')]);
+        "catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })); }";
+      const child = Bun.spawnSync([process.execPath, "-e", script, join(dir, "rawsocket.ts")]);
       expect(child.exitCode).toBe(0);
       expect(JSON.parse(child.stdout.toString())).toEqual({
-        code: 'ENOSHIM',
-        message: 'native shim not built: run `bun run build`',
+        code: "ENOSHIM",
+        message: "native shim not built: run `bun run build`",
       });
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -73,9 +73,9 @@ export function handPcap(le: boolean, magic: number, packets: { data: Uint8Array
 }
 
 // pcapng blocks, built in either byte order.
-export const SHB = 0x0a0d0d0a, IDB = 1, SPB = 3, NRB = 4, EPB = 6;
+const SHB = 0x0a0d0d0a, IDB = 1, SPB = 3, NRB = 4, EPB = 6;
 
-export function block(le: boolean, type: number, body: Uint8Array): Uint8Array {
+function block(le: boolean, type: number, body: Uint8Array): Uint8Array {
   const len = 12 + ((body.length + 3) & ~3);
   const out = new Uint8Array(len);
   const dv = new DataView(out.buffer);

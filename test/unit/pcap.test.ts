@@ -5,12 +5,12 @@
 import { describe, expect, test } from "bun:test";
 import {
   decodePcap, encodePcap, encodePcapHeader, encodePcapRecord,
-  PCAP_LINKTYPE_ETHERNET, type PcapDecodeResult, type PcapPacket,
+  PCAP_LINKTYPE_ETHERNET, type PcapDecodeResult,
 } from "../../core/pcap.ts";
 import { fromHex, toHex } from "../../core/bytes.ts";
-import { OFFER_OPTIONS, offerFrame } from "./helpers.ts";
+import { offerFrame } from "./helpers.ts";
 import {
-  block, concat, dhcpPackets, epb, expectSamePackets, handPcap, handPcapng, idb, IDB, ok, SHB, shb, spb, SPB, summary, T0,
+  concat, dhcpPackets, epb, expectSamePackets, handPcap, handPcapng, idb, ok, shb, spb, summary, T0,
 } from "./pcap-fixtures.ts";
 
 // ---- writer ----
