@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # The test run, as root, in steps that each count:
-#   type check, lint            one test each (tsc; biome lint, see biome.jsonc)
+#   type check, lint, layout    one test each (tsc; biome lint, see biome.jsonc; scripts/check-layout.ts:
+#                               no import cycles, core/ imports only core/, no source file over 450 lines)
 #   test/unit                   as user nobody (setpriv): no privileges, no system tools; a skip is a failure
 #   test/fuzz                   the short fuzz run
 #   test/lab                    root: network namespaces with real DHCP servers
 # Ends with the line `tests: N passed, M failed`, the sum of the steps.
-#   bash scripts/test.sh --check     the edit loop (`bun run check`): the type check, lint and
-#                                    test/unit (as nobody when run as root), no root needed
+#   bash scripts/test.sh --check     the edit loop (`bun run check`): the type check, lint, layout
+#                                    and test/unit (as nobody when run as root), no root needed
 #   bash scripts/test.sh FILE…       the type check and those test files, as root
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -86,6 +87,7 @@ case $mode in
     typecheck >"$work/typecheck.log" 2>&1 &
     typecheck_pid=$!
     check "lint" lint
+    check "layout check" bun scripts/check-layout.ts
     if [ "$(id -u)" = 0 ]; then suite "unit (as nobody)" as_nobody test test/unit; else suite "unit" bun test test/unit; fi
     check "type check" wait "$typecheck_pid"
     cat "$work/typecheck.log"
@@ -93,6 +95,7 @@ case $mode in
   full)
     check "type check" typecheck
     check "lint" lint
+    check "layout check" bun scripts/check-layout.ts
     suite "unit (as nobody)" as_nobody test test/unit
     suite "fuzz" bun test test/fuzz
     suite "lab" bun test test/lab
