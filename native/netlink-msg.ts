@@ -21,7 +21,6 @@ import { parseIp } from "../core/bytes.ts";
 export const HOST_LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 // linux/netlink.h, linux/rtnetlink.h, linux/if_addr.h, linux/if_link.h
-export const NLMSG_NOOP = 1;
 export const NLMSG_ERROR = 2;
 export const NLMSG_DONE = 3;
 export const RTM_NEWLINK = 16;
@@ -34,7 +33,6 @@ export const RTM_NEWROUTE = 24;
 export const RTM_DELROUTE = 25;
 
 export const NLM_F_REQUEST = 0x1;
-export const NLM_F_MULTI = 0x2;
 export const NLM_F_ACK = 0x4;
 export const NLM_F_DUMP = 0x300;
 export const NLM_F_REPLACE = 0x100;
@@ -54,8 +52,6 @@ export const IFA_BROADCAST = 4;
 export const IFA_CACHEINFO = 6;
 const IFA_FLAGS = 8;
 const IFA_F_NOPREFIXROUTE = 0x200;
-/** The kernel's "forever" for an address lifetime. */
-export const INFINITY_LIFETIME = 0xffffffff;
 
 const RTA_DST = 1;
 const RTA_OIF = 4;
