@@ -7,7 +7,7 @@ import {
 } from "./frame.ts";
 import {
   decodeMessage, getIp, getIps, getString, getU32, messageType, getOption, BOOTREPLY,
-  type DecodeErrorKind, type DecodeWarningKind, type DhcpMessage,
+  type DecodeErrorKind, type DhcpMessage,
 } from "./message.ts";
 import { decodeOption, optionName, DHCPOFFER, MESSAGE_TYPES, type ClasslessRoute, type OptionValue } from "./options.ts";
 import { isSubnetEdge, isUsableAddress } from "./lease-times.ts";

@@ -12,23 +12,23 @@
  * native/netlink.ts (rtnetlink: address/route configuration, link events)
  * and native/privilege.ts (dropping root).
  */
-import { dlopen, JSCallback } from 'bun:ffi';
+import { dlopen, JSCallback } from "bun:ffi";
 
 export type NativeErrorCode =
-  | 'ENODEV'
-  | 'EPERM'
-  | 'ENETDOWN'
-  | 'ENOSHIM'
-  | 'EINVAL'
-  | 'EMSGSIZE'
-  | 'EIO'
+  | "ENODEV"
+  | "EPERM"
+  | "ENETDOWN"
+  | "ENOSHIM"
+  | "EINVAL"
+  | "EMSGSIZE"
+  | "EIO"
   // rtnetlink (native/netlink.ts): the address or route is already there, or is not.
-  | 'EEXIST'
-  | 'ESRCH'
-  | 'ENOENT'
-  | 'EADDRNOTAVAIL'
+  | "EEXIST"
+  | "ESRCH"
+  | "ENOENT"
+  | "EADDRNOTAVAIL"
   // the link monitor lost events (its receive queue overflowed)
-  | 'ENOBUFS';
+  | "ENOBUFS";
 
 export class NativeError extends Error {
   readonly code: NativeErrorCode;
@@ -36,7 +36,7 @@ export class NativeError extends Error {
 
   constructor(code: NativeErrorCode, message: string, errno = 0) {
     super(message);
-    this.name = 'NativeError';
+    this.name = "NativeError";
     this.code = code;
     this.errno = errno;
   }
@@ -50,29 +50,29 @@ const LIBRARY_PATHS = [
 ];
 
 const SYMBOLS = {
-  dt_ifinfo: { args: ['ptr', 'ptr', 'i32'], returns: 'i32' },
-  dt_open: { args: ['ptr', 'i32'], returns: 'i32' },
-  dt_start: { args: ['i32', 'ptr'], returns: 'i32' },
-  dt_recv_batch: { args: ['i32', 'ptr', 'i32', 'ptr', 'i32', 'i32'], returns: 'i32' },
-  dt_rearm: { args: ['i32'], returns: 'i32' },
-  dt_send: { args: ['i32', 'ptr', 'i32'], returns: 'i32' },
-  dt_stats: { args: ['i32', 'ptr', 'i32'], returns: 'i32' },
-  dt_close: { args: ['i32'], returns: 'i32' },
-  dt_strerror: { args: ['i32', 'ptr', 'i32'], returns: 'i32' },
+  dt_ifinfo: { args: ["ptr", "ptr", "i32"], returns: "i32" },
+  dt_open: { args: ["ptr", "i32"], returns: "i32" },
+  dt_start: { args: ["i32", "ptr"], returns: "i32" },
+  dt_recv_batch: { args: ["i32", "ptr", "i32", "ptr", "i32", "i32"], returns: "i32" },
+  dt_rearm: { args: ["i32"], returns: "i32" },
+  dt_send: { args: ["i32", "ptr", "i32"], returns: "i32" },
+  dt_stats: { args: ["i32", "ptr", "i32"], returns: "i32" },
+  dt_close: { args: ["i32"], returns: "i32" },
+  dt_strerror: { args: ["i32", "ptr", "i32"], returns: "i32" },
   // rtnetlink, native/netlink.c; wrapped by native/netlink.ts
-  dt_nl_route_open: { args: [], returns: 'i32' },
-  dt_nl_transact: { args: ['i32', 'ptr', 'i32', 'ptr', 'i32', 'ptr', 'i32'], returns: 'i32' },
-  dt_nl_monitor_open: { args: ['i32'], returns: 'i32' },
-  dt_nl_start: { args: ['i32', 'ptr'], returns: 'i32' },
-  dt_nl_recv: { args: ['i32', 'ptr', 'i32'], returns: 'i32' },
-  dt_nl_rearm: { args: ['i32'], returns: 'i32' },
-  dt_nl_send: { args: ['i32', 'ptr', 'i32'], returns: 'i32' },
-  dt_nl_close: { args: ['i32'], returns: 'i32' },
+  dt_nl_route_open: { args: [], returns: "i32" },
+  dt_nl_transact: { args: ["i32", "ptr", "i32", "ptr", "i32", "ptr", "i32"], returns: "i32" },
+  dt_nl_monitor_open: { args: ["i32"], returns: "i32" },
+  dt_nl_start: { args: ["i32", "ptr"], returns: "i32" },
+  dt_nl_recv: { args: ["i32", "ptr", "i32"], returns: "i32" },
+  dt_nl_rearm: { args: ["i32"], returns: "i32" },
+  dt_nl_send: { args: ["i32", "ptr", "i32"], returns: "i32" },
+  dt_nl_close: { args: ["i32"], returns: "i32" },
   // native/privdrop.c; wrapped by native/privilege.ts
-  dt_drop_privileges: { args: ['i32', 'i32', 'i32'], returns: 'i32' },
+  dt_drop_privileges: { args: ["i32", "i32", "i32"], returns: "i32" },
 } as const;
 
-export type Shim = ReturnType<typeof dlopen<typeof SYMBOLS>>['symbols'];
+export type Shim = ReturnType<typeof dlopen<typeof SYMBOLS>>["symbols"];
 
 let shim: Shim | undefined;
 
@@ -89,13 +89,13 @@ export function native(): Shim {
       return shim;
     } catch (err) {
       // A library that exists but does not load: say why rather than "not built".
-      if (require('node:fs').existsSync(path)) {
+      if (require("node:fs").existsSync(path)) {
         const why = err instanceof Error ? err.message : String(err);
-        throw new NativeError('ENOSHIM', `native shim ${path} failed to load (${why}): run \`bun run build\``);
+        throw new NativeError("ENOSHIM", `native shim ${path} failed to load (${why}): run \`bun run build\``);
       }
     }
   }
-  throw new NativeError('ENOSHIM', 'native shim not built: run `bun run build`');
+  throw new NativeError("ENOSHIM", "native shim not built: run `bun run build`");
 }
 
 /** A callback a shim thread may call from off the JS thread; see readyCallback(). */
@@ -107,7 +107,7 @@ export type ReadyCallback = JSCallback;
  * after the thread has been stopped.
  */
 export function readyCallback(onReady: (handle: number) => void): ReadyCallback {
-  return new JSCallback(onReady, { args: ['i32'], returns: 'void', threadsafe: true });
+  return new JSCallback(onReady, { args: ["i32"], returns: "void", threadsafe: true });
 }
 
 // Linux errno values (asm-generic, the same on every architecture Bun runs on).
@@ -129,7 +129,7 @@ export const ENOBUFS = 105;
 export function strerror(errno: number): string {
   const out = new Uint8Array(128);
   const n = native().dt_strerror(errno, out, out.length);
-  return n > 0 ? new TextDecoder().decode(out.subarray(0, n)) : 'Unknown error';
+  return n > 0 ? new TextDecoder().decode(out.subarray(0, n)) : "Unknown error";
 }
 
 /** strerror() with the number: "File exists (errno 17)". */
@@ -141,28 +141,28 @@ export function codeFor(errno: number): NativeErrorCode {
   switch (errno) {
     case ENODEV:
     case ENXIO:
-      return 'ENODEV';
+      return "ENODEV";
     case EPERM:
     case EACCES:
-      return 'EPERM';
+      return "EPERM";
     case ENETDOWN:
-      return 'ENETDOWN';
+      return "ENETDOWN";
     case EINVAL:
     case ENAMETOOLONG:
-      return 'EINVAL';
+      return "EINVAL";
     case EMSGSIZE:
-      return 'EMSGSIZE';
+      return "EMSGSIZE";
     case EEXIST:
-      return 'EEXIST';
+      return "EEXIST";
     case ESRCH:
-      return 'ESRCH';
+      return "ESRCH";
     case ENOENT:
-      return 'ENOENT';
+      return "ENOENT";
     case EADDRNOTAVAIL:
-      return 'EADDRNOTAVAIL';
+      return "EADDRNOTAVAIL";
     case ENOBUFS:
-      return 'ENOBUFS';
+      return "ENOBUFS";
     default:
-      return 'EIO';
+      return "EIO";
   }
 }

@@ -31,6 +31,7 @@ describe("shellQuote: --format env values cannot execute", () => {
     ["backticks", `\`touch ${marker}\``],
     ["single quote breaking out", `x'; touch ${marker}; echo '`],
     ["newline and a command", `a\ntouch ${marker}`],
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the text a shell would expand, on purpose
     ["variable expansion", "${HOME}$PATH"],
     ["ANSI escape", "\x1b[31mred"],
   ])("%s", (_name, value) => {

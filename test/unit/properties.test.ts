@@ -354,9 +354,6 @@ function checkDecode(p: Uint8Array) {
   expect(safeJson(optionViews(m))).not.toMatch(CONTROL);
 }
 
-/** Name-bearing kinds (labels may hold escaped dots and backslashes). */
-const NAME_KINDS = new Set(["domainList", "sipServers", "clientFqdn"]);
-
 function checkOption(code: number, data: Uint8Array) {
   let r!: ReturnType<typeof decodeOption>;
   expect(() => { r = decodeOption(code, data); }).not.toThrow();

@@ -1,4 +1,4 @@
-// The fuzz targets (test/fuzz/targets.ts) for a short run inside the suite: 20 000 frame
+// The fuzz targets (targets.ts) for a short run, its own step of the test run: 20 000 frame
 // inputs and 2 000 engine sequences, in workers with the hang watchdog, must give 0
 // exceptions, 0 broken invariants and 0 hangs. `bun run fuzz` runs 10^6 of each.
 // As in properties.test.ts, FUZZ_RUNS=<n> sets the frame cases (engine: n/10) and
@@ -6,9 +6,9 @@
 // --case I` replays it alone with its input and stack.
 
 import { describe, expect, test } from "bun:test";
-import { runTarget, type FailureReport, type RunResult } from "../fuzz/runner.ts";
-import { caseRng } from "../fuzz/rng.ts";
-import { selftestTarget, type TargetName } from "../fuzz/targets.ts";
+import { runTarget, type FailureReport, type RunResult } from "./runner.ts";
+import { caseRng } from "./rng.ts";
+import { selftestTarget, type TargetName } from "./targets.ts";
 
 const FUZZ_RUNS = Number(process.env.FUZZ_RUNS) || 0;
 const SEED = Number(process.env.FUZZ_SEED) || 0x0dc9;
