@@ -2,11 +2,10 @@
 // to try the tool on, made of network namespaces on this machine (needs root).
 
 import { defineCommand } from "citty";
-import { blockUnicast } from "../lab-block.ts";
 import {
-  inClient, labDown, labUp, listLabs, readLab, LabError, MAX_SERVERS, SERVER_KINDS, DNSMASQ_MIN_LEASE_TIME,
-  type LabServer, type ServerKind,
-} from "../lab.ts";
+  blockUnicast, inClient, isServerKindName, labDown, labUp, listLabs, readLab, LabError, MAX_SERVERS,
+  SERVER_KIND_NAMES, DNSMASQ_MIN_LEASE_TIME, type LabServer, type ServerKindName,
+} from "../lab/index.ts";
 import { outputArgs, parseNumber, rejectUnknownFlags } from "../args.ts";
 import { EXIT, UsageError, UserError } from "../errors.ts";
 import { printJson } from "../render.ts";
@@ -42,7 +41,7 @@ const labArgs = {
   action: { type: "positional", required: true, description: "up, down, status, exec, block or unblock", valueHint: "ACTION" },
   name: { type: "string", description: "Lab name, 1-10 lower-case letters/digits (default dtlab)", valueHint: "NAME" },
   servers: { type: "string", description: `DHCP servers to start, 0-${MAX_SERVERS} (default 1)`, valueHint: "N" },
-  kind: { type: "string", description: `Server software: ${SERVER_KINDS.join(", ")}; one for all or a comma list per server (default dnsmasq)`, valueHint: "KIND" },
+  kind: { type: "string", description: `Server software: ${SERVER_KIND_NAMES.join(", ")}; one for all or a comma list per server (default dnsmasq)`, valueHint: "KIND" },
   "lease-time": { type: "string", description: `Lease time in seconds (default 3600; dnsmasq at least ${DNSMASQ_MIN_LEASE_TIME})`, valueHint: "S" },
   "renew-time": { type: "string", description: "T1 (option 58) in seconds (default half the lease)", valueHint: "S" },
   "rebind-time": { type: "string", description: "T2 (option 59) in seconds (default 7/8 of the lease)", valueHint: "S" },
@@ -69,15 +68,16 @@ function timers(x: LabServer): string {
 }
 
 /** --kind: one kind for every server, or a comma list with one per server. */
-function kindsFromArg(value: string | undefined, servers: number): ServerKind[] | undefined {
+function kindsFromArg(value: string | undefined, servers: number): ServerKindName[] | undefined {
   if (value === undefined || value === "") return undefined;
-  const kinds = value.split(",").map((k) => k.trim());
-  for (const k of kinds) {
-    if (!(SERVER_KINDS as readonly string[]).includes(k)) throw new UsageError(`--kind "${k}": use ${SERVER_KINDS.join(", ")}`);
+  const kinds: ServerKindName[] = [];
+  for (const k of value.split(",").map((x) => x.trim())) {
+    if (!isServerKindName(k)) throw new UsageError(`--kind "${k}": use ${SERVER_KIND_NAMES.join(", ")}`);
+    kinds.push(k);
   }
-  if (kinds.length === 1) return Array<ServerKind>(servers).fill(kinds[0] as ServerKind);
+  if (kinds.length === 1) return Array<ServerKindName>(servers).fill(kinds[0]);
   if (kinds.length !== servers) throw new UsageError(`--kind lists ${kinds.length} kinds for ${servers} server(s): give one, or one per server`);
-  return kinds as ServerKind[];
+  return kinds;
 }
 
 function seconds(value: unknown, flag: string): number | undefined {

@@ -1,7 +1,7 @@
 // Lab test helpers: each test file makes its own lab (unique name), runs dhcptool inside the
 // client namespace as a user would, and removes everything afterwards.
 
-import { inClient, labDown, labUp, type LabOptions, type LabState } from "../../cli/lab.ts";
+import { inClient, labDown, labUp, type LabOptions, type LabState } from "../../cli/lab/index.ts";
 
 export const MAIN = `${import.meta.dir}/../../cli/main.ts`;
 

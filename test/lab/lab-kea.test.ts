@@ -4,11 +4,10 @@
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
-import { blockUnicast } from "../../cli/lab-block.ts";
 import {
-  labDown, labUp, LabError, readLab, serverLeaseList, serverMac, startServer, stopServer, SERVER_IFACE,
+  blockUnicast, labDown, labUp, LabError, readLab, serverLeaseList, serverMac, startServer, stopServer, SERVER_IFACE,
   type LabState,
-} from "../../cli/lab.ts";
+} from "../../cli/lab/index.ts";
 import { captureOn, dhcptool, labName, sendRenewal, startLab, type RenewalRequest } from "./helpers.ts";
 
 const LEASE = 6, T1 = 2, T2 = 4;
