@@ -1,39 +1,36 @@
-// The lab: our own network namespaces joined through a bridge, real DHCP servers (dnsmasq,
-// Kea, ISC dhcpd or busybox udhcpd) in some, a client end for dhcptool in another. Users try
-// the tool in it; tests use it.
-// Everything lives in 198.18.0.0/24 (RFC 2544 benchmarking range), only inside the
+// The lab: our own network namespaces joined through bridges, real DHCP servers (dnsmasq, Kea,
+// ISC dhcpd or busybox udhcpd) in some, a client end for dhcptool in another, and in the
+// routed topology a router with a DHCP relay between them. Users try the tool in it; tests use
+// it. Everything lives in 198.18.0.0/16 (RFC 2544 benchmarking range), only inside the
 // namespaces; nothing is routed anywhere else. Processes are killed only by their own PID.
 //
-//   <name>-c   lab0 ──┐
-//   <name>-s1  srv0 ──┤ br0 in <name>-hub
-//   <name>-s2  srv0 ──┘
-//
-// This module brings a lab up and down and starts and stops its servers; what differs between
-// server programs is in their ServerKind (kinds.ts), the state file in state.ts, dropping
-// unicast to a server in block.ts.
+// This module brings a lab up and down and starts and stops its servers and relay. The
+// network's shape is in topology.ts; what differs between server programs in their ServerKind
+// (kinds.ts), between relays in relay.ts; the state file in state.ts; dropping unicast to a
+// server in block.ts.
 
-import { mkdirSync, rmSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { serverKind } from "./kinds.ts";
 import { namespaceExists, run, stopOurs } from "./proc.ts";
+import { relayKind } from "./relay.ts";
 import {
-  CLIENT_IFACE, DEFAULT_LEASE_TIME, DNSMASQ_MIN_LEASE_TIME, LAB_ROOT, LAB_SUBNET, LabError, LabUsageError, MAX_SERVERS,
-  readLab, SERVER_IFACE, SERVER_KIND_NAMES, serverOf, validLabName, writeLab,
+  DEFAULT_LEASE_TIME, DNSMASQ_MIN_LEASE_TIME, isOneOf, LAB_ROOT, LabError, LabUsageError, MAX_LINKS, MAX_SERVERS,
+  readLab, RELAY_KIND_NAMES, SERVER_IFACE, SERVER_KIND_NAMES, serverOf, TOPOLOGIES, validLabName, writeLab,
   type LabLease, type LabOptions, type LabServer, type LabState, type ServerKindName,
 } from "./state.ts";
+import { buildNetwork, planLab, type Plan } from "./topology.ts";
 
 export { blockUnicast } from "./block.ts";
-export { isServerKindName } from "./kinds.ts";
 export {
-  CLIENT_IFACE, DEFAULT_LEASE_TIME, DNSMASQ_MIN_LEASE_TIME, LAB_ROOT, LAB_SUBNET, LabError, LabUsageError, listLabs, MAX_SERVERS,
-  readLab, SERVER_IFACE, SERVER_KIND_NAMES, serverOf,
-  type LabLease, type LabOptions, type LabServer, type LabState, type ServerKindName,
+  CLIENT_IFACE, DEFAULT_LEASE_TIME, DNSMASQ_MIN_LEASE_TIME, isOneOf, LAB_ROOT, LAB_SUBNET, LabError, LabUsageError, listLabs,
+  MAX_LINKS, MAX_SERVERS, readLab, RELAY_KIND_NAMES, SERVER_IFACE, SERVER_KIND_NAMES, serverOf, TOPOLOGIES,
+  type LabLease, type LabLink, type LabOptions, type LabRouter, type LabServer, type LabState, type RelayKindName,
+  type ServerKindName, type Topology,
 } from "./state.ts";
 
-interface Timers { leaseTime: number; renewTime: number | null; rebindTime: number | null }
-
-function checkTimers(opts: LabOptions, kinds: ServerKindName[]): Timers {
-  const t: Timers = { leaseTime: opts.leaseTime ?? DEFAULT_LEASE_TIME, renewTime: opts.renewTime ?? null, rebindTime: opts.rebindTime ?? null };
+function checkTimers(opts: LabOptions, kinds: ServerKindName[]): Plan["timers"] {
+  const t = { leaseTime: opts.leaseTime ?? DEFAULT_LEASE_TIME, renewTime: opts.renewTime ?? null, rebindTime: opts.rebindTime ?? null };
   const whole = (n: number | null, what: string) => {
     if (n !== null && (!Number.isInteger(n) || n < 1 || n > 0xfffffffe)) throw new LabUsageError(`${what} ${n}: a whole number of seconds, 1 or more`);
   };
@@ -51,71 +48,56 @@ function checkTimers(opts: LabOptions, kinds: ServerKindName[]): Timers {
   return t;
 }
 
-export function labUp(opts: LabOptions = {}): LabState {
+/** The options as a plan, or a LabUsageError saying which cannot make a lab. */
+function checkOptions(opts: LabOptions): Plan {
   const name = opts.name ?? "dtlab";
   if (!validLabName(name)) throw new LabUsageError(`lab name "${name}": use 1-10 lower-case letters and digits, starting with a letter`);
-  const count = opts.servers ?? 1;
+  const topology = opts.topology ?? "flat", links = opts.links ?? 1;
+  if (!isOneOf(TOPOLOGIES, topology)) throw new LabUsageError(`topology "${topology}": use ${TOPOLOGIES.join(" or ")}`);
+  if (!Number.isInteger(links) || links < 1 || links > MAX_LINKS) throw new LabUsageError(`links: 1 to ${MAX_LINKS}`);
+  if (topology === "routed" && links > 1) throw new LabUsageError("a routed lab has one client link (--links 1)");
+  const relay = opts.relay ?? "dhcrelay";
+  if (!isOneOf(RELAY_KIND_NAMES, relay)) throw new LabUsageError(`relay "${relay}": use ${RELAY_KIND_NAMES.join(" or ")}`);
+  if (opts.relay !== undefined && topology !== "routed") throw new LabUsageError("a relay needs the routed topology (--topology routed)");
+  // one server per link unless told
+  const count = opts.servers ?? links;
   if (!Number.isInteger(count) || count < 0 || count > MAX_SERVERS) throw new LabUsageError(`servers: 0 to ${MAX_SERVERS}`);
+  if (topology === "routed" && count === 0) throw new LabUsageError("a routed lab needs a server for its relay to send to");
   const kinds = Array.from({ length: count }, (_, i) => opts.kinds?.[i] ?? "dnsmasq");
-  for (const k of kinds) if (!SERVER_KIND_NAMES.includes(k)) throw new LabUsageError(`server kind "${k}": use ${SERVER_KIND_NAMES.join(", ")}`);
+  for (const k of kinds) if (!isOneOf(SERVER_KIND_NAMES, k)) throw new LabUsageError(`server kind "${k}": use ${SERVER_KIND_NAMES.join(", ")}`);
   if ((opts.kinds?.length ?? 0) > count) throw new LabUsageError(`${opts.kinds!.length} server kinds for ${count} server(s)`);
   kinds.forEach((k, i) => {
     if (k !== "dnsmasq" && opts.serverArgs?.[i]?.length) throw new LabUsageError(`server ${i + 1} is ${k}: serverArgs are dnsmasq arguments`);
   });
-  const timers = checkTimers(opts, kinds);
+  // udhcpd hands out one range on its own link: it has no pool for a relayed one
+  if (topology === "routed" && kinds.includes("udhcpd")) throw new LabUsageError("udhcpd cannot serve through a relay: use dnsmasq, kea or isc behind the router");
+  return {
+    name, dir: join(LAB_ROOT, name), topology, relay, links, clientBridge: opts.clientBridge ?? false, kinds,
+    timers: checkTimers(opts, kinds), serverArgs: opts.serverArgs ?? [], ping: opts.ping ?? false,
+  };
+}
+
+export function labUp(opts: LabOptions = {}): LabState {
+  const plan = checkOptions(opts);
+  const { name } = plan;
   if (process.getuid?.() !== 0) throw new LabError("the lab needs root to create network namespaces (run with sudo)");
   if (readLab(name) || namespaceExists(`${name}-hub`)) {
     throw new LabError(`lab "${name}" is already up (dhcptool lab down --name ${name})`);
   }
-  const dir = join(LAB_ROOT, name);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const state: LabState = {
-    name, dir, hubNs: `${name}-hub`, clientNs: `${name}-c`, clientIface: CLIENT_IFACE, servers: [],
-  };
+  const state = planLab(plan);
+  for (const dir of [state.dir, ...state.servers.map((s) => s.dir), ...(state.router ? [state.router.dir] : [])]) {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  }
   writeLab(state); // written first, so `down` can clean up a half-built lab
   try {
-    run(["ip", "netns", "add", state.hubNs], "creating a network namespace");
-    run(["ip", "netns", "add", state.clientNs], "creating a network namespace");
-    const hub = ["ip", "-n", state.hubNs];
-    run([...hub, "link", "add", "br0", "type", "bridge", "forward_delay", "0", "stp_state", "0"], "creating the bridge");
-    run([...hub, "link", "set", "br0", "up"], "bringing the bridge up");
-    run(["ip", "-n", state.clientNs, "link", "add", CLIENT_IFACE, "type", "veth", "peer", "name", "c0", "netns", state.hubNs], "creating the client veth");
-    run([...hub, "link", "set", "c0", "master", "br0", "up"], "joining the client to the bridge");
-    run(["ip", "-n", state.clientNs, "link", "set", CLIENT_IFACE, "up"], "bringing the client up");
-    run(["ip", "-n", state.clientNs, "link", "set", "lo", "up"], "bringing lo up");
-    for (let i = 1; i <= count; i++) {
-      const server = addServer(state, i, kinds[i - 1], timers, opts.serverArgs?.[i - 1] ?? [], opts.ping ?? false);
-      state.servers.push(server);
-      writeLab(state);
-      startServer(state, i);
-    }
+    buildNetwork(state);
+    for (const s of state.servers) startServer(state, s.index);
+    if (state.router) startRelay(state);
     return state;
   } catch (err) {
     labDown(name);
     throw err;
   }
-}
-
-function addServer(state: LabState, i: number, kind: ServerKindName, timers: Timers, extraArgs: string[], ping: boolean): LabServer {
-  const ns = `${state.name}-s${i}`;
-  const ip = `${LAB_SUBNET}.${i}`;
-  const server: LabServer = {
-    index: i, kind, ns, ip,
-    // .100-.139, .150-.189, .200-.239; server 4 gets what is left below the broadcast address
-    rangeStart: `${LAB_SUBNET}.${50 + i * 50}`, rangeEnd: `${LAB_SUBNET}.${Math.min(50 + i * 50 + 39, 254)}`,
-    pid: null, dir: join(state.dir, `s${i}`),
-    extraArgs: kind !== "dnsmasq" || ping ? extraArgs : ["--no-ping", ...extraArgs],
-    ...timers,
-    unicastBlocked: false,
-  };
-  mkdirSync(server.dir, { recursive: true, mode: 0o700 });
-  run(["ip", "netns", "add", ns], "creating a network namespace");
-  run(["ip", "-n", ns, "link", "add", SERVER_IFACE, "type", "veth", "peer", "name", `s${i}`, "netns", state.hubNs], "creating a server veth");
-  run(["ip", "-n", state.hubNs, "link", "set", `s${i}`, "master", "br0", "up"], "joining a server to the bridge");
-  run(["ip", "-n", ns, "addr", "add", `${ip}/24`, "dev", SERVER_IFACE], "addressing a server");
-  run(["ip", "-n", ns, "link", "set", SERVER_IFACE, "up"], "bringing a server up");
-  run(["ip", "-n", ns, "link", "set", "lo", "up"], "bringing lo up");
-  return server;
 }
 
 /** Starts (or restarts) server i; returns once it is listening. */
@@ -136,18 +118,36 @@ export function stopServer(state: LabState, i: number): void {
   writeLab(state);
 }
 
+/** Starts (or restarts) the routed lab's relay; returns once it is listening. */
+export function startRelay(state: LabState): void {
+  const r = state.router;
+  if (!r) throw new LabError(`lab "${state.name}" has no router (lab up --topology routed)`);
+  stopRelay(state);
+  r.pid = relayKind(r.relay).start(r);
+  writeLab(state);
+}
+
+export function stopRelay(state: LabState): void {
+  const r = state.router;
+  if (!r || r.pid === null) return;
+  stopOurs(r.pid, relayKind(r.relay).comm, r.ns);
+  r.pid = null;
+  writeLab(state);
+}
+
 export function labDown(name = "dtlab"): boolean {
   const state = readLab(name);
   let found = false;
   if (state) {
     found = true;
+    try { stopRelay(state); } catch { /* keep tearing down */ }
     for (const s of state.servers) {
       try { stopServer(state, s.index); } catch { /* keep tearing down */ }
     }
   }
   const namespaces = state
-    ? [state.clientNs, ...state.servers.map((s) => s.ns), state.hubNs]
-    : [`${name}-c`, `${name}-hub`, ...Array.from({ length: MAX_SERVERS }, (_, i) => `${name}-s${i + 1}`)];
+    ? [state.clientNs, ...state.servers.map((s) => s.ns), ...(state.router ? [state.router.ns] : []), state.hubNs]
+    : [`${name}-c`, `${name}-r`, `${name}-hub`, ...Array.from({ length: MAX_SERVERS }, (_, i) => `${name}-s${i + 1}`)];
   for (const ns of namespaces) {
     if (namespaceExists(ns)) {
       found = true;
@@ -168,7 +168,10 @@ export function inClient(state: LabState, argv: string[]): string[] {
  * it may be that late).
  */
 export function serverLeaseList(s: LabServer): LabLease[] {
-  return serverKind(s.kind).leases(s);
+  const kind = serverKind(s.kind);
+  let file = new Uint8Array();
+  try { file = readFileSync(join(s.dir, kind.leaseFile)); } catch { /* none written yet */ }
+  return kind.leases(file);
 }
 
 export function serverMac(state: LabState, i: number): string {

@@ -4,8 +4,8 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ServerKind } from "./kind.ts";
-import { readText, startForeground, systemBinary } from "./proc.ts";
-import { LAB_SUBNET, LabError, SERVER_IFACE, type LabLease, type LabServer } from "./state.ts";
+import { startForeground, systemBinary } from "./proc.ts";
+import { LAB_MASK, LabError, networkOf, SERVER_IFACE, type LabLease, type LabServer } from "./state.ts";
 
 const CONFIG = "dhcpd.conf";
 const LEASE_FILE = "dhcpd.leases";
@@ -32,9 +32,11 @@ function config(s: LabServer): string {
     `default-lease-time ${s.leaseTime};`,
     `max-lease-time ${s.leaseTime};`,
     `min-lease-time ${s.leaseTime};`,
-    `subnet ${LAB_SUBNET}.0 netmask 255.255.255.0 {`,
+    // behind a router dhcpd still needs its own link declared, or it will not listen on srv0
+    ...(networkOf(s.ip) === s.network ? [] : [`subnet ${networkOf(s.ip)} netmask ${LAB_MASK} { }`]),
+    `subnet ${s.network} netmask ${LAB_MASK} {`,
     `  range ${s.rangeStart} ${s.rangeEnd};`,
-    `  option routers ${s.ip};`,
+    `  option routers ${s.router};`,
     `  option domain-name-servers ${s.ip};`,
     `  option domain-name "lab.example";`,
     `  option domain-search "lab.example", "example.org";`,
@@ -83,9 +85,9 @@ function iscTime(text: string): number {
  * block for an address wins, and only "binding state active" holds the address (released,
  * expired and free ones do not).
  */
-export function iscLeaseList(text: string): LabLease[] {
+function leases(file: Uint8Array): LabLease[] {
   const byAddress = new Map<string, LabLease | null>();
-  for (const m of text.matchAll(/^lease (\S+) \{([^}]*)\}/gm)) {
+  for (const m of new TextDecoder().decode(file).matchAll(/^lease (\S+) \{([^}]*)\}/gm)) {
     const [, address, body] = m;
     const field = (re: RegExp) => body.match(re)?.[1] ?? null;
     const held = field(/^\s*binding state (\w+);/m) === "active";
@@ -101,7 +103,4 @@ export function iscLeaseList(text: string): LabLease[] {
   return [...byAddress.values()].filter((l): l is LabLease => l !== null);
 }
 
-export const isc: ServerKind = {
-  name: "isc", comm: "dhcpd", leaseFile: LEASE_FILE, config, start,
-  leases: (s) => iscLeaseList(readText(join(s.dir, LEASE_FILE))),
-};
+export const isc: ServerKind = { name: "isc", comm: "dhcpd", leaseFile: LEASE_FILE, config, start, leases };

@@ -4,8 +4,8 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ServerKind } from "./kind.ts";
-import { readText, startForeground, systemBinary } from "./proc.ts";
-import { LAB_SUBNET, LabError, SERVER_IFACE, type LabLease, type LabServer } from "./state.ts";
+import { startForeground, systemBinary } from "./proc.ts";
+import { LabError, SERVER_IFACE, type LabLease, type LabServer } from "./state.ts";
 
 const CONFIG = "kea-dhcp4.json";
 // Kea names its PID file after the config file: <KEA_PIDFILE_DIR>/<config name>.kea-dhcp4.pid
@@ -35,10 +35,11 @@ function config(s: LabServer): string {
     "expired-leases-processing": { "reclaim-timer-wait-time": 1, "hold-reclaimed-time": 0, "flush-reclaimed-timer-wait-time": 0 },
     subnet4: [{
       id: 1,
-      subnet: `${LAB_SUBNET}.0/24`,
+      // behind a router: the relayed link's, which Kea picks by the giaddr in it
+      subnet: `${s.network}/24`,
       pools: [{ pool: `${s.rangeStart} - ${s.rangeEnd}` }],
       "option-data": [
-        { name: "routers", data: s.ip },
+        { name: "routers", data: s.router },
         { name: "domain-name-servers", data: s.ip },
         { name: "domain-name", data: "lab.example" },
         { name: "domain-search", data: "lab.example, example.org" },
@@ -77,8 +78,8 @@ function start(s: LabServer): number {
  * and one with valid_lifetime 0 (released) or a state other than 0 (declined, reclaimed)
  * holds nothing.
  */
-export function keaLeaseList(text: string): LabLease[] {
-  const [header, ...rows] = text.split("\n").filter(Boolean);
+function leases(file: Uint8Array): LabLease[] {
+  const [header, ...rows] = new TextDecoder().decode(file).split("\n").filter(Boolean);
   const col = (header ?? "").split(",");
   const at = (name: string) => col.indexOf(name);
   const byAddress = new Map<string, LabLease | null>();
@@ -93,7 +94,4 @@ export function keaLeaseList(text: string): LabLease[] {
   return [...byAddress.values()].filter((l): l is LabLease => l !== null);
 }
 
-export const kea: ServerKind = {
-  name: "kea", comm: "kea-dhcp4", leaseFile: LEASE_FILE, config, start,
-  leases: (s) => keaLeaseList(readText(join(s.dir, LEASE_FILE))),
-};
+export const kea: ServerKind = { name: "kea", comm: "kea-dhcp4", leaseFile: LEASE_FILE, config, start, leases };

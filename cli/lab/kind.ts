@@ -14,6 +14,6 @@ export interface ServerKind {
   config(s: LabServer): string;
   /** Starts server s in its namespace; returns its PID once it is listening. */
   start(s: LabServer): number;
-  /** The leases s holds now, as its lease file says. */
-  leases(s: LabServer): LabLease[];
+  /** The leases its lease file holds, from the file's bytes (empty when there is none yet). */
+  leases(file: Uint8Array): LabLease[];
 }

@@ -4,14 +4,10 @@ import { dnsmasq } from "./dnsmasq.ts";
 import { isc } from "./isc.ts";
 import type { ServerKind } from "./kind.ts";
 import { kea } from "./kea.ts";
-import { SERVER_KIND_NAMES, type ServerKindName } from "./state.ts";
+import type { ServerKindName } from "./state.ts";
 import { udhcpd } from "./udhcpd.ts";
 
 const KINDS: Record<ServerKindName, ServerKind> = { dnsmasq, kea, isc, udhcpd };
-
-export function isServerKindName(name: string): name is ServerKindName {
-  return (SERVER_KIND_NAMES as readonly string[]).includes(name);
-}
 
 export function serverKind(name: ServerKindName): ServerKind {
   return KINDS[name];

@@ -79,7 +79,7 @@ export function stopOurs(pid: number, comm: string, ns: string): void {
   if (ourProcess(pid, comm, ns)) signalAndWait(pid);
 }
 
-/** The PID a program wrote to pidFile, if it names a live comm in ns; null otherwise. */
+/** The PID a program wrote to pidFile (0 if none), and whether it names a live comm in ns. */
 function pidFrom(pidFile: string, comm: string, ns: string): { pid: number; ours: boolean } {
   const pid = Number(readText(pidFile).trim());
   return { pid: Number.isInteger(pid) ? pid : 0, ours: Number.isInteger(pid) && pid > 1 && ourProcess(pid, comm, ns) };
@@ -103,6 +103,11 @@ export interface Foreground {
   /** Its /proc/PID/comm. */
   comm: string;
   pidFile: string;
+  /**
+   * It writes no PID file in the foreground (dhcrelay -d): a shell writes its own PID there,
+   * then execs it (`ip netns exec` execs too, so the PID stays the program's).
+   */
+  shellWritesPid?: boolean;
   /** Its stdout and stderr are appended here. */
   output: string;
   /** Other files it logs to. */
@@ -129,7 +134,8 @@ export function startForeground(f: Foreground): number {
   const from = files.map(fileSize);
   const fd = openSync(f.output, "a");
   try {
-    const p = Bun.spawnSync(["setsid", "-f", "ip", "netns", "exec", f.ns, ...f.argv], {
+    const argv = ["ip", "netns", "exec", f.ns, ...f.argv];
+    const p = Bun.spawnSync(["setsid", "-f", ...(f.shellWritesPid ? ["sh", "-c", 'echo $$ > "$0" && exec "$@"', f.pidFile] : []), ...argv], {
       stdin: "ignore", stdout: fd, stderr: fd, env: f.env ? { ...process.env, ...f.env } : undefined,
     });
     if (p.exitCode !== 0) throw new LabError(`starting ${f.what} in ${f.ns} failed: exit ${p.exitCode}`);

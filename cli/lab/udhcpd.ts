@@ -7,11 +7,11 @@
 // the process is then called udhcpd in /proc/PID/comm, which stopServer() checks before it
 // signals a PID.
 
-import { readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ServerKind } from "./kind.ts";
 import { readText, startForeground, systemBinary } from "./proc.ts";
-import { LabError, SERVER_IFACE, type LabLease, type LabServer } from "./state.ts";
+import { LAB_MASK, LabError, SERVER_IFACE, type LabLease, type LabServer } from "./state.ts";
 
 const CONFIG = "udhcpd.conf";
 const LEASE_FILE = "udhcpd.leases";
@@ -45,8 +45,8 @@ function config(s: LabServer): string {
     `min_lease ${s.leaseTime}`,
     `lease_file ${join(s.dir, LEASE_FILE)}`,
     `pidfile ${join(s.dir, PID_FILE)}`,
-    "opt subnet 255.255.255.0",
-    `opt router ${s.ip}`,
+    `opt subnet ${LAB_MASK}`,
+    `opt router ${s.router}`,
     `opt dns ${s.ip}`,
     "opt domain lab.example",
     "opt search lab.example example.org",
@@ -97,7 +97,7 @@ function start(s: LabServer): number {
  * An OFFER reserves its address in the same table, so an offered address shows here for
  * offer_time (60 s) as a lease does; a released or expired one has no time left and is left out.
  */
-export function udhcpdLeaseList(bytes: Uint8Array, now = Date.now() / 1000): LabLease[] {
+function leases(bytes: Uint8Array, now = Date.now() / 1000): LabLease[] {
   const RECORD = 36;
   if (bytes.length < 8) return [];
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -114,12 +114,4 @@ export function udhcpdLeaseList(bytes: Uint8Array, now = Date.now() / 1000): Lab
   return leases;
 }
 
-/** udhcpd's lease file as bytes; empty when it has not written one yet. */
-function leaseBytes(s: LabServer): Uint8Array {
-  try { return readFileSync(join(s.dir, LEASE_FILE)); } catch { return new Uint8Array(); }
-}
-
-export const udhcpd: ServerKind = {
-  name: "udhcpd", comm: COMM, leaseFile: LEASE_FILE, config, start,
-  leases: (s) => udhcpdLeaseList(leaseBytes(s)),
-};
+export const udhcpd: ServerKind = { name: "udhcpd", comm: COMM, leaseFile: LEASE_FILE, config, start, leases };

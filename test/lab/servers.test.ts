@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { labDown, readLab, serverLeaseList, startServer, stopServer, type LabState, type ServerKindName } from "../../cli/lab/index.ts";
-import { dhcptool, eventually, inPool, labName, startLab } from "./helpers.ts";
+import { dhcptool, eventually, inPool, labName, running, startLab } from "./helpers.ts";
 
 const KINDS: ServerKindName[] = ["dnsmasq", "kea", "isc", "udhcpd"];
 const LEASE = 600;
@@ -18,11 +18,6 @@ const SENDS_TIMERS: Record<ServerKindName, boolean> = { dnsmasq: true, kea: true
 /** One MAC per server, so udhcpd (which reserves an offered address for 60 s) offers the same address again. */
 const macOf = (i: number) => `02:00:00:00:5e:0${i}`;
 
-function running(pid: number): boolean {
-  let stat = "";
-  try { stat = readFileSync(`/proc/${pid}/stat`, "utf8"); } catch { return false; }
-  return !/\) [ZX] /.test(stat);
-}
 
 function ipInClient(lab: LabState, args: string[]): void {
   const p = Bun.spawnSync(["ip", "-n", lab.clientNs, ...args], { stdout: "pipe", stderr: "pipe" });
