@@ -148,6 +148,10 @@ export default defineCommand({
     rejectUnknownFlags(dash < 0 ? rawArgs : rawArgs.slice(0, dash), labArgs);
     const extra = args._.slice(1, args._.length - (dash < 0 ? 0 : rawArgs.length - dash - 1));
     if (extra.length) throw new UsageError(`lab ${args.action}: unexpected argument "${extra[0]}"`);
+    // citty gives a string flag with no value ("--servers" last) as ""
+    for (const [flag, def] of Object.entries(labArgs)) {
+      if (def.type === "string" && args[flag] === "") throw new UsageError(`--${flag} needs a value`);
+    }
     const name = args.name || "dtlab";
     const nameFlag = name === "dtlab" ? "" : ` --name ${name}`;
     try {

@@ -48,10 +48,11 @@ describe("usage errors exit 2 and build nothing", () => {
     [["up", "--lease-time", "30"], /dnsmasq grants at least 120 s/],
     [["up", "--kind", "kea", "--lease-time", "10", "--renew-time", "8", "--rebind-time", "5"], /renew \(T1 8 s\) < rebind \(T2 5 s\)/],
     [["frobnicate"], /use up, down, status, exec, block, unblock/],
+    [["up", "--servers"], /--servers needs a value/],
   ];
   for (const [args, said] of cases) {
     test(`lab ${args.join(" ")}`, async () => {
-      const r = await lab([...args, "--name", name]);
+      const r = await lab([args[0], "--name", name, ...args.slice(1)]);
       expect(r.stderr).toMatch(said);
       expect(r.exitCode).toBe(2);
       expect(readLab(name)).toBeNull();
