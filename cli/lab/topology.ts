@@ -110,7 +110,7 @@ export function buildNetwork(state: LabState): void {
     run(["ip", "-n", state.hubNs, "link", "add", br, "type", "bridge", "forward_delay", "0", "stp_state", "0"], "creating a bridge");
     run(["ip", "-n", state.hubNs, "link", "set", br, "up"], "bringing a bridge up");
   }
-  state.links.forEach((l, k) => wire(state, state.clientNs, l.iface, `c${k}`, l.bridge));
+  for (const [k, l] of state.links.entries()) wire(state, state.clientNs, l.iface, `c${k}`, l.bridge);
   if (state.clientBridge) {
     const c = ["ip", "-n", state.clientNs, "link"];
     run([...c, "add", state.clientBridge, "type", "bridge", "forward_delay", "0", "stp_state", "0"], "creating the client's bridge");
