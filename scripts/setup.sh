@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets a Linux machine up for dhcptool: Bun, the C compiler for the native shim, iproute2 and
 # dnsmasq for the lab; with --dev also what the tests and benchmarks use (the lab's other
-# servers: Kea, ISC dhcpd, busybox udhcpd; tshark, tcpdump, busybox udhcpc, hyperfine). Then
+# servers: Kea, ISC dhcpd, busybox udhcpd; ISC dhcrelay for the routed lab; tshark, tcpdump,
+# busybox udhcpc, hyperfine). Then
 # installs dependencies and builds the shim. Needs root for the packages; safe to run again
 # (it installs only what is missing).
 set -euo pipefail
@@ -15,8 +16,8 @@ commands=(ip dnsmasq cc cc)
 if [ $dev = 1 ]; then
   # busybox brings udhcpd (an applet; the lab runs it through a symlink), so the udhcpd
   # package, which adds only a symlink and a system service, is not needed
-  packages+=(kea-dhcp4-server isc-dhcp-server tcpdump tshark busybox hyperfine libcap2-bin)
-  commands+=(kea-dhcp4 dhcpd tcpdump tshark busybox hyperfine setcap)
+  packages+=(kea-dhcp4-server isc-dhcp-server isc-dhcp-relay tcpdump tshark busybox hyperfine libcap2-bin)
+  commands+=(kea-dhcp4 dhcpd dhcrelay tcpdump tshark busybox hyperfine setcap)
 fi
 command -v npm >/dev/null || { packages+=(npm); commands+=(npm); }
 
@@ -35,7 +36,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
   echo "setup: installing ${missing[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
-  # Server packages (Kea, ISC dhcpd) must not start a system-wide service on the host's
+  # Server packages (Kea, ISC dhcpd, dhcrelay) must not start a system-wide service on the host's
   # network: the lab runs its own servers inside namespaces. policy-rc.d answering 101 forbids it.
   policy_added=0
   if [ ! -e /usr/sbin/policy-rc.d ]; then

@@ -7,7 +7,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { labDown, serverLeaseList, type LabState } from "../../cli/lab.ts";
+import { labDown, serverLeaseList, type LabState } from "../../cli/lab/index.ts";
 import { Daemon, daemonDirs, dhcpRoutes, ipv4Addresses, lease, privileges, removeDirs, type DaemonDirs } from "./daemon-helpers.ts";
 import { dhcptool, eventually, inNs, startLab } from "./helpers.ts";
 

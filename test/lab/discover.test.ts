@@ -2,7 +2,7 @@
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
-import { labDown, serverMac, type LabState } from "../../cli/lab.ts";
+import { labDown, serverMac, type LabState } from "../../cli/lab/index.ts";
 import { dhcptool, eventually, inNs, MAIN, startLab } from "./helpers.ts";
 
 function inPool(ip: string, start: string, end: string): boolean {

@@ -5,7 +5,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { labDown, type LabState } from "../../cli/lab.ts";
+import { labDown, type LabState } from "../../cli/lab/index.ts";
 import { loadLease } from "../../cli/daemon/store.ts";
 import { Daemon, daemonDirs, lease, removeDirs, type DaemonDirs } from "./daemon-helpers.ts";
 import { dhcptool, eventually, inNs, startLab } from "./helpers.ts";

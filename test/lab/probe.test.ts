@@ -2,7 +2,7 @@
 // server appears, one is rogue, one goes away and comes back, SIGTERM ends it with a summary.
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { labDown, startServer, stopServer, type LabState } from "../../cli/lab.ts";
+import { labDown, startServer, stopServer, type LabState } from "../../cli/lab/index.ts";
 import { dhcptool, MAIN, startLab } from "./helpers.ts";
 
 type Event = { time: string; event: string; server?: string; [k: string]: unknown };

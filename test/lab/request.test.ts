@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { labDown, serverMac, type LabState } from "../../cli/lab.ts";
+import { labDown, serverMac, type LabState } from "../../cli/lab/index.ts";
 import { shellQuote } from "../../cli/commands/request.ts";
 import { escapeText } from "../../core/escape.ts";
 import { dhcptool, startLab } from "./helpers.ts";

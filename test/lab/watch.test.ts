@@ -2,7 +2,7 @@
 // on the same link; then the same with a second ("rogue") server; then --write/--read.
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { labDown, type LabState } from "../../cli/lab.ts";
+import { labDown, type LabState } from "../../cli/lab/index.ts";
 import { eventually, MAIN, startLab } from "./helpers.ts";
 
 interface Watch { lines: () => any[]; done: Promise<number>; proc: ReturnType<typeof Bun.spawn> }

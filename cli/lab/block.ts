@@ -4,7 +4,8 @@
 // The kernels this runs on may have no netfilter and no tc gact/u32, but a clsact qdisc with a
 // classic-BPF cls_bpf filter in direct-action mode works everywhere.
 
-import { run, serverOf, writeLab, type LabState } from "./lab.ts";
+import { run } from "./proc.ts";
+import { serverOf, writeLab, type LabState } from "./state.ts";
 
 const BPF = {
   ldh: 0x28, ldb: 0x30, ldw: 0x20,      // BPF_LD | size | BPF_ABS
