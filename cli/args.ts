@@ -1,7 +1,7 @@
 // Shared argument fragments (spread into each command that takes them) and the parsing
 // citty leaves to us: numbers, repeated flags, unknown flags.
 
-import { parseAllowList, type AllowList } from "../core/discover.ts";
+import { parseAllowList, type AllowList } from "../core/allow-list.ts";
 import { UsageError } from "./errors.ts";
 
 export const outputArgs = {

@@ -143,7 +143,7 @@ function summaryText(s: ProbeRunSummary, now: number, final: boolean): string {
   return text;
 }
 
-type ProbeOutcome = { ok: true; offers: import("../core/discover.ts").Offer[] } | { ok: false; err: unknown };
+type ProbeOutcome = { ok: true; offers: import("../core/offers.ts").Offer[] } | { ok: false; err: unknown };
 
 /** Runs until SIGTERM/SIGINT; returns the exit status. */
 export async function runProbeDaemon(args: Parsed, discover: DiscoverOptions): Promise<number> {

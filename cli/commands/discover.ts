@@ -8,9 +8,10 @@ import {
   buildDiscover, frameClientMessage, shortHostname, BROADCAST_DESTINATION, DEFAULT_REQUEST_LIST,
   type ClientIdentity, type Destination,
 } from "../../core/client.ts";
-import {
-  OfferCollector, clientReplyPath, nextDiscoverAt, relayReplyPath, type AllowList, type Offer,
-} from "../../core/discover.ts";
+import type { AllowList } from "../../core/allow-list.ts";
+import { nextDiscoverAt } from "../../core/discover-schedule.ts";
+import { OfferCollector, type Offer } from "../../core/offers.ts";
+import { clientReplyPath, relayReplyPath } from "../../core/reply.ts";
 import type { UnicastServer } from "../../core/engine.ts";
 import { escapeText } from "../../core/escape.ts";
 import { BROADCAST_MAC, DHCP_SERVER_PORT } from "../../core/frame.ts";

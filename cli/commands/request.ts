@@ -5,7 +5,8 @@
 import { defineCommand } from "citty";
 import { macToString, parseIp } from "../../core/bytes.ts";
 import { frameClientMessage } from "../../core/client.ts";
-import { DropCounters, clientReplyPath, parseReplyFrame, relayReplyPath } from "../../core/discover.ts";
+import { DropCounters } from "../../core/drops.ts";
+import { clientReplyPath, parseReplyFrame, relayReplyPath } from "../../core/reply.ts";
 import { initialState, step, type Action, type ClientState, type Event, type Lease, type TimerName } from "../../core/engine.ts";
 import { escapeText } from "../../core/escape.ts";
 import { leaseVars } from "../../core/lease-env.ts";

@@ -7,7 +7,7 @@
 
 import { macToString, parseMac } from "../../core/bytes.ts";
 import { frameClientMessage, type ClientIdentity } from "../../core/client.ts";
-import { DropCounters } from "../../core/discover.ts";
+import { DropCounters } from "../../core/drops.ts";
 import {
   initialState, step, type Action, type ClientState, type EngineConfig, type Event, type Lease, type Phase,
   type TimerName, type UnboundReason,
