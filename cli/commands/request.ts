@@ -15,7 +15,7 @@ import { decodeMessage } from "../../core/message.ts";
 import { DHCPDISCOVER, DHCPREQUEST } from "../../core/options.ts";
 import { allValues, outputArgs, rejectUnknownFlags } from "../args.ts";
 import { EXIT, UsageError } from "../errors.ts";
-import { leaseRecord, type LeaseRecord } from "../daemon/store.ts";
+import { leaseRecord, type LeaseRecord } from "../../core/lease-record.ts";
 import { accountFromArgs, dropAfterOpen, userArg } from "../privilege.ts";
 import { log, print } from "../log.ts";
 import { discoverArgs, discoverOptionsFromArgs, resolveUnicast, type DiscoverOptions } from "./discover.ts";

@@ -13,6 +13,7 @@ import {
   type TimerName, type UnboundReason,
 } from "../../core/engine.ts";
 import { escapeText } from "../../core/escape.ts";
+import { leaseFromRecord, leaseRecord, type LeaseRecord } from "../../core/lease-record.ts";
 import { BROADCAST_MAC, DHCP_CLIENT_PORT, parseUdpFrame } from "../../core/frame.ts";
 import { decodeMessage, type OptionBytes } from "../../core/message.ts";
 import { DHCPDISCOVER, DHCPRELEASE, DHCPREQUEST } from "../../core/options.ts";
@@ -22,7 +23,7 @@ import { Applier } from "./apply.ts";
 import type { InterfaceSettings } from "./config.ts";
 import type { HookQueue } from "./hook.ts";
 import {
-  leasePath, leaseRecord, loadLease, removeLease, saveLease, StoreError, type LeaseRecord,
+  leasePath, loadLease, removeLease, saveLease, StoreError,
 } from "./store.ts";
 
 export type Level = "debug" | "info" | "warn" | "error";
@@ -160,9 +161,7 @@ export class ResidentClient {
     }
     if (r.expired) return null;
     if (r.stored.mac !== macToString(this.#mac)) return null; // another MAC's lease is not ours to ask for
-    const mono = (iso: string | null) => (iso === null ? null : Date.parse(iso) - this.#wallOffset);
-    const l = r.stored.lease;
-    return { ...l, acquiredAt: mono(l.acquiredAt)!, renewAt: mono(l.renewAt), rebindAt: mono(l.rebindAt), expiresAt: mono(l.expiresAt) };
+    return leaseFromRecord(r.stored.lease, this.#wallOffset);
   }
 
   #dispatch(event: Event): void {

@@ -40,7 +40,7 @@ function storedLease(rng: Rng, now: number): Lease {
   const t1 = Math.floor(leaseTime / 2), t2 = Math.floor((leaseTime * 7) / 8);
   const acquiredAt = now - rng.weighted([[2, () => rng.int(1000)], [2, () => rng.int(leaseTime * 1000 + 1)], [1, () => leaseTime * 2000]])();
   return {
-    address: plausibleAddress(rng), serverId: rng.chance(0.8) ? SERVER : OTHER, serverMac: macToString(SERVER_MAC),
+    address: plausibleAddress(rng), serverId: rng.chance(0.8) ? SERVER : OTHER, serverMac: SERVER_MAC,
     subnetMask: rng.chance(0.8) ? "255.255.255.0" : null, routers: [SERVER], routes: [], dns: [SERVER], domain: "lab.example", search: [],
     leaseTime, t1: infinite ? leaseTime : t1, t2: infinite ? leaseTime : t2, infinite, ipv6OnlyWait: null, adjusted: [], acquiredAt,
     renewAt: infinite ? null : acquiredAt + t1 * 1000, rebindAt: infinite ? null : acquiredAt + t2 * 1000, expiresAt: infinite ? null : acquiredAt + leaseTime * 1000,
