@@ -17,7 +17,7 @@ import {
   ProbeTracker, type FactChange, type FactValue, type ProbeEvent, type ProbeRunSummary,
 } from "../core/probe.ts";
 import { parseNumber } from "./args.ts";
-import type { DiscoverOptions } from "./commands/discover.ts";
+import type { DiscoverOptions } from "./client/discover.ts";
 import { EXIT, UsageError } from "./errors.ts";
 import { log, print } from "./log.ts";
 import { alignColumns, formatSeconds } from "./render.ts";
@@ -148,7 +148,7 @@ type ProbeOutcome = { ok: true; offers: import("../core/offers.ts").Offer[] } | 
 /** Runs until SIGTERM/SIGINT; returns the exit status. */
 export async function runProbeDaemon(args: Parsed, discover: DiscoverOptions): Promise<number> {
   const o = probeOptionsFromArgs(args, discover);
-  const { runDiscover } = await import("./commands/discover.ts");
+  const { runDiscover } = await import("./client/discover.ts");
   const { interfaceInfo } = await import("../native/rawsocket.ts");
   // A missing interface at start is an error (exit 1), as for one-shot; later it is one failed probe.
   const info = interfaceInfo(o.discover.iface);

@@ -1,20 +1,11 @@
 // `dhcptool discover IFACE`: broadcast DISCOVER, collect every OFFER, show who answered,
 // with what, and how fast.
 
-import { hostname as osHostname, networkInterfaces } from "node:os";
+import { hostname as osHostname } from "node:os";
 import { defineCommand } from "citty";
-import { ipToU32, macToString, parseIp, parseMac, fromHex } from "../../core/bytes.ts";
-import {
-  buildDiscover, frameClientMessage, shortHostname, BROADCAST_DESTINATION, DEFAULT_REQUEST_LIST,
-  type ClientIdentity, type Destination,
-} from "../../core/client.ts";
-import type { AllowList } from "../../core/allow-list.ts";
-import { nextDiscoverAt } from "../../core/discover-schedule.ts";
-import { OfferCollector, type Offer } from "../../core/offers.ts";
-import { clientReplyPath, relayReplyPath } from "../../core/reply.ts";
-import type { UnicastServer } from "../../core/engine.ts";
+import { parseIp, parseMac, fromHex } from "../../core/bytes.ts";
+import { shortHostname, DEFAULT_REQUEST_LIST } from "../../core/client.ts";
 import { escapeText } from "../../core/escape.ts";
-import { BROADCAST_MAC, DHCP_SERVER_PORT } from "../../core/frame.ts";
 import { isUsableAddress } from "../../core/lease-times.ts";
 import type { OptionBytes } from "../../core/message.ts";
 import { parseOptionArg } from "../../core/options.ts";
@@ -22,6 +13,8 @@ import { allValues, allowListFromArgs, outputArgs, parseNumber, rejectUnknownFla
 import { EXIT, UsageError } from "../errors.ts";
 import { log, print } from "../log.ts";
 import { accountFromArgs, dropAfterOpen, userArg } from "../privilege.ts";
+import { runDiscover, type DiscoverOptions } from "../client/discover.ts";
+import { checkRelayAddress } from "../client/unicast.ts";
 
 export const discoverArgs = {
   iface: { type: "positional", required: true, description: "Interface to send on (e.g. eth0)", valueHint: "IFACE" },
@@ -94,193 +87,6 @@ sends only DISCOVERs, so it binds no lease and drains no pool. Events: server-ne
 server-changed (mask, routers, DNS, domain, search, routes, lease time, source IP or MAC:
 not the offered address), server-vanished (no offer in --vanish-after probes in a row),
 server-back, rogue, and a probe line per probe (with --verbose; always in --json).`;
-
-export interface DiscoverOptions {
-  iface: string;
-  waitMs: number;
-  retryMs: number;
-  tries: number;
-  first: boolean;
-  mac: Uint8Array | "interface" | "random";
-  identity: Omit<ClientIdentity, "mac">;
-  broadcastFlag: boolean;
-  /** Options from --option, in the order given. */
-  extra: OptionBytes[];
-  allow: AllowList | null;
-  /** --server (and --server-mac): unicast to this server only. */
-  server: { ip: string; mac: Uint8Array | null } | null;
-  /** --giaddr: relay simulation from this address (needs server). */
-  giaddr: string | null;
-  onOffer?: (offer: Offer) => void;
-  /** Runs once the packet socket is open, before anything is sent (the privilege drop). */
-  afterOpen?: () => Promise<void>;
-}
-
-export interface DiscoverResult {
-  interface: string;
-  mac: string;
-  xid: string;
-  discoversSent: number;
-  elapsedMs: number;
-  /** --server and --giaddr as used (null: broadcast, no relay). */
-  server: string | null;
-  giaddr: string | null;
-  offers: Offer[];
-  rogueServers: string[];
-  dropped: Record<string, number>;
-  warnings: Record<string, number>;
-  kernelDrops: number;
-}
-
-function randomMac(): Uint8Array {
-  const mac = crypto.getRandomValues(new Uint8Array(6));
-  mac[0] = (mac[0] & 0xfe) | 0x02; // unicast, locally administered
-  return mac;
-}
-
-interface InterfaceAddress { address: string; netmask: string }
-
-/** IPv4 addresses on an interface in this namespace (labelled ones, IFACE:x, included). */
-function interfaceAddresses(iface: string): InterfaceAddress[] {
-  return Object.entries(networkInterfaces())
-    .filter(([name]) => name === iface || name.startsWith(`${iface}:`))
-    .flatMap(([, addrs]) => (addrs ?? []).filter((a) => a.family === "IPv4" || (a.family as unknown) === 4));
-}
-
-const sameSubnet = (a: string, b: string, mask: string) => ((ipToU32(a) ^ ipToU32(b)) & ipToU32(mask)) === 0;
-
-/** How the exchange reaches the server: the engine's `server` and `relay` (none: broadcast). */
-export interface UnicastRoute { server?: UnicastServer; relay?: { giaddr: string } }
-
-/**
- * --server / --giaddr checked against the interface (IO: its addresses). A relay's giaddr must
- * be on IFACE: the server ARPs for it and sends its answer there. A plain --server unicast goes
- * from an address IFACE holds, since Linux drops a unicast from 0.0.0.0 as a martian source.
- */
-export function resolveUnicast(o: Pick<DiscoverOptions, "iface" | "server" | "giaddr">): UnicastRoute {
-  if (!o.server) return {};
-  const addrs = interfaceAddresses(o.iface);
-  const server: UnicastServer = { ip: o.server.ip, ...(o.server.mac ? { mac: o.server.mac } : {}) };
-  const iface = escapeText(o.iface);
-  if (o.giaddr !== null) {
-    checkRelayAddress(o.iface, o.giaddr, addrs);
-    return { server, relay: { giaddr: o.giaddr } };
-  }
-  const from = addrs.find((a) => sameSubnet(a.address, server.ip, a.netmask)) ?? addrs[0];
-  if (from) return { server: { ...server, srcIp: from.address } };
-  log.warn(`${iface} has no IPv4 address: the unicast to ${server.ip} goes from 0.0.0.0, which a server on a Linux ` +
-    `UDP socket (dnsmasq) drops as a martian source (raw-socket servers such as Kea answer); add an address to ${iface} ` +
-    `(ip addr add ADDRESS/PREFIX dev ${iface})`);
-  return { server };
-}
-
-/** --giaddr must be an address on the interface: the server ARPs for it and answers there. */
-export function checkRelayAddress(iface: string, giaddr: string, addrs = interfaceAddresses(iface)): void {
-  if (addrs.some((a) => a.address === giaddr)) return;
-  const held = addrs.length ? `it has ${addrs.map((a) => a.address).join(", ")}` : "it has no IPv4 address";
-  const name = escapeText(iface);
-  throw new UsageError(`--giaddr ${giaddr} is not an address of ${name} (${held}): the server sends its answer ` +
-    `to giaddr, so add it first, e.g. ip addr add ${giaddr}/24 dev ${name}`);
-}
-
-/** The frame a DISCOVER goes in: broadcast, or unicast to --server (from giaddr:67 when relaying). */
-export function unicastDestination(route: UnicastRoute): Destination {
-  const s = route.server;
-  if (!s) return BROADCAST_DESTINATION;
-  const to = { mac: s.mac ?? BROADCAST_MAC, ip: s.ip };
-  return route.relay ? { ...to, srcIp: route.relay.giaddr, srcPort: DHCP_SERVER_PORT } : { ...to, srcIp: s.srcIp ?? "0.0.0.0" };
-}
-
-/** The shell around core's OfferCollector: socket, timers, clock. */
-export async function runDiscover(o: DiscoverOptions): Promise<DiscoverResult> {
-  const { RawSocket, interfaceInfo } = await import("../../native/rawsocket.ts");
-  const info = interfaceInfo(o.iface);
-  if (info.carrier === false) log.warn(`${escapeText(o.iface)} has no carrier (cable unplugged? no link?); trying anyway`);
-  const route = resolveUnicast(o);
-  const mac = o.mac === "interface" ? info.mac : o.mac === "random" ? randomMac() : o.mac;
-  const xid = crypto.getRandomValues(new Uint32Array(1))[0];
-  const identity: ClientIdentity = { ...o.identity, mac };
-  const startedAt = performance.now();
-  const relay = route.relay;
-  const collector = new OfferCollector({
-    xid, mac, startedAt, allow: o.allow ?? undefined, server: route.server?.ip,
-    // A relay's answers come to giaddr:67, in frames to the interface's MAC (chaddr may be random).
-    replyPath: relay ? relayReplyPath(relay.giaddr, info.mac) : clientReplyPath(mac),
-  });
-  const to = unicastDestination(route);
-  // A relay agent speaks from its own interface; a client from chaddr (--mac).
-  const srcMac = relay ? info.mac : mac;
-  if (route.server) log.verbose(`unicast to ${route.server.ip} from ${to.srcIp}:${to.srcPort ?? 68}${relay ? " as a relay agent" : ""}`);
-
-  let finish!: () => void;
-  const done = new Promise<void>((resolve) => { finish = resolve; });
-  const socket = RawSocket.open(o.iface, {
-    // The client filter passes only UDP to port 68; a relay's answers go to port 67.
-    filter: relay ? "watch" : "client",
-    onFrame(frame) {
-      const offer = collector.accept(frame, performance.now());
-      if (!offer) return;
-      o.onOffer?.(offer);
-      if (o.first) finish();
-    },
-    onError(err) { log.debug(`receive: ${String(err)}`); },
-  });
-
-  let sent = 0;
-  let retry: Timer | undefined;
-  let sendError: unknown = null;
-  const sendNext = () => {
-    const secs = Math.min(0xffff, Math.floor((performance.now() - startedAt) / 1000));
-    const dhcp = buildDiscover(identity, {
-      xid, secs, broadcastFlag: o.broadcastFlag, extra: o.extra, ...(relay ? { giaddr: relay.giaddr, hops: 1 } : {}),
-    });
-    try {
-      socket.send(frameClientMessage(srcMac, dhcp, to));
-    } catch (err) {
-      // The interface went away or down mid-window (a timer calls us: nothing above would
-      // catch it). End the window; the error is reported once it is closed.
-      sendError = err;
-      finish();
-      return;
-    }
-    sent++;
-    const at = nextDiscoverAt(sent, { waitMs: o.waitMs, retryMs: o.retryMs, tries: o.tries });
-    if (at !== null) retry = setTimeout(sendNext, Math.max(0, at - (performance.now() - startedAt)));
-  };
-  // The window timer also keeps the event loop alive while the receive thread waits.
-  const windowTimer = setTimeout(finish, o.waitMs);
-  // Ctrl-C ends the window early: what was collected is still reported.
-  const interrupted = () => finish();
-  process.once("SIGINT", interrupted);
-  try {
-    await o.afterOpen?.();
-    sendNext();
-    await done;
-  } finally {
-    clearTimeout(windowTimer);
-    clearTimeout(retry);
-    process.off("SIGINT", interrupted);
-  }
-  const elapsedMs = performance.now() - startedAt;
-  let kernelDrops = 0;
-  try { kernelDrops = socket.stats().drops; } catch { /* the interface is gone */ }
-  socket.close();
-  if (sendError !== null) throw sendError;
-  return {
-    interface: o.iface,
-    mac: macToString(mac),
-    xid: "0x" + xid.toString(16).padStart(8, "0"),
-    discoversSent: sent,
-    elapsedMs: Math.round(elapsedMs),
-    server: route.server?.ip ?? null,
-    giaddr: relay?.giaddr ?? null,
-    offers: collector.offers,
-    rogueServers: collector.offers.filter((x) => x.rogue).map((x) => x.serverId ?? x.sourceIp),
-    dropped: collector.drops.toJSON(),
-    warnings: collector.warnings.toJSON(),
-    kernelDrops,
-  };
-}
 
 type Parsed = Record<string, string | boolean | string[] | undefined>;
 

@@ -3,22 +3,16 @@
 // is the IO shell: the raw socket, the timers, the clock; every protocol decision is the engine's.
 
 import { defineCommand } from "citty";
-import { macToString, parseIp } from "../../core/bytes.ts";
-import { frameClientMessage } from "../../core/client.ts";
-import { DropCounters } from "../../core/drops.ts";
-import { clientReplyPath, parseReplyFrame, relayReplyPath } from "../../core/reply.ts";
-import { initialState, step, type Action, type ClientState, type Event, type Lease, type TimerName } from "../../core/engine.ts";
+import { parseIp } from "../../core/bytes.ts";
 import { escapeText } from "../../core/escape.ts";
 import { leaseVars } from "../../core/lease-env.ts";
-import { BROADCAST_MAC, DHCP_SERVER_PORT } from "../../core/frame.ts";
-import { decodeMessage } from "../../core/message.ts";
-import { DHCPDISCOVER, DHCPREQUEST } from "../../core/options.ts";
 import { allValues, outputArgs, rejectUnknownFlags } from "../args.ts";
 import { EXIT, UsageError } from "../errors.ts";
-import { leaseRecord, type LeaseRecord } from "../../core/lease-record.ts";
+import { randomMac } from "../client/identity.ts";
+import { runRequest, type RequestOptions, type RequestResult } from "../client/request.ts";
 import { accountFromArgs, dropAfterOpen, userArg } from "../privilege.ts";
 import { log, print } from "../log.ts";
-import { discoverArgs, discoverOptionsFromArgs, resolveUnicast, type DiscoverOptions } from "./discover.ts";
+import { discoverArgs, discoverOptionsFromArgs } from "./discover.ts";
 
 const { iface, mac, "client-id": clientId, hostname, "no-hostname": noHostname, "vendor-class": vendorClass,
   "request-options": requestOptions, "broadcast-flag": broadcastFlag, "prefer-ipv6": preferIpv6, option,
@@ -85,196 +79,6 @@ new_domain_name, new_domain_search, new_host_name, new_lease_time, new_renewal_t
 new_rebinding_time, new_expiry, new_dhcp_server_identifier, new_dhcp_server_mac
 (dhclient-script names, the same a --daemon --hook program gets): every value
 single-quoted with wire strings escaped, so sourcing the output cannot run anything.`;
-
-export interface RequestOptions extends Omit<DiscoverOptions, "waitMs" | "first" | "allow" | "onOffer"> {
-  address?: string;
-  release: boolean;
-}
-
-export type RequestOutcome = "bound" | "nak" | "no-offer" | "no-ack" | "ipv6-only";
-
-export interface RequestResult {
-  interface: string;
-  mac: string;
-  outcome: RequestOutcome;
-  lease: LeaseRecord | null;
-  nak: { server: string; message: string | null } | null;
-  /** RFC 8925 (with --prefer-ipv6): the server said IPv6-only; DHCPv4 should wait this long. */
-  ipv6Only: { server: string; waitSec: number } | null;
-  timing: { discoverToOfferMs: number | null; requestToAckMs: number | null; totalMs: number };
-  /** --server and --giaddr as used (null: broadcast, no relay). */
-  server: string | null;
-  giaddr: string | null;
-  discoversSent: number;
-  requestsSent: number;
-  released: boolean;
-  dropped: Record<string, number>;
-}
-
-const round = (ms: number) => Math.round(ms * 100) / 100;
-
-export async function runRequest(o: RequestOptions): Promise<RequestResult> {
-  const { RawSocket, interfaceInfo } = await import("../../native/rawsocket.ts");
-  const info = interfaceInfo(o.iface);
-  if (info.carrier === false) log.warn(`${escapeText(o.iface)} has no carrier (cable unplugged? no link?); trying anyway`);
-  const route = resolveUnicast(o);
-  const mac = o.mac === "interface" ? info.mac : o.mac === "random" ? randomMac() : o.mac;
-  const random = () => crypto.getRandomValues(new Uint32Array(1))[0] / 0x100000000;
-  const wallOffset = Date.now() - performance.now();
-  const startedAt = performance.now();
-
-  let state: ClientState = initialState({
-    identity: { ...o.identity, mac }, resident: false, retryMs: o.retryMs, tries: o.tries,
-    requestedAddress: o.address, broadcastFlag: o.broadcastFlag, extra: o.extra, random,
-    ...route,
-  });
-  const relay = route.relay;
-  // A relay's answers come to giaddr:67, in frames to the interface's MAC (chaddr may be random).
-  const replyPath = relay ? relayReplyPath(relay.giaddr, info.mac) : clientReplyPath(mac);
-  const drops = new DropCounters();
-  const timers = new Map<TimerName, Timer>();
-  let outcome: RequestOutcome | null = null;
-  let lease: Lease | null = null;
-  let nak: RequestResult["nak"] = null;
-  let ipv6Only: RequestResult["ipv6Only"] = null;
-  let released = false;
-  let discoversSent = 0, requestsSent = 0;
-  let firstDiscoverAt: number | null = null, offerAt: number | null = null;
-  let firstRequestAt: number | null = null, ackAt: number | null = null;
-  let finish!: () => void;
-  const done = new Promise<void>((resolve) => { finish = resolve; });
-
-  const socket = RawSocket.open(o.iface, {
-    // The client filter passes only UDP to port 68; a relay's answers go to port 67.
-    filter: relay ? "watch" : "client",
-    onFrame(frame) {
-      // The same frame checks as discover's OfferCollector; the engine checks the rest.
-      const f = parseReplyFrame(frame, replyPath);
-      if (!f.ok) { drops.add(f.reason); return; }
-      const d = decodeMessage(f.frame.payload);
-      if (!d.ok) { drops.add(`decode-${d.error.kind}`); return; }
-      dispatch({ kind: "received", message: d.message, srcIp: f.frame.srcIp, srcMac: f.frame.srcMac });
-    },
-    onError(err) { log.debug(`receive: ${String(err)}`); },
-  });
-
-  let sendError: unknown = null;
-
-  function dispatch(event: Event): void {
-    const now = performance.now();
-    const r = step(state, event, now);
-    state = r.state;
-    for (const a of r.actions) perform(a, now);
-  }
-
-  function perform(a: Action, now: number): void {
-    switch (a.kind) {
-      case "send": {
-        const to = a.to === "broadcast"
-          ? { mac: BROADCAST_MAC, ip: "255.255.255.255", srcIp: a.srcIp, srcPort: a.srcPort }
-          : { mac: a.to.mac, ip: a.to.ip, srcIp: a.srcIp, srcPort: a.srcPort };
-        // What a relay agent forwards leaves from its own interface; the client's own, from chaddr.
-        try {
-          socket.send(frameClientMessage(a.srcPort === DHCP_SERVER_PORT ? info.mac : mac, a.payload, to));
-        } catch (err) {
-          // The interface went away mid-exchange (a timer got us here): end, report it after.
-          sendError ??= err;
-          finish();
-          return;
-        }
-        if (a.messageType === DHCPDISCOVER) { discoversSent++; firstDiscoverAt ??= now; }
-        if (a.messageType === DHCPREQUEST) { requestsSent++; firstRequestAt ??= now; }
-        log.debug(`sent ${a.messageType === DHCPDISCOVER ? "DISCOVER" : a.messageType === DHCPREQUEST ? "REQUEST" : "RELEASE"} xid 0x${a.xid.toString(16)}`);
-        return;
-      }
-      case "arm": {
-        clearTimeout(timers.get(a.timer));
-        timers.set(a.timer, setTimeout(() => { timers.delete(a.timer); dispatch({ kind: "timer", timer: a.timer }); }, Math.max(0, a.at - performance.now())));
-        return;
-      }
-      case "disarm":
-        clearTimeout(timers.get(a.timer));
-        timers.delete(a.timer);
-        return;
-      case "offer":
-        offerAt ??= now;
-        log.verbose(`offer of ${a.address} from ${escapeText(a.serverId)}`);
-        return;
-      case "bound":
-        ackAt = now;
-        lease = a.lease;
-        outcome = "bound";
-        finish();
-        return;
-      case "nak":
-        nak = { server: a.server, message: a.message };
-        outcome = "nak";
-        finish();
-        return;
-      case "failed":
-        outcome = a.reason;
-        finish();
-        return;
-      case "released":
-        released = true;
-        return;
-      case "unbound":
-        return;
-      case "ipv6-only":
-        ipv6Only = { server: a.server, waitSec: a.waitSec };
-        outcome = "ipv6-only";
-        finish();
-        return;
-      case "dropped":
-        drops.add(a.reason);
-        log.debug(`dropped a reply: ${a.reason}`);
-        return;
-    }
-  }
-
-  const interrupted = () => finish();
-  process.once("SIGINT", interrupted);
-  try {
-    await o.afterOpen?.(); // the privilege drop: replies are parsed as --user
-    dispatch({ kind: "start" });
-    await done;
-    // DESIGN.md: the kernel holds no address, so the RELEASE goes out as a raw frame from the
-    // leased address to the server's MAC (the engine says so: unicast with srcIp).
-    if (outcome === "bound" && o.release) dispatch({ kind: "release" });
-    if (state.phase !== "STOPPED") dispatch({ kind: "stop" }); // later replies are ignored
-  } finally {
-    process.off("SIGINT", interrupted);
-    for (const t of timers.values()) clearTimeout(t);
-    socket.close();
-  }
-  if (sendError !== null) {
-    if (outcome === null) throw sendError;
-    log.warn(`sending failed after the exchange: ${sendError instanceof Error ? sendError.message : String(sendError)}`);
-  }
-  const finalLease = lease as Lease | null;
-  return {
-    interface: o.iface,
-    mac: macToString(mac),
-    outcome: outcome ?? (o.address ? "no-ack" : "no-offer"),
-    lease: finalLease ? leaseRecord(finalLease, wallOffset) : null,
-    nak, ipv6Only,
-    timing: {
-      discoverToOfferMs: firstDiscoverAt !== null && offerAt !== null ? round(offerAt - firstDiscoverAt) : null,
-      requestToAckMs: firstRequestAt !== null && ackAt !== null ? round(ackAt - firstRequestAt) : null,
-      totalMs: round(performance.now() - startedAt),
-    },
-    server: route.server?.ip ?? null,
-    giaddr: relay?.giaddr ?? null,
-    discoversSent, requestsSent, released,
-    dropped: drops.toJSON(),
-  };
-}
-
-function randomMac(): Uint8Array {
-  const m = crypto.getRandomValues(new Uint8Array(6));
-  m[0] = (m[0] & 0xfe) | 0x02; // unicast, locally administered
-  return m;
-}
 
 // ---------------------------------------------------------------- output
 
