@@ -12,11 +12,6 @@ import { decodeMessage, BOOTREPLY, type DecodeErrorKind, type DecodeWarning, typ
 
 export type ReplyFrameDropReason = FrameDropReason | "not-to-giaddr" | "outgoing";
 
-export type ReplyDropReason =
-  | ReplyFrameDropReason | `decode-${DecodeErrorKind}`
-  | "not-reply" | "not-ethernet" | "wrong-xid" | "wrong-chaddr" | "no-message-type"
-  | "not-offer" | "offer-no-address" | "offer-bad-address" | "other-server";
-
 /** A frame as a packet socket hands it over (native/rawsocket.ts ReceivedFrame fits). */
 export interface ReceivedFrameLike { bytes: Uint8Array; csum: ChecksumStatus; outgoing?: boolean }
 

@@ -263,3 +263,45 @@ describe("the resident client's life", () => {
     expect(w.applier.calls).toEqual([`apply ${ADDR}`]);
   });
 });
+
+describe("time", () => {
+  test("a 30-day lease: T1 at 15 days, renewed then, nothing sent before", () => {
+    const w = new World();
+    const day = 86_400;
+    w.server.times = { lease: 30 * day, t1: 15 * day, t2: 26 * day };
+    w.start();
+    const t0 = w.clock.now();
+    expect([w.armedAt("renew"), w.armedAt("expire")]).toEqual([t0 + 15 * day * 1000, t0 + 30 * day * 1000]);
+    const from = w.server.seen.length;
+    w.clock.advanceTo(t0 + 15 * day * 1000 - 1);
+    expect(w.server.seen.length).toBe(from);
+    w.clock.advance(1);
+    expect(w.server.sent(REQUEST, from)).toHaveLength(1);
+    expect(w.hookReasons()).toEqual(["BOUND", "RENEW"]);
+  });
+
+  test("an infinite lease (0xffffffff) arms no timer and is never renewed", () => {
+    const w = new World();
+    w.server.times = { lease: 0xffffffff, t1: 0xffffffff, t2: 0xffffffff };
+    w.start();
+    expect(w.phase).toBe("BOUND");
+    expect(w.clock.armedNames).toEqual([]);
+    expect(w.store.stored?.lease).toMatchObject({ infinite: true, expiresAt: null, renewAt: null });
+    const from = w.server.seen.length;
+    w.clock.advance(400 * 86_400_000);
+    expect(w.server.seen.length).toBe(from);
+  });
+
+  test("stored and reported times follow the wall clock when they are written, not as it was at start", () => {
+    const w = bound();
+    w.clock.wallOffsetMs += 3600_000; // the wall clock steps an hour ahead (NTP); the monotonic one does not
+    w.clock.advanceTo(w.armedAt("renew"));
+    const wall = w.clock.wallNow();
+    expect(w.store.saves).toHaveLength(2);
+    expect(w.store.stored).toMatchObject({
+      savedAt: new Date(wall).toISOString(),
+      lease: { acquiredAt: new Date(wall).toISOString(), expiresAt: new Date(wall + 3600_000).toISOString() },
+    });
+    expect(w.client.status()).toMatchObject({ since: new Date(wall).toISOString(), remaining: { expire: 3600 } });
+  });
+});
