@@ -59,7 +59,6 @@ export async function runProbeDaemon(o: ProbeDaemonOptions, account: Account | n
   const probeOpts: DiscoverOptions = { ...o.discover, mac };
   const tracker = new ProbeTracker({ allow: o.discover.allow, vanishAfter: o.vanishAfter });
 
-  const emit = (events: ProbeEvent[], now: number) => out.events(events, now);
   const printSummary = (final: boolean) => out.summary(tracker.summary(), tracker.rogueSeen, final, Date.now());
 
   const startedAt = Date.now();
@@ -98,7 +97,7 @@ export async function runProbeDaemon(o: ProbeDaemonOptions, account: Account | n
       if (outcome.ok) {
         if (lastError !== null) log.info(`probing ${escapeText(o.discover.iface)} works again`);
         lastError = null;
-        emit(tracker.observe(outcome.offers, now, durationMs), now);
+        out.events(tracker.observe(outcome.offers, now, durationMs), now);
       } else {
         const err = outcome.err as { name?: string; code?: string; message?: string; stack?: string };
         if (err?.name === "NativeError" && FATAL_NATIVE_CODES.has(String(err.code))) throw outcome.err;
@@ -108,7 +107,7 @@ export async function runProbeDaemon(o: ProbeDaemonOptions, account: Account | n
         else log.verbose(`probe failed: ${escapeText(message)}`);
         log.debug(String(err?.stack ?? ""));
         lastError = message;
-        emit(tracker.failed(message, now, durationMs), now);
+        out.events(tracker.failed(message, now, durationMs), now);
       }
       // Probes start on a fixed cadence; a slot already missed is skipped, not made up.
       nextAt += o.intervalMs;
