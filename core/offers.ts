@@ -79,7 +79,7 @@ export class OfferCollector {
   accept(frame: ReceivedFrameLike, now: number): Offer | null {
     try {
       return this.classify(frame, now);
-    } catch (err) {
+    } catch {
       // A broken invariant in our own decoder must not take the receive path down.
       this.drops.add("internal-error");
       return null;

@@ -4,7 +4,7 @@
 // another, lease times from sane to hostile, options from hostile-values.ts — encoded as a
 // server would, and sometimes mangled on the way.
 
-import { macToString, parseMac } from "../../core/bytes.ts";
+import { parseMac } from "../../core/bytes.ts";
 import type { ClientState, EngineConfig, Lease } from "../../core/engine.ts";
 import { encodeMessage, type OptionBytes } from "../../core/message.ts";
 import { CLIENT_MAC, SERVER_MAC, ip4 } from "../unit/helpers.ts";
