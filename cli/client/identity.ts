@@ -1,5 +1,6 @@
-// Who the client says it is on the wire, as far as the interface decides it: which MAC, and
-// the randomness for xids, jitter and a random MAC (core takes random() from outside).
+// Who the client says it is on the wire: which MAC (the interface's, one given, a random one),
+// the randomness for xids, jitter and that random MAC (core takes random() from outside), and
+// the options every exchange (discover, request) is given.
 
 import type { ClientIdentity } from "../../core/client.ts";
 import type { OptionBytes } from "../../core/message.ts";
