@@ -4,7 +4,7 @@
 // each event, random() with the config. One function, enter(), owns every state change and
 // the timers that go with it (dhcpleased engine.c state_transition()).
 
-import { bytesEqual, macToString, toHex } from "./bytes.ts";
+import { bytesEqual, toHex } from "./bytes.ts";
 import { sendDiscover, sendRelease, sendRequest } from "./engine-messages.ts";
 import { isSubnetEdge, isUsableAddress, ipv6OnlyWait, effectiveRoutes, messageLeaseTimes } from "./lease-times.ts";
 import { getIp, getIps, getOption, getString, messageType, BOOTREPLY } from "./message.ts";
@@ -393,7 +393,7 @@ function onAck(s: ClientState, r: Received, now: number, actions: Action[]): Cli
   const lease: Lease = {
     address: m.yiaddr,
     serverId: server,
-    serverMac: macToString(r.srcMac),
+    serverMac: r.srcMac.slice(0, 6),
     subnetMask: getIp(m, 1),
     routers: getIps(m, 3),
     routes: effectiveRoutes(m),

@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { labDown, serverMac, type LabState } from "../../cli/lab/index.ts";
-import { shellQuote } from "../../cli/commands/request.ts";
+import { shellQuote } from "../../cli/render-lease.ts";
 import { escapeText } from "../../core/escape.ts";
 import { dhcptool, startLab } from "./helpers.ts";
 

@@ -10,7 +10,7 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { toHex, u32ToIp } from "../../core/bytes.ts";
-import { optionViews, OfferCollector } from "../../core/discover.ts";
+import { optionViews, OfferCollector } from "../../core/offers.ts";
 import { safeJson } from "../../core/escape.ts";
 import { effectiveRoutes, ipv6OnlyWait, messageLeaseTimes, subnetMask } from "../../core/lease-times.ts";
 import {

@@ -1,15 +1,17 @@
 // Leases to store, shared by the store's unit tests and its root-only lab tests.
 
 import * as fs from "node:fs";
+import { parseMac } from "../../core/bytes.ts";
 import type { Lease } from "../../core/engine.ts";
-import { leaseRecord, type StoredLease } from "../../cli/daemon/store.ts";
+import { leaseRecord } from "../../core/lease-record.ts";
+import type { StoredLease } from "../../cli/daemon/store.ts";
 
 export const ACQUIRED = Date.parse("2030-01-01T00:00:00.000Z");
 
 /** An engine lease on a monotonic clock that started 1000 ms before ACQUIRED. */
 export function engineLease(over: Partial<Lease> = {}): Lease {
   return {
-    address: "198.18.0.100", serverId: "198.18.0.1", serverMac: "02:00:00:00:00:fe", subnetMask: "255.255.255.0",
+    address: "198.18.0.100", serverId: "198.18.0.1", serverMac: parseMac("02:00:00:00:00:fe")!, subnetMask: "255.255.255.0",
     routers: ["198.18.0.1"], routes: [{ destination: "0.0.0.0", prefix: 0, router: "198.18.0.1" }],
     dns: ["198.18.0.1", "198.18.0.2"], domain: "lab.example", search: ["lab.example"],
     leaseTime: 3600, t1: 1800, t2: 3150, infinite: false, ipv6OnlyWait: null, adjusted: [],

@@ -7,8 +7,9 @@ import { afterAll, beforeEach, describe, expect, test } from "bun:test";
 import * as fs from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { leaseFromRecord, leaseRecord } from "../../core/lease-record.ts";
 import {
-  leasePath, leaseRecord, listStored, loadLease, nodeIo, removeLease, saveLease, StoreError, MAX_LEASE_FILE,
+  leasePath, listStored, loadLease, nodeIo, removeLease, saveLease, StoreError, MAX_LEASE_FILE,
   type StoreIo,
 } from "../../cli/daemon/store.ts";
 import { ACQUIRED, engineLease, read, stored, tempFiles } from "./store-leases.ts";
@@ -19,15 +20,24 @@ let n = 0;
 beforeEach(() => { dir = join(root, `case-${n++}`); });
 
 describe("leaseRecord", () => {
-  test("the four times become wall-clock ISO strings; everything else is the engine's", () => {
+  test("the four times become wall-clock ISO strings, the server's MAC text; everything else is the engine's", () => {
     const r = leaseRecord(engineLease(), ACQUIRED - 1000);
     expect(r.acquiredAt).toBe("2030-01-01T00:00:00.000Z");
     expect(r.renewAt).toBe("2030-01-01T00:30:00.000Z");
     expect(r.rebindAt).toBe("2030-01-01T00:52:30.000Z");
     expect(r.expiresAt).toBe("2030-01-01T01:00:00.000Z");
-    const { acquiredAt: _a, renewAt: _r, rebindAt: _b, expiresAt: _e, ...rest } = r;
-    const { acquiredAt: _a2, renewAt: _r2, rebindAt: _b2, expiresAt: _e2, ...engineRest } = engineLease();
+    expect(r.serverMac).toBe("02:00:00:00:00:fe");
+    const { acquiredAt: _a, renewAt: _r, rebindAt: _b, expiresAt: _e, serverMac: _m, ...rest } = r;
+    const { acquiredAt: _a2, renewAt: _r2, rebindAt: _b2, expiresAt: _e2, serverMac: _m2, ...engineRest } = engineLease();
     expect(rest).toEqual(engineRest);
+  });
+  test("leaseFromRecord gives the engine's lease back (times on the clock of the offset given, MAC as bytes)", () => {
+    const lease = engineLease();
+    expect(leaseFromRecord(leaseRecord(lease, ACQUIRED - 1000), ACQUIRED - 1000)).toEqual(lease);
+    // Read back after the wall clock moved 5 s further than the monotonic one: every time moves with it.
+    const later = leaseFromRecord(leaseRecord(lease, ACQUIRED - 1000), ACQUIRED + 4000)!;
+    expect([later.acquiredAt, later.expiresAt]).toEqual([lease.acquiredAt - 5000, lease.expiresAt! - 5000]);
+    expect(leaseFromRecord({ ...leaseRecord(lease, 0), serverMac: "nonsense" }, 0)).toBeNull();
   });
   test("an infinite lease has no deadlines", () => {
     const r = leaseRecord(engineLease({ infinite: true, leaseTime: 0xffffffff, t1: 0xffffffff, t2: 0xffffffff, renewAt: null, rebindAt: null, expiresAt: null }), 0);
