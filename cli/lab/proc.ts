@@ -143,6 +143,7 @@ export function startForeground(f: Foreground): number {
     closeSync(fd);
   }
   const until = Date.now() + 10_000;
+  let lastForeign = 0;
   for (;;) {
     const { pid, ours } = pidFrom(f.pidFile, f.comm, f.ns);
     const said = files.map((file, i) => readText(file, from[i])).join("");
@@ -152,11 +153,14 @@ export function startForeground(f: Foreground): number {
     };
     const fatal = f.fatal?.(said);
     if (fatal) throw failed(fatal);
-    if (f.ready(said, ours ? pid : null)) {
-      if (!ours) throw failed("exited");
-      return pid;
-    }
-    if (pid > 1 && !ours) throw failed("exited");
+    // Ready with no PID file yet (ISC dhcpd may say so before it writes the file): wait for it.
+    if (f.ready(said, ours ? pid : null) && ours) return pid;
+    // A PID file that names a process no longer ours: gone — unless the file is still being
+    // written (a partial number), so believe it only when it reads the same twice.
+    if (pid > 1 && !ours) {
+      if (pid === lastForeign) throw failed("exited");
+      lastForeign = pid;
+    } else lastForeign = 0;
     if (Date.now() > until) throw failed("was not ready within 10 s");
     Bun.sleepSync(10);
   }
