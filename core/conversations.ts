@@ -67,6 +67,12 @@ export interface Summary {
   rogueServers: string[];
 }
 
+/** Exchanges that are over, by how they ended (counts only go up: metrics read them as counters). */
+export interface ClosedCounts { total: number; acked: number; naked: number; unanswered: number; evicted: number }
+
+/** A server as a metrics scrape sees it: no percentiles (summary() sorts for those). */
+export interface ServerSeen { server: string; mac: string; rogue: boolean; lastSeenUs: number }
+
 export interface TrackerLimits {
   /** Exchanges remembered at once (default 4096): the least recently active is closed first. */
   maxConversations: number;
@@ -106,7 +112,7 @@ export class ConversationTracker {
   private nextId = 1;
   private lastExpireUs = -Infinity;
   private packets = 0;
-  private closed = { total: 0, acked: 0, naked: 0, unanswered: 0, evicted: 0 };
+  private closed: ClosedCounts = { total: 0, acked: 0, naked: 0, unanswered: 0, evicted: 0 };
   readonly alerts: Alert[] = [];
 
   constructor(private readonly allow: AllowList | null = null, limits: Partial<TrackerLimits> = {}) {
@@ -227,6 +233,19 @@ export class ConversationTracker {
 
   get openConversations(): number {
     return this.conversations.size;
+  }
+
+  get packetCount(): number {
+    return this.packets;
+  }
+
+  closedCounts(): ClosedCounts {
+    return { ...this.closed };
+  }
+
+  /** The servers remembered (at most maxServers), cheaply: a scrape every second can afford it. */
+  serversSeen(): ServerSeen[] {
+    return [...this.servers.values()].map((s) => ({ server: s.stats.server, mac: s.stats.mac, rogue: s.stats.rogue, lastSeenUs: s.lastUs }));
   }
 
   conversation(id: number): Conversation | undefined {

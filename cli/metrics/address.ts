@@ -10,7 +10,7 @@ export const DEFAULT_METRICS_HOST = "127.0.0.1";
 export const metricsArg = {
   metrics: {
     type: "string",
-    description: "With --daemon: serve Prometheus metrics at http://ADDR:PORT/metrics (PORT alone: 127.0.0.1:PORT)",
+    description: "With --daemon: serve Prometheus /metrics (PORT alone: on 127.0.0.1)",
     valueHint: "[ADDR:]PORT",
   },
 } as const;

@@ -6,9 +6,12 @@
 // The daemons open it before they drop privileges (the port may be below 1024); the
 // listening socket keeps accepting as `--user` afterwards.
 
+import { escapeText } from "../../core/escape.ts";
 import { UserError } from "../errors.ts";
+import { log } from "../log.ts";
 import { metricsUrl, type MetricsAddress } from "./address.ts";
-import type { Registry } from "./registry.ts";
+import { processMetrics } from "./families.ts";
+import { Registry } from "./registry.ts";
 
 export const CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 /** Seconds a connection may sit idle before the server closes it. */
@@ -82,4 +85,23 @@ export function serveMetrics(address: MetricsAddress, registry: Registry, onErro
       server.stop(true);
     },
   };
+}
+
+/**
+ * A registry with the process's own metrics and what build() adds, served at address. A
+ * collector that throws is logged (once per message: a scrape every second must not flood
+ * the log) and that scrape fails.
+ */
+export function openMetrics<T>(address: MetricsAddress, build: (r: Registry) => T): { metrics: T; server: MetricsServer } {
+  const registry = new Registry();
+  const metrics = build(registry);
+  processMetrics(registry);
+  const said = new Set<string>();
+  const server = serveMetrics(address, registry, (err) => {
+    const text = err instanceof Error ? err.message : String(err);
+    if (said.has(text) || said.size > 16) return;
+    said.add(text);
+    log.warn(`metrics: a scrape failed: ${escapeText(text)}`);
+  });
+  return { metrics, server };
 }

@@ -5,17 +5,8 @@ import { describe, expect, test } from "bun:test";
 import {
   escapeHelp, escapeLabelValue, formatValue, MAX_LABEL_VALUE, OVERFLOW_METRIC, Registry,
 } from "../../cli/metrics/registry.ts";
+import { metricSamples as samples } from "./helpers.ts";
 
-/** name{labels} → value for every sample line of an exposition. */
-function samples(text: string): Map<string, string> {
-  const m = new Map<string, string>();
-  for (const line of text.split("\n")) {
-    if (!line || line.startsWith("#")) continue;
-    const i = line.lastIndexOf(" ");
-    m.set(line.slice(0, i), line.slice(i + 1));
-  }
-  return m;
-}
 
 describe("exposition format 0.0.4", () => {
   test("a fixture registry, byte for byte", () => {
@@ -59,7 +50,7 @@ describe("exposition format 0.0.4", () => {
     r.counter({ name: "a_total", help: "a" });
     r.counter({ name: "b_total", help: "b", labels: ["x"] });
     const s = samples(r.expose());
-    expect(s.get("a_total")).toBe("0");
+    expect(s.get("a_total")).toBe(0);
     expect([...s.keys()].some((k) => k.startsWith("b_total"))).toBe(false);
   });
 
@@ -113,7 +104,7 @@ describe("escaping", () => {
     const c = r.counter({ name: "x_total", help: "h", labels: ["server"] });
     c.inc({ server: "a".repeat(MAX_LABEL_VALUE + 50) });
     c.inc({ server: "a".repeat(MAX_LABEL_VALUE + 1) });
-    expect(samples(r.expose()).get(`x_total{server="${"a".repeat(MAX_LABEL_VALUE)}"}`)).toBe("2");
+    expect(samples(r.expose()).get(`x_total{server="${"a".repeat(MAX_LABEL_VALUE)}"}`)).toBe(2);
   });
 
   test("values that would collide if joined naively stay apart", () => {
@@ -131,8 +122,8 @@ describe("histograms", () => {
     const h = r.histogram({ name: "h_seconds", help: "h", buckets: [1, 2, 5] });
     for (const v of [0, 1, 1.5, 2, 5, 5.0001, 100]) h.observe({}, v);
     const s = samples(r.expose());
-    expect(["1", "2", "5", "+Inf"].map((le) => s.get(`h_seconds_bucket{le="${le}"}`))).toEqual(["2", "4", "5", "7"]);
-    expect(s.get("h_seconds_count")).toBe("7");
+    expect(["1", "2", "5", "+Inf"].map((le) => s.get(`h_seconds_bucket{le="${le}"}`))).toEqual([2, 4, 5, 7]);
+    expect(s.get("h_seconds_count")).toBe(7);
     expect(Number(s.get("h_seconds_sum"))).toBeCloseTo(114.5001, 6);
   });
 
@@ -141,7 +132,7 @@ describe("histograms", () => {
     r.histogram({ name: "h_seconds", help: "h", buckets: [0.5] });
     const s = samples(r.expose());
     expect([s.get('h_seconds_bucket{le="0.5"}'), s.get('h_seconds_bucket{le="+Inf"}'), s.get("h_seconds_sum"), s.get("h_seconds_count")])
-      .toEqual(["0", "0", "0", "0"]);
+      .toEqual([0, 0, 0, 0]);
   });
 
   test("bad definitions are refused: unordered buckets, an le label", () => {
@@ -185,9 +176,9 @@ describe("caps", () => {
     expect(c.size).toBe(3);
     expect(h.size).toBe(2);
     const s = samples(r.expose());
-    expect(s.get('replies_total{server="198.18.0.0"}')).toBe("2");
-    expect(s.get(`${OVERFLOW_METRIC}{metric="replies_total"}`)).toBe("9997");
-    expect(s.get(`${OVERFLOW_METRIC}{metric="latency_seconds"}`)).toBe("9998");
+    expect(s.get('replies_total{server="198.18.0.0"}')).toBe(2);
+    expect(s.get(`${OVERFLOW_METRIC}{metric="replies_total"}`)).toBe(9997);
+    expect(s.get(`${OVERFLOW_METRIC}{metric="latency_seconds"}`)).toBe(9998);
   });
 
   test("the default cap holds without being asked for, and the exposition stays bounded", () => {
