@@ -8,10 +8,10 @@ import { ConversationTracker, type PacketEvent, type SeenPacket, type Summary } 
 import type { AllowList } from "../../core/allow-list.ts";
 import { escapeText, safeJson } from "../../core/escape.ts";
 import { viewFrame } from "../../core/inspect.ts";
-import { allValues, allowListFromArgs, outputArgs, parseNumber, rejectUnknownFlags } from "../args.ts";
+import { allValues, allowListFromArgs, metricsArg, metricsFromArgs, outputArgs, parseNumber, rejectUnknownFlags } from "../args.ts";
 import { EXIT, UsageError, UserError } from "../errors.ts";
 import { droppedOutput, flushOutput, log, print } from "../log.ts";
-import { metricsAddressFromArgs, metricsArg, type MetricsAddress } from "../metrics/address.ts";
+import type { MetricsAddress } from "../metrics/address.ts";
 import type { MetricsServer } from "../metrics/serve.ts";
 import type { WatchMetrics } from "../metrics/watch.ts";
 import { accountFromArgs, dropAfterOpen, userArg } from "../privilege.ts";
@@ -67,7 +67,7 @@ interface WatchOptions {
   metrics: MetricsAddress | null;
 }
 
-function optionsFromArgs(args: Parsed, rawArgs: string[]): WatchOptions {
+function optionsFromArgs(args: Parsed, rawArgs: string[], metrics: MetricsAddress | null): WatchOptions {
   const iface = typeof args.iface === "string" && args.iface ? args.iface : null;
   const read = typeof args.read === "string" && args.read ? args.read : null;
   if (!iface && !read) throw new UsageError("which interface? e.g. dhcptool watch eth0 (or --read FILE)");
@@ -93,7 +93,7 @@ function optionsFromArgs(args: Parsed, rawArgs: string[]): WatchOptions {
     iface, read, write: typeof args.write === "string" && args.write ? args.write : null,
     count, durationMs: duration === null ? null : duration * 1000, macs, servers, allow,
     json: args.json === true || args.daemon === true, verbose: args.verbose === true, daemon: args.daemon === true,
-    statsIntervalMs: statsS * 1000, metrics: metricsAddressFromArgs(args),
+    statsIntervalMs: statsS * 1000, metrics,
   };
 }
 
@@ -173,7 +173,7 @@ export default defineCommand({
   args: watchArgs,
   async run({ args, rawArgs }) {
     rejectUnknownFlags(rawArgs, watchArgs);
-    const o = optionsFromArgs(args as Parsed, rawArgs);
+    const o = optionsFromArgs(args as Parsed, rawArgs, metricsFromArgs(args));
     const account = accountFromArgs(args as Parsed);
     const tracker = new ConversationTracker(o.allow);
     let decodeErrors = 0, shown = 0, frames = 0;

@@ -1,19 +1,10 @@
-// The --metrics flag, shared by the resident commands (watch, discover and request with
-// --daemon), and the address it names. Kept apart from the registry and the server so a
-// command pays for them only when the flag is given.
+// The address --metrics names (the flag is in cli/args.ts). Kept apart from the registry
+// and the server so a command pays for them only when the flag is given.
 
 import { parseIp } from "../../core/bytes.ts";
 import { UsageError } from "../errors.ts";
 
 export const DEFAULT_METRICS_HOST = "127.0.0.1";
-
-export const metricsArg = {
-  metrics: {
-    type: "string",
-    description: "With --daemon: serve Prometheus /metrics (PORT alone: on 127.0.0.1)",
-    valueHint: "[ADDR:]PORT",
-  },
-} as const;
 
 export interface MetricsAddress {
   /** An IPv4 or IPv6 literal: never a name, so nothing is looked up. */
@@ -41,15 +32,6 @@ export function parseMetricsAddress(text: string): MetricsAddress {
   const v4 = /^([0-9.]+):(\d+)$/.exec(text);
   if (v4 && parseIp(v4[1]) !== null) return { hostname: v4[1], port: parsePort(v4[2], text) };
   throw new UsageError(usage);
-}
-
-/** --metrics from parsed arguments: null when not given; a usage error without --daemon. */
-export function metricsAddressFromArgs(args: { metrics?: unknown; daemon?: unknown }): MetricsAddress | null {
-  if (args.metrics === undefined) return null;
-  if (typeof args.metrics !== "string" || args.metrics === "") throw new UsageError("--metrics needs [ADDR:]PORT, e.g. --metrics 9267");
-  const address = parseMetricsAddress(args.metrics);
-  if (args.daemon !== true) throw new UsageError("--metrics goes with --daemon (a one-shot run is over before anything scrapes it)");
-  return address;
 }
 
 /** The URL of the endpoint, as a person would paste it into curl. */

@@ -30,15 +30,19 @@ export function serverMetrics(r: Registry) {
       name: "dhcptool_offer_latency_seconds", labels: ["interface", "server"], buckets: LATENCY_BUCKETS, maxSeries: MAX_SERVER_HISTOGRAMS,
       help: "Time from the client's message to the server's DHCPOFFER.",
     }),
-    dropped: r.counter({
-      name: "dhcptool_dropped_packets_total", labels: ["interface", "reason"],
-      help: "Received packets dropped as unreadable or not ours, by reason.",
-    }),
+    dropped: droppedPackets(r),
     kernelDropped: r.counter({
       name: "dhcptool_kernel_dropped_packets_total", labels: ["interface"],
       help: "Packets the kernel dropped before dhcptool read them (receive buffer full, PACKET_STATISTICS).",
     }),
   };
+}
+
+export function droppedPackets(r: Registry) {
+  return r.counter({
+    name: "dhcptool_dropped_packets_total", labels: ["interface", "reason"],
+    help: "Received packets dropped as unreadable or not ours, by reason.",
+  });
 }
 
 export type ServerMetrics = ReturnType<typeof serverMetrics>;

@@ -2,7 +2,9 @@
 // listening on a real socket is the lab test's part, inside a namespace).
 
 import { describe, expect, test } from "bun:test";
-import { metricsAddressFromArgs, metricsUrl, parseMetricsAddress } from "../../cli/metrics/address.ts";
+import { parseArgs } from "citty";
+import { metricsArg, metricsFromArgs } from "../../cli/args.ts";
+import { metricsUrl, parseMetricsAddress } from "../../cli/metrics/address.ts";
 import { Registry } from "../../cli/metrics/registry.ts";
 import { CONTENT_TYPE, handleMetricsRequest } from "../../cli/metrics/serve.ts";
 
@@ -27,10 +29,14 @@ describe("--metrics ADDR:PORT", () => {
   });
 
   test("only with --daemon; absent is null", () => {
-    expect(metricsAddressFromArgs({ daemon: true })).toBeNull();
-    expect(metricsAddressFromArgs({ metrics: "9267", daemon: true })).toEqual({ hostname: "127.0.0.1", port: 9267 });
-    expect(() => metricsAddressFromArgs({ metrics: "9267" })).toThrow("goes with --daemon");
-    expect(() => metricsAddressFromArgs({ metrics: "", daemon: true })).toThrow("needs [ADDR:]PORT");
+    const defs = { ...metricsArg, daemon: { type: "boolean" } } as const;
+    const parse = (...argv: string[]) => metricsFromArgs(parseArgs<typeof defs>(argv, defs));
+    expect(parse("--daemon")).toBeNull();
+    expect(parse("--daemon", "--metrics", "9267")).toEqual({ hostname: "127.0.0.1", port: 9267 });
+    expect(parse("--metrics=[::1]:0", "--daemon")).toEqual({ hostname: "::1", port: 0 });
+    expect(() => parse("--metrics", "9267")).toThrow("goes with --daemon");
+    expect(() => parse("--daemon", "--metrics=")).toThrow("--metrics needs a value");
+    expect(() => parse("--daemon", "--metrics")).toThrow("--metrics needs a value");
   });
 
   test("URLs bracket IPv6", () => {

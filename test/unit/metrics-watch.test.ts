@@ -3,7 +3,7 @@
 
 import { describe, expect, test } from "bun:test";
 import { ConversationTracker, type SeenPacket } from "../../core/conversations.ts";
-import { parseAllowList } from "../../core/discover.ts";
+import { parseAllowList } from "../../core/allow-list.ts";
 import { viewFrame } from "../../core/inspect.ts";
 import { decodePcap } from "../../core/pcap.ts";
 import { Registry } from "../../cli/metrics/registry.ts";
@@ -38,13 +38,15 @@ const lastUs = frames[frames.length - 1].timestampUs;
 describe("watch metrics from a two-server DORA", () => {
   test("packets by type, replies per server", () => {
     const { s } = run(null);
-    expect(s.get('dhcptool_watch_packets_total{interface="lab0",type="DISCOVER"}')).toBe(1);
-    expect(s.get('dhcptool_watch_packets_total{interface="lab0",type="OFFER"}')).toBe(2);
-    expect(s.get('dhcptool_watch_packets_total{interface="lab0",type="REQUEST"}')).toBe(1);
-    expect(s.get('dhcptool_watch_packets_total{interface="lab0",type="ACK"}')).toBe(1);
-    expect(s.get('dhcptool_server_replies_total{interface="lab0",server="198.18.0.2",type="OFFER"}')).toBe(1);
-    expect(s.get('dhcptool_server_replies_total{interface="lab0",server="198.18.0.2",type="ACK"}')).toBe(1);
-    expect(s.get('dhcptool_server_replies_total{interface="lab0",server="198.18.0.1",type="OFFER"}')).toBe(1);
+    expect(Object.fromEntries(s)).toMatchObject({
+      'dhcptool_watch_packets_total{interface="lab0",type="DISCOVER"}': 1,
+      'dhcptool_watch_packets_total{interface="lab0",type="OFFER"}': 2,
+      'dhcptool_watch_packets_total{interface="lab0",type="REQUEST"}': 1,
+      'dhcptool_watch_packets_total{interface="lab0",type="ACK"}': 1,
+      'dhcptool_server_replies_total{interface="lab0",server="198.18.0.2",type="OFFER"}': 1,
+      'dhcptool_server_replies_total{interface="lab0",server="198.18.0.2",type="ACK"}': 1,
+      'dhcptool_server_replies_total{interface="lab0",server="198.18.0.1",type="OFFER"}': 1,
+    });
   });
 
   test("offer and ack latency per server, in seconds, in the right buckets", () => {
@@ -99,9 +101,11 @@ describe("watch metrics from a two-server DORA", () => {
     cookie[14 + 20 + 8 + 236] ^= 0xff; // the magic cookie
     cookie[14 + 20 + 6] = 0; cookie[14 + 20 + 7] = 0;
     const { s } = run(null, [short, notDhcp, cookie, short]);
-    expect(s.get('dhcptool_dropped_packets_total{interface="lab0",reason="frame-short"}')).toBe(2);
-    expect(s.get('dhcptool_dropped_packets_total{interface="lab0",reason="not-dhcp-port"}')).toBe(1);
-    expect(s.get('dhcptool_dropped_packets_total{interface="lab0",reason="decode-cookie"}')).toBe(1);
-    expect(s.get('dhcptool_kernel_dropped_packets_total{interface="lab0"}')).toBe(3);
+    expect(Object.fromEntries(s)).toMatchObject({
+      'dhcptool_dropped_packets_total{interface="lab0",reason="frame-short"}': 2,
+      'dhcptool_dropped_packets_total{interface="lab0",reason="not-dhcp-port"}': 1,
+      'dhcptool_dropped_packets_total{interface="lab0",reason="decode-cookie"}': 1,
+      'dhcptool_kernel_dropped_packets_total{interface="lab0"}': 3,
+    });
   });
 });
