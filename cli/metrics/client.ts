@@ -4,7 +4,7 @@
 // (read from the client's status at each scrape), and renewals, rebinds, NAKs and leases
 // lost (counted from the daemon's events as they are emitted).
 
-import type { Phase } from "../../core/engine-types.ts";
+import type { Phase, UnboundReason } from "../../core/engine-types.ts";
 import type { ClientStatus } from "../daemon/resident.ts";
 import { droppedPackets } from "./families.ts";
 import type { Counter, Registry } from "./registry.ts";
@@ -14,6 +14,7 @@ const PHASES: Record<Phase, true> = {
   INIT: true, SELECTING: true, REQUESTING: true, BOUND: true, RENEWING: true, REBINDING: true,
   INIT_REBOOT: true, REBOOTING: true, STOPPED: true, DOWN: true, IPV6_ONLY: true,
 };
+const UNBOUND_REASONS: Record<UnboundReason, true> = { expired: true, nak: true, "reboot-failed": true, restart: true, "ipv6-only": true };
 /** The phases in which the client holds a lease it may use. */
 const HOLDING: ReadonlySet<Phase> = new Set<Phase>(["BOUND", "RENEWING", "REBINDING"]);
 
@@ -67,6 +68,10 @@ export class ClientMetrics {
       name: "dhcptool_client_leases_lost_total", labels: ["interface", "reason"],
       help: "Leases given up: expired, nak, reboot-failed, restart, ipv6-only.",
     });
+    // Every counter starts at 0, so that the first lease lost is an increase Prometheus sees.
+    for (const c of [this.#renewals, this.#rebinds, this.#naks]) c.inc(i, 0);
+    for (const how of ["bound", "reboot"]) this.#bound.inc({ ...i, how }, 0);
+    for (const reason of Object.keys(UNBOUND_REASONS)) this.#lost.inc({ ...i, reason }, 0);
     r.onCollect(() => {
       const s = status();
       for (const p of Object.keys(PHASES)) phase.set({ ...i, phase: p }, p === s.phase ? 1 : 0);

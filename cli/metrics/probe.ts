@@ -44,19 +44,25 @@ export class ProbeMetrics {
       name: "dhcptool_server_events_total", labels: ["interface", "event"],
       help: "Server events: server-new, server-changed (what it hands out changed), server-vanished, server-back.",
     });
+    // Every counter starts at 0, so that the first event is an increase Prometheus sees.
+    const i = { interface: iface };
+    for (const result of ["ok", "failed"]) this.#probes.inc({ ...i, result }, 0);
+    for (const event of SERVER_EVENTS) this.#events.inc({ ...i, event }, 0);
+    this.#servers.rogueAlerts.inc(i, 0);
+    this.#servers.kernelDropped.inc(i, 0);
     r.onCollect(() => {
       const { lastSeen, rogueServers } = this.#servers;
       up.clear();
       lastSeen.clear();
       let rogue = 0;
       for (const s of tracker.summary().servers) {
-        const labels = { interface: iface, server: s.server, mac: tracker.server(s.server)?.facts.sourceMac ?? "", status: s.rogue ? "rogue" : "allowed" };
+        const labels = { ...i, server: s.server, mac: tracker.server(s.server)?.facts.sourceMac ?? "", status: s.rogue ? "rogue" : "allowed" };
         const present = s.status === "present";
         if (present && s.rogue) rogue++;
         up.set(labels, present ? 1 : 0);
         lastSeen.set(labels, s.lastSeen / 1000);
       }
-      rogueServers.set({ interface: iface }, rogue);
+      rogueServers.set(i, rogue);
     });
   }
 

@@ -37,6 +37,7 @@ export class WatchMetrics {
       name: "dhcptool_watch_exchanges_total", labels: ["interface", "outcome"],
       help: "Exchanges (per xid and client) that are over, by outcome: acked, naked, unanswered (the client got no reply), other.",
     });
+    this.#servers.rogueAlerts.inc({ interface: iface }, 0); // from 0: the first alert is an increase Prometheus sees
     const open = r.gauge({ name: "dhcptool_watch_open_exchanges", labels: ["interface"], help: "Exchanges still in progress." });
     r.onCollect(() => {
       const i = { interface: iface };

@@ -48,6 +48,7 @@ function prober(allow: string[] | null, vanishAfter = 1) {
 describe("discover --daemon metrics", () => {
   test("probes ok and failed; the last one that ran", () => {
     const p = prober(null);
+    expect(p.samples().get('dhcptool_probes_total{interface="lab0",result="failed"}')).toBe(0); // there before the first failure
     p.probe([A(2)]);
     p.fail();
     p.probe([A(3)]);
@@ -182,6 +183,12 @@ describe("request --daemon metrics", () => {
 
   test("renewals, rebinds, NAKs, leases taken and lost, from the event stream", () => {
     const c = client(bound("BOUND"));
+    // every series is there at 0 before its first event: Prometheus's increase() needs the 0
+    const before = c.samples();
+    for (const k of ["renewals", "rebinds", "naks"]) expect(before.get(`dhcptool_client_${k}_total{interface="lab0"}`)).toBe(0);
+    for (const reason of ["expired", "nak", "reboot-failed", "restart", "ipv6-only"]) {
+      expect(before.get(`dhcptool_client_leases_lost_total{interface="lab0",reason="${reason}"}`)).toBe(0);
+    }
     for (const e of ["bound", "renew", "renew", "rebind", "nak", "reboot", "sent", "phase"]) c.m.event({ event: e });
     c.m.event({ event: "unbound", why: "nak" });
     c.m.event({ event: "unbound", why: "expired" });

@@ -63,7 +63,7 @@ describe("watch metrics from a two-server DORA", () => {
   test("without --allow-server both servers are allowed and nothing is rogue", () => {
     const { s } = run(null);
     expect(s.get('dhcptool_rogue_servers{interface="lab0"}')).toBe(0);
-    expect(s.get('dhcptool_rogue_alerts_total{interface="lab0"}')).toBeUndefined();
+    expect(s.get('dhcptool_rogue_alerts_total{interface="lab0"}')).toBe(0);
     const seen = [...s.keys()].filter((k) => k.startsWith("dhcptool_server_last_seen_timestamp_seconds"));
     expect(seen).toHaveLength(2);
     expect(seen.every((k) => k.includes('status="allowed"'))).toBe(true);
