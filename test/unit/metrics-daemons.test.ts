@@ -102,11 +102,11 @@ describe("discover --daemon metrics", () => {
 
   test("drops and kernel drops add up over probes", () => {
     const p = prober(null);
-    p.probe([A(2)], { "xid-mismatch": 3, "udp-checksum": 1 }, 2);
-    p.probe([A(2)], { "xid-mismatch": 1 }, 0);
+    p.probe([A(2)], { "wrong-xid": 3, "udp-checksum": 1 }, 2);
+    p.probe([A(2)], { "wrong-xid": 1 }, 0);
     const s = p.samples();
     expect(Object.fromEntries(s)).toMatchObject({
-      'dhcptool_dropped_packets_total{interface="lab0",reason="xid-mismatch"}': 4,
+      'dhcptool_dropped_packets_total{interface="lab0",reason="wrong-xid"}': 4,
       'dhcptool_dropped_packets_total{interface="lab0",reason="udp-checksum"}': 1,
       'dhcptool_kernel_dropped_packets_total{interface="lab0"}': 2,
     });
@@ -130,7 +130,7 @@ describe("request --daemon metrics", () => {
     const m = new ClientMetrics(r, "lab0", () => current);
     return { m, set(s: ClientMetricsStatus) { current = s; }, samples: () => metricSamples(r.expose()) };
   }
-  const counters = { sent: { DISCOVER: 2, REQUEST: 3 }, received: 4, dropped: { "xid-mismatch": 5 }, hooksDropped: 0 };
+  const counters = { sent: { DISCOVER: 2, REQUEST: 3 }, received: 4, dropped: { "wrong-xid": 5 }, hooksDropped: 0 };
   const lease = { leaseTime: 600, infinite: false };
   const bound = (phase: Phase): ClientMetricsStatus => ({ phase, link: { up: true }, lease, remaining: { renew: 290, rebind: 515, expire: 590 }, counters });
 
@@ -177,7 +177,7 @@ describe("request --daemon metrics", () => {
       'dhcptool_client_packets_sent_total{interface="lab0",type="DISCOVER"}': 2,
       'dhcptool_client_packets_sent_total{interface="lab0",type="REQUEST"}': 3,
       'dhcptool_client_packets_received_total{interface="lab0"}': 4,
-      'dhcptool_dropped_packets_total{interface="lab0",reason="xid-mismatch"}': 5,
+      'dhcptool_dropped_packets_total{interface="lab0",reason="wrong-xid"}': 5,
     });
   });
 
