@@ -9,7 +9,7 @@ import { labDown, stopServer, systemBinary, type LabState } from "../../cli/lab.
 import { metricSamples } from "../unit/helpers.ts";
 import { Daemon, daemonDirs, lease, privileges, removeDirs, Resident, type DaemonDirs } from "./daemon-helpers.ts";
 import { dhcptool, startLab } from "./helpers.ts";
-import { httpInClient, Prometheus, until } from "./prometheus.ts";
+import { hostileHttpClients, httpInClient, Prometheus, until } from "./prometheus.ts";
 
 const RULES = join(import.meta.dir, "../../packaging/prometheus/dhcptool-alerts.yml");
 const RULE_TESTS = join(import.meta.dir, "../../packaging/prometheus/dhcptool-alerts.test.yml");
@@ -85,6 +85,15 @@ describe("metrics scraped by a real Prometheus", () => {
     expect((await httpInClient(lab, `http://${WATCH_ADDRESS}/metrics`, "POST")).status).toBe(405);
     const head = await httpInClient(lab, `http://${WATCH_ADDRESS}/metrics`, "HEAD");
     expect([head.status, head.body]).toEqual([200, ""]);
+  }, 30_000);
+
+  test("hostile HTTP clients get an error or a closed connection; the endpoint keeps serving", async () => {
+    const r = await hostileHttpClients(lab, `http://${WATCH_ADDRESS}/metrics`);
+    expect(r.garbage).toMatch(/^HTTP\/1\.1 [45]\d\d /);
+    expect(r.hugeHeader).toMatch(/^HTTP\/1\.1 431 /);
+    expect(r.hugeBody).toBe(413);
+    expect(r.afterwards).toBe(200);
+    expect(watch.proc.exitCode).toBeNull();
   }, 30_000);
 
   test("Prometheus scrapes watch; after a rogue server answers, dhcptool_rogue_servers is 1 and DHCPRogueServer fires", async () => {

@@ -24,6 +24,39 @@ export async function httpInClient(lab: LabState, url: string, method = "GET"): 
   return JSON.parse(out) as HttpAnswer;
 }
 
+const HOSTILE_SCRIPT = `
+const url = new URL(process.env.DT_URL);
+const open = (onData, onClose) => Bun.connect({ hostname: url.hostname, port: Number(url.port),
+  socket: { data: (_s, d) => onData(new TextDecoder().decode(d)), close: onClose, error: onClose } });
+/** Sends text on a connection of its own; the status line that came back ("" if none within 3 s). */
+async function raw(text) {
+  let got = "", done;
+  const closed = new Promise((r) => { done = r; });
+  const s = await open((d) => { got += d; }, () => done());
+  s.write(text);
+  const t = setTimeout(() => s.end(), 3000);
+  await closed;
+  clearTimeout(t);
+  return got.split("\\r\\n")[0];
+}
+const idle = await open(() => {}, () => {}); // connects, sends nothing, held open throughout
+const garbage = await raw("GARBAGE\\x00\\x1b[31m\\r\\n\\r\\n");
+const hugeHeader = await raw("GET /metrics HTTP/1.1\\r\\nHost: x\\r\\nX: " + "a".repeat(200000) + "\\r\\n\\r\\n");
+let hugeBody;
+try { hugeBody = (await fetch(url, { method: "POST", body: "x".repeat(1 << 20) })).status; } catch { hugeBody = "closed"; }
+const afterwards = (await fetch(url)).status;
+idle.end();
+process.stdout.write(JSON.stringify({ garbage, hugeHeader, hugeBody, afterwards }));
+`;
+
+/** From the lab's client namespace: garbage, a huge header, a huge body, and a GET while an idle connection is held. */
+export async function hostileHttpClients(lab: LabState, url: string): Promise<Record<string, string | number>> {
+  const p = Bun.spawn(inClient(lab, [process.execPath, "-e", HOSTILE_SCRIPT]), { stdout: "pipe", stderr: "pipe", env: { ...process.env, DT_URL: url } });
+  const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  if (code !== 0) throw new Error(`hostile HTTP clients: exit ${code}: ${err.trim()}`);
+  return JSON.parse(out) as Record<string, string | number>;
+}
+
 /** Prometheus's own listening port: below the kernel's ephemeral range, so a daemon given port 0 never takes it. */
 function randomPort(): number {
   return 20000 + Math.floor(Math.random() * 10000);
