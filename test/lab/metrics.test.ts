@@ -5,7 +5,8 @@
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { labDown, stopServer, systemBinary, type LabState } from "../../cli/lab.ts";
+import { labDown, stopServer, type LabState } from "../../cli/lab/index.ts";
+import { systemBinary } from "../../cli/lab/proc.ts";
 import { metricSamples } from "../unit/helpers.ts";
 import { Daemon, daemonDirs, lease, privileges, removeDirs, Resident, type DaemonDirs } from "./daemon-helpers.ts";
 import { dhcptool, startLab } from "./helpers.ts";

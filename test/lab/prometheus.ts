@@ -5,7 +5,8 @@
 import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { inClient, systemBinary, type LabState } from "../../cli/lab.ts";
+import { inClient, type LabState } from "../../cli/lab/index.ts";
+import { systemBinary } from "../../cli/lab/proc.ts";
 
 export interface HttpAnswer { status: number; contentType: string | null; body: string }
 
