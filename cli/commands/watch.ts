@@ -218,8 +218,8 @@ export default defineCommand({
       const e = tracker.add(p);
       metrics?.packet(p, e);
       print(o.json ? packetJson(p, e) : packetLine(p, e, o.verbose));
-      if (e.rogue) {
-        const a = tracker.alerts[tracker.alerts.length - 1];
+      if (e.alert) {
+        const a = e.alert;
         if (o.json) print(safeJson({ event: "alert", time: new Date(timeUs / 1000).toISOString(), ...a }) + "\n");
         log.warn(`rogue DHCP server: ${escapeText(a.server)} (${a.mac}) sent ${a.messageType} to ${a.client}`);
       }
@@ -302,6 +302,6 @@ export default defineCommand({
     if (sink) await sink.end();
     await flushOutput(); // the summary must not meet a full output queue
     printSummary(true);
-    return tracker.alerts.length ? EXIT.rogue : EXIT.ok;
+    return tracker.alertCount ? EXIT.rogue : EXIT.ok;
   },
 });
