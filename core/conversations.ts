@@ -47,11 +47,12 @@ export interface PacketEvent {
   alert?: Alert;
 }
 
-export interface Alert { kind: "rogue-server"; server: string; mac: string; firstSeenUs: number; messageType: string; client: string }
+export interface Alert { kind: "rogue-server"; server: string; mac: string | null; firstSeenUs: number; messageType: string; client: string }
 
 export interface ServerStats {
   server: string;
-  mac: string;
+  /** null when the capture's link has no source address (raw IP). */
+  mac: string | null;
   offers: number;
   acks: number;
   naks: number;
@@ -74,7 +75,7 @@ export interface Summary {
 /** Exchanges that are over, by how they ended (counts only go up: metrics read them as counters). */
 export interface ClosedCounts { total: number; acked: number; naked: number; unanswered: number; evicted: number }
 
-/** A server as a metrics scrape sees it: no percentiles (summary() sorts for those). */
+/** A server as a metrics scrape sees it: no percentiles (summary() sorts for those); mac "" where the link has none. */
 export interface ServerSeen { server: string; mac: string; rogue: boolean; lastSeenUs: number }
 
 /**
@@ -177,7 +178,7 @@ export class ConversationTracker {
       if (s.samples.length > this.limits.latencySamples) s.samples.shift();
     }
     if ((type === "OFFER" || type === "ACK") && this.allow && !s.stats.rogue &&
-      !isAllowed(this.allow, { serverId: typeof sid === "string" ? sid : null, sourceIp: p.frame.srcIp, sourceMac: p.frame.srcMac })) {
+      !isAllowed(this.allow, { serverId: typeof sid === "string" ? sid : null, sourceIp: p.frame.srcIp, sourceMac: p.frame.srcMac ?? "" })) {
       s.stats.rogue = true;
       event.rogue = true;
       event.alert = { kind: "rogue-server", server, mac: p.frame.srcMac, firstSeenUs: p.timeUs, messageType: type, client: m.chaddr };
@@ -201,7 +202,7 @@ export class ConversationTracker {
     if (c.server) cl.server = c.server;
   }
 
-  private serverState(server: string, mac: string, now: number): ServerState {
+  private serverState(server: string, mac: string | null, now: number): ServerState {
     let s = this.servers.get(server);
     if (!s) {
       if (this.servers.size >= this.limits.maxServers) {
@@ -260,7 +261,7 @@ export class ConversationTracker {
 
   /** The servers remembered (at most maxServers), cheaply: a scrape every second can afford it. */
   serversSeen(): ServerSeen[] {
-    return [...this.servers.values()].map((s) => ({ server: s.stats.server, mac: s.stats.mac, rogue: s.stats.rogue, lastSeenUs: s.lastUs }));
+    return [...this.servers.values()].map((s) => ({ server: s.stats.server, mac: s.stats.mac ?? "", rogue: s.stats.rogue, lastSeenUs: s.lastUs }));
   }
 
   conversation(id: number): Conversation | undefined {

@@ -11,10 +11,10 @@ import { ConversationTracker } from "../../core/conversations.ts";
 import { parseAllowList } from "../../core/allow-list.ts";
 import { OfferCollector, optionViews } from "../../core/offers.ts";
 import { parseUdpFrame, type FrameResult } from "../../core/frame.ts";
-import { inspect, viewFrame, viewMessage, type InputKind, type PacketView } from "../../core/inspect.ts";
+import { inspect, viewCaptured, viewFrame, viewMessage, type InputKind, type PacketView } from "../../core/inspect.ts";
 import { effectiveRoutes, ipv6OnlyWait, messageLeaseTimes, subnetMask } from "../../core/lease-times.ts";
 import {
-  decodeMessage, encodeMessage, getIp, getIps, getOption, getString, getU32, messageType, type DhcpMessage,
+  decodeBootp, decodeMessage, encodeMessage, getIp, getIps, getOption, getString, getU32, messageType, type DhcpMessage,
 } from "../../core/message.ts";
 import { decodeOption, encodeOption, OPTIONS } from "../../core/options.ts";
 import { renderOfferDetail, renderOfferTable, renderPacket, renderValue } from "../../cli/render.ts";
@@ -117,7 +117,9 @@ function checkMessage(p: Uint8Array, withHex: boolean, render: boolean): void {
   const m = checkDecode(p);
   if (m) { checkOptions(m); checkGetters(m); checkReencode(m); }
   const v = viewMessage(p, withHex);
-  must(v.ok === (m !== null), "viewMessage and decodeMessage disagree");
+  // what decodeMessage refuses, viewMessage still shows when it is a BOOTP header (RFC 951)
+  must(v.ok === (m !== null || decodeBootp(p) !== null), "viewMessage and decodeMessage disagree");
+  must(!v.ok || (v.message.bootp === true) === (m === null), "viewMessage: a BOOTP view of a DHCP message, or the reverse");
   if (!v.ok) mustPrint(v.error, PRINTABLE_LINE, "viewMessage error");
   else if (render) checkPacketView({ index: 1, message: v.message }, "message");
 }
@@ -161,6 +163,18 @@ function checkWatch(bytes: Uint8Array, withHex: boolean): void {
   mustSafeJson(t.alerts, "watch alerts JSON");
 }
 
+/** The capture link types other than Ethernet: the same bytes read as each of them. */
+const OTHER_LINKTYPES = [113, 276, 101, 12, 228, 105, 127, 9];
+
+function checkOtherLinks(bytes: Uint8Array, withHex: boolean): void {
+  for (const lt of OTHER_LINKTYPES) {
+    const v = viewCaptured(lt, bytes, 7, TIME_US, withHex);
+    must((v.message !== undefined) !== (v.error !== undefined), `viewCaptured(${lt}): a message or an error, one of them`);
+    must(v.error === undefined || typeof v.dropReason === "string", `viewCaptured(${lt}): an error without a reason code`);
+    checkPacketView(v, "pcap");
+  }
+}
+
 export function runFrame(input: FrameInput): void {
   const b = input.bytes;
   switch (input.shape) {
@@ -171,6 +185,7 @@ export function runFrame(input: FrameInput): void {
       checkFrameResult(b, any);
       if (any.ok) checkMessage(any.frame.payload, input.withHex, false); // checkWatch renders it
       checkWatch(b, input.withHex);
+      checkOtherLinks(b, input.withHex);
       checkCollector(b, input, any.ok ? any.frame.payload : null);
       return;
     }
