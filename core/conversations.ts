@@ -164,20 +164,22 @@ export class ConversationTracker {
     }
     const sid = optionValue(m, 54);
     const server = typeof sid === "string" ? sid : p.frame.srcIp;
+    // a BOOTP reply (RFC 951) assigns its yiaddr as an ACK does: it is counted as one
+    const acks = type === "ACK" || m.bootp === true;
     event.server = server;
     if (c.lastRequestUs !== null) event.latencyMs = Math.round((p.timeUs - c.lastRequestUs) / 10) / 100;
     addStep(c, event.latencyMs !== null ? { type, timeUs: p.timeUs, server, latencyMs: event.latencyMs } : { type, timeUs: p.timeUs, server });
     const s = this.serverState(server, p.frame.srcMac, p.timeUs);
     if (type === "OFFER") { s.stats.offers++; if (c.outcome === "pending") c.outcome = "offered"; }
-    if (type === "ACK") { s.stats.acks++; c.outcome = c.kind === "inform" ? "informed" : "acked"; c.address = m.yiaddr !== "0.0.0.0" ? m.yiaddr : m.ciaddr; }
+    if (acks) { s.stats.acks++; c.outcome = c.kind === "inform" ? "informed" : "acked"; c.address = m.yiaddr !== "0.0.0.0" ? m.yiaddr : m.ciaddr; }
     if (type === "NAK") { s.stats.naks++; c.outcome = "naked"; }
-    if (type === "OFFER" || type === "ACK") c.address ??= m.yiaddr;
+    if (type === "OFFER" || acks) c.address ??= m.yiaddr;
     c.server = server;
-    if (event.latencyMs !== null && (type === "OFFER" || type === "ACK" || type === "NAK")) {
+    if (event.latencyMs !== null && (type === "OFFER" || acks || type === "NAK")) {
       s.samples.push(event.latencyMs);
       if (s.samples.length > this.limits.latencySamples) s.samples.shift();
     }
-    if ((type === "OFFER" || type === "ACK") && this.allow && !s.stats.rogue &&
+    if ((type === "OFFER" || acks) && this.allow && !s.stats.rogue &&
       !isAllowed(this.allow, { serverId: typeof sid === "string" ? sid : null, sourceIp: p.frame.srcIp, sourceMac: p.frame.srcMac ?? "" })) {
       s.stats.rogue = true;
       event.rogue = true;
