@@ -1,89 +1,16 @@
 // The captures in test/fixtures/captures/, built by our own code: link headers (Ethernet with
-// VLAN tags, SLL, SLL2, raw IP, radiotap + 802.11 with LLC/SNAP), pcapng blocks in either
-// byte order, and the DHCP exchanges inside them. scripts/make-captures.ts writes them out;
+// VLAN tags, SLL, SLL2, raw IP, radiotap + 802.11 with LLC/SNAP), pcapng files (blocks from
+// pcap-fixtures.ts), and the DHCP exchanges inside them. scripts/make-captures.ts writes them out;
 // test/unit/captures.test.ts checks the committed files are exactly what this builds.
 
 import { buildUdpFrame, BROADCAST_MAC } from "../../core/frame.ts";
 import { encodeMessage, BOOTREPLY, BOOTREQUEST, type OptionBytes } from "../../core/message.ts";
 import { encodePcap } from "../../core/pcap.ts";
 import { CLIENT_MAC, ip4, SERVER_MAC, u32 } from "./helpers.ts";
-
-export function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) { out.set(p, off); off += p.length; }
-  return out;
-}
+import { block, concat, epb, idb, NRB, shb } from "./pcap-fixtures.ts";
 
 const be16 = (n: number) => Uint8Array.of(n >> 8, n & 255);
 const le16 = (n: number) => Uint8Array.of(n & 255, n >> 8);
-
-// ---- pcapng blocks, in either byte order ----
-
-export const SHB = 0x0a0d0d0a, IDB = 1, SPB = 3, NRB = 4, EPB = 6;
-
-export function block(le: boolean, type: number, body: Uint8Array): Uint8Array {
-  const len = 12 + ((body.length + 3) & ~3);
-  const out = new Uint8Array(len);
-  const dv = new DataView(out.buffer);
-  dv.setUint32(0, type, le);
-  dv.setUint32(4, len, le);
-  out.set(body, 8);
-  dv.setUint32(len - 4, len, le);
-  return out;
-}
-
-export function shb(le: boolean, major = 1): Uint8Array {
-  const body = new Uint8Array(16);
-  const dv = new DataView(body.buffer);
-  dv.setUint32(0, 0x1a2b3c4d, le); // byte-order magic
-  dv.setUint16(4, major, le);
-  dv.setUint16(6, 0, le);
-  dv.setBigInt64(8, -1n, le); // section length: not given
-  return block(le, SHB, body);
-}
-
-export function option(le: boolean, code: number, value: Uint8Array): Uint8Array {
-  const out = new Uint8Array(4 + ((value.length + 3) & ~3));
-  const dv = new DataView(out.buffer);
-  dv.setUint16(0, code, le);
-  dv.setUint16(2, value.length, le);
-  out.set(value, 4);
-  return out;
-}
-
-export function idb(le: boolean, linktype: number, opts: { tsresol?: number; tsoffset?: bigint; snaplen?: number; name?: string } = {}): Uint8Array {
-  const fixed = new Uint8Array(8);
-  const dv = new DataView(fixed.buffer);
-  dv.setUint16(0, linktype, le);
-  dv.setUint32(4, opts.snaplen ?? 262144, le);
-  const options: Uint8Array[] = [option(le, 2, new TextEncoder().encode(opts.name ?? "eth0"))]; // if_name: skipped
-  if (opts.tsresol !== undefined) options.push(option(le, 9, Uint8Array.of(opts.tsresol)));
-  if (opts.tsoffset !== undefined) {
-    const v = new Uint8Array(8);
-    new DataView(v.buffer).setBigInt64(0, opts.tsoffset, le);
-    options.push(option(le, 14, v));
-  }
-  return block(le, IDB, concat(fixed, ...options, option(le, 0, new Uint8Array(0))));
-}
-
-/** `ts` in the interface's units (if_tsresol). */
-export function epb(le: boolean, ifId: number, ts: bigint, data: Uint8Array, orig = data.length): Uint8Array {
-  const fixed = new Uint8Array(20);
-  const dv = new DataView(fixed.buffer);
-  dv.setUint32(0, ifId, le);
-  dv.setUint32(4, Number(ts >> 32n), le);
-  dv.setUint32(8, Number(ts & 0xffffffffn), le);
-  dv.setUint32(12, data.length, le);
-  dv.setUint32(16, orig, le);
-  return block(le, EPB, concat(fixed, data)); // block() pads the data to 32 bits
-}
-
-export function spb(le: boolean, data: Uint8Array, orig = data.length): Uint8Array {
-  const fixed = new Uint8Array(4);
-  new DataView(fixed.buffer).setUint32(0, orig, le);
-  return block(le, SPB, concat(fixed, data));
-}
 
 // ---- link headers around an IPv4 packet ----
 
@@ -270,7 +197,7 @@ export const UNTERMINATED_FILE = Uint8Array.from({ length: 128 }, (_, i) => 0x30
 
 function twoLinks(le: boolean, ips: Uint8Array[]): Uint8Array {
   return concat(
-    shb(le), idb(le, 1, { tsresol: 9, name: "eth0" }), idb(le, 276, { name: "any" }),
+    shb(le), idb(le, 1, { tsresol: 9 }), idb(le, 276),
     epb(le, 0, BigInt(tsUs(0)) * 1000n + 123n, ethOf(ips[0], 0)),
     block(le, NRB, new Uint8Array(4)),
     epb(le, 1, BigInt(tsUs(1)), sll2(ips[1], 0, SERVER_MAC)),

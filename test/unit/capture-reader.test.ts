@@ -8,7 +8,8 @@ import { PCAP_MAX_SNAPLEN, type PcapPacket } from "../../core/capture-types.ts";
 import { MAX_BLOCK_LEN } from "../../core/pcapng.ts";
 import { decodePcap, encodePcap, encodePcapHeader, encodePcapRecord } from "../../core/pcap.ts";
 import { toHex } from "../../core/bytes.ts";
-import { block, buildCaptures, concat, epb, idb, shb } from "./capture-fixtures.ts";
+import { buildCaptures } from "./capture-fixtures.ts";
+import { block, concat, epb, idb, shb } from "./pcap-fixtures.ts";
 import { offerFrame } from "./helpers.ts";
 
 const summary = (p: PcapPacket) => ({ hex: toHex(p.data), ts: p.timestampUs, orig: p.originalLength, index: p.index, lt: p.linktype, ifId: p.interfaceId });
