@@ -84,7 +84,7 @@ async function decodeSingle(input: InputStream, head: Uint8Array, ended: boolean
 }
 
 export default defineCommand({
-  meta: { name: "decode", description: "Decode a DHCP message, Ethernet frame, or pcap/pcapng capture" },
+  meta: { name: "decode", description: "Decode a DHCP/BOOTP message, a frame, or a pcap/pcapng capture" },
   args: leaseDecodeArgs,
   async run({ args, rawArgs }) {
     rejectUnknownFlags(rawArgs, leaseDecodeArgs);

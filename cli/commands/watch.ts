@@ -21,7 +21,7 @@ import { formatSeconds, renderValue } from "../render.ts";
 
 export const watchArgs = {
   iface: { type: "positional", required: false, description: "Interface to listen on (not with --read)", valueHint: "IFACE" },
-  read: { type: "string", description: "Read packets from a pcap/pcapng file instead of an interface", valueHint: "FILE" },
+  read: { type: "string", description: "Read a pcap/pcapng capture (- stdin), not an interface", valueHint: "FILE" },
   write: { type: "string", description: "Also write the packets seen to a pcap file (Wireshark/tshark read it)", valueHint: "FILE" },
   ...userArg,
   count: { type: "string", description: "Stop after N DHCP packets", valueHint: "N" },
