@@ -39,7 +39,7 @@ async function watchRead(file: string, more: string[] = []) {
 
 const DORA = ["DISCOVER", "OFFER", "REQUEST", "ACK"];
 const CLIENT = "02:00:00:00:00:01", SERVER = "02:00:00:00:00:fe";
-type Packet = { index: number; timestampUs: number; frame?: Record<string, unknown>; message?: Record<string, unknown>; error?: string; reason?: string };
+type Packet = { index: number; timestampUs: number; frame?: Record<string, unknown>; message?: Record<string, unknown>; error?: string; dropReason?: string };
 
 test("the committed captures are exactly what scripts/make-captures.ts builds", () => {
   for (const [name, bytes] of Object.entries(buildCaptures())) {
@@ -99,7 +99,7 @@ describe("802.11 with radiotap", () => {
     const r = await decodeJson("radiotap.pcap");
     expect(r.exitCode).toBe(1); // some packets are not DHCP
     const packets: Packet[] = r.out.packets;
-    expect(packets.map((p) => p.message?.messageType ?? p.reason)).toEqual(
+    expect(packets.map((p) => p.message?.messageType ?? p.dropReason)).toEqual(
       ["DISCOVER", "80211-not-data", "OFFER", "80211-protected", "REQUEST", "80211-no-data", "ACK"]);
     // source and destination by the DS bits, not by address position
     expect(packets.filter((p) => p.frame).map((p) => [p.frame!.srcMac, p.frame!.dstMac])).toEqual([

@@ -97,6 +97,6 @@ describe("what is refused, and why", () => {
 
   test("a link type we do not read", () => {
     expect(reason(9, ip)).toBe("link-unsupported");
-    expect(viewCaptured(9, ip, 1)).toMatchObject({ reason: "link-unsupported", error: "link type 9 (PPP) is not one dhcptool reads: its packets are skipped" });
+    expect(viewCaptured(9, ip, 1)).toMatchObject({ dropReason: "link-unsupported", error: "link type 9 (PPP) is not one dhcptool reads: its packets are skipped" });
   });
 });
