@@ -47,11 +47,12 @@ export interface PacketEvent {
   alert?: Alert;
 }
 
-export interface Alert { kind: "rogue-server"; server: string; mac: string; firstSeenUs: number; messageType: string; client: string }
+export interface Alert { kind: "rogue-server"; server: string; mac: string | null; firstSeenUs: number; messageType: string; client: string }
 
 export interface ServerStats {
   server: string;
-  mac: string;
+  /** null when the capture's link has no source address (raw IP). */
+  mac: string | null;
   offers: number;
   acks: number;
   naks: number;
@@ -74,7 +75,7 @@ export interface Summary {
 /** Exchanges that are over, by how they ended (counts only go up: metrics read them as counters). */
 export interface ClosedCounts { total: number; acked: number; naked: number; unanswered: number; evicted: number }
 
-/** A server as a metrics scrape sees it: no percentiles (summary() sorts for those). */
+/** A server as a metrics scrape sees it: no percentiles (summary() sorts for those); mac "" where the link has none. */
 export interface ServerSeen { server: string; mac: string; rogue: boolean; lastSeenUs: number }
 
 /**
@@ -163,21 +164,23 @@ export class ConversationTracker {
     }
     const sid = optionValue(m, 54);
     const server = typeof sid === "string" ? sid : p.frame.srcIp;
+    // a BOOTP reply (RFC 951) assigns its yiaddr as an ACK does: it is counted as one
+    const acks = type === "ACK" || m.bootp === true;
     event.server = server;
     if (c.lastRequestUs !== null) event.latencyMs = Math.round((p.timeUs - c.lastRequestUs) / 10) / 100;
     addStep(c, event.latencyMs !== null ? { type, timeUs: p.timeUs, server, latencyMs: event.latencyMs } : { type, timeUs: p.timeUs, server });
     const s = this.serverState(server, p.frame.srcMac, p.timeUs);
     if (type === "OFFER") { s.stats.offers++; if (c.outcome === "pending") c.outcome = "offered"; }
-    if (type === "ACK") { s.stats.acks++; c.outcome = c.kind === "inform" ? "informed" : "acked"; c.address = m.yiaddr !== "0.0.0.0" ? m.yiaddr : m.ciaddr; }
+    if (acks) { s.stats.acks++; c.outcome = c.kind === "inform" ? "informed" : "acked"; c.address = m.yiaddr !== "0.0.0.0" ? m.yiaddr : m.ciaddr; }
     if (type === "NAK") { s.stats.naks++; c.outcome = "naked"; }
-    if (type === "OFFER" || type === "ACK") c.address ??= m.yiaddr;
+    if (type === "OFFER" || acks) c.address ??= m.yiaddr;
     c.server = server;
-    if (event.latencyMs !== null && (type === "OFFER" || type === "ACK" || type === "NAK")) {
+    if (event.latencyMs !== null && (type === "OFFER" || acks || type === "NAK")) {
       s.samples.push(event.latencyMs);
       if (s.samples.length > this.limits.latencySamples) s.samples.shift();
     }
-    if ((type === "OFFER" || type === "ACK") && this.allow && !s.stats.rogue &&
-      !isAllowed(this.allow, { serverId: typeof sid === "string" ? sid : null, sourceIp: p.frame.srcIp, sourceMac: p.frame.srcMac })) {
+    if ((type === "OFFER" || acks) && this.allow && !s.stats.rogue &&
+      !isAllowed(this.allow, { serverId: typeof sid === "string" ? sid : null, sourceIp: p.frame.srcIp, sourceMac: p.frame.srcMac ?? "" })) {
       s.stats.rogue = true;
       event.rogue = true;
       event.alert = { kind: "rogue-server", server, mac: p.frame.srcMac, firstSeenUs: p.timeUs, messageType: type, client: m.chaddr };
@@ -201,7 +204,7 @@ export class ConversationTracker {
     if (c.server) cl.server = c.server;
   }
 
-  private serverState(server: string, mac: string, now: number): ServerState {
+  private serverState(server: string, mac: string | null, now: number): ServerState {
     let s = this.servers.get(server);
     if (!s) {
       if (this.servers.size >= this.limits.maxServers) {
@@ -260,7 +263,7 @@ export class ConversationTracker {
 
   /** The servers remembered (at most maxServers), cheaply: a scrape every second can afford it. */
   serversSeen(): ServerSeen[] {
-    return [...this.servers.values()].map((s) => ({ server: s.stats.server, mac: s.stats.mac, rogue: s.stats.rogue, lastSeenUs: s.lastUs }));
+    return [...this.servers.values()].map((s) => ({ server: s.stats.server, mac: s.stats.mac ?? "", rogue: s.stats.rogue, lastSeenUs: s.lastUs }));
   }
 
   conversation(id: number): Conversation | undefined {

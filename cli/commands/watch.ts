@@ -7,9 +7,11 @@ import { macToString, parseIp, parseMac } from "../../core/bytes.ts";
 import { ConversationTracker, type PacketEvent, type SeenPacket, type Summary } from "../../core/conversations.ts";
 import type { AllowList } from "../../core/allow-list.ts";
 import { escapeText, safeJson } from "../../core/escape.ts";
-import { viewFrame } from "../../core/inspect.ts";
+import { viewCaptured } from "../../core/inspect.ts";
+import { LINKTYPE_ETHERNET } from "../../core/link.ts";
 import { allValues, allowListFromArgs, metricsArg, metricsFromArgs, outputArgs, parseNumber, rejectUnknownFlags } from "../args.ts";
-import { EXIT, UsageError, UserError } from "../errors.ts";
+import { CaptureSink, InputStream, replayCapture } from "../capture-io.ts";
+import { EXIT, UsageError } from "../errors.ts";
 import { droppedOutput, flushOutput, log, print } from "../log.ts";
 import type { MetricsAddress } from "../metrics/address.ts";
 import type { MetricsServer } from "../metrics/serve.ts";
@@ -19,7 +21,7 @@ import { formatSeconds, renderValue } from "../render.ts";
 
 export const watchArgs = {
   iface: { type: "positional", required: false, description: "Interface to listen on (not with --read)", valueHint: "IFACE" },
-  read: { type: "string", description: "Read packets from a pcap/pcapng file instead of an interface", valueHint: "FILE" },
+  read: { type: "string", description: "Read a pcap/pcapng capture (- stdin), not an interface", valueHint: "FILE" },
   write: { type: "string", description: "Also write the packets seen to a pcap file (Wireshark/tshark read it)", valueHint: "FILE" },
   ...userArg,
   count: { type: "string", description: "Stop after N DHCP packets", valueHint: "N" },
@@ -114,6 +116,9 @@ function packetLine(p: SeenPacket, e: PacketEvent, verbose: boolean): string {
   const type = m.messageType ?? (m.op === 1 ? "BOOTREQUEST" : "BOOTREPLY");
   const parts = [timeOfDay(p.timeUs), type.padEnd(8), m.xid, m.chaddr, `${f.srcIp} > ${f.dstIp}`];
   const kv = (k: string, v: string | null) => { if (v !== null) parts.push(`${k}=${v}`); };
+  kv("vlan", f.vlan ? f.vlan.join("/") : null); // outer/inner
+  if (m.bootp) parts.push("BOOTP");
+  if (f.ipChecksum === "zero") parts.push("ip-checksum=0");
   if (m.op === 1) {
     kv("ciaddr", m.ciaddr !== "0.0.0.0" ? m.ciaddr : null);
     kv("requested", optionText(p, 50));
@@ -147,15 +152,20 @@ function packetJson(p: SeenPacket, e: PacketEvent): string {
   }) + "\n";
 }
 
-function summaryText(s: Summary, decodeErrors: number, kernelDrops: number | null): string {
+/** "not-ipv4 2, 80211-protected 1": why packets were not DHCP, most frequent first. */
+function reasonList(reasons: Map<string, number>): string {
+  return [...reasons].sort((a, b) => b[1] - a[1]).map(([r, n]) => `${r} ${n}`).join(", ");
+}
+
+function summaryText(s: Summary, decodeErrors: number, reasons: Map<string, number>, kernelDrops: number | null): string {
   const lines = [`${s.packets} DHCP packet(s), ${s.conversations.total} exchange(s): ${s.conversations.acked} acked, ` +
     `${s.conversations.naked} NAKed, ${s.conversations.unanswered} unanswered, ${s.conversations.open} still open` +
-    (decodeErrors ? `; ${decodeErrors} packet(s) not decodable` : "") + (kernelDrops ? `; ${kernelDrops} dropped by the kernel` : "")];
+    (decodeErrors ? `; ${decodeErrors} packet(s) not decodable (${reasonList(reasons)})` : "") + (kernelDrops ? `; ${kernelDrops} dropped by the kernel` : "")];
   if (s.servers.length) {
     lines.push("SERVER           MAC                OFFERS  ACKS  NAKS  P50 MS  P95 MS  MAX MS");
     for (const v of s.servers) {
       const ms = (x: number | null) => (x === null ? "-" : x.toFixed(2)).padStart(6);
-      lines.push(`${escapeText(v.server).padEnd(15)}  ${v.mac}  ${String(v.offers).padStart(6)}  ${String(v.acks).padStart(4)}  ${String(v.naks).padStart(4)}  ${ms(v.latency.p50)}  ${ms(v.latency.p95)}  ${ms(v.latency.max)}${v.rogue ? "  ROGUE" : ""}`);
+      lines.push(`${escapeText(v.server).padEnd(15)}  ${(v.mac ?? "-").padEnd(17)}  ${String(v.offers).padStart(6)}  ${String(v.acks).padStart(4)}  ${String(v.naks).padStart(4)}  ${ms(v.latency.p50)}  ${ms(v.latency.p95)}  ${ms(v.latency.max)}${v.rogue ? "  ROGUE" : ""}`);
     }
   }
   if (s.clients.length) {
@@ -179,42 +189,34 @@ export default defineCommand({
     let decodeErrors = 0, shown = 0, frames = 0;
     let metrics: WatchMetrics | null = null;
     let endpoint: MetricsServer | null = null;
-    let sink: import("bun").FileSink | null = null;
-    let encodePcapRecord: ((frame: Uint8Array, ts: number) => Uint8Array) | null = null;
-    if (o.write) {
-      const pcap = await import("../../core/pcap.ts");
-      try {
-        sink = Bun.file(o.write).writer();
-        sink.write(pcap.encodePcapHeader());
-        sink.flush(); // the file is open and written before privileges go
-      } catch (err) {
-        throw new UserError(`cannot write ${o.write}: ${(err as Error).message}`);
-      }
-      encodePcapRecord = pcap.encodePcapRecord;
-    }
+    const reasons = new Map<string, number>(); // why packets were not decodable, by reason
+    // the file is created before privileges go; live frames are Ethernet, a capture's are its own
+    const sink = o.write ? CaptureSink.open(o.write, o.read ? undefined : LINKTYPE_ETHERNET) : null;
 
     let stop!: () => void;
     const stopped = new Promise<void>((resolve) => { stop = resolve; });
     let stopping = false;
 
     /** One captured frame, live or from a file. Never throws: the receive path must not. */
-    const onFrame = (bytes: Uint8Array, timeUs: number) => {
+    const onFrame = (bytes: Uint8Array, timeUs: number, linktype = LINKTYPE_ETHERNET) => {
       if (stopping) return;
       frames++;
-      const v = viewFrame(bytes, frames, timeUs, o.verbose);
+      const v = viewCaptured(linktype, bytes, frames, timeUs, o.verbose);
       if (!v.frame || !v.message) {
         decodeErrors++;
-        metrics?.dropped(v.dropReason ?? "unknown");
+        const r = v.dropReason ?? "unknown";
+        metrics?.dropped(r);
+        reasons.set(r, (reasons.get(r) ?? 0) + 1);
         log.verbose(`packet ${frames}: ${escapeText(v.error ?? "not DHCP")}`);
         return;
       }
       const p: SeenPacket = { timeUs, frame: v.frame, message: v.message };
-      if (o.macs.size && !o.macs.has(v.message.chaddr) && !o.macs.has(v.frame.srcMac) && !o.macs.has(v.frame.dstMac)) return;
+      if (o.macs.size && !o.macs.has(v.message.chaddr) && !o.macs.has(v.frame.srcMac ?? "") && !o.macs.has(v.frame.dstMac ?? "")) return;
       if (o.servers.size) {
         const sid = v.message.options.find((x) => x.code === 54)?.value;
         if (!o.servers.has(v.frame.srcIp) && !o.servers.has(v.frame.dstIp) && !(typeof sid === "string" && o.servers.has(sid))) return;
       }
-      if (sink && encodePcapRecord) sink.write(encodePcapRecord(bytes, Math.floor(timeUs)));
+      sink?.write(bytes, timeUs, linktype);
       const e = tracker.add(p);
       metrics?.packet(p, e);
       print(o.json ? packetJson(p, e) : packetLine(p, e, o.verbose));
@@ -231,28 +233,18 @@ export default defineCommand({
       const s = tracker.summary();
       const outputDropped = droppedOutput();
       if (final && outputDropped) log.warn(`${outputDropped} line(s) not printed: stdout did not keep up`);
-      if (o.json) print(safeJson({ event: final ? "summary" : "stats", time: new Date().toISOString(), ...s, decodeErrors, kernelDrops, outputDropped }) + "\n");
-      else print(summaryText(s, decodeErrors, kernelDrops));
+      const notDecoded = Object.fromEntries(reasons);
+      if (o.json) print(safeJson({ event: final ? "summary" : "stats", time: new Date().toISOString(), ...s, decodeErrors, notDecoded, kernelDrops, outputDropped }) + "\n");
+      else print(summaryText(s, decodeErrors, reasons, kernelDrops));
     };
 
     if (o.read) {
-      const { decodePcap } = await import("../../core/pcap.ts");
-      let bytes: Uint8Array;
-      try {
-        bytes = await Bun.file(o.read).bytes();
-      } catch (err) {
-        const code = (err as { code?: string }).code;
-        throw new UserError(code === "ENOENT" ? `${o.read}: no such file` : `${o.read}: ${(err as Error).message}`);
-      }
+      const input = InputStream.open(o.read);
       await dropAfterOpen(account, [], "watch --read"); // read as the caller, parsed as --user
-      const r = decodePcap(bytes);
-      if (!r.ok) throw new UserError(`${o.read}: not a readable capture: ${r.error.reason}`);
-      for (const w of r.warnings) log.warn(`${o.read}: ${w.reason}`);
-      let n = 0;
-      for (const pk of r.packets) {
-        onFrame(pk.data, pk.timestampUs);
-        if (o.count !== null && shown >= o.count) break;
-        if (++n % 4096 === 0) await flushOutput(); // let stdout take what was printed
+      try {
+        await replayCapture(input, null, (pk) => onFrame(pk.data, pk.timestampUs, pk.linktype), () => o.count !== null && shown >= o.count);
+      } finally {
+        input.close();
       }
       tracker.expire(Number.MAX_SAFE_INTEGER); // the capture is over: every exchange is final
     } else {
@@ -299,7 +291,10 @@ export default defineCommand({
       endpoint?.stop(); // before the socket: a scrape reads its statistics
       socket.close();
     }
-    if (sink) await sink.end();
+    if (sink) {
+      await sink.end();
+      if (sink.otherLinktype) log.warn(`${sink.otherLinktype} packet(s) not written to ${o.write}: a pcap holds one link type, theirs is another`);
+    }
     await flushOutput(); // the summary must not meet a full output queue
     printSummary(true);
     return tracker.alertCount ? EXIT.rogue : EXIT.ok;

@@ -93,18 +93,18 @@ describe("watch metrics from a two-server DORA", () => {
   });
 
   test("dropped frames by reason; kernel drops from the socket", () => {
-    const short = new Uint8Array(20);
+    const short = frames[0].data.slice(0, 20); // IPv4, cut inside its header
     const notDhcp = frames[0].data.slice();
     notDhcp[14 + 20 + 1] = 99; notDhcp[14 + 20 + 3] = 99; // both UDP ports 99
     notDhcp[14 + 20 + 6] = 0; notDhcp[14 + 20 + 7] = 0; // no UDP checksum
-    const cookie = frames[0].data.slice();
-    cookie[14 + 20 + 8 + 236] ^= 0xff; // the magic cookie
-    cookie[14 + 20 + 6] = 0; cookie[14 + 20 + 7] = 0;
-    const { s } = run(null, [short, notDhcp, cookie, short]);
+    const overrun = frames[0].data.slice();
+    overrun[14 + 20 + 8 + 240 + 1] = 255; // the first option's length runs past the end
+    overrun[14 + 20 + 6] = 0; overrun[14 + 20 + 7] = 0;
+    const { s } = run(null, [short, notDhcp, overrun, short]);
     expect(Object.fromEntries(s)).toMatchObject({
       'dhcptool_dropped_packets_total{interface="lab0",reason="frame-short"}': 2,
       'dhcptool_dropped_packets_total{interface="lab0",reason="not-dhcp-port"}': 1,
-      'dhcptool_dropped_packets_total{interface="lab0",reason="decode-cookie"}': 1,
+      'dhcptool_dropped_packets_total{interface="lab0",reason="decode-option-truncated"}': 1,
       'dhcptool_kernel_dropped_packets_total{interface="lab0"}': 3,
     });
   });
