@@ -9,6 +9,7 @@ import {
 } from "../lab.ts";
 import { outputArgs, parseNumber, rejectUnknownFlags } from "../args.ts";
 import { EXIT, UsageError, UserError } from "../errors.ts";
+import { selfCommand } from "../../native/self.ts";
 import { printJson } from "../render.ts";
 import { log, print } from "../log.ts";
 
@@ -39,7 +40,10 @@ block drops unicast IPv4 UDP to the server's port 67 on its bridge port, so a cl
 REQUEST goes unanswered while its REBINDING broadcast still gets through.`;
 
 const labArgs = {
-  action: { type: "positional", required: true, description: "up, down, status, exec, block or unblock", valueHint: "ACTION" },
+  action: {
+    type: "positional", required: true, description: "up, down, status, exec, block or unblock", valueHint: "ACTION",
+    options: ["up", "down", "status", "exec", "block", "unblock"], // for completion (cli/ship/definitions.ts)
+  },
   name: { type: "string", description: "Lab name, 1-10 lower-case letters/digits (default dtlab)", valueHint: "NAME" },
   servers: { type: "string", description: `DHCP servers to start, 0-${MAX_SERVERS} (default 1)`, valueHint: "N" },
   kind: { type: "string", description: `Server software: ${SERVER_KINDS.join(", ")}; one for all or a comma list per server (default dnsmasq)`, valueHint: "KIND" },
@@ -131,7 +135,7 @@ export default defineCommand({
           const cmd = dash < 0 ? [] : rawArgs.slice(dash + 1);
           if (!cmd.length) throw new UsageError("lab exec -- COMMAND [ARGS]");
           // "dhcptool" inside the lab means this very program.
-          if (cmd[0] === "dhcptool") cmd.splice(0, 1, process.execPath, Bun.main);
+          if (cmd[0] === "dhcptool") cmd.splice(0, 1, ...selfCommand());
           const p = Bun.spawn(inClient(state, cmd), { stdio: ["inherit", "inherit", "inherit"] });
           return await p.exited;
         }
