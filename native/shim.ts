@@ -114,7 +114,7 @@ export function native(): Shim {
   }
   for (const path of LIBRARY_PATHS) {
     // A library that exists but does not load: say why rather than "not built".
-    if (require('node:fs').existsSync(path)) return loadFrom({ source: 'file', path });
+    if (require('node:fs').existsSync(path)) return loadFrom({ source: 'file', path: require('node:path').resolve(path) });
   }
   throw new NativeError('ENOSHIM', `native shim not built: run \`bun run build\` in ${packageRoot()}`);
 }
