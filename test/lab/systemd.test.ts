@@ -46,7 +46,7 @@ function capMask(set: string): bigint {
   return set.split(/\s+/).filter(Boolean).reduce((m, c) => m | (1n << BigInt(CAP_NUMBERS[c] ?? 63)), 0n);
 }
 
-interface Opts { bounding?: string; vars?: Record<string, string> }
+interface Opts { bounding?: string; vars?: Record<string, string>; strace?: string }
 
 /**
  * The unit's ExecStart for interface lab0, as systemd would start it: %i, ${STATE_DIRECTORY}
@@ -67,7 +67,26 @@ function execStart(file: string, dirs: { state: string; run: string }, opts: Opt
   expect(one(s, "AmbientCapabilities")).toBe("");
   expect(one(s, "NoNewPrivileges")).toBe("yes");
   const setpriv = [Bun.which("setpriv") ?? "setpriv", `--bounding-set=-all${caps.length ? "," + caps.join(",") : ""}`, "--inh-caps=-all", "--ambient-caps=-all", "--no-new-privs"];
-  return ["ip", "netns", "exec", lab.clientNs, "sh", "-c", `umask ${one(s, "UMask")} && exec "$@"`, "sh", ...setpriv, "--", ...words];
+  const traced = opts.strace ? ["strace", "-f", "-qq", "-c", "-o", opts.strace, ...words] : words;
+  return ["ip", "netns", "exec", lab.clientNs, "sh", "-c", `umask ${one(s, "UMask")} && exec "$@"`, "sh", ...setpriv, "--", ...traced];
+}
+
+/** Every system call in a systemd set (@group or name), groups expanded. */
+function syscallSet(item: string): Set<string> {
+  if (!item.startsWith("@")) return new Set([item]);
+  const out = run(["systemd-analyze", "syscall-filter", item]).stdout.split("\n").slice(1).map((l) => l.trim()).filter((l) => l && !l.startsWith("#"));
+  return new Set(out.flatMap((x) => [...syscallSet(x)]));
+}
+
+/** What a unit's SystemCallFilter= lines allow: the allow list, minus each ~deny list. */
+function allowedSyscalls(file: string): Set<string> {
+  let allowed = new Set<string>();
+  for (const line of settings(file).get("SystemCallFilter") ?? []) {
+    const deny = line.startsWith("~");
+    const names = new Set(line.replace(/^~/, "").split(/\s+/).flatMap((x) => [...syscallSet(x)]));
+    allowed = deny ? new Set([...allowed].filter((x) => !names.has(x))) : new Set([...allowed, ...names]);
+  }
+  return allowed;
 }
 
 function unitDirs(name: string): { state: string; run: string } {
@@ -161,5 +180,40 @@ describe("systemd units", () => {
         await reader;
       }
     }, 30_000);
+  }
+
+  // Every unit's ExecStart under strace while it does its job; each system call made must be
+  // one the unit's SystemCallFilter allows (systemd would answer any other with EPERM).
+  const jobs: [string, (dirs: { state: string; run: string }) => void, RegExp][] = [
+    ["dhcptool-client@.service", (d) => run([compiledBinary(), "lease", "renew", "lab0", "--state-dir", d.state, "--run-dir", d.run]), /"event":"renew"/],
+    ["dhcptool-probe@.service", () => {}, /server-new/],
+    ["dhcptool-watch@.service", () => run(["ip", "netns", "exec", lab.clientNs, compiledBinary(), "discover", "lab0", "--first"]), /"event":"packet"/],
+  ];
+  for (const [file, work, done] of jobs) {
+    test(`${file}: every system call it makes is inside its SystemCallFilter`, async () => {
+      const dirs = unitDirs(`strace-${file}`);
+      const trace = join(dir, `${file}.strace`);
+      const args: Record<string, string> = file.includes("client") ? { DHCPTOOL_CLIENT_ARGS: "--json" } : {};
+      const p = Bun.spawn(execStart(file, dirs, { vars: { ...vars, ...args }, strace: trace }), { stdout: "pipe", stderr: "pipe", env: { ...process.env, NO_COLOR: "1" } });
+      let out = "";
+      const reader = (async () => { for await (const c of p.stdout) out += new TextDecoder().decode(c); })();
+      // strace is p.pid (ip, sh and setpriv exec into it); dhcptool is its child
+      const child = () => Number(readFileSync(`/proc/${p.pid}/task/${p.pid}/children`, "utf8").trim().split(" ")[0]);
+      try {
+        expect(await eventually(() => /"event":"(start|bound|probe)"|server-new|bound/.test(out), 15_000)).toBe(true);
+        work(dirs);
+        expect(await eventually(() => done.test(out), 15_000)).toBe(true);
+      } finally {
+        process.kill(child(), "SIGTERM");
+        await p.exited;
+        await reader;
+        if (file.includes("client")) inNs(lab.clientNs, ["ip", "addr", "flush", "dev", "lab0"]);
+      }
+      const used = readFileSync(trace, "utf8").split("\n").map((l) => l.trim().split(/\s+/).at(-1) ?? "")
+        .filter((name) => /^[a-z][a-z0-9_]*$/.test(name) && name !== "total" && name !== "syscall");
+      expect(used.length).toBeGreaterThan(20);
+      const allowed = allowedSyscalls(file);
+      expect(used.filter((name) => !allowed.has(name))).toEqual([]);
+    }, 45_000);
   }
 });
