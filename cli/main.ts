@@ -41,13 +41,14 @@ Commands:
   lease show|renew|rebind|release IFACE   the daemon's lease; decline, inform one-shots
   lease decode FILE  decode a DHCP message, frame or pcap/pcapng capture (no privileges)
   lab up|down|status a private test network with real DHCP servers (network namespaces)
-  completion SHELL   a bash, zsh or fish completion script;  man  this manual as roff
+  completion SHELL   a bash, zsh or fish completion script
+  man                this manual, dhcptool(1), as roff
 
 Global options:
   --json             results as JSON on stdout
   -v, --verbose      more detail;  -q, --quiet  errors only
   -h, --help         help for a command (dhcptool discover --help)
-  --version          the version, the Bun version and where the native shim comes from
+  --version          the version, Bun's, and where the native shim comes from
 
 Examples:
   dhcptool discover eth0
