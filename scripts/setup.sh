@@ -2,7 +2,7 @@
 # Sets a Linux machine up for dhcptool: Bun, the C compiler for the native shim, iproute2 and
 # dnsmasq for the lab; with --dev also what the tests and benchmarks use (the lab's other
 # servers: Kea, ISC dhcpd, busybox udhcpd; tshark, tcpdump, busybox udhcpc, hyperfine; what the
-# shipping tests check with: man-db, groff, zsh, fish, systemd-analyze, strace). Then installs
+# shipping tests check with: man-db, groff, zsh, fish, systemd-analyze, strace, sudo). Then installs
 # dependencies, builds the shim and the compiled binary, and installs dhcptool under $PREFIX
 # (default /usr/local: the command, its man page, bash/zsh/fish completions; scripts/install.sh).
 # Needs root for the packages and /usr/local; safe to run again (it installs only what is missing).
@@ -25,9 +25,9 @@ if [ $dev = 1 ]; then
   # busybox brings udhcpd (an applet; the lab runs it through a symlink), so the udhcpd
   # package, which adds only a symlink and a system service, is not needed
   packages+=(kea-dhcp4-server isc-dhcp-server tcpdump tshark busybox hyperfine libcap2-bin
-    man-db groff-base zsh fish systemd strace)
+    man-db groff-base zsh fish systemd strace sudo)
   commands+=(kea-dhcp4 dhcpd tcpdump tshark busybox hyperfine setcap
-    man groff zsh fish systemd-analyze strace)
+    man groff zsh fish systemd-analyze strace sudo)
 fi
 command -v npm >/dev/null || { packages+=(npm); commands+=(npm); }
 

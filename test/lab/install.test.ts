@@ -5,7 +5,7 @@
 // installed. The last test checks this machine's own install (/usr/local), which CI makes.
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { labDown, type LabState } from "../../cli/lab.ts";
 import { describeCommands, flatten } from "../../cli/ship/definitions.ts";
@@ -130,7 +130,7 @@ describe("setup.sh installs dhcptool", () => {
 // CI runs scripts/setup.sh --dev first: what it installed in /usr/local must be what a user gets.
 const installedHere = existsSync("/usr/local/share/dhcptool/installed");
 describe.skipIf(!installedHere && !process.env.CI)("this machine's install (/usr/local, by scripts/setup.sh)", () => {
-  test("dhcptool is /usr/local/bin/dhcptool: it runs from / and in a lab namespace by name; man finds its page", () => {
+  test("dhcptool is /usr/local/bin/dhcptool: it runs from /, in a lab namespace by name, under sudo; man finds its page", () => {
     const env = { ...process.env, PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", NO_COLOR: "1" };
     expect(Bun.which("dhcptool", { PATH: env.PATH })).toBe("/usr/local/bin/dhcptool");
     const v = run(["dhcptool", "--version", "--json"], { env, cwd: "/" });
@@ -139,6 +139,11 @@ describe.skipIf(!installedHere && !process.env.CI)("this machine's install (/usr
     const d = run(["ip", "netns", "exec", lab.clientNs, "dhcptool", "discover", "lab0", "--first", "--json"], { env, cwd: "/" });
     expect(d.exitCode, d.stderr).toBe(0);
     expect(JSON.parse(d.stdout).offers).toHaveLength(1);
-    expect(run(["man", "-w", "dhcptool"], { env }).stdout.trim()).toBe("/usr/local/share/man/man1/dhcptool.1");
+    // sudo finds it through its secure_path, whatever PATH the caller has
+    const asSudo = run(["sudo", "-n", "ip", "netns", "exec", lab.clientNs, "dhcptool", "discover", "lab0", "--first", "--json"], { env: { PATH: "/usr/bin:/bin", NO_COLOR: "1" }, cwd: "/" });
+    expect(asSudo.exitCode, asSudo.stderr).toBe(0);
+    expect(JSON.parse(asSudo.stdout).offers).toHaveLength(1);
+    // (Debian links /usr/local/man to share/man, and man may name either)
+    expect(realpathSync(run(["man", "-w", "dhcptool"], { env }).stdout.trim())).toBe("/usr/local/share/man/man1/dhcptool.1");
   }, 30_000);
 });
