@@ -12,7 +12,7 @@
 import { cpus } from "node:os";
 import { decodeMessage, encodeMessage, getU32, type DhcpMessage } from "../core/message.ts";
 import { decodeOption, encodeOption } from "../core/options.ts";
-import { optionViews } from "../core/discover.ts";
+import { optionViews } from "../core/offers.ts";
 import { bytesEqual } from "../core/bytes.ts";
 import {
   ACK_BUFFER, ACK_BYTES, LEASE, TYPED_OPTIONS, XID, YIADDR,

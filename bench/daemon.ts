@@ -10,7 +10,7 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { inClient, labDown, labUp } from "../cli/lab.ts";
+import { inClient, labDown, labUp } from "../cli/lab/index.ts";
 
 const IDLE_S = Number(process.env.IDLE_SECONDS ?? 60);
 const TICKS = 100; // USER_HZ on Linux

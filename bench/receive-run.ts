@@ -44,7 +44,6 @@ const log = (text: string) => process.stderr.write(`bench: ${text}\n`);
 
 // ---- children ----------------------------------------------------------------
 
-// biome-ignore lint/suspicious/noExplicitAny: JSON lines from a child
 type Event = Record<string, any>;
 
 interface Child {

@@ -51,11 +51,6 @@ export function droppedOutput(): number {
   return dropped;
 }
 
-/** Bytes written by print() but not yet taken by stdout. */
-export function queuedOutput(): number {
-  return queued + buffered;
-}
-
 /**
  * Writes results to stdout, in order. Lines are gathered and written in one go per turn of
  * the event loop (or every 64 KiB): watch prints a line per packet, and a write per line

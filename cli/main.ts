@@ -8,7 +8,7 @@ import { flushOutput, log, print, setLogLevel } from "./log.ts";
 import { version as VERSION } from "../package.json" with { type: "json" };
 
 // completion and man describe this very table (cli/ship/definitions.ts), themselves included.
-// (CommandDef<any>: each command's own args type, as citty's SubCommandsDef has it.)
+// biome-ignore lint/suspicious/noExplicitAny: each command keeps its own args type, as in citty's SubCommandsDef
 const commands: Record<string, () => Promise<CommandDef<any>>> = {
   discover: () => import("./commands/discover.ts").then((m) => m.default),
   lab: () => import("./commands/lab.ts").then((m) => m.default),

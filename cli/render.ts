@@ -3,7 +3,7 @@
 
 import { escapeText, safeJson } from "../core/escape.ts";
 import { print } from "./log.ts";
-import type { Offer, OptionView } from "../core/discover.ts";
+import type { Offer } from "../core/offers.ts";
 import type { InputKind, PacketView } from "../core/inspect.ts";
 import { MESSAGE_TYPES, OPTIONS } from "../core/options.ts";
 import { seconds } from "../core/option-codecs.ts";

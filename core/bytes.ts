@@ -53,10 +53,6 @@ export function parseMac(text: string): Uint8Array | null {
   return out;
 }
 
-export function hexByte(n: number): string {
-  return (n < 16 ? "0" : "") + n.toString(16);
-}
-
 export function toHex(b: Uint8Array, sep = ""): string {
   let s = "";
   if (sep === "") for (let i = 0; i < b.length; i++) s += HEX_PAIRS[b[i]];

@@ -5,7 +5,7 @@
 // it remembers is bounded in count and age, so a flood cannot grow memory without limit.
 
 import type { FrameView, MessageView } from "./inspect.ts";
-import { isAllowed, type AllowList } from "./discover.ts";
+import { isAllowed, type AllowList } from "./allow-list.ts";
 import { LruMap } from "./lru.ts";
 
 export interface SeenPacket {

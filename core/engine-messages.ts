@@ -66,7 +66,7 @@ export function sendRequest(s: ClientState, now: number): Action {
     case "RENEWING":
       // The client's own unicast to the lease's server, never through a relay (RFC 2131 4.4.5).
       payload = buildClientMessage(c.identity, { ...base, broadcastFlag: false, ciaddr: s.lease!.address });
-      route = { to: { ip: s.lease!.serverId, mac: macBytes(s.lease!.serverMac) }, srcIp: s.lease!.address };
+      route = { to: { ip: s.lease!.serverId, mac: s.lease!.serverMac }, srcIp: s.lease!.address };
       break;
     case "REBINDING":
       payload = buildClientMessage(c.identity, { ...relayed, ciaddr: s.lease!.address });
@@ -82,9 +82,5 @@ export function sendRequest(s: ClientState, now: number): Action {
 export function sendRelease(s: ClientState, xid: number): Action {
   const lease = s.lease!;
   const payload = buildRelease(s.config.identity, { xid, address: lease.address, serverId: lease.serverId });
-  return { kind: "send", messageType: DHCPRELEASE, xid, payload, to: { ip: lease.serverId, mac: macBytes(lease.serverMac) }, srcIp: lease.address };
-}
-
-export function macBytes(text: string): Uint8Array {
-  return Uint8Array.from(text.split(":").map((h) => parseInt(h, 16)));
+  return { kind: "send", messageType: DHCPRELEASE, xid, payload, to: { ip: lease.serverId, mac: lease.serverMac }, srcIp: lease.address };
 }

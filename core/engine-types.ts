@@ -66,7 +66,8 @@ export interface RawOption { code: number; hex: string }
 export interface Lease {
   address: string;
   serverId: string;
-  serverMac: string;
+  /** The Ethernet source of the ACK: where a RENEWING REQUEST and a RELEASE go. */
+  serverMac: Uint8Array;
   subnetMask: string | null;
   routers: string[];
   /** Routes to install: option 121 when present (RFC 3442 then ignores 3), else the first router. */

@@ -4,10 +4,10 @@
 // each event, random() with the config. One function, enter(), owns every state change and
 // the timers that go with it (dhcpleased engine.c state_transition()).
 
-import { bytesEqual, macToString, toHex } from "./bytes.ts";
+import { bytesEqual, toHex } from "./bytes.ts";
 import { sendDiscover, sendRelease, sendRequest } from "./engine-messages.ts";
-import { isSubnetEdge, isUsableAddress, ipv6OnlyWait, effectiveRoutes, leaseTimes } from "./lease-times.ts";
-import { getIp, getIps, getOption, getString, getU32, messageType, BOOTREPLY } from "./message.ts";
+import { isSubnetEdge, isUsableAddress, ipv6OnlyWait, effectiveRoutes, messageLeaseTimes } from "./lease-times.ts";
+import { getIp, getIps, getOption, getString, messageType, BOOTREPLY } from "./message.ts";
 import { DHCPACK, DHCPNAK, DHCPOFFER } from "./options.ts";
 import {
   ALL_TIMERS, type Action, type ClientState, type EngineConfig, type Event, type Lease, type Phase, type Received,
@@ -384,7 +384,7 @@ function onAck(s: ClientState, r: Received, now: number, actions: Action[]): Cli
   if (wanted !== null && m.yiaddr !== wanted) return drop(s, actions, "ack-wrong-address");
   if (!isUsableAddress(m.yiaddr) || isSubnetEdge(m.yiaddr, getIp(m, 1))) return drop(s, actions, "ack-bad-address");
   // RFC 2131 table 3: 51 is a MUST in an ACK to a REQUEST; 0 would expire at once (HOSTILE 23).
-  const times = leaseTimes(getU32(m, 51), getU32(m, 58), getU32(m, 59));
+  const times = messageLeaseTimes(m);
   if ("error" in times) return drop(s, actions, "ack-no-lease");
   const start = s.requestSentAt;
   // The lease counts from our REQUEST (RFC 2131 4.4.1): an ACK slower than the lease it gives
@@ -393,7 +393,7 @@ function onAck(s: ClientState, r: Received, now: number, actions: Action[]): Cli
   const lease: Lease = {
     address: m.yiaddr,
     serverId: server,
-    serverMac: macToString(r.srcMac),
+    serverMac: r.srcMac.slice(0, 6),
     subnetMask: getIp(m, 1),
     routers: getIps(m, 3),
     routes: effectiveRoutes(m),

@@ -7,12 +7,12 @@ import type { Lease, RawOption } from "./engine-types.ts";
 
 /**
  * The fields of a lease the variables are made from: the engine's Lease, with its end as a
- * wall-clock ISO string (a stored or reported lease, cli/daemon/store.ts's LeaseRecord, fits).
+ * wall-clock ISO string and its server MAC as text (core/lease-record.ts's LeaseRecord fits).
  * options: every option of the ACK as hex; 12 (the host name the server gave) is read from it.
  */
 export type LeaseEnvFields =
-  Pick<Lease, "address" | "subnetMask" | "routers" | "routes" | "dns" | "domain" | "search" | "leaseTime" | "t1" | "t2" | "serverId" | "serverMac">
-  & { expiresAt: string | null; options?: readonly RawOption[] };
+  Pick<Lease, "address" | "subnetMask" | "routers" | "routes" | "dns" | "domain" | "search" | "leaseTime" | "t1" | "t2" | "serverId">
+  & { serverMac: string; expiresAt: string | null; options?: readonly RawOption[] };
 
 export type LeaseVarPrefix = "new_" | "old_";
 

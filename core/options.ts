@@ -12,12 +12,12 @@ export type { ClasslessRoute, ClientFqdn, ClientId, SubOption, VendorBlock } fro
 export interface OptionSpec {
   readonly code: number;
   readonly name: string;
-  readonly codec: Codec<any>;
+  readonly codec: Codec<unknown>;
   readonly rfc: string;
 }
 
 const ips = c.ipList();
-const T = (code: number, name: string, codec: Codec<any>, rfc = "2132"): OptionSpec => ({ code, name, codec, rfc });
+const T = (code: number, name: string, codec: Codec<unknown>, rfc = "2132"): OptionSpec => ({ code, name, codec, rfc });
 
 const SPECS: OptionSpec[] = [
   // RFC 2132 section 3: vendor extensions

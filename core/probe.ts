@@ -7,7 +7,8 @@
 // OfferCollector keys offers. The offered address changes from probe to probe (that is a
 // pool doing its job); what is compared is what the server says about the network.
 
-import { isAllowed, type AllowList, type Offer } from "./discover.ts";
+import { isAllowed, type AllowList } from "./allow-list.ts";
+import type { Offer } from "./offers.ts";
 
 /** Servers remembered at most: a flood of fake servers cannot grow memory without limit. */
 export const MAX_TRACKED_SERVERS = 256;

@@ -16,12 +16,11 @@
  * Netlink headers and integers are in host byte order; addresses in
  * attributes are in network order, as on the wire.
  */
-import { parseIp } from '../core/bytes.ts';
+import { parseIp } from "../core/bytes.ts";
 
 export const HOST_LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 // linux/netlink.h, linux/rtnetlink.h, linux/if_addr.h, linux/if_link.h
-export const NLMSG_NOOP = 1;
 export const NLMSG_ERROR = 2;
 export const NLMSG_DONE = 3;
 export const RTM_NEWLINK = 16;
@@ -34,7 +33,6 @@ export const RTM_NEWROUTE = 24;
 export const RTM_DELROUTE = 25;
 
 export const NLM_F_REQUEST = 0x1;
-export const NLM_F_MULTI = 0x2;
 export const NLM_F_ACK = 0x4;
 export const NLM_F_DUMP = 0x300;
 export const NLM_F_REPLACE = 0x100;
@@ -54,8 +52,6 @@ export const IFA_BROADCAST = 4;
 export const IFA_CACHEINFO = 6;
 const IFA_FLAGS = 8;
 const IFA_F_NOPREFIXROUTE = 0x200;
-/** The kernel's "forever" for an address lifetime. */
-export const INFINITY_LIFETIME = 0xffffffff;
 
 const RTA_DST = 1;
 const RTA_OIF = 4;
@@ -113,10 +109,10 @@ function message(type: number, flags: number, fixed: Uint8Array, attributes: Att
   return out;
 }
 
-const isU32 = (n: unknown): n is number => typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= 0xffffffff;
-const isIfindex = (n: unknown): n is number => typeof n === 'number' && Number.isInteger(n) && n > 0 && n <= 0x7fffffff;
-const isPrefix = (n: unknown): n is number => typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= 32;
-const ipOf = (text: unknown): number | null => (typeof text === 'string' ? parseIp(text) : null);
+const isU32 = (n: unknown): n is number => typeof n === "number" && Number.isInteger(n) && n >= 0 && n <= 0xffffffff;
+const isIfindex = (n: unknown): n is number => typeof n === "number" && Number.isInteger(n) && n > 0 && n <= 0x7fffffff;
+const isPrefix = (n: unknown): n is number => typeof n === "number" && Number.isInteger(n) && n >= 0 && n <= 32;
+const ipOf = (text: unknown): number | null => (typeof text === "string" ? parseIp(text) : null);
 
 export interface AddressSpec {
   ifindex: number;
@@ -152,7 +148,7 @@ function checkAddress(spec: AddressSpec): { address: number } | { reason: string
 /** RTM_NEWADDR: IFA_LOCAL and IFA_ADDRESS (the same: not point-to-point), IFA_BROADCAST, IFA_FLAGS, IFA_CACHEINFO. */
 export function buildNewAddress(spec: AddressSpec): BuildResult {
   const checked = checkAddress(spec);
-  if ('reason' in checked) return { ok: false, reason: checked.reason };
+  if ("reason" in checked) return { ok: false, reason: checked.reason };
   const local = ipBytes(checked.address);
   const attributes: Attribute[] = [{ type: IFA_LOCAL, data: local }];
   if (spec.broadcast !== undefined) {
@@ -180,9 +176,9 @@ export function buildNewAddress(spec: AddressSpec): BuildResult {
 }
 
 /** RTM_DELADDR: the kernel finds the address by index, prefix length and IFA_LOCAL. */
-export function buildDeleteAddress(spec: Pick<AddressSpec, 'ifindex' | 'address' | 'prefix'>): BuildResult {
+export function buildDeleteAddress(spec: Pick<AddressSpec, "ifindex" | "address" | "prefix">): BuildResult {
   const checked = checkAddress(spec);
-  if ('reason' in checked) return { ok: false, reason: checked.reason };
+  if ("reason" in checked) return { ok: false, reason: checked.reason };
   const local = ipBytes(checked.address);
   const attributes = [
     { type: IFA_LOCAL, data: local },

@@ -7,7 +7,7 @@
  * length is checked before it is used, and the result is a value,
  * `{ ok: false, error }` with what was wrong and where, never an exception.
  */
-import { ipFromBytes, toHex } from '../core/bytes.ts';
+import { ipFromBytes, toHex } from "../core/bytes.ts";
 import {
   AF_INET,
   align4,
@@ -24,7 +24,7 @@ import {
   RTM_DELLINK,
   RTM_NEWADDR,
   RTM_NEWLINK,
-} from './netlink-msg.ts';
+} from "./netlink-msg.ts";
 
 const NLA_TYPE_MASK = 0x3fff; // without NLA_F_NESTED / NLA_F_NET_BYTEORDER
 const IFA_LABEL = 3;
@@ -38,18 +38,18 @@ const IFF_LOWER_UP = 0x10000;
 const MAX_ADDR_LEN = 32;
 
 /** RFC 2863 operational states, as IFLA_OPERSTATE numbers them. */
-const OPERSTATES = ['unknown', 'notpresent', 'down', 'lowerlayerdown', 'testing', 'dormant', 'up'] as const;
+const OPERSTATES = ["unknown", "notpresent", "down", "lowerlayerdown", "testing", "dormant", "up"] as const;
 export type OperState = (typeof OPERSTATES)[number];
 
 export interface NetlinkParseError {
-  kind: 'short' | 'length' | 'type' | 'attribute' | 'family' | 'address';
+  kind: "short" | "length" | "type" | "attribute" | "family" | "address";
   /** Where in the bytes handed to the parser (message parsers: in the message). */
   offset: number;
   reason: string;
 }
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; error: NetlinkParseError };
 
-const fail = (kind: NetlinkParseError['kind'], offset: number, reason: string) =>
+const fail = (kind: NetlinkParseError["kind"], offset: number, reason: string) =>
   ({ ok: false, error: { kind, offset, reason } }) as const;
 
 export interface NetlinkMessage {
@@ -70,11 +70,11 @@ export function splitMessages(bytes: Uint8Array): ParseResult<NetlinkMessage[]> 
   let at = 0;
   while (at < bytes.length) {
     if (bytes.length - at < NLMSG_HDRLEN) {
-      return fail('short', at, `${bytes.length - at} bytes left, a netlink header needs ${NLMSG_HDRLEN}`);
+      return fail("short", at, `${bytes.length - at} bytes left, a netlink header needs ${NLMSG_HDRLEN}`);
     }
     const length = view.getUint32(at, HOST_LE);
     if (length < NLMSG_HDRLEN || length > bytes.length - at) {
-      return fail('length', at, `message length ${length} with ${bytes.length - at} bytes left`);
+      return fail("length", at, `message length ${length} with ${bytes.length - at} bytes left`);
     }
     messages.push({
       type: view.getUint16(at + 4, HOST_LE),
@@ -96,7 +96,7 @@ export function parseAttributes(message: Uint8Array, from: number): ParseResult<
   while (message.length - at >= 4) {
     const length = view.getUint16(at, HOST_LE);
     if (length < 4 || length > message.length - at) {
-      return fail('attribute', at, `attribute length ${length} with ${message.length - at} bytes left`);
+      return fail("attribute", at, `attribute length ${length} with ${message.length - at} bytes left`);
     }
     const type = view.getUint16(at + 2, HOST_LE) & NLA_TYPE_MASK;
     if (!attributes.has(type)) attributes.set(type, message.subarray(at + 4, at + length));
@@ -107,7 +107,7 @@ export function parseAttributes(message: Uint8Array, from: number): ParseResult<
 
 /** The text of a NUL-terminated attribute; bytes that are not UTF-8 become U+FFFD, nothing throws. */
 function cString(b: Uint8Array | undefined): string {
-  if (!b) return '';
+  if (!b) return "";
   const end = b.indexOf(0);
   return new TextDecoder().decode(end < 0 ? b : b.subarray(0, end));
 }
@@ -115,7 +115,7 @@ function cString(b: Uint8Array | undefined): string {
 const readU32 = (b: Uint8Array | undefined): number | null => (b && b.length >= 4 ? viewOf(b).getUint32(0, HOST_LE) : null);
 
 export interface LinkMessage {
-  kind: 'new' | 'del';
+  kind: "new" | "del";
   ifindex: number;
   name: string;
   /** aa:bb:cc:dd:ee:ff; '' when the link has no hardware address. */
@@ -141,27 +141,27 @@ export function parseLinkMessage(message: Uint8Array): ParseResult<LinkMessage> 
   if (!parsed.ok) return parsed;
   const attributes = parsed.value;
   const address = attributes.get(IFLA_ADDRESS);
-  if (address && address.length > MAX_ADDR_LEN) return fail('address', 0, `hardware address of ${address.length} bytes`);
+  if (address && address.length > MAX_ADDR_LEN) return fail("address", 0, `hardware address of ${address.length} bytes`);
   const operstate = attributes.get(IFLA_OPERSTATE);
   return {
     ok: true,
     value: {
-      kind: split.value === RTM_NEWLINK ? 'new' : 'del',
+      kind: split.value === RTM_NEWLINK ? "new" : "del",
       ifindex,
       name: cString(attributes.get(IFLA_IFNAME)),
-      mac: address ? toHex(address, ':') : '',
+      mac: address ? toHex(address, ":") : "",
       flags,
       up: (flags & IFF_UP) !== 0,
       running: (flags & IFF_RUNNING) !== 0,
       carrier: (flags & IFF_LOWER_UP) !== 0,
       mtu: readU32(attributes.get(IFLA_MTU)) ?? 0,
-      operstate: (operstate && operstate.length >= 1 && OPERSTATES[operstate[0]!]) || 'unknown',
+      operstate: (operstate && operstate.length >= 1 && OPERSTATES[operstate[0]!]) || "unknown",
     },
   };
 }
 
 export interface AddressMessage {
-  kind: 'new' | 'del';
+  kind: "new" | "del";
   ifindex: number;
   /** The interface's own address (IFA_LOCAL, or IFA_ADDRESS when there is no local). */
   address: string;
@@ -178,26 +178,26 @@ export function parseAddressMessage(message: Uint8Array): ParseResult<AddressMes
   const split = header(message, [RTM_NEWADDR, RTM_DELADDR], IFADDRMSG_LEN);
   if (!split.ok) return split;
   const family = message[NLMSG_HDRLEN]!;
-  if (family !== AF_INET) return fail('family', NLMSG_HDRLEN, `address family ${family}, not IPv4`);
+  if (family !== AF_INET) return fail("family", NLMSG_HDRLEN, `address family ${family}, not IPv4`);
   const prefix = message[NLMSG_HDRLEN + 1]!;
-  if (prefix > 32) return fail('length', NLMSG_HDRLEN + 1, `prefix length ${prefix}`);
+  if (prefix > 32) return fail("length", NLMSG_HDRLEN + 1, `prefix length ${prefix}`);
   const ifindex = viewOf(message).getUint32(NLMSG_HDRLEN + 4, HOST_LE);
   const parsed = parseAttributes(message, NLMSG_HDRLEN + IFADDRMSG_LEN);
   if (!parsed.ok) return parsed;
   const attributes = parsed.value;
   for (const type of [IFA_LOCAL, IFA_ADDRESS, IFA_BROADCAST]) {
     const a = attributes.get(type);
-    if (a && a.length !== 4) return fail('address', 0, `IPv4 address attribute ${type} of ${a.length} bytes`);
+    if (a && a.length !== 4) return fail("address", 0, `IPv4 address attribute ${type} of ${a.length} bytes`);
   }
   const local = attributes.get(IFA_LOCAL) ?? attributes.get(IFA_ADDRESS);
-  if (!local) return fail('address', 0, 'no address in the message');
+  if (!local) return fail("address", 0, "no address in the message");
   const broadcast = attributes.get(IFA_BROADCAST);
   const cacheinfo = attributes.get(IFA_CACHEINFO);
   const lifetimes = cacheinfo && cacheinfo.length >= 8 ? viewOf(cacheinfo) : null;
   return {
     ok: true,
     value: {
-      kind: split.value === RTM_NEWADDR ? 'new' : 'del',
+      kind: split.value === RTM_NEWADDR ? "new" : "del",
       ifindex,
       address: ipFromBytes(local, 0),
       prefix,
@@ -220,12 +220,12 @@ export function parseErrorMessage(message: Uint8Array): ParseResult<number> {
 /** Checks the header of one message (as splitMessages cut it): one of types, room for the fixed part. */
 function header(message: Uint8Array, types: number[], fixedLength: number): ParseResult<number> {
   if (message.length < NLMSG_HDRLEN + fixedLength) {
-    return fail('short', 0, `${message.length} bytes, this message needs at least ${NLMSG_HDRLEN + fixedLength}`);
+    return fail("short", 0, `${message.length} bytes, this message needs at least ${NLMSG_HDRLEN + fixedLength}`);
   }
   const view = viewOf(message);
   const length = view.getUint32(0, HOST_LE);
-  if (length !== message.length) return fail('length', 0, `message length ${length} in ${message.length} bytes`);
+  if (length !== message.length) return fail("length", 0, `message length ${length} in ${message.length} bytes`);
   const type = view.getUint16(4, HOST_LE);
-  if (!types.includes(type)) return fail('type', 4, `message type ${type}, expected ${types.join(' or ')}`);
+  if (!types.includes(type)) return fail("type", 4, `message type ${type}, expected ${types.join(" or ")}`);
   return { ok: true, value: type };
 }

@@ -35,11 +35,11 @@ import {
   RTM_NEWADDR,
   RTM_NEWLINK,
   type RouteSpec,
-} from './netlink-msg.ts';
-import { type LinkMessage, parseAddressMessage, parseErrorMessage, parseLinkMessage, splitMessages } from './netlink-parse.ts';
-import { codeFor, native, NativeError, readyCallback, strerror } from './shim.ts';
+} from "./netlink-msg.ts";
+import { type LinkMessage, parseAddressMessage, parseErrorMessage, parseLinkMessage, splitMessages } from "./netlink-parse.ts";
+import { codeFor, native, NativeError, readyCallback, strerror } from "./shim.ts";
 
-export type { AddressSpec, RouteSpec } from './netlink-msg.ts';
+export type { AddressSpec, RouteSpec } from "./netlink-msg.ts";
 
 const EINVAL = 22;
 const EMSGSIZE = 90;
@@ -62,9 +62,9 @@ export interface InterfaceAddress {
 }
 
 function describeRoute(r: RouteSpec): string {
-  const destination = r.prefix === 0 ? 'default route' : `route ${r.destination}/${r.prefix}`;
-  const via = r.gateway === null || r.gateway === '0.0.0.0' ? ' (on-link)' : ` via ${r.gateway}`;
-  return `${destination}${via}${r.metric !== undefined ? ` metric ${r.metric}` : ''}`;
+  const destination = r.prefix === 0 ? "default route" : `route ${r.destination}/${r.prefix}`;
+  const via = r.gateway === null || r.gateway === "0.0.0.0" ? " (on-link)" : ` via ${r.gateway}`;
+  return `${destination}${via}${r.metric !== undefined ? ` metric ${r.metric}` : ""}`;
 }
 
 export class NetlinkRoute {
@@ -88,7 +88,7 @@ export class NetlinkRoute {
   }
 
   /** Fails with EADDRNOTAVAIL when the address is not there. */
-  deleteAddress(a: Pick<AddressSpec, 'ifindex' | 'address' | 'prefix'>): void {
+  deleteAddress(a: Pick<AddressSpec, "ifindex" | "address" | "prefix">): void {
     this.#change(buildDeleteAddress(a), () => `removing ${a.address}/${a.prefix} from ${this.#linkName(a.ifindex)}`);
   }
 
@@ -104,14 +104,14 @@ export class NetlinkRoute {
 
   /** IPv4 addresses now on one interface, or on all. */
   listAddresses(ifindex?: number): InterfaceAddress[] {
-    const answer = this.#dump(buildGetAddressDump(), 'listing addresses');
+    const answer = this.#dump(buildGetAddressDump(), "listing addresses");
     const split = splitMessages(answer);
-    if (!split.ok) throw malformed('listing addresses', split.error.reason);
+    if (!split.ok) throw malformed("listing addresses", split.error.reason);
     const found: InterfaceAddress[] = [];
     for (const m of split.value) {
       if (m.type !== RTM_NEWADDR) continue;
       const parsed = parseAddressMessage(m.bytes);
-      if (!parsed.ok) throw malformed('listing addresses', parsed.error.reason);
+      if (!parsed.ok) throw malformed("listing addresses", parsed.error.reason);
       const { ifindex: index, address, prefix } = parsed.value;
       if (ifindex === undefined || index === ifindex) found.push({ ifindex: index, address, prefix });
     }
@@ -127,19 +127,19 @@ export class NetlinkRoute {
 
   /** rc from dt_nl_transact, and the kernel's reason when it gave one. */
   #transact(request: Uint8Array, out: Uint8Array): { rc: number; why: string } {
-    if (this.#closed) throw new NativeError('EINVAL', 'the rtnetlink socket is closed', EINVAL);
+    if (this.#closed) throw new NativeError("EINVAL", "the rtnetlink socket is closed", EINVAL);
     const text = this.#kernelText;
     const rc = native().dt_nl_transact(this.#handle, request, request.length, out, out.length, text, text.length);
     const end = text.indexOf(0);
-    return { rc, why: rc < 0 && end > 0 ? new TextDecoder().decode(text.subarray(0, end)) : '' };
+    return { rc, why: rc < 0 && end > 0 ? new TextDecoder().decode(text.subarray(0, end)) : "" };
   }
 
   #change(built: BuildResult, what: () => string): void {
-    if (this.#closed) throw new NativeError('EINVAL', 'the rtnetlink socket is closed', EINVAL);
-    if (!built.ok) throw new NativeError('EINVAL', `${what()}: ${built.reason}`, EINVAL);
+    if (this.#closed) throw new NativeError("EINVAL", "the rtnetlink socket is closed", EINVAL);
+    if (!built.ok) throw new NativeError("EINVAL", `${what()}: ${built.reason}`, EINVAL);
     const { rc, why } = this.#transact(built.bytes, new Uint8Array(0));
     if (rc >= 0) return;
-    throw new NativeError(codeFor(-rc), `${what()}: ${strerror(-rc)}${why ? ` (${why})` : ''}`, -rc);
+    throw new NativeError(codeFor(-rc), `${what()}: ${strerror(-rc)}${why ? ` (${why})` : ""}`, -rc);
   }
 
   #dump(request: Uint8Array, what: string): Uint8Array {
@@ -148,7 +148,7 @@ export class NetlinkRoute {
       const { rc, why } = this.#transact(request, out);
       if (rc >= 0) return out.subarray(0, rc);
       if (rc === -EMSGSIZE && room < DUMP_BYTES_MAX) continue;
-      throw new NativeError(codeFor(-rc), `${what}: ${strerror(-rc)}${why ? ` (${why})` : ''}`, -rc);
+      throw new NativeError(codeFor(-rc), `${what}: ${strerror(-rc)}${why ? ` (${why})` : ""}`, -rc);
     }
   }
 
@@ -167,14 +167,14 @@ export class NetlinkRoute {
 }
 
 const malformed = (what: string, reason: string) =>
-  new NativeError('EIO', `${what}: the kernel's answer is malformed: ${reason}`);
+  new NativeError("EIO", `${what}: the kernel's answer is malformed: ${reason}`);
 
 // ---- LinkMonitor ----------------------------------------------------------------
 
-export type LinkEvent = Omit<LinkMessage, 'flags'>;
+export type LinkEvent = Omit<LinkMessage, "flags">;
 
 export interface AddressEvent {
-  kind: 'new' | 'del';
+  kind: "new" | "del";
   ifindex: number;
   address: string;
   prefix: number;
@@ -214,8 +214,8 @@ export class LinkMonitor {
   }
 
   static open(options: LinkMonitorOptions): LinkMonitor {
-    if (typeof options?.onLink !== 'function') {
-      throw new NativeError('EINVAL', 'LinkMonitor.open needs an onLink callback', EINVAL);
+    if (typeof options?.onLink !== "function") {
+      throw new NativeError("EINVAL", "LinkMonitor.open needs an onLink callback", EINVAL);
     }
     const shim = native();
     const groups = GROUP_LINK | (options.onAddress ? GROUP_IPV4_ADDR : 0);
@@ -239,7 +239,7 @@ export class LinkMonitor {
     openMonitors.add(monitor);
     if (!exitHookInstalled) {
       exitHookInstalled = true;
-      process.once('exit', () => {
+      process.once("exit", () => {
         for (const m of openMonitors) m.close();
       });
     }
@@ -319,11 +319,11 @@ export class LinkMonitor {
         }
         const errno = -n;
         if (errno === ENOBUFS) {
-          this.#report(new NativeError('ENOBUFS', 'link monitor: the kernel dropped events (queue full); re-reading all links', errno));
+          this.#report(new NativeError("ENOBUFS", "link monitor: the kernel dropped events (queue full); re-reading all links", errno));
           this.#dumping = false; // a dump in flight may have lost its end too
           this.resync();
         } else if (errno === EMSGSIZE) {
-          this.#report(new NativeError('EMSGSIZE', 'link monitor: an event too large for the buffer was dropped', errno));
+          this.#report(new NativeError("EMSGSIZE", "link monitor: an event too large for the buffer was dropped", errno));
         } else {
           this.#report(new NativeError(codeFor(errno), `link monitor: receive failed: ${strerror(errno)}`, errno));
           break;
@@ -339,7 +339,7 @@ export class LinkMonitor {
   #dispatch(datagram: Uint8Array): void {
     const split = splitMessages(datagram);
     if (!split.ok) {
-      this.#report(new NativeError('EIO', `link monitor: malformed message: ${split.error.reason}`));
+      this.#report(new NativeError("EIO", `link monitor: malformed message: ${split.error.reason}`));
       return;
     }
     const { onLink, onAddress } = this.#options;
@@ -348,7 +348,7 @@ export class LinkMonitor {
       if (m.type === RTM_NEWLINK || m.type === RTM_DELLINK) {
         const parsed = parseLinkMessage(m.bytes);
         if (!parsed.ok) {
-          this.#report(new NativeError('EIO', `link monitor: malformed link message: ${parsed.error.reason}`));
+          this.#report(new NativeError("EIO", `link monitor: malformed link message: ${parsed.error.reason}`));
           continue;
         }
         const { flags: _flags, ...event } = parsed.value;
@@ -357,8 +357,8 @@ export class LinkMonitor {
         const parsed = parseAddressMessage(m.bytes);
         if (!parsed.ok) {
           // Only IPv4 was asked for; anything else is noise, not an error worth a report.
-          if (parsed.error.kind !== 'family') {
-            this.#report(new NativeError('EIO', `link monitor: malformed address message: ${parsed.error.reason}`));
+          if (parsed.error.kind !== "family") {
+            this.#report(new NativeError("EIO", `link monitor: malformed address message: ${parsed.error.reason}`));
           }
           continue;
         }

@@ -5,8 +5,8 @@
  * ambient, and no_new_privs. Anything else throws: a process that believes it dropped
  * privileges and did not is worse than one that stops.
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import { codeFor, native, NativeError, strerror } from './shim.ts';
+import { readdirSync, readFileSync } from "node:fs";
+import { codeFor, native, NativeError, strerror } from "./shim.ts";
 
 export const CAPABILITIES = { net_admin: 12, net_raw: 13 } as const;
 export type Capability = keyof typeof CAPABILITIES;
@@ -25,13 +25,13 @@ export interface ProcessPrivileges {
 
 /** The kernel's view of a task, from a /proc/.../status text. */
 export function parseStatus(text: string): ProcessPrivileges {
-  const field = (name: string) => text.match(new RegExp(`^${name}:[ \\t]*(.*)$`, 'm'))?.[1]?.trim() ?? '';
+  const field = (name: string) => text.match(new RegExp(`^${name}:[ \\t]*(.*)$`, "m"))?.[1]?.trim() ?? "";
   const ids = (name: string) => field(name).split(/\s+/).filter(Boolean).map(Number);
-  const caps = (name: string) => BigInt('0x' + (field(name) || '0'));
+  const caps = (name: string) => BigInt("0x" + (field(name) || "0"));
   return {
-    uid: ids('Uid'), gid: ids('Gid'), groups: ids('Groups'),
-    capEff: caps('CapEff'), capPrm: caps('CapPrm'), capInh: caps('CapInh'), capAmb: caps('CapAmb'), capBnd: caps('CapBnd'),
-    noNewPrivs: field('NoNewPrivs') === '1',
+    uid: ids("Uid"), gid: ids("Gid"), groups: ids("Groups"),
+    capEff: caps("CapEff"), capPrm: caps("CapPrm"), capInh: caps("CapInh"), capAmb: caps("CapAmb"), capBnd: caps("CapBnd"),
+    noNewPrivs: field("NoNewPrivs") === "1",
   };
 }
 
@@ -49,27 +49,27 @@ export function dropPrivileges(uid: number, gid: number, keep: readonly Capabili
   const mask = maskOf(keep);
   const rc = native().dt_drop_privileges(uid, gid, mask);
   if (rc < 0) throw new NativeError(codeFor(-rc), `cannot drop privileges to uid ${uid}: ${strerror(-rc)}`, -rc);
-  const self = parseStatus(readFileSync('/proc/self/status', 'utf8'));
+  const self = parseStatus(readFileSync("/proc/self/status", "utf8"));
   const wrong: string[] = [];
   // Every thread: the new ids, and no capability beyond the kept ones (the others have none).
   const check = (where: string, p: ProcessPrivileges) => {
-    if (p.uid.some((x) => x !== uid)) wrong.push(`${where}: uid ${p.uid.join(' ')}`);
-    if (p.gid.some((x) => x !== gid)) wrong.push(`${where}: gid ${p.gid.join(' ')}`);
+    if (p.uid.some((x) => x !== uid)) wrong.push(`${where}: uid ${p.uid.join(" ")}`);
+    if (p.gid.some((x) => x !== gid)) wrong.push(`${where}: gid ${p.gid.join(" ")}`);
     const allowed = BigInt(mask);
     if ((p.capEff & ~allowed) !== 0n || (p.capPrm & ~allowed) !== 0n) wrong.push(`${where}: capabilities ${p.capEff.toString(16)}`);
     if (p.capInh !== 0n || p.capAmb !== 0n) wrong.push(`${where}: inheritable/ambient capabilities`);
   };
-  check('process', self);
+  check("process", self);
   if (self.capEff !== BigInt(mask)) wrong.push(`process: kept ${self.capEff.toString(16)}, wanted ${mask.toString(16)}`);
-  if (!self.noNewPrivs) wrong.push('process: no_new_privs not set');
-  if (uid !== 0 && self.groups.length > 0 && self.groups.some((g) => g !== gid)) wrong.push(`process: groups ${self.groups.join(' ')}`);
+  if (!self.noNewPrivs) wrong.push("process: no_new_privs not set");
+  if (uid !== 0 && self.groups.length > 0 && self.groups.some((g) => g !== gid)) wrong.push(`process: groups ${self.groups.join(" ")}`);
   let threads = 0;
-  for (const tid of readdirSync('/proc/self/task')) {
+  for (const tid of readdirSync("/proc/self/task")) {
     let text: string;
-    try { text = readFileSync(`/proc/self/task/${tid}/status`, 'utf8'); } catch { continue; } // a thread that just ended
+    try { text = readFileSync(`/proc/self/task/${tid}/status`, "utf8"); } catch { continue; } // a thread that just ended
     threads++;
     check(`thread ${tid}`, parseStatus(text));
   }
-  if (wrong.length) throw new NativeError('EPERM', `privileges were not dropped as asked: ${wrong.join('; ')}`, 1);
+  if (wrong.length) throw new NativeError("EPERM", `privileges were not dropped as asked: ${wrong.join("; ")}`, 1);
   return { uid, gid, kept: [...keep], threads, status: self };
 }

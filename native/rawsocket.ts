@@ -28,11 +28,11 @@ import {
   NativeError,
   readyCallback,
   type ReadyCallback,
-} from './shim.ts';
-import { capabilityHint } from './self.ts';
+} from "./shim.ts";
+import { capabilityHint } from "./self.ts";
 
 // What callers have always imported from here.
-export { NativeError, type NativeErrorCode } from './shim.ts';
+export { NativeError, type NativeErrorCode } from "./shim.ts";
 
 export interface InterfaceInfo {
   name: string;
@@ -51,7 +51,7 @@ export interface InterfaceInfo {
  * never filled in (offload, veth, local traffic): do not verify it.
  * unknown: verify it yourself.
  */
-export type CsumStatus = 'valid' | 'partial' | 'unknown';
+export type CsumStatus = "valid" | "partial" | "unknown";
 
 export interface ReceivedFrame {
   /** The frame from the Ethernet header on; a copy the receiver owns. */
@@ -66,7 +66,7 @@ export interface ReceivedFrame {
 }
 
 /** client: IPv4 UDP to port 68. watch: IPv4 UDP from or to port 67 or 68. Fragments never pass. */
-export type FilterMode = 'client' | 'watch';
+export type FilterMode = "client" | "watch";
 
 export interface RawSocketOptions {
   filter: FilterMode;
@@ -104,24 +104,24 @@ const OPEN_PROMISC = 0x100;
 const show = (name: string) => JSON.stringify(name);
 
 const noSuchInterface = (name: string, errno = ENODEV) =>
-  new NativeError('ENODEV', `interface ${show(name)} does not exist`, errno);
+  new NativeError("ENODEV", `interface ${show(name)} does not exist`, errno);
 
 /** NUL-terminated bytes of an interface name, after the kernel's own rules. */
 function interfaceNameBytes(name: string): Uint8Array {
-  if (typeof name !== 'string' || name.length === 0) {
-    throw new NativeError('EINVAL', 'interface name is empty', EINVAL);
+  if (typeof name !== "string" || name.length === 0) {
+    throw new NativeError("EINVAL", "interface name is empty", EINVAL);
   }
   const bytes = new TextEncoder().encode(name);
   if (bytes.length >= IFNAMSIZ) {
     throw new NativeError(
-      'EINVAL',
+      "EINVAL",
       `interface name ${show(name)} is too long: ${bytes.length} bytes, Linux allows at most ${IFNAMSIZ - 1}`,
       ENAMETOOLONG,
     );
   }
-  if (name === '.' || name === '..' || bytes.some((b) => b <= 0x20 || b === 0x2f || b === 0x3a)) {
+  if (name === "." || name === ".." || bytes.some((b) => b <= 0x20 || b === 0x2f || b === 0x3a)) {
     throw new NativeError(
-      'EINVAL',
+      "EINVAL",
       `interface name ${show(name)} is not valid: no spaces, control characters, "/" or ":"`,
       EINVAL,
     );
@@ -212,48 +212,48 @@ export class RawSocket {
   }
 
   static open(ifname: string, options: RawSocketOptions): RawSocket {
-    if (options.filter !== 'client' && options.filter !== 'watch') {
-      throw new NativeError('EINVAL', `unknown filter ${show(String(options.filter))}: use "client" or "watch"`, EINVAL);
+    if (options.filter !== "client" && options.filter !== "watch") {
+      throw new NativeError("EINVAL", `unknown filter ${show(String(options.filter))}: use "client" or "watch"`, EINVAL);
     }
-    if (typeof options.onFrame !== 'function') {
-      throw new NativeError('EINVAL', 'RawSocket.open needs an onFrame callback', EINVAL);
+    if (typeof options.onFrame !== "function") {
+      throw new NativeError("EINVAL", "RawSocket.open needs an onFrame callback", EINVAL);
     }
-    if (options.promiscuous !== undefined && typeof options.promiscuous !== 'boolean') {
-      throw new NativeError('EINVAL', 'RawSocket.open: promiscuous must be true or false', EINVAL);
+    if (options.promiscuous !== undefined && typeof options.promiscuous !== "boolean") {
+      throw new NativeError("EINVAL", "RawSocket.open: promiscuous must be true or false", EINVAL);
     }
     const { info, hardwareType } = readLink(ifname);
     if (hardwareType !== ARPHRD_ETHER && hardwareType !== ARPHRD_LOOPBACK) {
       throw new NativeError(
-        'EINVAL',
+        "EINVAL",
         `interface ${show(ifname)} is not an Ethernet interface (link type ${hardwareType}): DHCP here runs over Ethernet frames`,
         EINVAL,
       );
     }
     if (!info.up) {
       throw new NativeError(
-        'ENETDOWN',
+        "ENETDOWN",
         `interface ${show(ifname)} is down: bring it up with \`ip link set ${ifname} up\``,
         ENETDOWN,
       );
     }
 
     const shim = native();
-    const mode = (options.filter === 'client' ? MODE_CLIENT : MODE_WATCH) | (options.promiscuous ? OPEN_PROMISC : 0);
+    const mode = (options.filter === "client" ? MODE_CLIENT : MODE_WATCH) | (options.promiscuous ? OPEN_PROMISC : 0);
     const handle = shim.dt_open(interfaceNameBytes(ifname), mode);
     if (handle < 0) {
       const errno = -handle;
       const code = codeFor(errno);
-      if (code === 'EPERM') {
+      if (code === "EPERM") {
         throw new NativeError(
-          'EPERM',
+          "EPERM",
           `no permission to open a raw socket on ${ifname}: ${capabilityHint()}`,
           errno,
         );
       }
-      if (code === 'ENODEV') throw noSuchInterface(ifname, errno);
-      if (code === 'ENETDOWN') {
+      if (code === "ENODEV") throw noSuchInterface(ifname, errno);
+      if (code === "ENETDOWN") {
         throw new NativeError(
-          'ENETDOWN',
+          "ENETDOWN",
           `interface ${show(ifname)} is down: bring it up with \`ip link set ${ifname} up\``,
           errno,
         );
@@ -279,7 +279,7 @@ export class RawSocket {
     openSockets.add(socket);
     if (!exitHookInstalled) {
       exitHookInstalled = true;
-      process.once('exit', closeAllOnExit);
+      process.once("exit", closeAllOnExit);
     }
     return socket;
   }
@@ -287,24 +287,24 @@ export class RawSocket {
   /** Sends one complete Ethernet frame (14 bytes of header up to 14 + MTU bytes). */
   send(frame: Uint8Array): void {
     if (!(frame instanceof Uint8Array)) {
-      throw new NativeError('EINVAL', 'send() takes a Uint8Array holding an Ethernet frame', EINVAL);
+      throw new NativeError("EINVAL", "send() takes a Uint8Array holding an Ethernet frame", EINVAL);
     }
     if (this.#closed) {
-      throw new NativeError('EINVAL', `raw socket on ${this.info.name} is closed`, EINVAL);
+      throw new NativeError("EINVAL", `raw socket on ${this.info.name} is closed`, EINVAL);
     }
     // A zero-length view has no address to pass; the shim still judges the length.
     const bytes = frame.byteLength > 0 ? frame : new Uint8Array(1);
     const rc = native().dt_send(this.#handle, bytes, frame.byteLength);
     if (rc >= 0) {
       if (rc !== frame.byteLength) {
-        throw new NativeError('EIO', `short send on ${this.info.name}: ${rc} of ${frame.byteLength} bytes`);
+        throw new NativeError("EIO", `short send on ${this.info.name}: ${rc} of ${frame.byteLength} bytes`);
       }
       return;
     }
     const errno = -rc;
     if (errno === EMSGSIZE) {
       throw new NativeError(
-        'EMSGSIZE',
+        "EMSGSIZE",
         `frame of ${frame.byteLength} bytes does not fit ${this.info.name}: an Ethernet frame there is 14 to ${14 + this.info.mtu} bytes`,
         errno,
       );
@@ -318,7 +318,7 @@ export class RawSocket {
    */
   stats(): { packets: number; drops: number } {
     if (this.#closed) {
-      throw new NativeError('EINVAL', `raw socket on ${this.info.name} is closed`, EINVAL);
+      throw new NativeError("EINVAL", `raw socket on ${this.info.name} is closed`, EINVAL);
     }
     const out = new Uint32Array(2);
     const rc = native().dt_stats(this.#handle, out, out.length);
@@ -388,7 +388,7 @@ export class RawSocket {
           const frame: ReceivedFrame = {
             bytes: buffer.slice(offset, offset + meta[m + 1]!),
             csum:
-              status & TP_STATUS_CSUMNOTREADY ? 'partial' : status & TP_STATUS_CSUM_VALID ? 'valid' : 'unknown',
+              status & TP_STATUS_CSUMNOTREADY ? "partial" : status & TP_STATUS_CSUM_VALID ? "valid" : "unknown",
             truncated: meta[m + 4] !== 0,
             wireLength: meta[m + 3]!,
             outgoing: pkttype === PACKET_OUTGOING,

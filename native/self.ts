@@ -12,8 +12,8 @@ export function programForm(): ProgramForm {
   return Bun.main.endsWith(".ts") ? "source" : "bundle";
 }
 
-/** argv that runs this same program: the binary alone, or bun and the entry script. */
-export function selfCommand(): string[] {
+/** argv that runs this same program: the compiled binary alone, or the runtime and its main script. */
+export function selfArgv(): string[] {
   return programForm() === "compiled" ? [process.execPath] : [process.execPath, Bun.main];
 }
 
@@ -33,6 +33,7 @@ export function capabilityTarget(): string {
 /** The advice for EPERM on a raw socket: one command that fixes it, with the right file in it. */
 export function capabilityHint(): string {
   const target = capabilityTarget();
-  const note = programForm() === "compiled" ? "" : " (every script that bun runs gets them; SECURITY.md has a safer copy)";
+  const note =
+    programForm() === "compiled" ? "" : " (every script that bun runs gets them; SECURITY.md has a safer copy)";
   return `run as root, or: sudo setcap cap_net_raw,cap_net_admin+ep ${target}${note}`;
 }

@@ -12,24 +12,24 @@
  * native/netlink.ts (rtnetlink: address/route configuration, link events)
  * and native/privilege.ts (dropping root).
  */
-import { dlopen, JSCallback } from 'bun:ffi';
-import { assetBytes, embeddedAsset, privateCopy } from './assets.ts';
+import { dlopen, JSCallback } from "bun:ffi";
+import { assetBytes, embeddedAsset, privateCopy } from "./assets.ts";
 
 export type NativeErrorCode =
-  | 'ENODEV'
-  | 'EPERM'
-  | 'ENETDOWN'
-  | 'ENOSHIM'
-  | 'EINVAL'
-  | 'EMSGSIZE'
-  | 'EIO'
+  | "ENODEV"
+  | "EPERM"
+  | "ENETDOWN"
+  | "ENOSHIM"
+  | "EINVAL"
+  | "EMSGSIZE"
+  | "EIO"
   // rtnetlink (native/netlink.ts): the address or route is already there, or is not.
-  | 'EEXIST'
-  | 'ESRCH'
-  | 'ENOENT'
-  | 'EADDRNOTAVAIL'
+  | "EEXIST"
+  | "ESRCH"
+  | "ENOENT"
+  | "EADDRNOTAVAIL"
   // the link monitor lost events (its receive queue overflowed)
-  | 'ENOBUFS';
+  | "ENOBUFS";
 
 export class NativeError extends Error {
   readonly code: NativeErrorCode;
@@ -37,55 +37,52 @@ export class NativeError extends Error {
 
   constructor(code: NativeErrorCode, message: string, errno = 0) {
     super(message);
-    this.name = 'NativeError';
+    this.name = "NativeError";
     this.code = code;
     this.errno = errno;
   }
 }
 
 // The shim's name in the native asset table (native/assets.ts) of a compiled binary.
-export const SHIM_ASSET = 'libdhcptool.so';
+export const SHIM_ASSET = "libdhcptool.so";
 
 // Beside this module when run from source; ../native/build when bundled into dist/.
-const LIBRARY_PATHS = [
-  `${import.meta.dir}/build/libdhcptool.so`,
-  `${import.meta.dir}/../native/build/libdhcptool.so`,
-];
+const LIBRARY_PATHS = [`${import.meta.dir}/build/libdhcptool.so`, `${import.meta.dir}/../native/build/libdhcptool.so`];
 
 const SYMBOLS = {
-  dt_ifinfo: { args: ['ptr', 'ptr', 'i32'], returns: 'i32' },
-  dt_open: { args: ['ptr', 'i32'], returns: 'i32' },
-  dt_start: { args: ['i32', 'ptr'], returns: 'i32' },
-  dt_recv_batch: { args: ['i32', 'ptr', 'i32', 'ptr', 'i32', 'i32'], returns: 'i32' },
-  dt_rearm: { args: ['i32'], returns: 'i32' },
-  dt_send: { args: ['i32', 'ptr', 'i32'], returns: 'i32' },
-  dt_stats: { args: ['i32', 'ptr', 'i32'], returns: 'i32' },
-  dt_close: { args: ['i32'], returns: 'i32' },
-  dt_strerror: { args: ['i32', 'ptr', 'i32'], returns: 'i32' },
+  dt_ifinfo: { args: ["ptr", "ptr", "i32"], returns: "i32" },
+  dt_open: { args: ["ptr", "i32"], returns: "i32" },
+  dt_start: { args: ["i32", "ptr"], returns: "i32" },
+  dt_recv_batch: { args: ["i32", "ptr", "i32", "ptr", "i32", "i32"], returns: "i32" },
+  dt_rearm: { args: ["i32"], returns: "i32" },
+  dt_send: { args: ["i32", "ptr", "i32"], returns: "i32" },
+  dt_stats: { args: ["i32", "ptr", "i32"], returns: "i32" },
+  dt_close: { args: ["i32"], returns: "i32" },
+  dt_strerror: { args: ["i32", "ptr", "i32"], returns: "i32" },
   // rtnetlink, native/netlink.c; wrapped by native/netlink.ts
-  dt_nl_route_open: { args: [], returns: 'i32' },
-  dt_nl_transact: { args: ['i32', 'ptr', 'i32', 'ptr', 'i32', 'ptr', 'i32'], returns: 'i32' },
-  dt_nl_monitor_open: { args: ['i32'], returns: 'i32' },
-  dt_nl_start: { args: ['i32', 'ptr'], returns: 'i32' },
-  dt_nl_recv: { args: ['i32', 'ptr', 'i32'], returns: 'i32' },
-  dt_nl_rearm: { args: ['i32'], returns: 'i32' },
-  dt_nl_send: { args: ['i32', 'ptr', 'i32'], returns: 'i32' },
-  dt_nl_close: { args: ['i32'], returns: 'i32' },
+  dt_nl_route_open: { args: [], returns: "i32" },
+  dt_nl_transact: { args: ["i32", "ptr", "i32", "ptr", "i32", "ptr", "i32"], returns: "i32" },
+  dt_nl_monitor_open: { args: ["i32"], returns: "i32" },
+  dt_nl_start: { args: ["i32", "ptr"], returns: "i32" },
+  dt_nl_recv: { args: ["i32", "ptr", "i32"], returns: "i32" },
+  dt_nl_rearm: { args: ["i32"], returns: "i32" },
+  dt_nl_send: { args: ["i32", "ptr", "i32"], returns: "i32" },
+  dt_nl_close: { args: ["i32"], returns: "i32" },
   // native/privdrop.c; wrapped by native/privilege.ts
-  dt_drop_privileges: { args: ['i32', 'i32', 'i32'], returns: 'i32' },
+  dt_drop_privileges: { args: ["i32", "i32", "i32"], returns: "i32" },
 } as const;
 
-export type Shim = ReturnType<typeof dlopen<typeof SYMBOLS>>['symbols'];
+export type Shim = ReturnType<typeof dlopen<typeof SYMBOLS>>["symbols"];
 
 let shim: Shim | undefined;
 
 /** Where the loaded shim came from, for `dhcptool --version`. */
 export interface ShimOrigin {
   /** override: $DHCPTOOL_SHIM; embedded: inside this compiled binary; file: found on disk */
-  source: 'override' | 'embedded' | 'file';
+  source: "override" | "embedded" | "file";
   path: string;
   /** for an embedded shim: how it reached dlopen (see materializeAsset) */
-  via?: MaterializedAsset['via'];
+  via?: MaterializedAsset["via"];
 }
 let origin: ShimOrigin | undefined;
 
@@ -102,21 +99,22 @@ export function shimOrigin(): ShimOrigin | undefined {
 export function native(): Shim {
   if (shim) return shim;
   const override = process.env.DHCPTOOL_SHIM;
-  if (override) return loadFrom({ source: 'override', path: override });
+  if (override) return loadFrom({ source: "override", path: override });
   const embedded = embeddedAsset(SHIM_ASSET);
   if (embedded !== undefined) {
-    const asset = materializeAsset(SHIM_ASSET, 'load');
+    const asset = materializeAsset(SHIM_ASSET, "load");
     try {
-      return loadFrom({ source: 'embedded', path: embedded, via: asset.via }, asset.path);
+      return loadFrom({ source: "embedded", path: embedded, via: asset.via }, asset.path);
     } finally {
       asset.release(); // the mapping outlives the fd or the file
     }
   }
   for (const path of LIBRARY_PATHS) {
     // A library that exists but does not load: say why rather than "not built".
-    if (require('node:fs').existsSync(path)) return loadFrom({ source: 'file', path: require('node:path').resolve(path) });
+    if (require("node:fs").existsSync(path))
+      return loadFrom({ source: "file", path: require("node:path").resolve(path) });
   }
-  throw new NativeError('ENOSHIM', `native shim not built: run \`bun run build\` in ${packageRoot()}`);
+  throw new NativeError("ENOSHIM", `native shim not built: run \`bun run build\` in ${packageRoot()}`);
 }
 
 function loadFrom(from: ShimOrigin, dlopenPath = from.path): Shim {
@@ -124,8 +122,11 @@ function loadFrom(from: ShimOrigin, dlopenPath = from.path): Shim {
     shim = dlopen(dlopenPath, SYMBOLS).symbols;
   } catch (err) {
     const why = err instanceof Error ? err.message : String(err);
-    const fix = from.source === 'override' ? 'unset DHCPTOOL_SHIM or point it at a built libdhcptool.so' : `run \`bun run build\` in ${packageRoot()}`;
-    throw new NativeError('ENOSHIM', `native shim ${from.path} failed to load (${why}): ${fix}`);
+    const fix =
+      from.source === "override"
+        ? "unset DHCPTOOL_SHIM or point it at a built libdhcptool.so"
+        : `run \`bun run build\` in ${packageRoot()}`;
+    throw new NativeError("ENOSHIM", `native shim ${from.path} failed to load (${why}): ${fix}`);
   }
   origin = from;
   return shim;
@@ -133,23 +134,29 @@ function loadFrom(from: ShimOrigin, dlopenPath = from.path): Shim {
 
 /** The directory holding native/: the clone, or the installed npm package (whose dist/ is beside it). */
 function packageRoot(): string {
-  return require('node:path').resolve(import.meta.dir, '..');
+  return require("node:path").resolve(import.meta.dir, "..");
 }
 
 /** An embedded asset where the kernel can reach it; release() once it is loaded or started. */
 export interface MaterializedAsset {
   path: string;
   /** memfd: an anonymous memory file as /proc/PID/fd/N; private-dir: a 0500 copy in a fresh 0700 directory */
-  via: 'memfd' | 'private-dir';
+  via: "memfd" | "private-dir";
   release(): void;
 }
 
 // <linux/memfd.h>, <linux/fcntl.h>
-const MFD_CLOEXEC = 0x1, MFD_ALLOW_SEALING = 0x2, MFD_EXEC = 0x10;
-const F_ADD_SEALS = 1033, F_SEAL_SEAL = 0x1, F_SEAL_SHRINK = 0x2, F_SEAL_GROW = 0x4, F_SEAL_WRITE = 0x8;
+const MFD_CLOEXEC = 0x1,
+  MFD_ALLOW_SEALING = 0x2,
+  MFD_EXEC = 0x10;
+const F_ADD_SEALS = 1033,
+  F_SEAL_SEAL = 0x1,
+  F_SEAL_SHRINK = 0x2,
+  F_SEAL_GROW = 0x4,
+  F_SEAL_WRITE = 0x8;
 const LIBC = {
-  memfd_create: { args: ['ptr', 'u32'], returns: 'i32' },
-  fcntl: { args: ['i32', 'i32', 'i32'], returns: 'i32' },
+  memfd_create: { args: ["ptr", "u32"], returns: "i32" },
+  fcntl: { args: ["i32", "i32", "i32"], returns: "i32" },
 } as const;
 
 /**
@@ -160,30 +167,30 @@ const LIBC = {
  * The path names our pid, not "self", so a child we spawn can execve it. Where
  * memfd_create is refused, a private copy (native/assets.ts privateCopy()).
  */
-export function materializeAsset(name: string, use: 'load' | 'exec'): MaterializedAsset {
+export function materializeAsset(name: string, use: "load" | "exec"): MaterializedAsset {
   const bytes = assetBytes(name);
-  const fd = sealedMemfd(name, bytes, use === 'exec');
+  const fd = sealedMemfd(name, bytes, use === "exec");
   if (fd >= 0) {
     let open = true;
     const release = () => {
-      if (open) require('node:fs').closeSync(fd);
+      if (open) require("node:fs").closeSync(fd);
       open = false;
     };
-    return { path: `/proc/${process.pid}/fd/${fd}`, via: 'memfd', release };
+    return { path: `/proc/${process.pid}/fd/${fd}`, via: "memfd", release };
   }
   const copy = privateCopy(name, bytes);
-  return { path: copy.path, via: 'private-dir', release: copy.remove };
+  return { path: copy.path, via: "private-dir", release: copy.remove };
 }
 
 function sealedMemfd(name: string, bytes: Uint8Array, exec: boolean): number {
   let lib;
   try {
-    lib = dlopen('libc.so.6', LIBC);
+    lib = dlopen("libc.so.6", LIBC);
   } catch {
     return -1; // not glibc: the private copy will do
   }
   const { memfd_create, fcntl } = lib.symbols;
-  const fs: typeof import('node:fs') = require('node:fs');
+  const fs: typeof import("node:fs") = require("node:fs");
   const label = new TextEncoder().encode(`dhcptool:${name}\0`);
   const flags = MFD_CLOEXEC | MFD_ALLOW_SEALING;
   // MFD_EXEC keeps the x bits where vm.memfd_noexec would seal them off; kernels before 6.3 refuse it
@@ -193,7 +200,7 @@ function sealedMemfd(name: string, bytes: Uint8Array, exec: boolean): number {
     if (fd < 0) return -1;
     for (let done = 0; done < bytes.length; ) done += fs.writeSync(fd, bytes, done);
     // Nothing may change it from now on, not even through our own fd.
-    if (fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0) throw new Error('seal');
+    if (fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0) throw new Error("seal");
     return fd;
   } catch {
     fs.closeSync(fd);
@@ -212,7 +219,7 @@ export type ReadyCallback = JSCallback;
  * after the thread has been stopped.
  */
 export function readyCallback(onReady: (handle: number) => void): ReadyCallback {
-  return new JSCallback(onReady, { args: ['i32'], returns: 'void', threadsafe: true });
+  return new JSCallback(onReady, { args: ["i32"], returns: "void", threadsafe: true });
 }
 
 // Linux errno values (asm-generic, the same on every architecture Bun runs on).
@@ -234,7 +241,7 @@ export const ENOBUFS = 105;
 export function strerror(errno: number): string {
   const out = new Uint8Array(128);
   const n = native().dt_strerror(errno, out, out.length);
-  return n > 0 ? new TextDecoder().decode(out.subarray(0, n)) : 'Unknown error';
+  return n > 0 ? new TextDecoder().decode(out.subarray(0, n)) : "Unknown error";
 }
 
 /** strerror() with the number: "File exists (errno 17)". */
@@ -246,28 +253,28 @@ export function codeFor(errno: number): NativeErrorCode {
   switch (errno) {
     case ENODEV:
     case ENXIO:
-      return 'ENODEV';
+      return "ENODEV";
     case EPERM:
     case EACCES:
-      return 'EPERM';
+      return "EPERM";
     case ENETDOWN:
-      return 'ENETDOWN';
+      return "ENETDOWN";
     case EINVAL:
     case ENAMETOOLONG:
-      return 'EINVAL';
+      return "EINVAL";
     case EMSGSIZE:
-      return 'EMSGSIZE';
+      return "EMSGSIZE";
     case EEXIST:
-      return 'EEXIST';
+      return "EEXIST";
     case ESRCH:
-      return 'ESRCH';
+      return "ESRCH";
     case ENOENT:
-      return 'ENOENT';
+      return "ENOENT";
     case EADDRNOTAVAIL:
-      return 'EADDRNOTAVAIL';
+      return "EADDRNOTAVAIL";
     case ENOBUFS:
-      return 'ENOBUFS';
+      return "ENOBUFS";
     default:
-      return 'EIO';
+      return "EIO";
   }
 }

@@ -41,7 +41,7 @@ function parseArgs(argv: string[]) {
       case "--budget": o.budgetMs = int(1); break;
       case "--kill": o.killMs = int(100); break;
       case "--case": o.only = int(0); break;
-      case "-h": case "--help": usage();
+      case "-h": case "--help": return usage();
       default: usage(`unknown argument ${flag}`);
     }
   }

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Sets a Linux machine up for dhcptool: Bun, the C compiler for the native shim, iproute2 and
 # dnsmasq for the lab; with --dev also what the tests and benchmarks use (the lab's other
-# servers: Kea, ISC dhcpd, busybox udhcpd; tshark, tcpdump, busybox udhcpc, hyperfine; what the
-# shipping tests check with: man-db, groff, zsh, fish, systemd-analyze, strace, sudo). Then installs
-# dependencies, builds the shim and the compiled binary, and installs dhcptool under $PREFIX
-# (default /usr/local: the command, its man page, bash/zsh/fish completions; scripts/install.sh).
-# Needs root for the packages and /usr/local; safe to run again (it installs only what is missing).
+# servers: Kea, ISC dhcpd, busybox udhcpd; ISC dhcrelay for the routed lab; tshark, tcpdump,
+# busybox udhcpc, hyperfine; what the shipping tests check with: man-db, groff, zsh, fish,
+# systemd-analyze, strace, sudo). Then installs dependencies, builds the shim and the compiled
+# binary, and installs dhcptool under $PREFIX (default /usr/local: the command, its man page,
+# bash/zsh/fish completions; scripts/install.sh). Needs root for the packages and /usr/local;
+# safe to run again (it installs only what is missing).
 #   bash scripts/setup.sh [--dev]      set up (and install)
 #   bash scripts/setup.sh --uninstall  remove what the install put under $PREFIX, nothing else
 set -euo pipefail
@@ -24,9 +25,9 @@ commands=(ip dnsmasq cc cc)
 if [ $dev = 1 ]; then
   # busybox brings udhcpd (an applet; the lab runs it through a symlink), so the udhcpd
   # package, which adds only a symlink and a system service, is not needed
-  packages+=(kea-dhcp4-server isc-dhcp-server tcpdump tshark busybox hyperfine libcap2-bin
+  packages+=(kea-dhcp4-server isc-dhcp-server isc-dhcp-relay tcpdump tshark busybox hyperfine libcap2-bin
     man-db groff-base zsh fish systemd strace sudo)
-  commands+=(kea-dhcp4 dhcpd tcpdump tshark busybox hyperfine setcap
+  commands+=(kea-dhcp4 dhcpd dhcrelay tcpdump tshark busybox hyperfine setcap
     man groff zsh fish systemd-analyze strace sudo)
 fi
 command -v npm >/dev/null || { packages+=(npm); commands+=(npm); }
@@ -46,7 +47,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
   echo "setup: installing ${missing[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
-  # Server packages (Kea, ISC dhcpd) must not start a system-wide service on the host's
+  # Server packages (Kea, ISC dhcpd, dhcrelay) must not start a system-wide service on the host's
   # network: the lab runs its own servers inside namespaces. policy-rc.d answering 101 forbids it.
   policy_added=0
   if [ ! -e /usr/sbin/policy-rc.d ]; then

@@ -1,47 +1,28 @@
 // `dhcptool discover IFACE`: broadcast DISCOVER, collect every OFFER, show who answered,
-// with what, and how fast.
+// with what, and how fast. Flags → cli/client/discover.ts (or the prober, --daemon) → render.
 
-import { hostname as osHostname, networkInterfaces } from "node:os";
-import { defineCommand } from "citty";
-import { ipToU32, macToString, parseIp, parseMac, fromHex } from "../../core/bytes.ts";
-import {
-  buildDiscover, frameClientMessage, shortHostname, BROADCAST_DESTINATION, DEFAULT_REQUEST_LIST,
-  type ClientIdentity, type Destination,
-} from "../../core/client.ts";
-import {
-  OfferCollector, clientReplyPath, nextDiscoverAt, relayReplyPath, type AllowList, type Offer,
-} from "../../core/discover.ts";
-import type { UnicastServer } from "../../core/engine.ts";
+import { defineCommand, type ParsedArgs } from "citty";
 import { escapeText } from "../../core/escape.ts";
-import { BROADCAST_MAC, DHCP_SERVER_PORT } from "../../core/frame.ts";
-import { isUsableAddress } from "../../core/lease-times.ts";
-import type { OptionBytes } from "../../core/message.ts";
-import { parseOptionArg } from "../../core/options.ts";
-import { allValues, allowListFromArgs, outputArgs, parseNumber, rejectUnknownFlags } from "../args.ts";
+import {
+  allowListFromArgs, clientArgs, clientOptionsFromArgs, identityArgs, outputArgs, parseNumber, rejectUnknownFlags, unicastArgs,
+} from "../args.ts";
 import { EXIT, UsageError } from "../errors.ts";
 import { log, print } from "../log.ts";
 import { accountFromArgs, dropAfterOpen, userArg } from "../privilege.ts";
+import { runDiscover, type DiscoverOptions } from "../client/discover.ts";
+import type { ProbeDaemonOptions } from "../client/probe.ts";
+import { checkRelayAddress } from "../client/unicast.ts";
 
 export const discoverArgs = {
   iface: { type: "positional", required: true, description: "Interface to send on (e.g. eth0)", valueHint: "IFACE" },
   wait: { type: "string", description: "Listen for offers this many seconds (default 5)", valueHint: "S" },
   first: { type: "boolean", description: "Stop at the first offer" },
-  timeout: { type: "string", description: "Retransmit the DISCOVER after S seconds (default 2)", valueHint: "S" },
-  tries: { type: "string", description: "Send at most N DISCOVERs inside the window (default 3)", valueHint: "N" },
-  mac: { type: "string", description: "Client MAC: the interface's (default), aa:bb:cc:dd:ee:ff, or random", valueHint: "MAC" },
-  "client-id": { type: "string", description: "Option 61 as hex (type byte first); default 01 + MAC", valueHint: "HEX" },
-  hostname: { type: "string", description: "Host name for option 12 (default: this host's, up to the first dot)", valueHint: "NAME" },
-  "no-hostname": { type: "boolean", description: "Send no host name" },
-  "vendor-class": { type: "string", description: "Option 60 vendor class identifier", valueHint: "TEXT" },
-  "request-options": { type: "string", description: "Option 55 list (default 1,3,6,12,15,28,119,121)", valueHint: "1,3,6" },
-  "broadcast-flag": { type: "boolean", description: "Ask servers to broadcast their reply (BOOTP flags bit)" },
-  "prefer-ipv6": { type: "boolean", description: "Ask for option 108, IPv6-only preferred (RFC 8925)" },
-  option: { type: "string", description: "Add or replace an option: CODE|NAME=VALUE, typed (121=192.0.2.0/24,10.0.0.1) or hex:BYTES; repeatable", valueHint: "CODE=VALUE" },
+  timeout: { ...clientArgs.timeout, description: "Retransmit the DISCOVER after S seconds (default 2)" },
+  tries: { ...clientArgs.tries, description: "Send at most N DISCOVERs inside the window (default 3)" },
+  ...identityArgs,
   "allow-server": { type: "string", description: "A legitimate server (IP or MAC; repeat or comma-separate). Any other that answers is rogue: exit 5", valueHint: "IP|MAC" },
-  server: { type: "string", description: "Ask this one server by unicast instead of broadcasting; replies from any other are dropped", valueHint: "IP" },
-  "server-mac": { type: "string", description: "With --server: the Ethernet destination (default ff:ff:ff:ff:ff:ff, since nothing ARPs for the server)", valueHint: "MAC" },
-  giaddr: { type: "string", description: "Relay simulation: send as a relay agent at IP (an address on IFACE), with giaddr and hops 1, from IP:67 to --server; the server answers to IP:67", valueHint: "IP" },
-  // --- resident prober (cli/probe.ts) ---
+  ...unicastArgs,
+  // --- resident prober (cli/client/probe.ts) ---
   daemon: { type: "boolean", description: "Stay resident: probe every --interval seconds with one stable MAC, report new, changed, vanished and rogue servers" },
   interval: { type: "string", description: "With --daemon: seconds between probes (default 60, at least 1); --wait is kept below it", valueHint: "S" },
   "vanish-after": { type: "string", description: "With --daemon: a server missing from N probes in a row has vanished (default 2)", valueHint: "N" },
@@ -94,283 +75,35 @@ server-changed (mask, routers, DNS, domain, search, routes, lease time, source I
 not the offered address), server-vanished (no offer in --vanish-after probes in a row),
 server-back, rogue, and a probe line per probe (with --verbose; always in --json).`;
 
-export interface DiscoverOptions {
-  iface: string;
-  waitMs: number;
-  retryMs: number;
-  tries: number;
-  first: boolean;
-  mac: Uint8Array | "interface" | "random";
-  identity: Omit<ClientIdentity, "mac">;
-  broadcastFlag: boolean;
-  /** Options from --option, in the order given. */
-  extra: OptionBytes[];
-  allow: AllowList | null;
-  /** --server (and --server-mac): unicast to this server only. */
-  server: { ip: string; mac: Uint8Array | null } | null;
-  /** --giaddr: relay simulation from this address (needs server). */
-  giaddr: string | null;
-  onOffer?: (offer: Offer) => void;
-  /** Runs once the packet socket is open, before anything is sent (the privilege drop). */
-  afterOpen?: () => Promise<void>;
+export function discoverOptionsFromArgs(args: ParsedArgs<typeof discoverArgs>, rawArgs: string[]): DiscoverOptions {
+  const base = clientOptionsFromArgs(args, rawArgs, "discover", "discover sends DISCOVERs; the message type is not an option here");
+  const waitS = parseNumber(args.wait, "wait", { min: 0.1, max: 3600, fallback: 5 });
+  return { ...base, waitMs: waitS * 1000, first: args.first === true, allow: allowListFromArgs(rawArgs) };
 }
 
-export interface DiscoverResult {
-  interface: string;
-  mac: string;
-  xid: string;
-  discoversSent: number;
-  elapsedMs: number;
-  /** --server and --giaddr as used (null: broadcast, no relay). */
-  server: string | null;
-  giaddr: string | null;
-  offers: Offer[];
-  rogueServers: string[];
-  dropped: Record<string, number>;
-  warnings: Record<string, number>;
-  kernelDrops: number;
-}
+/** The one-shot window must end before the next probe starts: leave a fifth of the interval. */
+const WAIT_SHARE_OF_INTERVAL = 0.8;
+const DEFAULT_WAIT_MS = 5000;
 
-function randomMac(): Uint8Array {
-  const mac = crypto.getRandomValues(new Uint8Array(6));
-  mac[0] = (mac[0] & 0xfe) | 0x02; // unicast, locally administered
-  return mac;
-}
-
-interface InterfaceAddress { address: string; netmask: string }
-
-/** IPv4 addresses on an interface in this namespace (labelled ones, IFACE:x, included). */
-function interfaceAddresses(iface: string): InterfaceAddress[] {
-  return Object.entries(networkInterfaces())
-    .filter(([name]) => name === iface || name.startsWith(`${iface}:`))
-    .flatMap(([, addrs]) => (addrs ?? []).filter((a) => a.family === "IPv4" || (a.family as unknown) === 4));
-}
-
-const sameSubnet = (a: string, b: string, mask: string) => ((ipToU32(a) ^ ipToU32(b)) & ipToU32(mask)) === 0;
-
-/** How the exchange reaches the server: the engine's `server` and `relay` (none: broadcast). */
-export interface UnicastRoute { server?: UnicastServer; relay?: { giaddr: string } }
-
-/**
- * --server / --giaddr checked against the interface (IO: its addresses). A relay's giaddr must
- * be on IFACE: the server ARPs for it and sends its answer there. A plain --server unicast goes
- * from an address IFACE holds, since Linux drops a unicast from 0.0.0.0 as a martian source.
- */
-export function resolveUnicast(o: Pick<DiscoverOptions, "iface" | "server" | "giaddr">): UnicastRoute {
-  if (!o.server) return {};
-  const addrs = interfaceAddresses(o.iface);
-  const server: UnicastServer = { ip: o.server.ip, ...(o.server.mac ? { mac: o.server.mac } : {}) };
-  const iface = escapeText(o.iface);
-  if (o.giaddr !== null) {
-    checkRelayAddress(o.iface, o.giaddr, addrs);
-    return { server, relay: { giaddr: o.giaddr } };
+/** --daemon's flags: the prober's interval, and a listening window that fits inside it. */
+function probeOptionsFromArgs(args: ParsedArgs<typeof discoverArgs>, discover: DiscoverOptions): ProbeDaemonOptions {
+  if (args.daemon !== true) {
+    const flag = args.interval !== undefined ? "--interval" : "--vanish-after";
+    throw new UsageError(`${flag} goes with --daemon (e.g. dhcptool discover ${discover.iface} --daemon ${flag === "--interval" ? "--interval 60" : "--vanish-after 3"})`);
   }
-  const from = addrs.find((a) => sameSubnet(a.address, server.ip, a.netmask)) ?? addrs[0];
-  if (from) return { server: { ...server, srcIp: from.address } };
-  log.warn(`${iface} has no IPv4 address: the unicast to ${server.ip} goes from 0.0.0.0, which a server on a Linux ` +
-    `UDP socket (dnsmasq) drops as a martian source (raw-socket servers such as Kea answer); add an address to ${iface} ` +
-    `(ip addr add ADDRESS/PREFIX dev ${iface})`);
-  return { server };
-}
-
-/** --giaddr must be an address on the interface: the server ARPs for it and answers there. */
-export function checkRelayAddress(iface: string, giaddr: string, addrs = interfaceAddresses(iface)): void {
-  if (addrs.some((a) => a.address === giaddr)) return;
-  const held = addrs.length ? `it has ${addrs.map((a) => a.address).join(", ")}` : "it has no IPv4 address";
-  const name = escapeText(iface);
-  throw new UsageError(`--giaddr ${giaddr} is not an address of ${name} (${held}): the server sends its answer ` +
-    `to giaddr, so add it first, e.g. ip addr add ${giaddr}/24 dev ${name}`);
-}
-
-/** The frame a DISCOVER goes in: broadcast, or unicast to --server (from giaddr:67 when relaying). */
-export function unicastDestination(route: UnicastRoute): Destination {
-  const s = route.server;
-  if (!s) return BROADCAST_DESTINATION;
-  const to = { mac: s.mac ?? BROADCAST_MAC, ip: s.ip };
-  return route.relay ? { ...to, srcIp: route.relay.giaddr, srcPort: DHCP_SERVER_PORT } : { ...to, srcIp: s.srcIp ?? "0.0.0.0" };
-}
-
-/** The shell around core's OfferCollector: socket, timers, clock. */
-export async function runDiscover(o: DiscoverOptions): Promise<DiscoverResult> {
-  const { RawSocket, interfaceInfo } = await import("../../native/rawsocket.ts");
-  const info = interfaceInfo(o.iface);
-  if (info.carrier === false) log.warn(`${escapeText(o.iface)} has no carrier (cable unplugged? no link?); trying anyway`);
-  const route = resolveUnicast(o);
-  const mac = o.mac === "interface" ? info.mac : o.mac === "random" ? randomMac() : o.mac;
-  const xid = crypto.getRandomValues(new Uint32Array(1))[0];
-  const identity: ClientIdentity = { ...o.identity, mac };
-  const startedAt = performance.now();
-  const relay = route.relay;
-  const collector = new OfferCollector({
-    xid, mac, startedAt, allow: o.allow ?? undefined, server: route.server?.ip,
-    // A relay's answers come to giaddr:67, in frames to the interface's MAC (chaddr may be random).
-    replyPath: relay ? relayReplyPath(relay.giaddr, info.mac) : clientReplyPath(mac),
-  });
-  const to = unicastDestination(route);
-  // A relay agent speaks from its own interface; a client from chaddr (--mac).
-  const srcMac = relay ? info.mac : mac;
-  if (route.server) log.verbose(`unicast to ${route.server.ip} from ${to.srcIp}:${to.srcPort ?? 68}${relay ? " as a relay agent" : ""}`);
-
-  let finish!: () => void;
-  const done = new Promise<void>((resolve) => { finish = resolve; });
-  const socket = RawSocket.open(o.iface, {
-    // The client filter passes only UDP to port 68; a relay's answers go to port 67.
-    filter: relay ? "watch" : "client",
-    onFrame(frame) {
-      const offer = collector.accept(frame, performance.now());
-      if (!offer) return;
-      o.onOffer?.(offer);
-      if (o.first) finish();
-    },
-    onError(err) { log.debug(`receive: ${String(err)}`); },
-  });
-
-  let sent = 0;
-  let retry: Timer | undefined;
-  let sendError: unknown = null;
-  const sendNext = () => {
-    const secs = Math.min(0xffff, Math.floor((performance.now() - startedAt) / 1000));
-    const dhcp = buildDiscover(identity, {
-      xid, secs, broadcastFlag: o.broadcastFlag, extra: o.extra, ...(relay ? { giaddr: relay.giaddr, hops: 1 } : {}),
-    });
-    try {
-      socket.send(frameClientMessage(srcMac, dhcp, to));
-    } catch (err) {
-      // The interface went away or down mid-window (a timer calls us: nothing above would
-      // catch it). End the window; the error is reported once it is closed.
-      sendError = err;
-      finish();
-      return;
-    }
-    sent++;
-    const at = nextDiscoverAt(sent, { waitMs: o.waitMs, retryMs: o.retryMs, tries: o.tries });
-    if (at !== null) retry = setTimeout(sendNext, Math.max(0, at - (performance.now() - startedAt)));
-  };
-  // The window timer also keeps the event loop alive while the receive thread waits.
-  const windowTimer = setTimeout(finish, o.waitMs);
-  // Ctrl-C ends the window early: what was collected is still reported.
-  const interrupted = () => finish();
-  process.once("SIGINT", interrupted);
-  try {
-    await o.afterOpen?.();
-    sendNext();
-    await done;
-  } finally {
-    clearTimeout(windowTimer);
-    clearTimeout(retry);
-    process.off("SIGINT", interrupted);
+  if (discover.first) throw new UsageError("--first stops at the first offer; --daemon probes listen for every server: drop one of them");
+  const intervalS = parseNumber(args.interval, "interval", { min: 1, max: 86400, fallback: 60 });
+  const vanishAfter = parseNumber(args["vanish-after"], "vanish-after", { min: 1, max: 1000, integer: true, fallback: 2 });
+  const intervalMs = intervalS * 1000;
+  const capMs = Math.round(intervalMs * WAIT_SHARE_OF_INTERVAL);
+  let waitMs = discover.waitMs;
+  const waitGiven = typeof args.wait === "string" && args.wait !== "";
+  if (!waitGiven) waitMs = Math.min(DEFAULT_WAIT_MS, capMs);
+  else if (waitMs >= intervalMs) {
+    log.warn(`--wait ${waitMs / 1000} s is not shorter than --interval ${intervalS} s: listening ${capMs / 1000} s per probe`);
+    waitMs = capMs;
   }
-  const elapsedMs = performance.now() - startedAt;
-  let kernelDrops = 0;
-  try { kernelDrops = socket.stats().drops; } catch { /* the interface is gone */ }
-  socket.close();
-  if (sendError !== null) throw sendError;
-  return {
-    interface: o.iface,
-    mac: macToString(mac),
-    xid: "0x" + xid.toString(16).padStart(8, "0"),
-    discoversSent: sent,
-    elapsedMs: Math.round(elapsedMs),
-    server: route.server?.ip ?? null,
-    giaddr: relay?.giaddr ?? null,
-    offers: collector.offers,
-    rogueServers: collector.offers.filter((x) => x.rogue).map((x) => x.serverId ?? x.sourceIp),
-    dropped: collector.drops.toJSON(),
-    warnings: collector.warnings.toJSON(),
-    kernelDrops,
-  };
-}
-
-type Parsed = Record<string, string | boolean | string[] | undefined>;
-
-export function discoverOptionsFromArgs(args: Parsed, rawArgs: string[]): DiscoverOptions {
-  const iface = String(args.iface ?? "");
-  if (!iface) throw new UsageError("which interface? e.g. dhcptool discover eth0");
-  const waitS = parseNumber(args.wait as string | undefined, "wait", { min: 0.1, max: 3600, fallback: 5 });
-  const retryS = parseNumber(args.timeout as string | undefined, "timeout", { min: 0.1, max: 3600, fallback: 2 });
-  const tries = parseNumber(args.tries as string | undefined, "tries", { min: 1, max: 100, integer: true, fallback: 3 });
-
-  let mac: DiscoverOptions["mac"] = "interface";
-  if (typeof args.mac === "string" && args.mac !== "") {
-    if (args.mac === "random") mac = "random";
-    else {
-      const m = parseMac(args.mac);
-      if (!m) throw new UsageError(`--mac "${args.mac}" is not a MAC address (aa:bb:cc:dd:ee:ff or random)`);
-      mac = m;
-    }
-  }
-  let clientId: Uint8Array | undefined;
-  if (typeof args["client-id"] === "string") {
-    const b = fromHex(args["client-id"]);
-    if (!b || b.length < 2 || b.length > 255) throw new UsageError("--client-id takes 2 to 255 bytes of hex, type byte first (e.g. 01aabbccddeeff)");
-    clientId = b;
-  }
-  let requestList = DEFAULT_REQUEST_LIST;
-  if (typeof args["request-options"] === "string") {
-    const codes = args["request-options"].split(",").map((s) => s.trim()).filter(Boolean).map(Number);
-    if (!codes.length || codes.some((c) => !Number.isInteger(c) || c < 1 || c > 254)) {
-      throw new UsageError("--request-options takes option codes 1-254, comma-separated (e.g. 1,3,6)");
-    }
-    requestList = codes;
-  }
-  let hostname: string | null = null;
-  // citty turns --no-hostname into hostname=false; read the raw flag to be sure.
-  if (!rawArgs.includes("--no-hostname") && args.hostname !== false) {
-    const h = typeof args.hostname === "string" ? args.hostname : shortHostname(osHostname());
-    if (h.length > 255) throw new UsageError("--hostname is longer than 255 bytes");
-    hostname = h || null;
-  }
-  let vendorClass: Uint8Array | undefined;
-  if (typeof args["vendor-class"] === "string") {
-    vendorClass = new TextEncoder().encode(args["vendor-class"]);
-    if (vendorClass.length === 0 || vendorClass.length > 255) throw new UsageError("--vendor-class takes 1 to 255 bytes");
-  }
-  const extra: OptionBytes[] = [];
-  for (const value of allValues(rawArgs, "option")) {
-    const r = parseOptionArg(value);
-    if (!r.ok) throw new UsageError(`--option ${value}: ${r.reason}`);
-    if (r.code === 53) throw new UsageError("--option 53: discover sends DISCOVERs; the message type is not an option here");
-    extra.push({ code: r.code, data: r.data });
-  }
-  const allow = allowListFromArgs(rawArgs);
-  const { server, giaddr } = unicastFromArgs(args);
-  return {
-    iface, waitMs: waitS * 1000, retryMs: retryS * 1000, tries, first: args.first === true, mac,
-    identity: { hostname, clientId, vendorClass, requestList, preferIpv6: args["prefer-ipv6"] === true },
-    broadcastFlag: args["broadcast-flag"] === true,
-    extra,
-    allow,
-    server,
-    giaddr,
-  };
-}
-
-function unicastFromArgs(args: Parsed): Pick<DiscoverOptions, "server" | "giaddr"> {
-  const text = (flag: string) => {
-    const v = args[flag];
-    if (v === undefined) return null;
-    if (typeof v !== "string" || v === "") throw new UsageError(`--${flag} needs a value`);
-    return v;
-  };
-  const host = (flag: string, v: string | null) => {
-    if (v !== null && (parseIp(v) === null || !isUsableAddress(v))) throw new UsageError(`--${flag} "${v}" is not a unicast IPv4 address`);
-    return v;
-  };
-  const ip = host("server", text("server"));
-  const giaddr = host("giaddr", text("giaddr"));
-  const macText = text("server-mac");
-  let mac: Uint8Array | null = null;
-  if (macText !== null) {
-    mac = parseMac(macText);
-    if (!mac || (mac[0] & 1) !== 0) throw new UsageError(`--server-mac "${macText}" is not a unicast MAC address (aa:bb:cc:dd:ee:ff)`);
-  }
-  if (ip === null) {
-    if (giaddr !== null) throw new UsageError(`--giaddr needs --server IP: a relay agent unicasts to its server (e.g. --giaddr ${giaddr} --server 192.0.2.1)`);
-    if (mac !== null) throw new UsageError("--server-mac goes with --server IP (the server it belongs to)");
-    return { server: null, giaddr: null };
-  }
-  if (giaddr === ip) throw new UsageError("--giaddr is our (the relay agent's) address; --server is the server's: they differ");
-  return { server: { ip, mac }, giaddr };
+  return { discover: { ...discover, waitMs, onOffer: undefined }, intervalMs, vanishAfter };
 }
 
 export default defineCommand({
@@ -378,17 +111,19 @@ export default defineCommand({
   args: discoverArgs,
   async run({ args, rawArgs }) {
     rejectUnknownFlags(rawArgs, discoverArgs);
-    const opts = discoverOptionsFromArgs(args as Parsed, rawArgs);
-    // --- resident prober: cli/probe.ts checks --daemon/--interval/--vanish-after and runs it ---
+    const opts = discoverOptionsFromArgs(args, rawArgs);
+    // --- resident prober: cli/client/probe.ts runs it, cli/render-probe.ts prints it ---
     if (args.daemon === true || args.interval !== undefined || args["vanish-after"] !== undefined) {
       // Each probe checks again; a giaddr missing at start is a usage error, not a failing probe.
       if (opts.giaddr !== null) checkRelayAddress(opts.iface, opts.giaddr);
-      const { runProbeDaemon } = await import("../probe.ts");
-      return runProbeDaemon(args as Parsed, opts);
+      const o = probeOptionsFromArgs(args, opts);
+      const { runProbeDaemon } = await import("../client/probe.ts");
+      const { probePrinter } = await import("../render-probe.ts");
+      return runProbeDaemon(o, accountFromArgs(args), probePrinter(args.json === true, args.verbose === true));
     }
     // --- end resident prober ---
     // The OFFERs are parsed as --user (nobody) with no capability left.
-    const account = accountFromArgs(args as Parsed);
+    const account = accountFromArgs(args);
     const result = await runDiscover({ ...opts, afterOpen: () => dropAfterOpen(account, [], "discover") });
     const rogue = result.rogueServers.length > 0;
     for (const r of result.rogueServers) log.warn(`rogue DHCP server: ${escapeText(r)} is not in --allow-server`);

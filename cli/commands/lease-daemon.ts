@@ -2,37 +2,16 @@
 // `request --daemon` over its control socket. `show` needs no daemon: without one it reads
 // the stored lease file (no privilege needed beyond reading it).
 
-import { defineCommand } from "citty";
+import { defineCommand, type ParsedArgs } from "citty";
 import { readdirSync } from "node:fs";
 import { escapeText } from "../../core/escape.ts";
-import { outputArgs, rejectUnknownFlags } from "../args.ts";
+import { dirArgs, dirsFromArgs, ifaceFromArgs, outputArgs, rejectUnknownFlags } from "../args.ts";
 import { callControl, controlPath, ControlError, type ControlCommand } from "../daemon/control.ts";
-import { DEFAULT_RUN_DIR, DEFAULT_STATE_DIR } from "../daemon/paths.ts";
-import { interfaceNameProblem, leasePath, listStored, loadLease, type LeaseRecord } from "../daemon/store.ts";
-import { EXIT, UsageError, UserError } from "../errors.ts";
+import type { LeaseRecord } from "../../core/lease-record.ts";
+import { interfaceNameProblem, leasePath, listStored, loadLease } from "../daemon/store.ts";
+import { EXIT, UserError } from "../errors.ts";
 import { print } from "../log.ts";
 import { alignColumns, printJson } from "../render.ts";
-
-export const dirArgs = {
-  "state-dir": { type: "string", description: `Where the daemon stores leases (default ${DEFAULT_STATE_DIR})`, valueHint: "DIR" },
-  "run-dir": { type: "string", description: `Where its control socket is (default ${DEFAULT_RUN_DIR})`, valueHint: "DIR" },
-} as const;
-
-type Parsed = Record<string, string | boolean | string[] | undefined>;
-
-export function dirs(args: Parsed): { stateDir: string; runDir: string } {
-  return {
-    stateDir: typeof args["state-dir"] === "string" ? args["state-dir"] : DEFAULT_STATE_DIR,
-    runDir: typeof args["run-dir"] === "string" ? args["run-dir"] : DEFAULT_RUN_DIR,
-  };
-}
-
-export function checkIface(iface: unknown, cmd: string): string {
-  if (typeof iface !== "string" || iface === "") throw new UsageError(`which interface? e.g. dhcptool lease ${cmd} eth0`);
-  const problem = interfaceNameProblem(iface);
-  if (problem) throw new UsageError(`"${escapeText(iface)}": ${problem}`);
-  return iface;
-}
 
 /** What show reports per interface, from the daemon or from the file. */
 type Shown = Record<string, unknown> & { interface: string; source: "daemon" | "file"; lease: LeaseRecord | null };
@@ -104,9 +83,9 @@ export const show = defineCommand({
   args: showArgs,
   async run({ args, rawArgs }) {
     rejectUnknownFlags(rawArgs, showArgs);
-    const { stateDir, runDir } = dirs(args as Parsed);
+    const { stateDir, runDir } = dirsFromArgs(args);
     let names: string[];
-    if (args.iface) names = [checkIface(args.iface, "show")];
+    if (args.iface) names = [ifaceFromArgs(args.iface, "dhcptool lease show eth0")];
     else {
       const sockets = (() => { try { return readdirSync(runDir).filter((f) => f.endsWith(".sock")).map((f) => f.slice(0, -5)); } catch { return []; } })();
       names = [...new Set([...sockets, ...listStored(stateDir)])].filter((n) => interfaceNameProblem(n) === null).sort();
@@ -130,9 +109,9 @@ const ifaceArg = { iface: { type: "positional", required: true, description: "In
 export const controlArgs = { ...ifaceArg, ...dirArgs, ...outputArgs } as const;
 
 /** Sends `cmd` to the daemon of IFACE and prints its answer. */
-export async function toDaemon(cmd: ControlCommand, args: Parsed): Promise<number> {
-  const iface = checkIface(args.iface, cmd);
-  const { runDir } = dirs(args);
+async function toDaemon(cmd: ControlCommand, args: ParsedArgs<typeof controlArgs>): Promise<number> {
+  const iface = ifaceFromArgs(args.iface, `dhcptool lease ${cmd} eth0`);
+  const { runDir } = dirsFromArgs(args);
   const path = controlPath(runDir, iface);
   let r;
   try {
@@ -154,7 +133,7 @@ function controlCommand(cmd: "renew" | "rebind", description: string) {
     args: controlArgs,
     async run({ args, rawArgs }) {
       rejectUnknownFlags(rawArgs, controlArgs);
-      return await toDaemon(cmd, args as Parsed);
+      return await toDaemon(cmd, args);
     },
   });
 }

@@ -1,38 +1,29 @@
-// `dhcptool request IFACE`: a whole DORA (or INIT-REBOOT with --address) through the
-// client engine (core/engine.ts), printing the lease and how long each step took. This file
-// is the IO shell: the raw socket, the timers, the clock; every protocol decision is the engine's.
+// `dhcptool request IFACE`: a whole DORA (or INIT-REBOOT with --address), printing the lease
+// and how long each step took; with --daemon, the resident client. Flags → cli/client/request.ts
+// (or cli/daemon/run.ts) → render (cli/render-lease.ts); the protocol is the engine's.
 
-import { defineCommand } from "citty";
-import { macToString, parseIp } from "../../core/bytes.ts";
-import { frameClientMessage } from "../../core/client.ts";
-import { DropCounters, clientReplyPath, parseReplyFrame, relayReplyPath } from "../../core/discover.ts";
-import { initialState, step, type Action, type ClientState, type Event, type Lease, type TimerName } from "../../core/engine.ts";
+import { defineCommand, type ParsedArgs } from "citty";
 import { escapeText } from "../../core/escape.ts";
-import { leaseVars } from "../../core/lease-env.ts";
-import { BROADCAST_MAC, DHCP_SERVER_PORT } from "../../core/frame.ts";
-import { decodeMessage } from "../../core/message.ts";
-import { DHCPDISCOVER, DHCPREQUEST } from "../../core/options.ts";
-import { allValues, outputArgs, rejectUnknownFlags } from "../args.ts";
+import {
+  clientArgs, clientOptionsFromArgs, dirArgs, dirsFromArgs, identityArgs, ipFromArgs, outputArgs, parseNumber,
+  rejectUnknownFlags, unicastArgs,
+} from "../args.ts";
 import { EXIT, UsageError } from "../errors.ts";
-import { leaseRecord, type LeaseRecord } from "../daemon/store.ts";
+import { randomMac } from "../client/identity.ts";
+import { runRequest, type RequestOptions } from "../client/request.ts";
 import { accountFromArgs, dropAfterOpen, userArg } from "../privilege.ts";
 import { log, print } from "../log.ts";
-import { discoverArgs, discoverOptionsFromArgs, resolveUnicast, type DiscoverOptions } from "./discover.ts";
-
-const { iface, mac, "client-id": clientId, hostname, "no-hostname": noHostname, "vendor-class": vendorClass,
-  "request-options": requestOptions, "broadcast-flag": broadcastFlag, "prefer-ipv6": preferIpv6, option,
-  server, "server-mac": serverMac, giaddr } = discoverArgs;
+import { renderLeaseEnv, renderLeaseText } from "../render-lease.ts";
 
 export const requestArgs = {
-  iface: { ...iface, description: "Interface to ask on (e.g. eth0)" },
+  iface: { type: "positional", required: true, description: "Interface to ask on (e.g. eth0)", valueHint: "IFACE" },
   address: { type: "string", description: "INIT-REBOOT: ask for this address (REQUEST with option 50 only, no DISCOVER)", valueHint: "IP" },
-  timeout: { type: "string", description: "Retransmit a DISCOVER or REQUEST after S seconds (default 2)", valueHint: "S" },
-  tries: { type: "string", description: "Send each message at most N times before giving up (default 3)", valueHint: "N" },
-  mac, "client-id": clientId, hostname, "no-hostname": noHostname, "vendor-class": vendorClass,
-  "request-options": requestOptions, "broadcast-flag": broadcastFlag, "prefer-ipv6": preferIpv6, option,
-  server: { ...server, description: "Ask this one server by unicast (DISCOVER and REQUEST) instead of broadcasting; replies from any other are dropped" },
-  "server-mac": serverMac,
-  giaddr: { ...giaddr, description: "Relay simulation: DISCOVER and REQUEST go as a relay agent at IP (an address on IFACE) sends them: giaddr, hops 1, from IP:67 to --server" },
+  timeout: { ...clientArgs.timeout, description: "Retransmit a DISCOVER or REQUEST after S seconds (default 2)" },
+  tries: { ...clientArgs.tries, description: "Send each message at most N times before giving up (default 3)" },
+  ...identityArgs,
+  server: { ...unicastArgs.server, description: "Ask this one server by unicast (DISCOVER and REQUEST) instead of broadcasting; replies from any other are dropped" },
+  "server-mac": unicastArgs["server-mac"],
+  giaddr: { ...unicastArgs.giaddr, description: "Relay simulation: DISCOVER and REQUEST go as a relay agent at IP (an address on IFACE) sends them: giaddr, hops 1, from IP:67 to --server" },
   release: { type: "boolean", description: "Give the address back (DHCPRELEASE to the server) right after the ACK" },
   format: { type: "string", description: "Output: text (default), json, or env (KEY='value' lines to source in a shell)", valueHint: "FMT" },
   daemon: { type: "boolean", description: "Stay resident: keep the lease (renew, rebind, reboot after a link flap), with a control socket for `dhcptool lease`" },
@@ -40,12 +31,14 @@ export const requestArgs = {
   hook: { type: "string", description: "--daemon: run PROG (an absolute path, no shell) on every event, lease fields in its environment, JSON on stdin", valueHint: "PROG" },
   "hook-timeout": { type: "string", description: "--daemon: kill a hook still running after S seconds (default 10)", valueHint: "S" },
   config: { type: "string", description: "--daemon: per-interface settings (TOML or JSON); SIGHUP re-reads it", valueHint: "FILE" },
-  "state-dir": { type: "string", description: "--daemon: where leases are stored, one JSON file per interface (default /var/lib/dhcptool)", valueHint: "DIR" },
-  "run-dir": { type: "string", description: "--daemon: where the control socket goes, IFACE.sock (default /run/dhcptool)", valueHint: "DIR" },
+  "state-dir": { ...dirArgs["state-dir"], description: "--daemon: where leases are stored, one JSON file per interface (default /var/lib/dhcptool)" },
+  "run-dir": { ...dirArgs["run-dir"], description: "--daemon: where the control socket goes, IFACE.sock (default /run/dhcptool)" },
   "release-on-exit": { type: "boolean", description: "--daemon: on SIGTERM send a RELEASE and take the address off before exiting" },
   ...userArg,
   ...outputArgs,
 } as const;
+
+type RequestArgs = ParsedArgs<typeof requestArgs>;
 
 const DAEMON_ONLY = ["apply", "hook", "hook-timeout", "config", "state-dir", "run-dir", "release-on-exit"] as const;
 
@@ -85,269 +78,20 @@ new_rebinding_time, new_expiry, new_dhcp_server_identifier, new_dhcp_server_mac
 (dhclient-script names, the same a --daemon --hook program gets): every value
 single-quoted with wire strings escaped, so sourcing the output cannot run anything.`;
 
-export interface RequestOptions extends Omit<DiscoverOptions, "waitMs" | "first" | "allow" | "onOffer"> {
-  address?: string;
-  release: boolean;
-}
-
-export type RequestOutcome = "bound" | "nak" | "no-offer" | "no-ack" | "ipv6-only";
-
-export interface RequestResult {
-  interface: string;
-  mac: string;
-  outcome: RequestOutcome;
-  lease: LeaseRecord | null;
-  nak: { server: string; message: string | null } | null;
-  /** RFC 8925 (with --prefer-ipv6): the server said IPv6-only; DHCPv4 should wait this long. */
-  ipv6Only: { server: string; waitSec: number } | null;
-  timing: { discoverToOfferMs: number | null; requestToAckMs: number | null; totalMs: number };
-  /** --server and --giaddr as used (null: broadcast, no relay). */
-  server: string | null;
-  giaddr: string | null;
-  discoversSent: number;
-  requestsSent: number;
-  released: boolean;
-  dropped: Record<string, number>;
-}
-
-const round = (ms: number) => Math.round(ms * 100) / 100;
-
-export async function runRequest(o: RequestOptions): Promise<RequestResult> {
-  const { RawSocket, interfaceInfo } = await import("../../native/rawsocket.ts");
-  const info = interfaceInfo(o.iface);
-  if (info.carrier === false) log.warn(`${escapeText(o.iface)} has no carrier (cable unplugged? no link?); trying anyway`);
-  const route = resolveUnicast(o);
-  const mac = o.mac === "interface" ? info.mac : o.mac === "random" ? randomMac() : o.mac;
-  const random = () => crypto.getRandomValues(new Uint32Array(1))[0] / 0x100000000;
-  const wallOffset = Date.now() - performance.now();
-  const startedAt = performance.now();
-
-  let state: ClientState = initialState({
-    identity: { ...o.identity, mac }, resident: false, retryMs: o.retryMs, tries: o.tries,
-    requestedAddress: o.address, broadcastFlag: o.broadcastFlag, extra: o.extra, random,
-    ...route,
-  });
-  const relay = route.relay;
-  // A relay's answers come to giaddr:67, in frames to the interface's MAC (chaddr may be random).
-  const replyPath = relay ? relayReplyPath(relay.giaddr, info.mac) : clientReplyPath(mac);
-  const drops = new DropCounters();
-  const timers = new Map<TimerName, Timer>();
-  let outcome: RequestOutcome | null = null;
-  let lease: Lease | null = null;
-  let nak: RequestResult["nak"] = null;
-  let ipv6Only: RequestResult["ipv6Only"] = null;
-  let released = false;
-  let discoversSent = 0, requestsSent = 0;
-  let firstDiscoverAt: number | null = null, offerAt: number | null = null;
-  let firstRequestAt: number | null = null, ackAt: number | null = null;
-  let finish!: () => void;
-  const done = new Promise<void>((resolve) => { finish = resolve; });
-
-  const socket = RawSocket.open(o.iface, {
-    // The client filter passes only UDP to port 68; a relay's answers go to port 67.
-    filter: relay ? "watch" : "client",
-    onFrame(frame) {
-      // The same frame checks as discover's OfferCollector; the engine checks the rest.
-      const f = parseReplyFrame(frame, replyPath);
-      if (!f.ok) { drops.add(f.reason); return; }
-      const d = decodeMessage(f.frame.payload);
-      if (!d.ok) { drops.add(`decode-${d.error.kind}`); return; }
-      dispatch({ kind: "received", message: d.message, srcIp: f.frame.srcIp, srcMac: f.frame.srcMac });
-    },
-    onError(err) { log.debug(`receive: ${String(err)}`); },
-  });
-
-  let sendError: unknown = null;
-
-  function dispatch(event: Event): void {
-    const now = performance.now();
-    const r = step(state, event, now);
-    state = r.state;
-    for (const a of r.actions) perform(a, now);
-  }
-
-  function perform(a: Action, now: number): void {
-    switch (a.kind) {
-      case "send": {
-        const to = a.to === "broadcast"
-          ? { mac: BROADCAST_MAC, ip: "255.255.255.255", srcIp: a.srcIp, srcPort: a.srcPort }
-          : { mac: a.to.mac, ip: a.to.ip, srcIp: a.srcIp, srcPort: a.srcPort };
-        // What a relay agent forwards leaves from its own interface; the client's own, from chaddr.
-        try {
-          socket.send(frameClientMessage(a.srcPort === DHCP_SERVER_PORT ? info.mac : mac, a.payload, to));
-        } catch (err) {
-          // The interface went away mid-exchange (a timer got us here): end, report it after.
-          sendError ??= err;
-          finish();
-          return;
-        }
-        if (a.messageType === DHCPDISCOVER) { discoversSent++; firstDiscoverAt ??= now; }
-        if (a.messageType === DHCPREQUEST) { requestsSent++; firstRequestAt ??= now; }
-        log.debug(`sent ${a.messageType === DHCPDISCOVER ? "DISCOVER" : a.messageType === DHCPREQUEST ? "REQUEST" : "RELEASE"} xid 0x${a.xid.toString(16)}`);
-        return;
-      }
-      case "arm": {
-        clearTimeout(timers.get(a.timer));
-        timers.set(a.timer, setTimeout(() => { timers.delete(a.timer); dispatch({ kind: "timer", timer: a.timer }); }, Math.max(0, a.at - performance.now())));
-        return;
-      }
-      case "disarm":
-        clearTimeout(timers.get(a.timer));
-        timers.delete(a.timer);
-        return;
-      case "offer":
-        offerAt ??= now;
-        log.verbose(`offer of ${a.address} from ${escapeText(a.serverId)}`);
-        return;
-      case "bound":
-        ackAt = now;
-        lease = a.lease;
-        outcome = "bound";
-        finish();
-        return;
-      case "nak":
-        nak = { server: a.server, message: a.message };
-        outcome = "nak";
-        finish();
-        return;
-      case "failed":
-        outcome = a.reason;
-        finish();
-        return;
-      case "released":
-        released = true;
-        return;
-      case "unbound":
-        return;
-      case "ipv6-only":
-        ipv6Only = { server: a.server, waitSec: a.waitSec };
-        outcome = "ipv6-only";
-        finish();
-        return;
-      case "dropped":
-        drops.add(a.reason);
-        log.debug(`dropped a reply: ${a.reason}`);
-        return;
-    }
-  }
-
-  const interrupted = () => finish();
-  process.once("SIGINT", interrupted);
-  try {
-    await o.afterOpen?.(); // the privilege drop: replies are parsed as --user
-    dispatch({ kind: "start" });
-    await done;
-    // DESIGN.md: the kernel holds no address, so the RELEASE goes out as a raw frame from the
-    // leased address to the server's MAC (the engine says so: unicast with srcIp).
-    if (outcome === "bound" && o.release) dispatch({ kind: "release" });
-    if (state.phase !== "STOPPED") dispatch({ kind: "stop" }); // later replies are ignored
-  } finally {
-    process.off("SIGINT", interrupted);
-    for (const t of timers.values()) clearTimeout(t);
-    socket.close();
-  }
-  if (sendError !== null) {
-    if (outcome === null) throw sendError;
-    log.warn(`sending failed after the exchange: ${sendError instanceof Error ? sendError.message : String(sendError)}`);
-  }
-  const finalLease = lease as Lease | null;
-  return {
-    interface: o.iface,
-    mac: macToString(mac),
-    outcome: outcome ?? (o.address ? "no-ack" : "no-offer"),
-    lease: finalLease ? leaseRecord(finalLease, wallOffset) : null,
-    nak, ipv6Only,
-    timing: {
-      discoverToOfferMs: firstDiscoverAt !== null && offerAt !== null ? round(offerAt - firstDiscoverAt) : null,
-      requestToAckMs: firstRequestAt !== null && ackAt !== null ? round(ackAt - firstRequestAt) : null,
-      totalMs: round(performance.now() - startedAt),
-    },
-    server: route.server?.ip ?? null,
-    giaddr: relay?.giaddr ?? null,
-    discoversSent, requestsSent, released,
-    dropped: drops.toJSON(),
-  };
-}
-
-function randomMac(): Uint8Array {
-  const m = crypto.getRandomValues(new Uint8Array(6));
-  m[0] = (m[0] & 0xfe) | 0x02; // unicast, locally administered
-  return m;
-}
-
-// ---------------------------------------------------------------- output
-
-/**
- * A value safe to `source` in sh/bash: wire strings escaped (no control characters reach a
- * terminal), then single-quoted, a ' inside written as '\'' — nothing inside single quotes
- * is expanded, so no $(…), `…` or ; can run.
- */
-export function shellQuote(value: string): string {
-  return "'" + escapeText(value).replace(/'/g, "'\\''") + "'";
-}
-
-export function renderLeaseEnv(r: RequestResult): string {
-  const l = r.lease;
-  if (!l) return "";
-  const vars: [string, string][] = [["interface", r.interface], ...leaseVars(l, "new_")];
-  return vars.map(([k, v]) => `${k}=${shellQuote(v)}\n`).join("");
-}
-
-function renderLeaseText(r: RequestResult): string {
-  const l = r.lease!;
-  const list = (xs: string[]) => (xs.length ? xs.map(escapeText).join(", ") : "-");
-  const secs = (s: number) => (l.infinite ? "infinite" : `${s} s`);
-  const t = r.timing;
-  const steps = [
-    t.discoverToOfferMs !== null ? `discover→offer ${t.discoverToOfferMs.toFixed(1)} ms` : null,
-    t.requestToAckMs !== null ? `request→ack ${t.requestToAckMs.toFixed(1)} ms` : null,
-    `total ${t.totalMs.toFixed(1)} ms`,
-  ].filter(Boolean).join(", ");
-  return [
-    `bound ${l.address} from ${escapeText(l.serverId)} (${l.serverMac}) on ${escapeText(r.interface)}, mac ${r.mac}`,
-    `  mask      ${l.subnetMask ?? "-"}`,
-    `  routers   ${list(l.routers)}`,
-    `  routes    ${l.routes.length ? l.routes.map((x) => `${x.destination}/${x.prefix} via ${x.router}`).join(", ") : "-"}`,
-    `  dns       ${list(l.dns)}`,
-    `  domain    ${l.domain === null ? "-" : escapeText(l.domain)}`,
-    `  search    ${list(l.search)}`,
-    `  lease     ${secs(l.leaseTime)} (T1 ${secs(l.t1)}, T2 ${secs(l.t2)})`,
-    `  acquired  ${l.acquiredAt}`,
-    `  expires   ${l.expiresAt ?? "never"}`,
-    `  steps     ${steps}`,
-    ...(r.released ? ["  released  (DHCPRELEASE sent)"] : []),
-  ].join("\n") + "\n";
-}
-
-type Parsed = Record<string, string | boolean | string[] | undefined>;
-
-export function requestOptionsFromArgs(args: Parsed, rawArgs: string[]): RequestOptions {
-  if (!String(args.iface ?? "")) throw new UsageError("which interface? e.g. dhcptool request eth0");
-  for (const value of allValues(rawArgs, "option")) {
-    if (/^(53|dhcp-message-type)\s*(=|$)/i.test(value)) throw new UsageError("--option 53: request sets the message type itself");
-  }
-  const { waitMs: _w, first: _f, allow: _a, onOffer: _o, ...base } = discoverOptionsFromArgs({ ...args, wait: undefined }, rawArgs);
+export function requestOptionsFromArgs(args: RequestArgs, rawArgs: string[]): RequestOptions {
+  const base = clientOptionsFromArgs(args, rawArgs, "request", "request sets the message type itself");
   if (args.daemon === true && (base.server || base.giaddr)) {
     throw new UsageError("--server and --giaddr are for the one-shot request; the --daemon client broadcasts, and renews with its lease's server");
   }
-  let address: string | undefined;
-  if (args.address !== undefined) {
-    if (typeof args.address !== "string" || parseIp(args.address) === null) {
-      throw new UsageError(`--address "${String(args.address)}" is not an IPv4 address`);
-    }
-    address = args.address;
-  }
-  return { ...base, address, release: args.release === true };
+  return { ...base, address: ipFromArgs(args.address, "address") ?? undefined, release: args.release === true };
 }
 
-async function daemon(args: Parsed, rawArgs: string[]): Promise<number> {
+async function daemon(args: RequestArgs, rawArgs: string[]): Promise<number> {
   if (args.release) throw new UsageError("--release gives a one-shot lease straight back; a daemon releases with --release-on-exit or `dhcptool lease release IFACE`");
   if (args.format !== undefined) throw new UsageError("--format is for the one-shot; the daemon logs (or prints NDJSON events with --json)");
   const o = requestOptionsFromArgs(args, rawArgs);
   const given = (flag: string) => rawArgs.some((a) => a === `--${flag}` || a.startsWith(`--${flag}=`));
-  const { runDaemon, DEFAULT_STATE_DIR } = await import("../daemon/run.ts");
-  const { DEFAULT_RUN_DIR } = await import("../daemon/control.ts");
-  const { parseNumber } = await import("../args.ts");
+  const { runDaemon } = await import("../daemon/run.ts");
   if (o.mac === "random") log.warn("--mac random with --daemon: a new MAC each start, so a stored lease is never rebooted into");
   const mac = o.mac === "random" ? randomMac() : o.mac;
   return await runDaemon({
@@ -358,13 +102,12 @@ async function daemon(args: Parsed, rawArgs: string[]): Promise<number> {
       ...(given("vendor-class") ? { vendorClass: o.identity.vendorClass } : {}),
       ...(given("prefer-ipv6") ? { preferIpv6: true } : {}),
     },
-    broadcastFlag: o.broadcastFlag, extra: o.extra ?? [],
+    broadcastFlag: o.broadcastFlag, extra: o.extra,
     configPath: typeof args.config === "string" ? args.config : null,
-    stateDir: typeof args["state-dir"] === "string" ? args["state-dir"] : DEFAULT_STATE_DIR,
-    runDir: typeof args["run-dir"] === "string" ? args["run-dir"] : DEFAULT_RUN_DIR,
+    ...dirsFromArgs(args),
     apply: args.apply === true,
     hook: typeof args.hook === "string" ? args.hook : null,
-    hookTimeoutMs: parseNumber(args["hook-timeout"] as string | undefined, "hook-timeout", { min: 0.1, max: 3600, fallback: 10 }) * 1000,
+    hookTimeoutMs: parseNumber(args["hook-timeout"], "hook-timeout", { min: 0.1, max: 3600, fallback: 10 }) * 1000,
     releaseOnExit: args["release-on-exit"] === true,
     json: args.json === true,
     account: accountFromArgs(args),
@@ -376,14 +119,14 @@ export default defineCommand({
   args: requestArgs,
   async run({ args, rawArgs }) {
     rejectUnknownFlags(rawArgs, requestArgs);
-    if (args.daemon) return await daemon(args as Parsed, rawArgs);
+    if (args.daemon) return await daemon(args, rawArgs);
     for (const flag of DAEMON_ONLY) {
       if (args[flag] !== undefined && args[flag] !== false) throw new UsageError(`--${flag} goes with --daemon (e.g. dhcptool request ${String(args.iface ?? "eth0")} --daemon --${flag}${flag === "apply" || flag === "release-on-exit" ? "" : " …"})`);
     }
     const format = args.json ? "json" : String(args.format ?? "text");
     if (!["text", "json", "env"].includes(format)) throw new UsageError(`--format takes text, json or env, not "${format}"`);
-    const opts = requestOptionsFromArgs(args as Parsed, rawArgs);
-    const account = accountFromArgs(args as Parsed);
+    const opts = requestOptionsFromArgs(args, rawArgs);
+    const account = accountFromArgs(args);
     const r = await runRequest({ ...opts, afterOpen: () => dropAfterOpen(account, [], "request") });
     const drops = Object.entries(r.dropped).map(([k, v]) => `${k} ${v}`).join(", ");
     log.verbose(`${r.discoversSent} DISCOVER(s), ${r.requestsSent} REQUEST(s), ${r.timing.totalMs.toFixed(1)} ms` + (drops ? `; dropped: ${drops}` : ""));

@@ -5,7 +5,7 @@
 import { defineCommand } from "citty";
 import { macToString, parseIp, parseMac } from "../../core/bytes.ts";
 import { ConversationTracker, type PacketEvent, type SeenPacket, type Summary } from "../../core/conversations.ts";
-import type { AllowList } from "../../core/discover.ts";
+import type { AllowList } from "../../core/allow-list.ts";
 import { escapeText, safeJson } from "../../core/escape.ts";
 import { viewFrame } from "../../core/inspect.ts";
 import { allValues, allowListFromArgs, outputArgs, parseNumber, rejectUnknownFlags } from "../args.ts";

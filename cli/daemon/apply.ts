@@ -109,6 +109,11 @@ export class Applier {
     return report;
   }
 
+  /** Closes the route socket it was given (it is the applier's from construction on). */
+  close(): void {
+    this.#nl.close();
+  }
+
   #try(report: ApplyReport, what: string, fn: () => void, okCodes: string[] = []): boolean {
     try {
       fn();

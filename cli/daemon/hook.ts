@@ -8,7 +8,7 @@
 
 import { envValue, leaseVars } from "../../core/lease-env.ts";
 import { log } from "../log.ts";
-import type { LeaseRecord } from "./store.ts";
+import type { LeaseRecord } from "../../core/lease-record.ts";
 import { errnoText } from "./store.ts";
 
 export interface HookEvent {

@@ -1,39 +1,26 @@
-// The resident client for one interface: the IO shell around core/engine.ts, as dhcpleased's
-// frontend is around its engine. It owns the packet socket, the timers (on the monotonic
-// clock), the link monitor, the lease store, --apply and the hook; the engine decides
-// everything about the protocol. Every action the engine returns is carried out here and
-// nowhere else; every failure of the world (a send refused, a full disk, a route the kernel
-// will not take, a hook that hangs) is reported and survived, never thrown into the engine.
+// The resident client for one interface, as dhcpleased's frontend is around its engine: it
+// keeps the lease the engine binds (store, --apply, hook, events) and follows the link. The
+// engine decides everything about the protocol; cli/client/driver.ts carries out its actions;
+// every piece of the world comes from outside (cli/daemon/resident-io.ts), so a unit test
+// runs this whole life on a fake wire with a hand-turned clock. Every failure of the world (a
+// send refused, a full disk, a route the kernel will not take, a hook that hangs) is reported
+// and survived; an exception out of the engine is a bug: reported, and the client stops with
+// exit status 1 (done).
 
 import { macToString, parseMac } from "../../core/bytes.ts";
-import { frameClientMessage, type ClientIdentity } from "../../core/client.ts";
-import { DropCounters } from "../../core/discover.ts";
-import {
-  initialState, step, type Action, type ClientState, type EngineConfig, type Event, type Lease, type Phase,
-  type TimerName, type UnboundReason,
-} from "../../core/engine.ts";
+import type { ClientIdentity } from "../../core/client.ts";
+import type { EngineConfig, Lease, Phase, UnboundReason } from "../../core/engine.ts";
 import { escapeText } from "../../core/escape.ts";
-import { BROADCAST_MAC, DHCP_CLIENT_PORT, parseUdpFrame } from "../../core/frame.ts";
-import { decodeMessage, type OptionBytes } from "../../core/message.ts";
-import { DHCPDISCOVER, DHCPRELEASE, DHCPREQUEST } from "../../core/options.ts";
-import type { LinkEvent, LinkMonitor, NetlinkRoute } from "../../native/netlink.ts";
-import type { RawSocket } from "../../native/rawsocket.ts";
-import { Applier } from "./apply.ts";
+import { leaseFromRecord, leaseRecord, type LeaseRecord } from "../../core/lease-record.ts";
+import type { OptionBytes } from "../../core/message.ts";
+import { EngineDriver, type EngineReactions } from "../client/driver.ts";
+import { wallOffset, type Clock, type Timers } from "../client/time.ts";
+import type { Transport } from "../client/transport.ts";
 import type { InterfaceSettings } from "./config.ts";
-import type { HookQueue } from "./hook.ts";
-import {
-  leasePath, leaseRecord, loadLease, removeLease, saveLease, StoreError, type LeaseRecord,
-} from "./store.ts";
-
-export type Level = "debug" | "info" | "warn" | "error";
-
-/** What the daemon reports: one NDJSON line each with --json, a log line otherwise. */
-export interface DaemonEvent {
-  level: Level;
-  event: string;
-  message: string;
-  [key: string]: unknown;
-}
+import type {
+  DaemonEvent, HookSink, InterfaceFacts, LeaseApplier, LeaseStore, Level, LinkChange, LinkSource,
+} from "./resident-io.ts";
+import { StoreError } from "./store.ts";
 
 export interface ResidentOptions {
   iface: string;
@@ -44,15 +31,23 @@ export interface ResidentOptions {
   settings: InterfaceSettings;
   broadcastFlag: boolean;
   extra: OptionBytes[];
-  stateDir: string;
-  apply: boolean;
-  hook: HookQueue | null;
-  emit: (e: DaemonEvent) => void;
 }
 
-const TYPE_NAMES: Record<number, string> = { [DHCPDISCOVER]: "DISCOVER", [DHCPREQUEST]: "REQUEST", [DHCPRELEASE]: "RELEASE" };
-/** setTimeout holds at most 2^31-1 ms (~24.8 days); longer timers are re-armed when they fire early. */
-const MAX_TIMER_MS = 0x7fffffff;
+/** Everything the client does not decide itself. */
+export interface ResidentIo {
+  facts: InterfaceFacts;
+  transport: Transport;
+  links: LinkSource;
+  /** null without --apply. */
+  applier: LeaseApplier | null;
+  store: LeaseStore;
+  /** null without --hook. */
+  hook: HookSink | null;
+  emit: (e: DaemonEvent) => void;
+  timers: Timers;
+  clock: Clock;
+  random: () => number;
+}
 
 /** The hook's reason for a lease taken, by the phase that took it (dhclient-script's words). */
 const BOUND_REASON: Partial<Record<Phase, string>> = {
@@ -61,83 +56,56 @@ const BOUND_REASON: Partial<Record<Phase, string>> = {
 const UNBOUND_REASON: Record<UnboundReason, string> = {
   expired: "EXPIRE", nak: "NAK", "reboot-failed": "FAIL", restart: "RESTART", "ipv6-only": "IPV6ONLY",
 };
+const BOUND_VERB: Record<string, string> = { BOUND: "bound", REBOOT: "rebooted into", RENEW: "renewed", REBIND: "rebound" };
+
+const errorText = (err: unknown) => (err instanceof Error ? err.stack ?? err.message : String(err));
 
 export class ResidentClient {
   readonly iface: string;
   #o: ResidentOptions;
-  #state: ClientState;
+  readonly #io: ResidentIo;
+  readonly #driver: EngineDriver;
   #mac: Uint8Array;
-  #ifindex: number;
   #linkUp: boolean;
-  #wallOffset = Date.now() - performance.now();
-  #timers = new Map<TimerName, Timer>();
-  #socket: RawSocket;
-  #monitor: LinkMonitor | null = null;
-  #nl: NetlinkRoute | null;
-  #applier: Applier | null;
-  #drops = new DropCounters();
-  #sent: Record<string, number> = {};
-  #received = 0;
-  #phaseSince = Date.now();
+  #phaseSince: number;
+  /** The lease bound now (for old_* hook variables and CARRIER/NOCARRIER). */
+  #current: Lease | null = null;
   #stopped = false;
   #finish!: (code: number) => void;
-  /** Resolves with an exit status when the client ends by itself (interface removed, released). */
+  /** Resolves with an exit status when the client ends by itself (interface removed, released: 0; engine bug: 1). */
   readonly done: Promise<number>;
 
-  private constructor(o: ResidentOptions, socket: RawSocket, info: { index: number; mac: Uint8Array; up: boolean }, nl: NetlinkRoute | null) {
+  constructor(o: ResidentOptions, io: ResidentIo) {
     this.iface = o.iface;
     this.#o = o;
-    this.#socket = socket;
-    this.#ifindex = info.index;
-    this.#mac = o.mac === "interface" ? info.mac : o.mac;
-    this.#linkUp = info.up;
-    this.#nl = nl;
-    this.#applier = nl ? new Applier(nl, info.index) : null;
+    this.#io = io;
+    this.#mac = o.mac === "interface" ? io.facts.mac : o.mac;
+    this.#linkUp = io.facts.up;
+    this.#phaseSince = io.clock.wallNow();
     this.done = new Promise((resolve) => { this.#finish = resolve; });
-    this.#state = initialState(this.#engineConfig(this.#storedLease()));
-  }
-
-  /** Opens the sockets and starts: REBOOTING into a stored lease, or a DISCOVER. */
-  static async start(o: ResidentOptions): Promise<ResidentClient> {
-    const { RawSocket, interfaceInfo } = await import("../../native/rawsocket.ts");
-    const { LinkMonitor, NetlinkRoute } = await import("../../native/netlink.ts");
-    const info = interfaceInfo(o.iface);
-    const nl = o.apply ? NetlinkRoute.open() : null;
-    let client: ResidentClient | null = null;
-    const socket = RawSocket.open(o.iface, {
-      filter: "client",
-      onFrame: (frame) => { if (client) client.#onFrame(frame.bytes, frame.csum, frame.outgoing); },
-      onError: (err) => { if (client) client.#emit("warn", "receive-error", `receive on ${o.iface}: ${String(err)}`); },
+    this.#driver = new EngineDriver({
+      config: this.#engineConfig(this.#storedLease()),
+      transport: io.transport, timers: io.timers, clock: io.clock, interfaceMac: io.facts.mac,
+      reactions: this.#reactions(),
     });
-    try {
-      client = new ResidentClient(o, socket, { index: info.index, mac: info.mac, up: info.up && info.carrier !== false }, nl);
-      client.#monitor = LinkMonitor.open({
-        onLink: (ev) => client!.#onLink(ev),
-        onError: (err) => client!.#emit("warn", "link-monitor", `link monitor: ${String(err)}`),
-      });
-    } catch (err) {
-      socket.close();
-      nl?.close();
-      throw err;
-    }
-    client.#begin();
-    return client;
   }
 
-  #begin(): void {
-    const lease = this.#state.lease;
+  /** Follows the link and starts: REBOOTING into a stored lease, or a DISCOVER. */
+  start(): void {
+    this.#io.links.listen((change) => this.#onLink(change), (err) => this.#emit("warn", "link-monitor", `link monitor: ${String(err)}`));
+    const lease = this.#driver.state.lease;
     this.#emit("info", "start", `managing ${this.iface} (mac ${macToString(this.#mac)})` +
       (lease ? `, rebooting into the stored lease of ${lease.address}` : ""), { mac: macToString(this.#mac) });
-    if (lease && this.#applier) {
-      const adopted = this.#applier.adopt(lease, !this.#o.settings.ignoreRoutes);
+    if (lease && this.#io.applier) {
+      const adopted = this.#io.applier.adopt(lease, !this.#o.settings.ignoreRoutes);
       if (adopted) this.#emit("debug", "adopted", `${lease.address} is still on ${this.iface}: it is ours until the reboot says otherwise`);
     }
     if (!this.#linkUp) {
       this.#emit("warn", "link", `${this.iface} has no carrier: waiting for it`, { up: false });
-      this.#dispatch({ kind: "link", up: false });
+      this.#driver.dispatch({ kind: "link", up: false });
       return;
     }
-    this.#dispatch({ kind: "start" });
+    this.#driver.dispatch({ kind: "start" });
   }
 
   // ------------------------------------------------------------ the engine
@@ -147,144 +115,91 @@ export class ResidentClient {
     return {
       identity: { ...o.identity, mac: this.#mac }, resident: true, retryMs: 4000, tries: Infinity,
       broadcastFlag: o.broadcastFlag, extra: o.extra, ignoreServers: o.settings.ignoreServers, storedLease,
-      random: () => crypto.getRandomValues(new Uint32Array(1))[0] / 0x100000000,
+      random: this.#io.random,
     };
   }
 
   /** The stored lease on the engine's clock, when it is this MAC's and still valid. */
   #storedLease(): Lease | null {
-    const r = loadLease(this.#o.stateDir, this.iface);
+    const r = this.#io.store.load(this.#io.clock.wallNow());
     if (!r.ok) {
       if (r.reason !== "missing") this.#emit("warn", "store", `ignoring the stored lease for ${this.iface} (${r.reason}): ${r.detail}`);
       return null;
     }
     if (r.expired) return null;
     if (r.stored.mac !== macToString(this.#mac)) return null; // another MAC's lease is not ours to ask for
-    const mono = (iso: string | null) => (iso === null ? null : Date.parse(iso) - this.#wallOffset);
-    const l = r.stored.lease;
-    return { ...l, acquiredAt: mono(l.acquiredAt)!, renewAt: mono(l.renewAt), rebindAt: mono(l.rebindAt), expiresAt: mono(l.expiresAt) };
+    return leaseFromRecord(r.stored.lease, wallOffset(this.#io.clock));
   }
 
-  #dispatch(event: Event): void {
-    if (this.#stopped && event.kind !== "stop" && event.kind !== "release") return;
-    const now = performance.now();
-    const before = this.#state.phase;
-    let r;
-    try {
-      r = step(this.#state, event, now);
-    } catch (err) {
-      // The engine is pure and tested; if it throws, report the bug and keep the old state.
-      this.#emit("error", "bug", `engine: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
-      return;
-    }
-    this.#state = r.state;
-    if (r.state.phase !== before) {
-      this.#phaseSince = Date.now();
-      this.#emit("debug", "phase", `${before} → ${r.state.phase}`, { from: before, to: r.state.phase });
-    }
-    for (const a of r.actions) {
-      try {
-        this.#perform(a, before, now);
-      } catch (err) {
-        this.#emit("error", "bug", `carrying out ${a.kind}: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
-      }
-    }
-  }
-
-  #perform(a: Action, before: Phase, now: number): void {
-    switch (a.kind) {
-      case "send": return this.#send(a);
-      case "arm": return this.#arm(a.timer, a.at);
-      case "disarm":
-        clearTimeout(this.#timers.get(a.timer));
-        this.#timers.delete(a.timer);
-        return;
-      case "offer":
-        this.#emit("debug", "offer", `offer of ${a.address} from ${escapeText(a.serverId)}`, { server: a.serverId, address: a.address });
-        return;
-      case "bound": return this.#bound(a.lease, BOUND_REASON[before] ?? "BOUND", now);
-      case "unbound": return this.#unbound(a.lease, a.why);
-      case "nak":
-        this.#emit("warn", "nak", `NAK from ${escapeText(a.server)}${a.message ? `: ${escapeText(a.message)}` : ""}`, { server: a.server, text: a.message });
-        return;
-      case "released":
-        this.#deconfigure(a.lease);
-        this.#hook("RELEASE", null, a.lease);
-        this.#emit("info", "released", `released ${a.lease.address} to ${escapeText(a.lease.serverId)}`, { address: a.lease.address });
-        return;
-      case "ipv6-only":
-        this.#emit("info", "ipv6-only", `${escapeText(a.server)} says this network is IPv6-only: no DHCPv4 for ${a.waitSec} s (RFC 8925)`, { server: a.server, waitSec: a.waitSec });
-        this.#hook("IPV6ONLY", null, null, { v6only_wait: String(a.waitSec) });
-        return;
-      case "failed": return; // one-shot only
-      case "dropped":
-        this.#drops.add(a.reason);
-        this.#emit("debug", "dropped", `dropped a reply: ${a.reason}`, { reason: a.reason });
-        return;
-    }
-  }
-
-  #send(a: Extract<Action, { kind: "send" }>): void {
-    // RENEWING and RELEASE go unicast from the leased address to the server's MAC as a raw
-    // frame (DESIGN.md): right whether or not --apply put the address on the interface.
-    const to = a.to === "broadcast"
-      ? { mac: BROADCAST_MAC, ip: "255.255.255.255", srcIp: a.srcIp }
-      : { mac: a.to.mac, ip: a.to.ip, srcIp: a.srcIp };
-    const name = TYPE_NAMES[a.messageType] ?? String(a.messageType);
-    try {
-      this.#socket.send(frameClientMessage(this.#mac, a.payload, to));
-      this.#sent[name] = (this.#sent[name] ?? 0) + 1;
-      this.#emit("debug", "sent", `sent ${name} xid 0x${a.xid.toString(16)} to ${to.ip}`, { type: name, xid: a.xid, to: to.ip });
-    } catch (err) {
+  #reactions(): EngineReactions {
+    return {
+      phase: (from, to) => {
+        this.#phaseSince = this.#io.clock.wallNow();
+        this.#emit("debug", "phase", `${from} → ${to}`, { from, to });
+      },
+      sent: (a, name, to) => this.#emit("debug", "sent", `sent ${name} xid 0x${a.xid.toString(16)} to ${to.ip}`, { type: name, xid: a.xid, to: to.ip }),
       // The engine's retransmission timer is armed: the next try may work (link back, buffers free).
-      this.#emit("warn", "send-failed", `sending ${name} on ${this.iface}: ${err instanceof Error ? err.message : String(err)}`);
-    }
+      sendFailed: (_a, name, err) => this.#emit("warn", "send-failed", `sending ${name} on ${this.iface}: ${err instanceof Error ? err.message : String(err)}`),
+      offer: (serverId, address) => this.#emit("debug", "offer", `offer of ${address} from ${escapeText(serverId)}`, { server: serverId, address }),
+      bound: (lease, from, now) => this.#bound(lease, BOUND_REASON[from] ?? "BOUND", now),
+      unbound: (lease, why) => this.#unbound(lease, why),
+      nak: (server, message) => this.#emit("warn", "nak", `NAK from ${escapeText(server)}${message ? `: ${escapeText(message)}` : ""}`, { server, text: message }),
+      released: (lease) => {
+        this.#deconfigure(lease);
+        this.#hook("RELEASE", null, lease);
+        this.#emit("info", "released", `released ${lease.address} to ${escapeText(lease.serverId)}`, { address: lease.address });
+      },
+      ipv6Only: (server, waitSec) => {
+        this.#emit("info", "ipv6-only", `${escapeText(server)} says this network is IPv6-only: no DHCPv4 for ${waitSec} s (RFC 8925)`, { server, waitSec });
+        this.#hook("IPV6ONLY", null, null, { v6only_wait: String(waitSec) });
+      },
+      dropped: (reason) => this.#emit("debug", "dropped", `dropped a reply: ${reason}`, { reason }),
+      receiveError: (err) => this.#emit("warn", "receive-error", `receive on ${this.iface}: ${String(err)}`),
+      shellError: (what, err) => this.#emit("error", "bug", `${what}: ${errorText(err)}`),
+      fatal: (err) => this.#fatal(err),
+    };
   }
 
-  #arm(timer: TimerName, at: number): void {
-    clearTimeout(this.#timers.get(timer));
-    const delay = Math.max(0, at - performance.now());
-    this.#timers.set(timer, setTimeout(() => {
-      this.#timers.delete(timer);
-      if (performance.now() < at - 1) this.#arm(timer, at); // a long timer, in parts
-      else this.#dispatch({ kind: "timer", timer });
-    }, Math.min(delay, MAX_TIMER_MS)));
+  /** dhcpleased's fatal(): the engine broke an invariant, its state cannot be trusted. */
+  #fatal(err: unknown): void {
+    this.#emit("error", "bug", `engine: ${errorText(err)}`);
+    this.#emit("error", "fatal", `the client engine failed (a bug in dhcptool): stopping on ${this.iface}`);
+    this.#end("engine failure");
+    this.#finish(1);
   }
 
   // ------------------------------------------------------------ what a lease does
 
   #record(lease: Lease, forHook = false): LeaseRecord {
-    const r = leaseRecord(lease, this.#wallOffset);
+    const r = leaseRecord(lease, wallOffset(this.#io.clock));
     if (!forHook) return r;
     // "ignore dns" / "ignore routes" (the config file): the hook is not told to use them.
     const s = this.#o.settings;
     return { ...r, ...(s.ignoreDns ? { dns: [] } : {}), ...(s.ignoreRoutes ? { routers: [], routes: [] } : {}) };
   }
 
-  #current: Lease | null = null;
-
   #bound(lease: Lease, reason: string, now: number): void {
+    const { store, applier, clock } = this.#io;
     const old = this.#current;
     this.#current = lease;
     const rec = this.#record(lease);
     try {
-      saveLease(this.#o.stateDir, { version: 1, interface: this.iface, mac: macToString(this.#mac), savedAt: new Date().toISOString(), lease: rec });
+      store.save({ version: 1, interface: this.iface, mac: macToString(this.#mac), savedAt: new Date(clock.wallNow()).toISOString(), lease: rec });
     } catch (err) {
       this.#emit("error", "store", err instanceof StoreError ? err.message : `storing the lease: ${String(err)}`);
     }
-    if (this.#applier) {
-      const rep = this.#applier.apply(lease, now, !this.#o.settings.ignoreRoutes);
+    if (applier) {
+      const rep = applier.apply(lease, now, !this.#o.settings.ignoreRoutes);
       for (const f of rep.failed) this.#emit("warn", "apply", `--apply: ${f}`);
       this.#emit("debug", "applied", `--apply: ${rep.done.join(", ")}`, { done: rep.done });
     }
     this.#hook(reason, lease, old && old.address !== lease.address ? old : null);
     const times = lease.infinite ? "infinite lease" : `lease ${lease.leaseTime} s, renew in ${lease.t1} s`;
-    this.#emit("info", reason.toLowerCase(), `${reason === "BOUND" ? "bound" : reason.toLowerCase() === "reboot" ? "rebooted into" : reason === "RENEW" ? "renewed" : "rebound"} ${lease.address} from ${escapeText(lease.serverId)} (${times})`,
+    this.#emit("info", reason.toLowerCase(), `${BOUND_VERB[reason]} ${lease.address} from ${escapeText(lease.serverId)} (${times})`,
       { reason, address: lease.address, server: lease.serverId, lease: rec });
   }
 
   #unbound(lease: Lease, why: UnboundReason): void {
-    this.#current = null;
     this.#deconfigure(lease);
     this.#hook(UNBOUND_REASON[why], null, lease);
     this.#emit("warn", "unbound", `lost ${lease.address}: ${why}`, { reason: UNBOUND_REASON[why], why, address: lease.address });
@@ -293,43 +208,29 @@ export class ResidentClient {
   #deconfigure(lease: Lease): void {
     this.#current = null;
     try {
-      removeLease(this.#o.stateDir, this.iface);
+      this.#io.store.remove();
     } catch (err) {
       this.#emit("warn", "store", `removing the stored lease: ${err instanceof Error ? err.message : String(err)}`);
     }
-    if (this.#applier?.applied) {
-      const rep = this.#applier.remove();
+    const applier = this.#io.applier;
+    if (applier?.applied) {
+      const rep = applier.remove();
       for (const f of rep.failed) this.#emit("warn", "apply", `--apply: ${f}`);
       this.#emit("debug", "deconfigured", `--apply: ${rep.done.join(", ")} (${lease.address})`);
     }
   }
 
   #hook(reason: string, lease: Lease | null, oldLease: Lease | null, extra?: Record<string, string>): void {
-    this.#o.hook?.push({
+    this.#io.hook?.push({
       reason, interface: this.iface,
       lease: lease ? this.#record(lease, true) : null, oldLease: oldLease ? this.#record(oldLease, true) : null, extra,
     });
   }
 
-  // ------------------------------------------------------------ the wire and the link
+  // ------------------------------------------------------------ the link
 
-  #onFrame(bytes: Uint8Array, csum: "valid" | "partial" | "unknown", outgoing: boolean): void {
-    try {
-      if (outgoing) { this.#drops.add("outgoing"); return; }
-      const f = parseUdpFrame(bytes, { csum, dstPort: DHCP_CLIENT_PORT, ourMac: this.#mac });
-      if (!f.ok) { this.#drops.add(f.reason); return; }
-      const d = decodeMessage(f.frame.payload);
-      if (!d.ok) { this.#drops.add(`decode-${d.error.kind}`); return; }
-      this.#received++;
-      this.#dispatch({ kind: "received", message: d.message, srcIp: f.frame.srcIp, srcMac: f.frame.srcMac });
-    } catch (err) {
-      this.#drops.add("exception");
-      this.#emit("error", "bug", `receive path: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
-    }
-  }
-
-  #onLink(ev: LinkEvent): void {
-    if (ev.ifindex !== this.#ifindex || this.#stopped) return;
+  #onLink(ev: LinkChange): void {
+    if (ev.ifindex !== this.#io.facts.index || this.#stopped) return;
     if (ev.kind === "del") {
       this.#emit("warn", "link", `${this.iface} was removed: stopping`, { removed: true });
       this.stop(false, "interface removed");
@@ -342,13 +243,13 @@ export class ResidentClient {
       this.#linkUp = up;
       this.#emit(up ? "info" : "warn", "link", `${this.iface}: carrier ${up ? "back" : "lost"}`, { up });
       this.#hook(up ? "CARRIER" : "NOCARRIER", this.#current, null);
-      this.#dispatch({ kind: "link", up });
+      this.#driver.dispatch({ kind: "link", up });
     }
     const mac = parseMac(ev.mac);
     if (this.#o.mac === "interface" && mac && macToString(mac) !== macToString(this.#mac)) {
       this.#emit("info", "mac", `${this.iface}: MAC changed to ${macToString(mac)}: starting over`, { mac: macToString(mac) });
       this.#mac = mac;
-      this.#dispatch({ kind: "reconfigure", config: this.#engineConfig(null), keepLease: false });
+      this.#driver.dispatch({ kind: "reconfigure", config: this.#engineConfig(null), keepLease: false });
     }
   }
 
@@ -358,24 +259,25 @@ export class ResidentClient {
   reconfigure(identity: Omit<ClientIdentity, "mac">, settings: InterfaceSettings): void {
     this.#o = { ...this.#o, identity, settings };
     this.#emit("info", "reconfigure", `${this.iface}: settings changed: rebooting with them`);
-    this.#dispatch({ kind: "reconfigure", config: this.#engineConfig(null), keepLease: true });
+    this.#driver.dispatch({ kind: "reconfigure", config: this.#engineConfig(null), keepLease: true });
   }
 
   renew(): string {
-    const p = this.#state.phase;
-    this.#dispatch({ kind: "renew" });
-    return `${p} → ${this.#state.phase}`;
+    const p = this.#driver.state.phase;
+    this.#driver.dispatch({ kind: "renew" });
+    return `${p} → ${this.#driver.state.phase}`;
   }
 
   rebind(): string {
-    const p = this.#state.phase;
-    this.#dispatch({ kind: "rebind" });
-    return `${p} → ${this.#state.phase}`;
+    const p = this.#driver.state.phase;
+    this.#driver.dispatch({ kind: "rebind" });
+    return `${p} → ${this.#driver.state.phase}`;
   }
 
   /** RELEASE (when bound), deconfigure, and end: the daemon exits. */
   release(): boolean {
-    const had = this.#state.lease !== null && ["BOUND", "RENEWING", "REBINDING"].includes(this.#state.phase);
+    const s = this.#driver.state;
+    const had = s.lease !== null && ["BOUND", "RENEWING", "REBINDING"].includes(s.phase);
     this.stop(true, "released");
     this.#finish(0);
     return had;
@@ -384,37 +286,49 @@ export class ResidentClient {
   /** Stops: no more sending. release: give the lease back first. The lease stays stored otherwise. */
   stop(release: boolean, why: string): void {
     if (this.#stopped) return;
-    if (release) this.#dispatch({ kind: "release" });
-    const lease = this.#state.phase === "STOPPED" ? null : this.#state.lease;
-    this.#dispatch({ kind: "stop" });
-    this.#stopped = true;
+    if (release) this.#driver.dispatch({ kind: "release" });
+    const s = this.#driver.state;
+    const lease = s.phase === "STOPPED" ? null : s.lease;
+    this.#driver.dispatch({ kind: "stop" });
+    if (this.#stopped) return; // the engine failed on the way
     if (lease) this.#hook("STOP", lease, null);
-    for (const t of this.#timers.values()) clearTimeout(t);
-    this.#timers.clear();
-    this.#monitor?.close();
-    this.#socket.close();
-    this.#nl?.close();
-    this.#emit("info", "stop", `stopped on ${this.iface} (${why})`,
-      { why, counters: { sent: this.#sent, received: this.#received, dropped: this.#drops.toJSON() } });
+    this.#end(why);
+  }
+
+  /** Closes everything it was given and says so, with the packet counters. */
+  #end(why: string): void {
+    this.#stopped = true;
+    const { transport, links, applier } = this.#io;
+    this.#driver.close();
+    links.close();
+    transport.close();
+    applier?.close();
+    this.#emit("info", "stop", `stopped on ${this.iface} (${why})`, { why, counters: this.#counters() });
+  }
+
+  #counters(): { sent: Record<string, number>; received: number; dropped: Record<string, number> } {
+    const d = this.#driver;
+    return { sent: { ...d.sent }, received: d.received, dropped: d.drops.toJSON() };
   }
 
   status(): Record<string, unknown> {
-    const s = this.#state;
+    const s = this.#driver.state;
+    const { clock, applier, hook, store } = this.#io;
     const lease = s.lease ? this.#record(s.lease) : null;
-    const now = performance.now();
+    const now = clock.now();
     const inSec = (t: number | null | undefined) => (t == null ? null : Math.max(0, Math.round((t - now) / 1000)));
     return {
       interface: this.iface, pid: process.pid, mac: macToString(this.#mac), phase: s.phase, since: new Date(this.#phaseSince).toISOString(),
-      link: { up: this.#linkUp }, applied: (this.#applier?.applied ?? null) !== null,
+      link: { up: this.#linkUp }, applied: (applier?.applied ?? null) !== null,
       lease, remaining: s.lease ? { renew: inSec(s.lease.renewAt), rebind: inSec(s.lease.rebindAt), expire: inSec(s.lease.expiresAt) } : null,
-      ipv6OnlyUntil: s.ipv6OnlyUntil === null ? null : new Date(s.ipv6OnlyUntil + this.#wallOffset).toISOString(),
+      ipv6OnlyUntil: s.ipv6OnlyUntil === null ? null : new Date(s.ipv6OnlyUntil + wallOffset(clock)).toISOString(),
       settings: { ignoreDns: this.#o.settings.ignoreDns, ignoreRoutes: this.#o.settings.ignoreRoutes, ignoreServers: this.#o.settings.ignoreServers },
-      counters: { sent: this.#sent, received: this.#received, dropped: this.#drops.toJSON(), hooksDropped: this.#o.hook?.dropped ?? 0 },
-      stateFile: leasePath(this.#o.stateDir, this.iface),
+      counters: { ...this.#counters(), hooksDropped: hook?.dropped ?? 0 },
+      stateFile: store.path,
     };
   }
 
   #emit(level: Level, event: string, message: string, fields: Record<string, unknown> = {}): void {
-    this.#o.emit({ level, event, message, interface: this.iface, ...fields });
+    this.#io.emit({ level, event, message, interface: this.iface, ...fields });
   }
 }

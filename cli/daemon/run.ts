@@ -4,7 +4,8 @@
 // state. Logs: consola lines on stderr, or with --json one NDJSON event per line on stdout.
 //
 // Exit status: 0 stopped (signal, release, interface removed); 1 could not start (interface
-// missing, no permission, another daemon on it, a bad config file); 2 usage.
+// missing, no permission, another daemon on it, a bad config file) or the client engine
+// failed (a bug: logged as event "bug"); 2 usage.
 
 import { escapeText, safeJson } from "../../core/escape.ts";
 import type { ClientIdentity } from "../../core/client.ts";
@@ -16,7 +17,9 @@ import { controlPath, lockInterface, serveControl, type ControlReply, type Contr
 import { HookQueue } from "./hook.ts";
 import { dropAfterOpen, type Account } from "../privilege.ts";
 import { chownSync, existsSync, mkdirSync } from "node:fs";
-import { ResidentClient, type DaemonEvent } from "./resident.ts";
+import { openResident } from "./open.ts";
+import type { ResidentClient } from "./resident.ts";
+import type { DaemonEvent } from "./resident-io.ts";
 
 export { DEFAULT_STATE_DIR } from "./paths.ts";
 
@@ -113,7 +116,7 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
 
   let client: ResidentClient;
   try {
-    client = await ResidentClient.start({
+    client = await openResident({
       iface: o.iface, mac: o.mac, identity: mergeIdentity(o.identity, settings, o.overrides), settings,
       broadcastFlag: o.broadcastFlag, extra: o.extra, stateDir: o.stateDir, apply: o.apply, hook, emit,
     });
@@ -181,9 +184,13 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
     throw err;
   }
 
+  let code: number = EXIT.ok;
   try {
-    const why = await Promise.race([stopped, client.done.then(() => "")]);
-    if (why) client.stop(o.releaseOnExit, why);
+    // A signal stops the client here; it ends by itself when released, when its interface
+    // goes, or (exit 1) when its engine fails.
+    const end = await Promise.race([stopped.then((why) => ({ why })), client.done.then((exit) => ({ exit }))]);
+    if ("why" in end) client.stop(o.releaseOnExit, end.why);
+    else code = end.exit;
   } finally {
     process.off("SIGTERM", onTerm);
     process.off("SIGINT", onInt);
@@ -197,5 +204,5 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
       await Promise.race([hook.idle(), limit]);
     }
   }
-  return EXIT.ok;
+  return code;
 }

@@ -8,19 +8,9 @@ import * as fs from "node:fs";
 import { dirname } from "node:path";
 import { getSystemErrorMessage } from "node:util";
 import { parseIp } from "../../core/bytes.ts";
-import type { Lease } from "../../core/engine.ts";
 import { escapeText } from "../../core/escape.ts";
+import type { LeaseRecord } from "../../core/lease-record.ts";
 import { UserError } from "../errors.ts";
-
-type LeaseTimeKey = "acquiredAt" | "renewAt" | "rebindAt" | "expiresAt";
-
-/** A Lease as it is stored and reported: its times as wall-clock ISO strings (null: never). */
-export type LeaseRecord = Omit<Lease, LeaseTimeKey> & {
-  acquiredAt: string;
-  renewAt: string | null;
-  rebindAt: string | null;
-  expiresAt: string | null;
-};
 
 export interface StoredLease {
   version: 1;
@@ -43,18 +33,6 @@ export class StoreError extends UserError {
 
 /** A lease file bigger than this is not one of ours (a real one is a few KiB). */
 export const MAX_LEASE_FILE = 64 * 1024;
-
-/**
- * The engine's times are on the caller's monotonic clock (performance.now()); `wallOffsetMs`
- * (Date.now() - performance.now(), taken once) turns them into wall-clock ISO strings.
- */
-export function leaseRecord(lease: Lease, wallOffsetMs: number): LeaseRecord {
-  const iso = (t: number | null) => (t === null ? null : new Date(t + wallOffsetMs).toISOString());
-  return {
-    ...lease,
-    acquiredAt: iso(lease.acquiredAt)!, renewAt: iso(lease.renewAt), rebindAt: iso(lease.rebindAt), expiresAt: iso(lease.expiresAt),
-  };
-}
 
 // ---------------------------------------------------------------- names and paths
 

@@ -15,13 +15,18 @@ function kindWord(v: ValueKind): string {
 }
 
 function specCase(spec: CommandSpec): string {
-  const spellings = (f: CommandSpec["flags"][number]) => [...f.long.map((l) => `--${l}`), ...f.short.map((s) => `-${s}`)];
+  const spellings = (f: CommandSpec["flags"][number]) => [
+    ...f.long.map((l) => `--${l}`),
+    ...f.short.map((s) => `-${s}`),
+  ];
   const flags = [...spec.flags.flatMap(spellings), "--help", "-h"];
   const vflags = spec.flags.filter((f) => f.takesValue).flatMap(spellings);
   const subs = spec.subcommands.map((s) => s.path.at(-1) ?? "");
   const pos = spec.positionals.map((p) => kindWord(p.value));
-  return `    ${shQuote(spec.path.join(" "))}) subs=${shQuote(subs.join(" "))} flags=${shQuote(flags.join(" "))} ` +
-    `vflags=${shQuote(vflags.join(" "))} pos=${shQuote(pos.join(" "))} ;;`;
+  return (
+    `    ${shQuote(spec.path.join(" "))}) subs=${shQuote(subs.join(" "))} flags=${shQuote(flags.join(" "))} ` +
+    `vflags=${shQuote(vflags.join(" "))} pos=${shQuote(pos.join(" "))} ;;`
+  );
 }
 
 function kindCases(specs: CommandSpec[]): string[] {
@@ -30,7 +35,8 @@ function kindCases(specs: CommandSpec[]): string[] {
     for (const f of spec.flags) {
       if (!f.takesValue || f.value.kind === "text") continue;
       const pattern = [...f.long.map((l) => `--${l}`), ...f.short.map((s) => `-${s}`)]
-        .map((flag) => shQuote(`${spec.path.join(" ")}|${flag}`)).join("|");
+        .map((flag) => shQuote(`${spec.path.join(" ")}|${flag}`))
+        .join("|");
       out.push(`    ${pattern}) kind=${shQuote(kindWord(f.value))} ;;`);
     }
   }

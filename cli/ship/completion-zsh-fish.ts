@@ -8,7 +8,7 @@ import { shQuote } from "./completion-bash.ts";
 
 /** Text inside an _arguments [description]: a bracket would end it. */
 function zshDescription(s: string): string {
-  return s.replace(/([\\\[\]])/g, "\\$1");
+  return s.replace(/([\\[\]])/g, "\\$1");
 }
 
 /** Text of an _arguments :message: field: a colon would end it. */
@@ -18,11 +18,16 @@ function zshMessage(s: string): string {
 
 function zshAction(v: ValueKind): string {
   switch (v.kind) {
-    case "interface": return "__dhcptool_interfaces";
-    case "option-name": return "__dhcptool_option_names";
-    case "file": return "_files";
-    case "choice": return `(${v.choices.join(" ")})`;
-    case "text": return " ";
+    case "interface":
+      return "__dhcptool_interfaces";
+    case "option-name":
+      return "__dhcptool_option_names";
+    case "file":
+      return "_files";
+    case "choice":
+      return `(${v.choices.join(" ")})`;
+    case "text":
+      return " ";
   }
 }
 
@@ -46,7 +51,9 @@ function zshCommand(spec: CommandSpec, extra: string[] = []): string[] {
   const name = zshFunctionName(spec.path);
   const specs = [...extra, ...spec.flags.map(zshFlag), ZSH_HELP];
   if (!spec.subcommands.length) {
-    spec.positionals.forEach((p, i) => specs.push(shQuote(`${i + 1}:${zshMessage(p.valueHint)}:${zshAction(p.value)}`)));
+    for (const [i, p] of spec.positionals.entries()) {
+      specs.push(shQuote(`${i + 1}:${zshMessage(p.valueHint)}:${zshAction(p.value)}`));
+    }
     return [`${name}() {`, `  _arguments -s -S \\`, ...specs.map((s) => `    ${s} \\`), "    && return 0", "}", ""];
   }
   // _describe splits "name:description" at the first colon only
@@ -104,11 +111,15 @@ function fishQuote(s: string): string {
 /** The words fish offers for a value ("" for free text and files). */
 function fishCandidates(v: ValueKind): string {
   switch (v.kind) {
-    case "interface": return " -a '(__dhcptool_interfaces)'";
-    case "option-name": return " -a '(__dhcptool_option_names)'";
-    case "choice": return ` -a ${fishQuote(v.choices.join(" "))}`;
+    case "interface":
+      return " -a '(__dhcptool_interfaces)'";
+    case "option-name":
+      return " -a '(__dhcptool_option_names)'";
+    case "choice":
+      return ` -a ${fishQuote(v.choices.join(" "))}`;
     case "file":
-    case "text": return "";
+    case "text":
+      return "";
   }
 }
 

@@ -29,7 +29,10 @@ scripts/setup.sh installs all three. Completes commands, flags, interface names 
 
 const completionArgs = {
   shell: {
-    type: "positional", required: true, description: "bash, zsh or fish", valueHint: "SHELL",
+    type: "positional",
+    required: true,
+    description: "bash, zsh or fish",
+    valueHint: "SHELL",
     options: [...SHELLS.keys()],
   },
 } as const;

@@ -4,6 +4,7 @@
 
 import type { ArgDef, CommandDef } from "citty";
 
+// biome-ignore lint/suspicious/noExplicitAny: each command keeps its own args type, as in citty's SubCommandsDef
 export type CommandTable = Readonly<Record<string, () => Promise<CommandDef<any>>>>;
 export type ExamplesTable = Readonly<Record<string, () => Promise<string>>>;
 
@@ -74,7 +75,11 @@ async function describe(path: string[], def: CommandDef): Promise<CommandSpec | 
   const flags: FlagSpec[] = [];
   const positionals: PositionalSpec[] = [];
   for (const [name, arg] of Object.entries(args)) {
-    const common = { valueHint: arg.valueHint ?? name.toUpperCase(), value: valueKind(name, arg), description: arg.description ?? "" };
+    const common = {
+      valueHint: arg.valueHint ?? name.toUpperCase(),
+      value: valueKind(name, arg),
+      description: arg.description ?? "",
+    };
     if (arg.type === "positional") {
       // citty: a positional is required unless it says otherwise or has a default
       positionals.push({ name, required: arg.required !== false && arg.default === undefined, ...common });

@@ -31,24 +31,33 @@ export function versionReport(version: string): VersionReport {
   }
   const form = programForm();
   return {
-    name: "dhcptool", version, bun: Bun.version, form, executable: capabilityTarget(),
-    script: form === "compiled" ? null : Bun.main, shim,
+    name: "dhcptool",
+    version,
+    bun: Bun.version,
+    form,
+    executable: capabilityTarget(),
+    script: form === "compiled" ? null : Bun.main,
+    shim,
   };
 }
 
 function shimLine(shim: VersionReport["shim"]): string {
   if (!shim.loaded) return `shim not loaded: ${shim.error}`;
   switch (shim.source) {
-    case "embedded": return `shim embedded in the binary, loaded through ${shim.via === "memfd" ? "a memfd" : "a private copy"}`;
-    case "override": return `shim ${shim.path} (from DHCPTOOL_SHIM)`;
-    case "file": return `shim ${shim.path}`;
+    case "embedded":
+      return `shim embedded in the binary, loaded through ${shim.via === "memfd" ? "a memfd" : "a private copy"}`;
+    case "override":
+      return `shim ${shim.path} (from DHCPTOOL_SHIM)`;
+    case "file":
+      return `shim ${shim.path}`;
   }
 }
 
 export function versionText(r: VersionReport): string {
-  const runtime = r.form === "compiled"
-    ? `bun ${r.bun}, compiled into ${r.executable}`
-    : `bun ${r.bun} (${r.executable}) running ${r.script} (${r.form})`;
+  const runtime =
+    r.form === "compiled"
+      ? `bun ${r.bun}, compiled into ${r.executable}`
+      : `bun ${r.bun} (${r.executable}) running ${r.script} (${r.form})`;
   return `dhcptool ${r.version}\n${runtime}\n${shimLine(r.shim)}\n`;
 }
 

@@ -4,7 +4,7 @@
 // another, lease times from sane to hostile, options from hostile-values.ts — encoded as a
 // server would, and sometimes mangled on the way.
 
-import { macToString, parseMac } from "../../core/bytes.ts";
+import { parseMac } from "../../core/bytes.ts";
 import type { ClientState, EngineConfig, Lease } from "../../core/engine.ts";
 import { encodeMessage, type OptionBytes } from "../../core/message.ts";
 import { CLIENT_MAC, SERVER_MAC, ip4 } from "../unit/helpers.ts";
@@ -40,7 +40,7 @@ function storedLease(rng: Rng, now: number): Lease {
   const t1 = Math.floor(leaseTime / 2), t2 = Math.floor((leaseTime * 7) / 8);
   const acquiredAt = now - rng.weighted([[2, () => rng.int(1000)], [2, () => rng.int(leaseTime * 1000 + 1)], [1, () => leaseTime * 2000]])();
   return {
-    address: plausibleAddress(rng), serverId: rng.chance(0.8) ? SERVER : OTHER, serverMac: macToString(SERVER_MAC),
+    address: plausibleAddress(rng), serverId: rng.chance(0.8) ? SERVER : OTHER, serverMac: SERVER_MAC,
     subnetMask: rng.chance(0.8) ? "255.255.255.0" : null, routers: [SERVER], routes: [], dns: [SERVER], domain: "lab.example", search: [],
     leaseTime, t1: infinite ? leaseTime : t1, t2: infinite ? leaseTime : t2, infinite, ipv6OnlyWait: null, adjusted: [], acquiredAt,
     renewAt: infinite ? null : acquiredAt + t1 * 1000, rebindAt: infinite ? null : acquiredAt + t2 * 1000, expiresAt: infinite ? null : acquiredAt + leaseTime * 1000,

@@ -10,7 +10,7 @@ import { isUsableAddress, isSubnetEdge } from "../../core/lease-times.ts";
 import { leaseVars } from "../../core/lease-env.ts";
 import { initialState, step, type Action, type ClientState, type EngineConfig, type Event, type Lease, type TimerName } from "../../core/engine.ts";
 import { decodeMessage, messageType, type DhcpMessage } from "../../core/message.ts";
-import { bytesEqual, toHex } from "../../core/bytes.ts";
+import { bytesEqual, macToString, toHex } from "../../core/bytes.ts";
 import { engineConfig, reply, LEASE_SECONDS, type ReplyBytes, type ServerManner } from "./engine-input.ts";
 import { isDottedQuad, isU32, must } from "./invariants.ts";
 import { Rng } from "./rng.ts";
@@ -61,7 +61,7 @@ function checkLease(l: Lease, what: string, hookVars = false): void {
     must(a <= r! && r! <= b! && b! <= e!, () => `${what}: lease times out of order: acquired ${a} renew ${r} rebind ${b} expires ${e}`);
     must(l.leaseTime > 0 && l.t1 <= l.t2 && l.t2 <= l.leaseTime, () => `${what}: T1 ${l.t1} T2 ${l.t2} lease ${l.leaseTime}`);
   }
-  if (hookVars) for (const [name, value] of leaseVars({ ...l, expiresAt: l.expiresAt === null ? null : String(l.expiresAt) }, "new_")) {
+  if (hookVars) for (const [name, value] of leaseVars({ ...l, serverMac: macToString(l.serverMac), expiresAt: l.expiresAt === null ? null : String(l.expiresAt) }, "new_")) {
     must(!value.includes("\0"), `${what}: hook variable ${name} holds a NUL`);
   }
 }

@@ -8,7 +8,8 @@
 
 import { toHex } from "../../core/bytes.ts";
 import { ConversationTracker } from "../../core/conversations.ts";
-import { OfferCollector, optionViews, parseAllowList } from "../../core/discover.ts";
+import { parseAllowList } from "../../core/allow-list.ts";
+import { OfferCollector, optionViews } from "../../core/offers.ts";
 import { parseUdpFrame, type FrameResult } from "../../core/frame.ts";
 import { inspect, viewFrame, viewMessage, type InputKind, type PacketView } from "../../core/inspect.ts";
 import { effectiveRoutes, ipv6OnlyWait, messageLeaseTimes, subnetMask } from "../../core/lease-times.ts";

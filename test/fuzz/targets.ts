@@ -1,7 +1,7 @@
 // The fuzz targets, as plain functions over a seed: generate(rng) makes one input, run(input)
 // puts it through the code under test and throws on an uncaught exception (any Error) or a
 // broken invariant (a Violation). Shared by scripts/fuzz.ts (10^6 cases a target) and
-// test/unit/fuzz.test.ts (a short run in the suite).
+// test/fuzz/fuzz.test.ts (a short run in the suite).
 //
 //   frame   bytes as a receive path or `lease decode` gets them: see frame-target.ts
 //   engine  a sequence of events through the client state machine: see engine-target.ts
@@ -38,7 +38,7 @@ export const engineTarget: FuzzTarget<EngineInput> = {
 };
 
 /**
- * The runner's own check (test/unit/fuzz.test.ts): a target whose cases do, by the value
+ * The runner's own check (test/fuzz/fuzz.test.ts): a target whose cases do, by the value
  * drawn, nothing, throw, break an invariant, run over the budget, or never return. Not in
  * TARGET_NAMES: `bun run fuzz` leaves it out unless asked for by name.
  */

@@ -2,7 +2,7 @@
 // server's end, tshark checks its IP and UDP checksums and lists its options.
 
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { labDown, SERVER_IFACE, type LabState } from "../../cli/lab.ts";
+import { labDown, SERVER_IFACE, type LabState } from "../../cli/lab/index.ts";
 import { captureOn, dhcptool, startLab } from "./helpers.ts";
 
 let lab: LabState;

@@ -4,7 +4,7 @@
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { inClient, type LabState } from "../../cli/lab.ts";
+import { inClient, type LabState } from "../../cli/lab/index.ts";
 import { MAIN, dhcptool, inNs, type RunResult } from "./helpers.ts";
 
 export interface DaemonEvent { time: string; level: string; event: string; message: string; [k: string]: unknown }

@@ -4,8 +4,7 @@
 // interface), and a new lease when it comes back.
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { blockUnicast } from "../../cli/lab-block.ts";
-import { labDown, SERVER_IFACE, startServer, stopServer, type LabState } from "../../cli/lab.ts";
+import { blockUnicast, labDown, SERVER_IFACE, startServer, stopServer, type LabState } from "../../cli/lab/index.ts";
 import { Daemon, daemonDirs, dhcpRoutes, ipv4Addresses, removeDirs, type DaemonDirs } from "./daemon-helpers.ts";
 import { captureOn, startLab } from "./helpers.ts";
 

@@ -3,14 +3,14 @@
 // address, and a release the server acts on.
 
 import { afterAll, describe, expect, test } from "bun:test";
-import { labDown, serverLeaseList, type LabState, type ServerKind } from "../../cli/lab.ts";
+import { labDown, serverLeaseList, type LabState, type ServerKindName } from "../../cli/lab/index.ts";
 import { Daemon, daemonDirs, ipv4Addresses, lease, removeDirs } from "./daemon-helpers.ts";
 import { eventually, inPool, startLab } from "./helpers.ts";
 
 const labs: LabState[] = [];
 afterAll(() => { for (const l of labs) labDown(l.name); });
 
-for (const kind of ["isc", "udhcpd"] as ServerKind[]) {
+for (const kind of ["isc", "udhcpd"] as ServerKindName[]) {
   describe(`request --daemon against ${kind}`, () => {
     test("bound and applied; renew; kill -9 then reboot into the same address; release", async () => {
       const lab = startLab(`d${kind.slice(0, 3)}`, { servers: 1, kinds: [kind], leaseTime: 600 });

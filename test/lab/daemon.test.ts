@@ -7,9 +7,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { labDown, serverLeaseList, type LabState } from "../../cli/lab.ts";
+import { labDown, serverLeaseList, type LabState } from "../../cli/lab/index.ts";
 import { Daemon, daemonDirs, dhcpRoutes, ipv4Addresses, lease, privileges, removeDirs, type DaemonDirs } from "./daemon-helpers.ts";
-import { dhcptool, inNs, startLab } from "./helpers.ts";
+import { dhcptool, eventually, inNs, startLab } from "./helpers.ts";
 
 let lab: LabState;
 let d: DaemonDirs;
@@ -27,23 +27,30 @@ beforeAll(() => {
   d = daemonDirs();
 });
 
-// Each test ends its daemons, so a failure cannot leave the interface locked for the next.
-afterEach(async () => {
-  for (const x of daemons.splice(0)) await x.stop();
-});
-
 afterAll(() => {
   labDown(lab.name);
   removeDirs(d);
 });
 
-describe("request --daemon against dnsmasq", () => {
-  test("DORA with --apply: address/24 with broadcast and lifetime, default route proto dhcp, stored lease, 0600 socket; lease show", async () => {
-    const x = start(["--apply"]);
-    const b = await x.event("bound", 10_000);
-    const address = b.address as string;
+// One daemon's life, a test per step so that one failure does not hide the rest: each step
+// starts from where the one before left the daemon (the order is the file's order).
+describe("request --daemon --apply against dnsmasq: one daemon's life", () => {
+  let x: Daemon;
+  let y: Daemon;
+  let address = "";
+  beforeAll(async () => {
+    x = start(["--apply"]);
+    address = (await x.event("bound", 10_000)).address as string;
+  }, 15_000);
+  afterAll(async () => {
+    for (const z of daemons.splice(0)) await z.stop();
+  });
+
+  test("DORA: bound to an address of the pool", () => {
     expect(address).toMatch(/^198\.18\.0\.1\d\d$/);
-    // Sockets open, it runs as nobody with only CAP_NET_ADMIN (bit 12) for --apply, in every thread.
+  });
+
+  test("sockets open, it runs as nobody with only CAP_NET_ADMIN (bit 12) for --apply, in every thread", () => {
     const p = privileges(x.proc.pid);
     expect(p).toMatchObject({ uid: "65534\t65534\t65534\t65534", gid: "65534\t65534\t65534\t65534", capEff: "0000000000001000", capPrm: "0000000000001000", capBnd: "0000000000001000", noNewPrivs: "1" });
     expect(p.threads.length).toBeGreaterThan(1);
@@ -51,18 +58,26 @@ describe("request --daemon against dnsmasq", () => {
       expect(t.uid).toBe("65534\t65534\t65534\t65534");
       expect(["0000000000000000", "0000000000001000"]).toContain(t.capEff);
     }
+  });
+
+  test("--apply: the address/24 with its broadcast and lifetime; option 121's routes, proto dhcp", () => {
     const addrs = ipv4Addresses(lab);
     expect(addrs).toHaveLength(1);
     expect(addrs[0]).toMatchObject({ local: address, prefixlen: 24, broadcast: "198.18.0.255" });
     expect(addrs[0].valid_life_time!).toBeGreaterThan(3000);
     expect(addrs[0].valid_life_time!).toBeLessThanOrEqual(3600);
     expect(dhcpRoutes(lab).map((r) => `${r.dst} via ${r.gateway}`).sort()).toEqual(["198.18.1.0/24 via 198.18.0.1", "default via 198.18.0.1"]);
+  });
+
+  test("the lease is stored (0600), the control socket is 0600, the server has the lease", () => {
     const stored = JSON.parse(readFileSync(join(d.state, "lab0.json"), "utf8"));
     expect(stored).toMatchObject({ version: 1, interface: "lab0", lease: { address, serverId: "198.18.0.1", leaseTime: 3600 } });
     expect(statSync(join(d.state, "lab0.json")).mode & 0o777).toBe(0o600);
     expect(statSync(join(d.run, "lab0.sock")).mode & 0o777).toBe(0o600);
     expect(serverLeaseList(lab.servers[0]).map((l) => l.address)).toContain(address);
+  });
 
+  test("lease show, as JSON and as text", async () => {
     const shown = await lease(lab, d, ["show", "lab0", "--json"]);
     expect(shown.exitCode).toBe(0);
     const s = JSON.parse(shown.stdout);
@@ -71,8 +86,9 @@ describe("request --daemon against dnsmasq", () => {
     const text = await lease(lab, d, ["show"]);
     expect(text.stdout).toContain(`lab0  BOUND since`);
     expect(text.stdout).toMatch(/expires\s+\S+ \(in (59|60) min/);
+  });
 
-    // lease renew: a unicast REQUEST now, answered.
+  test("lease renew: a unicast REQUEST now, answered", async () => {
     const from = x.events.length;
     const r = await lease(lab, d, ["renew", "lab0"]);
     expect(r.exitCode).toBe(0);
@@ -80,24 +96,27 @@ describe("request --daemon against dnsmasq", () => {
     const sent = await x.event("sent", 5000, from, (e) => e.type === "REQUEST");
     expect(sent.to).toBe("198.18.0.1");
     expect((await x.event("renew", 5000, from)).address).toBe(address);
+  });
 
-    // A second daemon on the same interface refuses.
+  test("a second daemon on the same interface refuses", async () => {
     const second = await dhcptool(lab, ["request", "lab0", "--daemon", "--state-dir", d.state, "--run-dir", d.run], 10_000);
     expect(second.exitCode).toBe(1);
     expect(second.stderr).toContain("another dhcptool daemon already runs on lab0");
+  });
 
-    // kill -9: the address stays (with its lifetime); a new daemon reboots into it.
+  test("kill -9: the address stays (with its lifetime); a new daemon reboots into it", async () => {
     x.kill("SIGKILL");
     await x.exited;
     expect(ipv4Addresses(lab).map((a) => a.local)).toEqual([address]);
-    const y = start(["--apply"]);
+    y = start(["--apply"]);
     const first = await y.event("sent", 5000);
     expect(first.type).toBe("REQUEST"); // INIT-REBOOT, no DISCOVER
     expect((await y.event("reboot", 10_000)).address).toBe(address);
     expect(y.events.some((e) => e.event === "sent" && e.type === "DISCOVER")).toBe(false);
     expect(ipv4Addresses(lab).map((a) => a.local)).toEqual([address]);
+  }, 20_000);
 
-    // lease release: RELEASE to the server, address and routes off, file gone, daemon exits 0.
+  test("lease release: RELEASE to the server, address and routes off, file gone, daemon exits 0", async () => {
     const rel = await lease(lab, d, ["release", "lab0"]);
     expect(rel.exitCode).toBe(0);
     expect(await y.exited).toBe(0);
@@ -105,16 +124,26 @@ describe("request --daemon against dnsmasq", () => {
     expect(ipv4Addresses(lab)).toEqual([]);
     expect(dhcpRoutes(lab)).toEqual([]);
     expect(existsSync(join(d.state, "lab0.json"))).toBe(false);
+  });
+
+  test("after the release: no daemon answers, the server has let the lease go, lease show has none", async () => {
     // The socket file may stay (the daemon ran as nobody and cannot unlink in a root-owned
     // run dir); nobody answers on it, and the next daemon replaces it.
     const gone = await lease(lab, d, ["renew", "lab0"]);
     expect(gone.exitCode).toBe(1);
     expect(gone.stderr).toContain("no dhcptool daemon answers for lab0");
-    await Bun.sleep(200);
-    expect(serverLeaseList(lab.servers[0]).map((l) => l.address)).not.toContain(address);
+    const released = () => !serverLeaseList(lab.servers[0]).map((l) => l.address).includes(address);
+    expect(await eventually(released, 3000)).toBe(true);
     const none = await lease(lab, d, ["show", "lab0"]);
     expect(none.exitCode).toBe(3);
-  }, 60_000);
+  });
+});
+
+describe("request --daemon against dnsmasq", () => {
+  // Each test ends its daemons, so a failure cannot leave the interface locked for the next.
+  afterEach(async () => {
+    for (const x of daemons.splice(0)) await x.stop();
+  });
 
   test("hook: BOUND then STOP with new_* variables; a hostile-free env; --release-on-exit sends RELEASE and runs RELEASE", async () => {
     const out = join(d.root, "hook.log");
@@ -163,9 +192,8 @@ describe("request --daemon against dnsmasq", () => {
     x.kill("SIGHUP");
     await x.event("reconfigure", 5000, from);
     await x.event("reboot", 10_000, from);
-    await Bun.sleep(300);
-    const leases = serverLeaseList(lab.servers[0]);
-    expect(leases.some((l) => l.hostname === "second")).toBe(true);
+    // dnsmasq writes its lease file a moment after it answers
+    expect(await eventually(() => serverLeaseList(lab.servers[0]).some((l) => l.hostname === "second"), 3000)).toBe(true);
     from = x.events.length;
     writeFileSync(conf, `[interface.lab0]\nhost-name = 12\n`);
     x.kill("SIGHUP");

@@ -1,8 +1,9 @@
 // discover against real dnsmasq servers in network namespaces.
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { labDown, serverMac, type LabState } from "../../cli/lab.ts";
-import { dhcptool, inNs, MAIN, startLab } from "./helpers.ts";
+import { readFileSync } from "node:fs";
+import { labDown, serverMac, type LabState } from "../../cli/lab/index.ts";
+import { dhcptool, eventually, inNs, MAIN, startLab } from "./helpers.ts";
 
 function inPool(ip: string, start: string, end: string): boolean {
   const last = (x: string) => Number(x.split(".")[3]);
@@ -90,10 +91,14 @@ describe("one dnsmasq server", () => {
   });
 
   test("Ctrl-C ends the window early and still reports what was collected", async () => {
-    const p = Bun.spawn(["ip", "netns", "exec", lab.clientNs, process.execPath, MAIN, "discover", "lab0", "--wait", "30", "--json"],
+    const serverLog = () => readFileSync(`${lab.servers[0].dir}/log`, "utf8");
+    const offersBefore = serverLog().split("DHCPOFFER").length;
+    // DISCOVERs every 0.5 s: once dnsmasq has answered the second, the first OFFER has had
+    // half a second to arrive, so Ctrl-C comes after something was collected.
+    const p = Bun.spawn(["ip", "netns", "exec", lab.clientNs, process.execPath, MAIN, "discover", "lab0", "--wait", "30", "--timeout", "0.5", "--json"],
       { stdout: "pipe", stderr: "pipe" });
     const t0 = performance.now();
-    await Bun.sleep(1000);
+    expect(await eventually(() => serverLog().split("DHCPOFFER").length >= offersBefore + 2, 5000)).toBe(true);
     p.kill("SIGINT");
     const [out, code] = await Promise.all([new Response(p.stdout).text(), p.exited]);
     expect(code).toBe(0);

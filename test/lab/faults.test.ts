@@ -5,10 +5,10 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { labDown, type LabState } from "../../cli/lab.ts";
+import { labDown, type LabState } from "../../cli/lab/index.ts";
 import { loadLease } from "../../cli/daemon/store.ts";
 import { Daemon, daemonDirs, lease, removeDirs, type DaemonDirs } from "./daemon-helpers.ts";
-import { dhcptool, inNs, startLab } from "./helpers.ts";
+import { dhcptool, eventually, inNs, startLab } from "./helpers.ts";
 
 let lab: LabState;
 let d: DaemonDirs;
@@ -24,6 +24,11 @@ function start(extra: string[] = []): Daemon {
 function sh(argv: string[]): void {
   const p = Bun.spawnSync(argv, { stderr: "pipe" });
   if (p.exitCode !== 0) throw new Error(`${argv.join(" ")}: ${p.stderr.toString()}`);
+}
+
+/** The processes that hold a packet socket in namespace ns. */
+function packetSocketOwners(ns: string): Set<number> {
+  return new Set([...inNs(ns, ["ss", "-0", "-p", "-n"]).matchAll(/pid=(\d+)/g)].map((m) => Number(m[1])));
 }
 
 beforeAll(() => {
@@ -143,15 +148,15 @@ describe("faults", () => {
   }, 30_000);
 
   test("the interface is deleted under watch, discover and a one-shot request: they end cleanly, no stack trace", async () => {
+    // Keep dnsmasq from answering, so that the request is still waiting: take the server's side down.
+    inNs(lab.hubNs, ["ip", "link", "set", "s1", "down"]);
     const runs = [
       dhcptool(lab, ["watch", "lab0", "--duration", "6", "--json"], 15_000),
       dhcptool(lab, ["discover", "lab0", "--wait", "6"], 15_000),
       dhcptool(lab, ["request", "lab0", "--mac", "02:00:00:00:77:01", "--timeout", "2", "--tries", "3"], 15_000),
     ];
-    await Bun.sleep(800);
-    // Keep dnsmasq from answering the request first: take the server's side down, then the interface.
-    inNs(lab.hubNs, ["ip", "link", "set", "s1", "down"]);
-    await Bun.sleep(200);
+    // All three have their packet socket open on lab0: then the interface goes.
+    expect(await eventually(() => packetSocketOwners(lab.clientNs).size >= 3, 10_000)).toBe(true);
     inNs(lab.clientNs, ["ip", "link", "del", "lab0"]);
     const results = await Promise.all(runs);
     const names = ["watch", "discover", "request"];

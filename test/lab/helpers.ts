@@ -1,7 +1,8 @@
 // Lab test helpers: each test file makes its own lab (unique name), runs dhcptool inside the
 // client namespace as a user would, and removes everything afterwards.
 
-import { inClient, labDown, labUp, type LabOptions, type LabState } from "../../cli/lab.ts";
+import { readFileSync } from "node:fs";
+import { inClient, labDown, labUp, type LabOptions, type LabState } from "../../cli/lab/index.ts";
 
 export const MAIN = `${import.meta.dir}/../../cli/main.ts`;
 
@@ -46,6 +47,8 @@ export interface CaptureOptions {
   direction?: "in" | "out" | "inout";
   /** How long stop() leaves the last frames to arrive before it stops tcpdump; default 200 ms. */
   settleMs?: number;
+  /** tcpdump -e: each line starts with the link header (MACs, 802.1Q tags). */
+  linkHeaders?: boolean;
 }
 
 export interface Capture {
@@ -64,6 +67,7 @@ export interface Capture {
 export async function captureOn(ns: string, iface: string, filter: string, opts: CaptureOptions = {}): Promise<Capture> {
   const argv = ["ip", "netns", "exec", ns, "tcpdump", "-Z", "root", "--immediate-mode", "-n", "-i", iface,
     ...(opts.direction ? ["-Q", opts.direction] : []),
+    ...(opts.linkHeaders ? ["-e"] : []),
     ...(opts.pcap ? ["-U", "-w", opts.pcap] : ["-l"]), // -U: each packet written out as it comes; -l: each line
     filter];
   const p = Bun.spawn(argv, { stdout: opts.pcap ? "ignore" : "pipe", stderr: "pipe" });
@@ -158,10 +162,17 @@ export async function sendRenewal(lab: LabState, req: RenewalRequest): Promise<R
   return JSON.parse(stdout) as RenewalReply;
 }
 
-/** ip is in server s's pool (rangeStart..rangeEnd in 198.18.0.0/24). */
+/** ip is in server s's pool (rangeStart..rangeEnd in the /24 at s.network). */
 export function inPool(ip: string, s: LabState["servers"][number]): boolean {
   const last = (x: string) => Number(x.split(".")[3]);
-  return ip.startsWith("198.18.0.") && last(ip) >= last(s.rangeStart) && last(ip) <= last(s.rangeEnd);
+  return ip.startsWith(s.network.replace(/0$/, "")) && last(ip) >= last(s.rangeStart) && last(ip) <= last(s.rangeEnd);
+}
+
+/** The process exists and is not a zombie (init may take a moment to reap what the lab stopped). */
+export function running(pid: number): boolean {
+  let stat = "";
+  try { stat = readFileSync(`/proc/${pid}/stat`, "utf8"); } catch { return false; }
+  return !/\) [ZX] /.test(stat);
 }
 
 /** Polls fn every 50 ms until it returns true or timeoutMs passes; returns its last answer. */

@@ -8,7 +8,7 @@ import { parseMac, writeIp } from "../../core/bytes.ts";
 import { ipv4HeaderChecksum, udpChecksum } from "../../core/checksum.ts";
 import { buildUdpFrame, DHCP_CLIENT_PORT, DHCP_SERVER_PORT } from "../../core/frame.ts";
 import { MAGIC_COOKIE } from "../../core/message.ts";
-import { SERVER_IFACE, type LabState } from "../../cli/lab.ts";
+import { SERVER_IFACE, type LabState } from "../../cli/lab/index.ts";
 
 // ---------------------------------------------------------------- who the harness plays
 

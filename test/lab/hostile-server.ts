@@ -147,6 +147,7 @@ export const SCENARIOS: Scenario[] = [
     items: [1, 2, 3, 4],
     title: "Ethernet and IPv4 headers: short frames, bad ihl, version, protocol, fragments, total length, header checksum",
     answer: (x) => {
+      // biome-ignore lint/suspicious/noConfusingVoidType: an edit changes the frame in place (returning nothing) or returns a new one
       const f = (edit: (b: Uint8Array) => Uint8Array | void, spec: FrameSpec = {}) => {
         const b = goodFrame(x, spec);
         return edit(b) ?? b;

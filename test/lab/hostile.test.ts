@@ -12,7 +12,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { inClient, labDown, serverMac, stopServer, type LabState } from "../../cli/lab.ts";
+import { inClient, labDown, serverMac, stopServer, type LabState } from "../../cli/lab/index.ts";
 import { escapeText } from "../../core/escape.ts";
 import { envValue } from "../../core/lease-env.ts";
 import { MAIN, startLab } from "./helpers.ts";

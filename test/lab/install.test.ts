@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { labDown, type LabState } from "../../cli/lab.ts";
+import { labDown, type LabState } from "../../cli/lab/index.ts";
 import { describeCommands, flatten } from "../../cli/ship/definitions.ts";
 import { startLab } from "./helpers.ts";
 import { ROOT, compiledBinary, run, tempDir } from "./ship-helpers.ts";
@@ -52,7 +52,10 @@ describe("setup.sh installs dhcptool", () => {
     expect(v.exitCode, v.stderr).toBe(0);
     expect(JSON.parse(v.stdout)).toMatchObject({ form: "compiled", executable: at("bin") });
     // ip netns exec finds "dhcptool" on PATH the way a user's shell does
-    const d = run(["ip", "netns", "exec", lab.clientNs, "dhcptool", "discover", "lab0", "--first", "--json"], { env, cwd: "/" });
+    const d = run(["ip", "netns", "exec", lab.clientNs, "dhcptool", "discover", "lab0", "--first", "--json"], {
+      env,
+      cwd: "/",
+    });
     expect(d.exitCode, d.stderr).toBe(0);
     expect(JSON.parse(d.stdout).offers[0].serverId).toBe("198.18.0.1");
   }, 30_000);
@@ -64,10 +67,22 @@ describe("setup.sh installs dhcptool", () => {
     const man = run(["man", "-l", at("man")], { env: { ...process.env, MANWIDTH: "80", MAN_KEEP_STDERR: "1" } });
     expect(man.exitCode).toBe(0);
     expect(man.stderr).toBe("");
-    for (const section of ["NAME", "SYNOPSIS", "DESCRIPTION", "COMMANDS", "EXIT STATUS", "ENVIRONMENT", "FILES", "EXAMPLES", "SECURITY"]) {
+    for (const section of [
+      "NAME",
+      "SYNOPSIS",
+      "DESCRIPTION",
+      "COMMANDS",
+      "EXIT STATUS",
+      "ENVIRONMENT",
+      "FILES",
+      "EXAMPLES",
+      "SECURITY",
+    ]) {
       expect(man.stdout).toContain(`\n${section}\n`);
     }
-    expect(run(["man", "-w", "dhcptool"], { env: { ...process.env, MANPATH: join(prefix, "share/man") } }).stdout.trim()).toBe(at("man"));
+    expect(
+      run(["man", "-w", "dhcptool"], { env: { ...process.env, MANPATH: join(prefix, "share/man") } }).stdout.trim(),
+    ).toBe(at("man"));
     // every flag of every command, as the definitions have it today
     const { default: discover } = await import("../../cli/commands/discover.ts");
     const { default: lease } = await import("../../cli/commands/lease.ts");
@@ -79,7 +94,8 @@ describe("setup.sh installs dhcptool", () => {
   });
 
   test("bash loads its completion and completes commands, flags and interfaces", () => {
-    const script = `source ${at("bash")}; complete -p dhcptool; COMP_LINE='dhcptool request lab0 --dae'; COMP_POINT=\${#COMP_LINE}; _dhcptool; echo "\${COMPREPLY[*]}"; ` +
+    const script =
+      `source ${at("bash")}; complete -p dhcptool; COMP_LINE='dhcptool request lab0 --dae'; COMP_POINT=\${#COMP_LINE}; _dhcptool; echo "\${COMPREPLY[*]}"; ` +
       `COMP_LINE='dhcptool watch '; COMP_POINT=\${#COMP_LINE}; _dhcptool; echo "\${COMPREPLY[*]}"`;
     const r = run(["ip", "netns", "exec", lab.clientNs, "bash", "-c", script]);
     expect(r.stderr).toBe("");
@@ -92,7 +108,12 @@ describe("setup.sh installs dhcptool", () => {
 
   test("zsh: the file parses, and compinit picks it up from fpath for dhcptool", () => {
     expect(run(["zsh", "-n", at("zsh")]).exitCode).toBe(0);
-    const r = run(["zsh", "-f", "-c", `fpath=(${join(prefix, "share/zsh/site-functions")} $fpath); autoload -U compinit; compinit -u -D; print -r -- $_comps[dhcptool]`]);
+    const r = run([
+      "zsh",
+      "-f",
+      "-c",
+      `fpath=(${join(prefix, "share/zsh/site-functions")} $fpath); autoload -U compinit; compinit -u -D; print -r -- $_comps[dhcptool]`,
+    ]);
     expect(r.stdout.trim()).toBe("_dhcptool");
     const text = readFileSync(at("zsh"), "utf8");
     expect(text).toContain("'--option=[Add or replace an option: CODE|NAME=VALUE");
@@ -105,9 +126,22 @@ describe("setup.sh installs dhcptool", () => {
     // fish autoloads a command's completions from fish_complete_path once the command is on PATH;
     // its own configuration comes from an empty home
     const home = join(prefix, "fish-home");
-    const env = { ...process.env, HOME: home, XDG_CONFIG_HOME: home, XDG_DATA_HOME: home, PATH: `${join(prefix, "bin")}:${process.env.PATH}` };
-    const complete = (line: string) => run(["fish", "-c",
-      `set -p fish_complete_path ${join(prefix, "share/fish/vendor_completions.d")}; complete -C '${line}'`], { env }).stdout;
+    const env = {
+      ...process.env,
+      HOME: home,
+      XDG_CONFIG_HOME: home,
+      XDG_DATA_HOME: home,
+      PATH: `${join(prefix, "bin")}:${process.env.PATH}`,
+    };
+    const complete = (line: string) =>
+      run(
+        [
+          "fish",
+          "-c",
+          `set -p fish_complete_path ${join(prefix, "share/fish/vendor_completions.d")}; complete -C '${line}'`,
+        ],
+        { env },
+      ).stdout;
     expect(complete("dhcptool disc")).toMatch(/^discover\t/);
     expect(complete("dhcptool discover lo --option domain-s")).toMatch(/^domain-search=\t/);
     expect(complete("dhcptool lease ")).toContain("decode\t");
@@ -120,30 +154,46 @@ describe("setup.sh installs dhcptool", () => {
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stderr).toContain(`left ${at("zsh")}: it changed since it was installed`);
     const left = run(["find", prefix, "-mindepth", "1"]).stdout.trim().split("\n").sort();
-    expect(left).toEqual([
-      "share", "share/man", "share/man/man1", "share/man/man1/other.1",
-      "share/zsh", "share/zsh/site-functions", "share/zsh/site-functions/_dhcptool",
-    ].map((p) => join(prefix, p)));
+    expect(left).toEqual(
+      [
+        "share",
+        "share/man",
+        "share/man/man1",
+        "share/man/man1/other.1",
+        "share/zsh",
+        "share/zsh/site-functions",
+        "share/zsh/site-functions/_dhcptool",
+      ].map((p) => join(prefix, p)),
+    );
   });
 });
 
-// CI runs scripts/setup.sh --dev first: what it installed in /usr/local must be what a user gets.
-const installedHere = existsSync("/usr/local/share/dhcptool/installed");
-describe.skipIf(!installedHere && !process.env.CI)("this machine's install (/usr/local, by scripts/setup.sh)", () => {
+// scripts/setup.sh (the README's first command, and CI's) installs in /usr/local: what it put
+// there must be what a user gets.
+describe("this machine's install (/usr/local, by scripts/setup.sh)", () => {
   test("dhcptool is /usr/local/bin/dhcptool: it runs from /, in a lab namespace by name, under sudo; man finds its page", () => {
+    expect(existsSync("/usr/local/share/dhcptool/installed"), "not installed here: run bash scripts/setup.sh").toBe(true);
     const env = { ...process.env, PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", NO_COLOR: "1" };
     expect(Bun.which("dhcptool", { PATH: env.PATH })).toBe("/usr/local/bin/dhcptool");
     const v = run(["dhcptool", "--version", "--json"], { env, cwd: "/" });
     expect(v.exitCode, v.stderr).toBe(0);
     expect(JSON.parse(v.stdout)).toMatchObject({ form: "compiled", shim: { source: "embedded" } });
-    const d = run(["ip", "netns", "exec", lab.clientNs, "dhcptool", "discover", "lab0", "--first", "--json"], { env, cwd: "/" });
+    const d = run(["ip", "netns", "exec", lab.clientNs, "dhcptool", "discover", "lab0", "--first", "--json"], {
+      env,
+      cwd: "/",
+    });
     expect(d.exitCode, d.stderr).toBe(0);
     expect(JSON.parse(d.stdout).offers).toHaveLength(1);
     // sudo finds it through its secure_path, whatever PATH the caller has
-    const asSudo = run(["sudo", "-n", "ip", "netns", "exec", lab.clientNs, "dhcptool", "discover", "lab0", "--first", "--json"], { env: { PATH: "/usr/bin:/bin", NO_COLOR: "1" }, cwd: "/" });
+    const asSudo = run(
+      ["sudo", "-n", "ip", "netns", "exec", lab.clientNs, "dhcptool", "discover", "lab0", "--first", "--json"],
+      { env: { PATH: "/usr/bin:/bin", NO_COLOR: "1" }, cwd: "/" },
+    );
     expect(asSudo.exitCode, asSudo.stderr).toBe(0);
     expect(JSON.parse(asSudo.stdout).offers).toHaveLength(1);
     // (Debian links /usr/local/man to share/man, and man may name either)
-    expect(realpathSync(run(["man", "-w", "dhcptool"], { env }).stdout.trim())).toBe("/usr/local/share/man/man1/dhcptool.1");
+    expect(realpathSync(run(["man", "-w", "dhcptool"], { env }).stdout.trim())).toBe(
+      "/usr/local/share/man/man1/dhcptool.1",
+    );
   }, 30_000);
 });

@@ -4,21 +4,14 @@
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
-import { blockUnicast } from "../../cli/lab-block.ts";
 import {
-  labDown, labUp, LabError, readLab, serverLeaseList, serverMac, startServer, stopServer, SERVER_IFACE,
+  blockUnicast, labDown, labUp, LabError, readLab, serverLeaseList, serverMac, startServer, stopServer, SERVER_IFACE,
   type LabState,
-} from "../../cli/lab.ts";
-import { captureOn, dhcptool, labName, sendRenewal, startLab, type RenewalRequest } from "./helpers.ts";
+} from "../../cli/lab/index.ts";
+import { captureOn, dhcptool, labName, running, sendRenewal, startLab, type RenewalRequest } from "./helpers.ts";
 
 const LEASE = 6, T1 = 2, T2 = 4;
 
-/** The process exists and is not a zombie (init may take a moment to reap what we stopped). */
-function running(pid: number): boolean {
-  let stat = "";
-  try { stat = readFileSync(`/proc/${pid}/stat`, "utf8"); } catch { return false; }
-  return !/\) [ZX] /.test(stat);
-}
 
 /** Bound through a whole DORA by `dhcptool request`, as a user would take a lease. */
 async function takeLease(lab: LabState, mac: string) {
@@ -184,7 +177,7 @@ describe("dhcptool lab up --kind", () => {
     expect((await dhcptool(null, ["lab", "up", "--name", name, "--kind", "bind"])).exitCode).toBe(2);
     expect((await dhcptool(null, ["lab", "up", "--name", name, "--kind", "kea,kea"])).exitCode).toBe(2);
     const short = await dhcptool(null, ["lab", "up", "--name", name, "--lease-time", "30"]);
-    expect(short.exitCode).toBe(1);
+    expect(short.exitCode).toBe(2);
     expect(short.stderr).toContain("dnsmasq grants at least 120 s");
     expect(readLab(name)).toBeNull();
   });

@@ -5,29 +5,26 @@
  * children started with `ip netns exec`, as the daemon would run there; the
  * tests look at the result with `ip -j`. Addresses: 198.18.0.0/24 only.
  */
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
-const isRoot = process.getuid?.() === 0;
-const hasIp = Bun.which('ip') !== null;
-
-const tag = Math.floor(Math.random() * 0xffffff).toString(16).padStart(6, '0');
+const tag = Math.floor(Math.random() * 0xffffff).toString(16).padStart(6, "0");
 const NS = `dtnl${tag}`;
 const PEER_NS = `dtnl${tag}p`;
 const IF = `dtnl${tag}a`; // ours, in NS
 const PEER = `dtnl${tag}b`; // the far end, in PEER_NS
-const NETLINK_TS = join(import.meta.dir, '../../native/netlink.ts');
-const SHIM_TS = join(import.meta.dir, '../../native/shim.ts');
-const MSG_TS = join(import.meta.dir, '../../native/netlink-msg.ts');
+const NETLINK_TS = join(import.meta.dir, "../../native/netlink.ts");
+const SHIM_TS = join(import.meta.dir, "../../native/shim.ts");
+const MSG_TS = join(import.meta.dir, "../../native/netlink-msg.ts");
 
 function ip(...args: string[]): string {
-  const p = Bun.spawnSync(['ip', ...args], { stdout: 'pipe', stderr: 'pipe' });
-  if (p.exitCode !== 0) throw new Error(`ip ${args.join(' ')}: ${p.stderr.toString().trim()}`);
+  const p = Bun.spawnSync(["ip", ...args], { stdout: "pipe", stderr: "pipe" });
+  if (p.exitCode !== 0) throw new Error(`ip ${args.join(" ")}: ${p.stderr.toString().trim()}`);
   return p.stdout.toString();
 }
-const ipJson = (...args: string[]) => JSON.parse(ip('-n', NS, '-j', ...args) || '[]');
+const ipJson = (...args: string[]) => JSON.parse(ip("-n", NS, "-j", ...args) || "[]");
 
 // ---- children --------------------------------------------------------------------
 
@@ -131,82 +128,82 @@ process.stdin.on('data', (chunk) => {
 process.stdin.on('end', () => emit({ event: 'end' }));
 `;
 
-let dir = '';
+let dir = "";
 let ifindex = 0;
 const children = new Set<{ kill(signal?: number | NodeJS.Signals): void }>();
 
 async function runChild(script: string, ...args: string[]): Promise<Record<string, any>> {
-  const p = Bun.spawn(['ip', 'netns', 'exec', NS, process.execPath, join(dir, script), ...args], {
-    stdout: 'pipe',
-    stderr: 'pipe',
+  const p = Bun.spawn(["ip", "netns", "exec", NS, process.execPath, join(dir, script), ...args], {
+    stdout: "pipe",
+    stderr: "pipe",
   });
   children.add(p);
   const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
   children.delete(p);
-  if (code !== 0) throw new Error(`${script} ${args.join(' ')} exited ${code}: ${stderr}`);
+  if (code !== 0) throw new Error(`${script} ${args.join(" ")} exited ${code}: ${stderr}`);
   return JSON.parse(stdout);
 }
 
 /** utime + stime of a process, in clock ticks. */
 function cpuTicks(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return Number(fields[11]) + Number(fields[12]);
 }
 
-describe.skipIf(!isRoot || !hasIp)('netlink in our own namespaces', () => {
+describe("netlink in our own namespaces", () => {
   beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'dhcptool-netlink-'));
-    writeFileSync(join(dir, 'route-child.ts'), ROUTE_CHILD);
-    writeFileSync(join(dir, 'monitor-child.ts'), MONITOR_CHILD);
-    writeFileSync(join(dir, 'boundary-child.ts'), BOUNDARY_CHILD);
-    ip('netns', 'add', NS);
-    ip('netns', 'add', PEER_NS);
-    ip('-n', NS, 'link', 'add', IF, 'type', 'veth', 'peer', 'name', PEER, 'netns', PEER_NS);
-    ip('-n', NS, 'link', 'set', IF, 'up');
-    ip('-n', PEER_NS, 'link', 'set', PEER, 'up');
-    ifindex = ipJson('link', 'show', IF)[0].ifindex;
+    dir = mkdtempSync(join(tmpdir(), "dhcptool-netlink-"));
+    writeFileSync(join(dir, "route-child.ts"), ROUTE_CHILD);
+    writeFileSync(join(dir, "monitor-child.ts"), MONITOR_CHILD);
+    writeFileSync(join(dir, "boundary-child.ts"), BOUNDARY_CHILD);
+    ip("netns", "add", NS);
+    ip("netns", "add", PEER_NS);
+    ip("-n", NS, "link", "add", IF, "type", "veth", "peer", "name", PEER, "netns", PEER_NS);
+    ip("-n", NS, "link", "set", IF, "up");
+    ip("-n", PEER_NS, "link", "set", PEER, "up");
+    ifindex = ipJson("link", "show", IF)[0].ifindex;
   });
 
   afterAll(() => {
-    for (const child of children) child.kill('SIGKILL');
-    for (const ns of [NS, PEER_NS]) Bun.spawnSync(['ip', 'netns', 'del', ns], { stderr: 'pipe' });
+    for (const child of children) child.kill("SIGKILL");
+    for (const ns of [NS, PEER_NS]) Bun.spawnSync(["ip", "netns", "del", ns], { stderr: "pipe" });
     if (dir) rmSync(dir, { recursive: true, force: true });
-    const left = Bun.spawnSync(['ip', 'netns', 'list']).stdout.toString();
+    const left = Bun.spawnSync(["ip", "netns", "list"]).stdout.toString();
     expect(left).not.toContain(`dtnl${tag}`);
   });
 
   const dhcpRoutes = () =>
-    ipJson('route', 'show', 'proto', 'dhcp').map((r: any) => ({ dst: r.dst, gateway: r.gateway ?? null, scope: r.scope ?? 'global', metric: r.metric ?? 0 }));
+    ipJson("route", "show", "proto", "dhcp").map((r: any) => ({ dst: r.dst, gateway: r.gateway ?? null, scope: r.scope ?? "global", metric: r.metric ?? 0 }));
 
-  test('an address with prefix, broadcast and lifetimes, a default route and two classless routes go in', async () => {
-    const out = await runChild('route-child.ts', String(ifindex), 'apply');
-    const addresses = ipJson('-4', 'addr', 'show', 'dev', IF)[0].addr_info;
+  test("an address with prefix, broadcast and lifetimes, a default route and two classless routes go in", async () => {
+    const out = await runChild("route-child.ts", String(ifindex), "apply");
+    const addresses = ipJson("-4", "addr", "show", "dev", IF)[0].addr_info;
     expect(addresses).toHaveLength(1);
-    expect(addresses[0]).toMatchObject({ local: '198.18.0.120', prefixlen: 24, broadcast: '198.18.0.255', dynamic: true });
+    expect(addresses[0]).toMatchObject({ local: "198.18.0.120", prefixlen: 24, broadcast: "198.18.0.255", dynamic: true });
     expect(addresses[0].valid_life_time).toBeGreaterThan(3500);
     expect(addresses[0].valid_life_time).toBeLessThanOrEqual(3600);
     expect(addresses[0].preferred_life_time).toBeLessThanOrEqual(1800);
     expect(dhcpRoutes()).toEqual([
-      { dst: 'default', gateway: '198.18.0.1', scope: 'global', metric: 100 },
-      { dst: '198.18.0.32/27', gateway: null, scope: 'link', metric: 0 },
-      { dst: '198.18.0.192/26', gateway: '198.18.0.1', scope: 'global', metric: 100 },
+      { dst: "default", gateway: "198.18.0.1", scope: "global", metric: 100 },
+      { dst: "198.18.0.32/27", gateway: null, scope: "link", metric: 0 },
+      { dst: "198.18.0.192/26", gateway: "198.18.0.1", scope: "global", metric: 100 },
     ]);
 
-    expect(out.duplicateAddress).toMatchObject({ name: 'NativeError', code: 'EEXIST', errno: 17 });
+    expect(out.duplicateAddress).toMatchObject({ name: "NativeError", code: "EEXIST", errno: 17 });
     expect(out.duplicateAddress.message).toStartWith(`adding 198.18.0.120/24 to ${IF}: File exists`);
-    expect(out.duplicateRoute).toMatchObject({ code: 'EEXIST' });
+    expect(out.duplicateRoute).toMatchObject({ code: "EEXIST" });
     expect(out.duplicateRoute.message).toStartWith(`adding default route via 198.18.0.1 metric 100 on ${IF}: File exists`);
-    expect(out.hostBits).toMatchObject({ code: 'EINVAL' });
+    expect(out.hostBits).toMatchObject({ code: "EINVAL" });
     expect(out.hostBits.message).toBe(`adding route 198.18.0.33/27 (on-link) on ${IF}: 198.18.0.33/27 has host bits set: not a network address`);
-    expect(out.mine).toEqual([{ ifindex, address: '198.18.0.120', prefix: 24 }]);
-    expect(out.all).toEqual(['198.18.0.120']); // lo is down in a new namespace: no 127.0.0.1
+    expect(out.mine).toEqual([{ ifindex, address: "198.18.0.120", prefix: 24 }]);
+    expect(out.all).toEqual(["198.18.0.120"]); // lo is down in a new namespace: no 127.0.0.1
     expect(out.none).toEqual([]);
-    expect(out.afterClose).toMatchObject({ code: 'EINVAL', message: 'the rtnetlink socket is closed' });
+    expect(out.afterClose).toMatchObject({ code: "EINVAL", message: "the rtnetlink socket is closed" });
   });
 
-  test('the shim checks lengths, kinds of socket and handles, and stays in step after an answer that did not fit', async () => {
-    const { nextInStep, ...codes } = await runChild('boundary-child.ts');
+  test("the shim checks lengths, kinds of socket and handles, and stays in step after an answer that did not fit", async () => {
+    const { nextInStep, ...codes } = await runChild("boundary-child.ts");
     expect(nextInStep).toBeGreaterThan(0); // the address added above: one RTM_NEWADDR, padded
     expect(nextInStep % 4).toBe(0);
     expect(codes).toEqual({
@@ -231,30 +228,30 @@ describe.skipIf(!isRoot || !hasIp)('netlink in our own namespaces', () => {
     });
   });
 
-  test('and come out again; what is not there is an error that says so', async () => {
-    const out = await runChild('route-child.ts', String(ifindex), 'remove');
-    expect(ipJson('-4', 'addr', 'show', 'dev', IF)[0]?.addr_info ?? []).toEqual([]); // ip prints [] then
+  test("and come out again; what is not there is an error that says so", async () => {
+    const out = await runChild("route-child.ts", String(ifindex), "remove");
+    expect(ipJson("-4", "addr", "show", "dev", IF)[0]?.addr_info ?? []).toEqual([]); // ip prints [] then
     expect(dhcpRoutes()).toEqual([]);
     expect(out.left).toEqual([]);
-    expect(out.missingRoute).toMatchObject({ code: 'ESRCH', errno: 3 });
+    expect(out.missingRoute).toMatchObject({ code: "ESRCH", errno: 3 });
     expect(out.missingRoute.message).toStartWith(`removing route 198.18.0.192/26 via 198.18.0.1 metric 100 from ${IF}: No such process`);
-    expect(out.missingAddress).toMatchObject({ code: 'EADDRNOTAVAIL', errno: 99 });
+    expect(out.missingAddress).toMatchObject({ code: "EADDRNOTAVAIL", errno: 99 });
     expect(out.missingAddress.message).toStartWith(`removing 198.18.0.120/24 from ${IF}: Cannot assign requested address`);
   });
 
-  test('the link monitor reports carrier lost and back, a new MAC, an address, the interface deleted; idle, it sleeps', async () => {
-    const p = Bun.spawn(['ip', 'netns', 'exec', NS, process.execPath, join(dir, 'monitor-child.ts')], {
-      stdin: 'pipe',
-      stdout: 'pipe',
-      stderr: 'pipe',
+  test("the link monitor reports carrier lost and back, a new MAC, an address, the interface deleted; idle, it sleeps", async () => {
+    const p = Bun.spawn(["ip", "netns", "exec", NS, process.execPath, join(dir, "monitor-child.ts")], {
+      stdin: "pipe",
+      stdout: "pipe",
+      stderr: "pipe",
     });
     children.add(p);
     const events: Record<string, any>[] = [];
     const reading = (async () => {
-      let rest = '';
+      let rest = "";
       for await (const chunk of p.stdout) {
         rest += new TextDecoder().decode(chunk);
-        const lines = rest.split('\n');
+        const lines = rest.split("\n");
         rest = lines.pop()!;
         for (const line of lines) if (line) events.push(JSON.parse(line));
       }
@@ -269,17 +266,17 @@ describe.skipIf(!isRoot || !hasIp)('netlink in our own namespaces', () => {
         await Bun.sleep(20);
       }
     }
-    const ours = (e: Record<string, any>) => e.event === 'link' && e.ifindex === ifindex;
+    const ours = (e: Record<string, any>) => e.event === "link" && e.ifindex === ifindex;
 
     try {
-      const ready = events[await waitFor('ready', 0, (e) => e.event === 'ready')]!;
+      const ready = events[await waitFor("ready", 0, (e) => e.event === "ready")]!;
       expect(ready).toMatchObject({ before: 0, threads: 1 });
       // resync() at start: the state as it is now
-      let at = await waitFor('initial', 0, (e) => ours(e) && e.kind === 'new');
-      expect(events[at]).toMatchObject({ name: IF, up: true, running: true, carrier: true, mtu: 1500, operstate: 'up' });
+      let at = await waitFor("initial", 0, (e) => ours(e) && e.kind === "new");
+      expect(events[at]).toMatchObject({ name: IF, up: true, running: true, carrier: true, mtu: 1500, operstate: "up" });
 
       // Idle: compare with a bare Bun process holding the same kind of timer, over the same window.
-      const bare = Bun.spawn([process.execPath, '-e', 'setInterval(() => {}, 1 << 30)']);
+      const bare = Bun.spawn([process.execPath, "-e", "setInterval(() => {}, 1 << 30)"]);
       children.add(bare);
       await Bun.sleep(300); // past start-up
       const [monitor0, bare0] = [cpuTicks(p.pid), cpuTicks(bare.pid)];
@@ -289,42 +286,42 @@ describe.skipIf(!isRoot || !hasIp)('netlink in our own namespaces', () => {
       children.delete(bare);
       expect(monitorIdle).toBeLessThanOrEqual(bareIdle + 2); // ticks of 10 ms: at most 1 % over 2 s
 
-      ip('-n', PEER_NS, 'link', 'set', PEER, 'down');
-      at = await waitFor('carrier lost', at + 1, (e) => ours(e) && e.kind === 'new' && !e.carrier);
+      ip("-n", PEER_NS, "link", "set", PEER, "down");
+      at = await waitFor("carrier lost", at + 1, (e) => ours(e) && e.kind === "new" && !e.carrier);
       expect(events[at]).toMatchObject({ up: true, running: false, carrier: false });
 
-      ip('-n', PEER_NS, 'link', 'set', PEER, 'up');
-      at = await waitFor('carrier back', at + 1, (e) => ours(e) && e.carrier);
-      expect(events[at]).toMatchObject({ kind: 'new', up: true, running: true, carrier: true });
+      ip("-n", PEER_NS, "link", "set", PEER, "up");
+      at = await waitFor("carrier back", at + 1, (e) => ours(e) && e.carrier);
+      expect(events[at]).toMatchObject({ kind: "new", up: true, running: true, carrier: true });
 
-      ip('-n', NS, 'link', 'set', 'dev', IF, 'address', '02:00:00:00:4e:01');
-      at = await waitFor('MAC change', at + 1, (e) => ours(e) && e.mac === '02:00:00:00:4e:01');
-      expect(events[at]).toMatchObject({ kind: 'new', name: IF, carrier: true });
+      ip("-n", NS, "link", "set", "dev", IF, "address", "02:00:00:00:4e:01");
+      at = await waitFor("MAC change", at + 1, (e) => ours(e) && e.mac === "02:00:00:00:4e:01");
+      expect(events[at]).toMatchObject({ kind: "new", name: IF, carrier: true });
 
-      ip('-n', NS, 'addr', 'add', '198.18.0.77/24', 'dev', IF);
-      at = await waitFor('address', at + 1, (e) => e.event === 'address' && e.ifindex === ifindex);
-      expect(events[at]).toMatchObject({ kind: 'new', address: '198.18.0.77', prefix: 24 });
+      ip("-n", NS, "addr", "add", "198.18.0.77/24", "dev", IF);
+      at = await waitFor("address", at + 1, (e) => e.event === "address" && e.ifindex === ifindex);
+      expect(events[at]).toMatchObject({ kind: "new", address: "198.18.0.77", prefix: 24 });
 
-      ip('-n', NS, 'link', 'del', IF);
-      at = await waitFor('deletion', at + 1, (e) => ours(e) && e.kind === 'del');
-      expect(events[at]).toMatchObject({ name: IF, mac: '02:00:00:00:4e:01' });
+      ip("-n", NS, "link", "del", IF);
+      at = await waitFor("deletion", at + 1, (e) => ours(e) && e.kind === "del");
+      expect(events[at]).toMatchObject({ name: IF, mac: "02:00:00:00:4e:01" });
 
-      p.stdin.write('close\n');
+      p.stdin.write("close\n");
       p.stdin.flush();
-      const closed = await waitFor('closed', at + 1, (e) => e.event === 'closed');
+      const closed = await waitFor("closed", at + 1, (e) => e.event === "closed");
       expect(events[closed]).toMatchObject({ threads: 0 }); // the thread is joined, not left behind
       // Links come and go after close: nothing may reach the handlers.
-      ip('-n', NS, 'link', 'add', `dtnl${tag}c`, 'type', 'veth', 'peer', 'name', `dtnl${tag}d`);
-      ip('-n', NS, 'link', 'set', `dtnl${tag}c`, 'up');
+      ip("-n", NS, "link", "add", `dtnl${tag}c`, "type", "veth", "peer", "name", `dtnl${tag}d`);
+      ip("-n", NS, "link", "set", `dtnl${tag}c`, "up");
       await Bun.sleep(300);
       p.stdin.end();
-      const exited = await Promise.race([p.exited, Bun.sleep(5000).then(() => 'hung')]);
+      const exited = await Promise.race([p.exited, Bun.sleep(5000).then(() => "hung")]);
       expect(exited).toBe(0); // nothing left to hold the event loop: the child ends by itself
       await reading;
-      expect(events.slice(closed + 1).map((e) => e.event)).toEqual(['end']);
-      expect(events.filter((e) => e.event === 'error')).toEqual([]);
+      expect(events.slice(closed + 1).map((e) => e.event)).toEqual(["end"]);
+      expect(events.filter((e) => e.event === "error")).toEqual([]);
     } finally {
-      p.kill('SIGKILL');
+      p.kill("SIGKILL");
       children.delete(p);
     }
   });

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readdirSync, realpathSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { labDown, type LabState } from "../../cli/lab.ts";
+import { labDown, type LabState } from "../../cli/lab/index.ts";
 import { startLab } from "./helpers.ts";
 import { ROOT, pathOf, run, tempDir } from "./ship-helpers.ts";
 
@@ -18,7 +18,10 @@ beforeAll(() => {
   lab = startLab("npm", { servers: 1 });
   dir = tempDir("npm");
   // npm pack runs prepack: the shim and the bundle are built fresh
-  const pack = run(["npm", "pack", "--silent", "--pack-destination", dir], { env: { ...process.env, npm_config_update_notifier: "false" } });
+  const pack = run(["npm", "pack", "--silent", "--pack-destination", dir], {
+    env: { ...process.env, npm_config_update_notifier: "false" },
+    cwd: ROOT,
+  });
   if (pack.exitCode !== 0) throw new Error(`npm pack: ${pack.stderr}`);
   tarball = join(dir, pack.stdout.trim().split("\n").at(-1) ?? "");
 });
@@ -33,15 +36,25 @@ function checkInstalled(command: string, packageDir: string) {
   const v = run([command, "--version", "--json"], { env, cwd: "/" });
   expect(v.exitCode, v.stderr).toBe(0);
   const version = JSON.parse(v.stdout);
-  expect(version).toMatchObject({ form: "bundle", script: join(packageDir, "dist/main.js"), shim: { loaded: true, source: "file", path: join(packageDir, "native/build/libdhcptool.so") } });
-  const d = run(["ip", "netns", "exec", lab.clientNs, command, "discover", "lab0", "--first", "--json"], { env, cwd: "/" });
+  expect(version).toMatchObject({
+    form: "bundle",
+    script: join(packageDir, "dist/main.js"),
+    shim: { loaded: true, source: "file", path: join(packageDir, "native/build/libdhcptool.so") },
+  });
+  const d = run(["ip", "netns", "exec", lab.clientNs, command, "discover", "lab0", "--first", "--json"], {
+    env,
+    cwd: "/",
+  });
   expect(d.exitCode, d.stderr).toBe(0);
   expect(JSON.parse(d.stdout).offers[0].serverId).toBe("198.18.0.1");
 }
 
 describe("the npm package", () => {
   test("the tarball holds the launcher, bundled JS, the prebuilt shim and its sources, and no TypeScript", () => {
-    const list = run(["tar", "tzf", tarball]).stdout.trim().split("\n").map((f) => f.replace(/^package\//, ""));
+    const list = run(["tar", "tzf", tarball])
+      .stdout.trim()
+      .split("\n")
+      .map((f) => f.replace(/^package\//, ""));
     expect(list).toContain("bin/dhcptool");
     expect(list).toContain("dist/main.js");
     expect(list).toContain("native/build/libdhcptool.so");
@@ -76,7 +89,9 @@ describe("the npm package", () => {
     const path = pathOf(dir, ["sh", "readlink"]);
     const r = run([join(prefix, "bin/dhcptool"), "--version"], { env: { PATH: path } });
     expect(r.exitCode).toBe(1);
-    expect(r.stderr).toStartWith("dhcptool: needs Bun (https://bun.sh) on PATH, and there is none: npm install -g bun\n");
+    expect(r.stderr).toStartWith(
+      "dhcptool: needs Bun (https://bun.sh) on PATH, and there is none: npm install -g bun\n",
+    );
     expect(readdirSync(path).sort()).toEqual(["readlink", "sh"]);
   });
 });

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, copyFileSync, mkdtempSync, realpathSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { inClient, labDown, type LabState } from "../../cli/lab.ts";
+import { inClient, labDown, type LabState } from "../../cli/lab/index.ts";
 import { parseStatus } from "../../native/privilege.ts";
 import { MAIN, dhcptool, startLab } from "./helpers.ts";
 

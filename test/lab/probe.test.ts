@@ -2,7 +2,7 @@
 // server appears, one is rogue, one goes away and comes back, SIGTERM ends it with a summary.
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { labDown, startServer, stopServer, type LabState } from "../../cli/lab.ts";
+import { labDown, startServer, stopServer, type LabState } from "../../cli/lab/index.ts";
 import { dhcptool, MAIN, startLab } from "./helpers.ts";
 
 type Event = { time: string; event: string; server?: string; [k: string]: unknown };
@@ -69,8 +69,11 @@ describe("discover --daemon with two dnsmasq servers, one allowed", () => {
     expect(start).toMatchObject({ interface: "lab0", intervalS: 1, waitS: 0.5, vanishAfter: 2, allowServers: ["198.18.0.1"] });
     expect(start.mac).toMatch(/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/);
 
-    // ~2.5 s: two probes at most have run; both servers are new, the second is rogue
-    await Bun.sleep(2500);
+    // the first probes: both servers are new, the second is rogue
+    await out.waitFor("server-new 198.18.0.1", (e) => e.event === "server-new" && e.server === "198.18.0.1", 5000);
+    await out.waitFor("server-new 198.18.0.2", (e) => e.event === "server-new" && e.server === "198.18.0.2", 5000);
+    await out.waitFor("rogue 198.18.0.2", (e) => e.event === "rogue" && e.server === "198.18.0.2", 5000);
+    await out.waitFor("a second probe", () => out.events.filter((e) => e.event === "probe").length >= 2, 5000);
     const new1 = out.find((e) => e.event === "server-new" && e.server === "198.18.0.1");
     const new2 = out.find((e) => e.event === "server-new" && e.server === "198.18.0.2");
     expect(new1).toMatchObject({ rogue: false, subnetMask: "255.255.255.0", routers: ["198.18.0.1"], dns: ["198.18.0.1"], domain: "lab.example", leaseTime: 3600 });

@@ -4,8 +4,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { labDown, serverMac, type LabState } from "../../cli/lab.ts";
-import { shellQuote } from "../../cli/commands/request.ts";
+import { labDown, serverMac, type LabState } from "../../cli/lab/index.ts";
+import { shellQuote } from "../../cli/render-lease.ts";
 import { escapeText } from "../../core/escape.ts";
 import { dhcptool, startLab } from "./helpers.ts";
 
@@ -31,6 +31,7 @@ describe("shellQuote: --format env values cannot execute", () => {
     ["backticks", `\`touch ${marker}\``],
     ["single quote breaking out", `x'; touch ${marker}; echo '`],
     ["newline and a command", `a\ntouch ${marker}`],
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the text a shell would expand, on purpose
     ["variable expansion", "${HOME}$PATH"],
     ["ANSI escape", "\x1b[31mred"],
   ])("%s", (_name, value) => {

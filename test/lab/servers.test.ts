@@ -5,24 +5,19 @@
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
-import { labDown, readLab, serverLeaseList, startServer, stopServer, type LabState, type ServerKind } from "../../cli/lab.ts";
-import { dhcptool, eventually, inPool, labName, startLab } from "./helpers.ts";
+import { labDown, readLab, serverLeaseList, startServer, stopServer, type LabState, type ServerKindName } from "../../cli/lab/index.ts";
+import { dhcptool, eventually, inPool, labName, running, startLab } from "./helpers.ts";
 
-const KINDS: ServerKind[] = ["dnsmasq", "kea", "isc", "udhcpd"];
+const KINDS: ServerKindName[] = ["dnsmasq", "kea", "isc", "udhcpd"];
 const LEASE = 600;
 const CLIENT_IP = "198.18.0.5";
 const LAB_TEST_MS = 30_000; // four servers, each given up to 10 s to be ready
 /** dnsmasq and Kea send T1/T2 of their own (lease/2, lease·7/8); ISC dhcpd and udhcpd send none. */
-const SENDS_TIMERS: Record<ServerKind, boolean> = { dnsmasq: true, kea: true, isc: false, udhcpd: false };
+const SENDS_TIMERS: Record<ServerKindName, boolean> = { dnsmasq: true, kea: true, isc: false, udhcpd: false };
 
 /** One MAC per server, so udhcpd (which reserves an offered address for 60 s) offers the same address again. */
 const macOf = (i: number) => `02:00:00:00:5e:0${i}`;
 
-function running(pid: number): boolean {
-  let stat = "";
-  try { stat = readFileSync(`/proc/${pid}/stat`, "utf8"); } catch { return false; }
-  return !/\) [ZX] /.test(stat);
-}
 
 function ipInClient(lab: LabState, args: string[]): void {
   const p = Bun.spawnSync(["ip", "-n", lab.clientNs, ...args], { stdout: "pipe", stderr: "pipe" });
@@ -42,7 +37,7 @@ describe("four servers of four kinds on one segment", () => {
   }, LAB_TEST_MS);
 
   test("the state file records each kind; each runs by its recorded PID under its own name", () => {
-    const comm: Record<ServerKind, string> = { dnsmasq: "dnsmasq", kea: "kea-dhcp4", isc: "dhcpd", udhcpd: "udhcpd" };
+    const comm: Record<ServerKindName, string> = { dnsmasq: "dnsmasq", kea: "kea-dhcp4", isc: "dhcpd", udhcpd: "udhcpd" };
     const servers = readLab(lab.name)!.servers;
     expect(servers.map((s) => [s.kind, s.ip, s.leaseTime])).toEqual(KINDS.map((k, i) => [k, `198.18.0.${i + 1}`, LEASE]));
     for (const s of servers) expect(readFileSync(`/proc/${s.pid}/comm`, "utf8").trim()).toBe(comm[s.kind]);

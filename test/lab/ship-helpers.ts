@@ -9,12 +9,19 @@ export const ROOT = resolve(import.meta.dir, "../..");
 
 type Env = Record<string, string | undefined>;
 
-export interface Ran { exitCode: number; stdout: string; stderr: string }
+export interface Ran {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
 
 /** Runs argv to completion; env replaces the environment when given (nothing inherited). */
 export function run(argv: string[], opts: { env?: Env; cwd?: string; stdin?: string } = {}): Ran {
   const p = Bun.spawnSync(argv, {
-    stdout: "pipe", stderr: "pipe", cwd: opts.cwd, env: opts.env ?? { ...process.env, NO_COLOR: "1" },
+    stdout: "pipe",
+    stderr: "pipe",
+    cwd: opts.cwd,
+    env: opts.env ?? { ...process.env, NO_COLOR: "1" },
     stdin: opts.stdin === undefined ? "ignore" : new TextEncoder().encode(opts.stdin),
   });
   return { exitCode: p.exitCode ?? -1, stdout: p.stdout.toString(), stderr: p.stderr.toString() };
@@ -29,7 +36,10 @@ function mustRun(argv: string[], what: string, env?: Env): Ran {
 let binary: string | undefined;
 /** dist/dhcptool, compiled by scripts/compile.sh (a no-op when it is newer than every source). */
 export function compiledBinary(): string {
-  binary ??= (mustRun(["bash", `${ROOT}/scripts/compile.sh`], "bun run compile"), `${ROOT}/dist/dhcptool`);
+  if (binary === undefined) {
+    mustRun(["bash", `${ROOT}/scripts/compile.sh`], "bun run compile");
+    binary = `${ROOT}/dist/dhcptool`;
+  }
   return binary;
 }
 
@@ -41,7 +51,9 @@ export function tempDir(tag: string): string {
 }
 
 const cleanups: (() => void)[] = [];
-process.on("exit", () => { for (const c of cleanups) c(); });
+process.on("exit", () => {
+  for (const c of cleanups) c();
+});
 
 let prefix: string | undefined;
 /** scripts/install.sh into a temporary PREFIX, once per test run; removed when the run ends. */

@@ -3,7 +3,7 @@
 // socket). What went on the wire is checked in a capture at the server's end (tcpdump, tshark).
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { labDown, serverLeaseList, serverMac, SERVER_IFACE, type LabState } from "../../cli/lab.ts";
+import { labDown, serverLeaseList, serverMac, SERVER_IFACE, type LabState } from "../../cli/lab/index.ts";
 import { captureOn, dhcptool, startLab } from "./helpers.ts";
 
 const GIADDR = "198.18.0.5";

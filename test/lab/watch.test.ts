@@ -2,8 +2,8 @@
 // on the same link; then the same with a second ("rogue") server; then --write/--read.
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { labDown, type LabState } from "../../cli/lab.ts";
-import { MAIN, startLab } from "./helpers.ts";
+import { labDown, type LabState } from "../../cli/lab/index.ts";
+import { eventually, MAIN, startLab } from "./helpers.ts";
 
 interface Watch { lines: () => any[]; done: Promise<number>; proc: ReturnType<typeof Bun.spawn> }
 
@@ -102,7 +102,7 @@ describe("two servers, one allowed", () => {
   test("SIGTERM ends a resident watch with its summary", async () => {
     const w = await startWatch(lab, ["--daemon", "--stats-interval", "1", "--allow-server", "198.18.0.1,198.18.0.2"]);
     await udhcpc(lab);
-    await Bun.sleep(1300);
+    expect(await eventually(() => w.lines().some((e) => e.event === "stats"), 5000)).toBe(true);
     w.proc.kill("SIGTERM");
     expect(await w.done).toBe(0);
     const events = w.lines();

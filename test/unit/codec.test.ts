@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { fold, ipv4HeaderChecksum, sum16 } from "../../core/checksum.ts";
 import { decodeMessage, encodeMessage, encodingLength, getIp, getIps, getU32, messageType, BOOTREQUEST } from "../../core/message.ts";
-import { buildUdpFrame, parseUdpFrame } from "../../core/frame.ts";
+import { parseUdpFrame } from "../../core/frame.ts";
 import { buildDiscover, frameClientMessage, DEFAULT_REQUEST_LIST } from "../../core/client.ts";
 import { fromHex, toHex } from "../../core/bytes.ts";
 import { decodeOption } from "../../core/options.ts";

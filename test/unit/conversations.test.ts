@@ -4,7 +4,7 @@
 
 import { describe, expect, test } from "bun:test";
 import { ConversationTracker, type SeenPacket } from "../../core/conversations.ts";
-import { parseAllowList } from "../../core/discover.ts";
+import { parseAllowList } from "../../core/allow-list.ts";
 import { viewFrame } from "../../core/inspect.ts";
 import { decodePcap } from "../../core/pcap.ts";
 import { buildUdpFrame } from "../../core/frame.ts";

@@ -37,7 +37,7 @@ describe("DORA", () => {
     expect(h.phase).toBe("BOUND");
     const b = h.last.find((a) => a.kind === "bound") as { lease: Lease };
     expect(b.lease).toMatchObject({
-      address: ADDR, serverId: SERVER, serverMac: "02:00:00:00:00:fe", subnetMask: "255.255.255.0",
+      address: ADDR, serverId: SERVER, serverMac: SERVER_MAC, subnetMask: "255.255.255.0",
       routers: [SERVER], dns: [SERVER], domain: "lab.example", leaseTime: 3600, t1: 1800, t2: 3150,
       infinite: false, acquiredAt: 10, renewAt: 10 + 1800_000, rebindAt: 10 + 3150_000, expiresAt: 10 + 3600_000,
     });

@@ -2,7 +2,7 @@
 
 import { expect, test } from "bun:test";
 import { fromHex, parseMac } from "../../core/bytes.ts";
-import { OfferCollector } from "../../core/discover.ts";
+import { OfferCollector } from "../../core/offers.ts";
 
 const text = await Bun.file(`${import.meta.dir}/../fixtures/dnsmasq-offer.hex`).text();
 const frame = fromHex(text.split("\n").filter((l) => !l.startsWith("#")).join(" "))!;

@@ -8,7 +8,8 @@ import * as fs from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { hookEnv, HookQueue, HOOK_PATH, runHook, type HookEvent, type HookResult } from "../../cli/daemon/hook.ts";
-import { leaseRecord, type LeaseRecord } from "../../cli/daemon/store.ts";
+import { leaseRecord, type LeaseRecord } from "../../core/lease-record.ts";
+import { parseMac } from "../../core/bytes.ts";
 import type { Lease } from "../../core/engine.ts";
 
 const dir = fs.mkdtempSync(join(tmpdir(), "dhcptool-hook-"));
@@ -24,7 +25,7 @@ function script(body: string): string {
 
 function record(over: Partial<Lease> = {}): LeaseRecord {
   const lease: Lease = {
-    address: "198.18.0.100", serverId: "198.18.0.1", serverMac: "02:00:00:00:00:fe", subnetMask: "255.255.255.0",
+    address: "198.18.0.100", serverId: "198.18.0.1", serverMac: parseMac("02:00:00:00:00:fe")!, subnetMask: "255.255.255.0",
     routers: ["198.18.0.1"], routes: [], dns: ["198.18.0.1"], domain: "lab.example", search: ["lab.example"],
     leaseTime: 3600, t1: 1800, t2: 3150, infinite: false, ipv6OnlyWait: null, adjusted: [],
     acquiredAt: 0, renewAt: 1800_000, rebindAt: 3150_000, expiresAt: 3600_000,

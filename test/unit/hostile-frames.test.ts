@@ -2,7 +2,7 @@
 // named reason, and nothing throws out of the receive path.
 
 import { describe, expect, test } from "bun:test";
-import { OfferCollector } from "../../core/discover.ts";
+import { OfferCollector } from "../../core/offers.ts";
 import { ipv4HeaderChecksum, udpChecksum } from "../../core/checksum.ts";
 import type { ChecksumStatus } from "../../core/frame.ts";
 import { CLIENT_MAC, offerFrame, offerPayload, XID } from "./helpers.ts";

@@ -5,7 +5,7 @@
 
 import { describe, expect, test } from "bun:test";
 import { fromHex, toHex } from "../../core/bytes.ts";
-import { OfferCollector, type Offer } from "../../core/discover.ts";
+import { OfferCollector, type Offer } from "../../core/offers.ts";
 import { escapeText, safeJson } from "../../core/escape.ts";
 import {
   effectiveRoutes, INFINITE, ipv6OnlyWait, isUsableAddress, leaseTimes, messageLeaseTimes, MIN_V6ONLY_WAIT, subnetMask,

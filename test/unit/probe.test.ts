@@ -2,7 +2,8 @@
 // advances by hand.
 
 import { describe, expect, test } from "bun:test";
-import { parseAllowList, type Offer } from "../../core/discover.ts";
+import { parseAllowList } from "../../core/allow-list.ts";
+import type { Offer } from "../../core/offers.ts";
 import {
   COMPARED_FIELDS, MAX_TRACKED_SERVERS, ProbeTracker, type FactField, type FactValue, type ProbeEvent, type ProbeTrackerOptions,
 } from "../../core/probe.ts";

@@ -10,7 +10,7 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { toHex, u32ToIp } from "../../core/bytes.ts";
-import { optionViews, OfferCollector } from "../../core/discover.ts";
+import { optionViews, OfferCollector } from "../../core/offers.ts";
 import { safeJson } from "../../core/escape.ts";
 import { effectiveRoutes, ipv6OnlyWait, messageLeaseTimes, subnetMask } from "../../core/lease-times.ts";
 import {
@@ -353,9 +353,6 @@ function checkDecode(p: Uint8Array) {
   // whatever the options hold, their JSON carries no terminal control characters (HOSTILE 22)
   expect(safeJson(optionViews(m))).not.toMatch(CONTROL);
 }
-
-/** Name-bearing kinds (labels may hold escaped dots and backslashes). */
-const NAME_KINDS = new Set(["domainList", "sipServers", "clientFqdn"]);
 
 function checkOption(code: number, data: Uint8Array) {
   let r!: ReturnType<typeof decodeOption>;

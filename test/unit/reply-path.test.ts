@@ -4,9 +4,8 @@
 
 import { describe, expect, test } from "bun:test";
 import { parseMac } from "../../core/bytes.ts";
-import {
-  OfferCollector, clientReplyPath, fromServer, parseReplyFrame, relayReplyPath,
-} from "../../core/discover.ts";
+import { OfferCollector } from "../../core/offers.ts";
+import { clientReplyPath, fromServer, parseReplyFrame, relayReplyPath } from "../../core/reply.ts";
 import { BROADCAST_MAC, buildUdpFrame } from "../../core/frame.ts";
 import { CLIENT_MAC, OFFER_OPTIONS, SERVER_MAC, XID, ip4, offerFrame, offerPayload } from "./helpers.ts";
 

@@ -31,7 +31,9 @@ describe("the command tree, from the definitions", () => {
     const specs = await describeCommands(table);
     const discover = specs.find((s) => s.path[0] === "discover")!;
     const flag = (name: string) => discover.flags.find((f) => f.name === name);
-    expect(discover.positionals).toMatchObject([{ name: "iface", valueHint: "IFACE", required: true, value: { kind: "interface" } }]);
+    expect(discover.positionals).toMatchObject([
+      { name: "iface", valueHint: "IFACE", required: true, value: { kind: "interface" } },
+    ]);
     expect(flag("option")).toMatchObject({ takesValue: true, value: { kind: "option-name" } });
     expect(flag("first")).toMatchObject({ takesValue: false });
     expect(flag("verbose")).toMatchObject({ short: ["v"], long: ["verbose"] });
@@ -40,7 +42,10 @@ describe("the command tree, from the definitions", () => {
     const decode = flatten(specs).find((s) => s.path.join(" ") === "lease decode")!;
     expect(decode.positionals[0]).toMatchObject({ required: false, value: { kind: "file" } });
     const lab = specs.find((s) => s.path[0] === "lab")!;
-    expect(lab.positionals[0].value).toEqual({ kind: "choice", choices: ["up", "down", "status", "exec", "block", "unblock"] });
+    expect(lab.positionals[0].value).toEqual({
+      kind: "choice",
+      choices: ["up", "down", "status", "exec", "block", "unblock"],
+    });
   });
 });
 
@@ -65,7 +70,15 @@ describe("bash completion", () => {
   test("commands, subcommands, flags of the command being typed", async () => {
     expect(await complete("dhcptool ")).toEqual(["discover", "lab", "lease"]);
     expect(await complete("dhcptool le")).toEqual(["lease"]);
-    expect(await complete("dhcptool lease ")).toEqual(["show", "renew", "rebind", "release", "decline", "inform", "decode"]);
+    expect(await complete("dhcptool lease ")).toEqual([
+      "show",
+      "renew",
+      "rebind",
+      "release",
+      "decline",
+      "inform",
+      "decode",
+    ]);
     expect(await complete("dhcptool discover eth0 --fi")).toEqual(["--first"]);
     expect(await complete("dhcptool lease decode --f")).toEqual(["--format"]);
     expect(await complete("dhcptool lab ")).toEqual(["up", "down", "status", "exec", "block", "unblock"]);
@@ -97,15 +110,27 @@ describe("--version from source", () => {
     const r = run(["--version", "--json"]);
     expect(r.exitCode).toBe(0);
     const v = JSON.parse(r.stdout);
-    expect(v).toMatchObject({ name: "dhcptool", version: JSON.parse(readFileSync(`${import.meta.dir}/../../package.json`, "utf8")).version, bun: Bun.version, form: "source", script: MAIN });
+    expect(v).toMatchObject({
+      name: "dhcptool",
+      version: JSON.parse(readFileSync(`${import.meta.dir}/../../package.json`, "utf8")).version,
+      bun: Bun.version,
+      form: "source",
+      script: MAIN,
+    });
     expect(v.shim).toMatchObject({ loaded: true, source: "file" });
     expect(v.shim.path).toEndWith("/native/build/libdhcptool.so");
     const text = run(["--version"]);
-    expect(text.stdout).toBe(`dhcptool ${v.version}\nbun ${Bun.version} (${v.executable}) running ${v.script} (source)\nshim ${v.shim.path}\n`);
+    expect(text.stdout).toBe(
+      `dhcptool ${v.version}\nbun ${Bun.version} (${v.executable}) running ${v.script} (source)\nshim ${v.shim.path}\n`,
+    );
   });
 
   test("a DHCPTOOL_SHIM that does not load is an error that says so (exit 1), with no fallback", () => {
-    const p = Bun.spawnSync([process.execPath, MAIN, "--version"], { stdout: "pipe", stderr: "pipe", env: { ...process.env, DHCPTOOL_SHIM: "/nonexistent/x.so" } });
+    const p = Bun.spawnSync([process.execPath, MAIN, "--version"], {
+      stdout: "pipe",
+      stderr: "pipe",
+      env: { ...process.env, DHCPTOOL_SHIM: "/nonexistent/x.so" },
+    });
     expect(p.exitCode).toBe(1);
     expect(p.stdout.toString()).toContain("shim not loaded: native shim /nonexistent/x.so failed to load");
     expect(p.stdout.toString()).toContain("unset DHCPTOOL_SHIM");

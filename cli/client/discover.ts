@@ -1,0 +1,121 @@
+// Which DHCP servers answer on a link, one-shot: DISCOVERs on core's schedule, every OFFER
+// collected (core/offers.ts) for the listening window, or until the first with --first.
+// runDiscover opens the interface; discoverOver is the window itself over whatever
+// Transport, Timers and Clock it is given. No engine here: discover binds nothing.
+
+import { macToString } from "../../core/bytes.ts";
+import type { AllowList } from "../../core/allow-list.ts";
+import { buildDiscover, frameClientMessage, type ClientIdentity } from "../../core/client.ts";
+import { nextDiscoverAt } from "../../core/discover-schedule.ts";
+import { OfferCollector, type Offer } from "../../core/offers.ts";
+import { clientReplyPath, relayReplyPath } from "../../core/reply.ts";
+import { log } from "../log.ts";
+import { randomU32, resolveMac, type ClientOptions } from "./identity.ts";
+import { withExchange, type ExchangeIo } from "./exchange.ts";
+import { unicastDestination, type UnicastRoute } from "./unicast.ts";
+
+export interface DiscoverOptions extends ClientOptions {
+  /** The listening window, ms. */
+  waitMs: number;
+  first: boolean;
+  allow: AllowList | null;
+  onOffer?: (offer: Offer) => void;
+}
+
+export interface DiscoverResult {
+  interface: string;
+  mac: string;
+  xid: string;
+  discoversSent: number;
+  elapsedMs: number;
+  /** --server and --giaddr as used (null: broadcast, no relay). */
+  server: string | null;
+  giaddr: string | null;
+  offers: Offer[];
+  rogueServers: string[];
+  dropped: Record<string, number>;
+  warnings: Record<string, number>;
+  kernelDrops: number;
+}
+
+export interface DiscoverIo extends ExchangeIo {
+  xid: number;
+}
+
+export function runDiscover(o: DiscoverOptions): Promise<DiscoverResult> {
+  return withExchange(o, (io, route) => discoverOver({ ...io, xid: randomU32() }, o, route));
+}
+
+export async function discoverOver(io: DiscoverIo, o: DiscoverOptions, route: UnicastRoute): Promise<DiscoverResult> {
+  const { transport, timers, clock, xid } = io;
+  const mac = resolveMac(o.mac, io.interfaceMac);
+  const identity: ClientIdentity = { ...o.identity, mac };
+  const startedAt = clock.now();
+  const relay = route.relay;
+  const collector = new OfferCollector({
+    xid, mac, startedAt, allow: o.allow ?? undefined, server: route.server?.ip,
+    // A relay's answers come to giaddr:67, in frames to the interface's MAC (chaddr may be random).
+    replyPath: relay ? relayReplyPath(relay.giaddr, io.interfaceMac) : clientReplyPath(mac),
+  });
+  const to = unicastDestination(route);
+  // A relay agent speaks from its own interface; a client from chaddr (--mac).
+  const srcMac = relay ? io.interfaceMac : mac;
+  if (route.server) log.verbose(`unicast to ${route.server.ip} from ${to.srcIp}:${to.srcPort ?? 68}${relay ? " as a relay agent" : ""}`);
+
+  let finish!: () => void;
+  const done = new Promise<void>((resolve) => { finish = resolve; });
+  transport.listen((frame) => {
+    const offer = collector.accept(frame, clock.now());
+    if (!offer) return;
+    o.onOffer?.(offer);
+    if (o.first) finish();
+  }, (err) => log.debug(`receive: ${String(err)}`));
+
+  let sent = 0;
+  let sendError: unknown = null;
+  const sendNext = () => {
+    const secs = Math.min(0xffff, Math.floor((clock.now() - startedAt) / 1000));
+    const dhcp = buildDiscover(identity, {
+      xid, secs, broadcastFlag: o.broadcastFlag, extra: o.extra, ...(relay ? { giaddr: relay.giaddr, hops: 1 } : {}),
+    });
+    try {
+      transport.send(frameClientMessage(srcMac, dhcp, to));
+    } catch (err) {
+      // The interface went away or down mid-window (a timer calls us: nothing above would
+      // catch it). End the window; the error is reported once it is closed.
+      sendError = err;
+      finish();
+      return;
+    }
+    sent++;
+    const at = nextDiscoverAt(sent, { waitMs: o.waitMs, retryMs: o.retryMs, tries: o.tries });
+    if (at !== null) timers.arm("retransmit", startedAt + at, sendNext);
+  };
+  // The window timer also keeps the event loop alive while the receive thread waits.
+  timers.arm("window", startedAt + o.waitMs, finish);
+  io.signal?.addEventListener("abort", () => finish(), { once: true });
+  try {
+    await o.afterOpen?.();
+    sendNext();
+    await done;
+  } finally {
+    timers.clear();
+  }
+  const elapsedMs = clock.now() - startedAt;
+  const kernelDrops = transport.kernelDrops();
+  if (sendError !== null) throw sendError;
+  return {
+    interface: o.iface,
+    mac: macToString(mac),
+    xid: "0x" + xid.toString(16).padStart(8, "0"),
+    discoversSent: sent,
+    elapsedMs: Math.round(elapsedMs),
+    server: route.server?.ip ?? null,
+    giaddr: relay?.giaddr ?? null,
+    offers: collector.offers,
+    rogueServers: collector.offers.filter((x) => x.rogue).map((x) => x.serverId ?? x.sourceIp),
+    dropped: collector.drops.toJSON(),
+    warnings: collector.warnings.toJSON(),
+    kernelDrops,
+  };
+}

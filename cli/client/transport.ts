@@ -1,0 +1,45 @@
+// How the client's frames reach the wire and the replies come back: a Transport. The real one
+// is a packet socket (native/rawsocket.ts); tests hand the client an in-memory one with a
+// scripted server on its other end (test/unit/fake-net.ts), as nclient4's tests do with a
+// socket pair.
+
+import type { ReceivedFrameLike } from "../../core/reply.ts";
+import type { FilterMode } from "../../native/rawsocket.ts";
+
+export interface Transport {
+  /** Received frames go to onFrame from now on (one receiver); receive-path errors to onError. */
+  listen(onFrame: (frame: ReceivedFrameLike) => void, onError?: (err: unknown) => void): void;
+  /** Sends one Ethernet frame; throws when it cannot go (the interface is gone or down). */
+  send(frame: Uint8Array): void;
+  /** Frames the kernel dropped for want of room (PACKET_STATISTICS); 0 when it cannot say. */
+  kernelDrops(): number;
+  /** Idempotent. */
+  close(): void;
+}
+
+/**
+ * A packet socket on `iface` as a Transport. Loaded on demand: the native shim is the one
+ * import a command cannot do without, but `--help` and usage errors should not pay for it.
+ * Frames that arrive before listen() are dropped (nothing has asked yet).
+ */
+export async function openRawTransport(iface: string, filter: FilterMode): Promise<Transport> {
+  const { RawSocket } = await import("../../native/rawsocket.ts");
+  let onFrame: ((frame: ReceivedFrameLike) => void) | null = null;
+  let onError: ((err: unknown) => void) | undefined;
+  const socket = RawSocket.open(iface, {
+    filter,
+    onFrame: (frame) => onFrame?.(frame),
+    onError: (err) => onError?.(err),
+  });
+  return {
+    listen(frameHandler, errorHandler) {
+      onFrame = frameHandler;
+      onError = errorHandler;
+    },
+    send: (frame) => socket.send(frame),
+    kernelDrops() {
+      try { return socket.stats().drops; } catch { return 0; } // the interface is gone
+    },
+    close: () => socket.close(),
+  };
+}

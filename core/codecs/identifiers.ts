@@ -1,0 +1,66 @@
+// Identifiers a client sends about itself: 61 client identifier (RFC 2132 9.14), 97 client
+// machine identifier and 94 network interface identifier (RFC 4578).
+
+import { fromHex, macToString, parseMac, toHex } from "../bytes.ts";
+import { bad, type Codec, ok } from "./codec.ts";
+
+/** 61 client identifier: a type byte, then the id; type 1 (Ethernet) carries a MAC. */
+export interface ClientId { type: number; id: string }
+
+export const clientId: Codec<ClientId> = {
+  decode(b) {
+    if (b.length < 2) return bad(`length ${b.length}: needs a type and at least one byte`);
+    if (b[0] === 1 && b.length !== 7) return bad(`type 1 (Ethernet) needs 6 bytes of MAC, has ${b.length - 1}`);
+    return ok({ type: b[0], id: b[0] === 1 ? macToString(b, 1) : toHex(b.subarray(1)) });
+  },
+  encodingLength: (v) => 1 + (v.type === 1 ? 6 : v.id.length / 2),
+  encode(v, buf, off) {
+    buf[off] = v.type;
+    const id = v.type === 1 ? parseMac(v.id)! : fromHex(v.id)!;
+    buf.set(id, off + 1);
+    return 1 + id.length;
+  },
+  /** "aa:bb:cc:dd:ee:ff" (type 1), "TYPE:HEX" (e.g. 255:0001abcd), or "hex:01aabb…" whole. */
+  parse(t) {
+    const s = t.trim();
+    const mac = parseMac(s);
+    if (mac) return ok({ type: 1, id: macToString(mac) });
+    const whole = s.match(/^hex:([0-9a-f:]+)$/i);
+    const typed = s.match(/^(\d{1,3}):([0-9a-f:]+)$/i);
+    const bytes = whole ? fromHex(whole[1]) : typed ? Uint8Array.of(Number(typed[1]), ...(fromHex(typed[2]) ?? [])) : null;
+    if (!bytes || (typed && (Number(typed[1]) > 255 || !fromHex(typed[2])))) {
+      return bad(`"${t}" is not a client id (a MAC, TYPE:HEX, or hex:BYTES)`);
+    }
+    return clientId.decode(bytes);
+  },
+};
+
+/** 97 client machine identifier (RFC 4578): type 0 and a 16-byte UUID/GUID. */
+export const uuid: Codec<string> = {
+  decode(b) {
+    if (b.length !== 17 || b[0] !== 0) return bad(`expected type 0 and 16 bytes, got length ${b.length}`);
+    const h = toHex(b.subarray(1));
+    return ok(`${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`);
+  },
+  encodingLength: () => 17,
+  encode(v, buf, off) { buf[off] = 0; buf.set(fromHex(v.replace(/-/g, ""))!, off + 1); return 17; },
+  parse(t) {
+    const h = t.trim().replace(/-/g, "");
+    if (!/^[0-9a-f]{32}$/i.test(h)) return bad(`"${t}" is not a UUID`);
+    return uuid.decode(Uint8Array.of(0, ...fromHex(h)!));
+  },
+};
+
+/** 94 client network interface identifier (RFC 4578): type, major, minor. */
+export interface Ndi { type: number; major: number; minor: number }
+
+export const ndi: Codec<Ndi> = {
+  decode: (b) => (b.length === 3 ? ok({ type: b[0], major: b[1], minor: b[2] }) : bad(`length ${b.length}, needs 3`)),
+  encodingLength: () => 3,
+  encode(v, buf, off) { buf[off] = v.type; buf[off + 1] = v.major; buf[off + 2] = v.minor; return 3; },
+  parse(t) {
+    const m = t.trim().match(/^(\d{1,3})[.:,](\d{1,3})[.:,](\d{1,3})$/);
+    if (!m || [m[1], m[2], m[3]].some((x) => Number(x) > 255)) return bad(`"${t}" is not TYPE.MAJOR.MINOR`);
+    return ok({ type: Number(m[1]), major: Number(m[2]), minor: Number(m[3]) });
+  },
+};

@@ -1,0 +1,10 @@
+// Why received packets were dropped, counted by reason: every receive path keeps one, shows
+// it with --verbose and in JSON (HOSTILE.md: a bad packet is dropped, counted and logged).
+
+/** Counters of what was dropped and why; shown with --verbose and in JSON. */
+export class DropCounters {
+  readonly counts = new Map<string, number>();
+  add(reason: string): void { this.counts.set(reason, (this.counts.get(reason) ?? 0) + 1); }
+  get total(): number { let t = 0; for (const v of this.counts.values()) t += v; return t; }
+  toJSON(): Record<string, number> { return Object.fromEntries(this.counts); }
+}

@@ -1,0 +1,145 @@
+// What discover collects: which received frames count as OFFERs to us (one per server, the
+// rest dropped into counters) and what each OFFER says. The shell feeds it frames and the time.
+
+import { macToString, toHex } from "./bytes.ts";
+import type { ParsedFrame } from "./frame.ts";
+import { getIp, getIps, getString, getU32, messageType, getOption, type DhcpMessage } from "./message.ts";
+import { decodeOption, optionName, DHCPOFFER, MESSAGE_TYPES, type ClasslessRoute, type OptionValue } from "./options.ts";
+import { isSubnetEdge, isUsableAddress } from "./lease-times.ts";
+import { isAllowed, type AllowList } from "./allow-list.ts";
+import { DropCounters } from "./drops.ts";
+import { clientReplyPath, fromServer, receiveReply, replyMismatch, type ReceivedFrameLike, type ReplyPath } from "./reply.ts";
+
+export interface OptionView {
+  code: number;
+  name: string;
+  value?: OptionValue;
+  error?: string;
+  hex: string;
+}
+
+export interface Offer {
+  serverId: string | null;
+  sourceIp: string;
+  sourceMac: string;
+  yiaddr: string;
+  siaddr: string;
+  giaddr: string;
+  subnetMask: string | null;
+  routers: string[];
+  dns: string[];
+  domain: string | null;
+  search: string[];
+  leaseTime: number | null;
+  renewalTime: number | null;
+  rebindingTime: number | null;
+  classlessRoutes: ClasslessRoute[];
+  ipv6OnlyPreferred: number | null;
+  relayAgentInfo: OptionValue | null;
+  options: OptionView[];
+  latencyMs: number;
+  /** How many copies of this server's OFFER arrived (retransmissions answered). */
+  copies: number;
+  rogue: boolean;
+}
+
+export function optionViews(msg: DhcpMessage): OptionView[] {
+  const out: OptionView[] = [];
+  for (const [code, data] of msg.options) {
+    const r = decodeOption(code, data);
+    out.push(r.ok
+      ? { code, name: optionName(code), value: r.value, hex: toHex(data) }
+      : { code, name: optionName(code), error: r.error.reason, hex: toHex(data) });
+  }
+  return out;
+}
+
+export interface CollectorOptions {
+  xid: number;
+  mac: Uint8Array;
+  startedAt: number;   // ms, from the caller's clock
+  allow?: AllowList;   // absent: nobody is rogue
+  /** Where replies arrive (default: a client's, port 68 to mac). */
+  replyPath?: ReplyPath;
+  /** --server: offers from any other server are dropped ("other-server"), never shown or rogue. */
+  server?: string;
+}
+
+/**
+ * Collects OFFERs for one exchange. Every frame that is not an OFFER for our xid and MAC is
+ * dropped into a counter; one Offer per server (by server id, else source IP) is kept.
+ */
+export class OfferCollector {
+  readonly offers: Offer[] = [];
+  readonly drops = new DropCounters();
+  readonly warnings = new DropCounters();
+  constructor(private readonly opts: CollectorOptions) {}
+
+  /** Returns the new Offer when the frame was a first OFFER from a server, else null. */
+  accept(frame: ReceivedFrameLike, now: number): Offer | null {
+    try {
+      return this.classify(frame, now);
+    } catch {
+      // A broken invariant in our own decoder must not take the receive path down.
+      this.drops.add("internal-error");
+      return null;
+    }
+  }
+
+  private classify(frame: ReceivedFrameLike, now: number): Offer | null {
+    const r = receiveReply(frame, this.opts.replyPath ?? clientReplyPath(this.opts.mac));
+    if (!r.ok) { this.drops.add(r.reason); return null; }
+    for (const w of r.warnings) this.warnings.add(w.kind);
+    const msg = r.message;
+    const mismatch = replyMismatch(msg, this.opts.xid, this.opts.mac);
+    if (mismatch !== null) { this.drops.add(mismatch); return null; }
+    const type = messageType(msg);
+    if (type === 0 || type >= MESSAGE_TYPES.length) { this.drops.add("no-message-type"); return null; }
+    if (type !== DHCPOFFER) { this.drops.add("not-offer"); return null; }
+    const serverId = getIp(msg, 54);
+    if (this.opts.server !== undefined && !fromServer(this.opts.server, serverId, r.frame.srcIp)) {
+      this.drops.add("other-server");
+      return null;
+    }
+    if (msg.yiaddr === "0.0.0.0" && !serverId) { this.drops.add("offer-no-address"); return null; }
+    if (!isUsableAddress(msg.yiaddr) || isSubnetEdge(msg.yiaddr, getIp(msg, 1))) { this.drops.add("offer-bad-address"); return null; }
+    const key = serverId ?? r.frame.srcIp;
+    const seen = this.offers.find((o) => (o.serverId ?? o.sourceIp) === key);
+    if (seen) { seen.copies++; return null; }
+    const offer = summarizeOffer(msg, r.frame, now - this.opts.startedAt);
+    // Options that did not decode are ignored (the offer stands); count them, by code.
+    for (const v of offer.options) if (v.error !== undefined) this.warnings.add(`option-${v.code}-invalid`);
+    offer.rogue = this.opts.allow ? !isAllowed(this.opts.allow, offer) : false;
+    this.offers.push(offer);
+    return offer;
+  }
+}
+
+export function summarizeOffer(msg: DhcpMessage, frame: ParsedFrame, latencyMs: number): Offer {
+  const routes = getOption(msg, 121);
+  const relay = getOption(msg, 82);
+  const search = getOption(msg, 119);
+  return {
+    serverId: getIp(msg, 54),
+    sourceIp: frame.srcIp,
+    sourceMac: macToString(frame.srcMac),
+    yiaddr: msg.yiaddr,
+    siaddr: msg.siaddr,
+    giaddr: msg.giaddr,
+    subnetMask: getIp(msg, 1),
+    routers: getIps(msg, 3),
+    dns: getIps(msg, 6),
+    domain: getString(msg, 15),
+    search: Array.isArray(search) ? (search as string[]) : [],
+    leaseTime: getU32(msg, 51),
+    renewalTime: getU32(msg, 58),
+    rebindingTime: getU32(msg, 59),
+    classlessRoutes: Array.isArray(routes) ? (routes as ClasslessRoute[]) : [],
+    ipv6OnlyPreferred: getU32(msg, 108),
+    relayAgentInfo: relay ?? null,
+    options: optionViews(msg),
+    latencyMs: Math.round(latencyMs * 100) / 100,
+    copies: 1,
+    rogue: false,
+  };
+}
