@@ -2,7 +2,7 @@
 // source is newer than it), an install under a temporary PREFIX, and running a program with
 // exactly the environment a test gives it.
 
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, symlinkSync } from "node:fs";
 import { join, resolve } from "node:path";
 
 export const ROOT = resolve(import.meta.dir, "../..");
@@ -50,21 +50,10 @@ export function tempDir(tag: string): string {
   return dir;
 }
 
-const cleanups: (() => void)[] = [];
-process.on("exit", () => {
-  for (const c of cleanups) c();
-});
-
-let prefix: string | undefined;
-/** scripts/install.sh into a temporary PREFIX, once per test run; removed when the run ends. */
-export function installedPrefix(): string {
-  if (prefix) return prefix;
+/** scripts/install.sh into `prefix` (the caller's temporary directory, which it removes). */
+export function installInto(prefix: string): void {
   compiledBinary();
-  const dir = tempDir("prefix");
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  mustRun(["bash", `${ROOT}/scripts/install.sh`], "scripts/install.sh", { ...process.env, PREFIX: dir });
-  prefix = dir;
-  return dir;
+  mustRun(["bash", `${ROOT}/scripts/install.sh`], "scripts/install.sh", { ...process.env, PREFIX: prefix });
 }
 
 /**

@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync
 import { join } from "node:path";
 import { labDown, type LabState } from "../../cli/lab/index.ts";
 import { eventually, inNs, startLab } from "./helpers.ts";
-import { ROOT, compiledBinary, installedPrefix, run, tempDir } from "./ship-helpers.ts";
+import { ROOT, compiledBinary, installInto, run, tempDir } from "./ship-helpers.ts";
 
 const UNITS = join(ROOT, "packaging/systemd");
 const INSTALLED = "/usr/local/bin/dhcptool";
@@ -155,7 +155,8 @@ describe("systemd units", () => {
     let unitDir = UNITS;
     let env: Record<string, string | undefined> = process.env;
     if (!existsSync(INSTALLED)) {
-      const prefix = installedPrefix();
+      const prefix = join(dir, "prefix");
+      installInto(prefix);
       unitDir = join(dir, "units");
       mkdirSync(unitDir);
       for (const f of files)
