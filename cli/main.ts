@@ -55,6 +55,7 @@ Examples:
   dhcptool discover eth0 --json --allow-server 192.0.2.1
   dhcptool request eth0 --release
   dhcptool request eth0 --daemon --apply && dhcptool lease show eth0
+  dhcptool watch eth0 --daemon --metrics 9267    Prometheus scrapes 127.0.0.1:9267/metrics
   dhcptool lab up && ip netns exec dtlab-c dhcptool discover lab0 && dhcptool lab down
 
 Exit status: 0 ok, 1 error, 2 usage, 3 no answer, 4 NAK, 5 rogue server seen.

@@ -43,6 +43,8 @@ export interface PacketEvent {
   server: string | null;
   /** Set when this packet made a server rogue for the first time. */
   rogue: boolean;
+  /** The alert it raised, when rogue. */
+  alert?: Alert;
 }
 
 export interface Alert { kind: "rogue-server"; server: string; mac: string; firstSeenUs: number; messageType: string; client: string }
@@ -65,7 +67,21 @@ export interface Summary {
   servers: ServerStats[];
   clients: ClientStats[];
   rogueServers: string[];
+  /** More alerts were raised than rogueServers lists (MAX_ALERTS). */
+  rogueServersTruncated: boolean;
 }
+
+/** Exchanges that are over, by how they ended (counts only go up: metrics read them as counters). */
+export interface ClosedCounts { total: number; acked: number; naked: number; unanswered: number; evicted: number }
+
+/** A server as a metrics scrape sees it: no percentiles (summary() sorts for those). */
+export interface ServerSeen { server: string; mac: string; rogue: boolean; lastSeenUs: number }
+
+/**
+ * Alerts kept for the summary at most: a flood of fake rogue server ids (each forgotten and
+ * seen again as new) must not grow the list without limit. alertCount counts them all.
+ */
+export const MAX_ALERTS = 256;
 
 export interface TrackerLimits {
   /** Exchanges remembered at once (default 4096): the least recently active is closed first. */
@@ -106,8 +122,11 @@ export class ConversationTracker {
   private nextId = 1;
   private lastExpireUs = -Infinity;
   private packets = 0;
-  private closed = { total: 0, acked: 0, naked: 0, unanswered: 0, evicted: 0 };
+  private closed: ClosedCounts = { total: 0, acked: 0, naked: 0, unanswered: 0, evicted: 0 };
+  /** The first MAX_ALERTS alerts. */
   readonly alerts: Alert[] = [];
+  /** Every alert raised, kept or not. */
+  alertCount = 0;
 
   constructor(private readonly allow: AllowList | null = null, limits: Partial<TrackerLimits> = {}) {
     this.limits = { ...DEFAULT_LIMITS, ...limits };
@@ -161,7 +180,9 @@ export class ConversationTracker {
       !isAllowed(this.allow, { serverId: typeof sid === "string" ? sid : null, sourceIp: p.frame.srcIp, sourceMac: p.frame.srcMac })) {
       s.stats.rogue = true;
       event.rogue = true;
-      this.alerts.push({ kind: "rogue-server", server, mac: p.frame.srcMac, firstSeenUs: p.timeUs, messageType: type, client: m.chaddr });
+      event.alert = { kind: "rogue-server", server, mac: p.frame.srcMac, firstSeenUs: p.timeUs, messageType: type, client: m.chaddr };
+      if (this.alerts.length < MAX_ALERTS) this.alerts.push(event.alert);
+      this.alertCount++;
     }
     this.touchClient(c);
     return event;
@@ -229,6 +250,19 @@ export class ConversationTracker {
     return this.conversations.size;
   }
 
+  get packetCount(): number {
+    return this.packets;
+  }
+
+  closedCounts(): ClosedCounts {
+    return { ...this.closed };
+  }
+
+  /** The servers remembered (at most maxServers), cheaply: a scrape every second can afford it. */
+  serversSeen(): ServerSeen[] {
+    return [...this.servers.values()].map((s) => ({ server: s.stats.server, mac: s.stats.mac, rogue: s.stats.rogue, lastSeenUs: s.lastUs }));
+  }
+
   conversation(id: number): Conversation | undefined {
     for (const c of this.conversations.values()) if (c.id === id) return c;
     return undefined;
@@ -250,6 +284,7 @@ export class ConversationTracker {
       servers,
       clients: [...this.clients.values()].map((c) => ({ ...c })),
       rogueServers: this.alerts.map((a) => a.server),
+      rogueServersTruncated: this.alertCount > this.alerts.length,
     };
   }
 }

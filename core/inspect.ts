@@ -5,7 +5,7 @@
 import { fromHex, latin1, macToString, toHex } from "./bytes.ts";
 import { fold, sum16 } from "./checksum.ts";
 import { parseUdpFrame, IPPROTO_UDP } from "./frame.ts";
-import { decodeMessage, type DecodeWarning } from "./message.ts";
+import { decodeMessage, type DecodeErrorKind, type DecodeWarning } from "./message.ts";
 import { decodeOption, optionName, MESSAGE_TYPES } from "./options.ts";
 import { decodePcap } from "./pcap.ts";
 
@@ -53,6 +53,8 @@ export interface PacketView {
   message?: MessageView;
   /** Why this packet could not be read as DHCP. */
   error?: string;
+  /** The same as a short fixed token (a frame check's reason, "not-dhcp-port", "decode-<kind>"), for counters. */
+  dropReason?: string;
 }
 
 export interface Inspection {
@@ -62,9 +64,10 @@ export interface Inspection {
   warnings: string[];
 }
 
-export function viewMessage(payload: Uint8Array, withHex = true): { ok: true; message: MessageView } | { ok: false; error: string } {
+export function viewMessage(payload: Uint8Array, withHex = true):
+  { ok: true; message: MessageView } | { ok: false; error: string; kind: DecodeErrorKind } {
   const d = decodeMessage(payload);
-  if (!d.ok) return { ok: false, error: `${d.error.reason} (at byte ${d.error.offset})` };
+  if (!d.ok) return { ok: false, error: `${d.error.reason} (at byte ${d.error.offset})`, kind: d.error.kind };
   const m = d.message;
   const options: OptionEntry[] = [];
   for (const [code, data] of m.options) {
@@ -102,18 +105,19 @@ function udpChecksumStatus(b: Uint8Array): FrameView["udpChecksum"] {
 
 /** One Ethernet frame: headers checked as in watch mode (any port, any MAC), then DHCP. */
 export function viewFrame(bytes: Uint8Array, index: number, timestampUs?: number, withHex = true): PacketView {
-  const view = (frame?: FrameView, message?: MessageView, error?: string): PacketView => {
+  const view = (frame?: FrameView, message?: MessageView, error?: string, dropReason?: string): PacketView => {
     const v: PacketView = { index };
     if (timestampUs !== undefined) v.timestampUs = timestampUs;
     if (frame) v.frame = frame;
     if (message) v.message = message;
     if (error !== undefined) v.error = error;
+    if (dropReason !== undefined) v.dropReason = dropReason;
     return v;
   };
   // "partial": a capture can hold frames whose UDP checksum was left to offload; report it
   // (udpChecksum) instead of refusing the frame.
   const f = parseUdpFrame(bytes, { csum: "partial", dstPort: null });
-  if (!f.ok) return view(undefined, undefined, `not a DHCP frame: ${f.reason}`);
+  if (!f.ok) return view(undefined, undefined, `not a DHCP frame: ${f.reason}`, f.reason);
   const fr = f.frame;
   const frame: FrameView = {
     srcMac: macToString(fr.srcMac), dstMac: macToString(fr.dstMac),
@@ -121,9 +125,9 @@ export function viewFrame(bytes: Uint8Array, index: number, timestampUs?: number
     udpChecksum: udpChecksumStatus(bytes),
   };
   const isDhcpPort = (p: number) => p === 67 || p === 68;
-  if (!isDhcpPort(fr.srcPort) && !isDhcpPort(fr.dstPort)) return view(frame, undefined, "not DHCP: neither port is 67 or 68");
+  if (!isDhcpPort(fr.srcPort) && !isDhcpPort(fr.dstPort)) return view(frame, undefined, "not DHCP: neither port is 67 or 68", "not-dhcp-port");
   const v = viewMessage(fr.payload, withHex);
-  return v.ok ? view(frame, v.message) : view(frame, undefined, v.error);
+  return v.ok ? view(frame, v.message) : view(frame, undefined, v.error, `decode-${v.kind}`);
 }
 
 /** Hex text as people paste it: plain, with colons, with `#` comments, or `tshark -x`/`xxd` dumps. */

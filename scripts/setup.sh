@@ -2,11 +2,12 @@
 # Sets a Linux machine up for dhcptool: Bun, the C compiler for the native shim, iproute2 and
 # dnsmasq for the lab; with --dev also what the tests and benchmarks use (the lab's other
 # servers: Kea, ISC dhcpd, busybox udhcpd; ISC dhcrelay for the routed lab; tshark, tcpdump,
-# busybox udhcpc, hyperfine; what the shipping tests check with: man-db, groff, zsh, fish,
-# systemd-analyze, strace, sudo). Then installs dependencies, builds the shim and the compiled
-# binary, and installs dhcptool under $PREFIX (default /usr/local: the command, its man page,
-# bash/zsh/fish completions; scripts/install.sh). Needs root for the packages and /usr/local;
-# safe to run again (it installs only what is missing).
+# busybox udhcpc, hyperfine; a Prometheus server and promtool for the metrics test; what the
+# shipping tests check with: man-db, groff, zsh, fish, systemd-analyze, strace, sudo). Then
+# installs dependencies, builds the shim and the compiled binary, and installs dhcptool under
+# $PREFIX (default /usr/local: the command, its man page, bash/zsh/fish completions;
+# scripts/install.sh). Needs root for the packages and /usr/local; safe to run again (it
+# installs only what is missing).
 #   bash scripts/setup.sh [--dev]      set up (and install)
 #   bash scripts/setup.sh --uninstall  remove what the install put under $PREFIX, nothing else
 set -euo pipefail
@@ -25,9 +26,9 @@ commands=(ip dnsmasq cc cc)
 if [ $dev = 1 ]; then
   # busybox brings udhcpd (an applet; the lab runs it through a symlink), so the udhcpd
   # package, which adds only a symlink and a system service, is not needed
-  packages+=(kea-dhcp4-server isc-dhcp-server isc-dhcp-relay tcpdump tshark busybox hyperfine libcap2-bin
+  packages+=(kea-dhcp4-server isc-dhcp-server isc-dhcp-relay tcpdump tshark busybox hyperfine libcap2-bin prometheus
     man-db groff-base zsh fish systemd strace sudo)
-  commands+=(kea-dhcp4 dhcpd dhcrelay tcpdump tshark busybox hyperfine setcap
+  commands+=(kea-dhcp4 dhcpd dhcrelay tcpdump tshark busybox hyperfine setcap prometheus
     man groff zsh fish systemd-analyze strace sudo)
 fi
 command -v npm >/dev/null || { packages+=(npm); commands+=(npm); }
@@ -56,6 +57,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   trap 'if [ $policy_added = 1 ]; then rm -f /usr/sbin/policy-rc.d; fi' EXIT
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Debian's prometheus package also enables its service for the next boot: the metrics test
+  # runs a prometheus of its own, so one installed here is switched off (one already there is
+  # the user's and stays as it was).
+  if [[ " ${missing[*]} " == *" prometheus "* ]] && command -v systemctl >/dev/null 2>&1; then
+    systemctl disable --quiet prometheus.service >/dev/null 2>&1 || true
+  fi
 fi
 
 if ! command -v bun >/dev/null 2>&1; then

@@ -8,9 +8,12 @@ import { ConversationTracker, type PacketEvent, type SeenPacket, type Summary } 
 import type { AllowList } from "../../core/allow-list.ts";
 import { escapeText, safeJson } from "../../core/escape.ts";
 import { viewFrame } from "../../core/inspect.ts";
-import { allValues, allowListFromArgs, outputArgs, parseNumber, rejectUnknownFlags } from "../args.ts";
+import { allValues, allowListFromArgs, metricsArg, metricsFromArgs, outputArgs, parseNumber, rejectUnknownFlags } from "../args.ts";
 import { EXIT, UsageError, UserError } from "../errors.ts";
 import { droppedOutput, flushOutput, log, print } from "../log.ts";
+import type { MetricsAddress } from "../metrics/address.ts";
+import type { MetricsServer } from "../metrics/serve.ts";
+import type { WatchMetrics } from "../metrics/watch.ts";
 import { accountFromArgs, dropAfterOpen, userArg } from "../privilege.ts";
 import { formatSeconds, renderValue } from "../render.ts";
 
@@ -26,6 +29,7 @@ export const watchArgs = {
   "allow-server": { type: "string", description: "A legitimate server (IP or MAC; repeat or comma-separate); any other that offers or acks raises an alert: exit 5", valueHint: "IP|MAC" },
   daemon: { type: "boolean", description: "Run resident: NDJSON events on stdout, periodic stats, summary on SIGTERM" },
   "stats-interval": { type: "string", description: "With --daemon: a stats event every S seconds (default 60, 0 for none)", valueHint: "S" },
+  ...metricsArg,
   ...outputArgs,
 } as const;
 
@@ -37,6 +41,7 @@ Examples:
   dhcptool watch eth0 --write dhcp.pcap --duration 600
   dhcptool watch --read dhcp.pcap --verbose         the same view of a capture, every option
   dhcptool watch eth0 --daemon --allow-server 192.0.2.1 --stats-interval 300
+  dhcptool watch eth0 --daemon --metrics 9267      metrics at 127.0.0.1:9267/metrics
 
 Each line: time, message type, xid, client MAC, addresses; replies add the server, the
 offered address, the lease, and the server's latency since the client's last message in
@@ -59,9 +64,10 @@ interface WatchOptions {
   verbose: boolean;
   daemon: boolean;
   statsIntervalMs: number;
+  metrics: MetricsAddress | null;
 }
 
-function optionsFromArgs(args: Parsed, rawArgs: string[]): WatchOptions {
+function optionsFromArgs(args: Parsed, rawArgs: string[], metrics: MetricsAddress | null): WatchOptions {
   const iface = typeof args.iface === "string" && args.iface ? args.iface : null;
   const read = typeof args.read === "string" && args.read ? args.read : null;
   if (!iface && !read) throw new UsageError("which interface? e.g. dhcptool watch eth0 (or --read FILE)");
@@ -87,7 +93,7 @@ function optionsFromArgs(args: Parsed, rawArgs: string[]): WatchOptions {
     iface, read, write: typeof args.write === "string" && args.write ? args.write : null,
     count, durationMs: duration === null ? null : duration * 1000, macs, servers, allow,
     json: args.json === true || args.daemon === true, verbose: args.verbose === true, daemon: args.daemon === true,
-    statsIntervalMs: statsS * 1000,
+    statsIntervalMs: statsS * 1000, metrics,
   };
 }
 
@@ -167,10 +173,12 @@ export default defineCommand({
   args: watchArgs,
   async run({ args, rawArgs }) {
     rejectUnknownFlags(rawArgs, watchArgs);
-    const o = optionsFromArgs(args as Parsed, rawArgs);
+    const o = optionsFromArgs(args as Parsed, rawArgs, metricsFromArgs(args));
     const account = accountFromArgs(args as Parsed);
     const tracker = new ConversationTracker(o.allow);
     let decodeErrors = 0, shown = 0, frames = 0;
+    let metrics: WatchMetrics | null = null;
+    let endpoint: MetricsServer | null = null;
     let sink: import("bun").FileSink | null = null;
     let encodePcapRecord: ((frame: Uint8Array, ts: number) => Uint8Array) | null = null;
     if (o.write) {
@@ -196,6 +204,7 @@ export default defineCommand({
       const v = viewFrame(bytes, frames, timeUs, o.verbose);
       if (!v.frame || !v.message) {
         decodeErrors++;
+        metrics?.dropped(v.dropReason ?? "unknown");
         log.verbose(`packet ${frames}: ${escapeText(v.error ?? "not DHCP")}`);
         return;
       }
@@ -207,9 +216,10 @@ export default defineCommand({
       }
       if (sink && encodePcapRecord) sink.write(encodePcapRecord(bytes, Math.floor(timeUs)));
       const e = tracker.add(p);
+      metrics?.packet(p, e);
       print(o.json ? packetJson(p, e) : packetLine(p, e, o.verbose));
-      if (e.rogue) {
-        const a = tracker.alerts[tracker.alerts.length - 1];
+      if (e.alert) {
+        const a = e.alert;
         if (o.json) print(safeJson({ event: "alert", time: new Date(timeUs / 1000).toISOString(), ...a }) + "\n");
         log.warn(`rogue DHCP server: ${escapeText(a.server)} (${a.mac}) sent ${a.messageType} to ${a.client}`);
       }
@@ -253,10 +263,21 @@ export default defineCommand({
         onFrame: (f) => onFrame(f.bytes, Math.round((performance.timeOrigin + performance.now()) * 1000)),
         onError: (err) => log.warn(String((err as Error).message ?? err)),
       });
+      if (o.metrics) {
+        // listening before the drop: the port may be below 1024
+        const [{ openMetrics }, { WatchMetrics }] = await Promise.all([import("../metrics/serve.ts"), import("../metrics/watch.ts")]);
+        try {
+          ({ metrics, server: endpoint } = openMetrics(o.metrics, (r) => new WatchMetrics(r, o.iface!, tracker, () => socket.stats().drops)));
+        } catch (err) {
+          socket.close();
+          throw err;
+        }
+      }
       await dropAfterOpen(account, [], "watch"); // every frame is parsed as --user, no capability
       // the socket is open: from here on nothing is missed (scripts wait for this line)
-      if (o.json) print(safeJson({ event: "start", time: new Date().toISOString(), interface: o.iface, mac: macToString(socket.info.mac) }) + "\n");
+      if (o.json) print(safeJson({ event: "start", time: new Date().toISOString(), interface: o.iface, mac: macToString(socket.info.mac), ...(endpoint ? { metrics: endpoint.url } : {}) }) + "\n");
       else log.info(`watching DHCP on ${escapeText(o.iface!)} (Ctrl-C to stop; SIGUSR1 for a summary)`);
+      if (endpoint) log.info(`metrics: ${endpoint.url}`);
       const timers: Timer[] = [];
       // a timer keeps the event loop alive while the receive thread waits; it also closes idle exchanges
       timers.push(setInterval(() => tracker.expire((performance.timeOrigin + performance.now()) * 1000), 1000));
@@ -275,11 +296,12 @@ export default defineCommand({
       process.off("SIGINT", stop);
       process.off("SIGTERM", stop);
       kernelDrops = socket.stats().drops;
+      endpoint?.stop(); // before the socket: a scrape reads its statistics
       socket.close();
     }
     if (sink) await sink.end();
     await flushOutput(); // the summary must not meet a full output queue
     printSummary(true);
-    return tracker.alerts.length ? EXIT.rogue : EXIT.ok;
+    return tracker.alertCount ? EXIT.rogue : EXIT.ok;
   },
 });
