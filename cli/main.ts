@@ -5,16 +5,19 @@
 import { EXIT, UserError } from "./errors.ts";
 import type { CommandDef } from "citty";
 import { flushOutput, log, print, setLogLevel } from "./log.ts";
+import { version as VERSION } from "../package.json" with { type: "json" };
 
-export const VERSION = "0.1.0";
-
-const commands = {
+// completion and man describe this very table (cli/ship/definitions.ts), themselves included.
+// biome-ignore lint/suspicious/noExplicitAny: each command keeps its own args type, as in citty's SubCommandsDef
+const commands: Record<string, () => Promise<CommandDef<any>>> = {
   discover: () => import("./commands/discover.ts").then((m) => m.default),
   lab: () => import("./commands/lab.ts").then((m) => m.default),
   lease: () => import("./commands/lease.ts").then((m) => m.default),
   request: () => import("./commands/request.ts").then((m) => m.default),
   watch: () => import("./commands/watch.ts").then((m) => m.default),
-} as const;
+  completion: () => import("./ship/completion.ts").then((m) => m.completionCommand(commands)),
+  man: () => import("./ship/man.ts").then((m) => m.manCommand(commands, examples)),
+};
 
 const examples: Record<string, () => Promise<string>> = {
   discover: () => import("./commands/discover.ts").then((m) => m.discoverExamples),
@@ -22,6 +25,8 @@ const examples: Record<string, () => Promise<string>> = {
   lease: () => import("./commands/lease.ts").then((m) => m.leaseExamples),
   request: () => import("./commands/request.ts").then((m) => m.requestExamples),
   watch: () => import("./commands/watch.ts").then((m) => m.watchExamples),
+  completion: () => import("./ship/completion.ts").then((m) => m.completionExamples),
+  man: () => import("./ship/man.ts").then((m) => m.manExamples),
 };
 
 const ROOT_HELP = `dhcptool ${VERSION}: DHCPv4 diagnostics for Linux
@@ -36,12 +41,14 @@ Commands:
   lease show|renew|rebind|release IFACE   the daemon's lease; decline, inform one-shots
   lease decode FILE  decode a DHCP message, frame or pcap/pcapng capture (no privileges)
   lab up|down|status a private test network with real DHCP servers (network namespaces)
+  completion SHELL   a bash, zsh or fish completion script
+  man                this manual, dhcptool(1), as roff
 
 Global options:
   --json             results as JSON on stdout
   -v, --verbose      more detail;  -q, --quiet  errors only
   -h, --help         help for a command (dhcptool discover --help)
-  --version          print the version
+  --version          the version, Bun's, and where the native shim comes from
 
 Examples:
   dhcptool discover eth0
@@ -64,15 +71,15 @@ async function main(argv: string[]): Promise<number> {
     return name === undefined ? EXIT.usage : EXIT.ok;
   }
   if (name === "--version" || name === "-V") {
-    print(VERSION + "\n");
-    return EXIT.ok;
+    const { printVersion } = await import("./ship/version.ts");
+    return printVersion(VERSION, argv.includes("--json"));
   }
-  const load = commands[name as keyof typeof commands];
+  const load = Object.hasOwn(commands, name) ? commands[name] : undefined;
   if (!load) {
     log.error(`unknown command "${name}" (dhcptool --help lists them)`);
     return EXIT.usage;
   }
-  const cmd = (await load()) as CommandDef;
+  const cmd = await load();
   const rest = argv.slice(1);
   if (rest.includes("--help") || rest.includes("-h")) {
     const { renderHelp } = await import("./help.ts");

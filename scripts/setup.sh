@@ -2,22 +2,34 @@
 # Sets a Linux machine up for dhcptool: Bun, the C compiler for the native shim, iproute2 and
 # dnsmasq for the lab; with --dev also what the tests and benchmarks use (the lab's other
 # servers: Kea, ISC dhcpd, busybox udhcpd; ISC dhcrelay for the routed lab; tshark, tcpdump,
-# busybox udhcpc, hyperfine; a Prometheus server and promtool for the metrics test). Then
-# installs dependencies and builds the shim. Needs root for the packages; safe to run again
-# (it installs only what is missing).
+# busybox udhcpc, hyperfine; a Prometheus server and promtool for the metrics test; what the
+# shipping tests check with: man-db, groff, zsh, fish, systemd-analyze, strace, sudo). Then
+# installs dependencies, builds the shim and the compiled binary, and installs dhcptool under
+# $PREFIX (default /usr/local: the command, its man page, bash/zsh/fish completions;
+# scripts/install.sh). Needs root for the packages and /usr/local; safe to run again (it
+# installs only what is missing).
+#   bash scripts/setup.sh [--dev]      set up (and install)
+#   bash scripts/setup.sh --uninstall  remove what the install put under $PREFIX, nothing else
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 dev=0
-[ "${1:-}" = "--dev" ] && dev=1
+case "${1:-}" in
+  --dev) dev=1 ;;
+  --uninstall) exec bash scripts/install.sh --uninstall ;;
+  "") ;;
+  *) echo "usage: bash scripts/setup.sh [--dev | --uninstall]" >&2; exit 2 ;;
+esac
 
 packages=(iproute2 dnsmasq-base gcc libc6-dev)
 commands=(ip dnsmasq cc cc)
 if [ $dev = 1 ]; then
   # busybox brings udhcpd (an applet; the lab runs it through a symlink), so the udhcpd
   # package, which adds only a symlink and a system service, is not needed
-  packages+=(kea-dhcp4-server isc-dhcp-server isc-dhcp-relay tcpdump tshark busybox hyperfine libcap2-bin prometheus)
-  commands+=(kea-dhcp4 dhcpd dhcrelay tcpdump tshark busybox hyperfine setcap prometheus)
+  packages+=(kea-dhcp4-server isc-dhcp-server isc-dhcp-relay tcpdump tshark busybox hyperfine libcap2-bin prometheus
+    man-db groff-base zsh fish systemd strace sudo)
+  commands+=(kea-dhcp4 dhcpd dhcrelay tcpdump tshark busybox hyperfine setcap prometheus
+    man groff zsh fish systemd-analyze strace sudo)
 fi
 command -v npm >/dev/null || { packages+=(npm); commands+=(npm); }
 
@@ -58,7 +70,7 @@ if ! command -v bun >/dev/null 2>&1; then
   npm install -g --silent bun >/dev/null
 fi
 
-# bun install runs our postinstall, which builds native/build/libdhcptool.so
 bun install --frozen-lockfile
 bun run build
-echo "setup: ready ($(bun --version), $(cc --version | head -1))" >&2
+bash scripts/install.sh
+echo "setup: ready ($(bun --version), $(cc --version | head -1)); try: dhcptool --version" >&2
