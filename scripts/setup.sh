@@ -57,11 +57,16 @@ if [ ${#missing[@]} -gt 0 ]; then
   trap 'if [ $policy_added = 1 ]; then rm -f /usr/sbin/policy-rc.d; fi' EXIT
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  # Debian's prometheus package also enables its service for the next boot: the metrics test
-  # runs a prometheus of its own, so one installed here is switched off (one already there is
-  # the user's and stays as it was).
-  if [[ " ${missing[*]} " == *" prometheus "* ]] && command -v systemctl >/dev/null 2>&1; then
-    systemctl disable --quiet prometheus.service >/dev/null 2>&1 || true
+  # Debian's server packages also enable their services for the next boot. A DHCP server or
+  # relay started on the host's own network would be a rogue server there, and the lab runs
+  # its own servers (and Prometheus) inside namespaces: what this run installed is switched off
+  # (a package that was already here is the user's and stays as it was).
+  if command -v systemctl >/dev/null 2>&1; then
+    for service in kea-dhcp4-server isc-dhcp-server isc-dhcp-relay prometheus; do
+      if [[ " ${missing[*]} " == *" $service "* ]]; then
+        systemctl disable --quiet "$service.service" >/dev/null 2>&1 || true
+      fi
+    done
   fi
 fi
 
