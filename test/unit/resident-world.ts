@@ -99,6 +99,7 @@ export class World {
 
   constructor(o: WorldOptions = {}) {
     if (o.stored) this.store.stored = o.stored;
+    this.server.now = () => this.clock.now();
     this.clock.afterFire = () => this.wire.flush();
     this.client = new ResidentClient({
       iface: "eth0", mac: o.mac ?? "interface", identity: { hostname: "lab" }, settings: { ...DEFAULT_SETTINGS },
