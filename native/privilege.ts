@@ -58,6 +58,9 @@ export function dropPrivileges(uid: number, gid: number, keep: readonly Capabili
     const allowed = BigInt(mask);
     if ((p.capEff & ~allowed) !== 0n || (p.capPrm & ~allowed) !== 0n) wrong.push(`${where}: capabilities ${p.capEff.toString(16)}`);
     if (p.capInh !== 0n || p.capAmb !== 0n) wrong.push(`${where}: inheritable/ambient capabilities`);
+    // Per thread too (finding 3): the bounding set and no_new_privs of every thread.
+    if ((p.capBnd & ~allowed) !== 0n) wrong.push(`${where}: bounding set ${p.capBnd.toString(16)}`);
+    if (!p.noNewPrivs) wrong.push(`${where}: no_new_privs not set`);
   };
   check("process", self);
   if (self.capEff !== BigInt(mask)) wrong.push(`process: kept ${self.capEff.toString(16)}, wanted ${mask.toString(16)}`);

@@ -332,11 +332,13 @@ static void *receive_thread(void *arg)
 /*
  * pthread_create with every signal blocked in the new thread: signals belong to the runtime's
  * threads. Shared by the receive thread and the link monitor's (nlmonitor.c). 0 or an errno.
+ * SIGSYS stays open: privdrop.c asks every thread to drop its own bounding set with it.
  */
 int start_quiet_thread(pthread_t *thread, const pthread_attr_t *attr, void *(*fn)(void *), void *arg)
 {
 	sigset_t all, old;
 	sigfillset(&all);
+	sigdelset(&all, SIGSYS);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	int err = pthread_create(thread, attr, fn, arg);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);

@@ -42,11 +42,18 @@ export class NativeError extends Error {
   }
 }
 
-// Beside this module when run from source; ../native/build when bundled into dist/.
+/**
+ * Where a file that native/build.sh makes is found (libdhcptool.so, dhcptool-priv): beside
+ * this module when run from source, ../native/build when bundled into dist/. The one lookup
+ * of native assets: a packaging that embeds them changes this function alone.
+ */
+export function nativeAssetPaths(name: "libdhcptool.so" | "dhcptool-priv"): string[] {
+  return [`${import.meta.dir}/build/${name}`, `${import.meta.dir}/../native/build/${name}`];
+}
+
 const LIBRARY_PATHS = [
   ...(process.env.DHCPTOOL_SHIM ? [process.env.DHCPTOOL_SHIM] : []),
-  `${import.meta.dir}/build/libdhcptool.so`,
-  `${import.meta.dir}/../native/build/libdhcptool.so`,
+  ...nativeAssetPaths("libdhcptool.so"),
 ];
 
 const SYMBOLS = {
@@ -70,6 +77,13 @@ const SYMBOLS = {
   dt_nl_close: { args: ["i32"], returns: "i32" },
   // native/privdrop.c; wrapped by native/privilege.ts
   dt_drop_privileges: { args: ["i32", "i32", "i32"], returns: "i32" },
+  // the privileged helper's socket pair, native/privchan.c; wrapped by native/privsep.ts
+  dt_priv_spawn: { args: ["ptr", "i32"], returns: "i32" },
+  dt_priv_start: { args: ["ptr"], returns: "i32" },
+  dt_priv_rearm: { args: [], returns: "i32" },
+  dt_priv_call: { args: ["ptr", "i32", "ptr", "i32", "i32"], returns: "i32" },
+  dt_priv_next: { args: ["ptr", "i32"], returns: "i32" },
+  dt_priv_close: { args: ["i32"], returns: "i32" },
 } as const;
 
 export type Shim = ReturnType<typeof dlopen<typeof SYMBOLS>>["symbols"];
