@@ -210,6 +210,7 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
     emit({ level: "error", event: "helper", interface: o.iface, message: `${why}: stopping (nothing can be applied or stored without it)` });
     stopBy("privileged helper gone");
   };
+  emit({ level: "debug", event: "dropped", interface: o.iface, message: `running as uid ${process.getuid?.()} with no capability: starting`, uid: process.getuid?.() });
   opened.start();
 
   let code: number = EXIT.ok;
