@@ -84,6 +84,8 @@ const SYMBOLS = {
   dt_priv_call: { args: ["ptr", "i32", "ptr", "i32", "i32"], returns: "i32" },
   dt_priv_next: { args: ["ptr", "i32"], returns: "i32" },
   dt_priv_close: { args: ["i32"], returns: "i32" },
+  // native/seccomp.c; wrapped by native/privilege.ts
+  dt_seccomp_install: { args: [], returns: "i32" },
 } as const;
 
 export type Shim = ReturnType<typeof dlopen<typeof SYMBOLS>>["symbols"];

@@ -15,7 +15,7 @@ import { logLevel, print } from "../log.ts";
 import { configFormatOf, loadConfig, parseConfig, sameSettings, settingsFor, type Config, type InterfaceSettings } from "./config.ts";
 import { controlPath, LockError, serveControl, type ControlReply, type ControlRequest } from "./control.ts";
 import { HookQueue } from "./hook.ts";
-import { dropAfterOpen, type Account } from "../privilege.ts";
+import { confine, dropAfterOpen, type Account } from "../privilege.ts";
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { helperHookRun, openResident, type OpenedResident } from "./open.ts";
@@ -197,7 +197,9 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
   // (which holds the lock, the state directory and the route socket). From here the daemon
   // runs as --user with no capability at all; only then does it send or read a packet.
   try {
+    const root = (process.geteuid?.() ?? 0) === 0;
     await dropAfterOpen(o.account, [], "request --daemon");
+    if (root) await confine("request --daemon");
   } catch (err) {
     client.stop(false, "could not drop privileges");
     control.close();
@@ -210,7 +212,7 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
     emit({ level: "error", event: "helper", interface: o.iface, message: `${why}: stopping (nothing can be applied or stored without it)` });
     stopBy("privileged helper gone");
   };
-  emit({ level: "debug", event: "dropped", interface: o.iface, message: `running as uid ${process.getuid?.()} with no capability: starting`, uid: process.getuid?.() });
+  emit({ level: "debug", event: "dropped", interface: o.iface, message: `running as uid ${process.getuid?.()} with no capability, seccomp on: starting`, uid: process.getuid?.() });
   opened.start();
 
   let code: number = EXIT.ok;

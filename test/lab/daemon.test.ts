@@ -50,12 +50,12 @@ describe("request --daemon --apply against dnsmasq: one daemon's life", () => {
     expect(address).toMatch(/^198\.18\.0\.1\d\d$/);
   });
 
-  test("sockets open, the Bun process runs as nobody with no capability and no_new_privs in every thread; the helper is root with CAP_NET_ADMIN alone", () => {
+  test("sockets open, the Bun process runs as nobody with no capability, no_new_privs and the seccomp filter in every thread; the helper is root with CAP_NET_ADMIN alone", () => {
     const p = privileges(x.proc.pid);
     const none = "0000000000000000";
     expect(p.threads.length).toBeGreaterThan(1);
     for (const t of [p, ...p.threads]) {
-      expect(t).toMatchObject({ uid: "65534\t65534\t65534\t65534", gid: "65534\t65534\t65534\t65534", capEff: none, capPrm: none, capBnd: none, noNewPrivs: "1" });
+      expect(t).toMatchObject({ uid: "65534\t65534\t65534\t65534", gid: "65534\t65534\t65534\t65534", capEff: none, capPrm: none, capBnd: none, noNewPrivs: "1", seccomp: "2" });
     }
     const pid = x.events.find((e) => e.event === "helper")!.pid as number;
     expect(readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ")[1]).toBe(String(x.proc.pid)); // its parent is the daemon
