@@ -22,6 +22,7 @@ export interface ApplyReport {
 
 /** What the applier asks of the helper (native/privsep.ts PrivHelper fits). */
 export interface ApplyChannel {
+  readonly metric: number;
   apply(lease: ApplyRequest): { status: number; done: string[]; failed: string[] };
   adopt(lease: ApplyRequest): { status: number; done: string[]; failed: string[] };
   remove(): { status: number; done: string[]; failed: string[] };
@@ -59,6 +60,10 @@ export class Applier {
 
   get applied(): AppliedLease | null {
     return this.#applied;
+  }
+
+  get metric(): number {
+    return this.#helper.metric;
   }
 
   /** After a restart: a stored lease whose address is still on the interface counts as ours. */

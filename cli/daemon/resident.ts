@@ -190,7 +190,10 @@ export class ResidentClient {
     }
     const rec = this.#record(lease);
     try {
-      store.save({ version: 1, interface: this.iface, mac: macToString(this.#mac), savedAt: new Date(clock.wallNow()).toISOString(), lease: rec });
+      store.save({
+        version: 1, interface: this.iface, mac: macToString(this.#mac), savedAt: new Date(clock.wallNow()).toISOString(), lease: rec,
+        ...(applier ? { applied: { metric: applier.metric, routes: !this.#o.settings.ignoreRoutes } } : {}),
+      });
     } catch (err) {
       this.#emit("error", "store", err instanceof StoreError ? err.message : `storing the lease: ${String(err)}`);
     }

@@ -18,6 +18,8 @@ export interface StoredLease {
   mac: string;
   savedAt: string;
   lease: LeaseRecord;
+  /** --apply: the lease is (to be) on the interface, its routes at this metric; absent otherwise. */
+  applied?: { metric: number; routes: boolean };
 }
 
 export type LoadResult =
@@ -257,7 +259,10 @@ function checkStored(json: unknown, iface: string): StoredLease | string {
   if (!isIso(json.savedAt)) return "has no valid savedAt";
   const lease = checkLease(json.lease);
   if (typeof lease === "string") return `lease.${lease}`;
-  return { version: 1, interface: iface, mac: json.mac, savedAt: json.savedAt, lease };
+  const a = json.applied;
+  if (a === undefined) return { version: 1, interface: iface, mac: json.mac, savedAt: json.savedAt, lease };
+  if (!isObj(a) || !isU32(a.metric) || a.metric === 0 || typeof a.routes !== "boolean") return "has an applied that is not { metric, routes }";
+  return { version: 1, interface: iface, mac: json.mac, savedAt: json.savedAt, lease, applied: { metric: a.metric, routes: a.routes } };
 }
 
 function checkLease(l: unknown): LeaseRecord | string {

@@ -16,8 +16,8 @@ export class Daemon {
   readonly exited: Promise<number>;
   #waiters: { pred: (e: DaemonEvent) => boolean; resolve: (e: DaemonEvent) => void }[] = [];
 
-  constructor(readonly lab: LabState, readonly dirs: DaemonDirs, extra: string[] = []) {
-    const argv = [process.execPath, MAIN, "request", "lab0", "--daemon", "--json", "-v",
+  constructor(readonly lab: LabState, readonly dirs: DaemonDirs, extra: string[] = [], readonly iface = "lab0") {
+    const argv = [process.execPath, MAIN, "request", iface, "--daemon", "--json", "-v",
       "--state-dir", dirs.state, "--run-dir", dirs.run, ...extra];
     this.proc = Bun.spawn(inClient(lab, argv), { stdout: "pipe", stderr: "pipe", env: { ...process.env, NO_COLOR: "1" } });
     void this.#read(this.proc.stdout as ReadableStream<Uint8Array>, (line) => {

@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { inClient, labDown, type LabState } from "../../cli/lab/index.ts";
-import { Daemon, daemonDirs, ipv4Addresses, removeDirs, type DaemonDirs } from "./daemon-helpers.ts";
+import { Daemon, daemonDirs, dhcpRoutes, ipv4Addresses, lease, removeDirs, type DaemonDirs } from "./daemon-helpers.ts";
 import { eventually, inNs, running, startLab } from "./helpers.ts";
 
 let lab: LabState;
@@ -179,4 +179,27 @@ describe("the resident client with its helper", () => {
     // The hook ran as nobody, not root.
     expect(readFileSync(hook, "utf8")).toContain("trap");
   }, 30_000);
+
+  test("lease release with no daemon takes off what --apply put on, as the stored lease records it; says so when it was not applied", async () => {
+    const x = start(["--apply"]);
+    const b = await x.leased(10_000);
+    expect(JSON.parse(readFileSync(join(d.state, "lab0.json"), "utf8")).applied).toMatchObject({ routes: true });
+    x.kill("SIGKILL"); // gone without a word: the address and routes stay, the lease stays stored
+    await x.exited;
+    expect(ipv4Addresses(lab).map((a) => a.local)).toEqual([b.address as string]);
+    await eventually(() => !existsSync(`/proc/${x.events.find((e) => e.event === "helper")!.pid}`), 3000);
+    const r = await lease(lab, d, ["release", "lab0"]);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toContain(`taken off lab0: remove route`);
+    expect(ipv4Addresses(lab)).toEqual([]);
+    expect(dhcpRoutes(lab)).toEqual([]);
+    // Without --apply there is nothing to take off, and it says so.
+    const y = start([]);
+    await y.leased(10_000);
+    y.kill("SIGKILL");
+    await y.exited;
+    await eventually(() => !existsSync(`/proc/${y.events.find((e) => e.event === "helper")!.pid}`), 3000);
+    const r2 = await lease(lab, d, ["release", "lab0"]);
+    expect(r2.stdout).toContain("the interface was not touched: the stored lease was not applied (--apply)");
+  }, 40_000);
 });

@@ -43,6 +43,7 @@ export class MemoryStore implements LeaseStore {
 
 export class FakeApplier implements LeaseApplier {
   applied: { address: string; prefix: number; routes: [] } | null = null;
+  readonly metric = 1000 + IFINDEX;
   calls: string[] = [];
   closed = false;
   /** Addresses already on the interface (adopt() finds them). */
