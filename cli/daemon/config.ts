@@ -260,7 +260,8 @@ export function settingsFor(config: Config | null, iface: string): InterfaceSett
 
 /**
  * Whether two interfaces' settings behave the same (SIGHUP restarts only those that changed).
- * ignoreServers is compared as a set: order and repeats change nothing.
+ * ignoreServers is compared as a set: order and repeats change nothing. routeMetric is not
+ * compared: the helper's metric is fixed at start (the daemon says so when it changes).
  */
 export function sameSettings(a: InterfaceSettings, b: InterfaceSettings): boolean {
   const bytes = (x: Uint8Array | null, y: Uint8Array | null) => (x === null || y === null ? x === y : bytesEqual(x, y));
@@ -271,6 +272,5 @@ export function sameSettings(a: InterfaceSettings, b: InterfaceSettings): boolea
     && bytes(a.clientId, b.clientId)
     && bytes(a.vendorClass, b.vendorClass)
     && a.hostName === b.hostName
-    && a.preferIpv6 === b.preferIpv6
-    && a.routeMetric === b.routeMetric;
+    && a.preferIpv6 === b.preferIpv6;
 }

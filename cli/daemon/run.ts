@@ -179,6 +179,9 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
       return;
     }
     const next = settingsFor(config, o.iface);
+    if (next.routeMetric !== settings.routeMetric && o.routeMetric === null) {
+      emit({ level: "warn", event: "reload", interface: o.iface, message: `SIGHUP: route-metric changes take effect at the next start (routes stay at metric ${helper.metric})` });
+    }
     if (sameSettings(next, settings)) {
       emit({ level: "info", event: "reload", interface: o.iface, message: `SIGHUP: ${o.configPath} re-read, nothing changed for ${o.iface}` });
       return;

@@ -81,6 +81,8 @@ export interface WorldOptions {
   stored?: StoredLease;
   linkUp?: boolean;
   mac?: ResidentOptions["mac"];
+  /** The wall clock's time when the client is built (it loads the store then). */
+  wallAt?: number;
 }
 
 export class World {
@@ -100,6 +102,7 @@ export class World {
 
   constructor(o: WorldOptions = {}) {
     if (o.stored) this.store.stored = o.stored;
+    if (o.wallAt !== undefined) this.clock.wallOffsetMs = o.wallAt - this.clock.now();
     this.server.now = () => this.clock.now();
     this.clock.afterFire = () => this.wire.flush();
     this.client = new ResidentClient({
