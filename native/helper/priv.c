@@ -329,6 +329,8 @@ int main(int argc, char **argv)
 	if (getsockopt(PRIV_FD, SOL_SOCKET, SO_TYPE, &type, &tl) < 0 || type != SOCK_SEQPACKET)
 		usage();
 	const int sock = PRIV_FD;
+	/* Spawned from a compiled dhcptool's memfd, our name would be the fd's number: say who we are. */
+	prctl(PR_SET_NAME, "dhcptool-priv", 0, 0, 0);
 	/* Signals that reach a process group are not for us: we end when the daemon does. */
 	signal(SIGINT, SIG_IGN);
 	signal(SIGTERM, SIG_IGN);
