@@ -35,8 +35,10 @@ export function renderLoadText(r: LoadReport): string {
   out.push(alignColumns(lat));
   if (r.exhaustion) {
     const e = r.exhaustion;
-    out.push(`  pool      exhausted? after ${e.leases} leases the server ${e.how === "nak" ? "NAKed" : "did not answer"} ` +
-      `the last ${e.refused} clients in a row\n`);
+    // Silence alone cannot tell an empty pool from a server that stalled: say both.
+    out.push(e.how === "nak"
+      ? `  pool      exhausted: after ${e.leases} leases, NAKs to the last ${e.refused} clients in a row\n`
+      : `  pool      exhausted (or the server stalled): after ${e.leases} leases, no answer to the last ${e.refused} clients in a row\n`);
   }
   if (r.duplicateAddresses) out.push(`  warning   ${r.duplicateAddresses} ACK(s) for an address another client of this run held\n`);
   const dropped = Object.entries(r.dropped).map(([k, v]) => `${k} ${v}`).join(", ");
