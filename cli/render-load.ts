@@ -12,7 +12,7 @@ const ms = (x: number | null | undefined) => (x === null || x === undefined ? "-
 const rate = (x: number | null) => (x === null ? "-" : `${x}/s`);
 
 function latencyRow(name: string, l: LatencySummary | null): string[] {
-  return l === null ? [name, "-", "-", "-", "-", "-", "0"] : [name, ms(l.min), ms(l.p50), ms(l.p90), ms(l.p99), ms(l.max), String(l.count)];
+  return l === null ? [name, "-", "-", "-", "-", "-", "-", "0"] : [name, ms(l.min), ms(l.avg), ms(l.p50), ms(l.p90), ms(l.p99), ms(l.max), String(l.count)];
 }
 
 export function renderLoadText(r: LoadReport): string {
@@ -30,7 +30,7 @@ export function renderLoadText(r: LoadReport): string {
   out.push(`  received  ${got.join(", ")}\n`);
   out.push(`  drops     no OFFER ${c.noOffer} (${r.dropPercent.offer} %), no ACK ${c.noAck} (${r.dropPercent.ack} %)` +
     (c.renews ? `, renew unanswered ${c.renewNoAck}` : "") + "\n");
-  const lat = [["  latency ms", "min", "p50", "p90", "p99", "max", "n"], latencyRow("  DISCOVER→OFFER", r.latencyMs.offer), latencyRow("  REQUEST→ACK", r.latencyMs.ack)];
+  const lat = [["  latency ms", "min", "avg", "p50", "p90", "p99", "max", "n"], latencyRow("  DISCOVER→OFFER", r.latencyMs.offer), latencyRow("  REQUEST→ACK", r.latencyMs.ack)];
   if (r.latencyMs.renew) lat.push(latencyRow("  renew→ACK", r.latencyMs.renew));
   out.push(alignColumns(lat));
   if (r.exhaustion) {

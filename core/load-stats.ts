@@ -3,8 +3,8 @@
 // and received, and the signs that the pool ran out (the server went silent, or NAKed, after it
 // had handed out K leases).
 
-/** Latency in ms: min, p50, p90, p99, max (null when nothing was measured). */
-export interface LatencySummary { count: number; min: number; p50: number; p90: number; p99: number; max: number }
+/** Latency in ms: min, mean (perfdhcp's "avg"), p50, p90, p99, max (null when nothing was measured). */
+export interface LatencySummary { count: number; min: number; avg: number; p50: number; p90: number; p99: number; max: number }
 
 /** Samples in a growing Float64Array: a million of them is 8 MB, not a million boxed numbers. */
 export class Samples {
@@ -28,7 +28,12 @@ export class Samples {
     const sorted = this.#data.slice(0, this.#n).sort();
     const rank = (p: number) => sorted[Math.min(this.#n, Math.max(1, Math.ceil(p * this.#n))) - 1];
     const r = (x: number) => Math.round(x * 1000) / 1000;
-    return { count: this.#n, min: r(sorted[0]), p50: r(rank(0.5)), p90: r(rank(0.9)), p99: r(rank(0.99)), max: r(sorted[this.#n - 1]) };
+    let sum = 0;
+    for (const x of sorted) sum += x;
+    return {
+      count: this.#n, min: r(sorted[0]), avg: r(sum / this.#n), p50: r(rank(0.5)), p90: r(rank(0.9)), p99: r(rank(0.99)),
+      max: r(sorted[this.#n - 1]),
+    };
   }
 }
 

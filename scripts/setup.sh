@@ -2,7 +2,7 @@
 # Sets a Linux machine up for dhcptool: Bun, the C compiler for the native shim, iproute2 and
 # dnsmasq for the lab; with --dev also what the tests and benchmarks use (the lab's other
 # servers: Kea, ISC dhcpd, busybox udhcpd; ISC dhcrelay for the routed lab; tshark, tcpdump,
-# busybox udhcpc, hyperfine). Then
+# busybox udhcpc, hyperfine; Kea's perfdhcp, from kea-admin, for bench/load.sh). Then
 # installs dependencies and builds the shim. Needs root for the packages; safe to run again
 # (it installs only what is missing).
 set -euo pipefail
@@ -16,8 +16,8 @@ commands=(ip dnsmasq cc cc)
 if [ $dev = 1 ]; then
   # busybox brings udhcpd (an applet; the lab runs it through a symlink), so the udhcpd
   # package, which adds only a symlink and a system service, is not needed
-  packages+=(kea-dhcp4-server isc-dhcp-server isc-dhcp-relay tcpdump tshark busybox hyperfine libcap2-bin)
-  commands+=(kea-dhcp4 dhcpd dhcrelay tcpdump tshark busybox hyperfine setcap)
+  packages+=(kea-dhcp4-server isc-dhcp-server isc-dhcp-relay tcpdump tshark busybox hyperfine libcap2-bin kea-admin)
+  commands+=(kea-dhcp4 dhcpd dhcrelay tcpdump tshark busybox hyperfine setcap perfdhcp)
 fi
 command -v npm >/dev/null || { packages+=(npm); commands+=(npm); }
 

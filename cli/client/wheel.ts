@@ -64,8 +64,10 @@ export class TimerWheel {
     if (!e?.live) return;
     e.live = false;
     this.#live--;
-    // The base timer need not wake for nothing (a pending timeout also keeps the process up).
-    if (this.#heap[0] === e) this.#schedule();
+    // The base timer stays armed for a disarmed head (it finds nothing due and re-arms): moving
+    // it costs a clearTimeout and a setTimeout, and at a load run's rate the head is disarmed
+    // every fraction of a millisecond. With nothing left it goes, so the process can end.
+    if (this.#live === 0) this.#schedule();
     // Disarmed entries stay in the heap until they reach its top; when they outnumber the
     // live ones (a finished client leaves its T1, T2 and expiry behind), rebuild without them.
     if (this.#heap.length > 64 && this.#heap.length > 2 * this.#live) this.#compact();
@@ -102,12 +104,16 @@ export class TimerWheel {
     this.#heap = h;
   }
 
-  /** Arms the base timer for the earliest live entry (not while run() is firing: it does so after). */
+  /**
+   * Arms the base timer for the earliest live entry, unless it is armed for that or earlier
+   * already (then it fires, finds nothing due yet, and comes here again). Not while run() is
+   * firing: it does so after.
+   */
   #schedule(): void {
     if (this.#running) return;
     while (this.#heap.length > 0 && !this.#heap[0].live) this.#pop();
     const next = this.#heap.length > 0 ? this.#heap[0].at : Infinity;
-    if (next === this.#armedAt) return;
+    if (next === this.#armedAt || (next !== Infinity && next > this.#armedAt)) return;
     this.#armedAt = next;
     if (next === Infinity) this.#base.disarm(this.#name);
     else this.#base.arm(this.#name, next, () => this.#run());

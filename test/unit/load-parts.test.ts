@@ -66,14 +66,14 @@ describe("statistics", () => {
   test("nearest-rank percentiles of what was seen", () => {
     const s = new Samples();
     expect(s.summary()).toBeNull();
-    for (let i = 100; i >= 1; i--) s.add(i); // added out of order, grown past its first buffer? no: 100
-    expect(s.summary()).toEqual({ count: 100, min: 1, p50: 50, p90: 90, p99: 99, max: 100 });
+    for (let i = 100; i >= 1; i--) s.add(i); // added out of order
+    expect(s.summary()).toEqual({ count: 100, min: 1, avg: 50.5, p50: 50, p90: 90, p99: 99, max: 100 });
     const big = new Samples();
     for (let i = 0; i < 5000; i++) big.add(i % 2 ? 10 : 1);
-    expect(big.summary()).toMatchObject({ count: 5000, min: 1, p50: 1, p90: 10, max: 10 });
+    expect(big.summary()).toMatchObject({ count: 5000, min: 1, avg: 5.5, p50: 1, p90: 10, max: 10 });
     const one = new Samples();
     one.add(0.1234567);
-    expect(one.summary()).toEqual({ count: 1, min: 0.123, p50: 0.123, p90: 0.123, p99: 0.123, max: 0.123 });
+    expect(one.summary()).toEqual({ count: 1, min: 0.123, avg: 0.123, p50: 0.123, p90: 0.123, p99: 0.123, max: 0.123 });
   });
 
   test("the series: counts per second of the run, totals, a second's latency", () => {
