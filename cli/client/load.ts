@@ -261,7 +261,9 @@ export async function loadOver(io: ExchangeIo, o: LoadOptions, route: UnicastRou
     server: route.server?.ip ?? null, giaddr: route.relay?.giaddr ?? null,
     clients: o.clients, planned: pace.total, started,
     rate: {
-      target: o.rate, achieved: achievedRate(started, firstStart, lastStart),
+      // from the schedule's origin: a first start that came late and the burst that caught up
+      // do not make the rate look higher than it was
+      target: o.rate, achieved: achievedRate(started, firstStart === null ? null : t0, lastStart),
       leasesPerSecond: achievedRate(counted.bound, firstStart, lastAck),
     },
     startWindowMs: round(firstStart !== null && lastStart !== null ? lastStart - firstStart : 0),
