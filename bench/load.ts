@@ -16,7 +16,7 @@ import { systemBinary } from "../cli/lab/proc.ts";
 import { maxPool } from "../cli/lab/state.ts";
 
 const RATES = (process.env.RATES ?? "500 2000").split(/\s+/).filter(Boolean).map(Number);
-const RAMP = (process.env.RAMP ?? "1000 2000 3000 4000 5000 6000 8000 10000").split(/\s+/).filter(Boolean).map(Number);
+const RAMP = (process.env.RAMP ?? "1000 1500 2000 2500 3000 4000 5000 6000 8000").split(/\s+/).filter(Boolean).map(Number);
 const SECONDS = Number(process.env.SECONDS_PER_RUN ?? 5);
 /** Runs per tool and ramp rate before the rate counts as not sustained (other load on the machine comes and goes). */
 const TRIES = Number(process.env.TRIES ?? 2);
@@ -158,7 +158,9 @@ try {
     if (!going.size) break;
   }
   const loadAfter = (await Bun.file("/proc/loadavg").text()).split(" ").slice(0, 3).join(" ");
-  console.log(`Kea ${lab.servers[0].ip}, pool ${maxPool(1)}, relay ${GIADDR}; ${SECONDS} s per run; load average ${loadBefore} before, ${loadAfter} after\n`);
+  const commit = Bun.spawnSync(["git", "-C", import.meta.dir, "rev-parse", "--short", "HEAD"]).stdout.toString().trim() || "unknown";
+  console.log(`${new Date().toISOString()}, commit ${commit}; Kea ${lab.servers[0].ip}, pool ${maxPool(1)}, relay ${GIADDR}; ` +
+    `${SECONDS} s per run; load average ${loadBefore} before, ${loadAfter} after (${navigator.hardwareConcurrency} cores)\n`);
   console.log("Fixed rates:\n");
   console.log(table(fixed));
   console.log(`Ramp (${RAMP.join(", ")} /s, both tools at each rate, up to ${TRIES} tries; a tool's ramp stops at its first rate ` +
