@@ -165,7 +165,11 @@ async function load(args: RequestArgs, rawArgs: string[]): Promise<number> {
     (o.release ? "each given back (--release) right after its ACK" : "they stay taken until they expire (--release gives each back after its ACK)"));
   const live = process.stderr.isTTY && logLevel() >= 1;
   if (live) {
-    o.onSecond = (row, total, started) => process.stderr.write(`\r\x1b[K${renderLoadStatus(row, total, started, planned)}`);
+    // Cut to the terminal's width: a line that wraps cannot be redrawn in place.
+    o.onSecond = (row, total, started) => {
+      const line = renderLoadStatus(row, total, started, planned);
+      process.stderr.write(`\r\x1b[K${line.slice(0, Math.max(20, (process.stderr.columns ?? 80) - 1))}`);
+    };
   }
   const account = accountFromArgs(args);
   const { runLoad } = await import("../client/load.ts");
