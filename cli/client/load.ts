@@ -82,7 +82,9 @@ export async function loadOver(io: ExchangeIo, o: LoadOptions, route: UnicastRou
   // The privilege drop first (replies are parsed as --user), and the run's clock starts after it.
   await o.afterOpen?.();
   const wheel = new TimerWheel(io.timers, clock);
-  const mux = new TransportMux(io.transport, (err) => log.debug(`receive: ${String(err)}`));
+  const mux = new TransportMux(io.transport, (err) => log.debug(`receive: ${String(err)}`), () => clock.now());
+  /** When the reply being handled reached the process (its batch's arrival), else now. */
+  const arrived = (now: number) => Math.min(now, mux.arrivedAt() ?? now);
   const pace: Pace = { rate: o.rate, total: plannedStarts(o.clients, o.rate, o.durationSec) };
   const outcomes = new Uint8Array(pace.total).fill(PENDING);
   const offerMs = new Samples(), ackMs = new Samples(), renewMs = new Samples();
@@ -171,20 +173,20 @@ export async function loadOver(io: ExchangeIo, o: LoadOptions, route: UnicastRou
         },
         sendFailed(_a, name, err) { stopAll(new Error(`sending a ${name} failed: ${err instanceof Error ? err.message : String(err)}`)); },
         offer(_server, _address, now) {
-          const ms = now - (discoverAt ?? now);
+          const ms = arrived(now) - (discoverAt ?? now);
           offerMs.add(ms);
           series.reply("offers", now, ms);
         },
         bound(lease, from, now) {
           if (from === "RENEWING") {
-            const ms = now - (renewAt ?? now);
+            const ms = arrived(now) - (renewAt ?? now);
             renewMs.add(ms);
             series.count("renewAcks", now);
             timers.disarm("renew-deadline");
             afterAck(now);
             return;
           }
-          const ms = now - (requestAt ?? now);
+          const ms = arrived(now) - (requestAt ?? now);
           ackMs.add(ms);
           series.reply("acks", now, ms);
           lastAck = now;

@@ -38,12 +38,25 @@ export class TransportMux {
   readonly #ports = new Map<number, (frame: ReceivedFrameLike) => void>();
   /** Clients whose port has closed: a frame for one of them is a late reply, not a stranger's. */
   readonly #closed = new Set<number>();
+  readonly #now: (() => number) | undefined;
+  #arrivedAt: number | null = null;
 
-  /** The shared socket's receive errors go to onError, once (not once per client). */
-  constructor(shared: Transport, onError?: (err: unknown) => void) {
+  /**
+   * The shared socket's receive errors go to onError, once (not once per client). With `now`
+   * (the clock), arrivedAt() says when the batch being routed reached the process.
+   */
+  constructor(shared: Transport, onError?: (err: unknown) => void, now?: () => number) {
     this.#shared = shared;
+    this.#now = now;
     shared.listen((frame) => this.#route(frame), onError);
   }
+
+  /**
+   * While a frame is routed: when the batch it came in reached the process (the socket hands
+   * over a batch in one go, and a reply's latency should not include the time its client's
+   * neighbours in the batch took). Null outside routing, or without a clock.
+   */
+  arrivedAt(): number | null { return this.#arrivedAt; }
 
   /** Clients with an open port. */
   get open(): number { return this.#ports.size; }
@@ -83,6 +96,12 @@ export class TransportMux {
   }
 
   #route(frame: ReceivedFrameLike): void {
+    // The first frame of a batch stamps it; the stamp lasts until the batch's loop returns
+    // (microtasks run only after it).
+    if (this.#now && this.#arrivedAt === null) {
+      this.#arrivedAt = this.#now();
+      queueMicrotask(() => { this.#arrivedAt = null; });
+    }
     // The socket sees what we send, too (the relay's filter passes port 67 both ways).
     if (frame.outgoing) { this.drops.add("outgoing"); return; }
     const at = chaddrOffset(frame.bytes);

@@ -211,4 +211,23 @@ describe("the mux", () => {
     expect(mux.open).toBe(1);
     expect(() => a.send(new Uint8Array(60))).toThrow("closed port");
   });
+
+  test("arrivedAt: the whole batch has the time its first frame was routed; none after the batch", async () => {
+    const wire = new MemoryWire();
+    let now = 100;
+    const mux = new TransportMux(wire.client, undefined, () => now);
+    const seen: (number | null)[] = [];
+    for (const m of ["02:00:00:00:00:01", "02:00:00:00:00:02"]) {
+      mux.port(parseMac(m)!).listen(() => { seen.push(mux.arrivedAt()); now += 7; }); // each frame takes 7 ms
+    }
+    wire.toClient(reply("02:00:00:00:00:01"));
+    wire.toClient(reply("02:00:00:00:00:02"));
+    wire.flush();
+    expect(seen).toEqual([100, 100]);
+    await Promise.resolve();
+    expect(mux.arrivedAt()).toBeNull();
+    wire.toClient(reply("02:00:00:00:00:01"));
+    wire.flush();
+    expect(seen[2]).toBe(114);
+  });
 });
