@@ -5,7 +5,7 @@
 // address), one copy of each message, a drop after 1 s, fresh clients every exchange.
 //
 //   sudo bun bench/load.ts                      the fixed rates, then the ramps
-//   RATES="500 2000" RAMP="1000 2000 4000" SECONDS_PER_RUN=5 TRIES=2 sudo bun bench/load.ts
+//   RATES="500 2000" RAMP="1000 2000 4000" SECONDS_PER_RUN=10 TRIES=2 sudo bun bench/load.ts
 //
 // Prints Markdown tables on stdout (progress on stderr). The lab is removed on exit.
 
@@ -17,7 +17,10 @@ import { maxPool } from "../cli/lab/state.ts";
 
 const RATES = (process.env.RATES ?? "500 2000").split(/\s+/).filter(Boolean).map(Number);
 const RAMP = (process.env.RAMP ?? "1000 1500 2000 2500 3000 4000 5000 6000 8000").split(/\s+/).filter(Boolean).map(Number);
-const SECONDS = Number(process.env.SECONDS_PER_RUN ?? 5);
+/** Seconds per run (less at rates whose run would take more addresses than 90 % of the pool). */
+const SECONDS = Number(process.env.SECONDS_PER_RUN ?? 10);
+const POOL = maxPool(1);
+const secondsAt = (rate: number) => Math.min(SECONDS, Math.floor((POOL * 0.9) / rate));
 /** Runs per tool and ramp rate before the rate counts as not sustained (other load on the machine comes and goes). */
 const TRIES = Number(process.env.TRIES ?? 2);
 const GIADDR = "198.18.0.250";
@@ -51,6 +54,7 @@ async function spawnIn(lab: LabState, argv: string[]): Promise<{ stdout: string;
 
 /** perfdhcp's report: "Rate: …", then per exchange "sent packets", "drops", "min/avg/max delay". */
 function parsePerfdhcp(text: string, target: number, cpuS: number, wallS: number): Result {
+  const seconds = secondsAt(target);
   // "***Statistics for: DISCOVER-OFFER***" and its lines, up to the next "***" heading
   const section = (name: string) => text.split(`Statistics for: ${name}***`)[1]?.split("***")[0] ?? "";
   const num = (s: string, label: string) => Number(s.match(new RegExp(`${label}:\\s*([\\d.]+)`))?.[1] ?? Number.NaN);
@@ -60,7 +64,7 @@ function parsePerfdhcp(text: string, target: number, cpuS: number, wallS: number
   // here, as for dhcptool.
   const sent = num(doS, "sent packets");
   return {
-    tool: "perfdhcp", target, sentRate: round(sent / SECONDS), ackRate: round(num(raS, "received packets") / SECONDS),
+    tool: "perfdhcp", target, sentRate: round(sent / seconds), ackRate: round(num(raS, "received packets") / seconds),
     dropPct: round(((num(doS, "drops") + num(raS, "drops")) * 100) / Math.max(1, sent)),
     offer: lat(doS), ack: lat(raS), cpuPct: round((cpuS / wallS) * 100),
   };
@@ -69,7 +73,7 @@ function parsePerfdhcp(text: string, target: number, cpuS: number, wallS: number
 async function perfdhcp(lab: LabState, rate: number): Promise<Result> {
   // -R: clients drawn at random from a million, so few exchanges repeat a client (Kea's pool
   // holds every distinct one); -W: a second after the end for the last answers.
-  const argv = [systemBinary("perfdhcp") ?? "perfdhcp", "-4", "-l", "lab0", "-r", String(rate), "-R", "1000000", "-p", String(SECONDS),
+  const argv = [systemBinary("perfdhcp") ?? "perfdhcp", "-4", "-l", "lab0", "-r", String(rate), "-R", "1000000", "-p", String(secondsAt(rate)),
     "-W", "1000000", lab.servers[0].ip];
   const r = await spawnIn(lab, argv);
   if (!r.stdout.includes("Statistics for: DISCOVER-OFFER")) throw new Error(`perfdhcp said: ${r.stdout}${r.stderr}`);
@@ -77,7 +81,7 @@ async function perfdhcp(lab: LabState, rate: number): Promise<Result> {
 }
 
 async function dhcptool(lab: LabState, rate: number, kea: string): Promise<Result> {
-  const argv = [process.execPath, MAIN, "request", "lab0", "--clients", String(Math.round(rate * SECONDS)), "--rate", String(rate),
+  const argv = [process.execPath, MAIN, "request", "lab0", "--clients", String(Math.round(rate * secondsAt(rate))), "--rate", String(rate),
     "--giaddr", GIADDR, "--server", lab.servers[0].ip, "--server-mac", kea, "--json", "-q"];
   const r = await spawnIn(lab, argv);
   let rep;
@@ -109,7 +113,7 @@ function freshKea(lab: LabState): void {
 
 async function run(lab: LabState, kea: string, tool: Result["tool"], rate: number): Promise<Result> {
   freshKea(lab);
-  console.error(`bench: ${tool} at ${rate}/s for ${SECONDS} s…`);
+  console.error(`bench: ${tool} at ${rate}/s for ${secondsAt(rate)} s…`);
   const r = tool === "perfdhcp" ? await perfdhcp(lab, rate) : await dhcptool(lab, rate, kea);
   console.error(`bench:   sent ${r.sentRate}/s, ACKs ${r.ackRate}/s, drops ${r.dropPct} %, CPU ${r.cpuPct} %`);
   return r;
@@ -128,7 +132,7 @@ for (const bin of ["perfdhcp", "kea-dhcp4"]) if (!systemBinary(bin)) throw new E
 const loadBefore = (await Bun.file("/proc/loadavg").text()).split(" ").slice(0, 3).join(" ");
 const name = `dtbl${process.pid % 1000}`;
 labDown(name);
-const lab = labUp({ name, kinds: ["kea"], pool: maxPool(1) });
+const lab = labUp({ name, kinds: ["kea"], pool: POOL });
 const cleanup = () => { labDown(name); process.exit(130); };
 process.once("SIGINT", cleanup);
 process.once("SIGTERM", cleanup);
@@ -159,8 +163,8 @@ try {
   }
   const loadAfter = (await Bun.file("/proc/loadavg").text()).split(" ").slice(0, 3).join(" ");
   const commit = Bun.spawnSync(["git", "-C", import.meta.dir, "rev-parse", "--short", "HEAD"]).stdout.toString().trim() || "unknown";
-  console.log(`${new Date().toISOString()}, commit ${commit}; Kea ${lab.servers[0].ip}, pool ${maxPool(1)}, relay ${GIADDR}; ` +
-    `${SECONDS} s per run; load average ${loadBefore} before, ${loadAfter} after (${navigator.hardwareConcurrency} cores)\n`);
+  console.log(`${new Date().toISOString()}, commit ${commit}; Kea ${lab.servers[0].ip}, pool ${POOL}, relay ${GIADDR}; ` +
+    `${SECONDS} s per run (fewer where the pool would not last); load average ${loadBefore} before, ${loadAfter} after (${navigator.hardwareConcurrency} cores)\n`);
   console.log("Fixed rates:\n");
   console.log(table(fixed));
   console.log(`Ramp (${RAMP.join(", ")} /s, both tools at each rate, up to ${TRIES} tries; a tool's ramp stops at its first rate ` +
