@@ -82,8 +82,8 @@ export async function loadOver(io: ExchangeIo, o: LoadOptions, route: UnicastRou
   // The privilege drop first (replies are parsed as --user), and the run's clock starts after it.
   await o.afterOpen?.();
   const wheel = new TimerWheel(io.timers, clock);
-  const mux = new TransportMux(io.transport, (err) => log.debug(`receive: ${String(err)}`), () => clock.now());
-  /** When the reply being handled reached the process (its batch's arrival), else now. */
+  const mux = new TransportMux(io.transport, (err) => log.debug(`receive: ${String(err)}`));
+  /** When the reply being handled was read off the socket (the transport's clock is the clock's), else now. */
   const arrived = (now: number) => Math.min(now, mux.arrivedAt() ?? now);
   const pace: Pace = { rate: o.rate, total: plannedStarts(o.clients, o.rate, o.durationSec) };
   const outcomes = new Uint8Array(pace.total).fill(PENDING);

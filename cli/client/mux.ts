@@ -38,23 +38,18 @@ export class TransportMux {
   readonly #ports = new Map<number, (frame: ReceivedFrameLike) => void>();
   /** Clients whose port has closed: a frame for one of them is a late reply, not a stranger's. */
   readonly #closed = new Set<number>();
-  readonly #now: (() => number) | undefined;
   #arrivedAt: number | null = null;
 
-  /**
-   * The shared socket's receive errors go to onError, once (not once per client). With `now`
-   * (the clock), arrivedAt() says when the batch being routed reached the process.
-   */
-  constructor(shared: Transport, onError?: (err: unknown) => void, now?: () => number) {
+  /** The shared socket's receive errors go to onError, once (not once per client). */
+  constructor(shared: Transport, onError?: (err: unknown) => void) {
     this.#shared = shared;
-    this.#now = now;
     shared.listen((frame) => this.#route(frame), onError);
   }
 
   /**
-   * While a frame is routed: when the batch it came in reached the process (the socket hands
-   * over a batch in one go, and a reply's latency should not include the time its client's
-   * neighbours in the batch took). Null outside routing, or without a clock.
+   * While a frame is handed to its client: when it was read off the socket (its receivedAt),
+   * so a reply's latency does not include the time the frames before it in its batch took.
+   * Null outside that, or when the transport does not say.
    */
   arrivedAt(): number | null { return this.#arrivedAt; }
 
@@ -96,12 +91,6 @@ export class TransportMux {
   }
 
   #route(frame: ReceivedFrameLike): void {
-    // The first frame of a batch stamps it; the stamp lasts until the batch's loop returns
-    // (microtasks run only after it).
-    if (this.#now && this.#arrivedAt === null) {
-      this.#arrivedAt = this.#now();
-      queueMicrotask(() => { this.#arrivedAt = null; });
-    }
     // The socket sees what we send, too (the relay's filter passes port 67 both ways).
     if (frame.outgoing) { this.drops.add("outgoing"); return; }
     const at = chaddrOffset(frame.bytes);
@@ -113,6 +102,11 @@ export class TransportMux {
       return;
     }
     this.routed++;
-    handler(frame);
+    this.#arrivedAt = frame.receivedAt ?? null;
+    try {
+      handler(frame);
+    } finally {
+      this.#arrivedAt = null;
+    }
   }
 }
