@@ -38,12 +38,12 @@ export const requestArgs = {
   "state-dir": { ...dirArgs["state-dir"], description: "--daemon: where leases are stored, one JSON file per interface (default /var/lib/dhcptool)" },
   "run-dir": { ...dirArgs["run-dir"], description: "--daemon: where the control socket goes, IFACE.sock (default /run/dhcptool)" },
   "release-on-exit": { type: "boolean", description: "--daemon: on SIGTERM send a RELEASE and take the address off before exiting" },
-  clients: { type: "string", description: "Load: N simulated clients, each a whole DORA, started at --rate", valueHint: "N" },
-  rate: { type: "string", description: "--clients: DORAs started per second, open loop (default 100)", valueHint: "R" },
+  clients: { type: "string", description: "Load: N simulated clients, each a DORA, at --rate", valueHint: "N" },
+  rate: { type: "string", description: "--clients: DORAs started per second (default 100)", valueHint: "R" },
   duration: { type: "string", description: "--clients: stop starting after S seconds", valueHint: "S" },
   renew: { type: "boolean", description: "--clients: each client renews once after its ACK" },
-  "mac-prefix": { type: "string", description: "--clients: first 3 bytes of the clients' MACs (default 02:64:74)", valueHint: "XX:XX:XX" },
-  seed: { type: "string", description: "--clients: seed of the MACs and xids (default random; printed)", valueHint: "N" },
+  "mac-prefix": { type: "string", description: "--clients: MACs' first 3 bytes (default 02:64:74)", valueHint: "XX:XX:XX" },
+  seed: { type: "string", description: "--clients: seed of MACs and xids (default: random)", valueHint: "N" },
   ...userArg,
   ...outputArgs,
 } as const;
@@ -66,7 +66,7 @@ Examples:
   dhcptool request eth0 --daemon --json > events.ndjson   one event per line (bound, renew, unbound …)
   dhcptool request eth0 --server 192.0.2.1 --release   a lease from that server only, by unicast
   dhcptool request eth0 --giaddr 192.0.2.5 --server 192.0.2.1   through a simulated relay agent
-  dhcptool request eth0 --clients 1000 --rate 200 --release   load: 1000 DORAs at 200/s
+  dhcptool request eth0 --clients 1000 --rate 200 --release   1000 DORAs, 200/s
   dhcptool request eth0 --clients 5000 --rate 1000 --format csv > knee.csv
 
 Exit status:
@@ -91,14 +91,15 @@ new_rebinding_time, new_expiry, new_dhcp_server_identifier, new_dhcp_server_mac
 (dhclient-script names, the same a --daemon --hook program gets): every value
 single-quoted with wire strings escaped, so sourcing the output cannot run anything.
 
-Load (--clients N): N simulated clients (MACs from --mac-prefix and --seed), a DORA each
-started at --rate per second whatever the server does, all on one socket; --renew and
---release once each after the ACK. Each client sends once and waits --timeout (default 1 s,
---tries 1: an unanswered message is a drop, as perfdhcp counts it). Reports messages by
-type, drops, NAKs, the achieved rate, latency percentiles, pool exhaustion and a row per
-second (--json: all of it; --format csv: the rows). Exit 0 when every client got a lease,
-3 when some got no answer, 4 when some were NAKed. Every lease taken stays given out until
-it expires unless --release gives it back.`;
+Load (--clients N): N simulated clients (MACs from --mac-prefix and --seed), a
+DORA each started at --rate per second whatever the server does, one socket for
+all; --renew and --release once each after the ACK. Each message goes once and
+waits --timeout (default 1 s, --tries 1: no answer is a drop, as perfdhcp counts
+it). Reports messages by type, drops, NAKs, the achieved rate, latency
+percentiles, pool exhaustion and a row per second (--json: all of it; --format
+csv: the rows). Exit 0 when every client got a lease, 3 when some got no answer,
+4 when some were NAKed. A lease taken stays taken until it expires unless
+--release gives it back.`;
 
 export function requestOptionsFromArgs(args: RequestArgs, rawArgs: string[]): RequestOptions {
   const base = clientOptionsFromArgs(args, rawArgs, "request", "request sets the message type itself");
