@@ -38,6 +38,11 @@ export function macKey(b: Uint8Array, off = 0): number {
   return ((b[off] << 8) | b[off + 1]) * 0x100000000 + (((b[off + 2] << 24) | (b[off + 3] << 16) | (b[off + 4] << 8) | b[off + 5]) >>> 0);
 }
 
+/** Whether a MAC (as macKey gives it) starts with `prefix`: one of a run's clients. */
+export function hasPrefix(key: number, prefix: Uint8Array): boolean {
+  return Math.floor(key / 0x1000000) === ((prefix[0] << 16) | (prefix[1] << 8) | prefix[2]);
+}
+
 /** mulberry32: a small, fast PRNG; uniform in [0, 1). Not for secrets: xids of a test run. */
 export function seededRandom(seed: number): () => number {
   let a = seed >>> 0;

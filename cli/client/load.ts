@@ -8,7 +8,7 @@
 
 import { macToString } from "../../core/bytes.ts";
 import { DHCPDISCOVER, DHCPRELEASE, DHCPREQUEST } from "../../core/options.ts";
-import { clientMac, clientRandom, plannedStarts, startAt, startsDue, type Pace } from "../../core/load-plan.ts";
+import { clientMac, clientRandom, hasPrefix, plannedStarts, startAt, startsDue, type Pace } from "../../core/load-plan.ts";
 import {
   achievedRate, detectExhaustion, Samples, Series, type Counts, type DoraOutcome, type Exhaustion, type LatencySummary,
   type SecondRow,
@@ -82,7 +82,7 @@ export async function loadOver(io: ExchangeIo, o: LoadOptions, route: UnicastRou
   // The privilege drop first (replies are parsed as --user), and the run's clock starts after it.
   await o.afterOpen?.();
   const wheel = new TimerWheel(io.timers, clock);
-  const mux = new TransportMux(io.transport, (err) => log.debug(`receive: ${String(err)}`));
+  const mux = new TransportMux(io.transport, (err) => log.debug(`receive: ${String(err)}`), (key) => hasPrefix(key, o.macPrefix));
   /** When the reply being handled was read off the socket (the transport's clock is the clock's), else now. */
   const arrived = (now: number) => Math.min(now, mux.arrivedAt() ?? now);
   const pace: Pace = { rate: o.rate, total: plannedStarts(o.clients, o.rate, o.durationSec) };

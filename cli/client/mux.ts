@@ -36,13 +36,18 @@ export class TransportMux {
   routed = 0;
   readonly #shared: Transport;
   readonly #ports = new Map<number, (frame: ReceivedFrameLike) => void>();
-  /** Clients whose port has closed: a frame for one of them is a late reply, not a stranger's. */
-  readonly #closed = new Set<number>();
+  readonly #ours: ((key: number) => boolean) | undefined;
   #arrivedAt: number | null = null;
 
-  /** The shared socket's receive errors go to onError, once (not once per client). */
-  constructor(shared: Transport, onError?: (err: unknown) => void) {
+  /**
+   * The shared socket's receive errors go to onError, once (not once per client). `ours`
+   * says whether a MAC (as macKey gives it) is one the owner hands out: a frame for one with
+   * no port is a late reply to a client that is done, not a stranger's (a set of every closed
+   * port would grow with the run).
+   */
+  constructor(shared: Transport, onError?: (err: unknown) => void, ours?: (key: number) => boolean) {
     this.#shared = shared;
+    this.#ours = ours;
     shared.listen((frame) => this.#route(frame), onError);
   }
 
@@ -72,7 +77,6 @@ export class TransportMux {
         if (this.#ports.has(key) && this.#ports.get(key) !== handler) throw new Error("two clients with one MAC on one socket");
         handler = onFrame;
         this.#ports.set(key, onFrame);
-        this.#closed.delete(key);
       },
       send: (frame) => {
         if (closed) throw new Error("send on a closed port");
@@ -82,10 +86,7 @@ export class TransportMux {
       close: () => {
         if (closed) return;
         closed = true;
-        if (handler && this.#ports.get(key) === handler) {
-          this.#ports.delete(key);
-          this.#closed.add(key);
-        }
+        if (handler && this.#ports.get(key) === handler) this.#ports.delete(key);
       },
     };
   }
@@ -98,7 +99,7 @@ export class TransportMux {
     const key = macKey(frame.bytes, at);
     const handler = this.#ports.get(key);
     if (!handler) {
-      this.drops.add(this.#closed.has(key) ? "late" : "no-such-client");
+      this.drops.add(this.#ours?.(key) ? "late" : "no-such-client");
       return;
     }
     this.routed++;

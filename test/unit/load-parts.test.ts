@@ -7,7 +7,7 @@ import { chaddrOffset, TransportMux } from "../../cli/client/mux.ts";
 import { TimerWheel } from "../../cli/client/wheel.ts";
 import { macToString, parseMac } from "../../core/bytes.ts";
 import { buildUdpFrame } from "../../core/frame.ts";
-import { clientMac, clientRandom, macKey, mixIndex, plannedStarts, startAt, startsDue } from "../../core/load-plan.ts";
+import { clientMac, clientRandom, hasPrefix, macKey, mixIndex, plannedStarts, startAt, startsDue } from "../../core/load-plan.ts";
 import { achievedRate, detectExhaustion, Samples, Series, type DoraOutcome } from "../../core/load-stats.ts";
 import { encodeMessage, BOOTREPLY } from "../../core/message.ts";
 import { MemoryWire } from "./fake-net.ts";
@@ -35,6 +35,9 @@ describe("clients' MACs", () => {
     expect(macToString(clientMac(prefix, 1, 5))).toBe(macToString(a));
     expect(macKey(parseMac("01:02:03:04:05:06")!)).toBe(0x010203040506);
     expect(macKey(parseMac("ff:ff:ff:ff:ff:ff")!)).toBe(2 ** 48 - 1);
+    expect(hasPrefix(macKey(a), prefix)).toBe(true);
+    expect(hasPrefix(macKey(parseMac("00:16:3f:00:00:00")!), prefix)).toBe(false);
+    expect(hasPrefix(macKey(parseMac("ff:ff:ff:00:00:00")!), Uint8Array.of(255, 255, 255))).toBe(true);
     expect(() => clientMac(prefix, 1, 1 << 24)).toThrow(RangeError);
   });
 
@@ -190,9 +193,9 @@ describe("the mux", () => {
     expect(chaddrOffset(arp)).toBe(-1);
   });
 
-  test("a port per MAC; one MAC cannot be had twice; a closed port's replies are late", () => {
+  test("a port per MAC; one MAC cannot be had twice; a reply for one of ours with no port is late, for another MAC a stranger's", () => {
     const wire = new MemoryWire();
-    const mux = new TransportMux(wire.client);
+    const mux = new TransportMux(wire.client, undefined, (key) => hasPrefix(key, Uint8Array.of(2, 0, 0)));
     const got: string[] = [];
     const a = mux.port(parseMac("02:00:00:00:00:01")!);
     a.listen((fr) => got.push(`a ${macToString(fr.bytes, chaddrOffset(fr.bytes))}`));
@@ -204,7 +207,7 @@ describe("the mux", () => {
     wire.flush();
     a.close();
     wire.toClient(reply("02:00:00:00:00:01"));
-    wire.toClient(reply("02:00:00:00:00:03"));
+    wire.toClient(reply("02:99:00:00:00:03"));
     wire.flush();
     expect(got).toEqual(["a 02:00:00:00:00:01", "b"]);
     expect(mux.drops.toJSON()).toEqual({ late: 1, "no-such-client": 1 });
