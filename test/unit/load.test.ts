@@ -172,6 +172,14 @@ describe("the report", () => {
     for (const f of s.server.seen) expect(f).toMatchObject({ giaddr: "198.18.0.200", srcIp: "198.18.0.200" });
   });
 
+  test("--giaddr --renew: the renewal is the client's own (no giaddr), and its answer, to the client's port 68 and MAC, is taken", async () => {
+    const s = setup();
+    const r = await run(s, { clients: 10, rate: 100, renew: true }, 1, { server: { ip: SERVER }, relay: { giaddr: "198.18.0.200" } });
+    expect(r.counts).toMatchObject({ acks: 10, renews: 10, renewAcks: 10, renewNoAck: 0 });
+    const renewals = s.server.seen.filter((f) => f.type === 3 && f.ciaddr !== "0.0.0.0");
+    for (const f of renewals) expect(f).toMatchObject({ giaddr: "0.0.0.0", srcIp: f.ciaddr });
+  });
+
   test("Ctrl-C: clients under way are counted as interrupted, the ones not yet started not at all", async () => {
     const s = setup({ ignoreDiscover: () => true });
     const ac = new AbortController();
