@@ -63,6 +63,11 @@ export interface ReceivedFrame {
   /** Sent by this host (any socket), seen on the way out. */
   outgoing: boolean;
   broadcast: boolean;
+  /**
+   * performance.now() when the batch it came in was read from the socket: a frame handed
+   * over after others of its batch were handled still says when it was read.
+   */
+  receivedAt: number;
 }
 
 /** client: IPv4 UDP to port 68. watch: IPv4 UDP from or to port 67 or 68. Fragments never pass. */
@@ -379,6 +384,7 @@ export class RawSocket {
           this.#report(new NativeError(codeFor(errno), `receive on ${this.info.name} failed: ${text}`, errno));
           break;
         }
+        const receivedAt = performance.now();
         // close() from onFrame ends delivery: the rest of the batch goes the way
         // of everything still queued in the kernel.
         for (let i = 0, m = 0; i < n && !this.#closed; i++, m += RECV_META_STRIDE) {
@@ -393,6 +399,7 @@ export class RawSocket {
             wireLength: meta[m + 3]!,
             outgoing: pkttype === PACKET_OUTGOING,
             broadcast: pkttype === PACKET_BROADCAST,
+            receivedAt,
           };
           try {
             this.#onFrame(frame);
