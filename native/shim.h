@@ -121,6 +121,7 @@ struct slot {
 
 /* shim.c */
 struct slot *slot_get(int h);
+void close_fd(int *fd);
 int wait_ready(int fd, int stopfd);
 int start_quiet_thread(pthread_t *thread, const pthread_attr_t *attr, void *(*fn)(void *), void *arg);
 
@@ -134,6 +135,9 @@ struct link_facts {
 };
 int check_ifname(const char *name);
 int link_query(const char *name, struct link_facts *lf);
+
+/* packet.c */
+int packet_open(const char *ifname, int mode, struct link_facts *lf);
 
 /* closer.c */
 void reap_closers(void);
@@ -162,7 +166,6 @@ struct nl_slot {
 
 struct nl_slot *nl_get(int h, int kind);
 int nl_claim(int kind, int fd, uint32_t portid, uint8_t *rbuf, int stopfd, int armfd);
-void nl_close_fd(int *fd);
 int nl_socket(uint32_t groups, uint32_t *portid);
 int nl_is_get(uint16_t type);
 int nl_is_dump(const struct nlmsghdr *nh);
