@@ -49,15 +49,97 @@ static struct sock_filter watch_filter[] = {
 	BPF_STMT(BPF_RET + BPF_K, 0),                             /* 14 drop */
 };
 
+#define FILTER_MAX 32
+#define ANCILLARY(what) (SKF_AD_OFF + (what))
+
+/*
+ * What comes before the program above, by VLAN. The kernel takes an 802.1Q
+ * or 802.1ad tag off a frame before any packet socket sees it (and keeps it
+ * beside the frame), so the bytes the programs read are untagged either way
+ * and the tag is read with the ancillary loads. VLAN_NONE lets through
+ * untagged frames and priority-tagged ones (VID 0: 802.1p on the native
+ * VLAN); an id lets through frames tagged with it only. DROP stands for the
+ * program's last instruction (return 0), patched in by build_filter.
+ */
+#define DROP 0xff
+static const struct sock_filter vlan_none_prelude[] = {
+	BPF_STMT(BPF_LD + BPF_W + BPF_ABS, ANCILLARY(SKF_AD_VLAN_TAG_PRESENT)),
+	BPF_JUMP(BPF_JMP + BPF_JEQ + BPF_K, 0, 3, 0), /* untagged: on */
+	BPF_STMT(BPF_LD + BPF_W + BPF_ABS, ANCILLARY(SKF_AD_VLAN_TAG)),
+	BPF_STMT(BPF_ALU + BPF_AND + BPF_K, 0x0fff), /* the VID, without PCP and DEI */
+	BPF_JUMP(BPF_JMP + BPF_JEQ + BPF_K, 0, 0, DROP),
+};
+static const struct sock_filter vlan_id_prelude[] = {
+	BPF_STMT(BPF_LD + BPF_W + BPF_ABS, ANCILLARY(SKF_AD_VLAN_TAG_PRESENT)),
+	BPF_JUMP(BPF_JMP + BPF_JEQ + BPF_K, 0, DROP, 0), /* untagged: drop */
+	BPF_STMT(BPF_LD + BPF_W + BPF_ABS, ANCILLARY(SKF_AD_VLAN_TAG)),
+	BPF_STMT(BPF_ALU + BPF_AND + BPF_K, 0x0fff),
+	BPF_JUMP(BPF_JMP + BPF_JEQ + BPF_K, 0 /* the id */, 0, DROP),
+};
+/* client: what this host sends itself is not a reply (the socket is on ETH_P_ALL, see packet_open). */
+static const struct sock_filter incoming_prelude[] = {
+	BPF_STMT(BPF_LD + BPF_B + BPF_ABS, ANCILLARY(SKF_AD_PKTTYPE)),
+	BPF_JUMP(BPF_JMP + BPF_JEQ + BPF_K, PACKET_OUTGOING, DROP, 0),
+};
+
+static int append(struct sock_filter *out, int n, const struct sock_filter *part, int len)
+{
+	if (n + len > FILTER_MAX)
+		return -1;
+	memcpy(out + n, part, (size_t)len * sizeof *part);
+	return n + len;
+}
+
+/* The whole program for filter and vlan into out; its length, or -EINVAL. */
+static int build_filter(struct sock_filter *out, int filter, int vlan)
+{
+	int n = 0;
+	if (vlan == VLAN_NONE)
+		n = append(out, n, vlan_none_prelude, sizeof vlan_none_prelude / sizeof vlan_none_prelude[0]);
+	else if (vlan != VLAN_ANY) {
+		n = append(out, n, vlan_id_prelude, sizeof vlan_id_prelude / sizeof vlan_id_prelude[0]);
+		out[n - 1].k = (uint32_t)vlan;
+	}
+	if (filter == MODE_CLIENT) {
+		n = append(out, n, incoming_prelude, sizeof incoming_prelude / sizeof incoming_prelude[0]);
+		n = append(out, n, client_filter, sizeof client_filter / sizeof client_filter[0]);
+	} else {
+		n = append(out, n, watch_filter, sizeof watch_filter / sizeof watch_filter[0]);
+	}
+	if (n < 0)
+		return -EINVAL;
+	/* Each program ends in "return 0"; every DROP before it jumps there. */
+	const int prelude = n - (filter == MODE_CLIENT ? (int)(sizeof client_filter / sizeof client_filter[0])
+						      : (int)(sizeof watch_filter / sizeof watch_filter[0]));
+	for (int i = 0; i < prelude; i++) {
+		if (BPF_CLASS(out[i].code) != BPF_JMP)
+			continue;
+		if (out[i].jt == DROP)
+			out[i].jt = (uint8_t)(n - 1 - (i + 1));
+		if (out[i].jf == DROP)
+			out[i].jf = (uint8_t)(n - 1 - (i + 1));
+	}
+	return n;
+}
+
 /*
  * Opens, filters and binds a packet socket on ifname (see dt_open in shim.c
- * for mode). Returns the descriptor, or -errno; *lf gets the link's facts.
+ * for mode and vlan), with its ring mapped into *ring when mode asks for one.
+ * Returns the descriptor, or -errno; *lf gets the link's facts.
  */
-int packet_open(const char *ifname, int mode, struct link_facts *lf)
+int packet_open(const char *ifname, int mode, int vlan, struct link_facts *lf, struct rx_ring *ring)
 {
 	const int filter = mode & MODE_FILTER_MASK;
-	if ((filter != MODE_CLIENT && filter != MODE_WATCH) || (mode & ~(MODE_FILTER_MASK | OPEN_PROMISC)))
+	if ((filter != MODE_CLIENT && filter != MODE_WATCH) || (mode & ~(MODE_FILTER_MASK | OPEN_PROMISC | OPEN_RING)))
 		return -EINVAL;
+	if (vlan != VLAN_ANY && vlan != VLAN_NONE && (vlan < 1 || vlan > 4094))
+		return -EINVAL;
+	struct sock_filter program[FILTER_MAX];
+	struct sock_fprog prog = { .filter = program };
+	const int len = build_filter(program, filter, vlan);
+	if (len < 0)
+		return len;
+	prog.len = (unsigned short)len;
 	int err = link_query(ifname, lf);
 	if (err)
 		return err;
@@ -70,15 +152,6 @@ int packet_open(const char *ifname, int mode, struct link_facts *lf)
 	int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;
-
-	struct sock_fprog prog;
-	if (filter == MODE_CLIENT) {
-		prog.len = sizeof client_filter / sizeof client_filter[0];
-		prog.filter = client_filter;
-	} else {
-		prog.len = sizeof watch_filter / sizeof watch_filter[0];
-		prog.filter = watch_filter;
-	}
 	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) < 0)
 		goto fail_errno;
 
@@ -89,22 +162,34 @@ int packet_open(const char *ifname, int mode, struct link_facts *lf)
 	int one = 1;
 	if (setsockopt(fd, SOL_PACKET, PACKET_AUXDATA, &one, sizeof one) < 0)
 		goto fail_errno;
+	/* The kernel's receive time of each frame (a ring has it in each frame's header). */
+	if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one) < 0)
+		goto fail_errno;
 
-	/* FORCE needs CAP_NET_ADMIN; plain SO_RCVBUF is capped by rmem_max. */
-	int rcvbuf = RCVBUF_BYTES;
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) < 0)
-		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+	if (mode & OPEN_RING) {
+		err = ring_map(fd, ring);
+		if (err)
+			goto fail;
+	} else {
+		/* FORCE needs CAP_NET_ADMIN; plain SO_RCVBUF is capped by rmem_max. */
+		int rcvbuf = RCVBUF_BYTES;
+		if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) < 0)
+			(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+	}
 
 	struct sockaddr_ll sll;
 	memset(&sll, 0, sizeof sll);
 	sll.sll_family = AF_PACKET;
 	/*
-	 * client: ETH_P_IP, received frames only. watch: ETH_P_ALL, because
-	 * only the "all" taps also see frames this host sends (a local server's
-	 * replies, another client's requests), marked PACKET_OUTGOING. The BPF
-	 * program checks the ethertype either way.
+	 * ETH_P_ALL for both filters. Only the "all" taps see frames this host
+	 * sends (a local server's replies, another client's requests: watch
+	 * wants them, marked PACKET_OUTGOING; the client program drops them).
+	 * And only they see a frame before the kernel, finding no VLAN device
+	 * for its tag, clears the tag (and marks the frame for another host):
+	 * a socket on ETH_P_IP could not tell a frame of VLAN 10 from an
+	 * untagged one. The BPF program checks the ethertype either way.
 	 */
-	sll.sll_protocol = htons(filter == MODE_WATCH ? ETH_P_ALL : ETH_P_IP);
+	sll.sll_protocol = htons(ETH_P_ALL);
 	sll.sll_ifindex = lf->ifindex;
 	if (bind(fd, (struct sockaddr *)&sll, sizeof sll) < 0)
 		goto fail_errno;
@@ -121,8 +206,17 @@ int packet_open(const char *ifname, int mode, struct link_facts *lf)
 
 fail_errno:
 	err = -errno;
+fail:
+	ring_unmap(ring);
 	close(fd);
 	return err;
+}
+
+/* A VLAN tag's TPID at the ethertype's place: 802.1Q, 802.1ad, and the old QinQ 0x9100. */
+static int tagged(const uint8_t *frame)
+{
+	const unsigned type = (unsigned)frame[12] << 8 | frame[13];
+	return type == 0x8100 || type == 0x88a8 || type == 0x9100;
 }
 
 EXPORT int dt_send(int h, const uint8_t *frame, int len)
@@ -130,10 +224,13 @@ EXPORT int dt_send(int h, const uint8_t *frame, int len)
 	struct slot *s = slot_get(h);
 	if (s == NULL)
 		return -EBADF;
-	if (len < ETH_HDR_LEN || (uint64_t)len > (uint64_t)s->mtu + ETH_HDR_LEN)
+	if (len < ETH_HDR_LEN)
 		return -EMSGSIZE;
 	if (frame == NULL)
 		return -EINVAL;
+	/* A tagged frame carries 4 bytes more than the MTU allows an untagged one. */
+	if ((uint64_t)len > (uint64_t)s->mtu + ETH_HDR_LEN + (tagged(frame) ? VLAN_TAG_LEN : 0))
+		return -EMSGSIZE;
 
 	struct sockaddr_ll to;
 	memset(&to, 0, sizeof to);

@@ -17,22 +17,17 @@
  * grace period (synchronize_net() in packet_release, 10-25 ms), which must
  * not stall JS.
  *
- * Receiving in batches: dt_recv_batch takes up to RX_STAGE_FRAMES frames per
- * recvmmsg() into a staging area of this socket's own (one slot per frame,
- * each big enough for any frame the link can carry), then copies them back
- * to back into the caller's buffer. The staging exists because a frame's
- * length is known only once the kernel has handed it over: recvmmsg() must be
- * given each message's room up front, and a frame that met too little room
- * would be cut short for good. Frames taken but not copied (the caller's
- * buffer was full) stay staged and come first in the next call; dt_rearm
- * then tells the receive thread to fire again at once, since the socket
- * alone would not show them.
+ * Receiving in batches (rx.c): dt_recv_batch copies the frames queued for
+ * the socket into the caller's buffer, from recvmmsg() or from a TPACKET_V3
+ * ring (ring.c); frames it could not copy (the buffer was full) make
+ * dt_rearm tell the receive thread to fire again at once.
  *
  * The files: shim.c (handles and slots, the receive thread, closing),
  * packet.c (the BPF programs, opening and binding the socket, sending,
- * counters), rx.c (draining received frames), closer.c (the close that
- * waits out the grace period elsewhere), link.c (interface facts),
- * netlink.c and nlmonitor.c (rtnetlink), privdrop.c (dropping root).
+ * counters), rx.c (draining received frames), ring.c (the TPACKET_V3
+ * ring), closer.c (the close that waits out the grace period elsewhere),
+ * link.c (interface facts), netlink.c and nlmonitor.c (rtnetlink),
+ * privdrop.c (dropping root).
  *
  * Built by native/build.sh: cc -O2 -Wall -Wextra -fPIC -shared -pthread
  */
@@ -67,12 +62,18 @@ struct slot *slot_get(int h)
  * mode: the filter in the low byte (MODE_CLIENT 0, MODE_WATCH 1), ORed with
  * OPEN_PROMISC (0x100) to put the interface in promiscuous mode while the
  * socket is open (a PACKET_MR_PROMISC membership: the kernel counts it, and
- * drops it when the socket closes, however the process ends).
+ * drops it when the socket closes, however the process ends), and with
+ * OPEN_RING (0x200) to receive through a TPACKET_V3 ring (ring.c).
+ *
+ * vlan: which frames by their VLAN tag: VLAN_ANY (-1) all, VLAN_NONE (-2)
+ * untagged and priority-tagged ones (VID 0), or 1-4094 that VLAN's only.
  */
-EXPORT int dt_open(const char *ifname, int mode)
+EXPORT int dt_open(const char *ifname, int mode, int vlan)
 {
 	struct link_facts lf;
-	const int fd = packet_open(ifname, mode, &lf);
+	struct rx_ring ring;
+	memset(&ring, 0, sizeof ring);
+	const int fd = packet_open(ifname, mode, vlan, &lf, &ring);
 	if (fd < 0)
 		return fd;
 	int err, stopfd = -1, armfd = -1;
@@ -116,6 +117,7 @@ EXPORT int dt_open(const char *ifname, int mode)
 	s->total_packets = 0;
 	s->total_drops = 0;
 	s->stage = NULL;
+	s->ring = ring;
 	s->deferred_err = 0;
 	pthread_mutex_unlock(&slots_lock);
 	return handle;
@@ -125,6 +127,7 @@ fail_errno:
 fail:
 	close_fd(&armfd);
 	close_fd(&stopfd);
+	ring_unmap(&ring);
 	close(fd);
 	return err;
 }
@@ -141,6 +144,7 @@ void close_fd(int *fd)
 /* Closes a slot's descriptors and gives the slot back. Slow: see the top. */
 static void release_slot(struct slot *s)
 {
+	ring_unmap(&s->ring); /* first: the mapping holds the socket open too */
 	pid_t closer = handoff_close(s->fd);
 	s->fd = -1;
 	if (closer > 0)
@@ -193,7 +197,8 @@ static void *receive_thread(void *arg)
 		staged = v >= ARM_STAGED;
 	}
 
-	/* Before dt_close returns, our descriptor table must not hold the socket. */
+	/* Before dt_close returns, neither our descriptor table nor a mapping may hold the socket. */
+	ring_unmap(&s->ring);
 	const pid_t closer = handoff_close(s->fd);
 	s->fd = -1;
 	pthread_mutex_lock(&s->release_lock);
@@ -243,7 +248,7 @@ EXPORT int dt_rearm(int h)
 	struct slot *s = slot_get(h);
 	if (s == NULL)
 		return -EBADF;
-	const int staged = s->deferred_err != 0 || (s->stage != NULL && s->stage->head < s->stage->count);
+	const int staged = s->deferred_err != 0 || (s->stage != NULL && s->stage->head < s->stage->count) || ring_has_frames(&s->ring);
 	const uint64_t v = staged ? ARM_STAGED : ARM_WAIT;
 	if (write(s->armfd, &v, sizeof v) < 0 && errno != EAGAIN)
 		return -errno;
