@@ -98,7 +98,7 @@ export interface RawSocketOptions {
    */
   vlan?: VlanFilter;
   /**
-   * Receive through a TPACKET_V3 ring (32 MiB) instead of recvmmsg(): one wake-up per block of
+   * Receive through a TPACKET_V3 ring (16 MiB) instead of recvmmsg(): one wake-up per block of
    * frames, no system call per frame, room for bursts; frames wait up to 4 ms in a block (their
    * receive times are the kernel's either way). For captures at high rates; default false.
    */
