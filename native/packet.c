@@ -64,7 +64,7 @@ static struct sock_filter watch_filter[] = {
 #define DROP 0xff
 static const struct sock_filter vlan_none_prelude[] = {
 	BPF_STMT(BPF_LD + BPF_W + BPF_ABS, ANCILLARY(SKF_AD_VLAN_TAG_PRESENT)),
-	BPF_JUMP(BPF_JMP + BPF_JEQ + BPF_K, 0, 3, 0), /* untagged: on */
+	BPF_JUMP(BPF_JMP + BPF_JEQ + BPF_K, 0, 3, 0), /* untagged: on to the program */
 	BPF_STMT(BPF_LD + BPF_W + BPF_ABS, ANCILLARY(SKF_AD_VLAN_TAG)),
 	BPF_STMT(BPF_ALU + BPF_AND + BPF_K, 0x0fff), /* the VID, without PCP and DEI */
 	BPF_JUMP(BPF_JMP + BPF_JEQ + BPF_K, 0, 0, DROP),
@@ -82,35 +82,38 @@ static const struct sock_filter incoming_prelude[] = {
 	BPF_JUMP(BPF_JMP + BPF_JEQ + BPF_K, PACKET_OUTGOING, DROP, 0),
 };
 
+#define LEN(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+/* Appends part to the program of n instructions in out; the new length, or -1 when out is full. */
 static int append(struct sock_filter *out, int n, const struct sock_filter *part, int len)
 {
-	if (n + len > FILTER_MAX)
+	if (n < 0 || n + len > FILTER_MAX)
 		return -1;
 	memcpy(out + n, part, (size_t)len * sizeof *part);
 	return n + len;
 }
 
-/* The whole program for filter and vlan into out; its length, or -EINVAL. */
+/* The whole program for filter and vlan into out (FILTER_MAX long); its length, or -EINVAL. */
 static int build_filter(struct sock_filter *out, int filter, int vlan)
 {
 	int n = 0;
-	if (vlan == VLAN_NONE)
-		n = append(out, n, vlan_none_prelude, sizeof vlan_none_prelude / sizeof vlan_none_prelude[0]);
-	else if (vlan != VLAN_ANY) {
-		n = append(out, n, vlan_id_prelude, sizeof vlan_id_prelude / sizeof vlan_id_prelude[0]);
-		out[n - 1].k = (uint32_t)vlan;
+	if (vlan == VLAN_NONE) {
+		n = append(out, n, vlan_none_prelude, LEN(vlan_none_prelude));
+	} else if (vlan != VLAN_ANY) {
+		n = append(out, n, vlan_id_prelude, LEN(vlan_id_prelude));
+		if (n > 0)
+			out[n - 1].k = (uint32_t)vlan;
 	}
-	if (filter == MODE_CLIENT) {
-		n = append(out, n, incoming_prelude, sizeof incoming_prelude / sizeof incoming_prelude[0]);
-		n = append(out, n, client_filter, sizeof client_filter / sizeof client_filter[0]);
-	} else {
-		n = append(out, n, watch_filter, sizeof watch_filter / sizeof watch_filter[0]);
-	}
+	if (filter == MODE_CLIENT)
+		n = append(out, n, incoming_prelude, LEN(incoming_prelude));
+	const int prelude = n;
+	if (filter == MODE_CLIENT)
+		n = append(out, n, client_filter, LEN(client_filter));
+	else
+		n = append(out, n, watch_filter, LEN(watch_filter));
 	if (n < 0)
 		return -EINVAL;
-	/* Each program ends in "return 0"; every DROP before it jumps there. */
-	const int prelude = n - (filter == MODE_CLIENT ? (int)(sizeof client_filter / sizeof client_filter[0])
-						      : (int)(sizeof watch_filter / sizeof watch_filter[0]));
+	/* The program ends in "return 0"; every DROP before it jumps there. */
 	for (int i = 0; i < prelude; i++) {
 		if (BPF_CLASS(out[i].code) != BPF_JMP)
 			continue;

@@ -110,10 +110,12 @@ int ring_peek(int fd, struct rx_ring *ring, struct rx_frame *f, const uint8_t **
 			ring->left = bh->num_pkts;
 			ring->next = bh->offset_to_first_pkt;
 		}
+		/* The frame's header, its sockaddr_ll and its bytes all lie inside the block. */
 		const uint64_t at = ring->next;
-		const struct tpacket3_hdr *h = (const struct tpacket3_hdr *)(block + at);
-		if (at < sizeof(struct tpacket_block_desc) || at + FRAME_SLL_OFFSET + sizeof(struct sockaddr_ll) > ring->block_bytes ||
-		    at % 4 != 0 /* frames are 8-aligned (V3_ALIGNMENT); our reads need 4 */ || at + h->tp_mac + (uint64_t)h->tp_snaplen > ring->block_bytes) {
+		const int header_fits = at >= sizeof(struct tpacket_block_desc) && at % 4 == 0 && /* (the kernel 8-aligns) */
+					at + FRAME_SLL_OFFSET + sizeof(struct sockaddr_ll) <= ring->block_bytes;
+		const struct tpacket3_hdr *h = header_fits ? (const struct tpacket3_hdr *)(block + at) : NULL;
+		if (h == NULL || at + h->tp_mac + (uint64_t)h->tp_snaplen > ring->block_bytes) {
 			release_block(ring);
 			return -EIO;
 		}
