@@ -116,7 +116,7 @@ const TP_STATUS_CSUM_VALID = 1 << 7;
 const PACKET_BROADCAST = 1;
 const PACKET_OUTGOING = 4;
 
-// dt_open's mode: the filter, plus a flag (shim.c).
+// dt_open's mode: the filter, plus flags (shim.c).
 const MODE_CLIENT = 0;
 const MODE_WATCH = 1;
 const OPEN_PROMISC = 0x100;

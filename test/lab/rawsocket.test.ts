@@ -33,6 +33,14 @@ describe("RawSocket (root, no namespaces)", () => {
     expectNativeError(err, "EINVAL", /promiscuous must be true or false/);
   });
 
+  test("a VLAN other than any, none or an id 1-4094 is EINVAL, and so is ring other than true or false", () => {
+    for (const vlan of [0, 4095, -1, 1.5, "all"]) {
+      const err = thrown(() => RawSocket.open("lo", { filter: "client", onFrame, vlan: vlan as never }));
+      expectNativeError(err, "EINVAL", /is not "any", "none" or a VLAN id 1-4094/);
+    }
+    expectNativeError(thrown(() => RawSocket.open("lo", { filter: "watch", onFrame, ring: 1 as never })), "EINVAL", /ring must be true or false/);
+  });
+
   test("close hands the socket to a short-lived closer that finishes and is reaped", async () => {
     const children = () => {
       const pids: number[] = [];
