@@ -78,12 +78,20 @@ export function tagFrame(frame: Uint8Array, vlanId: number, pcp = 0, tpid = TPID
   if (!Number.isInteger(vlanId) || vlanId < 0 || vlanId > 4095) throw new RangeError(`VLAN id ${vlanId} is not 0-4095`);
   if (!Number.isInteger(pcp) || pcp < 0 || pcp > 7) throw new RangeError(`priority ${pcp} is not 0-7`);
   if (!Number.isInteger(tpid) || tpid < 0x600 || tpid > 0xffff) throw new RangeError(`TPID ${tpid} is not an ethertype`);
+  return insertVlanTag(frame, tpid, (pcp << 13) | vlanId);
+}
+
+/**
+ * A copy of a frame (at least an Ethernet header long) with the 4 bytes TPID, TCI after its
+ * MAC addresses, taken as given: how a receiver puts back a tag the kernel took off.
+ */
+export function insertVlanTag(frame: Uint8Array, tpid: number, tci: number): Uint8Array {
   const tagged = new Uint8Array(frame.length + 4);
   tagged.set(frame.subarray(0, 12));
-  tagged[12] = tpid >>> 8;
+  tagged[12] = (tpid >>> 8) & 0xff;
   tagged[13] = tpid & 0xff;
-  tagged[14] = (pcp << 5) | (vlanId >>> 8);
-  tagged[15] = vlanId & 0xff;
+  tagged[14] = (tci >>> 8) & 0xff;
+  tagged[15] = tci & 0xff;
   tagged.set(frame.subarray(12), 16);
   return tagged;
 }

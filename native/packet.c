@@ -31,25 +31,32 @@ static struct sock_filter client_filter[] = {
 	BPF_STMT(BPF_RET + BPF_K, 0),                            /* 10 drop */
 };
 
-static struct sock_filter watch_filter[] = {
-	BPF_STMT(BPF_LD + BPF_H + BPF_ABS, 12),                   /* 0 ethertype */
-	BPF_JUMP(BPF_JMP + BPF_JEQ + BPF_K, ETHERTYPE_IP, 0, 12), /* 1 else drop */
-	BPF_STMT(BPF_LD + BPF_B + BPF_ABS, 23),                   /* 2 IP protocol */
-	BPF_JUMP(BPF_JMP + BPF_JEQ + BPF_K, IPPROTO_UDP, 0, 10),  /* 3 else drop */
-	BPF_STMT(BPF_LD + BPF_H + BPF_ABS, 20),                   /* 4 flags, fragment offset */
-	BPF_JUMP(BPF_JMP + BPF_JSET + BPF_K, 0x3fff, 8, 0),       /* 5 MF or offset: drop */
-	BPF_STMT(BPF_LDX + BPF_B + BPF_MSH, 14),                  /* 6 X = IHL * 4 */
-	BPF_STMT(BPF_LD + BPF_H + BPF_IND, 14),                   /* 7 UDP source port */
-	BPF_JUMP(BPF_JMP + BPF_JEQ + BPF_K, 67, 4, 0),            /* 8 accept */
-	BPF_JUMP(BPF_JMP + BPF_JEQ + BPF_K, 68, 3, 0),            /* 9 accept */
-	BPF_STMT(BPF_LD + BPF_H + BPF_IND, 16),                   /* 10 UDP destination port */
-	BPF_JUMP(BPF_JMP + BPF_JEQ + BPF_K, 67, 1, 0),            /* 11 accept */
-	BPF_JUMP(BPF_JMP + BPF_JEQ + BPF_K, 68, 0, 1),            /* 12 */
-	BPF_STMT(BPF_RET + BPF_K, ACCEPT_BYTES),                  /* 13 accept */
-	BPF_STMT(BPF_RET + BPF_K, 0),                             /* 14 drop */
-};
+/*
+ * watch: from or to port 67 or 68. The IPv4 header starts at 14 + E: E is 4
+ * behind a tag still in the bytes (the kernel takes off one 802.1Q or 802.1ad
+ * tag, so the inner tag of a QinQ frame stays, and it takes off no 0x9100 tag).
+ */
+#define WATCH_PROGRAM(E) \
+	BPF_STMT(BPF_LD + BPF_H + BPF_ABS, 12 + (E)),                   /* 0 ethertype */ \
+	BPF_JUMP(BPF_JMP + BPF_JEQ + BPF_K, ETHERTYPE_IP, 0, 12),       /* 1 else drop */ \
+	BPF_STMT(BPF_LD + BPF_B + BPF_ABS, 23 + (E)),                   /* 2 IP protocol */ \
+	BPF_JUMP(BPF_JMP + BPF_JEQ + BPF_K, IPPROTO_UDP, 0, 10),        /* 3 else drop */ \
+	BPF_STMT(BPF_LD + BPF_H + BPF_ABS, 20 + (E)),                   /* 4 flags, fragment offset */ \
+	BPF_JUMP(BPF_JMP + BPF_JSET + BPF_K, 0x3fff, 8, 0),             /* 5 MF or offset: drop */ \
+	BPF_STMT(BPF_LDX + BPF_B + BPF_MSH, 14 + (E)),                  /* 6 X = IHL * 4 */ \
+	BPF_STMT(BPF_LD + BPF_H + BPF_IND, 14 + (E)),                   /* 7 UDP source port */ \
+	BPF_JUMP(BPF_JMP + BPF_JEQ + BPF_K, 67, 4, 0),                  /* 8 accept */ \
+	BPF_JUMP(BPF_JMP + BPF_JEQ + BPF_K, 68, 3, 0),                  /* 9 accept */ \
+	BPF_STMT(BPF_LD + BPF_H + BPF_IND, 16 + (E)),                   /* 10 UDP destination port */ \
+	BPF_JUMP(BPF_JMP + BPF_JEQ + BPF_K, 67, 1, 0),                  /* 11 accept */ \
+	BPF_JUMP(BPF_JMP + BPF_JEQ + BPF_K, 68, 0, 1),                  /* 12 */ \
+	BPF_STMT(BPF_RET + BPF_K, ACCEPT_BYTES),                        /* 13 accept */ \
+	BPF_STMT(BPF_RET + BPF_K, 0)                                    /* 14 drop */
 
-#define FILTER_MAX 32
+static struct sock_filter watch_filter[] = { WATCH_PROGRAM(0) };
+static struct sock_filter watch_tagged_filter[] = { WATCH_PROGRAM(VLAN_TAG_LEN) };
+
+#define FILTER_MAX 64
 #define ANCILLARY(what) (SKF_AD_OFF + (what))
 
 /*
@@ -75,6 +82,18 @@ static const struct sock_filter vlan_id_prelude[] = {
 	BPF_STMT(BPF_LD + BPF_W + BPF_ABS, ANCILLARY(SKF_AD_VLAN_TAG)),
 	BPF_STMT(BPF_ALU + BPF_AND + BPF_K, 0x0fff),
 	BPF_JUMP(BPF_JMP + BPF_JEQ + BPF_K, 0 /* the id */, 0, DROP),
+};
+/*
+ * watch: a frame that still carries a tag in its bytes goes to the program
+ * for IPv4 4 bytes further on (watch_tagged_filter, which follows), every
+ * other to the plain one after that (UNTAGGED, patched in by build_filter).
+ */
+#define UNTAGGED 0xfe
+static const struct sock_filter tag_dispatch[] = {
+	BPF_STMT(BPF_LD + BPF_H + BPF_ABS, 12),
+	BPF_JUMP(BPF_JMP + BPF_JEQ + BPF_K, 0x8100, 2, 0),
+	BPF_JUMP(BPF_JMP + BPF_JEQ + BPF_K, 0x88a8, 1, 0),
+	BPF_JUMP(BPF_JMP + BPF_JEQ + BPF_K, 0x9100, 0, UNTAGGED),
 };
 /* client: what this host sends itself is not a reply (the socket is on ETH_P_ALL, see packet_open). */
 static const struct sock_filter incoming_prelude[] = {
@@ -106,21 +125,32 @@ static int build_filter(struct sock_filter *out, int filter, int vlan)
 	}
 	if (filter == MODE_CLIENT)
 		n = append(out, n, incoming_prelude, LEN(incoming_prelude));
-	const int prelude = n;
-	if (filter == MODE_CLIENT)
-		n = append(out, n, client_filter, LEN(client_filter));
 	else
+		n = append(out, n, tag_dispatch, LEN(tag_dispatch));
+	const int prelude = n;
+	int untagged = n;
+	if (filter == MODE_CLIENT) {
+		n = append(out, n, client_filter, LEN(client_filter));
+	} else {
+		n = append(out, n, watch_tagged_filter, LEN(watch_tagged_filter));
+		untagged = n;
 		n = append(out, n, watch_filter, LEN(watch_filter));
+	}
 	if (n < 0)
 		return -EINVAL;
-	/* The program ends in "return 0"; every DROP before it jumps there. */
+	/* The program ends in "return 0": every DROP before it jumps there, UNTAGGED to the plain program. */
 	for (int i = 0; i < prelude; i++) {
 		if (BPF_CLASS(out[i].code) != BPF_JMP)
 			continue;
+		const int drop = n - 1 - (i + 1), plain = untagged - (i + 1);
 		if (out[i].jt == DROP)
-			out[i].jt = (uint8_t)(n - 1 - (i + 1));
+			out[i].jt = (uint8_t)drop;
+		else if (out[i].jt == UNTAGGED)
+			out[i].jt = (uint8_t)plain;
 		if (out[i].jf == DROP)
-			out[i].jf = (uint8_t)(n - 1 - (i + 1));
+			out[i].jf = (uint8_t)drop;
+		else if (out[i].jf == UNTAGGED)
+			out[i].jf = (uint8_t)plain;
 	}
 	return n;
 }

@@ -16,7 +16,7 @@
  * per frame; onFrame still gets one frame at a time, each with its own copy
  * of the bytes, its VLAN tag and the kernel's receive time.
  */
-import { TPID_8021Q, tagFrame, type VlanTag, vlanTag } from "../core/frame.ts";
+import { insertVlanTag, TPID_8021Q, tagFrame, type VlanTag, vlanTag } from "../core/frame.ts";
 import {
   ARPHRD_ETHER,
   ARPHRD_LOOPBACK,
@@ -103,6 +103,12 @@ export interface RawSocketOptions {
    * receive times are the kernel's either way). For captures at high rates; default false.
    */
   ring?: boolean;
+  /**
+   * Put the tag the kernel took off back into `bytes`, after the MAC addresses, as it was on
+   * the wire (as libpcap does for tcpdump and pcap files), so a decoder that reads tags from
+   * the bytes sees it. `vlan` reports it either way. Default false: bytes start untagged.
+   */
+  vlanInBytes?: boolean;
   onFrame: (frame: ReceivedFrame) => void;
   /** Receive-path errors and exceptions thrown by onFrame; never thrown out of the receive path. */
   onError?: (err: unknown) => void;
@@ -159,6 +165,7 @@ export class RawSocket {
   #onError: ((err: unknown) => void) | undefined;
   /** What send() tags frames with: the socket's VLAN, when it was opened on one. */
   #sendTag: VlanTag | null;
+  #vlanInBytes: boolean;
   #closed = false;
   #draining = false;
 
@@ -168,6 +175,7 @@ export class RawSocket {
     this.#onFrame = options.onFrame;
     this.#onError = options.onError;
     this.#sendTag = typeof options.vlan === "number" ? { id: options.vlan, pcp: 0, tpid: TPID_8021Q } : null;
+    this.#vlanInBytes = options.vlanInBytes === true;
   }
 
   static open(ifname: string, options: RawSocketOptions): RawSocket {
@@ -180,8 +188,10 @@ export class RawSocket {
     if (options.promiscuous !== undefined && typeof options.promiscuous !== "boolean") {
       throw new NativeError("EINVAL", "RawSocket.open: promiscuous must be true or false", EINVAL);
     }
-    if (options.ring !== undefined && typeof options.ring !== "boolean") {
-      throw new NativeError("EINVAL", "RawSocket.open: ring must be true or false", EINVAL);
+    for (const flag of ["ring", "vlanInBytes"] as const) {
+      if (options[flag] !== undefined && typeof options[flag] !== "boolean") {
+        throw new NativeError("EINVAL", `RawSocket.open: ${flag} must be true or false`, EINVAL);
+      }
     }
     const vlan = options.vlan ?? (options.filter === "client" ? "none" : "any");
     if (vlan !== "any" && vlan !== "none" && !(Number.isInteger(vlan) && vlan >= 1 && vlan <= 4094)) {
@@ -370,18 +380,19 @@ export class RawSocket {
           const pkttype = meta[m + 5]!;
           const sec = (meta[m + 8]! >>> 0) + meta[m + 9]! * 2 ** 32;
           const nsec = meta[m + 10]!;
+          const tagged = (status & TP_STATUS_VLAN_VALID) !== 0;
+          const tpid = status & TP_STATUS_VLAN_TPID_VALID ? meta[m + 7]! : TPID_8021Q;
+          const bytes = buffer.subarray(offset, offset + meta[m + 1]!);
+          const restore = tagged && this.#vlanInBytes && bytes.length >= 14;
           const frame: ReceivedFrame = {
-            bytes: buffer.slice(offset, offset + meta[m + 1]!),
+            bytes: restore ? insertVlanTag(bytes, tpid, meta[m + 6]!) : bytes.slice(),
             csum:
               status & TP_STATUS_CSUMNOTREADY ? "partial" : status & TP_STATUS_CSUM_VALID ? "valid" : "unknown",
             truncated: meta[m + 4] !== 0,
-            wireLength: meta[m + 3]!,
+            wireLength: meta[m + 3]! + (restore ? 4 : 0),
             outgoing: pkttype === PACKET_OUTGOING,
             broadcast: pkttype === PACKET_BROADCAST,
-            vlan:
-              status & TP_STATUS_VLAN_VALID
-                ? vlanTag(meta[m + 6]!, status & TP_STATUS_VLAN_TPID_VALID ? meta[m + 7]! : TPID_8021Q)
-                : null,
+            vlan: tagged ? vlanTag(meta[m + 6]!, tpid) : null,
             time: BigInt(sec) * 1_000_000_000n + BigInt(nsec),
             timeUs: sec * 1_000_000 + Math.floor(nsec / 1000),
           };

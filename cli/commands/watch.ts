@@ -253,6 +253,7 @@ export default defineCommand({
         filter: "watch",
         promiscuous: true,
         ring: true, // one wake-up per block of frames, no system call per frame: see native/ring.c
+        vlanInBytes: true, // the tag the kernel took off, back where the decoder and --write look
         onFrame: (f) => onFrame(f.bytes, f.timeUs),
         onError: (err) => log.warn(String((err as Error).message ?? err)),
       });

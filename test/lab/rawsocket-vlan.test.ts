@@ -20,6 +20,7 @@ interface SocketSpec {
   filter: "client" | "watch";
   vlan?: "any" | "none" | number;
   ring?: boolean;
+  vlanInBytes?: boolean;
 }
 
 describe("RawSocket on a trunk (two namespaces)", () => {
@@ -59,10 +60,11 @@ describe("RawSocket on a trunk (two namespaces)", () => {
       { name: "client10", filter: "client", vlan: 10 },
       { name: "watch20", filter: "watch", vlan: 20 },
       { name: "clientAny", filter: "client", vlan: "any" },
+      { name: "wire", filter: "watch", ring: true, vlanInBytes: true },
     ]);
     await injectFrames(nsB, "v1", onWire);
     const last = hex(plain[5]!);
-    for (const name of ["watch", "ring", "client", "clientAny"]) {
+    for (const name of ["watch", "ring", "client", "clientAny", "wire"]) {
       await waitFor(`${name} to have the last frame`, () => r.frames(name).some((f) => f.hex === last));
     }
     await waitFor("client10 and watch20", () => r.frames("client10").length >= 2 && r.frames("watch20").length >= 1);
@@ -86,6 +88,9 @@ describe("RawSocket on a trunk (two namespaces)", () => {
     expect(seen("client")).toEqual([all[0], all[3], all[5]]);
     expect(seen("client10")).toEqual([all[1], all[4]]);
     expect(seen("watch20")).toEqual([all[2]]);
+    // vlanInBytes: the tag back where it was, byte for byte as sent.
+    expect(seen("wire")).toEqual(onWire.map((f, i) => ({ hex: hex(f), vlan: tags[i] })));
+    expect(r.frames("wire").map((f: Event) => f.wireLength)).toEqual(onWire.map((f) => f.length));
     // What the BPF program let through is all the kernel counted: nothing was filtered in JS.
     expect(stats).toEqual({
       watch: { packets: 6, drops: 0 },
@@ -94,7 +99,41 @@ describe("RawSocket on a trunk (two namespaces)", () => {
       client10: { packets: 2, drops: 0 },
       watch20: { packets: 1, drops: 0 },
       clientAny: { packets: 6, drops: 0 },
+      wire: { packets: 6, drops: 0 },
     });
+  });
+
+  test("a tag the kernel leaves in the bytes (QinQ's inner one, a 0x9100 one) still reaches watch sockets", async () => {
+    const plain = [20, 21, 22].map(offerFrom);
+    const qinq = tagFrame(tagFrame(plain[0]!, 10, 2), 100, 4, TPID_8021AD); // service tag 100 around VLAN 10
+    const old = tagFrame(plain[1]!, 30, 0, 0x9100);
+    const r = await receiver([
+      { name: "watch", filter: "watch" },
+      { name: "wire", filter: "watch", vlanInBytes: true },
+      { name: "client", filter: "client", vlan: "any" },
+    ]);
+    await injectFrames(nsB, "v1", [qinq, old, plain[2]!]);
+    const last = hex(plain[2]!);
+    for (const name of ["watch", "wire", "client"]) {
+      await waitFor(`${name} to have the last frame`, () => r.frames(name).some((f) => f.hex === last));
+    }
+    const stats = await r.close();
+    const seen = (name: string) => r.frames(name).map((f: Event) => ({ hex: f.hex, vlan: f.vlan }));
+    const outer = { id: 100, pcp: 4, tpid: TPID_8021AD };
+    // The kernel took the outer tag off; the inner one and the 0x9100 one stay in the bytes.
+    expect(seen("watch")).toEqual([
+      { hex: hex(tagFrame(plain[0]!, 10, 2)), vlan: outer },
+      { hex: hex(old), vlan: null },
+      { hex: last, vlan: null },
+    ]);
+    expect(seen("wire")).toEqual([
+      { hex: hex(qinq), vlan: outer },
+      { hex: hex(old), vlan: null },
+      { hex: last, vlan: null },
+    ]);
+    // A client reads IPv4 right after the MAC addresses: a tag in the bytes is not its frame.
+    expect(seen("client")).toEqual([{ hex: last, vlan: null }]);
+    expect(stats.client).toEqual({ packets: 1, drops: 0 });
   });
 
   test("receive times are the kernel's: within 100 µs of tcpdump's for the same frames", async () => {

@@ -1,7 +1,7 @@
 // 802.1Q tags in core/frame.ts: tagFrame puts the 4 bytes a trunk carries after the MAC
 // addresses, vlanTag reads a TCI back; byte fixtures with a comment per field.
 import { describe, expect, test } from "bun:test";
-import { parseUdpFrame, TPID_8021AD, TPID_8021Q, tagFrame, vlanTag } from "../../core/frame.ts";
+import { insertVlanTag, parseUdpFrame, TPID_8021AD, TPID_8021Q, tagFrame, vlanTag } from "../../core/frame.ts";
 import { offerFrame } from "./helpers.ts";
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
@@ -53,6 +53,14 @@ describe("tagFrame", () => {
     expect(() => tagFrame(frame, 1, 8)).toThrow(/priority 8 is not 0-7/);
     expect(() => tagFrame(frame, 1, 0, 0x5dc)).toThrow(/TPID 1500 is not an ethertype/);
     expect(() => tagFrame(frame, 1, 0, 0x10000)).toThrow(/TPID 65536/);
+  });
+});
+
+describe("insertVlanTag", () => {
+  test("puts TPID and TCI back as given, DEI included, in front of the ethertype", () => {
+    const frame = Uint8Array.from([...new Array(12).fill(0xaa), 0x08, 0x00, 0x45]);
+    expect(hex(insertVlanTag(frame, 0x9100, 0xb00a))).toBe("aa".repeat(12) + "9100" + "b00a" + "0800" + "45");
+    expect(hex(insertVlanTag(frame, TPID_8021Q, 0xa00a))).toBe(hex(tagFrame(frame, 10, 5)));
   });
 });
 
