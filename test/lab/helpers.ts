@@ -52,6 +52,8 @@ export interface CaptureOptions {
   linkHeaders?: boolean;
   /** tcpdump -y: the link type to capture as (LINUX_SLL, LINUX_SLL2 on the "any" device). */
   linktype?: string;
+  /** Each line starts with the receive time in seconds since the epoch, to the nanosecond. */
+  nanoTimes?: boolean;
 }
 
 export interface Capture {
@@ -72,6 +74,7 @@ export async function captureOn(ns: string, iface: string, filter: string, opts:
     ...(opts.direction ? ["-Q", opts.direction] : []),
     ...(opts.linkHeaders ? ["-e"] : []),
     ...(opts.linktype ? ["-y", opts.linktype] : []),
+    ...(opts.nanoTimes ? ["-tt", "--time-stamp-precision=nano"] : []),
     ...(opts.pcap ? ["-U", "-w", opts.pcap] : ["-l"]), // -U: each packet written out as it comes; -l: each line
     filter];
   const p = Bun.spawn(argv, { stdout: opts.pcap ? "ignore" : "pipe", stderr: "pipe" });
