@@ -233,13 +233,14 @@ export function unicastFromArgs(args: ParsedArgs<typeof unicastArgs>): UnicastCh
 /** The flags every client exchange takes (discover and request spread them in their own order). */
 export const clientArgs = { ...retryArgs, ...identityArgs, ...unicastArgs } as const;
 
-/** IFACE and the flags of clientArgs, as the options of cli/client (discover, request). */
+/** IFACE (args.iface unless given) and the flags of clientArgs, as the options of cli/client (discover, request). */
 export function clientOptionsFromArgs(
-  args: ParsedArgs<typeof clientArgs> & { iface: string }, rawArgs: string[], command: string, noType53: string,
+  args: ParsedArgs<typeof clientArgs> & { iface?: string }, rawArgs: string[], command: string, noType53: string,
+  iface: string | undefined = args.iface,
 ): ClientOptions {
-  if (!args.iface) throw new UsageError(`which interface? e.g. dhcptool ${command} eth0`);
+  if (!iface) throw new UsageError(`which interface? e.g. dhcptool ${command} eth0`);
   return {
-    iface: args.iface, mac: macFromArgs(args, { random: true }) ?? "interface", identity: identityFromArgs(args, rawArgs),
+    iface, mac: macFromArgs(args, { random: true }) ?? "interface", identity: identityFromArgs(args, rawArgs),
     broadcastFlag: args["broadcast-flag"] === true, extra: extraOptionsFromArgs(rawArgs, noType53),
     ...retryFromArgs(args), ...unicastFromArgs(args),
   };

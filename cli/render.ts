@@ -59,12 +59,17 @@ export function alignColumns(rows: string[][]): string {
     .join("\n") + "\n";
 }
 
-/** One row per offer: the columns an engineer scans first. */
-export function renderOfferTable(offers: Offer[], showRogue: boolean): string {
+/**
+ * One row per offer: the columns an engineer scans first. `ifaces` (one per offer, offers
+ * grouped by interface) adds an IFACE column first: discover on several interfaces.
+ */
+export function renderOfferTable(offers: Offer[], showRogue: boolean, ifaces?: string[]): string {
   const header = ["SERVER", "MAC", "OFFERED", "MASK", "ROUTER", "DNS", "LEASE", "MS"];
+  if (ifaces) header.unshift("IFACE");
   if (showRogue) header.push("");
-  const rows = offers.map((o) => {
+  const rows = offers.map((o, i) => {
     const row = [
+      ...(ifaces ? [escapeText(ifaces[i] ?? "")] : []),
       escapeText(o.serverId ?? o.sourceIp), o.sourceMac, o.yiaddr, o.subnetMask ?? "-",
       list(o.routers), list(o.dns), formatSeconds(o.leaseTime), o.latencyMs.toFixed(1),
     ];

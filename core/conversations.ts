@@ -13,6 +13,8 @@ export interface SeenPacket {
   timeUs: number;
   frame: FrameView;
   message: MessageView;
+  /** The interface it was seen on, when watch listens on several: exchanges are per link. */
+  iface?: string;
 }
 
 export type ConversationKind = "dora" | "request" | "inform" | "release" | "decline" | "other";
@@ -140,7 +142,7 @@ export class ConversationTracker {
     if (p.timeUs - this.lastExpireUs >= 100_000) this.expire(p.timeUs);
     const m = p.message;
     const type = m.messageType ?? (m.op === 1 ? "BOOTREQUEST" : "BOOTREPLY");
-    const key = `${m.xid}/${m.chaddr}`;
+    const key = `${p.iface ?? ""}/${m.xid}/${m.chaddr}`;
     let c = this.conversations.get(key);
     const fromClient = m.op === 1;
     if (!c) {

@@ -11,7 +11,7 @@ import { OfferCollector, type Offer } from "../../core/offers.ts";
 import { clientReplyPath, relayReplyPath } from "../../core/reply.ts";
 import { log } from "../log.ts";
 import { randomU32, resolveMac, type ClientOptions } from "./identity.ts";
-import { withExchange, type ExchangeIo } from "./exchange.ts";
+import { withExchange, withExchanges, type ExchangeIo } from "./exchange.ts";
 import { unicastDestination, type UnicastRoute } from "./unicast.ts";
 
 export interface DiscoverOptions extends ClientOptions {
@@ -44,6 +44,20 @@ export interface DiscoverIo extends ExchangeIo {
 
 export function runDiscover(o: DiscoverOptions): Promise<DiscoverResult> {
   return withExchange(o, (io, route) => discoverOver({ ...io, xid: randomU32() }, o, route));
+}
+
+/** One interface of several that failed in its window (it went down, went away): the others still count. */
+export interface DiscoverFailure { interface: string; error: string }
+
+/**
+ * discover on several interfaces at once, in one process: every socket opened first, then
+ * `afterOpen` (the privilege drop), then one window per interface side by side. Results in
+ * the order given; an interface that fails mid-window is a DiscoverFailure, not the end.
+ */
+export function runDiscoverMany(list: DiscoverOptions[], afterOpen: () => Promise<void>): Promise<(DiscoverResult | DiscoverFailure)[]> {
+  return withExchanges(list, afterOpen, (io, route, o) =>
+    discoverOver({ ...io, xid: randomU32() }, { ...o, afterOpen: undefined }, route).catch((err: unknown) =>
+      ({ interface: o.iface, error: err instanceof Error ? err.message : String(err) })));
 }
 
 export async function discoverOver(io: DiscoverIo, o: DiscoverOptions, route: UnicastRoute): Promise<DiscoverResult> {

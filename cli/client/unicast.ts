@@ -37,7 +37,7 @@ export interface UnicastRoute { server?: UnicastServer; relay?: { giaddr: string
  * plain --server unicast goes from an address IFACE holds, since Linux drops a unicast from
  * 0.0.0.0 as a martian source.
  */
-export function resolveUnicast(iface: string, o: UnicastChoice): UnicastRoute {
+export async function resolveUnicast(iface: string, o: UnicastChoice): Promise<UnicastRoute> {
   if (!o.server) return {};
   const addrs = interfaceAddresses(iface);
   const server: UnicastServer = { ip: o.server.ip, ...(o.server.mac ? { mac: o.server.mac } : {}) };

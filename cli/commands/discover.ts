@@ -1,5 +1,6 @@
-// `dhcptool discover IFACE`: broadcast DISCOVER, collect every OFFER, show who answered,
-// with what, and how fast. Flags → cli/client/discover.ts (or the prober, --daemon) → render.
+// `dhcptool discover IFACE…`: broadcast DISCOVER, collect every OFFER, show who answered,
+// with what, and how fast; on several interfaces (or --all) side by side in one process.
+// Flags → cli/client/discover.ts (or the prober, --daemon) → render.
 
 import { defineCommand, type ParsedArgs } from "citty";
 import { escapeText } from "../../core/escape.ts";
@@ -7,15 +8,16 @@ import {
   allowListFromArgs, clientArgs, clientOptionsFromArgs, identityArgs, metricsArg, metricsFromArgs, outputArgs, parseNumber,
   rejectUnknownFlags, unicastArgs,
 } from "../args.ts";
-import { EXIT, UsageError } from "../errors.ts";
+import { EXIT, UsageError, UserError } from "../errors.ts";
 import { log, print } from "../log.ts";
 import { accountFromArgs, dropAfterOpen, userArg } from "../privilege.ts";
-import { runDiscover, type DiscoverOptions } from "../client/discover.ts";
+import { runDiscover, runDiscoverMany, type DiscoverFailure, type DiscoverOptions, type DiscoverResult } from "../client/discover.ts";
 import type { ProbeDaemonOptions } from "../client/probe.ts";
 import { checkRelayAddress } from "../client/unicast.ts";
 
 export const discoverArgs = {
-  iface: { type: "positional", required: true, description: "Interface to send on (e.g. eth0)", valueHint: "IFACE" },
+  iface: { type: "positional", required: false, description: "Interfaces to send on (e.g. eth0 eth1)", valueHint: "IFACE…" },
+  all: { type: "boolean", description: "Every up Ethernet interface but loopback (bridge and bond ports are skipped: their bridge is probed)" },
   wait: { type: "string", description: "Listen for offers this many seconds (default 5)", valueHint: "S" },
   first: { type: "boolean", description: "Stop at the first offer" },
   timeout: { ...clientArgs.timeout, description: "Retransmit the DISCOVER after S seconds (default 2)" },
@@ -37,6 +39,8 @@ export const discoverExamples = `
 Examples:
   dhcptool discover eth0                      every server on eth0, as a table
   dhcptool discover eth0 --first              the first offer only; quickest check
+  dhcptool discover eth0 eth1                 both links at once, grouped by interface
+  dhcptool discover --all --json              every up Ethernet interface: {interfaces: [...]}
   dhcptool discover eth0 --json | jq '.offers[].serverId'
   dhcptool discover eth0 --allow-server 192.0.2.1 || echo "rogue DHCP server!"
   dhcptool discover eth0 --mac random --wait 10 --verbose
@@ -55,6 +59,12 @@ Exit status:
   --daemon runs until SIGTERM or Ctrl-C, prints a summary, then exits 0, or 5 if a server
   outside --allow-server answered at any time during the run (1 if the interface is missing
   at start; a probe that fails later is logged and probing goes on). SIGUSR1: a summary now.
+
+Several interfaces (IFACE IFACE…, or --all) are probed side by side in one process, one
+window each, and reported per interface: the table gets an IFACE column, --json prints
+{interfaces: [{interface, offers, …}, …], skipped: [{interface, reason}]} (with one IFACE,
+the document is the one-interface shape). Exit 5 if any was rogue, else 0 if any offered.
+An interface that is a bridge port gets no reply (the bridge takes them): a warning says so.
 
 Latency is measured from the first DISCOVER; DISCOVERs are retransmitted (same xid) every
 --timeout seconds, at most --tries times, inside the --wait window.
@@ -78,8 +88,8 @@ server-changed (mask, routers, DNS, domain, search, routes, lease time, source I
 not the offered address), server-vanished (no offer in --vanish-after probes in a row),
 server-back, rogue, and a probe line per probe (with --verbose; always in --json).`;
 
-export function discoverOptionsFromArgs(args: ParsedArgs<typeof discoverArgs>, rawArgs: string[]): DiscoverOptions {
-  const base = clientOptionsFromArgs(args, rawArgs, "discover", "discover sends DISCOVERs; the message type is not an option here");
+export function discoverOptionsFromArgs(args: ParsedArgs<typeof discoverArgs>, rawArgs: string[], iface = args.iface): DiscoverOptions {
+  const base = clientOptionsFromArgs(args, rawArgs, "discover", "discover sends DISCOVERs; the message type is not an option here", iface);
   const waitS = parseNumber(args.wait, "wait", { min: 0.1, max: 3600, fallback: 5 });
   return { ...base, waitMs: waitS * 1000, first: args.first === true, allow: allowListFromArgs(rawArgs) };
 }
@@ -89,7 +99,7 @@ const WAIT_SHARE_OF_INTERVAL = 0.8;
 const DEFAULT_WAIT_MS = 5000;
 
 /** --daemon's flags: the prober's interval, and a listening window that fits inside it. */
-function probeOptionsFromArgs(args: ParsedArgs<typeof discoverArgs>, discover: DiscoverOptions): ProbeDaemonOptions {
+function probeOptionsFromArgs(args: ParsedArgs<typeof discoverArgs>, discover: DiscoverOptions, interfaces: string[]): ProbeDaemonOptions {
   if (args.daemon !== true) {
     const flag = args.interval !== undefined ? "--interval" : "--vanish-after";
     throw new UsageError(`${flag} goes with --daemon (e.g. dhcptool discover ${discover.iface} --daemon ${flag === "--interval" ? "--interval 60" : "--vanish-after 3"})`);
@@ -106,7 +116,40 @@ function probeOptionsFromArgs(args: ParsedArgs<typeof discoverArgs>, discover: D
     log.warn(`--wait ${waitMs / 1000} s is not shorter than --interval ${intervalS} s: listening ${capMs / 1000} s per probe`);
     waitMs = capMs;
   }
-  return { discover: { ...discover, waitMs, onOffer: undefined }, intervalMs, vanishAfter, metrics: metricsFromArgs(args) };
+  return { discover: { ...discover, waitMs, onOffer: undefined }, interfaces, intervalMs, vanishAfter, metrics: metricsFromArgs(args) };
+}
+
+/** The interfaces to probe: those named, or --all's choice; `several` picks the JSON shape. */
+async function interfacesFromArgs(args: ParsedArgs<typeof discoverArgs>): Promise<{ names: string[]; several: boolean; skipped: { interface: string; reason: string }[] }> {
+  const named = args._.map(String).filter((n) => n !== "");
+  for (const [i, n] of named.entries()) if (named.indexOf(n) !== i) throw new UsageError(`${escapeText(n)} is named twice`);
+  if (args.all !== true) {
+    if (!named.length) throw new UsageError("which interface? e.g. dhcptool discover eth0 (or eth0 eth1, or --all)");
+    return { names: named, several: named.length > 1, skipped: [] };
+  }
+  if (named.length) throw new UsageError("--all probes every interface: name none, or drop --all");
+  const { chooseAll, listLinks } = await import("../client/links.ts");
+  const choice = chooseAll(await listLinks());
+  for (const k of choice.skipped) log.info(`skipping ${escapeText(k.interface)}: ${escapeText(k.reason)}`);
+  if (!choice.use.length) throw new UserError("--all: no interface is up with Ethernet framing (loopback, bridge and bond ports do not count)");
+  return { names: choice.use, several: true, skipped: choice.skipped };
+}
+
+/** The offer table (and --verbose detail) of one or several interfaces; the no-offer warning. */
+async function printOffers(results: (DiscoverResult | DiscoverFailure)[], opts: DiscoverOptions, several: boolean, verbose: boolean): Promise<void> {
+  const render = await import("../render.ts");
+  const ok = results.filter((r): r is DiscoverResult => !("error" in r));
+  const rows = ok.flatMap((r) => r.offers.map((o) => ({ iface: r.interface, offer: o })));
+  if (rows.length) print(render.renderOfferTable(rows.map((x) => x.offer), opts.allow !== null, several ? rows.map((x) => x.iface) : undefined));
+  for (const r of results) {
+    const name = escapeText(r.interface);
+    if ("error" in r) { log.error(`${name}: ${escapeText(r.error)}`); continue; }
+    if (verbose) for (const o of r.offers) print((several ? `${name}: ` : "") + render.renderOfferDetail(o) + "\n");
+    const drops = Object.entries(r.dropped).map(([k, v]) => `${k} ${v}`).join(", ");
+    log.verbose(`${several ? `${name}: ` : ""}xid ${r.xid}, mac ${r.mac}, ${r.discoversSent} DISCOVER(s), ${r.elapsedMs} ms` +
+      (drops ? `; dropped: ${drops}` : "") + (r.kernelDrops ? `; kernel drops ${r.kernelDrops}` : ""));
+    if (!r.offers.length) log.warn(`no DHCP offer on ${name} within ${opts.waitMs / 1000} s`);
+  }
 }
 
 export default defineCommand({
@@ -114,35 +157,35 @@ export default defineCommand({
   args: discoverArgs,
   async run({ args, rawArgs }) {
     rejectUnknownFlags(rawArgs, discoverArgs);
-    const opts = discoverOptionsFromArgs(args, rawArgs);
+    const { names, several, skipped } = await interfacesFromArgs(args);
+    const opts = discoverOptionsFromArgs(args, rawArgs, names[0]);
     // --- resident prober: cli/client/probe.ts runs it, cli/render-probe.ts prints it ---
     if (args.daemon === true || args.interval !== undefined || args["vanish-after"] !== undefined) {
       // Each probe checks again; a giaddr missing at start is a usage error, not a failing probe.
-      if (opts.giaddr !== null) checkRelayAddress(opts.iface, opts.giaddr);
-      const o = probeOptionsFromArgs(args, opts);
+      if (opts.giaddr !== null) for (const n of names) checkRelayAddress(n, opts.giaddr);
+      const o = probeOptionsFromArgs(args, opts, names);
       const { runProbeDaemon } = await import("../client/probe.ts");
       const { probePrinter } = await import("../render-probe.ts");
-      return runProbeDaemon(o, accountFromArgs(args), probePrinter(args.json === true, args.verbose === true));
+      return runProbeDaemon(o, accountFromArgs(args), probePrinter(args.json === true, args.verbose === true, several));
     }
     // --- end resident prober ---
     metricsFromArgs(args); // here --metrics can only be without --daemon: a usage error
     // The OFFERs are parsed as --user (nobody) with no capability left.
     const account = accountFromArgs(args);
-    const result = await runDiscover({ ...opts, afterOpen: () => dropAfterOpen(account, [], "discover") });
-    const rogue = result.rogueServers.length > 0;
-    for (const r of result.rogueServers) log.warn(`rogue DHCP server: ${escapeText(r)} is not in --allow-server`);
+    const drop = () => dropAfterOpen(account, [], "discover");
+    const results: (DiscoverResult | DiscoverFailure)[] = several
+      ? await runDiscoverMany(names.map((iface) => ({ ...opts, iface })), drop)
+      : [await runDiscover({ ...opts, afterOpen: drop })];
+    const ok = results.filter((r): r is DiscoverResult => !("error" in r));
+    for (const r of ok) {
+      for (const x of r.rogueServers) log.warn(`rogue DHCP server${several ? ` on ${escapeText(r.interface)}` : ""}: ${escapeText(x)} is not in --allow-server`);
+    }
     if (args.json) {
       const { printJson } = await import("../render.ts");
-      printJson(result);
-    } else {
-      const render = await import("../render.ts");
-      if (result.offers.length) print(render.renderOfferTable(result.offers, opts.allow !== null));
-      if (args.verbose) for (const o of result.offers) print(render.renderOfferDetail(o) + "\n");
-      const drops = Object.entries(result.dropped).map(([k, v]) => `${k} ${v}`).join(", ");
-      log.verbose(`xid ${result.xid}, mac ${result.mac}, ${result.discoversSent} DISCOVER(s), ${result.elapsedMs} ms` +
-        (drops ? `; dropped: ${drops}` : "") + (result.kernelDrops ? `; kernel drops ${result.kernelDrops}` : ""));
-      if (!result.offers.length) log.warn(`no DHCP offer on ${escapeText(result.interface)} within ${opts.waitMs / 1000} s`);
-    }
-    return rogue ? EXIT.rogue : result.offers.length ? EXIT.ok : EXIT.noAnswer;
+      printJson(several ? { interfaces: results, skipped } : results[0]);
+    } else await printOffers(results, opts, several, args.verbose === true);
+    if (ok.some((r) => r.rogueServers.length > 0)) return EXIT.rogue;
+    if (ok.some((r) => r.offers.length > 0)) return EXIT.ok;
+    return ok.length < results.length ? EXIT.error : EXIT.noAnswer;
   },
 });
