@@ -170,8 +170,12 @@ function reasonList(reasons: Map<string, number>): string {
 }
 
 function summaryText(s: Summary, decodeErrors: number, reasons: Map<string, number>, kernelDrops: number | null): string {
-  const lines = [`${s.packets} DHCP packet(s), ${s.conversations.total} exchange(s): ${s.conversations.acked} acked, ` +
-    `${s.conversations.naked} NAKed, ${s.conversations.unanswered} unanswered, ${s.conversations.open} still open` +
+  const c = s.conversations;
+  // Every exchange is in one count: the parts add up to the total (the rarer ones shown when there are any).
+  const rare = ([["offered only", c.offered], ["released", c.released], ["declined", c.declined], ["begun before the capture", c.other]] as const)
+    .filter(([, n]) => n > 0).map(([what, n]) => `, ${n} ${what}`).join("");
+  const lines = [`${s.packets} DHCP packet(s), ${c.total} exchange(s): ${c.acked} acked, ${c.naked} NAKed, ` +
+    `${c.unanswered} unanswered${rare}, ${c.open} still open` +
     (decodeErrors ? `; ${decodeErrors} packet(s) not decodable (${reasonList(reasons)})` : "") + (kernelDrops ? `; ${kernelDrops} dropped by the kernel` : "")];
   if (s.servers.length) {
     lines.push("SERVER           MAC                OFFERS  ACKS  NAKS  P50 MS  P95 MS  MAX MS");
@@ -184,6 +188,10 @@ function summaryText(s: Summary, decodeErrors: number, reasons: Map<string, numb
     lines.push("CLIENT             OUTCOME     ADDRESS          SERVER           EXCHANGES");
     for (const c of s.clients) {
       lines.push(`${c.client.padEnd(17)}  ${c.outcome.padEnd(10)}  ${(c.address ?? "-").padEnd(15)}  ${escapeText(c.server ?? "-").padEnd(15)}  ${c.exchanges}`);
+      // The other offers of its latest exchange, each address with the server that offered it.
+      for (const o of c.offers) {
+        if (o.address !== c.address || o.server !== c.server) lines.push(`${"".padEnd(17)}  ${"offered".padEnd(10)}  ${o.address.padEnd(15)}  ${escapeText(o.server)}`);
+      }
     }
   }
   if (s.rogueServers.length) lines.push(`ROGUE servers: ${s.rogueServers.map(escapeText).join(", ")}`);
