@@ -7,6 +7,7 @@ import type { Offer } from "../core/offers.ts";
 import type { InputKind, PacketView } from "../core/inspect.ts";
 import { MESSAGE_TYPES, OPTIONS } from "../core/options.ts";
 import { seconds } from "../core/option-codecs.ts";
+import { isSubOptionList, subOptionsText } from "../core/vendor-options.ts";
 
 export function printJson(value: unknown): void {
   print(safeJson(value, 2) + "\n");
@@ -36,6 +37,8 @@ export function renderValue(v: { code: number; value?: unknown; error?: string; 
 function formatValue(x: unknown): string {
   if (typeof x === "string") return escapeText(x);
   if (typeof x === "number" || typeof x === "boolean") return String(x);
+  // 82, 43: in the syntax --option takes (1=text,2=hex:0a0b), escaped for the terminal
+  if (isSubOptionList(x)) return escapeText(subOptionsText(x));
   if (Array.isArray(x)) return x.map(formatValue).join(", ");
   if (x && typeof x === "object") {
     const o = x as Record<string, unknown>;

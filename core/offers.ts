@@ -8,6 +8,7 @@ import { decodeOption, optionName, DHCPOFFER, MESSAGE_TYPES, type ClasslessRoute
 import { isSubnetEdge, isUsableAddress } from "./lease-times.ts";
 import { isAllowed, type AllowList } from "./allow-list.ts";
 import { DropCounters } from "./drops.ts";
+import { nameVendorSubOptions } from "./vendor-options.ts";
 import { clientReplyPath, fromServer, receiveReply, replyMismatch, type ReceivedFrameLike, type ReplyPath } from "./reply.ts";
 
 export interface OptionView {
@@ -51,7 +52,7 @@ export function optionViews(msg: DhcpMessage): OptionView[] {
       ? { code, name: optionName(code), value: r.value, hex: toHex(data) }
       : { code, name: optionName(code), error: r.error.reason, hex: toHex(data) });
   }
-  return out;
+  return nameVendorSubOptions(out);
 }
 
 export interface CollectorOptions {
