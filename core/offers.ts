@@ -39,7 +39,7 @@ export interface Offer {
   relayAgentInfo: OptionValue | null;
   options: OptionView[];
   latencyMs: number;
-  /** How many copies of this server's OFFER arrived (retransmissions answered). */
+  /** How many copies of this OFFER (same server, same address) arrived. */
   copies: number;
   rogue: boolean;
 }
@@ -55,6 +55,9 @@ export function optionViews(msg: DhcpMessage): OptionView[] {
   return nameVendorSubOptions(out);
 }
 
+/** Offers kept per exchange at most: a flood of fake offers stays bounded (HOSTILE 28). */
+export const MAX_OFFERS = 256;
+
 export interface CollectorOptions {
   xid: number;
   mac: Uint8Array;
@@ -68,7 +71,10 @@ export interface CollectorOptions {
 
 /**
  * Collects OFFERs for one exchange. Every frame that is not an OFFER for our xid and MAC is
- * dropped into a counter; one Offer per server (by server id, else source IP) is kept.
+ * dropped into a counter; one Offer per server (by server id, else source IP) and offered
+ * address is kept: a repeat of the same offer is a copy, but a server that offers another
+ * address (Kea answers each DISCOVER it hears with a new one) has made another offer, and
+ * it is shown as one.
  */
 export class OfferCollector {
   readonly offers: Offer[] = [];
@@ -105,8 +111,9 @@ export class OfferCollector {
     if (msg.yiaddr === "0.0.0.0" && !serverId) { this.drops.add("offer-no-address"); return null; }
     if (!isUsableAddress(msg.yiaddr) || isSubnetEdge(msg.yiaddr, getIp(msg, 1))) { this.drops.add("offer-bad-address"); return null; }
     const key = serverId ?? r.frame.srcIp;
-    const seen = this.offers.find((o) => (o.serverId ?? o.sourceIp) === key);
+    const seen = this.offers.find((o) => (o.serverId ?? o.sourceIp) === key && o.yiaddr === msg.yiaddr);
     if (seen) { seen.copies++; return null; }
+    if (this.offers.length >= MAX_OFFERS) { this.drops.add("too-many-offers"); return null; }
     const offer = summarizeOffer(msg, r.frame, now - this.opts.startedAt);
     // Options that did not decode are ignored (the offer stands); count them, by code.
     for (const v of offer.options) if (v.error !== undefined) this.warnings.add(`option-${v.code}-invalid`);

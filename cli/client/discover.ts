@@ -88,6 +88,13 @@ export async function discoverOver(io: DiscoverIo, o: DiscoverOptions, route: Un
   let sent = 0;
   let sendError: unknown = null;
   const sendNext = () => {
+    // RFC 2131 4.1: a client retransmits while no reply has come. Once an OFFER is in, another
+    // DISCOVER only asks each server to set aside one more address (Kea offers a new one per
+    // DISCOVER it hears); the window stays open for the slower servers all the same.
+    if (sent > 0 && collector.offers.length > 0) {
+      log.verbose(`no retransmission: ${collector.offers.length} offer(s) in; listening until the window closes`);
+      return;
+    }
     const secs = Math.min(0xffff, Math.floor((clock.now() - startedAt) / 1000));
     const dhcp = buildDiscover(identity, {
       xid, secs, broadcastFlag: o.broadcastFlag, extra: o.extra, ...(relay ? { giaddr: relay.giaddr, hops: 1 } : {}),
@@ -127,7 +134,7 @@ export async function discoverOver(io: DiscoverIo, o: DiscoverOptions, route: Un
     server: route.server?.ip ?? null,
     giaddr: relay?.giaddr ?? null,
     offers: collector.offers,
-    rogueServers: collector.offers.filter((x) => x.rogue).map((x) => x.serverId ?? x.sourceIp),
+    rogueServers: [...new Set(collector.offers.filter((x) => x.rogue).map((x) => x.serverId ?? x.sourceIp))],
     dropped: collector.drops.toJSON(),
     warnings: collector.warnings.toJSON(),
     kernelDrops,

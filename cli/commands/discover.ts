@@ -21,7 +21,7 @@ export const discoverArgs = {
   wait: { type: "string", description: "Listen for offers this many seconds (default 5)", valueHint: "S" },
   first: { type: "boolean", description: "Stop at the first offer" },
   timeout: { ...clientArgs.timeout, description: "Retransmit the DISCOVER after S seconds (default 2)" },
-  tries: { ...clientArgs.tries, description: "Send at most N DISCOVERs inside the window (default 3)" },
+  tries: { ...clientArgs.tries, description: "Send at most N DISCOVERs inside the window, until an offer comes (default 3)" },
   ...identityArgs,
   "allow-server": { type: "string", description: "A legitimate server (IP or MAC; repeat or comma-separate). Any other that answers is rogue: exit 5", valueHint: "IP|MAC" },
   ...unicastArgs,
@@ -66,8 +66,10 @@ window each, and reported per interface: the table gets an IFACE column, --json 
 the document is the one-interface shape). Exit 5 if any was rogue, else 0 if any offered.
 An interface that is a bridge port gets no reply (the bridge takes them): a warning says so.
 
-Latency is measured from the first DISCOVER; DISCOVERs are retransmitted (same xid) every
---timeout seconds, at most --tries times, inside the --wait window.
+Latency is measured from the first DISCOVER. The DISCOVER is retransmitted (same xid)
+every --timeout seconds, at most --tries times inside the --wait window, but only while no
+offer has come (RFC 2131 4.1): each copy a server hears may set another address aside (Kea
+offers a new one per copy). Another address offered by the same server is another row.
 
 --server IP sends the DISCOVER to IP instead of 255.255.255.255, in a frame to the Ethernet
 broadcast address (or --server-mac), from an IPv4 address IFACE holds (the one in IP's subnet

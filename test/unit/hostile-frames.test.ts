@@ -2,7 +2,7 @@
 // named reason, and nothing throws out of the receive path.
 
 import { describe, expect, test } from "bun:test";
-import { OfferCollector } from "../../core/offers.ts";
+import { MAX_OFFERS, OfferCollector } from "../../core/offers.ts";
 import { ipv4HeaderChecksum, udpChecksum } from "../../core/checksum.ts";
 import type { ChecksumStatus } from "../../core/frame.ts";
 import { CLIENT_MAC, offerFrame, offerPayload, XID } from "./helpers.ts";
@@ -155,5 +155,28 @@ describe("random garbage never throws", () => {
     expect(c.drops.total + accepted).toBe(10000);
     expect(c.drops.total).toBeGreaterThan(8000);
     expect(c.drops.toJSON()["internal-error"]).toBeUndefined();
+  });
+});
+
+describe("one server, several OFFERs (HOSTILE 28, 29)", () => {
+  const offered = (yiaddr: string) => offerFrame(offerPayload({ yiaddr }));
+
+  test("the same offer again is a copy; another address from the same server is another offer", () => {
+    const c = collector();
+    expect(c.accept({ bytes: offered("198.18.0.103"), csum: "unknown" }, 1)).not.toBeNull();
+    expect(c.accept({ bytes: offered("198.18.0.103"), csum: "unknown" }, 2)).toBeNull();
+    // Kea answers each DISCOVER it hears with a new address: three offers, not one with "3 copies"
+    expect(c.accept({ bytes: offered("198.18.0.104"), csum: "unknown" }, 2003)).not.toBeNull();
+    expect(c.accept({ bytes: offered("198.18.0.105"), csum: "unknown" }, 4003)).not.toBeNull();
+    expect(c.offers.map((o) => [o.serverId, o.yiaddr, o.copies, o.latencyMs])).toEqual([
+      ["198.18.0.1", "198.18.0.103", 2, 1], ["198.18.0.1", "198.18.0.104", 1, 2003], ["198.18.0.1", "198.18.0.105", 1, 4003],
+    ]);
+  });
+
+  test("a server offering address after address stays bounded: the rest are counted, not kept", () => {
+    const c = collector();
+    for (let i = 0; i < 1000; i++) c.accept({ bytes: offered(`198.18.${(i >> 8) + 1}.${(i & 255) || 1}`), csum: "unknown" }, i);
+    expect(c.offers).toHaveLength(MAX_OFFERS);
+    expect(c.drops.toJSON()["too-many-offers"]).toBeGreaterThan(0);
   });
 });
