@@ -153,6 +153,10 @@ export class ResidentClient {
       // The engine's retransmission timer is armed: the next try may work (link back, buffers free).
       sendFailed: (_a, name, err) => this.#emit("warn", "send-failed", `sending ${name} on ${this.iface}: ${err instanceof Error ? err.message : String(err)}`),
       offer: (serverId, address) => this.#emit("debug", "offer", `offer of ${address} from ${escapeText(serverId)}`, { server: serverId, address }),
+      // Said at the default level: a server that offers and then never ACKs is what to look at.
+      notAcked: (serverId, address, requests) => this.#emit("warn", "not-acked",
+        `the offer of ${address} from ${escapeText(serverId)} got no ACK to ${requests} REQUEST(s): starting over with a DISCOVER`,
+        { server: serverId, address, requests }),
       bound: (lease, from, now) => this.#bound(lease, BOUND_REASON[from] ?? "BOUND", now),
       unbound: (lease, why) => this.#unbound(lease, why),
       nak: (server, message) => this.#emit("warn", "nak", `NAK from ${escapeText(server)}${message ? `: ${escapeText(message)}` : ""}`, { server, text: message }),

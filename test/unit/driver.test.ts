@@ -90,6 +90,9 @@ describe("one-shot request on the driver", () => {
     const s = setup();
     s.server.answer = "nak";
     expect((await request(s)).nak).toEqual({ server: SERVER, message: "wrong network" });
+    const silent = setup();
+    silent.server.answer = "silent";
+    expect(await request(silent)).toMatchObject({ outcome: "no-ack", offer: { server: SERVER, address: ADDR }, requestsSent: 3 });
     const quiet = setup();
     quiet.server.offers = false;
     const r = await request(quiet);
