@@ -184,8 +184,8 @@ export function retryFromArgs(args: ParsedArgs<typeof retryArgs>): { retryMs: nu
 
 export const unicastArgs = {
   server: { type: "string", description: "Ask this one server by unicast instead of broadcasting; replies from any other are dropped", valueHint: "IP" },
-  "server-mac": { type: "string", description: "With --server: the Ethernet destination (default ff:ff:ff:ff:ff:ff, since nothing ARPs for the server)", valueHint: "MAC" },
-  giaddr: { type: "string", description: "Relay simulation: send as a relay agent at IP (an address on IFACE), with giaddr and hops 1, from IP:67 to --server; the server answers to IP:67", valueHint: "IP" },
+  "server-mac": { type: "string", description: "With --server: the Ethernet destination (default: the router's MAC when the server is routed, else ff:ff:ff:ff:ff:ff)", valueHint: "MAC" },
+  giaddr: { type: "string", description: "Relay simulation: send as a relay agent at IP (an address of this host), with giaddr and hops 1, from IP:67 to --server; the server answers to IP:67", valueHint: "IP" },
 } as const;
 
 /** A flag's value, or null when not given; given empty (or as a bare flag) is a usage error. */

@@ -4,6 +4,7 @@
 // Transport, Timers and Clock it is given. No engine here: discover binds nothing.
 
 import { macToString } from "../../core/bytes.ts";
+import { escapeText } from "../../core/escape.ts";
 import type { AllowList } from "../../core/allow-list.ts";
 import { buildDiscover, frameClientMessage, type ClientIdentity } from "../../core/client.ts";
 import { nextDiscoverAt } from "../../core/discover-schedule.ts";
@@ -81,6 +82,7 @@ export async function discoverOver(io: DiscoverIo, o: DiscoverOptions, route: Un
   transport.listen((frame) => {
     const offer = collector.accept(frame, clock.now());
     if (!offer) return;
+    log.verbose(`${escapeText(o.iface)}: offer of ${offer.yiaddr} from ${escapeText(offer.serverId ?? offer.sourceIp)} in ${offer.latencyMs} ms`);
     o.onOffer?.(offer);
     if (o.first) finish();
   }, (err) => log.debug(`receive: ${String(err)}`));

@@ -72,16 +72,16 @@ offer has come (RFC 2131 4.1): each copy a server hears may set another address 
 offers a new one per copy). Another address offered by the same server is another row.
 
 --server IP sends the DISCOVER to IP instead of 255.255.255.255, in a frame to the Ethernet
-broadcast address (or --server-mac), from an IPv4 address IFACE holds (the one in IP's subnet
-first). With no address on IFACE it goes from 0.0.0.0, which servers on a Linux UDP socket
+broadcast address (a routed IP: the router's MAC, from the kernel's route and neighbour
+tables; or --server-mac), from an IPv4 address IFACE holds (the one in IP's subnet first). With no address on IFACE it goes from 0.0.0.0, which servers on a Linux UDP socket
 (dnsmasq) drop as a martian source; raw-socket servers (Kea, ISC dhcpd) answer it. Only
 replies from IP (server id or source address) count: others are dropped and counted
 (other-server), so they are never shown and never rogue. A server beyond a router needs
---server-mac with the router's MAC (a frame to the Ethernet broadcast address is not
-routed) and --giaddr (without a relay address it answers on its own link).
+--giaddr (without a relay address it answers on its own link).
 --giaddr IP (needs --server) plays the relay agent (RFC 1542, RFC 2131 4.1): giaddr = IP,
 hops 1, sent from IP:67, so the server answers to IP:67 and picks the pool of IP's subnet.
-IP must be an address on IFACE (the server ARPs for it; ip addr add IP/24 dev IFACE).
+IP must be an address of this host: on IFACE (the server ARPs for it), or on another
+interface, as on a router relaying from its client side out of its server side.
 
 --daemon (in the spirit of dhcp_probe) repeats this exchange every --interval seconds with
 one MAC kept for the whole run (the interface's, --mac, or one random MAC drawn at start) and
