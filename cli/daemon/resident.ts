@@ -18,7 +18,7 @@ import { wallOffset, type Clock, type Timers } from "../client/time.ts";
 import type { Transport } from "../client/transport.ts";
 import type { InterfaceSettings } from "./config.ts";
 import type {
-  DaemonEvent, HookSink, InterfaceFacts, LeaseApplier, LeaseStore, Level, LinkChange, LinkSource,
+  ArpSink, DaemonEvent, HookSink, InterfaceFacts, LeaseApplier, LeaseStore, Level, LinkChange, LinkSource,
 } from "./resident-io.ts";
 import { StoreError } from "./store.ts";
 
@@ -52,6 +52,8 @@ export interface ResidentIo {
   links: LinkSource;
   /** null without --apply. */
   applier: LeaseApplier | null;
+  /** Without --apply: answers ARP for the leased address (null: nothing answers, as in a unit test). */
+  arp?: ArpSink | null;
   store: LeaseStore;
   /** null without --hook. */
   hook: HookSink | null;
@@ -217,7 +219,7 @@ export class ResidentClient {
       const rep = applier.apply(lease, now, !this.#o.settings.ignoreRoutes);
       for (const f of rep.failed) this.#emit("warn", "apply", `--apply: ${f}`);
       this.#emit("debug", "applied", `--apply: ${rep.done.join(", ")}`, { done: rep.done });
-    }
+    } else this.#io.arp?.serve(lease.address, this.#mac); // the kernel does not hold it: we answer for it
     this.#hook(reason, lease, old && old.address !== lease.address ? old : null);
     const times = lease.infinite ? "infinite lease" : `lease ${lease.leaseTime} s, renew in ${lease.t1} s`;
     this.#emit("info", reason.toLowerCase(), `${BOUND_VERB[reason]} ${lease.address} from ${escapeText(lease.serverId)} (${times})`,
@@ -232,6 +234,7 @@ export class ResidentClient {
 
   #deconfigure(lease: Lease): void {
     this.#current = null;
+    this.#io.arp?.serve(null, this.#mac);
     try {
       this.#io.store.remove();
     } catch (err) {
@@ -323,17 +326,18 @@ export class ResidentClient {
   /** Closes everything it was given and says so, with the packet counters. */
   #end(why: string): void {
     this.#stopped = true;
-    const { transport, links, applier } = this.#io;
+    const { transport, links, applier, arp } = this.#io;
     this.#driver.close();
     links.close();
     transport.close();
     applier?.close();
+    arp?.close();
     this.#emit("info", "stop", `stopped on ${this.iface} (${why})`, { why, counters: this.#counters() });
   }
 
-  #counters(): { sent: Record<string, number>; received: number; dropped: Record<string, number> } {
+  #counters(): { sent: Record<string, number>; received: number; dropped: Record<string, number>; arpAnswered?: number } {
     const d = this.#driver;
-    return { sent: { ...d.sent }, received: d.received, dropped: d.drops.toJSON() };
+    return { sent: { ...d.sent }, received: d.received, dropped: d.drops.toJSON(), ...(this.#io.arp ? { arpAnswered: this.#io.arp.answered } : {}) };
   }
 
   status(): ClientStatus {

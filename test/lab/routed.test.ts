@@ -1,17 +1,22 @@
-// Behind a real router (lab up --topology routed: the client on 198.18.1.0/24, Kea beyond a
-// router that forwards and relays, through dhcrelay and dnsmasq): the one-shots that unicast to a server beyond it (release,
-// inform) send their frame to the router's MAC, which the kernel's route and neighbour tables
-// give; decline stays a broadcast, which the relay forwards; and the router box itself relays
-// (discover out of its server side with its client-side address as giaddr).
+// Behind a real router (lab up --topology routed: the client on 198.18.1.0/24, Kea with a 12 s
+// lease beyond a router that forwards and relays, through dhcrelay and through dnsmasq): the
+// resident client without --apply renews by unicast cycle after cycle (it answers the router's
+// ARP for the leased address); the one-shots that unicast to a server beyond the router
+// (release, inform) send their frame to the router's MAC, which the kernel's route and
+// neighbour tables give; decline stays a broadcast, which the relay forwards; and the router
+// box itself relays (discover out of its server side with its client-side address as giaddr).
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { labDown, serverLeaseList, type LabState } from "../../cli/lab/index.ts";
+import { daemonDirs, Daemon, removeDirs } from "./daemon-helpers.ts";
 import { captureOn, dhcptool, eventually, inNs, MAIN, startLab } from "./helpers.ts";
 
 const LAB_MS = 30_000;
+/** Kea's lease: T1 6 s, T2 10.5 s (Kea's lease/2 and 7/8). */
+const LEASE_S = 12;
 const KEA = "198.18.0.1";
 /** The client's own address on its link, and the way to the servers' segment through the router. */
 const HOST = "198.18.1.60";
@@ -19,12 +24,12 @@ const HOST = "198.18.1.60";
 /** The MAC of an interface in a namespace. */
 const macOf = (ns: string, iface: string) => /link\/ether (\S+)/.exec(inNs(ns, ["ip", "-o", "link", "show", iface]))![1]!;
 
-for (const relay of ["dhcrelay", "dnsmasq"] as const) describe(`routed, Kea beyond ${relay}: unicasts to a server beyond the router`, () => {
+for (const relay of ["dhcrelay", "dnsmasq"] as const) describe(`routed, Kea beyond ${relay}`, () => {
   let lab: LabState;
   let stateDir: string;
   let routerMac: string;
   beforeAll(() => {
-    lab = startLab(`n${relay.slice(0, 2)}`, { topology: "routed", relay, servers: 1, kinds: ["kea"], leaseTime: 120 });
+    lab = startLab(`n${relay.slice(0, 2)}`, { topology: "routed", relay, servers: 1, kinds: ["kea"], leaseTime: LEASE_S });
     stateDir = mkdtempSync(join(tmpdir(), "dt-routed-"));
     routerMac = macOf(lab.router!.ns, lab.router!.down.iface);
   }, LAB_MS);
@@ -48,6 +53,25 @@ for (const relay of ["dhcrelay", "dnsmasq"] as const) describe(`routed, Kea beyo
     inNs(lab.clientNs, ["ip", "route", "replace", "198.18.0.0/24", "via", lab.router!.down.ip]);
     inNs(lab.clientNs, ["ip", "neigh", "flush", "dev", "lab0"]); // nothing known: the lookup must resolve it
   }
+
+  test("the resident client without --apply renews by unicast, not rebinds, cycle after cycle: it answers the router's ARP", async () => {
+    const dirs = daemonDirs();
+    const d = new Daemon(lab, dirs);
+    try {
+      const bound = await d.leased(10_000);
+      const address = (bound.lease as { address: string }).address;
+      // three T1s (6 s apart): each renewal's ACK, unicast to the leased address, reaches us
+      for (let n = 1; n <= 3; n++) await d.waitFor(() => d.events.filter((e) => e.event === "renew").length >= n, 12_000, 0, `renewal ${n}`);
+      expect(d.events.filter((e) => e.event === "rebind" || e.event === "unbound").map((e) => e.message)).toEqual([]);
+      expect(d.events.some((e) => e.event === "arp" && e.address === address && e.asker === lab.router!.down.ip)).toBe(true);
+      // the router learnt the leased address at our MAC
+      const mac = d.events.find((e) => e.event === "start")!.mac as string;
+      expect(inNs(lab.router!.ns, ["ip", "neigh", "show", address])).toContain(`lladdr ${mac}`);
+    } finally {
+      await d.stop();
+      removeDirs(dirs);
+    }
+  }, 45_000);
 
   test("release --server beyond the router: the frame goes to the router's MAC, and Kea lets the lease go", async () => {
     const mac = "02:00:00:00:5a:01";
