@@ -17,11 +17,11 @@ import { checkRelayAddress } from "../client/unicast.ts";
 
 export const discoverArgs = {
   iface: { type: "positional", required: false, description: "Interfaces to send on (e.g. eth0 eth1)", valueHint: "IFACE…" },
-  all: { type: "boolean", description: "Every up Ethernet interface but loopback (bridge and bond ports are skipped: their bridge is probed)" },
+  all: { type: "boolean", description: "Every up Ethernet interface (not lo; bridge ports skipped)" },
   wait: { type: "string", description: "Listen for offers this many seconds (default 5)", valueHint: "S" },
   first: { type: "boolean", description: "Stop at the first offer" },
   timeout: { ...clientArgs.timeout, description: "Retransmit the DISCOVER after S seconds (default 2)" },
-  tries: { ...clientArgs.tries, description: "Send at most N DISCOVERs inside the window, until an offer comes (default 3)" },
+  tries: { ...clientArgs.tries, description: "At most N DISCOVERs, until an offer comes (default 3)" },
   ...identityArgs,
   "allow-server": { type: "string", description: "A legitimate server (IP or MAC; repeat or comma-separate). Any other that answers is rogue: exit 5", valueHint: "IP|MAC" },
   ...unicastArgs,
@@ -40,7 +40,7 @@ Examples:
   dhcptool discover eth0                      every server on eth0, as a table
   dhcptool discover eth0 --first              the first offer only; quickest check
   dhcptool discover eth0 eth1                 both links at once, grouped by interface
-  dhcptool discover --all --json              every up Ethernet interface: {interfaces: [...]}
+  dhcptool discover --all --json              every up Ethernet interface, as JSON
   dhcptool discover eth0 --json | jq '.offers[].serverId'
   dhcptool discover eth0 --allow-server 192.0.2.1 || echo "rogue DHCP server!"
   dhcptool discover eth0 --mac random --wait 10 --verbose
