@@ -14,14 +14,25 @@ import type { ReceivedFrameLike } from "../../core/reply.ts";
 import { openRawTransport, type Transport } from "../client/transport.ts";
 import type { ArpSink } from "./resident-io.ts";
 
+/** What the responder tells its owner: each answer, and each request it dropped (and why). */
+export interface ArpReports {
+  answered?(asker: string, address: string): void;
+  dropped?(reason: string): void;
+}
+
 export class ArpResponder implements ArpSink {
   #address: string | null = null;
   #mac: Uint8Array = new Uint8Array(6);
   #answered = 0;
   readonly drops = new DropCounters();
 
-  constructor(private readonly transport: Transport, private readonly onAnswer: (asker: string, address: string) => void = () => {}) {
-    transport.listen((frame) => this.#receive(frame), () => this.drops.add("arp-receive-error"));
+  constructor(private readonly transport: Transport, private readonly reports: ArpReports = {}) {
+    transport.listen((frame) => this.#receive(frame), () => this.#drop("arp-receive-error"));
+  }
+
+  #drop(reason: string): void {
+    this.drops.add(reason);
+    this.reports.dropped?.(reason);
   }
 
   get answered(): number { return this.#answered; }
@@ -41,23 +52,23 @@ export class ArpResponder implements ArpSink {
     const address = this.#address;
     if (address === null || frame.outgoing) return;
     const r = parseArpRequest(frame.bytes);
-    if (!r.ok) { this.drops.add(r.reason); return; }
+    if (!r.ok) { this.#drop(r.reason); return; }
     const q = r.request;
     if (q.targetIp !== address) return; // someone else's address: not ours to answer
     // our own request, or someone announcing this address as theirs (a conflict is not ours to argue)
-    if (bytesEqual(q.senderMac, this.#mac) || q.senderIp === address) { this.drops.add("arp-not-answered"); return; }
+    if (bytesEqual(q.senderMac, this.#mac) || q.senderIp === address) { this.#drop("arp-not-answered"); return; }
     try {
       this.transport.send(buildArpReply(this.#mac, address, q));
     } catch {
-      this.drops.add("arp-send-failed");
+      this.#drop("arp-send-failed");
       return;
     }
     this.#answered++;
-    this.onAnswer(q.senderIp, address);
+    this.reports.answered?.(q.senderIp, address);
   }
 }
 
 /** A responder on iface's own packet socket for ARP requests; open it before privileges go. */
-export async function openArpResponder(iface: string, onAnswer?: (asker: string, address: string) => void): Promise<ArpResponder> {
-  return new ArpResponder(await openRawTransport(iface, "arp"), onAnswer);
+export async function openArpResponder(iface: string, reports?: ArpReports): Promise<ArpResponder> {
+  return new ArpResponder(await openRawTransport(iface, "arp"), reports);
 }

@@ -83,8 +83,10 @@ export async function openResident(o: OpenOptions): Promise<OpenedResident> {
     raw = await openRawTransport(o.iface, "client");
     // Without --apply the kernel does not hold the leased address: we answer ARP for it (from
     // the first lease on: until then nothing is served, and what arrives is dropped unread).
-    arp = o.apply ? null : await openArpResponder(o.iface, (asker, address) =>
-      o.emit({ level: "debug", event: "arp", interface: o.iface, message: `answered ARP for ${address} to ${asker}`, asker, address }));
+    arp = o.apply ? null : await openArpResponder(o.iface, {
+      answered: (asker, address) => o.emit({ level: "debug", event: "arp", interface: o.iface, message: `answered ARP for ${address} to ${asker}`, asker, address }),
+      dropped: (reason) => o.emit({ level: "debug", event: "dropped", interface: o.iface, message: `dropped an ARP request: ${reason}`, reason }),
+    });
     const wire = raw;
     let started = false;
     const transport: Transport = {

@@ -70,7 +70,7 @@ describe("ArpResponder", () => {
   test("answers for the address it serves, and for nothing before or after", () => {
     const s = fakeSocket();
     const answered: string[] = [];
-    const r = new ArpResponder(s.transport, (asker, address) => answered.push(`${asker} ${address}`));
+    const r = new ArpResponder(s.transport, { answered: (asker, address) => answered.push(`${asker} ${address}`) });
     s.hear(hex(REQUEST));
     expect(s.sent).toHaveLength(0); // nothing served yet
     r.serve("198.18.1.100", OURS);
@@ -86,7 +86,8 @@ describe("ArpResponder", () => {
 
   test("not to its own request, not to a conflicting announcement; a failed send is counted; garbage never throws", () => {
     const s = fakeSocket();
-    const r = new ArpResponder(s.transport);
+    const reported: string[] = [];
+    const r = new ArpResponder(s.transport, { dropped: (reason) => reported.push(reason) });
     r.serve("198.18.1.100", OURS);
     s.hear(hex(REQUEST.replaceAll("020000000001", "020000000064")));  // our own MAC asking
     s.hear(hex(REQUEST.replace("c6120101", "c6120164")));             // someone announcing 198.18.1.100 as theirs
@@ -102,6 +103,7 @@ describe("ArpResponder", () => {
     }
     expect(s.sent).toHaveLength(0);
     expect(r.drops.toJSON()["arp-short"]).toBeGreaterThan(1000);
+    expect(reported).toHaveLength(r.drops.total); // each drop said (a debug event in the daemon)
   });
 });
 
