@@ -170,6 +170,16 @@ export function extraOptionsFromArgs(rawArgs: string[], noType53: string): Optio
 
 // ---------------------------------------------------------------- how it reaches servers
 
+export const vlanArg = {
+  vlan: { type: "string", description: "On a trunk: VLAN ID's frames only, ours tagged with it (no VLAN interface needed)", valueHint: "ID" },
+} as const;
+
+/** --vlan: an 802.1Q VLAN id, 1-4094; undefined when not given. */
+export function vlanFromArgs(args: ParsedArgs<typeof vlanArg>): number | undefined {
+  const text = flagText(args.vlan, "vlan");
+  return text === null ? undefined : parseNumber(text, "vlan", { min: 1, max: 4094, integer: true, fallback: 0 });
+}
+
 export const retryArgs = {
   timeout: { type: "string", description: "Retransmit after S seconds (default 2)", valueHint: "S" },
   tries: { type: "string", description: "Send at most N times (default 3)", valueHint: "N" },

@@ -9,7 +9,7 @@ import { isSubnetEdge, isUsableAddress } from "./lease-times.ts";
 import { isAllowed, type AllowList } from "./allow-list.ts";
 import { DropCounters } from "./drops.ts";
 import { nameVendorSubOptions } from "./vendor-options.ts";
-import { clientReplyPath, fromServer, receiveReply, replyMismatch, type ReceivedFrameLike, type ReplyPath } from "./reply.ts";
+import { clientReplyPath, frameVlan, fromServer, receiveReply, replyMismatch, type ReceivedFrameLike, type ReplyPath } from "./reply.ts";
 
 export interface OptionView {
   code: number;
@@ -67,7 +67,15 @@ export interface CollectorOptions {
   replyPath?: ReplyPath;
   /** --server: offers from any other server are dropped ("other-server"), never shown or rogue. */
   server?: string;
+  /**
+   * The VLAN probed: null the link's own, an id on a trunk. A reply of another VLAN is dropped
+   * ("other-vlan": its server is not on that link) and its VLAN noted in otherVlans.
+   */
+  vlan?: number | null;
 }
+
+/** Distinct other VLANs noted at most (a flood of tags stays bounded). */
+const MAX_OTHER_VLANS = 16;
 
 /**
  * Collects OFFERs for one exchange. Every frame that is not an OFFER for our xid and MAC is
@@ -80,6 +88,8 @@ export class OfferCollector {
   readonly offers: Offer[] = [];
   readonly drops = new DropCounters();
   readonly warnings = new DropCounters();
+  /** The VLANs that answers to our DISCOVER came tagged with, other than the one probed (at most MAX_OTHER_VLANS). */
+  readonly otherVlans = new Set<number>();
   constructor(private readonly opts: CollectorOptions) {}
 
   /** Returns the new Offer when the frame was a first OFFER from a server, else null. */
@@ -100,6 +110,14 @@ export class OfferCollector {
     const msg = r.message;
     const mismatch = replyMismatch(msg, this.opts.xid, this.opts.mac);
     if (mismatch !== null) { this.drops.add(mismatch); return null; }
+    // An answer to our DISCOVER that came on another VLAN than the one probed is from a server
+    // that is not on this link (a VLAN 10 OFFER to an untagged probe is not a native server).
+    const vlan = frameVlan(frame);
+    if (this.opts.vlan !== undefined && vlan !== this.opts.vlan) {
+      this.drops.add("other-vlan");
+      if (vlan !== null && this.otherVlans.size < MAX_OTHER_VLANS) this.otherVlans.add(vlan);
+      return null;
+    }
     const type = messageType(msg);
     if (type === 0 || type >= MESSAGE_TYPES.length) { this.drops.add("no-message-type"); return null; }
     if (type !== DHCPOFFER) { this.drops.add("not-offer"); return null; }

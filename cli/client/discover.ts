@@ -32,8 +32,12 @@ export interface DiscoverResult {
   /** --server and --giaddr as used (null: broadcast, no relay). */
   server: string | null;
   giaddr: string | null;
+  /** --vlan: the VLAN probed on a trunk (null: the link's own, untagged). */
+  vlan: number | null;
   offers: Offer[];
   rogueServers: string[];
+  /** VLANs that replies came tagged with, other than the one probed: dropped (other-vlan), their servers are not on this link. */
+  otherVlans: number[];
   dropped: Record<string, number>;
   warnings: Record<string, number>;
   kernelDrops: number;
@@ -43,8 +47,15 @@ export interface DiscoverIo extends ExchangeIo {
   xid: number;
 }
 
+/**
+ * discover's socket hears every VLAN: a reply tagged with another VLAN than the one probed
+ * is then dropped and counted (other-vlan) where the user sees it, not silently in the kernel.
+ * With --vlan the socket hears that VLAN alone (and tags the DISCOVERs).
+ */
+const EVERY_VLAN = { vlan: "any" } as const;
+
 export function runDiscover(o: DiscoverOptions): Promise<DiscoverResult> {
-  return withExchange(o, (io, route) => discoverOver({ ...io, xid: randomU32() }, o, route));
+  return withExchange(o, (io, route) => discoverOver({ ...io, xid: randomU32() }, o, route), EVERY_VLAN);
 }
 
 /** One interface of several that failed in its window (it went down, went away): the others still count. */
@@ -58,7 +69,7 @@ export interface DiscoverFailure { interface: string; error: string }
 export function runDiscoverMany(list: DiscoverOptions[], afterOpen: () => Promise<void>): Promise<(DiscoverResult | DiscoverFailure)[]> {
   return withExchanges(list, afterOpen, (io, route, o) =>
     discoverOver({ ...io, xid: randomU32() }, { ...o, afterOpen: undefined }, route).catch((err: unknown) =>
-      ({ interface: o.iface, error: err instanceof Error ? err.message : String(err) })));
+      ({ interface: o.iface, error: err instanceof Error ? err.message : String(err) })), EVERY_VLAN);
 }
 
 export async function discoverOver(io: DiscoverIo, o: DiscoverOptions, route: UnicastRoute): Promise<DiscoverResult> {
@@ -68,7 +79,7 @@ export async function discoverOver(io: DiscoverIo, o: DiscoverOptions, route: Un
   const startedAt = clock.now();
   const relay = route.relay;
   const collector = new OfferCollector({
-    xid, mac, startedAt, allow: o.allow ?? undefined, server: route.server?.ip,
+    xid, mac, startedAt, allow: o.allow ?? undefined, server: route.server?.ip, vlan: o.vlan ?? null,
     // A relay's answers come to giaddr:67, in frames to the interface's MAC (chaddr may be random).
     replyPath: relay ? relayReplyPath(relay.giaddr, io.interfaceMac) : clientReplyPath(mac),
   });
@@ -135,8 +146,10 @@ export async function discoverOver(io: DiscoverIo, o: DiscoverOptions, route: Un
     elapsedMs: Math.round(elapsedMs),
     server: route.server?.ip ?? null,
     giaddr: relay?.giaddr ?? null,
+    vlan: o.vlan ?? null,
     offers: collector.offers,
     rogueServers: [...new Set(collector.offers.filter((x) => x.rogue).map((x) => x.serverId ?? x.sourceIp))],
+    otherVlans: [...collector.otherVlans],
     dropped: collector.drops.toJSON(),
     warnings: collector.warnings.toJSON(),
     kernelDrops,

@@ -8,7 +8,7 @@ import { log } from "../log.ts";
 import type { ClientOptions } from "./identity.ts";
 import { warnIfPort } from "./links.ts";
 import { RealTimers, systemClock, type Clock, type Timers } from "./time.ts";
-import { openRawTransport, type Transport } from "./transport.ts";
+import { openRawTransport, type Transport, type TransportOptions } from "./transport.ts";
 import { resolveUnicast, type UnicastRoute } from "./unicast.ts";
 
 export interface ExchangeIo {
@@ -23,17 +23,15 @@ export interface ExchangeIo {
 
 interface OpenExchange { io: ExchangeIo; route: UnicastRoute }
 
-/** promiscuous: the socket also hears frames to MACs other than the interface's (load's simulated clients). */
-interface SocketOptions { promiscuous?: boolean }
-
-async function openExchange(o: ClientOptions, signal: AbortSignal, socket: SocketOptions = {}): Promise<OpenExchange> {
+async function openExchange(o: ClientOptions, signal: AbortSignal, socket: TransportOptions = {}): Promise<OpenExchange> {
   const { interfaceInfo } = await import("../../native/rawsocket.ts");
   const info = interfaceInfo(o.iface);
   if (info.carrier === false) log.warn(`${escapeText(o.iface)} has no carrier (cable unplugged? no link?); trying anyway`);
   await warnIfPort(o.iface);
   const route = await resolveUnicast(o.iface, o);
   // The client filter passes only UDP to port 68; a relay's answers go to port 67.
-  const transport = await openRawTransport(o.iface, route.relay ? "watch" : "client", socket.promiscuous === true);
+  // --vlan: the socket hears that VLAN alone and tags what it sends
+  const transport = await openRawTransport(o.iface, route.relay ? "watch" : "client", o.vlan !== undefined ? { ...socket, vlan: o.vlan } : socket);
   return { io: { transport, timers: new RealTimers(), clock: systemClock, interfaceMac: info.mac, signal }, route };
 }
 
@@ -50,7 +48,7 @@ async function interruptible<T>(fn: (signal: AbortSignal) => Promise<T>): Promis
 }
 
 export function withExchange<T>(
-  o: ClientOptions, run: (io: ExchangeIo, route: UnicastRoute) => Promise<T>, socket: SocketOptions = {},
+  o: ClientOptions, run: (io: ExchangeIo, route: UnicastRoute) => Promise<T>, socket: TransportOptions = {},
 ): Promise<T> {
   return interruptible(async (signal) => {
     const { io, route } = await openExchange(o, signal, socket);
@@ -68,12 +66,12 @@ export function withExchange<T>(
  * sent. An interface that cannot be opened fails them all, before anything is sent.
  */
 export function withExchanges<O extends ClientOptions, T>(
-  list: O[], afterOpen: () => Promise<void>, run: (io: ExchangeIo, route: UnicastRoute, o: O) => Promise<T>,
+  list: O[], afterOpen: () => Promise<void>, run: (io: ExchangeIo, route: UnicastRoute, o: O) => Promise<T>, socket: TransportOptions = {},
 ): Promise<T[]> {
   return interruptible(async (signal) => {
     const opened: OpenExchange[] = [];
     try {
-      for (const o of list) opened.push(await openExchange(o, signal));
+      for (const o of list) opened.push(await openExchange(o, signal, socket));
       await afterOpen();
       return await Promise.all(opened.map(({ io, route }, i) => run(io, route, list[i]!)));
     } finally {

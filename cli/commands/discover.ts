@@ -6,7 +6,7 @@ import { defineCommand, type ParsedArgs } from "citty";
 import { escapeText } from "../../core/escape.ts";
 import {
   allowListFromArgs, clientArgs, clientOptionsFromArgs, identityArgs, metricsArg, metricsFromArgs, outputArgs, parseNumber,
-  rejectUnknownFlags, unicastArgs,
+  rejectUnknownFlags, unicastArgs, vlanArg, vlanFromArgs,
 } from "../args.ts";
 import { EXIT, UsageError, UserError } from "../errors.ts";
 import { log, print } from "../log.ts";
@@ -25,6 +25,7 @@ export const discoverArgs = {
   ...identityArgs,
   "allow-server": { type: "string", description: "A legitimate server (IP or MAC; repeat or comma-separate). Any other that answers is rogue: exit 5", valueHint: "IP|MAC" },
   ...unicastArgs,
+  ...vlanArg,
   // --- resident prober (cli/client/probe.ts) ---
   daemon: { type: "boolean", description: "Stay resident: probe every --interval seconds with one stable MAC, report new, changed, vanished and rogue servers" },
   interval: { type: "string", description: "With --daemon: seconds between probes (default 60, at least 1); --wait is kept below it", valueHint: "S" },
@@ -41,6 +42,7 @@ Examples:
   dhcptool discover eth0 --first              the first offer only; quickest check
   dhcptool discover eth0 eth1                 both links at once, grouped by interface
   dhcptool discover --all --json              every up Ethernet interface, as JSON
+  dhcptool discover eth0 --vlan 10            VLAN 10 of a trunk, no eth0.10 needed
   dhcptool discover eth0 --json | jq '.offers[].serverId'
   dhcptool discover eth0 --allow-server 192.0.2.1 || echo "rogue DHCP server!"
   dhcptool discover eth0 --mac random --wait 10 --verbose
@@ -93,7 +95,8 @@ server-back, rogue, and a probe line per probe (with --verbose; always in --json
 export function discoverOptionsFromArgs(args: ParsedArgs<typeof discoverArgs>, rawArgs: string[], iface = args.iface): DiscoverOptions {
   const base = clientOptionsFromArgs(args, rawArgs, "discover", "discover sends DISCOVERs; the message type is not an option here", iface);
   const waitS = parseNumber(args.wait, "wait", { min: 0.1, max: 3600, fallback: 5 });
-  return { ...base, waitMs: waitS * 1000, first: args.first === true, allow: allowListFromArgs(rawArgs) };
+  const vlan = vlanFromArgs(args);
+  return { ...base, waitMs: waitS * 1000, first: args.first === true, allow: allowListFromArgs(rawArgs), ...(vlan !== undefined ? { vlan } : {}) };
 }
 
 /** The one-shot window must end before the next probe starts: leave a fifth of the interval. */
@@ -137,6 +140,14 @@ async function interfacesFromArgs(args: ParsedArgs<typeof discoverArgs>): Promis
   return { names: choice.use, several: true, skipped: choice.skipped };
 }
 
+/** Answers that came on other VLANs than the one probed: what they are, and how to ask those VLANs. */
+function otherVlansText(r: DiscoverResult): string {
+  const ids = r.otherVlans.join(", ");
+  return `${escapeText(r.interface)}: ${r.dropped["other-vlan"] ?? 0} answer(s) came tagged with VLAN ${ids}, not ` +
+    `${r.vlan === null ? "untagged as the DISCOVER went" : `VLAN ${r.vlan}`}: dropped (other-vlan), their servers are not on ` +
+    `this link; on a trunk, ask that VLAN: dhcptool discover ${escapeText(r.interface)} --vlan ${r.otherVlans[0]}`;
+}
+
 /** The offer table (and --verbose detail) of one or several interfaces; the no-offer warning. */
 async function printOffers(results: (DiscoverResult | DiscoverFailure)[], opts: DiscoverOptions, several: boolean, verbose: boolean): Promise<void> {
   const render = await import("../render.ts");
@@ -150,7 +161,7 @@ async function printOffers(results: (DiscoverResult | DiscoverFailure)[], opts: 
     const drops = Object.entries(r.dropped).map(([k, v]) => `${k} ${v}`).join(", ");
     log.verbose(`${several ? `${name}: ` : ""}xid ${r.xid}, mac ${r.mac}, ${r.discoversSent} DISCOVER(s), ${r.elapsedMs} ms` +
       (drops ? `; dropped: ${drops}` : "") + (r.kernelDrops ? `; kernel drops ${r.kernelDrops}` : ""));
-    if (!r.offers.length) log.warn(`no DHCP offer on ${name} within ${opts.waitMs / 1000} s`);
+    if (!r.offers.length) log.warn(`no DHCP offer on ${name}${r.vlan !== null ? ` VLAN ${r.vlan}` : ""} within ${opts.waitMs / 1000} s`);
   }
 }
 
@@ -181,6 +192,7 @@ export default defineCommand({
     const ok = results.filter((r): r is DiscoverResult => !("error" in r));
     for (const r of ok) {
       for (const x of r.rogueServers) log.warn(`rogue DHCP server${several ? ` on ${escapeText(r.interface)}` : ""}: ${escapeText(x)} is not in --allow-server`);
+      if (r.otherVlans.length) log.warn(otherVlansText(r));
     }
     if (args.json) {
       const { printJson } = await import("../render.ts");

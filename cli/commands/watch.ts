@@ -10,7 +10,9 @@ import type { AllowList } from "../../core/allow-list.ts";
 import { escapeText, safeJson } from "../../core/escape.ts";
 import { viewCaptured } from "../../core/inspect.ts";
 import { LINKTYPE_ETHERNET } from "../../core/link.ts";
-import { allValues, allowListFromArgs, metricsArg, metricsFromArgs, outputArgs, parseNumber, rejectUnknownFlags } from "../args.ts";
+import {
+  allValues, allowListFromArgs, metricsArg, metricsFromArgs, outputArgs, parseNumber, rejectUnknownFlags, vlanArg, vlanFromArgs,
+} from "../args.ts";
 import { CaptureSink, InputStream, replayCapture } from "../capture-io.ts";
 import { EXIT, UsageError, UserError } from "../errors.ts";
 import { droppedOutput, flushOutput, log, print } from "../log.ts";
@@ -28,6 +30,7 @@ export const watchArgs = {
   ...userArg,
   count: { type: "string", description: "Stop after N DHCP packets", valueHint: "N" },
   duration: { type: "string", description: "Stop after S seconds", valueHint: "S" },
+  vlan: { ...vlanArg.vlan, description: "On a trunk: only frames of VLAN ID (default: every VLAN, each line says its tag)" },
   "filter-mac": { type: "string", description: "Only packets of this client MAC (chaddr or Ethernet address); repeatable", valueHint: "MAC" },
   "filter-server": { type: "string", description: "Only packets to or from this server (IP or server id); repeatable", valueHint: "IP" },
   "allow-server": { type: "string", description: "A legitimate server (IP or MAC; repeat or comma-separate); any other that offers or acks raises an alert: exit 5", valueHint: "IP|MAC" },
@@ -74,9 +77,11 @@ interface WatchOptions {
   daemon: boolean;
   statsIntervalMs: number;
   metrics: MetricsAddress | null;
+  /** --vlan: that VLAN's frames only (undefined: every VLAN). */
+  vlan: number | undefined;
 }
 
-function optionsFromArgs(args: Parsed, rawArgs: string[], positionals: string[], metrics: MetricsAddress | null): WatchOptions {
+function optionsFromArgs(args: Parsed, rawArgs: string[], positionals: string[], metrics: MetricsAddress | null, vlan: number | undefined): WatchOptions {
   const ifaces = positionals.filter((n) => n !== "");
   for (const [i, n] of ifaces.entries()) if (ifaces.indexOf(n) !== i) throw new UsageError(`${escapeText(n)} is named twice`);
   const all = args.all === true;
@@ -85,6 +90,7 @@ function optionsFromArgs(args: Parsed, rawArgs: string[], positionals: string[],
   if ((ifaces.length || all) && read) throw new UsageError("give interfaces or --read FILE, not both");
   if (all && ifaces.length) throw new UsageError("--all listens on every interface: name none, or drop --all");
   if (read && args.daemon) throw new UsageError("--daemon watches an interface, not a file");
+  if (read && vlan !== undefined) throw new UsageError("--vlan picks what an interface hears; with --read every packet shows its VLAN ids (vlan=)");
   const macs = new Set<string>();
   for (const v of allValues(rawArgs, "filter-mac").flatMap((x) => x.split(","))) {
     const m = parseMac(v.trim());
@@ -105,7 +111,7 @@ function optionsFromArgs(args: Parsed, rawArgs: string[], positionals: string[],
     ifaces, all, read, write: typeof args.write === "string" && args.write ? args.write : null,
     count, durationMs: duration === null ? null : duration * 1000, macs, servers, allow,
     json: args.json === true || args.daemon === true, verbose: args.verbose === true, daemon: args.daemon === true,
-    statsIntervalMs: statsS * 1000, metrics,
+    statsIntervalMs: statsS * 1000, metrics, vlan,
   };
 }
 
@@ -203,7 +209,7 @@ export default defineCommand({
   args: watchArgs,
   async run({ args, rawArgs }) {
     rejectUnknownFlags(rawArgs, watchArgs);
-    const o = optionsFromArgs(args as Parsed, rawArgs, args._.map(String), metricsFromArgs(args));
+    const o = optionsFromArgs(args as Parsed, rawArgs, args._.map(String), metricsFromArgs(args), vlanFromArgs(args));
     if (o.all) {
       const { chooseAll, listLinks } = await import("../client/links.ts");
       const choice = chooseAll(await listLinks());
@@ -287,6 +293,7 @@ export default defineCommand({
           sockets.push(RawSocket.open(iface, {
             filter: "watch",
             promiscuous: true,
+            vlan: o.vlan ?? "any",
             ring: true, // one wake-up per block of frames, no system call per frame: see native/ring.c
             vlanInBytes: true, // the tag the kernel took off, back where the decoder and --write look
             onFrame: (f) => onFrame(f.bytes, f.timeUs, LINKTYPE_ETHERNET, iface),

@@ -180,3 +180,30 @@ describe("one server, several OFFERs (HOSTILE 28, 29)", () => {
     expect(c.drops.toJSON()["too-many-offers"]).toBeGreaterThan(0);
   });
 });
+
+describe("the VLAN an OFFER came on", () => {
+  const onVlan = (vlan: number | null, id: number | null) => {
+    const c = new OfferCollector({ xid: XID, mac: CLIENT_MAC, startedAt: 0, vlan });
+    const offer = c.accept({ bytes: offerFrame(), csum: "unknown", vlan: id === null ? null : { id } }, 1);
+    return { offer, drops: c.drops.toJSON(), otherVlans: [...c.otherVlans] };
+  };
+
+  test("an untagged probe takes untagged and priority-tagged (VID 0) offers, and drops a VLAN 10 one as other-vlan", () => {
+    expect(onVlan(null, null).offer).not.toBeNull();
+    expect(onVlan(null, 0).offer).not.toBeNull();
+    expect(onVlan(null, 10)).toEqual({ offer: null, drops: { "other-vlan": 1 }, otherVlans: [10] });
+  });
+
+  test("a probe of VLAN 10 takes VLAN 10's offers only", () => {
+    expect(onVlan(10, 10).offer).not.toBeNull();
+    expect(onVlan(10, null)).toEqual({ offer: null, drops: { "other-vlan": 1 }, otherVlans: [] });
+    expect(onVlan(10, 20)).toEqual({ offer: null, drops: { "other-vlan": 1 }, otherVlans: [20] });
+  });
+
+  test("an offer for another xid on another VLAN is not ours either way: counted as the xid, not as a VLAN", () => {
+    const c = new OfferCollector({ xid: XID + 1, mac: CLIENT_MAC, startedAt: 0, vlan: null });
+    c.accept({ bytes: offerFrame(), csum: "unknown", vlan: { id: 10 } }, 1);
+    expect(c.drops.toJSON()).toEqual({ "wrong-xid": 1 });
+    expect([...c.otherVlans]).toEqual([]);
+  });
+});
