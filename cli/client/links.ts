@@ -1,8 +1,9 @@
 // Which interfaces a command should use, and what it should know about them, read from the
 // kernel through rtnetlink (IO): `--all` (every up, non-loopback Ethernet interface, bridge
-// and bond ports left out with the reason), and whether an interface is a bridge port, whose
-// traffic the kernel hands to the bridge instead (a packet socket bound to the port for IPv4
-// sees no reply: the bridge takes the frame first).
+// and bond ports left out with the reason: the bridge hears what they hear), and whether an
+// interface is a bridge port: the host speaks on that link through the bridge, which holds
+// its address and routes, so a lease belongs there (our packet socket, on every protocol,
+// does hear the port's frames, so the exchange itself works).
 
 import { escapeText } from "../../core/escape.ts";
 import type { LinkMessage } from "../../native/netlink.ts";
@@ -31,12 +32,11 @@ export function portOf(links: LinkMessage[], name: string): PortOf | null {
   return { master: master?.name ?? `ifindex ${link.master}`, kind: link.portKind ?? master?.linkKind ?? "master" };
 }
 
-/** Why a bridge (or bond) port gets no reply, and what to use instead. */
+/** What a bridge (or bond) port is for this host, and what to use instead. */
 export function portAdvice(iface: string, p: PortOf): string {
   const name = escapeText(iface), master = escapeText(p.master);
-  return p.kind === "bridge"
-    ? `${name} is a port of bridge ${master}: frames for this host go up to ${master}, so replies are not seen on ${name}; use ${master} (e.g. dhcptool discover ${master})`
-    : `${name} is a port of ${escapeText(p.kind)} ${master}: its traffic is ${master}'s; use ${master}`;
+  return `${name} is a port of ${escapeText(p.kind)} ${master}: this host speaks on that link through ${master}, which holds ` +
+    `its address and routes; use ${master} (e.g. dhcptool discover ${master})`;
 }
 
 export interface InterfaceChoice {
@@ -52,7 +52,7 @@ export function chooseAll(links: LinkMessage[]): InterfaceChoice {
   for (const l of links) {
     if (!l.up || l.hardwareType !== ARPHRD_ETHER || !l.name) continue;
     const port = portOf(links, l.name);
-    if (port) choice.skipped.push({ interface: l.name, reason: `a port of ${port.kind} ${port.master}: its replies go to ${port.master}` });
+    if (port) choice.skipped.push({ interface: l.name, reason: `a port of ${port.kind} ${port.master}, which hears what it hears` });
     else choice.use.push(l.name);
   }
   return choice;
