@@ -66,7 +66,7 @@ Several interfaces (IFACE IFACE…, or --all) are probed side by side in one pro
 window each, and reported per interface: the table gets an IFACE column, --json prints
 {interfaces: [{interface, offers, …}, …], skipped: [{interface, reason}]} (with one IFACE,
 the document is the one-interface shape). Exit 5 if any was rogue, else 0 if any offered.
-An interface that is a bridge port gets no reply (the bridge takes them): a warning says so.
+On a bridge port a warning names the bridge: the host speaks through it, use it instead.
 
 Latency is measured from the first DISCOVER. The DISCOVER is retransmitted (same xid)
 every --timeout seconds, at most --tries times inside the --wait window, but only while no
