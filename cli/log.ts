@@ -1,14 +1,30 @@
-// The one logger, and the one way to print results. Logs go to stderr so stdout carries
-// only results (--json stays clean).
+// The one logger, and the one way to print results (cli/output.ts). Logs go to stderr so
+// stdout carries only results (--json stays clean). Callers escape wire strings
+// (core/escape.ts) before they reach a message.
 //
-// Start-up matters here: touching process.stdout or process.stderr builds Node's stream
-// machinery (~9 ms on this machine, more than a whole discover on the wire), and consola
-// costs ~30 ms. console.error and Bun.write(Bun.stdout) are native and cost nothing.
-// Callers escape wire strings (core/escape.ts) before they reach a message.
+// How a log line looks depends on who reads it:
+// - a person at a terminal: consola's reporter (a glyph per level, colour when colour is on,
+//   the time on the right for a daemon), loaded on the first line logged;
+// - a pipe, a file, or the journal (JOURNAL_STREAM names our stderr): one line per event,
+//   no glyph, no colour, no blank line; a one-shot says "warning: …", a daemon starts each
+//   line with a syslog priority (<3> error, <4> warning, <6> info, <7> debug) for journald
+//   or else with the time and a level word;
+// - the machine path (--json, --format env): the same plain lines, and consola is never
+//   imported (its ~17 ms would be most of a discover's start-up).
+
+import { fstatSync } from "node:fs";
+import { stderr } from "./output.ts";
+
+export { droppedOutput, flushOutput, print } from "./output.ts";
 
 export type LogLevel = 0 | 1 | 2 | 3; // quiet (errors only), normal, verbose, debug
+type Kind = "error" | "warn" | "info" | "verbose" | "debug";
+
+const MIN_LEVEL: Record<Kind, LogLevel> = { error: 0, warn: 1, info: 1, verbose: 2, debug: 3 };
 
 let level: LogLevel = 1;
+let daemon = false;
+let sink: ((kind: Kind, msg: string) => void) | null = null;
 
 export function setLogLevel(l: LogLevel): void {
   level = l;
@@ -18,56 +34,50 @@ export function logLevel(): LogLevel {
   return level;
 }
 
-export const log = {
-  error(msg: string): void { console.error("error: " + msg); },
-  warn(msg: string): void { if (level >= 1) console.error("warning: " + msg); },
-  info(msg: string): void { if (level >= 1) console.error(msg); },
-  verbose(msg: string): void { if (level >= 2) console.error(msg); },
-  debug(msg: string): void { if (level >= 3) console.error("debug: " + msg); },
-};
-
-let pending: Promise<unknown> = Promise.resolve();
-let chunks: string[] = [];
-let buffered = 0;
-let scheduled = false;
-const FLUSH_AT = 64 * 1024;
-/** Output waiting for a slow stdout is capped: past it, lines are dropped and counted. */
-const MAX_QUEUED = 32 * 1024 * 1024;
-let queued = 0;
-let dropped = 0;
-
-function flushChunks(): void {
-  scheduled = false;
-  if (!chunks.length) return;
-  const text = chunks.join("");
-  chunks = [];
-  buffered = 0;
-  queued += text.length;
-  pending = pending.then(() => Bun.write(Bun.stdout, text)).finally(() => { queued -= text.length; });
+/** A daemon: each line says when (the time, or journald's priority prefix). */
+export function setDaemonLog(): void {
+  daemon = true;
+  sink = null;
 }
 
-/** Lines print() dropped because stdout could not keep up (watch reports it). */
-export function droppedOutput(): number {
-  return dropped;
-}
+const WORD: Record<Kind, string> = { error: "error", warn: "warning", info: "info", verbose: "info", debug: "debug" };
+const PRIORITY: Record<Kind, number> = { error: 3, warn: 4, info: 6, verbose: 6, debug: 7 };
 
-/**
- * Writes results to stdout, in order. Lines are gathered and written in one go per turn of
- * the event loop (or every 64 KiB): watch prints a line per packet, and a write per line
- * would cost more than decoding the packet. `flushOutput()` waits until all is written.
- */
-export function print(text: string): void {
-  if (queued + buffered > MAX_QUEUED) { dropped++; return; }
-  chunks.push(text);
-  buffered += text.length;
-  if (buffered >= FLUSH_AT) flushChunks();
-  else if (!scheduled) {
-    scheduled = true;
-    setImmediate(flushChunks);
+/** Is stderr the journal? systemd sets JOURNAL_STREAM to the device:inode of the stream it gave us. */
+export function stderrIsJournal(env: Record<string, string | undefined> = process.env): boolean {
+  const js = env.JOURNAL_STREAM;
+  if (!js) return false;
+  try {
+    const st = fstatSync(2);
+    return js === `${st.dev}:${st.ino}`;
+  } catch {
+    return false;
   }
 }
 
-export function flushOutput(): Promise<unknown> {
-  flushChunks();
-  return pending;
+/** A log line for a pipe, a file or the journal: one line, whatever the message holds. */
+export function plainLine(kind: Kind, msg: string, style: "oneshot" | "daemon" | "journal", now = new Date()): string {
+  const text = msg.replace(/\s*\n\s*/g, "; ");
+  if (style === "journal") return `<${PRIORITY[kind]}>${text}\n`;
+  if (style === "daemon") return `${now.toISOString()} ${WORD[kind]} ${text}\n`;
+  return kind === "info" || kind === "verbose" ? `${text}\n` : `${WORD[kind]}: ${text}\n`;
 }
+
+function plainSink(): (kind: Kind, msg: string) => void {
+  const style = daemon ? (stderrIsJournal() ? "journal" : "daemon") : "oneshot";
+  return (kind, msg) => stderr.write(plainLine(kind, msg, style));
+}
+
+function emit(kind: Kind, msg: string): void {
+  if (level < MIN_LEVEL[kind]) return;
+  sink ??= plainSink();
+  sink(kind, msg);
+}
+
+export const log = {
+  error(msg: string): void { emit("error", msg); },
+  warn(msg: string): void { emit("warn", msg); },
+  info(msg: string): void { emit("info", msg); },
+  verbose(msg: string): void { emit("verbose", msg); },
+  debug(msg: string): void { emit("debug", msg); },
+};

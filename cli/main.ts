@@ -5,6 +5,7 @@
 import { EXIT, UserError } from "./errors.ts";
 import type { CommandDef } from "citty";
 import { flushOutput, log, print, setLogLevel } from "./log.ts";
+import { EXIT_PIPE, stdout } from "./output.ts";
 
 export const VERSION = "0.1.0";
 
@@ -125,9 +126,13 @@ function report(err: unknown, verbose: boolean): number {
   return EXIT.error;
 }
 
-const code = await main(process.argv.slice(2));
-process.exitCode = code;
-// Let a large result drain into a slow pipe before exiting.
-await flushOutput();
+/** How long a stopping daemon gives a stalled reader to take its last lines. */
+const LAST_LINES_MS = 2000;
+
+let code = await main(process.argv.slice(2));
+// Let a large result drain into a slow pipe before exiting (a one-shot waits for its reader
+// as cat does; a daemon's output gives up after LAST_LINES_MS).
+await flushOutput(LAST_LINES_MS);
+if (stdout.closed) code = EXIT_PIPE;
 // Exit now: a receive thread or a forgotten handle must not keep a one-shot command alive.
 process.exit(code);

@@ -8,6 +8,7 @@ import {
 } from "../args.ts";
 import { EXIT, UsageError } from "../errors.ts";
 import { log, print } from "../log.ts";
+import { streamOutput } from "../output.ts";
 import { accountFromArgs, dropAfterOpen, userArg } from "../privilege.ts";
 import { runDiscover, type DiscoverOptions } from "../client/discover.ts";
 import type { ProbeDaemonOptions } from "../client/probe.ts";
@@ -117,6 +118,7 @@ export default defineCommand({
       // Each probe checks again; a giaddr missing at start is a usage error, not a failing probe.
       if (opts.giaddr !== null) checkRelayAddress(opts.iface, opts.giaddr);
       const o = probeOptionsFromArgs(args, opts);
+      streamOutput(); // a stalled reader must not stall the probes
       const { runProbeDaemon } = await import("../client/probe.ts");
       const { probePrinter } = await import("../render-probe.ts");
       return runProbeDaemon(o, accountFromArgs(args), probePrinter(args.json === true, args.verbose === true));

@@ -13,6 +13,7 @@ import { randomMac } from "../client/identity.ts";
 import { runRequest, type RequestOptions } from "../client/request.ts";
 import { accountFromArgs, dropAfterOpen, userArg } from "../privilege.ts";
 import { log, print } from "../log.ts";
+import { streamOutput } from "../output.ts";
 import { renderLeaseEnv, renderLeaseText } from "../render-lease.ts";
 
 export const requestArgs = {
@@ -91,6 +92,7 @@ async function daemon(args: RequestArgs, rawArgs: string[]): Promise<number> {
   if (args.format !== undefined) throw new UsageError("--format is for the one-shot; the daemon logs (or prints NDJSON events with --json)");
   const o = requestOptionsFromArgs(args, rawArgs);
   const given = (flag: string) => rawArgs.some((a) => a === `--${flag}` || a.startsWith(`--${flag}=`));
+  streamOutput(); // a stalled reader of its events must not stall the lease
   const { runDaemon } = await import("../daemon/run.ts");
   if (o.mac === "random") log.warn("--mac random with --daemon: a new MAC each start, so a stored lease is never rebooted into");
   const mac = o.mac === "random" ? randomMac() : o.mac;

@@ -11,6 +11,7 @@ import { viewFrame } from "../../core/inspect.ts";
 import { allValues, allowListFromArgs, outputArgs, parseNumber, rejectUnknownFlags } from "../args.ts";
 import { EXIT, UsageError, UserError } from "../errors.ts";
 import { droppedOutput, flushOutput, log, print } from "../log.ts";
+import { streamOutput } from "../output.ts";
 import { accountFromArgs, dropAfterOpen, userArg } from "../privilege.ts";
 import { formatSeconds, renderValue } from "../render.ts";
 
@@ -246,6 +247,9 @@ export default defineCommand({
       }
       tracker.expire(Number.MAX_SAFE_INTEGER); // the capture is over: every exchange is final
     } else {
+      // Live: the capture must never wait for a slow reader of stdout (lines are dropped and
+      // counted instead: outputDropped), and a reader that goes away stops it.
+      streamOutput();
       const { RawSocket } = await import("../../native/rawsocket.ts");
       const socket = RawSocket.open(o.iface!, {
         filter: "watch",
