@@ -2,7 +2,7 @@
 // dhcptool: DHCPv4 diagnostics for Linux. The root only routes to a subcommand, loaded
 // lazily so each path imports just what it needs (start-up is most of a discover's time).
 
-import { EXIT, UserError } from "./errors.ts";
+import { EXIT, signalExit, UserError } from "./errors.ts";
 import type { CommandDef } from "citty";
 import { flushOutput, log, print, setLogLevel } from "./log.ts";
 import { EXIT_PIPE, stdout } from "./output.ts";
@@ -54,7 +54,20 @@ Examples:
 Exit status: 0 ok, 1 error, 2 usage, 3 no answer, 4 NAK, 5 rogue server seen.
 `;
 
+/**
+ * SIGINT and SIGTERM where no command listens for them (a daemon stops cleanly, discover
+ * ends its window, an exchange says where it stopped): end now, as the shell would report a
+ * process the signal killed. The next Ctrl-C after a command's own handling lands here too.
+ */
+function onSignal(signal: "SIGINT" | "SIGTERM"): void {
+  if (process.listenerCount(signal) > 1) return;
+  log.info(`interrupted (${signal})`);
+  process.exit(signalExit(signal));
+}
+
 async function main(argv: string[]): Promise<number> {
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
   process.env.NO_COLOR ??= "1"; // citty colours its own messages otherwise (read at import)
   const verbose = argv.includes("--verbose") || argv.includes("-v");
   setLogLevel(argv.includes("--quiet") || argv.includes("-q") ? 0 : verbose ? 2 : 1);

@@ -36,6 +36,8 @@ export interface DiscoverResult {
   dropped: Record<string, number>;
   warnings: Record<string, number>;
   kernelDrops: number;
+  /** The signal that ended the window early (SIGINT: Ctrl-C; SIGTERM), else null. */
+  interrupted: string | null;
 }
 
 export interface DiscoverIo extends ExchangeIo {
@@ -117,5 +119,6 @@ export async function discoverOver(io: DiscoverIo, o: DiscoverOptions, route: Un
     dropped: collector.drops.toJSON(),
     warnings: collector.warnings.toJSON(),
     kernelDrops,
+    interrupted: io.signal?.aborted ? String(io.signal.reason) : null,
   };
 }

@@ -1,6 +1,6 @@
 // What every one-shot exchange (discover, request) opens first: the interface's facts, the
-// way to the server (--server, --giaddr), a packet socket, real timers, and Ctrl-C, which
-// ends the exchange where it is.
+// way to the server (--server, --giaddr), a packet socket, real timers, and Ctrl-C or
+// SIGTERM, which end the exchange where it is (the signal's name is the abort's reason).
 
 import { escapeText } from "../../core/escape.ts";
 import { log } from "../log.ts";
@@ -15,7 +15,7 @@ export interface ExchangeIo {
   clock: Clock;
   /** The interface's own MAC (--mac's default; a relay's frames leave from it). */
   interfaceMac: Uint8Array;
-  /** Aborted: the exchange ends where it is (Ctrl-C). */
+  /** Aborted: the exchange ends where it is; the reason is the signal's name (SIGINT, SIGTERM). */
   signal?: AbortSignal;
 }
 
@@ -26,13 +26,30 @@ export async function withExchange<T>(o: ClientOptions, run: (io: ExchangeIo, ro
   const route = resolveUnicast(o.iface, o);
   // The client filter passes only UDP to port 68; a relay's answers go to port 67.
   const transport = await openRawTransport(o.iface, route.relay ? "watch" : "client");
-  const interrupt = new AbortController();
-  const interrupted = () => interrupt.abort();
-  process.once("SIGINT", interrupted);
+  const interrupt = abortOnSignal();
   try {
     return await run({ transport, timers: new RealTimers(), clock: systemClock, interfaceMac: info.mac, signal: interrupt.signal }, route);
   } finally {
-    process.off("SIGINT", interrupted);
+    interrupt.dispose();
     transport.close();
   }
+}
+
+/**
+ * A signal that the first SIGINT or SIGTERM aborts, with the signal's name as its reason,
+ * until dispose(). A second Ctrl-C finds no listener here and ends the process (cli/main.ts).
+ */
+export function abortOnSignal(): { signal: AbortSignal; dispose(): void } {
+  const interrupt = new AbortController();
+  const onInt = () => interrupt.abort("SIGINT");
+  const onTerm = () => interrupt.abort("SIGTERM");
+  process.once("SIGINT", onInt);
+  process.once("SIGTERM", onTerm);
+  return {
+    signal: interrupt.signal,
+    dispose() {
+      process.off("SIGINT", onInt);
+      process.off("SIGTERM", onTerm);
+    },
+  };
 }

@@ -22,7 +22,7 @@ export interface RequestOptions extends ClientOptions {
   release: boolean;
 }
 
-export type RequestOutcome = "bound" | "nak" | "no-offer" | "no-ack" | "ipv6-only";
+export type RequestOutcome = "bound" | "nak" | "no-offer" | "no-ack" | "ipv6-only" | "interrupted";
 
 export interface RequestResult {
   interface: string;
@@ -40,6 +40,8 @@ export interface RequestResult {
   requestsSent: number;
   released: boolean;
   dropped: Record<string, number>;
+  /** Ended by a signal before an answer: which, and the engine's phase then (where it stopped). */
+  interrupted: { signal: string; phase: string } | null;
 }
 
 /** What the exchange runs on. */
@@ -102,7 +104,11 @@ export async function requestOver(io: RequestIo, o: RequestOptions, route: Unica
       fatal(err) { bug = err; finish(); },
     },
   });
-  io.signal?.addEventListener("abort", () => finish(), { once: true });
+  let interrupted: RequestResult["interrupted"] = null;
+  io.signal?.addEventListener("abort", () => {
+    if (outcome === null) interrupted = { signal: String(io.signal?.reason), phase: driver.state.phase };
+    finish();
+  }, { once: true });
   try {
     await o.afterOpen?.(); // the privilege drop: replies are parsed as --user
     driver.dispatch({ kind: "start" });
@@ -126,7 +132,7 @@ export async function requestOver(io: RequestIo, o: RequestOptions, route: Unica
   return {
     interface: o.iface,
     mac: macToString(mac),
-    outcome: outcome ?? (o.address ? "no-ack" : "no-offer"),
+    outcome: outcome ?? (interrupted ? "interrupted" : o.address ? "no-ack" : "no-offer"),
     lease: finalLease ? leaseRecord(finalLease, wallOffset(clock)) : null,
     nak, ipv6Only,
     timing: {
@@ -138,5 +144,6 @@ export async function requestOver(io: RequestIo, o: RequestOptions, route: Unica
     giaddr: route.relay?.giaddr ?? null,
     discoversSent: driver.sent.DISCOVER ?? 0, requestsSent: driver.sent.REQUEST ?? 0, released,
     dropped: driver.drops.toJSON(),
+    interrupted,
   };
 }

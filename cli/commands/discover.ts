@@ -13,6 +13,7 @@ import { accountFromArgs, dropAfterOpen, userArg } from "../privilege.ts";
 import { runDiscover, type DiscoverOptions } from "../client/discover.ts";
 import type { ProbeDaemonOptions } from "../client/probe.ts";
 import { checkRelayAddress } from "../client/unicast.ts";
+import type { Offer } from "../../core/offers.ts";
 
 export const discoverArgs = {
   iface: { type: "positional", required: true, description: "Interface to send on (e.g. eth0)", valueHint: "IFACE" },
@@ -126,7 +127,8 @@ export default defineCommand({
     // --- end resident prober ---
     // The OFFERs are parsed as --user (nobody) with no capability left.
     const account = accountFromArgs(args);
-    const result = await runDiscover({ ...opts, afterOpen: () => dropAfterOpen(account, [], "discover") });
+    const onOffer = (o: Offer) => log.verbose(`offer of ${o.yiaddr} from ${escapeText(o.serverId ?? o.sourceIp)} in ${o.latencyMs.toFixed(1)} ms`);
+    const result = await runDiscover({ ...opts, onOffer, afterOpen: () => dropAfterOpen(account, [], "discover") });
     const rogue = result.rogueServers.length > 0;
     for (const r of result.rogueServers) log.warn(`rogue DHCP server: ${escapeText(r)} is not in --allow-server`);
     if (args.json) {
@@ -139,8 +141,11 @@ export default defineCommand({
       const drops = Object.entries(result.dropped).map(([k, v]) => `${k} ${v}`).join(", ");
       log.verbose(`xid ${result.xid}, mac ${result.mac}, ${result.discoversSent} DISCOVER(s), ${result.elapsedMs} ms` +
         (drops ? `; dropped: ${drops}` : "") + (result.kernelDrops ? `; kernel drops ${result.kernelDrops}` : ""));
-      if (!result.offers.length) log.warn(`no DHCP offer on ${escapeText(result.interface)} within ${opts.waitMs / 1000} s`);
+      if (!result.offers.length && !result.interrupted) log.warn(`no DHCP offer on ${escapeText(result.interface)} within ${opts.waitMs / 1000} s`);
     }
+    // Like ping and tcpdump: Ctrl-C ends the window early, with what was seen so far.
+    if (result.interrupted) log.info(`interrupted after ${(result.elapsedMs / 1000).toFixed(1)} s: ${result.offers.length} offer(s)`);
+    if (result.interrupted === "SIGTERM") return EXIT.sigterm;
     return rogue ? EXIT.rogue : result.offers.length ? EXIT.ok : EXIT.noAnswer;
   },
 });

@@ -8,9 +8,9 @@ import {
   clientArgs, clientOptionsFromArgs, dirArgs, dirsFromArgs, identityArgs, ipFromArgs, outputArgs, parseNumber,
   rejectUnknownFlags, unicastArgs,
 } from "../args.ts";
-import { EXIT, UsageError } from "../errors.ts";
+import { EXIT, signalExit, UsageError } from "../errors.ts";
 import { randomMac } from "../client/identity.ts";
-import { runRequest, type RequestOptions } from "../client/request.ts";
+import { runRequest, type RequestOptions, type RequestResult } from "../client/request.ts";
 import { accountFromArgs, dropAfterOpen, userArg } from "../privilege.ts";
 import { log, print } from "../log.ts";
 import { streamOutput } from "../output.ts";
@@ -116,6 +116,17 @@ async function daemon(args: RequestArgs, rawArgs: string[]): Promise<number> {
   });
 }
 
+/** Where an interrupted exchange was: what it had sent and what it was waiting for. */
+function whereStopped(phase: string, r: RequestResult): string {
+  const sent = `${r.discoversSent} DISCOVER(s), ${r.requestsSent} REQUEST(s) sent`;
+  switch (phase) {
+    case "SELECTING": return `waiting for an OFFER (${sent}; nothing was leased)`;
+    case "REQUESTING": return `waiting for the ACK to our REQUEST (${sent}; the server may hold the address until its offer times out)`;
+    case "REBOOTING": return `waiting for an answer to the INIT-REBOOT REQUEST (${sent})`;
+    default: return `in ${phase} (${sent})`;
+  }
+}
+
 export default defineCommand({
   meta: { name: "request", description: "Take a lease (DISCOVER, OFFER, REQUEST, ACK) and show it with each step's latency; with --daemon keep it (a resident client)" },
   args: requestArgs,
@@ -150,6 +161,11 @@ export default defineCommand({
       case "no-ack":
         log.warn(`no answer to ${opts.tries} REQUEST(s) on ${escapeText(r.interface)}`);
         return EXIT.noAnswer;
+      case "interrupted": {
+        const { signal, phase } = r.interrupted!;
+        log.warn(`interrupted after ${(r.timing.totalMs / 1000).toFixed(1)} s ${whereStopped(phase, r)}`);
+        return signalExit(signal);
+      }
       case "ipv6-only":
         if (format === "text") print(`IPv6-only network: ${escapeText(r.ipv6Only!.server)} asks DHCPv4 clients to wait ${r.ipv6Only!.waitSec} s (option 108, RFC 8925)\n`);
         return EXIT.ok;
