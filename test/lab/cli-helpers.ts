@@ -5,6 +5,21 @@ import { readFileSync } from "node:fs";
 import { inClient, type LabState } from "../../cli/lab/index.ts";
 import { MAIN } from "./helpers.ts";
 
+/** Calls onLine with each line of stream as it comes, and with a last line that has no newline. */
+export async function readLines(stream: ReadableStream<Uint8Array>, onLine: (line: string) => void): Promise<void> {
+  const dec = new TextDecoder();
+  let buf = "";
+  for await (const chunk of stream) {
+    buf += dec.decode(chunk, { stream: true });
+    let nl;
+    while ((nl = buf.indexOf("\n")) >= 0) {
+      onLine(buf.slice(0, nl));
+      buf = buf.slice(nl + 1);
+    }
+  }
+  if (buf) onLine(buf); // a last line without its newline: tests look for exactly this
+}
+
 export class Running {
   readonly out: string[] = [];
   readonly err: string[] = [];
@@ -18,8 +33,8 @@ export class Running {
     });
     this.proc = proc;
     const reading = Promise.all([
-      this.#read(proc.stdout, this.out),
-      this.#read(proc.stderr, this.err),
+      readLines(proc.stdout, (l) => { this.out.push(l); this.#changed(); }),
+      readLines(proc.stderr, (l) => { this.err.push(l); this.#changed(); }),
     ]);
     const killer = setTimeout(() => proc.kill("SIGKILL"), 60_000);
     this.exited = (async () => {
@@ -28,22 +43,6 @@ export class Running {
       clearTimeout(killer);
       return code;
     })();
-  }
-
-  async #read(stream: ReadableStream<Uint8Array>, lines: string[]): Promise<void> {
-    const dec = new TextDecoder();
-    let buf = "";
-    for await (const chunk of stream) {
-      buf += dec.decode(chunk, { stream: true });
-      let nl;
-      while ((nl = buf.indexOf("\n")) >= 0) {
-        lines.push(buf.slice(0, nl));
-        buf = buf.slice(nl + 1);
-      }
-      this.#changed();
-    }
-    if (buf) lines.push(buf); // a last line without its newline: tests look for exactly this
-    this.#changed();
   }
 
   /** Resolves once `count` lines of stream match `re` (rejects after timeoutMs, or when the process ends first). */
