@@ -13,6 +13,7 @@
 //   imported (its ~17 ms would be most of a discover's start-up).
 
 import { fstatSync } from "node:fs";
+import { clearStatusLine } from "./live.ts";
 import { stderr } from "./output.ts";
 
 export { droppedOutput, flushOutput, print } from "./output.ts";
@@ -71,6 +72,7 @@ function plainSink(): (kind: Kind, msg: string) => void {
 function emit(kind: Kind, msg: string): void {
   if (level < MIN_LEVEL[kind]) return;
   sink ??= plainSink();
+  clearStatusLine();
   sink(kind, msg);
 }
 

@@ -43,7 +43,8 @@ class FdWriter {
   /** Lines dropped because the reader did not keep up (stream mode only). */
   dropped = 0;
 
-  constructor(readonly fd: number, readonly limit: number, readonly onClosed: () => void) {
+  /** immediate: each write goes out now (logs, a status line: few, and their order with the results matters). */
+  constructor(readonly fd: number, readonly limit: number, readonly immediate: boolean, readonly onClosed: () => void) {
     this.#out = fd;
   }
 
@@ -70,7 +71,7 @@ class FdWriter {
     }
     this.#chunks.push(text);
     this.#buffered += text.length;
-    if (this.#buffered >= FLUSH_AT) this.#flushChunks();
+    if (this.immediate || this.#buffered >= FLUSH_AT) this.#flushChunks();
     else if (!this.#scheduled) {
       this.#scheduled = true;
       setImmediate(() => this.#flushChunks());
@@ -192,12 +193,12 @@ let closedHandler: (() => void) | null = null;
 const STDOUT_LIMIT = 8 * 1024 * 1024;
 const STDERR_LIMIT = 1024 * 1024;
 
-export const stdout = new FdWriter(1, STDOUT_LIMIT, () => {
+export const stdout = new FdWriter(1, STDOUT_LIMIT, false, () => {
   if (closedHandler) closedHandler();
   else process.exit(EXIT_PIPE);
 });
 // A closed stderr silences the logs; the results on stdout may still have a reader.
-export const stderr = new FdWriter(2, STDERR_LIMIT, () => {});
+export const stderr = new FdWriter(2, STDERR_LIMIT, true, () => {});
 
 /** Results to stdout, in order (see the modes above). */
 export function print(text: string): void {

@@ -67,6 +67,8 @@ export async function discoverOver(io: DiscoverIo, o: DiscoverOptions, route: Un
   let finish!: () => void;
   const done = new Promise<void>((resolve) => { finish = resolve; });
   transport.listen((frame) => {
+    // --first: exactly one, though several may arrive in one receive batch
+    if (o.first && collector.offers.length) return;
     const offer = collector.accept(frame, clock.now());
     if (!offer) return;
     o.onOffer?.(offer);

@@ -20,6 +20,8 @@ export interface RequestOptions extends ClientOptions {
   address?: string;
   /** Give the lease straight back (RELEASE) after the ACK. */
   release: boolean;
+  /** Each message as it goes out (a terminal shows the wait: cli/live.ts). */
+  onSent?: (type: string, sent: number) => void;
 }
 
 export type RequestOutcome = "bound" | "nak" | "no-offer" | "no-ack" | "ipv6-only" | "interrupted";
@@ -83,6 +85,7 @@ export async function requestOver(io: RequestIo, o: RequestOptions, route: Unica
         if (a.messageType === DHCPDISCOVER) firstDiscoverAt ??= now;
         if (a.messageType === DHCPREQUEST) firstRequestAt ??= now;
         log.debug(`sent ${name} xid 0x${a.xid.toString(16)}`);
+        o.onSent?.(name, driver.sent[name] ?? 0);
       },
       sendFailed(_a, _name, err) {
         // The interface went away mid-exchange (a timer got us here): end, report it after.

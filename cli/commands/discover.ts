@@ -7,10 +7,11 @@ import {
   allowListFromArgs, clientArgs, clientOptionsFromArgs, identityArgs, outputArgs, parseNumber, rejectUnknownFlags, unicastArgs,
 } from "../args.ts";
 import { EXIT, UsageError } from "../errors.ts";
-import { log, print } from "../log.ts";
+import { StatusLine, timeLeft } from "../live.ts";
+import { log, logLevel, print } from "../log.ts";
 import { streamOutput } from "../output.ts";
 import { accountFromArgs, dropAfterOpen, userArg } from "../privilege.ts";
-import { runDiscover, type DiscoverOptions } from "../client/discover.ts";
+import { runDiscover, type DiscoverOptions, type DiscoverResult } from "../client/discover.ts";
 import type { ProbeDaemonOptions } from "../client/probe.ts";
 import { checkRelayAddress } from "../client/unicast.ts";
 import type { Offer } from "../../core/offers.ts";
@@ -127,8 +128,21 @@ export default defineCommand({
     // --- end resident prober ---
     // The OFFERs are parsed as --user (nobody) with no capability left.
     const account = accountFromArgs(args);
-    const onOffer = (o: Offer) => log.verbose(`offer of ${o.yiaddr} from ${escapeText(o.serverId ?? o.sourceIp)} in ${o.latencyMs.toFixed(1)} ms`);
-    const result = await runDiscover({ ...opts, onOffer, afterOpen: () => dropAfterOpen(account, [], "discover") });
+    // On a terminal: how many offers so far and how long the window still runs, erased at the end.
+    const servers: string[] = [];
+    const deadline = performance.now() + opts.waitMs;
+    const status = StatusLine.forTerminal(args.json !== true && logLevel() >= 1, () =>
+      `${servers.length} offer(s)${servers.length ? ` (${servers.join(", ")})` : ""}, ${timeLeft(deadline)}`)?.start();
+    const onOffer = (o: Offer) => {
+      servers.push(escapeText(o.serverId ?? o.sourceIp));
+      log.verbose(`offer of ${o.yiaddr} from ${escapeText(o.serverId ?? o.sourceIp)} in ${o.latencyMs.toFixed(1)} ms`);
+    };
+    let result: DiscoverResult;
+    try {
+      result = await runDiscover({ ...opts, onOffer, afterOpen: () => dropAfterOpen(account, [], "discover") });
+    } finally {
+      status?.stop();
+    }
     const rogue = result.rogueServers.length > 0;
     for (const r of result.rogueServers) log.warn(`rogue DHCP server: ${escapeText(r)} is not in --allow-server`);
     if (args.json) {

@@ -12,7 +12,8 @@ import { EXIT, signalExit, UsageError } from "../errors.ts";
 import { randomMac } from "../client/identity.ts";
 import { runRequest, type RequestOptions, type RequestResult } from "../client/request.ts";
 import { accountFromArgs, dropAfterOpen, userArg } from "../privilege.ts";
-import { log, print } from "../log.ts";
+import { StatusLine } from "../live.ts";
+import { log, logLevel, print } from "../log.ts";
 import { streamOutput } from "../output.ts";
 import { renderLeaseEnv, renderLeaseText } from "../render-lease.ts";
 
@@ -140,7 +141,19 @@ export default defineCommand({
     if (!["text", "json", "env"].includes(format)) throw new UsageError(`--format takes text, json or env, not "${format}"`);
     const opts = requestOptionsFromArgs(args, rawArgs);
     const account = accountFromArgs(args);
-    const r = await runRequest({ ...opts, afterOpen: () => dropAfterOpen(account, [], "request") });
+    // On a terminal: what was last sent and how long ago, erased when the exchange is over.
+    let last = "opening the interface", since = performance.now();
+    const status = StatusLine.forTerminal(format === "text" && logLevel() >= 1, () => `${last}, ${((performance.now() - since) / 1000).toFixed(1)} s`)?.start();
+    const onSent = (type: string, n: number) => {
+      last = `${type} ${n} of ${opts.tries} sent, waiting for ${type === "DISCOVER" ? "an OFFER" : "the ACK"}`;
+      since = performance.now();
+    };
+    let r: RequestResult;
+    try {
+      r = await runRequest({ ...opts, onSent, afterOpen: () => dropAfterOpen(account, [], "request") });
+    } finally {
+      status?.stop();
+    }
     const drops = Object.entries(r.dropped).map(([k, v]) => `${k} ${v}`).join(", ");
     log.verbose(`${r.discoversSent} DISCOVER(s), ${r.requestsSent} REQUEST(s), ${r.timing.totalMs.toFixed(1)} ms` + (drops ? `; dropped: ${drops}` : ""));
     if (format === "json") {

@@ -1,0 +1,59 @@
+// dhcptool as a person sees it in a terminal (a pty made by util-linux's script) and as a
+// script sees it at the end of a pipe: live feedback on the terminal only, erased before the
+// result; the pipe gets exactly the result.
+
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { inClient, labDown, type LabState } from "../../cli/lab/index.ts";
+import { dhcptool, MAIN, startLab } from "./helpers.ts";
+
+let lab: LabState;
+
+beforeAll(() => { lab = startLab("term", { servers: 2 }); });
+afterAll(() => { labDown(lab.name); });
+
+/** argv run on a pty in the client namespace: everything it wrote (stdout and stderr, as the terminal got them). */
+async function onTerminal(args: string[], env: Record<string, string> = {}): Promise<{ screen: string; code: number }> {
+  const cmd = [process.execPath, MAIN, ...args].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(" ");
+  const p = Bun.spawn(inClient(lab, ["script", "-qec", cmd, "/dev/null"]), {
+    stdout: "pipe", stderr: "pipe", stdin: "ignore", env: { ...process.env, TERM: "xterm", ...env },
+  });
+  const [screen, code] = await Promise.all([new Response(p.stdout).text(), p.exited]);
+  return { screen, code };
+}
+
+describe("discover's live feedback", () => {
+  test("on a terminal: a status line redrawn in place with the offers and the time left, erased before the table", async () => {
+    const { screen, code } = await onTerminal(["discover", "lab0", "--wait", "1"]);
+    expect(code).toBe(0);
+    expect(screen).toMatch(/\r\x1b\[K0 offer\(s\), 1\.0 s left/);
+    expect(screen).toMatch(/\r\x1b\[K2 offer\(s\) \(198\.18\.0\.[12], 198\.18\.0\.[12]\), 0\.\d s left/);
+    // the last thing on stderr before the table is the erase
+    const table = screen.indexOf("SERVER");
+    expect(screen.slice(0, table).endsWith("\r\x1b[K")).toBe(true);
+    expect(screen.slice(table)).not.toContain("s left");
+  }, 20_000);
+
+  test("piped: stdout is exactly the table, stderr nothing", async () => {
+    const r = await dhcptool(lab, ["discover", "lab0", "--wait", "1"]);
+    expect(r.exitCode).toBe(0);
+    expect(r.stderr).toBe("");
+    expect(r.stdout.split("\n")[0]).toMatch(/^SERVER\s+MAC/);
+    expect(r.stdout.trimEnd().split("\n")).toHaveLength(3);
+  }, 20_000);
+
+  test("request on a terminal says what it sent and what it waits for", async () => {
+    const { screen, code } = await onTerminal(["request", "lab0", "--server", "198.18.0.77", "--tries", "2", "--timeout", "0.3"]);
+    expect(code).toBe(3);
+    expect(screen).toMatch(/\r\x1b\[KDISCOVER 2 of 2 sent, waiting for an OFFER, 0\.\d s/);
+  }, 20_000);
+});
+
+describe("--first", () => {
+  test("exactly one offer, though two servers answer (5 runs)", async () => {
+    for (let i = 0; i < 5; i++) {
+      const r = await dhcptool(lab, ["discover", "lab0", "--first", "--json"]);
+      expect(r.exitCode).toBe(0);
+      expect(JSON.parse(r.stdout).offers).toHaveLength(1);
+    }
+  }, 30_000);
+});
