@@ -25,6 +25,11 @@ export const outputArgs = {
   quiet: { type: "boolean", alias: "q", description: "Print only errors on stderr" },
 } as const;
 
+/** Tables (discover, watch, the prober, lease show): every column and list item, not fitted to the terminal. */
+export const wideArg = {
+  wide: { type: "boolean", alias: "w", description: "Show every column and every list item, however wide (a table fits the terminal otherwise)" },
+} as const;
+
 type ArgDefLike = { type?: string; alias?: string | readonly string[] };
 
 /** Rejects flags the command does not declare (citty passes them silently). */

@@ -29,6 +29,7 @@ export class StatusLine {
   }
 
   start(): this {
+    if (this.#timer) return this;
     this.draw();
     this.#timer = setInterval(() => this.draw(), REDRAW_MS);
     this.#timer.unref(); // the wait itself keeps the process alive, not its status line

@@ -12,9 +12,11 @@
 // - the machine path (--json, --format env): the same plain lines, and consola is never
 //   imported (its ~17 ms would be most of a discover's start-up).
 
+import type { ConsolaInstance, LogObject } from "consola";
 import { fstatSync } from "node:fs";
 import { clearStatusLine } from "./live.ts";
-import { stderr } from "./output.ts";
+import { stderr, stdout } from "./output.ts";
+import { colorEnabled, isTty, outputWidth } from "./term.ts";
 
 export { droppedOutput, flushOutput, print } from "./output.ts";
 
@@ -24,6 +26,7 @@ type Kind = "error" | "warn" | "info" | "verbose" | "debug";
 const MIN_LEVEL: Record<Kind, LogLevel> = { error: 0, warn: 1, info: 1, verbose: 2, debug: 3 };
 
 let level: LogLevel = 1;
+let human = true;
 let daemon = false;
 let sink: ((kind: Kind, msg: string) => void) | null = null;
 
@@ -33,6 +36,12 @@ export function setLogLevel(l: LogLevel): void {
 
 export function logLevel(): LogLevel {
   return level;
+}
+
+/** --json, --format env: the machine path. Logs stay plain lines, and consola is not loaded. */
+export function setMachineOutput(): void {
+  human = false;
+  sink = null;
 }
 
 /** A daemon: each line says when (the time, or journald's priority prefix). */
@@ -58,7 +67,7 @@ export function stderrIsJournal(env: Record<string, string | undefined> = proces
 
 /** A log line for a pipe, a file or the journal: one line, whatever the message holds. */
 export function plainLine(kind: Kind, msg: string, style: "oneshot" | "daemon" | "journal", now = new Date()): string {
-  const text = msg.replace(/\s*\n\s*/g, "; ");
+  const text = msg.trim().replace(/\s*\n\s*/g, "; ");
   if (style === "journal") return `<${PRIORITY[kind]}>${text}\n`;
   if (style === "daemon") return `${now.toISOString()} ${WORD[kind]} ${text}\n`;
   return kind === "info" || kind === "verbose" ? `${text}\n` : `${WORD[kind]}: ${text}\n`;
@@ -69,10 +78,53 @@ function plainSink(): (kind: Kind, msg: string) => void {
   return (kind, msg) => stderr.write(plainLine(kind, msg, style));
 }
 
+/** consola, with its terminal reporter where a person reads stderr, else plain lines through it. */
+function consolaSink(): (kind: Kind, msg: string) => void {
+  const tty = isTty(2);
+  const out = {
+    write: (s: string) => { stderr.write(s); return true; },
+    // the width lets consola put a daemon's time at the right edge; a one-shot's lines end at their text
+    get columns() { return tty && daemon ? outputWidth(2) ?? 80 : 0; },
+  } as unknown as NodeJS.WriteStream;
+  let c: ConsolaInstance;
+  if (tty) {
+    // consola decides on colour once, at import, from the environment: tell it ours (stderr's).
+    const env = process.env;
+    const saved = { NO_COLOR: env.NO_COLOR, FORCE_COLOR: env.FORCE_COLOR };
+    if (colorEnabled(2)) { delete env.NO_COLOR; env.FORCE_COLOR = "1"; } else { env.NO_COLOR = "1"; delete env.FORCE_COLOR; }
+    const { createConsola } = require("consola") as typeof import("consola");
+    for (const [k, v] of Object.entries(saved)) if (v === undefined) delete env[k]; else env[k] = v;
+    // fancy: consola picks its plain reporter under CI or NODE_ENV=test; a terminal is a terminal
+    // (index.mjs reads `fancy`; its .d.ts, as resolved here, does not declare it)
+    const options: Parameters<typeof createConsola>[0] & { fancy: boolean } = {
+      level: 5, throttle: 0, fancy: true, stdout: out, stderr: out, formatOptions: { date: daemon, compact: true },
+    };
+    c = createConsola(options);
+  } else {
+    const { createConsola } = require("consola/core") as typeof import("consola/core");
+    const style = daemon ? (stderrIsJournal() ? "journal" : "daemon") : "oneshot";
+    const reverse: Record<string, Kind> = { error: "error", warn: "warn", info: "info", log: "verbose", debug: "debug" };
+    c = createConsola({
+      level: 5, throttle: 0, stdout: out, stderr: out,
+      reporters: [{ log: (o: LogObject) => stderr.write(plainLine(reverse[o.type] ?? "info", String(o.args[0]), style, o.date)) }],
+    });
+  }
+  return (kind, msg) => {
+    // no badge: an error is one line with its glyph, not a banner between blank lines
+    const obj = { message: msg, badge: false };
+    if (kind === "error") c.error(obj);
+    else if (kind === "warn") c.warn(obj);
+    else if (kind === "info") c.info(obj);
+    else if (kind === "verbose") c.log(obj);
+    else c.debug(obj);
+  };
+}
+
 function emit(kind: Kind, msg: string): void {
   if (level < MIN_LEVEL[kind]) return;
-  sink ??= plainSink();
+  sink ??= human ? consolaSink() : plainSink();
   clearStatusLine();
+  stdout.flushPending();
   sink(kind, msg);
 }
 

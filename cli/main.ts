@@ -4,7 +4,7 @@
 
 import { EXIT, signalExit, UserError } from "./errors.ts";
 import type { CommandDef } from "citty";
-import { flushOutput, log, print, setLogLevel } from "./log.ts";
+import { flushOutput, log, print, setLogLevel, setMachineOutput } from "./log.ts";
 import { EXIT_PIPE, stdout } from "./output.ts";
 
 export const VERSION = "0.1.0";
@@ -65,12 +65,19 @@ function onSignal(signal: "SIGINT" | "SIGTERM"): void {
   process.exit(signalExit(signal));
 }
 
+/** --json or --format json|env: output for a program, no human renderers loaded (start-up time). */
+function machineOutput(args: string[]): boolean {
+  return args.some((a, i) => a === "--json" || /^--format=(json|env)$/.test(a) || (a === "--format" && /^(json|env)$/.test(args[i + 1] ?? "")));
+}
+
 async function main(argv: string[]): Promise<number> {
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
-  process.env.NO_COLOR ??= "1"; // citty colours its own messages otherwise (read at import)
-  const verbose = argv.includes("--verbose") || argv.includes("-v");
-  setLogLevel(argv.includes("--quiet") || argv.includes("-q") ? 0 : verbose ? 2 : 1);
+  // Flags after "--" belong to another command (lab exec -- dhcptool …).
+  const own = argv.includes("--") ? argv.slice(0, argv.indexOf("--")) : argv;
+  const verbose = own.includes("--verbose") || own.includes("-v");
+  setLogLevel(own.includes("--quiet") || own.includes("-q") ? 0 : verbose ? 2 : 1);
+  if (machineOutput(own)) setMachineOutput();
   const name = argv[0];
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
     print(ROOT_HELP);

@@ -78,6 +78,11 @@ class FdWriter {
     }
   }
 
+  /** What write() gathered goes out now (a log line must not overtake the results printed before it). */
+  flushPending(): void {
+    this.#flushChunks();
+  }
+
   /** Writes now what write() gathered (lines are gathered per turn of the event loop: a write per line costs more than the line). */
   #flushChunks(): void {
     this.#scheduled = false;

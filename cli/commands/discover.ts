@@ -4,11 +4,12 @@
 import { defineCommand, type ParsedArgs } from "citty";
 import { escapeText } from "../../core/escape.ts";
 import {
-  allowListFromArgs, clientArgs, clientOptionsFromArgs, identityArgs, outputArgs, parseNumber, rejectUnknownFlags, unicastArgs,
+  allowListFromArgs, clientArgs, clientOptionsFromArgs, identityArgs, outputArgs, parseNumber, rejectUnknownFlags, unicastArgs, wideArg,
 } from "../args.ts";
+import { outputWidth } from "../term.ts";
 import { EXIT, UsageError } from "../errors.ts";
 import { StatusLine, timeLeft } from "../live.ts";
-import { log, logLevel, print } from "../log.ts";
+import { log, logLevel, print, setDaemonLog } from "../log.ts";
 import { streamOutput } from "../output.ts";
 import { accountFromArgs, dropAfterOpen, userArg } from "../privilege.ts";
 import { runDiscover, type DiscoverOptions, type DiscoverResult } from "../client/discover.ts";
@@ -31,6 +32,7 @@ export const discoverArgs = {
   "vanish-after": { type: "string", description: "With --daemon: a server missing from N probes in a row has vanished (default 2)", valueHint: "N" },
   ...userArg,
   // --- end resident prober ---
+  ...wideArg,
   ...outputArgs,
 } as const;
 
@@ -121,25 +123,33 @@ export default defineCommand({
       if (opts.giaddr !== null) checkRelayAddress(opts.iface, opts.giaddr);
       const o = probeOptionsFromArgs(args, opts);
       streamOutput(); // a stalled reader must not stall the probes
+      setDaemonLog();
       const { runProbeDaemon } = await import("../client/probe.ts");
       const { probePrinter } = await import("../render-probe.ts");
-      return runProbeDaemon(o, accountFromArgs(args), probePrinter(args.json === true, args.verbose === true));
+      return runProbeDaemon(o, accountFromArgs(args), probePrinter(args.json === true, args.verbose === true, args.wide === true));
     }
     // --- end resident prober ---
     // The OFFERs are parsed as --user (nobody) with no capability left.
     const account = accountFromArgs(args);
     // On a terminal: how many offers so far and how long the window still runs, erased at the end.
     const servers: string[] = [];
-    const deadline = performance.now() + opts.waitMs;
+    let deadline = 0;
     const status = StatusLine.forTerminal(args.json !== true && logLevel() >= 1, () =>
-      `${servers.length} offer(s)${servers.length ? ` (${servers.join(", ")})` : ""}, ${timeLeft(deadline)}`)?.start();
+      `${servers.length} offer(s)${servers.length ? ` (${servers.join(", ")})` : ""}, ${timeLeft(deadline)}`);
     const onOffer = (o: Offer) => {
       servers.push(escapeText(o.serverId ?? o.sourceIp));
       log.verbose(`offer of ${o.yiaddr} from ${escapeText(o.serverId ?? o.sourceIp)} in ${o.latencyMs.toFixed(1)} ms`);
     };
     let result: DiscoverResult;
     try {
-      result = await runDiscover({ ...opts, onOffer, afterOpen: () => dropAfterOpen(account, [], "discover") });
+      result = await runDiscover({
+        ...opts, onOffer,
+        afterOpen: async () => {
+          await dropAfterOpen(account, [], "discover");
+          deadline = performance.now() + opts.waitMs; // the window starts now
+          status?.start();
+        },
+      });
     } finally {
       status?.stop();
     }
@@ -150,7 +160,13 @@ export default defineCommand({
       printJson(result);
     } else {
       const render = await import("../render.ts");
-      if (result.offers.length) print(render.renderOfferTable(result.offers, opts.allow !== null));
+      if (result.offers.length) {
+        const { fitNote } = await import("../render-table.ts");
+        const table = render.renderOfferTable(result.offers, opts.allow !== null, { width: outputWidth(1), wide: args.wide === true });
+        print(table.text);
+        const note = fitNote(table);
+        if (note) log.info(note);
+      }
       if (args.verbose) for (const o of result.offers) print(render.renderOfferDetail(o) + "\n");
       const drops = Object.entries(result.dropped).map(([k, v]) => `${k} ${v}`).join(", ");
       log.verbose(`xid ${result.xid}, mac ${result.mac}, ${result.discoversSent} DISCOVER(s), ${result.elapsedMs} ms` +

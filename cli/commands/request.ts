@@ -13,7 +13,7 @@ import { randomMac } from "../client/identity.ts";
 import { runRequest, type RequestOptions, type RequestResult } from "../client/request.ts";
 import { accountFromArgs, dropAfterOpen, userArg } from "../privilege.ts";
 import { StatusLine } from "../live.ts";
-import { log, logLevel, print } from "../log.ts";
+import { log, logLevel, print, setDaemonLog } from "../log.ts";
 import { streamOutput } from "../output.ts";
 import { renderLeaseEnv, renderLeaseText } from "../render-lease.ts";
 
@@ -94,6 +94,7 @@ async function daemon(args: RequestArgs, rawArgs: string[]): Promise<number> {
   const o = requestOptionsFromArgs(args, rawArgs);
   const given = (flag: string) => rawArgs.some((a) => a === `--${flag}` || a.startsWith(`--${flag}=`));
   streamOutput(); // a stalled reader of its events must not stall the lease
+  setDaemonLog();
   const { runDaemon } = await import("../daemon/run.ts");
   if (o.mac === "random") log.warn("--mac random with --daemon: a new MAC each start, so a stored lease is never rebooted into");
   const mac = o.mac === "random" ? randomMac() : o.mac;
@@ -142,11 +143,12 @@ export default defineCommand({
     const opts = requestOptionsFromArgs(args, rawArgs);
     const account = accountFromArgs(args);
     // On a terminal: what was last sent and how long ago, erased when the exchange is over.
-    let last = "opening the interface", since = performance.now();
-    const status = StatusLine.forTerminal(format === "text" && logLevel() >= 1, () => `${last}, ${((performance.now() - since) / 1000).toFixed(1)} s`)?.start();
+    let last = "", since = performance.now();
+    const status = StatusLine.forTerminal(format === "text" && logLevel() >= 1, () => `${last}, ${((performance.now() - since) / 1000).toFixed(1)} s`);
     const onSent = (type: string, n: number) => {
       last = `${type} ${n} of ${opts.tries} sent, waiting for ${type === "DISCOVER" ? "an OFFER" : "the ACK"}`;
       since = performance.now();
+      if (n === 1 && type !== "RELEASE") status?.start();
     };
     let r: RequestResult;
     try {

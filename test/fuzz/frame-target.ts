@@ -137,7 +137,7 @@ function checkCollector(bytes: Uint8Array, input: FrameInput, payload: Uint8Arra
   c.accept({ bytes, csum: input.csum }, 2.5); // the same OFFER again: a copy
   must(!c.drops.counts.has("internal-error"), "OfferCollector caught an exception (internal-error)");
   if (c.offers.length) {
-    mustPrint(renderOfferTable(c.offers, true), PRINTABLE_LINES, "renderOfferTable");
+    mustPrint(renderOfferTable(c.offers, true, { width: 80, wide: false }).text, PRINTABLE_LINES, "renderOfferTable");
     for (const o of c.offers) mustPrint(renderOfferDetail(o), PRINTABLE_LINES, "renderOfferDetail");
     mustSafeJson(c.offers, "offers JSON");
   }

@@ -57,3 +57,60 @@ describe("--first", () => {
     }
   }, 30_000);
 });
+
+describe("colour", () => {
+  const SGR = /\x1b\[\d+m/;
+
+  test("on a terminal: ROGUE in red; a warning has consola's yellow glyph, and no line is red for being on stderr", async () => {
+    const rogue = await onTerminal(["discover", "lab0", "--wait", "0.5", "--allow-server", "198.18.0.1"]);
+    expect(rogue.code).toBe(5);
+    expect(rogue.screen).toContain("\x1b[31mROGUE\x1b[39m");
+    const warn = await onTerminal(["discover", "lab0", "--wait", "0.3", "--server", "198.18.0.9"]);
+    expect(warn.screen).toMatch(/\x1b\[33m⚠\x1b\[39m no DHCP offer on lab0 within 0\.3 s/);
+    expect(warn.screen).not.toContain("\x1b[31m");
+  }, 20_000);
+
+  test("an error on a terminal: red glyph, one line", async () => {
+    const r = await onTerminal(["discover", "nosuch0"]);
+    expect(r.code).toBe(1);
+    expect(r.screen).toMatch(/^\x1b\[31m✖\x1b\[39m .*nosuch0.*\r\n$/);
+  }, 20_000);
+
+  test("NO_COLOR on a terminal: none at all", async () => {
+    const r = await onTerminal(["discover", "lab0", "--wait", "0.3", "--allow-server", "198.18.0.1"], { NO_COLOR: "1" });
+    expect(r.screen).toContain("ROGUE");
+    expect(r.screen).not.toMatch(SGR);
+  }, 20_000);
+
+  test("a pipe: none; FORCE_COLOR: colour all the same", async () => {
+    const plain = await dhcptool(lab, ["discover", "lab0", "--wait", "0.3", "--allow-server", "198.18.0.1"]);
+    expect(plain.stdout + plain.stderr).not.toMatch(SGR);
+    const forced = await dhcptool(lab, ["discover", "lab0", "--wait", "0.3", "--allow-server", "198.18.0.1"], 30_000, { FORCE_COLOR: "1", NO_COLOR: "" });
+    expect(forced.stdout).toContain("\x1b[31mROGUE\x1b[39m");
+  }, 20_000);
+});
+
+describe("width", () => {
+  test("the table fits COLUMNS=60: columns left out, said on stderr; -w shows them all", async () => {
+    const r = await dhcptool(lab, ["discover", "lab0", "--wait", "0.3"], 30_000, { COLUMNS: "60" });
+    const lines = r.stdout.trimEnd().split("\n");
+    for (const l of lines) expect(l.length).toBeLessThanOrEqual(60);
+    expect(lines[0]).not.toContain("MAC");
+    expect(r.stderr).toContain("left out to fit the terminal: -w (--wide) shows all");
+    const wide = await dhcptool(lab, ["discover", "lab0", "--wait", "0.3", "-w"], 30_000, { COLUMNS: "60" });
+    expect(wide.stdout.split("\n")[0]).toMatch(/^SERVER\s+MAC\s+OFFERED\s+MASK\s+ROUTER\s+DNS\s+LEASE\s+MS$/);
+    expect(wide.stderr).toBe("");
+  }, 20_000);
+
+  test("a terminal without COLUMNS: its width (80 here)", async () => {
+    const r = await onTerminal(["discover", "lab0", "--wait", "0.3"]);
+    const table = r.screen.slice(r.screen.indexOf("SERVER")).split("\r\n").filter((l) => !l.includes("left out"));
+    for (const l of table) expect(l.length).toBeLessThanOrEqual(80);
+  }, 20_000);
+
+  test("a pipe without COLUMNS: no limit", async () => {
+    const r = await dhcptool(lab, ["discover", "lab0", "--wait", "0.3"], 30_000, { COLUMNS: "" });
+    expect(r.stdout.split("\n")[0]).toContain("MAC");
+    expect(r.stderr).toBe("");
+  }, 20_000);
+});
