@@ -3,6 +3,7 @@
 // SIGTERM, which end the exchange where it is (the signal's name is the abort's reason).
 
 import { escapeText } from "../../core/escape.ts";
+import { UsageError } from "../errors.ts";
 import { log } from "../log.ts";
 import type { ClientOptions } from "./identity.ts";
 import { RealTimers, systemClock, type Clock, type Timers } from "./time.ts";
@@ -22,6 +23,7 @@ export interface ExchangeIo {
 export async function withExchange<T>(o: ClientOptions, run: (io: ExchangeIo, route: UnicastRoute) => Promise<T>): Promise<T> {
   const { interfaceInfo } = await import("../../native/rawsocket.ts");
   const info = interfaceInfo(o.iface);
+  refuseLoopback(o.iface, info.flags);
   if (info.carrier === false) log.warn(`${escapeText(o.iface)} has no carrier (cable unplugged? no link?); trying anyway`);
   const route = resolveUnicast(o.iface, o);
   // The client filter passes only UDP to port 68; a relay's answers go to port 67.
@@ -33,6 +35,13 @@ export async function withExchange<T>(o: ClientOptions, run: (io: ExchangeIo, ro
     interrupt.dispose();
     transport.close();
   }
+}
+
+const IFF_LOOPBACK = 0x8;
+
+/** DHCP needs a link with other hosts on it: the loopback interface has none (a usage error, said at once). */
+export function refuseLoopback(iface: string, flags: number): void {
+  if (flags & IFF_LOOPBACK) throw new UsageError(`${escapeText(iface)} is the loopback interface: DHCP needs an Ethernet link (e.g. eth0)`);
 }
 
 /**

@@ -19,6 +19,7 @@ import { EXIT } from "../errors.ts";
 import { log } from "../log.ts";
 import { dropAfterOpen, type Account } from "../privilege.ts";
 import { runDiscover, type DiscoverOptions } from "./discover.ts";
+import { refuseLoopback } from "./exchange.ts";
 import { resolveMac } from "./identity.ts";
 
 export interface ProbeDaemonOptions {
@@ -53,6 +54,7 @@ export async function runProbeDaemon(o: ProbeDaemonOptions, account: Account | n
   const { interfaceInfo } = await import("../../native/rawsocket.ts");
   // A missing interface at start is an error (exit 1), as for one-shot; later it is one failed probe.
   const info = interfaceInfo(o.discover.iface);
+  refuseLoopback(o.discover.iface, info.flags);
   // Each probe opens its own packet socket: the prober keeps CAP_NET_RAW and nothing else.
   await dropAfterOpen(account, ["net_raw"], "discover --daemon");
   const mac = resolveMac(o.discover.mac, info.mac);

@@ -1,6 +1,7 @@
 // `dhcptool lease decode [FILE|-]`: decode a DHCP message, frame or capture and print it.
 
 import { defineCommand } from "citty";
+import { isatty } from "node:tty";
 import { inspect, type Inspection } from "../../core/inspect.ts";
 import { outputArgs, rejectUnknownFlags } from "../args.ts";
 import { EXIT, UsageError, UserError } from "../errors.ts";
@@ -36,6 +37,8 @@ export default defineCommand({
     const format = (args.format as string | undefined) ?? "auto";
     if (!["auto", "hex", "raw", "pcap"].includes(format)) throw new UsageError(`--format ${format}: use auto, hex, raw or pcap`);
     const path = (args.input as string | undefined) || "-";
+    // Nothing piped in and nothing named: waiting for a person to type hex is not what they meant.
+    if (path === "-" && isatty(0)) throw new UsageError("no input: dhcptool lease decode FILE, or pipe one in: … | dhcptool lease decode -");
     const bytes = await readInput(path);
     if (bytes.length === 0) throw new UserError(`${path === "-" ? "stdin" : path} is empty`);
     const result = inspect(bytes, format as "auto");

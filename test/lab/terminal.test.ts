@@ -114,3 +114,13 @@ describe("width", () => {
     expect(r.stderr).toBe("");
   }, 20_000);
 });
+
+describe("input", () => {
+  test("lease decode with nothing named on a terminal: the usage at once, not a wait for typing", async () => {
+    const t0 = performance.now();
+    const r = await onTerminal(["lease", "decode"]);
+    expect(r.code).toBe(2);
+    expect(r.screen).toContain("no input: dhcptool lease decode FILE, or pipe one in: … | dhcptool lease decode -");
+    expect(performance.now() - t0).toBeLessThan(5000);
+  }, 20_000);
+});
