@@ -18,6 +18,7 @@ import type { UnicastChoice } from "./client/unicast.ts";
 import { DEFAULT_RUN_DIR, DEFAULT_STATE_DIR } from "./daemon/paths.ts";
 import { interfaceNameProblem } from "./daemon/store.ts";
 import { UsageError } from "./errors.ts";
+import { parseMetricsAddress, type MetricsAddress } from "./metrics/address.ts";
 
 export const outputArgs = {
   json: { type: "boolean", description: "Print results as JSON on stdout (logs stay on stderr)" },
@@ -343,6 +344,26 @@ export function dirsFromArgs(args: ParsedArgs<typeof dirArgs>): { stateDir: stri
     stateDir: typeof args["state-dir"] === "string" ? args["state-dir"] : DEFAULT_STATE_DIR,
     runDir: typeof args["run-dir"] === "string" ? args["run-dir"] : DEFAULT_RUN_DIR,
   };
+}
+
+// ---------------------------------------------------------------- the resident commands' metrics
+
+/** --metrics (watch, discover and request, each with --daemon); cli/metrics/ serves it. */
+export const metricsArg = {
+  metrics: {
+    type: "string",
+    description: "With --daemon: serve Prometheus /metrics (PORT alone: on 127.0.0.1)",
+    valueHint: "[ADDR:]PORT",
+  },
+} as const;
+
+/** --metrics: null when not given; a usage error without --daemon. */
+export function metricsFromArgs(args: ParsedArgs<typeof metricsArg> & { daemon?: boolean }): MetricsAddress | null {
+  const text = flagText(args.metrics, "metrics");
+  if (text === null) return null;
+  const address = parseMetricsAddress(text);
+  if (args.daemon !== true) throw new UsageError("--metrics goes with --daemon (a one-shot run is over before anything scrapes it)");
+  return address;
 }
 
 /** IFACE as the kernel would name an interface; `usage` is the command line to suggest. */

@@ -18,7 +18,7 @@ import { clearStatusLine } from "./live.ts";
 import { stderr, stdout } from "./output.ts";
 import { colorEnabled, isTty, outputWidth } from "./term.ts";
 
-export { droppedOutput, flushOutput, print } from "./output.ts";
+export { droppedOutput, flushOutput, print, queuedOutput } from "./output.ts";
 
 export type LogLevel = 0 | 1 | 2 | 3; // quiet (errors only), normal, verbose, debug
 type Kind = "error" | "warn" | "info" | "verbose" | "debug";

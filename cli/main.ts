@@ -8,16 +8,19 @@ import type { CommandDef } from "citty";
 import { flushOutput, log, print, setLogLevel, setMachineOutput } from "./log.ts";
 import { EXIT_PIPE, stdout } from "./output.ts";
 import { helpWidth } from "./term.ts";
+import { version as VERSION } from "../package.json" with { type: "json" };
 
-export const VERSION = "0.1.0";
-
-const commands = {
+// completion and man describe this very table (cli/ship/definitions.ts), themselves included.
+// biome-ignore lint/suspicious/noExplicitAny: each command keeps its own args type, as in citty's SubCommandsDef
+const commands: Record<string, () => Promise<CommandDef<any>>> = {
   discover: () => import("./commands/discover.ts").then((m) => m.default),
   lab: () => import("./commands/lab.ts").then((m) => m.default),
   lease: () => import("./commands/lease.ts").then((m) => m.default),
   request: () => import("./commands/request.ts").then((m) => m.default),
   watch: () => import("./commands/watch.ts").then((m) => m.default),
-} as const;
+  completion: () => import("./ship/completion.ts").then((m) => m.completionCommand(commands)),
+  man: () => import("./ship/man.ts").then((m) => m.manCommand(commands, examples)),
+};
 
 const examples: Record<string, () => Promise<string>> = {
   discover: () => import("./commands/discover.ts").then((m) => m.discoverExamples),
@@ -25,6 +28,8 @@ const examples: Record<string, () => Promise<string>> = {
   lease: () => import("./commands/lease.ts").then((m) => m.leaseExamples),
   request: () => import("./commands/request.ts").then((m) => m.requestExamples),
   watch: () => import("./commands/watch.ts").then((m) => m.watchExamples),
+  completion: () => import("./ship/completion.ts").then((m) => m.completionExamples),
+  man: () => import("./ship/man.ts").then((m) => m.manExamples),
 };
 
 const ROOT_HELP = `dhcptool ${VERSION}: DHCPv4 diagnostics for Linux
@@ -38,6 +43,8 @@ Commands:
   watch IFACE         every DHCP packet on a link, exchanges and latencies, rogue alerts, pcap
   lease COMMAND       show, renew, rebind, release a lease; decline, inform; decode a DHCP message or capture (no privileges)
   lab ACTION          a private test network with real DHCP servers (network namespaces)
+  completion SHELL    a bash, zsh or fish completion script
+  man                 this manual, dhcptool(1), as roff
 
 Options every command takes:
   --json              results as JSON on stdout
@@ -45,13 +52,14 @@ Options every command takes:
   -q, --quiet         errors only
   -h, --help          the command's help: dhcptool discover --help
 
-dhcptool --version prints the version.
+dhcptool --version prints the version, Bun's, and where the native shim comes from.
 
 Examples:
   dhcptool discover eth0
   dhcptool discover eth0 --json --allow-server 192.0.2.1
   dhcptool request eth0 --release
   dhcptool lease show eth0
+  dhcptool watch eth0 --daemon --metrics 9267    Prometheus scrapes 127.0.0.1:9267/metrics
   dhcptool lab up && dhcptool lab exec -- dhcptool discover lab0
   dhcptool lab down
 
@@ -92,14 +100,14 @@ async function main(argvIn: string[]): Promise<number> {
     return name === undefined ? EXIT.usage : EXIT.ok;
   }
   if (name === "--version" || name === "-V") {
-    print(VERSION + "\n");
-    return EXIT.ok;
+    const { printVersion } = await import("./ship/version.ts");
+    return printVersion(VERSION, argv.includes("--json"));
   }
   if (!Object.hasOwn(commands, name)) {
     log.error(`unknown command "${escapeText(name)}": dhcptool --help lists them`);
     return EXIT.usage;
   }
-  const cmd = (await commands[name as keyof typeof commands]()) as CommandDef;
+  const cmd = await commands[name]();
   const rest = argv.slice(1);
   // Subcommands (lease decode, …) are resolved here: citty would return the parent's result.
   const subs = cmd.subCommands as Record<string, () => Promise<CommandDef>> | undefined;

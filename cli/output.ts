@@ -78,6 +78,11 @@ class FdWriter {
     }
   }
 
+  /** Bytes written but not yet taken by the reader (gathered, or queued in stream mode). */
+  get backlog(): number {
+    return this.#buffered + this.#queued;
+  }
+
   /** What write() gathered goes out now (a log line must not overtake the results printed before it). */
   flushPending(): void {
     this.#flushChunks();
@@ -219,6 +224,11 @@ export function streamOutput(): void {
   stdout.stream();
   stderr.stream();
   closedHandler ??= () => process.kill(process.pid, "SIGTERM");
+}
+
+/** Bytes printed but not yet taken by stdout (a capture is read no faster than it prints). */
+export function queuedOutput(): number {
+  return stdout.backlog;
 }
 
 /** Lines print() dropped because stdout could not keep up (watch and the daemons report it). */

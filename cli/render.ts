@@ -93,7 +93,10 @@ export function renderPacket(p: PacketView, kind: InputKind): string {
   const head = [kind === "pcap" ? `#${p.index}` : "", p.timestampUs !== undefined ? time(p.timestampUs) : ""].filter(Boolean);
   if (p.frame) {
     const f = p.frame;
-    head.push(`${f.srcIp}:${f.srcPort} -> ${f.dstIp}:${f.dstPort}  ${f.srcMac} -> ${f.dstMac}` +
+    const macs = f.srcMac || f.dstMac ? `  ${f.srcMac ?? "?"} -> ${f.dstMac ?? "?"}` : "";
+    head.push(`${f.srcIp}:${f.srcPort} -> ${f.dstIp}:${f.dstPort}${macs}` +
+      (f.vlan ? `  vlan ${f.vlan.join("/")}` : "") +
+      (f.ipChecksum === "zero" ? "  (IPv4 header checksum 0: captured before the NIC filled it in)" : "") +
       (f.udpChecksum === "bad" ? "  (UDP checksum not valid: offloaded, or corrupt)" : ""));
   }
   if (head.length) lines.push(head.join("  "));
@@ -102,10 +105,13 @@ export function renderPacket(p: PacketView, kind: InputKind): string {
     return lines.join("\n") + "\n\n";
   }
   const m = p.message!;
-  lines.push(`  ${m.messageType ? "DHCP" + m.messageType : m.op === 1 ? "BOOTREQUEST" : "BOOTREPLY"}  xid ${m.xid}  secs ${m.secs}  flags 0x${m.flags.toString(16).padStart(4, "0")}${m.broadcast ? " (broadcast)" : ""}  hops ${m.hops}`);
+  const type = m.messageType ? "DHCP" + m.messageType : m.op === 1 ? "BOOTREQUEST" : "BOOTREPLY";
+  lines.push(`  ${type}  xid ${m.xid}  secs ${m.secs}  flags 0x${m.flags.toString(16).padStart(4, "0")}${m.broadcast ? " (broadcast)" : ""}  hops ${m.hops}`);
+  if (m.bootp) lines.push("  (BOOTP, RFC 951: no DHCP magic cookie, so no options; the header as sent)");
   lines.push(`  chaddr ${m.chaddr}  ciaddr ${m.ciaddr}  yiaddr ${m.yiaddr}  siaddr ${m.siaddr}  giaddr ${m.giaddr}`);
   if (m.sname) lines.push(`  sname "${escapeText(m.sname)}"`);
   if (m.file) lines.push(`  file "${escapeText(m.file)}"`);
+  if (m.vend && /[^0]/.test(m.vend)) lines.push(`  vend ${m.vend}`);
   for (const o of m.options) lines.push(`  ${String(o.code).padStart(3)} ${o.name.padEnd(26)} ${renderValue(o)}`);
   for (const w of m.warnings) lines.push(`  (warning: ${w.kind} at byte ${w.offset})`);
   return lines.join("\n") + "\n\n";

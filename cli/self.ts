@@ -1,15 +1,10 @@
 // How to run this very dhcptool again, whether or not `dhcptool` is on PATH: `lab exec --
 // dhcptool …` runs it inside a namespace, and hints print a command that works when pasted.
 
-/** A compiled dhcptool (bun build --compile) runs its main script from Bun's embedded file system. */
-function compiled(): boolean {
-  return Bun.main.startsWith("/$bunfs/");
-}
+import { selfArgv } from "../native/self.ts";
 
-/** argv that runs this dhcptool: the compiled binary alone, or the runtime and its main script. */
-export function selfArgv(): string[] {
-  return compiled() ? [process.execPath] : [process.execPath, Bun.main];
-}
+// (native/self.ts knows which form is running; the permission error there names the file too.)
+export { selfArgv };
 
 function shellWord(s: string): string {
   return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;

@@ -43,13 +43,16 @@ export interface PacketEvent {
   server: string | null;
   /** Set when this packet made a server rogue for the first time. */
   rogue: boolean;
+  /** The alert it raised, when rogue. */
+  alert?: Alert;
 }
 
-export interface Alert { kind: "rogue-server"; server: string; mac: string; firstSeenUs: number; messageType: string; client: string }
+export interface Alert { kind: "rogue-server"; server: string; mac: string | null; firstSeenUs: number; messageType: string; client: string }
 
 export interface ServerStats {
   server: string;
-  mac: string;
+  /** null when the capture's link has no source address (raw IP). */
+  mac: string | null;
   offers: number;
   acks: number;
   naks: number;
@@ -65,7 +68,21 @@ export interface Summary {
   servers: ServerStats[];
   clients: ClientStats[];
   rogueServers: string[];
+  /** More alerts were raised than rogueServers lists (MAX_ALERTS). */
+  rogueServersTruncated: boolean;
 }
+
+/** Exchanges that are over, by how they ended (counts only go up: metrics read them as counters). */
+export interface ClosedCounts { total: number; acked: number; naked: number; unanswered: number; evicted: number }
+
+/** A server as a metrics scrape sees it: no percentiles (summary() sorts for those); mac "" where the link has none. */
+export interface ServerSeen { server: string; mac: string; rogue: boolean; lastSeenUs: number }
+
+/**
+ * Alerts kept for the summary at most: a flood of fake rogue server ids (each forgotten and
+ * seen again as new) must not grow the list without limit. alertCount counts them all.
+ */
+export const MAX_ALERTS = 256;
 
 export interface TrackerLimits {
   /** Exchanges remembered at once (default 4096): the least recently active is closed first. */
@@ -106,8 +123,11 @@ export class ConversationTracker {
   private nextId = 1;
   private lastExpireUs = -Infinity;
   private packets = 0;
-  private closed = { total: 0, acked: 0, naked: 0, unanswered: 0, evicted: 0 };
+  private closed: ClosedCounts = { total: 0, acked: 0, naked: 0, unanswered: 0, evicted: 0 };
+  /** The first MAX_ALERTS alerts. */
   readonly alerts: Alert[] = [];
+  /** Every alert raised, kept or not. */
+  alertCount = 0;
 
   constructor(private readonly allow: AllowList | null = null, limits: Partial<TrackerLimits> = {}) {
     this.limits = { ...DEFAULT_LIMITS, ...limits };
@@ -144,24 +164,28 @@ export class ConversationTracker {
     }
     const sid = optionValue(m, 54);
     const server = typeof sid === "string" ? sid : p.frame.srcIp;
+    // a BOOTP reply (RFC 951) assigns its yiaddr as an ACK does: it is counted as one
+    const acks = type === "ACK" || m.bootp === true;
     event.server = server;
     if (c.lastRequestUs !== null) event.latencyMs = Math.round((p.timeUs - c.lastRequestUs) / 10) / 100;
     addStep(c, event.latencyMs !== null ? { type, timeUs: p.timeUs, server, latencyMs: event.latencyMs } : { type, timeUs: p.timeUs, server });
     const s = this.serverState(server, p.frame.srcMac, p.timeUs);
     if (type === "OFFER") { s.stats.offers++; if (c.outcome === "pending") c.outcome = "offered"; }
-    if (type === "ACK") { s.stats.acks++; c.outcome = c.kind === "inform" ? "informed" : "acked"; c.address = m.yiaddr !== "0.0.0.0" ? m.yiaddr : m.ciaddr; }
+    if (acks) { s.stats.acks++; c.outcome = c.kind === "inform" ? "informed" : "acked"; c.address = m.yiaddr !== "0.0.0.0" ? m.yiaddr : m.ciaddr; }
     if (type === "NAK") { s.stats.naks++; c.outcome = "naked"; }
-    if (type === "OFFER" || type === "ACK") c.address ??= m.yiaddr;
+    if (type === "OFFER" || acks) c.address ??= m.yiaddr;
     c.server = server;
-    if (event.latencyMs !== null && (type === "OFFER" || type === "ACK" || type === "NAK")) {
+    if (event.latencyMs !== null && (type === "OFFER" || acks || type === "NAK")) {
       s.samples.push(event.latencyMs);
       if (s.samples.length > this.limits.latencySamples) s.samples.shift();
     }
-    if ((type === "OFFER" || type === "ACK") && this.allow && !s.stats.rogue &&
-      !isAllowed(this.allow, { serverId: typeof sid === "string" ? sid : null, sourceIp: p.frame.srcIp, sourceMac: p.frame.srcMac })) {
+    if ((type === "OFFER" || acks) && this.allow && !s.stats.rogue &&
+      !isAllowed(this.allow, { serverId: typeof sid === "string" ? sid : null, sourceIp: p.frame.srcIp, sourceMac: p.frame.srcMac ?? "" })) {
       s.stats.rogue = true;
       event.rogue = true;
-      this.alerts.push({ kind: "rogue-server", server, mac: p.frame.srcMac, firstSeenUs: p.timeUs, messageType: type, client: m.chaddr });
+      event.alert = { kind: "rogue-server", server, mac: p.frame.srcMac, firstSeenUs: p.timeUs, messageType: type, client: m.chaddr };
+      if (this.alerts.length < MAX_ALERTS) this.alerts.push(event.alert);
+      this.alertCount++;
     }
     this.touchClient(c);
     return event;
@@ -180,7 +204,7 @@ export class ConversationTracker {
     if (c.server) cl.server = c.server;
   }
 
-  private serverState(server: string, mac: string, now: number): ServerState {
+  private serverState(server: string, mac: string | null, now: number): ServerState {
     let s = this.servers.get(server);
     if (!s) {
       if (this.servers.size >= this.limits.maxServers) {
@@ -229,6 +253,19 @@ export class ConversationTracker {
     return this.conversations.size;
   }
 
+  get packetCount(): number {
+    return this.packets;
+  }
+
+  closedCounts(): ClosedCounts {
+    return { ...this.closed };
+  }
+
+  /** The servers remembered (at most maxServers), cheaply: a scrape every second can afford it. */
+  serversSeen(): ServerSeen[] {
+    return [...this.servers.values()].map((s) => ({ server: s.stats.server, mac: s.stats.mac ?? "", rogue: s.stats.rogue, lastSeenUs: s.lastUs }));
+  }
+
   conversation(id: number): Conversation | undefined {
     for (const c of this.conversations.values()) if (c.id === id) return c;
     return undefined;
@@ -250,6 +287,7 @@ export class ConversationTracker {
       servers,
       clients: [...this.clients.values()].map((c) => ({ ...c })),
       rogueServers: this.alerts.map((a) => a.server),
+      rogueServersTruncated: this.alertCount > this.alerts.length,
     };
   }
 }

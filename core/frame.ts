@@ -60,16 +60,9 @@ export type FrameDropReason =
   | "frame-short" | "not-ipv4" | "ip-header-bad" | "ip-version" | "not-udp" | "ip-fragment"
   | "ip-length" | "ip-checksum" | "udp-length" | "udp-checksum" | "wrong-port" | "not-for-us";
 
-export interface ParsedFrame {
+export interface ParsedFrame extends Ipv4Udp {
   srcMac: Uint8Array;
   dstMac: Uint8Array;
-  srcIp: string;
-  dstIp: string;
-  srcPort: number;
-  dstPort: number;
-  ttl: number;
-  /** The UDP payload, trimmed to the UDP length (trailing bytes are not trusted). */
-  payload: Uint8Array;
 }
 
 export type FrameResult = { ok: true; frame: ParsedFrame } | { ok: false; reason: FrameDropReason };
@@ -82,16 +75,51 @@ export interface FrameCheck {
   ourMac?: Uint8Array;
 }
 
-const drop = (reason: FrameDropReason): FrameResult => ({ ok: false, reason });
+const drop = (reason: FrameDropReason): { ok: false; reason: FrameDropReason } => ({ ok: false, reason });
 
 export function parseUdpFrame(b: Uint8Array, check: FrameCheck): FrameResult {
   if (b.length < ETH_HLEN + 20) return drop("frame-short");
-  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  if (dv.getUint16(12) !== ETHERTYPE_IPV4) return drop("not-ipv4");
+  if (((b[12] << 8) | b[13]) !== ETHERTYPE_IPV4) return drop("not-ipv4");
   if (check.ourMac && !isBroadcastMac(b, 0)) {
     for (let i = 0; i < 6; i++) if (b[i] !== check.ourMac[i]) return drop("not-for-us");
   }
-  const ip = ETH_HLEN;
+  const r = parseIpv4Udp(b, ETH_HLEN, check);
+  if (!r.ok) return r;
+  return { ok: true, frame: { dstMac: b.subarray(0, 6), srcMac: b.subarray(6, 12), ...r.packet } };
+}
+
+/** IPv4 and UDP as parseIpv4Udp finds them. */
+export interface Ipv4Udp {
+  srcIp: string;
+  dstIp: string;
+  srcPort: number;
+  dstPort: number;
+  ttl: number;
+  /** The UDP payload, trimmed to the UDP length (trailing bytes are not trusted). */
+  payload: Uint8Array;
+  /** "zero": the header checksum was 0 and `ipChecksumZero` let it through. */
+  ipChecksum: "ok" | "zero";
+  /** Offsets of the IPv4 and UDP headers in the frame, and the UDP length. */
+  ip: number;
+  udp: number;
+  udpLength: number;
+}
+
+export interface Ipv4UdpCheck {
+  csum: ChecksumStatus;
+  dstPort: number | null;
+  /**
+   * Captures only: a header checksum of 0 is accepted (and reported). A capture taken on the
+   * sending host shows frames before the NIC filled the checksum in (offload); live receive
+   * never sees them so, and keeps the strict check.
+   */
+  ipChecksumZero?: boolean;
+}
+
+/** The IPv4 header at `ip` and the UDP datagram in it, every length checked (HOSTILE.md 1–6). */
+export function parseIpv4Udp(b: Uint8Array, ip: number, check: Ipv4UdpCheck): { ok: true; packet: Ipv4Udp } | { ok: false; reason: FrameDropReason } {
+  if (b.length < ip + 20) return drop("frame-short");
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
   if (b[ip] >> 4 !== 4) return drop("ip-version");
   const ihl = (b[ip] & 0x0f) * 4;
   if (ihl < 20 || ip + ihl > b.length) return drop("ip-header-bad");
@@ -101,7 +129,11 @@ export function parseUdpFrame(b: Uint8Array, check: FrameCheck): FrameResult {
   const totalLen = dv.getUint16(ip + 2);
   if (ip + totalLen > b.length || totalLen < ihl + 8) return drop("ip-length");
   // The IPv4 header is never checked by anyone before a packet socket sees it.
-  if (fold(sum16(b, ip, ihl)) !== 0xffff) return drop("ip-checksum");
+  let ipChecksum: Ipv4Udp["ipChecksum"] = "ok";
+  if (fold(sum16(b, ip, ihl)) !== 0xffff) {
+    if (!check.ipChecksumZero || dv.getUint16(ip + 10) !== 0) return drop("ip-checksum");
+    ipChecksum = "zero";
+  }
   const udp = ip + ihl;
   const udpLen = dv.getUint16(udp + 4);
   if (udpLen < 8 || udp + udpLen > ip + totalLen) return drop("udp-length");
@@ -117,15 +149,14 @@ export function parseUdpFrame(b: Uint8Array, check: FrameCheck): FrameResult {
   if (check.dstPort !== null && dstPort !== check.dstPort) return drop("wrong-port");
   return {
     ok: true,
-    frame: {
-      dstMac: b.subarray(0, 6),
-      srcMac: b.subarray(6, 12),
+    packet: {
       srcIp: `${b[ip + 12]}.${b[ip + 13]}.${b[ip + 14]}.${b[ip + 15]}`,
       dstIp: `${b[ip + 16]}.${b[ip + 17]}.${b[ip + 18]}.${b[ip + 19]}`,
       srcPort: dv.getUint16(udp),
       dstPort,
       ttl: b[ip + 8],
       payload: b.subarray(udp + 8, udp + udpLen),
+      ipChecksum, ip, udp, udpLength: udpLen,
     },
   };
 }

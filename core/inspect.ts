@@ -1,12 +1,14 @@
-// Decoding whatever a user hands us (a pcap or pcapng file, an Ethernet frame, a bare DHCP
-// message, as bytes or as hex text) into plain, JSON-ready views of every packet. Used by
-// `lease decode` and, later, by `watch --read`. Pure: bytes in, values out, never throws.
+// Decoding whatever a user hands us (a capture of any link type we read, an Ethernet frame,
+// a bare DHCP or BOOTP message, as bytes or as hex text) into plain, JSON-ready views of
+// every packet. Used by `lease decode` and `watch`. Pure: bytes in, values out, never throws.
 
 import { fromHex, latin1, macToString, toHex } from "./bytes.ts";
 import { fold, sum16 } from "./checksum.ts";
-import { parseUdpFrame, IPPROTO_UDP } from "./frame.ts";
-import { decodeMessage, type DecodeWarning } from "./message.ts";
+import { parseIpv4Udp, IPPROTO_UDP } from "./frame.ts";
+import { isSupportedLinktype, linktypeName, unwrapLink, LINKTYPE_ETHERNET } from "./link.ts";
+import { decodeBootp, decodeMessage, type DecodeErrorKind, type DecodeWarning, type DhcpMessage } from "./message.ts";
 import { decodeOption, optionName, MESSAGE_TYPES } from "./options.ts";
+import { isCaptureStart } from "./capture-types.ts";
 import { decodePcap } from "./pcap.ts";
 
 export type InputKind = "pcap" | "frame" | "message";
@@ -29,21 +31,31 @@ export interface MessageView {
   siaddr: string;
   giaddr: string;
   chaddr: string;
+  /** Up to the NUL; without one (a sname-/file-unterminated warning), all the field's bytes. */
   sname: string;
   file: string;
   options: OptionEntry[];
   warnings: DecodeWarning[];
+  /** Set for a BOOTP message (RFC 951: no DHCP magic cookie): header fields only, no options. */
+  bootp?: true;
+  /** BOOTP only: the vend area (what follows the header), as hex. */
+  vend?: string;
 }
 
 export interface FrameView {
-  srcMac: string;
-  dstMac: string;
+  /** null where the link has no such address (raw IP; SLL gives only the sender's). */
+  srcMac: string | null;
+  dstMac: string | null;
+  /** 802.1Q/802.1ad VLAN ids, outermost first; absent when untagged. */
+  vlan?: number[];
   srcIp: string;
   dstIp: string;
   srcPort: number;
   dstPort: number;
   /** "ok", "bad" (often: captured on the sending host before checksum offload), "none". */
   udpChecksum: "ok" | "bad" | "none";
+  /** "zero": captured before the NIC filled the IPv4 header checksum in (offload). */
+  ipChecksum: "ok" | "zero";
 }
 
 export interface PacketView {
@@ -53,6 +65,8 @@ export interface PacketView {
   message?: MessageView;
   /** Why this packet could not be read as DHCP. */
   error?: string;
+  /** The same as a short fixed token (a link or frame check's reason, "not-dhcp-port", "decode-<kind>"), for counters. */
+  dropReason?: string;
 }
 
 export interface Inspection {
@@ -62,9 +76,18 @@ export interface Inspection {
   warnings: string[];
 }
 
-export function viewMessage(payload: Uint8Array, withHex = true): { ok: true; message: MessageView } | { ok: false; error: string } {
+type MessageResult = { ok: true; message: MessageView } | { ok: false; error: string; kind: DecodeErrorKind };
+
+export function viewMessage(payload: Uint8Array, withHex = true): MessageResult {
   const d = decodeMessage(payload);
-  if (!d.ok) return { ok: false, error: `${d.error.reason} (at byte ${d.error.offset})` };
+  if (!d.ok) {
+    const b = decodeBootp(payload);
+    if (!b) return { ok: false, error: `${d.error.reason} (at byte ${d.error.offset})`, kind: d.error.kind };
+    const view = messageView(payload, b.message, [], b.warnings, null);
+    view.bootp = true;
+    view.vend = toHex(b.vend);
+    return { ok: true, message: view };
+  }
   const m = d.message;
   const options: OptionEntry[] = [];
   for (const [code, data] of m.options) {
@@ -76,54 +99,77 @@ export function viewMessage(payload: Uint8Array, withHex = true): { ok: true; me
     options.push(entry);
   }
   const type = m.options.get(53);
+  const messageType = type && type.length === 1 && type[0] > 0 && type[0] < MESSAGE_TYPES.length ? MESSAGE_TYPES[type[0]] : null;
+  return { ok: true, message: messageView(payload, m, options, d.warnings, messageType) };
+}
+
+function messageView(payload: Uint8Array, m: DhcpMessage, options: OptionEntry[], warnings: DecodeWarning[], messageType: string | null): MessageView {
+  // A field with no NUL is still shown (escaped where printed), all its bytes, with the warning.
+  const unterminated = (kind: DecodeWarning["kind"]) => warnings.some((w) => w.kind === kind);
   return {
-    ok: true,
-    message: {
-      op: m.op,
-      messageType: type && type.length === 1 && type[0] > 0 && type[0] < MESSAGE_TYPES.length ? MESSAGE_TYPES[type[0]] : null,
-      htype: m.htype, hlen: m.hlen, hops: m.hops,
-      xid: "0x" + m.xid.toString(16).padStart(8, "0"),
-      secs: m.secs, flags: m.flags, broadcast: (m.flags & 0x8000) !== 0,
-      ciaddr: m.ciaddr, yiaddr: m.yiaddr, siaddr: m.siaddr, giaddr: m.giaddr,
-      chaddr: m.htype === 1 && m.hlen === 6 ? macToString(m.chaddr) : toHex(m.chaddr.subarray(0, Math.min(m.hlen, 16))),
-      sname: m.sname, file: m.file, options, warnings: d.warnings,
-    },
+    op: m.op, messageType,
+    htype: m.htype, hlen: m.hlen, hops: m.hops,
+    xid: "0x" + m.xid.toString(16).padStart(8, "0"),
+    secs: m.secs, flags: m.flags, broadcast: (m.flags & 0x8000) !== 0,
+    ciaddr: m.ciaddr, yiaddr: m.yiaddr, siaddr: m.siaddr, giaddr: m.giaddr,
+    chaddr: m.htype === 1 && m.hlen === 6 ? macToString(m.chaddr) : toHex(m.chaddr.subarray(0, Math.min(m.hlen, 16))),
+    sname: unterminated("sname-unterminated") ? latin1(payload, 44, 108) : m.sname,
+    file: unterminated("file-unterminated") ? latin1(payload, 108, 236) : m.file,
+    options, warnings,
   };
 }
 
-function udpChecksumStatus(b: Uint8Array): FrameView["udpChecksum"] {
-  const ihl = (b[14] & 15) * 4;
-  const udp = 14 + ihl;
-  const len = (b[udp + 4] << 8) | b[udp + 5];
+function udpChecksumStatus(b: Uint8Array, ip: number, udp: number, len: number): FrameView["udpChecksum"] {
   if (((b[udp + 6] << 8) | b[udp + 7]) === 0) return "none";
-  const sum = sum16(b, udp, len, sum16(b, 14 + 12, 8) + IPPROTO_UDP + len);
+  const sum = sum16(b, udp, len, sum16(b, ip + 12, 8) + IPPROTO_UDP + len);
   return fold(sum) === 0xffff ? "ok" : "bad";
 }
 
 /** One Ethernet frame: headers checked as in watch mode (any port, any MAC), then DHCP. */
 export function viewFrame(bytes: Uint8Array, index: number, timestampUs?: number, withHex = true): PacketView {
-  const view = (frame?: FrameView, message?: MessageView, error?: string): PacketView => {
+  return viewCaptured(LINKTYPE_ETHERNET, bytes, index, timestampUs, withHex);
+}
+
+/** The reason a packet of a link type we do not read is skipped; the warning names the type. */
+export function unsupportedLinktype(linktype: number): string {
+  return `link type ${linktype} (${linktypeName(linktype)}) is not one dhcptool reads: its packets are skipped`;
+}
+
+/**
+ * One captured frame of the given link type: down to IPv4 (through VLAN tags), headers
+ * checked as in watch mode (any port, any MAC), then DHCP, or BOOTP.
+ */
+export function viewCaptured(linktype: number, bytes: Uint8Array, index: number, timestampUs?: number, withHex = true): PacketView {
+  const view = (frame?: FrameView, message?: MessageView, error?: string, dropReason?: string): PacketView => {
     const v: PacketView = { index };
     if (timestampUs !== undefined) v.timestampUs = timestampUs;
     if (frame) v.frame = frame;
     if (message) v.message = message;
     if (error !== undefined) v.error = error;
+    if (dropReason !== undefined) v.dropReason = dropReason;
     return v;
   };
+  const l = unwrapLink(linktype, bytes);
+  if (!l.ok) {
+    const why = l.reason === "link-unsupported" ? unsupportedLinktype(linktype) : `not a DHCP frame: ${l.reason}`;
+    return view(undefined, undefined, why, l.reason);
+  }
   // "partial": a capture can hold frames whose UDP checksum was left to offload; report it
-  // (udpChecksum) instead of refusing the frame.
-  const f = parseUdpFrame(bytes, { csum: "partial", dstPort: null });
-  if (!f.ok) return view(undefined, undefined, `not a DHCP frame: ${f.reason}`);
-  const fr = f.frame;
+  // (udpChecksum) instead of refusing the frame. The same for an IPv4 header checksum of 0.
+  const f = parseIpv4Udp(bytes, l.link.ip, { csum: "partial", dstPort: null, ipChecksumZero: true });
+  if (!f.ok) return view(undefined, undefined, `not a DHCP frame: ${f.reason}`, f.reason);
+  const fr = f.packet;
   const frame: FrameView = {
-    srcMac: macToString(fr.srcMac), dstMac: macToString(fr.dstMac),
+    srcMac: l.link.srcMac, dstMac: l.link.dstMac,
     srcIp: fr.srcIp, dstIp: fr.dstIp, srcPort: fr.srcPort, dstPort: fr.dstPort,
-    udpChecksum: udpChecksumStatus(bytes),
+    udpChecksum: udpChecksumStatus(bytes, fr.ip, fr.udp, fr.udpLength),
+    ipChecksum: fr.ipChecksum,
   };
+  if (l.link.vlan.length) frame.vlan = l.link.vlan;
   const isDhcpPort = (p: number) => p === 67 || p === 68;
-  if (!isDhcpPort(fr.srcPort) && !isDhcpPort(fr.dstPort)) return view(frame, undefined, "not DHCP: neither port is 67 or 68");
+  if (!isDhcpPort(fr.srcPort) && !isDhcpPort(fr.dstPort)) return view(frame, undefined, "not DHCP: neither port is 67 or 68", "not-dhcp-port");
   const v = viewMessage(fr.payload, withHex);
-  return v.ok ? view(frame, v.message) : view(frame, undefined, v.error);
+  return v.ok ? view(frame, v.message) : view(frame, undefined, v.error, `decode-${v.kind}`);
 }
 
 /** Hex text as people paste it: plain, with colons, with `#` comments, or `tshark -x`/`xxd` dumps. */
@@ -153,30 +199,41 @@ function looksLikeText(b: Uint8Array): boolean {
   return b.length > 0;
 }
 
-function isPcap(b: Uint8Array): boolean {
-  if (b.length < 4) return false;
-  const m = ((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]) >>> 0;
-  return [0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1, 0x0a0d0d0a].includes(m);
-}
-
 function isEthernetIpv4(b: Uint8Array): boolean {
   return b.length >= 14 + 20 + 8 && b[12] === 0x08 && b[13] === 0x00 && b[14] >> 4 === 4;
+}
+
+/** Says once per link type that its packets are skipped, when we do not read it. */
+export class LinktypeCheck {
+  private readonly seen = new Set<number>();
+
+  /** A warning the first time an unsupported link type is met, else null. */
+  check(linktype: number): string | null {
+    if (this.seen.has(linktype)) return null;
+    this.seen.add(linktype);
+    return isSupportedLinktype(linktype) ? null : unsupportedLinktype(linktype);
+  }
 }
 
 /** Reads any supported input; `hint` forces a reading when auto-detection would guess. */
 export function inspect(input: Uint8Array, hint: "auto" | "hex" | "raw" | "pcap" = "auto"): Inspection | { error: string } {
   let bytes = input;
-  if (hint === "hex" || (hint === "auto" && !isPcap(input) && looksLikeText(input))) {
+  if (hint === "hex" || (hint === "auto" && !isCaptureStart(input) && looksLikeText(input))) {
     const parsed = parseHexText(latin1(input));
     if (!parsed) return { error: "the input is text but not hex bytes (give a pcap file, raw bytes, or hex)" };
     bytes = parsed;
   }
-  if (hint === "pcap" || (hint !== "raw" && isPcap(bytes))) {
+  if (hint === "pcap" || (hint !== "raw" && isCaptureStart(bytes))) {
     const p = decodePcap(bytes);
     if (!p.ok) return { error: `not a readable capture: ${p.error.reason}` };
     const warnings = p.warnings.map((w) => w.reason);
-    if (p.format === "pcap" && p.linktype !== 1) warnings.push(`link type ${p.linktype} is not Ethernet; frames may not decode`);
-    return { kind: "pcap", warnings, packets: p.packets.map((pk, i) => viewFrame(pk.data, i + 1, pk.timestampUs)) };
+    const linktypes = new LinktypeCheck();
+    const packets = p.packets.map((pk) => {
+      const w = linktypes.check(pk.linktype);
+      if (w) warnings.push(w);
+      return viewCaptured(pk.linktype, pk.data, pk.index + 1, pk.timestampUs);
+    });
+    return { kind: "pcap", warnings, packets };
   }
   if (isEthernetIpv4(bytes)) return { kind: "frame", warnings: [], packets: [viewFrame(bytes, 1)] };
   const v = viewMessage(bytes);

@@ -80,6 +80,12 @@ export function decodeMessage(buf: Uint8Array): DecodeResult {
     const e = parseOptions(buf, 44, 108, options, warnings, false);
     if (e) return { ok: false, error: e };
   }
+  const text = textFields(buf, ov, warnings);
+  return { ok: true, warnings, message: headerFields(buf, text, options) };
+}
+
+/** sname and file, unless option 52 says they carry options. */
+function textFields(buf: Uint8Array, ov: number, warnings: DecodeWarning[]): { sname: string; file: string } {
   let sname = "", file = "";
   if (!(ov & 2)) {
     const s = cString(buf, 44, 108);
@@ -91,17 +97,30 @@ export function decodeMessage(buf: Uint8Array): DecodeResult {
     if (f === null) warnings.push({ kind: "file-unterminated", offset: 108 });
     else file = f;
   }
+  return { sname, file };
+}
+
+function headerFields(buf: Uint8Array, text: { sname: string; file: string }, options: ReadonlyMap<number, Uint8Array>): DhcpMessage {
   return {
-    ok: true,
-    warnings,
-    message: {
-      op: buf[0], htype: buf[1], hlen: buf[2], hops: buf[3],
-      xid: u32at(buf, 4), secs: u16at(buf, 8), flags: u16at(buf, 10),
-      ciaddr: ipFromBytes(buf, 12), yiaddr: ipFromBytes(buf, 16),
-      siaddr: ipFromBytes(buf, 20), giaddr: ipFromBytes(buf, 24),
-      chaddr: buf.slice(28, 44), sname, file, options,
-    },
+    op: buf[0], htype: buf[1], hlen: buf[2], hops: buf[3],
+    xid: u32at(buf, 4), secs: u16at(buf, 8), flags: u16at(buf, 10),
+    ciaddr: ipFromBytes(buf, 12), yiaddr: ipFromBytes(buf, 16),
+    siaddr: ipFromBytes(buf, 20), giaddr: ipFromBytes(buf, 24),
+    chaddr: buf.slice(28, 44), sname: text.sname, file: text.file, options,
   };
+}
+
+/**
+ * A BOOTP message (RFC 951): the fixed header with no DHCP magic cookie after it, the vend
+ * area as raw bytes. For showing what a capture holds; a client never takes one (decodeMessage
+ * refuses it), and null when the input is not even a header long or does carry the cookie.
+ */
+export function decodeBootp(buf: Uint8Array): { message: DhcpMessage; vend: Uint8Array; warnings: DecodeWarning[] } | null {
+  if (buf.length < BOOTP_HEADER_LEN) return null;
+  if (buf.length >= BOOTP_HEADER_LEN + 4 && u32at(buf, BOOTP_HEADER_LEN) === MAGIC_COOKIE) return null;
+  const warnings: DecodeWarning[] = [];
+  const text = textFields(buf, 0, warnings);
+  return { message: headerFields(buf, text, new Map()), vend: buf.subarray(BOOTP_HEADER_LEN), warnings };
 }
 
 function parseOptions(

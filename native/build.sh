@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds native/build/libdhcptool.so from native/*.c with the system C
 # compiler. Idempotent: does nothing when the .so is newer than every source.
-# Run by `bun install` (postinstall) and `bun run build`.
+# Run by `bun run build` (scripts/setup.sh, scripts/test.sh, scripts/compile.sh, npm pack).
 set -euo pipefail
 
 script="${BASH_SOURCE[0]}"

@@ -29,6 +29,7 @@ import {
   readyCallback,
   type ReadyCallback,
 } from "./shim.ts";
+import { capabilityHint } from "./self.ts";
 
 // What callers have always imported from here.
 export { NativeError, type NativeErrorCode } from "./shim.ts";
@@ -245,7 +246,7 @@ export class RawSocket {
       if (code === "EPERM") {
         throw new NativeError(
           "EPERM",
-          `no permission to open a raw socket on ${ifname}: run as root or grant cap_net_raw (setcap cap_net_raw+ep $(which bun))`,
+          `no permission to open a raw socket on ${ifname}: ${capabilityHint()}`,
           errno,
         );
       }

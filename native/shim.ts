@@ -13,6 +13,7 @@
  * and native/privilege.ts (dropping root).
  */
 import { dlopen, JSCallback } from "bun:ffi";
+import { assetBytes, embeddedAsset, privateCopy } from "./assets.ts";
 
 export type NativeErrorCode =
   | "ENODEV"
@@ -42,12 +43,11 @@ export class NativeError extends Error {
   }
 }
 
+// The shim's name in the native asset table (native/assets.ts) of a compiled binary.
+export const SHIM_ASSET = "libdhcptool.so";
+
 // Beside this module when run from source; ../native/build when bundled into dist/.
-const LIBRARY_PATHS = [
-  ...(process.env.DHCPTOOL_SHIM ? [process.env.DHCPTOOL_SHIM] : []),
-  `${import.meta.dir}/build/libdhcptool.so`,
-  `${import.meta.dir}/../native/build/libdhcptool.so`,
-];
+const LIBRARY_PATHS = [`${import.meta.dir}/build/libdhcptool.so`, `${import.meta.dir}/../native/build/libdhcptool.so`];
 
 const SYMBOLS = {
   dt_ifinfo: { args: ["ptr", "ptr", "i32"], returns: "i32" },
@@ -76,26 +76,138 @@ export type Shim = ReturnType<typeof dlopen<typeof SYMBOLS>>["symbols"];
 
 let shim: Shim | undefined;
 
+/** Where the loaded shim came from, for `dhcptool --version`. */
+export interface ShimOrigin {
+  /** override: $DHCPTOOL_SHIM; embedded: inside this compiled binary; file: found on disk */
+  source: "override" | "embedded" | "file";
+  path: string;
+  /** for an embedded shim: how it reached dlopen (see materializeAsset) */
+  via?: MaterializedAsset["via"];
+}
+let origin: ShimOrigin | undefined;
+
+export function shimOrigin(): ShimOrigin | undefined {
+  return origin;
+}
+
 /**
  * dlopen once, on first use, so importing this module costs nothing (not
  * even node:fs, which alone adds ~2 ms to start-up: it is required only
- * when loading fails).
+ * when loading fails). $DHCPTOOL_SHIM wins (and must load: it was asked
+ * for), then the copy embedded in a compiled binary, then the built file.
  */
 export function native(): Shim {
   if (shim) return shim;
-  for (const path of LIBRARY_PATHS) {
+  const override = process.env.DHCPTOOL_SHIM;
+  if (override) return loadFrom({ source: "override", path: override });
+  const embedded = embeddedAsset(SHIM_ASSET);
+  if (embedded !== undefined) {
+    const asset = materializeAsset(SHIM_ASSET, "load");
     try {
-      shim = dlopen(path, SYMBOLS).symbols;
-      return shim;
-    } catch (err) {
-      // A library that exists but does not load: say why rather than "not built".
-      if (require("node:fs").existsSync(path)) {
-        const why = err instanceof Error ? err.message : String(err);
-        throw new NativeError("ENOSHIM", `native shim ${path} failed to load (${why}): run \`bun run build\``);
-      }
+      return loadFrom({ source: "embedded", path: embedded, via: asset.via }, asset.path);
+    } finally {
+      asset.release(); // the mapping outlives the fd or the file
     }
   }
-  throw new NativeError("ENOSHIM", "native shim not built: run `bun run build`");
+  for (const path of LIBRARY_PATHS) {
+    // A library that exists but does not load: say why rather than "not built".
+    if (require("node:fs").existsSync(path))
+      return loadFrom({ source: "file", path: require("node:path").resolve(path) });
+  }
+  throw new NativeError("ENOSHIM", `native shim not built: run \`bun run build\` in ${packageRoot()}`);
+}
+
+function loadFrom(from: ShimOrigin, dlopenPath = from.path): Shim {
+  try {
+    shim = dlopen(dlopenPath, SYMBOLS).symbols;
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    const fix =
+      from.source === "override"
+        ? "unset DHCPTOOL_SHIM or point it at a built libdhcptool.so"
+        : `run \`bun run build\` in ${packageRoot()}`;
+    throw new NativeError("ENOSHIM", `native shim ${from.path} failed to load (${why}): ${fix}`);
+  }
+  origin = from;
+  return shim;
+}
+
+/** The directory holding native/: the clone, or the installed npm package (whose dist/ is beside it). */
+function packageRoot(): string {
+  return require("node:path").resolve(import.meta.dir, "..");
+}
+
+/** An embedded asset where the kernel can reach it; release() once it is loaded or started. */
+export interface MaterializedAsset {
+  path: string;
+  /** memfd: an anonymous memory file as /proc/PID/fd/N; private-dir: a 0500 copy in a fresh 0700 directory */
+  via: "memfd" | "private-dir";
+  release(): void;
+}
+
+// <linux/memfd.h>, <linux/fcntl.h>
+const MFD_CLOEXEC = 0x1,
+  MFD_ALLOW_SEALING = 0x2,
+  MFD_EXEC = 0x10;
+const F_ADD_SEALS = 1033,
+  F_SEAL_SEAL = 0x1,
+  F_SEAL_SHRINK = 0x2,
+  F_SEAL_GROW = 0x4,
+  F_SEAL_WRITE = 0x8;
+const LIBC = {
+  memfd_create: { args: ["ptr", "u32"], returns: "i32" },
+  fcntl: { args: ["i32", "i32", "i32"], returns: "i32" },
+} as const;
+
+/**
+ * Puts the embedded asset `name` (native/assets.ts) where dlopen ('load') or
+ * execve ('exec') can reach it. First a sealed memfd: no file on any disk, so
+ * neither a noexec TMPDIR nor a predictable name in /tmp matters (Bun's own
+ * dlopen of a /$bunfs/ path writes /tmp/.bun-UID-HASH.so and leaves it there).
+ * The path names our pid, not "self", so a child we spawn can execve it. Where
+ * memfd_create is refused, a private copy (native/assets.ts privateCopy()).
+ */
+export function materializeAsset(name: string, use: "load" | "exec"): MaterializedAsset {
+  const bytes = assetBytes(name);
+  const fd = sealedMemfd(name, bytes, use === "exec");
+  if (fd >= 0) {
+    let open = true;
+    const release = () => {
+      if (open) require("node:fs").closeSync(fd);
+      open = false;
+    };
+    return { path: `/proc/${process.pid}/fd/${fd}`, via: "memfd", release };
+  }
+  const copy = privateCopy(name, bytes);
+  return { path: copy.path, via: "private-dir", release: copy.remove };
+}
+
+function sealedMemfd(name: string, bytes: Uint8Array, exec: boolean): number {
+  let lib;
+  try {
+    lib = dlopen("libc.so.6", LIBC);
+  } catch {
+    return -1; // not glibc: the private copy will do
+  }
+  const { memfd_create, fcntl } = lib.symbols;
+  const fs: typeof import("node:fs") = require("node:fs");
+  const label = new TextEncoder().encode(`dhcptool:${name}\0`);
+  const flags = MFD_CLOEXEC | MFD_ALLOW_SEALING;
+  // MFD_EXEC keeps the x bits where vm.memfd_noexec would seal them off; kernels before 6.3 refuse it
+  let fd = exec ? memfd_create(label, flags | MFD_EXEC) : -1;
+  if (fd < 0) fd = memfd_create(label, flags);
+  try {
+    if (fd < 0) return -1;
+    for (let done = 0; done < bytes.length; ) done += fs.writeSync(fd, bytes, done);
+    // Nothing may change it from now on, not even through our own fd.
+    if (fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0) throw new Error("seal");
+    return fd;
+  } catch {
+    fs.closeSync(fd);
+    return -1;
+  } finally {
+    lib.close();
+  }
 }
 
 /** A callback a shim thread may call from off the JS thread; see readyCallback(). */

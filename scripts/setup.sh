@@ -2,22 +2,34 @@
 # Sets a Linux machine up for dhcptool: Bun, the C compiler for the native shim, iproute2 and
 # dnsmasq for the lab; with --dev also what the tests and benchmarks use (the lab's other
 # servers: Kea, ISC dhcpd, busybox udhcpd; ISC dhcrelay for the routed lab; tshark, tcpdump,
-# busybox udhcpc, hyperfine). Then
-# installs dependencies and builds the shim. Needs root for the packages; safe to run again
-# (it installs only what is missing).
+# busybox udhcpc, hyperfine; a Prometheus server and promtool for the metrics test; what the
+# shipping tests check with: man-db, groff, zsh, fish, systemd-analyze, strace, sudo). Then
+# installs dependencies, builds the shim and the compiled binary, and installs dhcptool under
+# $PREFIX (default /usr/local: the command, its man page, bash/zsh/fish completions;
+# scripts/install.sh). Needs root for the packages and /usr/local; safe to run again (it
+# installs only what is missing).
+#   bash scripts/setup.sh [--dev]      set up (and install)
+#   bash scripts/setup.sh --uninstall  remove what the install put under $PREFIX, nothing else
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 dev=0
-[ "${1:-}" = "--dev" ] && dev=1
+case "${1:-}" in
+  --dev) dev=1 ;;
+  --uninstall) exec bash scripts/install.sh --uninstall ;;
+  "") ;;
+  *) echo "usage: bash scripts/setup.sh [--dev | --uninstall]" >&2; exit 2 ;;
+esac
 
 packages=(iproute2 dnsmasq-base gcc libc6-dev)
 commands=(ip dnsmasq cc cc)
 if [ $dev = 1 ]; then
   # busybox brings udhcpd (an applet; the lab runs it through a symlink), so the udhcpd
   # package, which adds only a symlink and a system service, is not needed
-  packages+=(kea-dhcp4-server isc-dhcp-server isc-dhcp-relay tcpdump tshark busybox hyperfine libcap2-bin)
-  commands+=(kea-dhcp4 dhcpd dhcrelay tcpdump tshark busybox hyperfine setcap)
+  packages+=(kea-dhcp4-server isc-dhcp-server isc-dhcp-relay tcpdump tshark busybox hyperfine libcap2-bin prometheus
+    man-db groff-base zsh fish systemd strace sudo)
+  commands+=(kea-dhcp4 dhcpd dhcrelay tcpdump tshark busybox hyperfine setcap prometheus
+    man groff zsh fish systemd-analyze strace sudo)
 fi
 command -v npm >/dev/null || { packages+=(npm); commands+=(npm); }
 
@@ -45,6 +57,17 @@ if [ ${#missing[@]} -gt 0 ]; then
   trap 'if [ $policy_added = 1 ]; then rm -f /usr/sbin/policy-rc.d; fi' EXIT
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Debian's server packages also enable their services for the next boot. A DHCP server or
+  # relay started on the host's own network would be a rogue server there, and the lab runs
+  # its own servers (and Prometheus) inside namespaces: what this run installed is switched off
+  # (a package that was already here is the user's and stays as it was).
+  if command -v systemctl >/dev/null 2>&1; then
+    for service in kea-dhcp4-server isc-dhcp-server isc-dhcp-relay prometheus; do
+      if [[ " ${missing[*]} " == *" $service "* ]]; then
+        systemctl disable --quiet "$service.service" >/dev/null 2>&1 || true
+      fi
+    done
+  fi
 fi
 
 if ! command -v bun >/dev/null 2>&1; then
@@ -52,7 +75,7 @@ if ! command -v bun >/dev/null 2>&1; then
   npm install -g --silent bun >/dev/null
 fi
 
-# bun install runs our postinstall, which builds native/build/libdhcptool.so
 bun install --frozen-lockfile
 bun run build
-echo "setup: ready ($(bun --version), $(cc --version | head -1))" >&2
+bash scripts/install.sh
+echo "setup: ready ($(bun --version), $(cc --version | head -1)); try: dhcptool --version" >&2

@@ -13,12 +13,12 @@
 
 import { macToString } from "../../core/bytes.ts";
 import { escapeText } from "../../core/escape.ts";
-import type { Offer } from "../../core/offers.ts";
 import { ProbeTracker, type ProbeEvent, type ProbeRunSummary } from "../../core/probe.ts";
 import { EXIT } from "../errors.ts";
 import { log } from "../log.ts";
+import type { MetricsAddress } from "../metrics/address.ts";
 import { dropAfterOpen, type Account } from "../privilege.ts";
-import { runDiscover, type DiscoverOptions } from "./discover.ts";
+import { runDiscover, type DiscoverOptions, type DiscoverResult } from "./discover.ts";
 import { refuseLoopback } from "./exchange.ts";
 import { resolveMac } from "./identity.ts";
 
@@ -26,6 +26,8 @@ export interface ProbeDaemonOptions {
   discover: DiscoverOptions;
   intervalMs: number;
   vanishAfter: number;
+  /** --metrics: where to serve /metrics (null: nowhere). */
+  metrics: MetricsAddress | null;
 }
 
 export interface ProbeStart {
@@ -35,6 +37,8 @@ export interface ProbeStart {
   waitS: number;
   vanishAfter: number;
   allowServers: string[] | null;
+  /** The metrics endpoint's URL, when served. */
+  metrics?: string;
 }
 
 /** Where the prober's news goes (the command renders it). */
@@ -47,7 +51,7 @@ export interface ProbeOutput {
 /** Probe errors that will not heal by waiting: stop the daemon (exit 1) instead of looping. */
 const FATAL_NATIVE_CODES = new Set(["EPERM", "ENOSHIM", "EINVAL"]);
 
-type ProbeOutcome = { ok: true; offers: Offer[] } | { ok: false; err: unknown };
+type ProbeOutcome = { ok: true; result: DiscoverResult } | { ok: false; err: unknown };
 
 /** Runs until SIGTERM/SIGINT; returns the exit status. */
 export async function runProbeDaemon(o: ProbeDaemonOptions, account: Account | null, out: ProbeOutput): Promise<number> {
@@ -55,11 +59,18 @@ export async function runProbeDaemon(o: ProbeDaemonOptions, account: Account | n
   // A missing interface at start is an error (exit 1), as for one-shot; later it is one failed probe.
   const info = interfaceInfo(o.discover.iface);
   refuseLoopback(o.discover.iface, info.flags);
+  const tracker = new ProbeTracker({ allow: o.discover.allow, vanishAfter: o.vanishAfter });
+  // The metrics endpoint listens before the drop (the port may be below 1024).
+  let metrics: import("../metrics/probe.ts").ProbeMetrics | null = null;
+  let endpoint: import("../metrics/serve.ts").MetricsServer | null = null;
+  if (o.metrics) {
+    const [{ openMetrics }, { ProbeMetrics }] = await Promise.all([import("../metrics/serve.ts"), import("../metrics/probe.ts")]);
+    ({ metrics, server: endpoint } = openMetrics(o.metrics, (r) => new ProbeMetrics(r, o.discover.iface, tracker)));
+  }
   // Each probe opens its own packet socket: the prober keeps CAP_NET_RAW and nothing else.
   await dropAfterOpen(account, ["net_raw"], "discover --daemon");
   const mac = resolveMac(o.discover.mac, info.mac);
   const probeOpts: DiscoverOptions = { ...o.discover, mac };
-  const tracker = new ProbeTracker({ allow: o.discover.allow, vanishAfter: o.vanishAfter });
 
   const printSummary = (final: boolean) => out.summary(tracker.summary(), tracker.rogueSeen, final, Date.now());
 
@@ -69,7 +80,9 @@ export async function runProbeDaemon(o: ProbeDaemonOptions, account: Account | n
     interface: o.discover.iface, mac: macText, intervalS: o.intervalMs / 1000,
     waitS: o.discover.waitMs / 1000, vanishAfter: o.vanishAfter,
     allowServers: o.discover.allow ? [...o.discover.allow.ips, ...o.discover.allow.macs] : null,
+    ...(endpoint ? { metrics: endpoint.url } : {}),
   }, startedAt);
+  if (endpoint) log.info(`metrics: ${endpoint.url}`);
   log.info(`probing ${escapeText(o.discover.iface)} every ${o.intervalMs / 1000} s as ${macText}, listening ${o.discover.waitMs / 1000} s per probe ` +
     `(SIGTERM or Ctrl-C to stop; SIGUSR1 for a summary)`);
   if (!info.up) log.warn(`${escapeText(o.discover.iface)} is down; probing anyway until it comes up`);
@@ -89,7 +102,7 @@ export async function runProbeDaemon(o: ProbeDaemonOptions, account: Account | n
     while (!stopRequested) {
       const t0 = performance.now();
       const probe: Promise<ProbeOutcome> = runDiscover(probeOpts).then(
-        (r) => ({ ok: true, offers: r.offers }), (err: unknown) => ({ ok: false, err }));
+        (result) => ({ ok: true, result }), (err: unknown) => ({ ok: false, err }));
       const outcome = await Promise.race([probe, stopped]);
       // Stopped inside a window: a partial window is not a probe (it would look like misses).
       // The abandoned socket is closed at exit by native/rawsocket.ts.
@@ -99,7 +112,9 @@ export async function runProbeDaemon(o: ProbeDaemonOptions, account: Account | n
       if (outcome.ok) {
         if (lastError !== null) log.info(`probing ${escapeText(o.discover.iface)} works again`);
         lastError = null;
-        out.events(tracker.observe(outcome.offers, now, durationMs), now);
+        const events = tracker.observe(outcome.result.offers, now, durationMs);
+        metrics?.probed(outcome.result, events, now);
+        out.events(events, now);
       } else {
         const err = outcome.err as { name?: string; code?: string; message?: string; stack?: string };
         if (err?.name === "NativeError" && FATAL_NATIVE_CODES.has(String(err.code))) throw outcome.err;
@@ -109,7 +124,9 @@ export async function runProbeDaemon(o: ProbeDaemonOptions, account: Account | n
         else log.verbose(`probe failed: ${escapeText(message)}`);
         log.debug(String(err?.stack ?? ""));
         lastError = message;
-        out.events(tracker.failed(message, now, durationMs), now);
+        const events = tracker.failed(message, now, durationMs);
+        metrics?.probed(null, events, now);
+        out.events(events, now);
       }
       // Probes start on a fixed cadence; a slot already missed is skipped, not made up.
       nextAt += o.intervalMs;
@@ -121,6 +138,7 @@ export async function runProbeDaemon(o: ProbeDaemonOptions, account: Account | n
     }
   } finally {
     clearTimeout(timer);
+    endpoint?.stop();
     process.off("SIGINT", stop);
     process.off("SIGTERM", stop);
     process.off("SIGUSR1", onUsr1);

@@ -4,7 +4,8 @@
 import { defineCommand, type ParsedArgs } from "citty";
 import { escapeText } from "../../core/escape.ts";
 import {
-  allowListFromArgs, clientArgs, clientOptionsFromArgs, identityArgs, outputArgs, parseNumber, rejectUnknownFlags, unicastArgs, wideArg,
+  allowListFromArgs, clientArgs, clientOptionsFromArgs, identityArgs, metricsArg, metricsFromArgs, outputArgs, parseNumber,
+  rejectUnknownFlags, unicastArgs, wideArg,
 } from "../args.ts";
 import { outputWidth } from "../term.ts";
 import { EXIT, UsageError } from "../errors.ts";
@@ -30,6 +31,7 @@ export const discoverArgs = {
   daemon: { type: "boolean", description: "Stay resident: probe every --interval seconds with one stable MAC, report new, changed, vanished and rogue servers" },
   interval: { type: "string", description: "With --daemon: seconds between probes (default 60, at least 1); --wait is kept below it", valueHint: "S" },
   "vanish-after": { type: "string", description: "With --daemon: a server missing from N probes in a row has vanished (default 2)", valueHint: "N" },
+  ...metricsArg,
   ...userArg,
   // --- end resident prober ---
   ...wideArg,
@@ -50,6 +52,7 @@ Examples:
   dhcptool discover eth0 --daemon --allow-server 192.0.2.1    probe every 60 s, report changes
   dhcptool discover eth0 --daemon --interval 300 --json >> probe.ndjson   one event per line
   dhcptool discover eth0 --daemon --mac random --vanish-after 3   one random MAC, kept all run
+  dhcptool discover eth0 --daemon --metrics 9268    metrics at 127.0.0.1:9268/metrics
 
 Exit status:
   0 at least one offer   3 no offer in the window   5 a server outside --allow-server answered
@@ -108,7 +111,7 @@ function probeOptionsFromArgs(args: ParsedArgs<typeof discoverArgs>, discover: D
     log.warn(`--wait ${waitMs / 1000} s is not shorter than --interval ${intervalS} s: listening ${capMs / 1000} s per probe`);
     waitMs = capMs;
   }
-  return { discover: { ...discover, waitMs, onOffer: undefined }, intervalMs, vanishAfter };
+  return { discover: { ...discover, waitMs, onOffer: undefined }, intervalMs, vanishAfter, metrics: metricsFromArgs(args) };
 }
 
 export default defineCommand({
@@ -129,6 +132,7 @@ export default defineCommand({
       return runProbeDaemon(o, accountFromArgs(args), probePrinter(args.json === true, args.verbose === true, args.wide === true));
     }
     // --- end resident prober ---
+    metricsFromArgs(args); // here --metrics can only be without --daemon: a usage error
     // The OFFERs are parsed as --user (nobody) with no capability left.
     const account = accountFromArgs(args);
     // On a terminal: how many offers so far and how long the window still runs, erased at the end.

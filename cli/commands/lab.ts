@@ -57,7 +57,8 @@ port 67 on its bridge port: a RENEWING REQUEST goes unanswered, a REBINDING
 broadcast still gets through. State and logs: /run/dhcptool/lab/<name>/.`;
 
 const labArgs = {
-  action: { type: "positional", required: true, description: ACTIONS.join(", "), valueHint: "ACTION" },
+  // options: the words shell completion offers (cli/ship/definitions.ts)
+  action: { type: "positional", required: true, description: ACTIONS.join(", "), valueHint: "ACTION", options: [...ACTIONS] },
   name: { type: "string", description: "Lab name, 1-10 lower-case letters/digits (default dtlab)", valueHint: "NAME" },
   servers: { type: "string", description: `DHCP servers, 0-${MAX_SERVERS} (default 1 per link)`, valueHint: "N" },
   kind: { type: "string", description: `${SERVER_KIND_NAMES.join(", ")}: one, or one per server`, valueHint: "KIND" },

@@ -21,6 +21,8 @@ Examples:
 show asks the interface's daemon over its control socket (<run-dir>/IFACE.sock, mode 0600)
 and, when none runs, reads the stored lease (<state-dir>/IFACE.json). decode input is
 auto-detected: pcap/pcapng, hex text (plain, colons, tshark -x / xxd dumps) or raw bytes.
+Captures: Ethernet (802.1Q, QinQ), SLL/SLL2 (tcpdump -i any), raw IP, 802.11
+(radiotap); read as they stream in, so any size decodes in little memory.
 Exit status: 0 ok, 1 error (no daemon for renew/rebind, unreadable input), 2 usage,
 3 show found no lease / inform got no answer.`;
 

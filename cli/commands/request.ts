@@ -5,8 +5,8 @@
 import { defineCommand, type ParsedArgs } from "citty";
 import { escapeText } from "../../core/escape.ts";
 import {
-  clientArgs, clientOptionsFromArgs, dirArgs, dirsFromArgs, identityArgs, ipFromArgs, outputArgs, parseNumber,
-  rejectUnknownFlags, unicastArgs,
+  clientArgs, clientOptionsFromArgs, dirArgs, dirsFromArgs, identityArgs, ipFromArgs, metricsArg, metricsFromArgs, outputArgs,
+  parseNumber, rejectUnknownFlags, unicastArgs,
 } from "../args.ts";
 import { EXIT, signalExit, UsageError } from "../errors.ts";
 import { randomMac } from "../client/identity.ts";
@@ -36,13 +36,14 @@ export const requestArgs = {
   "state-dir": { ...dirArgs["state-dir"], description: "--daemon: where leases are stored, one JSON file per interface (default /var/lib/dhcptool)" },
   "run-dir": { ...dirArgs["run-dir"], description: "--daemon: where the control socket goes, IFACE.sock (default /run/dhcptool)" },
   "release-on-exit": { type: "boolean", description: "--daemon: on SIGTERM send a RELEASE and take the address off before exiting" },
+  ...metricsArg,
   ...userArg,
   ...outputArgs,
 } as const;
 
 type RequestArgs = ParsedArgs<typeof requestArgs>;
 
-const DAEMON_ONLY = ["apply", "hook", "hook-timeout", "config", "state-dir", "run-dir", "release-on-exit"] as const;
+const DAEMON_ONLY = ["apply", "hook", "hook-timeout", "config", "state-dir", "run-dir", "release-on-exit", "metrics"] as const;
 
 export const requestExamples = `
 Examples:
@@ -55,6 +56,7 @@ Examples:
   dhcptool request eth0 --daemon                   a resident client: renew, rebind, reboot; lease show eth0
   dhcptool request eth0 --daemon --apply --hook /etc/dhcptool/hook --config /etc/dhcptool.toml
   dhcptool request eth0 --daemon --json > events.ndjson   one event per line (bound, renew, unbound …)
+  dhcptool request eth0 --daemon --metrics 9269    metrics at 127.0.0.1:9269/metrics
   dhcptool request eth0 --server 192.0.2.1 --release   a lease from that server only, by unicast
   dhcptool request eth0 --giaddr 192.0.2.5 --server 192.0.2.1   through a simulated relay agent
 
@@ -115,6 +117,7 @@ async function daemon(args: RequestArgs, rawArgs: string[]): Promise<number> {
     releaseOnExit: args["release-on-exit"] === true,
     json: args.json === true,
     account: accountFromArgs(args),
+    metrics: metricsFromArgs(args),
   });
 }
 

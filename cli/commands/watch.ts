@@ -7,11 +7,16 @@ import { macToString, parseIp, parseMac } from "../../core/bytes.ts";
 import { ConversationTracker, type PacketEvent, type SeenPacket, type Summary } from "../../core/conversations.ts";
 import type { AllowList } from "../../core/allow-list.ts";
 import { escapeText, safeJson } from "../../core/escape.ts";
-import { viewFrame } from "../../core/inspect.ts";
-import { allValues, allowListFromArgs, outputArgs, parseNumber, rejectUnknownFlags, wideArg } from "../args.ts";
-import { EXIT, UsageError, UserError } from "../errors.ts";
+import { viewCaptured } from "../../core/inspect.ts";
+import { LINKTYPE_ETHERNET } from "../../core/link.ts";
+import { allValues, allowListFromArgs, metricsArg, metricsFromArgs, outputArgs, parseNumber, rejectUnknownFlags, wideArg } from "../args.ts";
+import { CaptureSink, InputStream, replayCapture } from "../capture-io.ts";
+import { EXIT, UsageError } from "../errors.ts";
 import { droppedOutput, flushOutput, log, print, setDaemonLog } from "../log.ts";
 import { streamOutput } from "../output.ts";
+import type { MetricsAddress } from "../metrics/address.ts";
+import type { MetricsServer } from "../metrics/serve.ts";
+import type { WatchMetrics } from "../metrics/watch.ts";
 import { accountFromArgs, dropAfterOpen, userArg } from "../privilege.ts";
 import { formatDuration, renderValue } from "../render.ts";
 import { renderTable } from "../render-table.ts";
@@ -19,7 +24,7 @@ import { outputWidth, paint } from "../term.ts";
 
 export const watchArgs = {
   iface: { type: "positional", required: false, description: "Interface to listen on (not with --read)", valueHint: "IFACE" },
-  read: { type: "string", description: "Read packets from a pcap/pcapng file instead of an interface", valueHint: "FILE" },
+  read: { type: "string", description: "Read a pcap/pcapng capture (- stdin), not an interface", valueHint: "FILE" },
   write: { type: "string", description: "Also write the packets seen to a pcap file (Wireshark/tshark read it)", valueHint: "FILE" },
   ...userArg,
   count: { type: "string", description: "Stop after N DHCP packets", valueHint: "N" },
@@ -30,6 +35,7 @@ export const watchArgs = {
   daemon: { type: "boolean", description: "Run resident: NDJSON events on stdout, periodic stats, summary on SIGTERM" },
   "stats-interval": { type: "string", description: "With --daemon: a stats event every S seconds (default 60, 0 for none)", valueHint: "S" },
   ...wideArg,
+  ...metricsArg,
   ...outputArgs,
 } as const;
 
@@ -41,6 +47,7 @@ Examples:
   dhcptool watch eth0 --write dhcp.pcap --duration 600
   dhcptool watch --read dhcp.pcap --verbose         the same view of a capture, every option
   dhcptool watch eth0 --daemon --allow-server 192.0.2.1 --stats-interval 300
+  dhcptool watch eth0 --daemon --metrics 9267      metrics at 127.0.0.1:9267/metrics
 
 Each line: time, message type, xid, client MAC, addresses; replies add the server, the
 offered address, the lease, and the server's latency since the client's last message in
@@ -64,9 +71,10 @@ interface WatchOptions {
   daemon: boolean;
   statsIntervalMs: number;
   wide: boolean;
+  metrics: MetricsAddress | null;
 }
 
-function optionsFromArgs(args: Parsed, rawArgs: string[]): WatchOptions {
+function optionsFromArgs(args: Parsed, rawArgs: string[], metrics: MetricsAddress | null): WatchOptions {
   const iface = typeof args.iface === "string" && args.iface ? args.iface : null;
   const read = typeof args.read === "string" && args.read ? args.read : null;
   if (!iface && !read) throw new UsageError("which interface? e.g. dhcptool watch eth0 (or --read FILE)");
@@ -92,7 +100,7 @@ function optionsFromArgs(args: Parsed, rawArgs: string[]): WatchOptions {
     iface, read, write: typeof args.write === "string" && args.write ? args.write : null,
     count, durationMs: duration === null ? null : duration * 1000, macs, servers, allow,
     json: args.json === true || args.daemon === true, verbose: args.verbose === true, daemon: args.daemon === true,
-    statsIntervalMs: statsS * 1000, wide: args.wide === true,
+    statsIntervalMs: statsS * 1000, metrics, wide: args.wide === true,
   };
 }
 
@@ -113,6 +121,9 @@ function packetLine(p: SeenPacket, e: PacketEvent, verbose: boolean): string {
   const type = m.messageType ?? (m.op === 1 ? "BOOTREQUEST" : "BOOTREPLY");
   const parts = [timeOfDay(p.timeUs), type === "NAK" ? paint(1, "red", type.padEnd(8)) : type.padEnd(8), m.xid, m.chaddr, `${f.srcIp} > ${f.dstIp}`];
   const kv = (k: string, v: string | null) => { if (v !== null) parts.push(`${k}=${v}`); };
+  kv("vlan", f.vlan ? f.vlan.join("/") : null); // outer/inner
+  if (m.bootp) parts.push("BOOTP");
+  if (f.ipChecksum === "zero") parts.push("ip-checksum=0");
   if (m.op === 1) {
     kv("ciaddr", m.ciaddr !== "0.0.0.0" ? m.ciaddr : null);
     kv("requested", optionText(p, 50));
@@ -146,15 +157,20 @@ function packetJson(p: SeenPacket, e: PacketEvent): string {
   }) + "\n";
 }
 
-function summaryText(s: Summary, decodeErrors: number, kernelDrops: number | null, wide: boolean): string {
+/** "not-ipv4 2, 80211-protected 1": why packets were not DHCP, most frequent first. */
+function reasonList(reasons: Map<string, number>): string {
+  return [...reasons].sort((a, b) => b[1] - a[1]).map(([r, n]) => `${r} ${n}`).join(", ");
+}
+
+function summaryText(s: Summary, decodeErrors: number, reasons: Map<string, number>, kernelDrops: number | null, wide: boolean): string {
   const lines = [`${s.packets} DHCP packet(s), ${s.conversations.total} exchange(s): ${s.conversations.acked} acked, ` +
     `${s.conversations.naked} NAKed, ${s.conversations.unanswered} unanswered, ${s.conversations.open} still open` +
-    (decodeErrors ? `; ${decodeErrors} packet(s) not decodable` : "") + (kernelDrops ? `; ${kernelDrops} dropped by the kernel` : "")];
+    (decodeErrors ? `; ${decodeErrors} packet(s) not decodable (${reasonList(reasons)})` : "") + (kernelDrops ? `; ${kernelDrops} dropped by the kernel` : "")];
   const fit = { width: outputWidth(1), wide };
   const n = (header: string) => ({ header, align: "right" as const });
   if (s.servers.length) {
     const ms = (x: number | null) => (x === null ? "-" : x.toFixed(2));
-    const rows = s.servers.map((v) => [escapeText(v.server), v.mac, String(v.offers), String(v.acks), String(v.naks),
+    const rows = s.servers.map((v) => [escapeText(v.server), v.mac ?? "-", String(v.offers), String(v.acks), String(v.naks),
       ms(v.latency.p50), ms(v.latency.p95), ms(v.latency.max), v.rogue ? paint(1, "red", "ROGUE") : ""]);
     lines.push(renderTable([{ header: "SERVER" }, { header: "MAC", drop: 1 }, n("OFFERS"), n("ACKS"), n("NAKS"), n("P50 MS"), n("P95 MS"), n("MAX MS"), { header: "" }],
       rows, fit).text.trimEnd());
@@ -172,49 +188,45 @@ export default defineCommand({
   args: watchArgs,
   async run({ args, rawArgs }) {
     rejectUnknownFlags(rawArgs, watchArgs);
-    const o = optionsFromArgs(args as Parsed, rawArgs);
+    const o = optionsFromArgs(args as Parsed, rawArgs, metricsFromArgs(args));
     const account = accountFromArgs(args as Parsed);
     const tracker = new ConversationTracker(o.allow);
     let decodeErrors = 0, shown = 0, frames = 0;
-    let sink: import("bun").FileSink | null = null;
-    let encodePcapRecord: ((frame: Uint8Array, ts: number) => Uint8Array) | null = null;
-    if (o.write) {
-      const pcap = await import("../../core/pcap.ts");
-      try {
-        sink = Bun.file(o.write).writer();
-        sink.write(pcap.encodePcapHeader());
-        sink.flush(); // the file is open and written before privileges go
-      } catch (err) {
-        throw new UserError(`cannot write ${o.write}: ${(err as Error).message}`);
-      }
-      encodePcapRecord = pcap.encodePcapRecord;
-    }
+    let metrics: WatchMetrics | null = null;
+    let endpoint: MetricsServer | null = null;
+    const reasons = new Map<string, number>(); // why packets were not decodable, by reason
+    // the file is created before privileges go; live frames are Ethernet, a capture's are its own
+    const sink = o.write ? CaptureSink.open(o.write, o.read ? undefined : LINKTYPE_ETHERNET) : null;
 
     let stop!: () => void;
     const stopped = new Promise<void>((resolve) => { stop = resolve; });
     let stopping = false;
 
     /** One captured frame, live or from a file. Never throws: the receive path must not. */
-    const onFrame = (bytes: Uint8Array, timeUs: number) => {
+    const onFrame = (bytes: Uint8Array, timeUs: number, linktype = LINKTYPE_ETHERNET) => {
       if (stopping) return;
       frames++;
-      const v = viewFrame(bytes, frames, timeUs, o.verbose);
+      const v = viewCaptured(linktype, bytes, frames, timeUs, o.verbose);
       if (!v.frame || !v.message) {
         decodeErrors++;
+        const r = v.dropReason ?? "unknown";
+        metrics?.dropped(r);
+        reasons.set(r, (reasons.get(r) ?? 0) + 1);
         log.verbose(`packet ${frames}: ${escapeText(v.error ?? "not DHCP")}`);
         return;
       }
       const p: SeenPacket = { timeUs, frame: v.frame, message: v.message };
-      if (o.macs.size && !o.macs.has(v.message.chaddr) && !o.macs.has(v.frame.srcMac) && !o.macs.has(v.frame.dstMac)) return;
+      if (o.macs.size && !o.macs.has(v.message.chaddr) && !o.macs.has(v.frame.srcMac ?? "") && !o.macs.has(v.frame.dstMac ?? "")) return;
       if (o.servers.size) {
         const sid = v.message.options.find((x) => x.code === 54)?.value;
         if (!o.servers.has(v.frame.srcIp) && !o.servers.has(v.frame.dstIp) && !(typeof sid === "string" && o.servers.has(sid))) return;
       }
-      if (sink && encodePcapRecord) sink.write(encodePcapRecord(bytes, Math.floor(timeUs)));
+      sink?.write(bytes, timeUs, linktype);
       const e = tracker.add(p);
+      metrics?.packet(p, e);
       print(o.json ? packetJson(p, e) : packetLine(p, e, o.verbose));
-      if (e.rogue) {
-        const a = tracker.alerts[tracker.alerts.length - 1];
+      if (e.alert) {
+        const a = e.alert;
         if (o.json) print(safeJson({ event: "alert", time: new Date(timeUs / 1000).toISOString(), ...a }) + "\n");
         log.warn(`rogue DHCP server: ${escapeText(a.server)} (${a.mac}) sent ${a.messageType} to ${a.client}`);
       }
@@ -226,28 +238,18 @@ export default defineCommand({
       const s = tracker.summary();
       const outputDropped = droppedOutput();
       if (final && outputDropped) log.warn(`${outputDropped} line(s) not printed: stdout did not keep up`);
-      if (o.json) print(safeJson({ event: final ? "summary" : "stats", time: new Date().toISOString(), ...s, decodeErrors, kernelDrops, outputDropped }) + "\n");
-      else print(summaryText(s, decodeErrors, kernelDrops, o.wide));
+      const notDecoded = Object.fromEntries(reasons);
+      if (o.json) print(safeJson({ event: final ? "summary" : "stats", time: new Date().toISOString(), ...s, decodeErrors, notDecoded, kernelDrops, outputDropped }) + "\n");
+      else print(summaryText(s, decodeErrors, reasons, kernelDrops, o.wide));
     };
 
     if (o.read) {
-      const { decodePcap } = await import("../../core/pcap.ts");
-      let bytes: Uint8Array;
-      try {
-        bytes = await Bun.file(o.read).bytes();
-      } catch (err) {
-        const code = (err as { code?: string }).code;
-        throw new UserError(code === "ENOENT" ? `${o.read}: no such file` : `${o.read}: ${(err as Error).message}`);
-      }
+      const input = InputStream.open(o.read);
       await dropAfterOpen(account, [], "watch --read"); // read as the caller, parsed as --user
-      const r = decodePcap(bytes);
-      if (!r.ok) throw new UserError(`${o.read}: not a readable capture: ${r.error.reason}`);
-      for (const w of r.warnings) log.warn(`${o.read}: ${w.reason}`);
-      let n = 0;
-      for (const pk of r.packets) {
-        onFrame(pk.data, pk.timestampUs);
-        if (o.count !== null && shown >= o.count) break;
-        if (++n % 4096 === 0) await flushOutput(); // let stdout take what was printed
+      try {
+        await replayCapture(input, null, (pk) => onFrame(pk.data, pk.timestampUs, pk.linktype), () => o.count !== null && shown >= o.count);
+      } finally {
+        input.close();
       }
       tracker.expire(Number.MAX_SAFE_INTEGER); // the capture is over: every exchange is final
     } else {
@@ -262,10 +264,21 @@ export default defineCommand({
         onFrame: (f) => onFrame(f.bytes, Math.round((performance.timeOrigin + performance.now()) * 1000)),
         onError: (err) => log.warn(String((err as Error).message ?? err)),
       });
+      if (o.metrics) {
+        // listening before the drop: the port may be below 1024
+        const [{ openMetrics }, { WatchMetrics }] = await Promise.all([import("../metrics/serve.ts"), import("../metrics/watch.ts")]);
+        try {
+          ({ metrics, server: endpoint } = openMetrics(o.metrics, (r) => new WatchMetrics(r, o.iface!, tracker, () => socket.stats().drops)));
+        } catch (err) {
+          socket.close();
+          throw err;
+        }
+      }
       await dropAfterOpen(account, [], "watch"); // every frame is parsed as --user, no capability
       // the socket is open: from here on nothing is missed (scripts wait for this line)
-      if (o.json) print(safeJson({ event: "start", time: new Date().toISOString(), interface: o.iface, mac: macToString(socket.info.mac) }) + "\n");
+      if (o.json) print(safeJson({ event: "start", time: new Date().toISOString(), interface: o.iface, mac: macToString(socket.info.mac), ...(endpoint ? { metrics: endpoint.url } : {}) }) + "\n");
       else log.info(`watching DHCP on ${escapeText(o.iface!)} (Ctrl-C to stop; SIGUSR1 for a summary)`);
+      if (endpoint) log.info(`metrics: ${endpoint.url}`);
       const timers: Timer[] = [];
       // a timer keeps the event loop alive while the receive thread waits; it also closes idle exchanges
       timers.push(setInterval(() => tracker.expire((performance.timeOrigin + performance.now()) * 1000), 1000));
@@ -284,11 +297,15 @@ export default defineCommand({
       process.off("SIGINT", stop);
       process.off("SIGTERM", stop);
       kernelDrops = socket.stats().drops;
+      endpoint?.stop(); // before the socket: a scrape reads its statistics
       socket.close();
     }
-    if (sink) await sink.end();
+    if (sink) {
+      await sink.end();
+      if (sink.otherLinktype) log.warn(`${sink.otherLinktype} packet(s) not written to ${o.write}: a pcap holds one link type, theirs is another`);
+    }
     await flushOutput(); // the summary must not meet a full output queue
     printSummary(true);
-    return tracker.alerts.length ? EXIT.rogue : EXIT.ok;
+    return tracker.alertCount ? EXIT.rogue : EXIT.ok;
   },
 });

@@ -23,6 +23,18 @@ import type {
 } from "./resident-io.ts";
 import { StoreError } from "./store.ts";
 
+/** What `lease show` prints of a running daemon, SIGUSR1 logs, and a metrics scrape reads. */
+export interface ClientStatus {
+  interface: string; pid: number; mac: string; phase: Phase; since: string;
+  link: { up: boolean }; applied: boolean; lease: LeaseRecord | null;
+  /** Whole seconds until T1, T2 and the lease's end (null: never, an infinite lease). */
+  remaining: { renew: number | null; rebind: number | null; expire: number | null } | null;
+  ipv6OnlyUntil: string | null;
+  settings: { ignoreDns: boolean; ignoreRoutes: boolean; ignoreServers: string[] };
+  counters: { sent: Record<string, number>; received: number; dropped: Record<string, number>; hooksDropped: number };
+  stateFile: string;
+}
+
 export interface ResidentOptions {
   iface: string;
   /** "interface": follow the interface's MAC (a new MAC starts over); or a fixed one. */
@@ -312,7 +324,7 @@ export class ResidentClient {
     return { sent: { ...d.sent }, received: d.received, dropped: d.drops.toJSON() };
   }
 
-  status(): Record<string, unknown> {
+  status(): ClientStatus {
     const s = this.#driver.state;
     const { clock, applier, hook, store } = this.#io;
     const lease = s.lease ? this.#record(s.lease) : null;

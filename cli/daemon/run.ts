@@ -18,6 +18,8 @@ import { controlPath, lockInterface, serveControl, type ControlReply, type Contr
 import { HookQueue } from "./hook.ts";
 import { dropAfterOpen, type Account } from "../privilege.ts";
 import { chownSync, existsSync, mkdirSync } from "node:fs";
+import type { MetricsAddress } from "../metrics/address.ts";
+import type { MetricsServer } from "../metrics/serve.ts";
 import { openResident } from "./open.ts";
 import type { ResidentClient } from "./resident.ts";
 import type { DaemonEvent } from "./resident-io.ts";
@@ -50,6 +52,8 @@ export interface DaemonOptions {
   json: boolean;
   /** Who to become once everything is open (null: stay root). */
   account: Account | null;
+  /** --metrics: where to serve /metrics (null: nowhere). */
+  metrics: MetricsAddress | null;
 }
 
 /** Config file settings under command-line flags, over the defaults. */
@@ -93,7 +97,10 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
   let config: Config | null = o.configPath ? loadConfig(o.configPath) : null;
   let settings = settingsFor(config, o.iface);
   const lock = lockInterface(o.iface);
-  const emit = await makeEmitter(o.json);
+  const logEvent = await makeEmitter(o.json);
+  // every event reaches the metrics (when served) before the log
+  let onEvent: ((e: DaemonEvent) => void) | null = null;
+  const emit = (e: DaemonEvent) => { onEvent?.(e); logEvent(e); };
   const hook = o.hook === null ? null : new HookQueue(o.hook, {
     timeoutMs: o.hookTimeoutMs,
     onResult(ev, r) {
@@ -119,6 +126,21 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
   } catch (err) {
     lock.release();
     throw err;
+  }
+  let endpoint: MetricsServer | null = null;
+  if (o.metrics) {
+    // before the drop: the port may be below 1024
+    const [{ openMetrics }, { ClientMetrics }] = await Promise.all([import("../metrics/serve.ts"), import("../metrics/client.ts")]);
+    try {
+      const opened = openMetrics(o.metrics, (r) => new ClientMetrics(r, o.iface, () => client.status()));
+      onEvent = (e) => opened.metrics.event(e);
+      endpoint = opened.server;
+    } catch (err) {
+      client.stop(false, "could not serve metrics");
+      lock.release();
+      throw err;
+    }
+    emit({ level: "info", event: "metrics", interface: o.iface, message: `metrics: ${endpoint.url}`, url: endpoint.url });
   }
 
   const path = controlPath(o.runDir, o.iface);
@@ -180,6 +202,7 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
     await dropAfterOpen(o.account, o.apply ? ["net_admin"] : [], "request --daemon");
   } catch (err) {
     client.stop(false, "could not drop privileges");
+    endpoint?.stop();
     control.close();
     lock.release();
     throw err;
@@ -197,6 +220,7 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
     process.off("SIGINT", onInt);
     process.off("SIGHUP", onHup);
     process.off("SIGUSR1", onUsr1);
+    endpoint?.stop();
     control.close();
     lock.release();
     if (hook) {

@@ -10,14 +10,16 @@ import { toHex } from "../../core/bytes.ts";
 import { ConversationTracker } from "../../core/conversations.ts";
 import { parseAllowList } from "../../core/allow-list.ts";
 import { OfferCollector, optionViews } from "../../core/offers.ts";
-import { parseUdpFrame, type FrameResult } from "../../core/frame.ts";
-import { inspect, viewFrame, viewMessage, type InputKind, type PacketView } from "../../core/inspect.ts";
+import { parseIpv4Udp, parseUdpFrame, type FrameResult } from "../../core/frame.ts";
+import { unwrapLink } from "../../core/link.ts";
+import { inspect, viewCaptured, viewFrame, viewMessage, type InputKind, type PacketView } from "../../core/inspect.ts";
 import { effectiveRoutes, ipv6OnlyWait, messageLeaseTimes, subnetMask } from "../../core/lease-times.ts";
 import {
-  decodeMessage, encodeMessage, getIp, getIps, getOption, getString, getU32, messageType, type DhcpMessage,
+  decodeBootp, decodeMessage, encodeMessage, getIp, getIps, getOption, getString, getU32, messageType, type DhcpMessage,
 } from "../../core/message.ts";
 import { decodeOption, encodeOption, OPTIONS } from "../../core/options.ts";
 import { renderOfferDetail, renderOfferTable, renderPacket, renderValue } from "../../cli/render.ts";
+import { AP_MAC, dot11, ethernet, radiotap, sll, sll2 } from "../unit/capture-fixtures.ts";
 import { CLIENT_MAC, XID } from "../unit/helpers.ts";
 import type { FrameInput } from "./frame-input.ts";
 import { isDottedQuad, isU32, must, mustPrint, mustSafeJson, PRINTABLE_LINE, PRINTABLE_LINES } from "./invariants.ts";
@@ -117,7 +119,9 @@ function checkMessage(p: Uint8Array, withHex: boolean, render: boolean): void {
   const m = checkDecode(p);
   if (m) { checkOptions(m); checkGetters(m); checkReencode(m); }
   const v = viewMessage(p, withHex);
-  must(v.ok === (m !== null), "viewMessage and decodeMessage disagree");
+  // what decodeMessage refuses, viewMessage still shows when it is a BOOTP header (RFC 951)
+  must(v.ok === (m !== null || decodeBootp(p) !== null), "viewMessage and decodeMessage disagree");
+  must(!v.ok || (v.message.bootp === true) === (m === null), "viewMessage: a BOOTP view of a DHCP message, or the reverse");
   if (!v.ok) mustPrint(v.error, PRINTABLE_LINE, "viewMessage error");
   else if (render) checkPacketView({ index: 1, message: v.message }, "message");
 }
@@ -161,6 +165,45 @@ function checkWatch(bytes: Uint8Array, withHex: boolean): void {
   mustSafeJson(t.alerts, "watch alerts JSON");
 }
 
+/** The capture link types other than Ethernet: the same bytes read as each of them. */
+const OTHER_LINKTYPES = [113, 276, 101, 12, 228, 105, 127, 9];
+
+/** How far one IPv4 packet gets under a link layer, for comparing link layers cheaply. */
+function ipOutcome(linktype: number, b: Uint8Array): string {
+  const l = unwrapLink(linktype, b);
+  if (!l.ok) return l.reason;
+  const r = parseIpv4Udp(b, l.link.ip, { csum: "partial", dstPort: null, ipChecksumZero: true });
+  return r.ok ? [r.packet.srcIp, r.packet.dstIp, r.packet.srcPort, r.packet.dstPort, r.packet.ipChecksum, r.packet.payload.length].join(" ") : r.reason;
+}
+
+function checkOtherLinks(bytes: Uint8Array, withHex: boolean): void {
+  const check = (lt: number, b: Uint8Array) => {
+    const v = viewCaptured(lt, b, 7, TIME_US, withHex);
+    must((v.message !== undefined) !== (v.error !== undefined), `viewCaptured(${lt}): a message or an error, one of them`);
+    must(v.error === undefined || typeof v.dropReason === "string", `viewCaptured(${lt}): an error without a reason code`);
+    checkPacketView(v, "pcap");
+  };
+  for (const lt of OTHER_LINKTYPES) check(lt, bytes);
+  if (bytes.length < 14 || bytes[12] !== 0x08 || bytes[13] !== 0x00) return;
+  // The frame's IPv4 packet under every other link layer gets as far as under Ethernet (the
+  // DHCP decoding after that is the same code); one of them, in turn, is also viewed whole.
+  const ip = bytes.subarray(14);
+  const want = ipOutcome(1, bytes);
+  const wrapped: [number, Uint8Array][] = [
+    [113, sll(ip, 0, CLIENT_MAC)], [276, sll2(ip, 4, CLIENT_MAC)], [101, ip], [228, ip],
+    [127, radiotap(dot11(ip, { fromDs: true, qos: true, order: true, addr: [CLIENT_MAC, AP_MAC, CLIENT_MAC] }))],
+    [1, ethernet(ip, [[0x88a8, 100], [0x8100, 10]])],
+  ];
+  // raw IP has no ethertype: the version nibble says IPv4, so its reasons are the link's
+  const asRaw: Record<string, string> = { "not-ipv4": "ip-version", "link-short": "frame-short" };
+  for (const [lt, b] of wrapped) {
+    const got = ipOutcome(lt, b);
+    must((lt === 101 || lt === 228 ? asRaw[got] ?? got : got) === want, `link type ${lt}: the same IPv4 packet reads as ${got}, under Ethernet ${want}`);
+  }
+  const [lt, b] = wrapped[bytes.length % wrapped.length];
+  check(lt, b);
+}
+
 export function runFrame(input: FrameInput): void {
   const b = input.bytes;
   switch (input.shape) {
@@ -171,6 +214,7 @@ export function runFrame(input: FrameInput): void {
       checkFrameResult(b, any);
       if (any.ok) checkMessage(any.frame.payload, input.withHex, false); // checkWatch renders it
       checkWatch(b, input.withHex);
+      checkOtherLinks(b, input.withHex);
       checkCollector(b, input, any.ok ? any.frame.payload : null);
       return;
     }

@@ -1,5 +1,6 @@
-// Running `dhcptool request lab0 --daemon --json -v` in a lab's client namespace and
-// following its NDJSON events, as a supervisor or a user tailing the log would.
+// Running a resident dhcptool (`request lab0 --daemon --json -v`, or watch or discover with
+// --daemon) in a lab's client namespace and following its NDJSON events, as a supervisor or
+// a user tailing the log would.
 
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -10,16 +11,16 @@ import { MAIN, dhcptool, inNs, type RunResult } from "./helpers.ts";
 
 export interface DaemonEvent { time: string; level: string; event: string; message: string; [k: string]: unknown }
 
-export class Daemon {
+/** A resident dhcptool (any command with --json) in the lab's client namespace, its NDJSON events followed. */
+export class Resident {
   readonly events: DaemonEvent[] = [];
   readonly stderr: string[] = [];
   readonly proc: ReturnType<typeof Bun.spawn>;
   readonly exited: Promise<number>;
   #waiters: { pred: (e: DaemonEvent) => boolean; resolve: (e: DaemonEvent) => void }[] = [];
 
-  constructor(readonly lab: LabState, readonly dirs: DaemonDirs, extra: string[] = []) {
-    const argv = [process.execPath, MAIN, "request", "lab0", "--daemon", "--json", "-v",
-      "--state-dir", dirs.state, "--run-dir", dirs.run, ...extra];
+  constructor(readonly lab: LabState, args: string[]) {
+    const argv = [process.execPath, MAIN, ...args];
     this.proc = Bun.spawn(inClient(lab, argv), { stdout: "pipe", stderr: "pipe", env: { ...process.env, NO_COLOR: "1" } });
     void readLines(this.proc.stdout as ReadableStream<Uint8Array>, (line) => {
       if (!line) return;
@@ -50,11 +51,6 @@ export class Daemon {
     return this.waitFor((e) => e.event === name && pred(e), timeoutMs, from, `"${name}"`);
   }
 
-  /** A lease taken: by DORA ("bound") or by rebooting into a stored one ("reboot"). */
-  leased(timeoutMs: number, from = 0): Promise<DaemonEvent> {
-    return this.waitFor((e) => e.event === "bound" || e.event === "reboot", timeoutMs, from, "a lease (bound or reboot)");
-  }
-
   kill(signal: NodeJS.Signals | number = "SIGTERM"): void {
     this.proc.kill(signal);
   }
@@ -67,6 +63,18 @@ export class Daemon {
     const code = await this.exited;
     clearTimeout(t);
     return code;
+  }
+}
+
+/** `dhcptool request lab0 --daemon --json -v` with its own state and run directories. */
+export class Daemon extends Resident {
+  constructor(lab: LabState, readonly dirs: DaemonDirs, extra: string[] = []) {
+    super(lab, ["request", "lab0", "--daemon", "--json", "-v", "--state-dir", dirs.state, "--run-dir", dirs.run, ...extra]);
+  }
+
+  /** A lease taken: by DORA ("bound") or by rebooting into a stored one ("reboot"). */
+  leased(timeoutMs: number, from = 0): Promise<DaemonEvent> {
+    return this.waitFor((e) => e.event === "bound" || e.event === "reboot", timeoutMs, from, "a lease (bound or reboot)");
   }
 }
 

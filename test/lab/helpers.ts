@@ -49,6 +49,8 @@ export interface CaptureOptions {
   settleMs?: number;
   /** tcpdump -e: each line starts with the link header (MACs, 802.1Q tags). */
   linkHeaders?: boolean;
+  /** tcpdump -y: the link type to capture as (LINUX_SLL, LINUX_SLL2 on the "any" device). */
+  linktype?: string;
 }
 
 export interface Capture {
@@ -68,6 +70,7 @@ export async function captureOn(ns: string, iface: string, filter: string, opts:
   const argv = ["ip", "netns", "exec", ns, "tcpdump", "-Z", "root", "--immediate-mode", "-n", "-i", iface,
     ...(opts.direction ? ["-Q", opts.direction] : []),
     ...(opts.linkHeaders ? ["-e"] : []),
+    ...(opts.linktype ? ["-y", opts.linktype] : []),
     ...(opts.pcap ? ["-U", "-w", opts.pcap] : ["-l"]), // -U: each packet written out as it comes; -l: each line
     filter];
   const p = Bun.spawn(argv, { stdout: opts.pcap ? "ignore" : "pipe", stderr: "pipe" });

@@ -4,7 +4,7 @@
 // daemon's own drop (CAP_NET_ADMIN for --apply, every thread) is checked in daemon.test.ts.
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, copyFileSync, mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdtempSync, realpathSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { inClient, labDown, type LabState } from "../../cli/lab/index.ts";
 import { parseStatus } from "../../native/privilege.ts";
@@ -71,10 +71,11 @@ describe("privilege drop", () => {
       expect(p.exitCode, p.stderr.toString()).toBe(0);
       expect(JSON.parse(p.stdout.toString()).offers).toHaveLength(1);
       expect(p.stderr.toString()).toContain("discover: not root (uid 1000): keeping the file capabilities");
-      // Without the capability the same user is told what to do.
+      // Without the capability the same user is told what to do, naming bun's real file
+      // (setcap refuses the symlink that `command -v bun` finds).
       const plain = Bun.spawnSync(inClient(lab, ["setpriv", "--reuid=1000", "--regid=1000", "--clear-groups", process.execPath, MAIN, "discover", "lab0", "--first"]), { stderr: "pipe" });
       expect(plain.exitCode).toBe(1);
-      expect(plain.stderr.toString()).toContain("grant cap_net_raw");
+      expect(plain.stderr.toString()).toContain(`run as root, or: sudo setcap cap_net_raw,cap_net_admin+ep ${realpathSync(process.execPath)}`);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -3,7 +3,7 @@
 // synthetic floods.
 
 import { describe, expect, test } from "bun:test";
-import { ConversationTracker, type SeenPacket } from "../../core/conversations.ts";
+import { ConversationTracker, MAX_ALERTS, type SeenPacket } from "../../core/conversations.ts";
 import { parseAllowList } from "../../core/allow-list.ts";
 import { viewFrame } from "../../core/inspect.ts";
 import { decodePcap } from "../../core/pcap.ts";
@@ -81,6 +81,23 @@ describe("bounds under a flood", () => {
     expect(s.conversations.total).toBe(100_000);
     expect(s.conversations.evicted).toBe(100_000 - 500);
     expect(s.conversations.unanswered).toBe(100_000 - 500); // each one closed while waiting
+  });
+
+  test("OFFERs from 10,000 fake rogue servers: the alerts listed stay at MAX_ALERTS, every one is counted", () => {
+    const t = new ConversationTracker(parseAllowList(["198.18.0.1"]).list, { maxServers: 64 });
+    const mac = Uint8Array.of(2, 0, 0, 0, 0, 7);
+    let raised = 0;
+    for (let i = 0; i < 10_000; i++) {
+      t.add(synthetic(BOOTREQUEST, 1, i, mac, "", i * 1000));
+      const e = t.add(synthetic(BOOTREPLY, 2, i, mac, `10.${(i >> 8) & 255}.${i & 255}.1`, i * 1000 + 500));
+      if (e.alert) raised++;
+    }
+    expect(raised).toBe(10_000);
+    expect(t.alertCount).toBe(10_000);
+    expect(t.alerts.length).toBe(MAX_ALERTS);
+    const s = t.summary();
+    expect(s.rogueServers.length).toBe(MAX_ALERTS);
+    expect(s.rogueServersTruncated).toBe(true);
   });
 
   test("OFFERs from 2,000 different servers: at most maxServers remembered, latency samples capped", () => {

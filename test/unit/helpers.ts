@@ -50,3 +50,15 @@ export function offerFrame(payload = offerPayload(), dstMac: Uint8Array = CLIENT
     srcPort: 67, dstPort: 68, payload, ttl: 64,
   });
 }
+
+/** Every sample line of a Prometheus exposition: `name{labels}` → value (HELP/TYPE lines skipped). */
+export function metricSamples(text: string): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const line of text.split("\n")) {
+    if (!line || line.startsWith("#")) continue;
+    const i = line.lastIndexOf(" ");
+    const v = line.slice(i + 1);
+    m.set(line.slice(0, i), v === "+Inf" ? Infinity : v === "-Inf" ? -Infinity : Number(v));
+  }
+  return m;
+}

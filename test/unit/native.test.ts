@@ -6,7 +6,7 @@
 import { describe, expect, test } from "bun:test";
 import { cpSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { interfaceInfo, type NativeError } from "../../native/rawsocket.ts";
 import { expectNativeError, thrown } from "./native-errors.ts";
 
@@ -40,8 +40,8 @@ describe("interfaceInfo", () => {
   test("without a built library it is ENOSHIM, and importing alone does not fail", () => {
     const dir = mkdtempSync(join(tmpdir(), "dhcptool-noshim-"));
     try {
-      // rawsocket.ts and the shim.ts it loads through, with no build/ beside them
-      for (const file of ["rawsocket.ts", "shim.ts"]) cpSync(join(import.meta.dir, "../../native", file), join(dir, file));
+      // rawsocket.ts and the modules it loads through, with no build/ beside them
+      for (const file of ["rawsocket.ts", "shim.ts", "assets.ts", "self.ts"]) cpSync(join(import.meta.dir, "../../native", file), join(dir, file));
       const script =
         "const m = await import(process.argv[1]); try { m.interfaceInfo('lo'); console.log('loaded'); } " +
         "catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })); }";
@@ -49,7 +49,7 @@ describe("interfaceInfo", () => {
       expect(child.exitCode).toBe(0);
       expect(JSON.parse(child.stdout.toString())).toEqual({
         code: "ENOSHIM",
-        message: "native shim not built: run `bun run build`",
+        message: `native shim not built: run \`bun run build\` in ${resolve(dir, "..")}`,
       });
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -1,5 +1,6 @@
 // Capture files built by hand for the pcap tests: DHCP frames, classic pcap in either byte
-// order, pcapng blocks. Shared by test/unit/pcap.test.ts and test/lab/pcap-tshark.test.ts.
+// order, pcapng blocks. Shared by test/unit/pcap.test.ts and test/lab/pcap-tshark.test.ts, and
+// the pcapng blocks by capture-fixtures.ts.
 
 import { expect } from "bun:test";
 import { toHex } from "../../core/bytes.ts";
@@ -73,9 +74,9 @@ export function handPcap(le: boolean, magic: number, packets: { data: Uint8Array
 }
 
 // pcapng blocks, built in either byte order.
-const SHB = 0x0a0d0d0a, IDB = 1, SPB = 3, NRB = 4, EPB = 6;
+export const SHB = 0x0a0d0d0a, IDB = 1, SPB = 3, NRB = 4, EPB = 6;
 
-function block(le: boolean, type: number, body: Uint8Array): Uint8Array {
+export function block(le: boolean, type: number, body: Uint8Array): Uint8Array {
   const len = 12 + ((body.length + 3) & ~3);
   const out = new Uint8Array(len);
   const dv = new DataView(out.buffer);

@@ -1,0 +1,6 @@
+// `import path from "x.so" with { type: "file" }`: Bun hands over the file's path (inside a
+// compiled binary, a /$bunfs/ path).
+declare module "*.so" {
+  const path: string;
+  export default path;
+}
