@@ -28,7 +28,7 @@ const MIN_LEVEL: Record<Kind, LogLevel> = { error: 0, warn: 1, info: 1, verbose:
 let level: LogLevel = 1;
 let human = true;
 let daemon = false;
-let sink: ((kind: Kind, msg: string) => void) | null = null;
+let sink: Sink | null = null;
 
 export function setLogLevel(l: LogLevel): void {
   level = l;
@@ -78,11 +78,39 @@ function plainSink(): (kind: Kind, msg: string) => void {
   return (kind, msg) => stderr.write(plainLine(kind, msg, style));
 }
 
-/** consola, with its terminal reporter where a person reads stderr, else plain lines through it. */
-function consolaSink(): (kind: Kind, msg: string) => void {
+type Sink = (kind: Kind, msg: string) => void;
+
+/** consola on its way: lines wait for it in order (main waits for them before exiting). */
+let loading: Promise<void> | null = null;
+
+/**
+ * consola, loaded by a dynamic import on the first line logged (so that a bundle keeps it in
+ * a chunk of its own, never parsed on the machine path); the lines logged meanwhile wait.
+ */
+function consolaSink(): Sink {
+  let ready: Sink | null = null;
+  let waiting: [Kind, string][] = [];
+  loading = makeConsola().catch(() => plainSink()).then((s) => {
+    ready = s;
+    for (const [k, m] of waiting) s(k, m);
+    waiting = [];
+  });
+  return (kind, msg) => {
+    if (ready) ready(kind, msg);
+    else waiting.push([kind, msg]);
+  };
+}
+
+/** Lines logged but still waiting for consola are written. */
+export async function flushLog(): Promise<void> {
+  await loading;
+}
+
+/** consola with its terminal reporter where a person reads stderr, else plain lines through it. */
+async function makeConsola(): Promise<Sink> {
   const tty = isTty(2);
   const out = {
-    write: (s: string) => { stderr.write(s); return true; },
+    write: (s: string) => { clearStatusLine(); stderr.write(s); return true; },
     // the width lets consola put a daemon's time at the right edge; a one-shot's lines end at their text
     get columns() { return tty && daemon ? outputWidth(2) ?? 80 : 0; },
   } as unknown as NodeJS.WriteStream;
@@ -92,8 +120,12 @@ function consolaSink(): (kind: Kind, msg: string) => void {
     const env = process.env;
     const saved = { NO_COLOR: env.NO_COLOR, FORCE_COLOR: env.FORCE_COLOR };
     if (colorEnabled(2)) { delete env.NO_COLOR; env.FORCE_COLOR = "1"; } else { env.NO_COLOR = "1"; delete env.FORCE_COLOR; }
-    const { createConsola } = require("consola") as typeof import("consola");
-    for (const [k, v] of Object.entries(saved)) if (v === undefined) delete env[k]; else env[k] = v;
+    let createConsola: typeof import("consola").createConsola;
+    try {
+      ({ createConsola } = await import("consola"));
+    } finally {
+      for (const [k, v] of Object.entries(saved)) if (v === undefined) delete env[k]; else env[k] = v;
+    }
     // fancy: consola picks its plain reporter under CI or NODE_ENV=test; a terminal is a terminal
     // (index.mjs reads `fancy`; its .d.ts, as resolved here, does not declare it)
     const options: Parameters<typeof createConsola>[0] & { fancy: boolean } = {
@@ -101,7 +133,7 @@ function consolaSink(): (kind: Kind, msg: string) => void {
     };
     c = createConsola(options);
   } else {
-    const { createConsola } = require("consola/core") as typeof import("consola/core");
+    const { createConsola } = await import("consola/core");
     const style = daemon ? (stderrIsJournal() ? "journal" : "daemon") : "oneshot";
     const reverse: Record<string, Kind> = { error: "error", warn: "warn", info: "info", log: "verbose", debug: "debug" };
     c = createConsola({

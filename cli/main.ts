@@ -3,9 +3,9 @@
 // lazily so each path imports just what it needs (start-up is most of a discover's time).
 
 import { escapeText } from "../core/escape.ts";
-import { EXIT, signalExit, UserError } from "./errors.ts";
+import { EXIT, UserError } from "./errors.ts";
 import type { CommandDef } from "citty";
-import { flushOutput, log, print, setLogLevel, setMachineOutput } from "./log.ts";
+import { flushLog, flushOutput, log, print, setLogLevel, setMachineOutput } from "./log.ts";
 import { EXIT_PIPE, stdout } from "./output.ts";
 import { helpWidth } from "./term.ts";
 import { version as VERSION } from "../package.json" with { type: "json" };
@@ -66,17 +66,6 @@ Examples:
 Exit status: 0 ok, 1 error, 2 usage, 3 no answer, 4 NAK, 5 rogue server seen, 130 interrupted (Ctrl-C), 141 the reader of the output went away.
 `;
 
-/**
- * SIGINT and SIGTERM where no command listens for them (a daemon stops cleanly, discover
- * ends its window, an exchange says where it stopped): end now, as the shell would report a
- * process the signal killed. The next Ctrl-C after a command's own handling lands here too.
- */
-function onSignal(signal: "SIGINT" | "SIGTERM"): void {
-  if (process.listenerCount(signal) > 1) return;
-  log.info(`interrupted (${signal})`);
-  process.exit(signalExit(signal));
-}
-
 /** --json or --format json|env: output for a program, no human renderers loaded (start-up time). */
 function machineOutput(args: string[]): boolean {
   return args.some((a, i) => a === "--json" || /^--format=(json|env)$/.test(a) || (a === "--format" && /^(json|env)$/.test(args[i + 1] ?? "")));
@@ -84,8 +73,9 @@ function machineOutput(args: string[]): boolean {
 
 async function main(argvIn: string[]): Promise<number> {
   let argv = argvIn;
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
+  // No SIGINT/SIGTERM handler here (installing one costs start-up): a command that has
+  // nothing to say when interrupted is ended by the signal itself, which its shell reports as
+  // 130 or 143; discover, the exchanges and the daemons handle theirs.
   // Flags after "--" belong to another command (lab exec -- dhcptool …).
   const own = argv.includes("--") ? argv.slice(0, argv.indexOf("--")) : argv;
   const verbose = own.includes("--verbose") || own.includes("-v");
@@ -175,6 +165,7 @@ function report(err: unknown, verbose: boolean): number {
 const LAST_LINES_MS = 2000;
 
 let code = await main(process.argv.slice(2));
+await flushLog();
 // Let a large result drain into a slow pipe before exiting (a one-shot waits for its reader
 // as cat does; a daemon's output gives up after LAST_LINES_MS).
 await flushOutput(LAST_LINES_MS);

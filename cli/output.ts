@@ -131,6 +131,8 @@ class FdWriter {
         return this.#fail(code);
       }
       this.#queued -= n;
+      // The reader took something: it is slow, not stalled; come back soon.
+      if (n > 0) this.#retryMs = RETRY_MIN_MS;
       if (n < head.length) {
         this.#queue[0] = head.subarray(n);
         return this.#later();
@@ -141,7 +143,7 @@ class FdWriter {
     this.#wake();
   }
 
-  /** The reader is slow: try again soon, backing off to 200 ms (no poll(2) from JS without a stream). */
+  /** The pipe is full: try again soon, backing off to 200 ms while the reader takes nothing (no poll(2) from JS without a stream). */
   #later(): void {
     if (this.#retry) return;
     this.#retry = setTimeout(() => {

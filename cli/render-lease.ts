@@ -6,7 +6,6 @@ import { leaseVars } from "../core/lease-env.ts";
 import type { LeaseRecord } from "../core/lease-record.ts";
 import type { RequestResult } from "./client/request.ts";
 import { formatDuration } from "./render.ts";
-import { renderTable } from "./render-table.ts";
 
 /**
  * A value safe to `source` in sh/bash: wire strings escaped (no control characters reach a
@@ -92,5 +91,6 @@ export function renderShown(x: Shown, now = Date.now()): string {
     ["expires", whenText(l.expiresAt, now)],
   ];
   if (x.counters && typeof x.counters === "object") rows.push(["packets", countersText(x.counters as Record<string, unknown>)]);
-  return head + "\n" + renderTable([{ header: "" }, { header: "" }], rows.map(([k, v]) => ["  " + k, v]), { width: null }).text;
+  const width = Math.max(...rows.map(([k]) => k.length));
+  return `${head}\n${rows.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`).join("\n")}\n`;
 }

@@ -5,7 +5,8 @@
 // A table fits the terminal it is shown on (cli/term.ts outputWidth; a pipe has no limit):
 // first lists are shortened ("10.0.0.1 +3"), then the least needed columns are left out,
 // then what remains wraps at spaces. `--wide` (-w) shows everything, however wide.
-// `table` (it loads ajv: ~12 ms) is loaded only when a table is printed.
+// `table` (it loads ajv: ~12 ms) is loaded only on the paths that print a table: they call
+// loadTable() first (a dynamic import, so that a bundle keeps it in a chunk of its own).
 
 import type { ColumnUserConfig, TableUserConfig } from "table";
 import { visibleLength } from "./term.ts";
@@ -28,6 +29,13 @@ export interface Fitted {
   hidden: string[];
   /** Some list was shortened to fit. */
   shortened: boolean;
+}
+
+let tableModule: typeof import("table") | null = null;
+
+/** Loads `table`; renderTable needs it loaded. */
+export async function loadTable(): Promise<void> {
+  tableModule ??= await import("table");
 }
 
 const GAP = 2;
@@ -71,7 +79,8 @@ export function renderTable(columns: Column[], rows: Cell[][], opts: { width: nu
       ws[widest]--;
     }
   }
-  const { table, getBorderCharacters } = require("table") as typeof import("table");
+  if (!tableModule) throw new Error("renderTable: loadTable() first");
+  const { table, getBorderCharacters } = tableModule;
   const config: TableUserConfig = {
     border: getBorderCharacters("void"),
     drawHorizontalLine: () => false,

@@ -129,6 +129,7 @@ export default defineCommand({
       setDaemonLog();
       const { runProbeDaemon } = await import("../client/probe.ts");
       const { probePrinter } = await import("../render-probe.ts");
+      if (args.json !== true) await (await import("../render-table.ts")).loadTable(); // its summaries
       return runProbeDaemon(o, accountFromArgs(args), probePrinter(args.json === true, args.verbose === true, args.wide === true));
     }
     // --- end resident prober ---
@@ -165,7 +166,8 @@ export default defineCommand({
     } else {
       const render = await import("../render.ts");
       if (result.offers.length) {
-        const { fitNote } = await import("../render-table.ts");
+        const { fitNote, loadTable } = await import("../render-table.ts");
+        await loadTable();
         const table = render.renderOfferTable(result.offers, opts.allow !== null, { width: outputWidth(1), wide: args.wide === true });
         print(table.text);
         const note = fitNote(table);

@@ -6,12 +6,12 @@ import { defineCommand } from "citty";
 import { describeStart, isCaptureStart } from "../../core/capture-types.ts";
 import { safeJson } from "../../core/escape.ts";
 import { inspect, viewCaptured, type Inspection, type PacketView } from "../../core/inspect.ts";
-import { isatty } from "node:tty";
 import { outputArgs, rejectUnknownFlags } from "../args.ts";
 import { CHUNK_BYTES, InputStream, replayCapture } from "../capture-io.ts";
 import { EXIT, UsageError, UserError } from "../errors.ts";
 import { log, print } from "../log.ts";
 import { printJson, renderPacket } from "../render.ts";
+import { isTty } from "../term.ts";
 
 /** A message, a frame, or a hex dump of one: far less than this. More is not one of them. */
 const MAX_SINGLE_INPUT = 4 * 1024 * 1024;
@@ -93,7 +93,7 @@ export default defineCommand({
     if (format !== "auto" && format !== "hex" && format !== "raw" && format !== "pcap") throw new UsageError(`--format ${format}: use auto, hex, raw or pcap`);
     const path = (args.input as string | undefined) || "-";
     // Nothing piped in and nothing named: waiting for a person to type hex is not what they meant.
-    if (path === "-" && isatty(0)) throw new UsageError("no input: dhcptool lease decode FILE, or pipe one in: … | dhcptool lease decode -");
+    if (path === "-" && isTty(0)) throw new UsageError("no input: dhcptool lease decode FILE, or pipe one in: … | dhcptool lease decode -");
     const input = InputStream.open(path);
     let counts: Counts;
     try {

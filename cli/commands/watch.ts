@@ -19,7 +19,7 @@ import type { MetricsServer } from "../metrics/serve.ts";
 import type { WatchMetrics } from "../metrics/watch.ts";
 import { accountFromArgs, dropAfterOpen, userArg } from "../privilege.ts";
 import { formatDuration, renderValue } from "../render.ts";
-import { renderTable } from "../render-table.ts";
+import { loadTable, renderTable } from "../render-table.ts";
 import { outputWidth, paint } from "../term.ts";
 
 export const watchArgs = {
@@ -189,6 +189,7 @@ export default defineCommand({
   async run({ args, rawArgs }) {
     rejectUnknownFlags(rawArgs, watchArgs);
     const o = optionsFromArgs(args as Parsed, rawArgs, metricsFromArgs(args));
+    if (!o.json) await loadTable(); // the summary's tables
     const account = accountFromArgs(args as Parsed);
     const tracker = new ConversationTracker(o.allow);
     let decodeErrors = 0, shown = 0, frames = 0;

@@ -158,12 +158,13 @@ describe("a reader that stalls", () => {
       stdout: writeFd, stderr: "pipe", env: { ...process.env, NO_COLOR: "1" },
     });
     closeSync(writeFd);
-    // A flood of DISCOVERs from the server's side: more lines than stdout's queue (8 MiB) holds.
+    // A flood of DISCOVERs from the server's side: far more lines (~900 bytes each with -v)
+    // than stdout's queue (8 MiB) holds, paced so that the kernel keeps most of them for watch.
     const frame = Buffer.from(discoverFrame()).toString("hex");
     const script = `import { RawSocket } from "${import.meta.dir}/../../native/rawsocket.ts";
       const f = Uint8Array.from(Buffer.from("${frame}", "hex"));
       const s = RawSocket.open("${SERVER_IFACE}", { filter: "client", onFrame() {} });
-      for (let i = 0; i < 12000; i++) { s.send(f); if (i % 500 === 499) await Bun.sleep(5); }
+      for (let i = 0; i < 30000; i++) { s.send(f); if (i % 500 === 499) await Bun.sleep(10); }
       s.close();`;
     // Its socket is open once it runs as nobody (its start line sits in the full pipe).
     expect(await eventually(() => /^Uid:\s+65534/m.test(procStatus(p.pid)), 10_000)).toBe(true);

@@ -1,10 +1,10 @@
 // The human side of the output: colour by the conventions, durations one way, tables that fit
 // the terminal (numbers aligned), log lines for a journal or a file.
 
-import { describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
 import { plainLine, stderrIsJournal } from "../../cli/log.ts";
 import { formatDuration } from "../../cli/render.ts";
-import { fitNote, renderTable, type Column } from "../../cli/render-table.ts";
+import { fitNote, loadTable, renderTable, type Column } from "../../cli/render-table.ts";
 import { colorEnabled, outputWidth, visibleLength } from "../../cli/term.ts";
 
 describe("colour", () => {
@@ -38,6 +38,7 @@ describe("width", () => {
 });
 
 describe("tables", () => {
+  beforeAll(loadTable);
   const columns: Column[] = [{ header: "SERVER" }, { header: "MAC", drop: 1 }, { header: "DNS", list: true }, { header: "MS", align: "right" }];
   const rows = [
     ["10.0.0.1", "02:00:00:00:00:01", ["10.0.0.53", "10.0.0.54", "10.0.0.55", "10.0.0.56"], "3.9"],
