@@ -57,3 +57,14 @@ export async function dropAfterOpen(account: Account | null, keep: readonly Capa
   const r = dropPrivileges(account.uid, account.gid, keep);
   log.verbose(`${what}: now uid ${r.uid} gid ${r.gid} (${account.name}), capabilities kept: ${r.kept.length ? r.kept.map((c) => "cap_" + c).join(", ") : "none"} (checked in /proc/self/status, ${r.threads} threads)`);
 }
+
+/**
+ * The resident client, once dropped: the seccomp filter on every thread (native/seccomp.c),
+ * checked. Only as root (an ordinary user with file capabilities keeps what it has, and no
+ * filter: it may need them).
+ */
+export async function confine(what: string): Promise<void> {
+  const { installSeccomp } = await import("../native/privilege.ts");
+  const threads = installSeccomp();
+  log.verbose(`${what}: seccomp filter on every thread (${threads} threads checked): execve, ptrace, new packet sockets and the rest refused`);
+}

@@ -10,17 +10,17 @@ import { formatDuration } from "./render.ts";
 /**
  * A value safe to `source` in sh/bash: wire strings escaped (no control characters reach a
  * terminal), then single-quoted, a ' inside written as '\'' — nothing inside single quotes
- * is expanded, so no $(…), `…` or ; can run.
+ * is expanded, so no $(…), `…` or ; can run. `escaped`: the value is escaped already (leaseVars).
  */
-export function shellQuote(value: string): string {
-  return "'" + escapeText(value).replace(/'/g, "'\\''") + "'";
+export function shellQuote(value: string, escaped = false): string {
+  return "'" + (escaped ? value : escapeText(value)).replace(/'/g, "'\\''") + "'";
 }
 
 export function renderLeaseEnv(r: RequestResult): string {
   const l = r.lease;
   if (!l) return "";
-  const vars: [string, string][] = [["interface", r.interface], ...leaseVars(l, "new_")];
-  return vars.map(([k, v]) => `${k}=${shellQuote(v)}\n`).join("");
+  const vars: [string, string][] = [["interface", escapeText(r.interface)], ...leaseVars(l, "new_")];
+  return vars.map(([k, v]) => `${k}=${shellQuote(v, true)}\n`).join("");
 }
 
 const list = (xs: string[]) => (xs.length ? xs.map(escapeText).join(", ") : "-");

@@ -104,6 +104,8 @@ export interface ClientState {
   readonly sent: number;
   /** When the first REQUEST of the current exchange went out: the lease starts there. */
   readonly requestSentAt: number;
+  /** When the last REQUEST (any phase) went out: renewals keep MIN_REQUEST_GAP_MS from it. */
+  readonly lastRequestAt: number | null;
   /** The OFFER we are requesting (REQUESTING), null before one is chosen. */
   readonly chosen: ServerChoice | null;
   readonly lease: Lease | null;

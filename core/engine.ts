@@ -8,6 +8,7 @@ import { bytesEqual, toHex } from "./bytes.ts";
 import { sendDiscover, sendRelease, sendRequest } from "./engine-messages.ts";
 import { isSubnetEdge, isUsableAddress, ipv6OnlyWait, effectiveRoutes, messageLeaseTimes } from "./lease-times.ts";
 import { getIp, getIps, getOption, getString, messageType, BOOTREPLY } from "./message.ts";
+import { badServerId, badSourceMac } from "./reply-sanity.ts";
 import { DHCPACK, DHCPNAK, DHCPOFFER } from "./options.ts";
 import {
   ALL_TIMERS, type Action, type ClientState, type EngineConfig, type Event, type Lease, type Phase, type Received,
@@ -22,10 +23,16 @@ export type {
 const SECOND = 1000;
 /** RFC 2131 4.4.5: renew/rebind retransmissions no closer than 60 s. */
 const MIN_RENEW_RETRY_MS = 60 * SECOND;
+/**
+ * Finding 12: no two REQUESTs of the renewal phases closer than this (counting the one that
+ * won the lease). A lease whose T1 and T2 fall within it (a 2 s lease: both at 1 s) is
+ * renewed at this pace, not twice a second; one shorter than that runs out and starts over.
+ */
+export const MIN_REQUEST_GAP_MS = 2 * SECOND;
 
 export function initialState(config: EngineConfig): ClientState {
   return {
-    config, phase: "INIT", xid: 0, exchangeStartedAt: 0, sent: 0, requestSentAt: 0, chosen: null,
+    config, phase: "INIT", xid: 0, exchangeStartedAt: 0, sent: 0, requestSentAt: 0, lastRequestAt: null, chosen: null,
     lease: config.storedLease ?? null, rebootAddress: null, naks: 0, ipv6OnlyUntil: null,
   };
 }
@@ -99,9 +106,8 @@ function enter(from: ClientState, phase: Phase, now: number, actions: Action[], 
     }
     case "RENEWING":
     case "REBINDING":
-      // RFC 2131 4.4.5: a new exchange, the lease start moves to this REQUEST.
+      // RFC 2131 4.4.5: a new exchange; the lease start moves to its first REQUEST (transmit).
       newExchange();
-      s = { ...s, requestSentAt: now };
       return transmit(s, now, actions);
     case "STOPPED":
       for (const t of ALL_TIMERS) actions.push({ kind: "disarm", timer: t });
@@ -143,10 +149,18 @@ function reboot(s: ClientState, now: number, actions: Action[], address: string)
 
 /** Sends this phase's message (again) and arms the next retransmission. */
 function transmit(s: ClientState, now: number, actions: Action[]): ClientState {
-  actions.push(s.phase === "SELECTING" ? sendDiscover(s, now) : sendRequest(s, now));
-  s = { ...s, sent: s.sent + 1 };
+  const renewal = s.phase === "RENEWING" || s.phase === "REBINDING";
+  if (renewal && s.lastRequestAt !== null && now < s.lastRequestAt + MIN_REQUEST_GAP_MS) {
+    // Too soon after the last REQUEST: the retransmission timer sends it (the lease end still wins).
+    actions.push({ kind: "arm", timer: "retransmit", at: s.lastRequestAt + MIN_REQUEST_GAP_MS });
+    return s;
+  }
+  if (renewal && s.sent === 0) s = { ...s, requestSentAt: now };
+  const selecting = s.phase === "SELECTING";
+  actions.push(selecting ? sendDiscover(s, now) : sendRequest(s, now));
+  s = { ...s, sent: s.sent + 1, lastRequestAt: selecting ? s.lastRequestAt : now };
   let at: number | null;
-  if (s.phase === "RENEWING" || s.phase === "REBINDING") {
+  if (renewal) {
     // RFC 2131 4.4.5: wait half the time left until T2 (RENEWING) or the lease end
     // (REBINDING), but no less than 60 s; the T2/expire timers end the phase.
     const until = s.phase === "RENEWING" ? s.lease!.rebindAt! : s.lease!.expiresAt!;
@@ -218,6 +232,7 @@ function onLink(s: ClientState, up: boolean, now: number, actions: Action[]): Cl
 
 /** lease renew / lease rebind from the operator: that exchange now, or a new start when unbound. */
 function onOperator(s: ClientState, what: "renew" | "rebind", now: number, actions: Action[]): ClientState {
+  s = { ...s, lastRequestAt: null }; // asked for now: not held back by the renewal pace
   switch (s.phase) {
     case "BOUND":
     case "RENEWING":
@@ -325,6 +340,9 @@ function onReceived(s: ClientState, r: Received, now: number, actions: Action[])
         s.phase === "RENEWING" || s.phase === "REBINDING")) return drop(s, actions, "not-expected");
   if (m.xid !== s.xid) return drop(s, actions, "wrong-xid");
   if (!bytesEqual(m.chaddr.subarray(0, 6), c.identity.mac)) return drop(s, actions, "wrong-chaddr");
+  // Finding 12: renewals and the RELEASE go to the server id and the ACK's Ethernet source.
+  if (badSourceMac(r.srcMac, c.identity.mac) !== null) return drop(s, actions, "bad-source-mac");
+  if (badServerId(replyServer(r), [m.yiaddr, s.lease?.address, s.chosen?.address]) !== null) return drop(s, actions, "bad-server-id");
   const type = messageType(m);
   // --server: we asked one server; an answer from another is not what we asked for.
   if (c.server && replyServer(r) !== c.server.ip && r.srcIp !== c.server.ip) return drop(s, actions, "other-server");

@@ -3,6 +3,7 @@
 // decides how the pairs travel (a hook's environment, or quoted lines to `source`).
 
 import { ipToU32, parseIp, u32ToIp } from "./bytes.ts";
+import { escapeText } from "./escape.ts";
 import type { Lease, RawOption } from "./engine-types.ts";
 
 /**
@@ -17,11 +18,13 @@ export type LeaseEnvFields =
 export type LeaseVarPrefix = "new_" | "old_";
 
 /**
- * The lease as [name, value] pairs, in a fixed order. Values are verbatim — an environment
- * value is never parsed by a shell, so quoting would only corrupt it — except that a value is
- * cut at its first NUL, which an environment string cannot hold (execve takes C strings).
- * Wire strings are Latin-1 (one char per byte, core/option-codecs.ts text); they are not
- * escaped here: whoever prints them escapes them.
+ * The lease as [name, value] pairs, in a fixed order. Values are escaped as dhcpcd escapes
+ * them (issue 11 finding 8), with the tool's one scheme (core/escape.ts escapeText):
+ * printable ASCII as is, a backslash doubled, every other byte as \xNN. Wire strings are
+ * Latin-1 (one char per byte, core/option-codecs.ts text), so a server's 0x9b reaches a hook
+ * as the four characters \x9b, never as a byte a terminal would act on, and a NUL as \x00
+ * (an environment string cannot hold one). The raw bytes are in the hook's JSON (the
+ * lease's options, as hex). No shell quoting: an environment value is never parsed.
  */
 export function leaseVars(lease: LeaseEnvFields, prefix: LeaseVarPrefix): [string, string][] {
   const net = networkOf(lease.address, lease.subnetMask);
@@ -46,10 +49,9 @@ export function leaseVars(lease: LeaseEnvFields, prefix: LeaseVarPrefix): [strin
   return vars.map(([name, value]) => [prefix + name, envValue(value)]);
 }
 
-/** execve(2) ends each environment string at its first NUL: cut it there ourselves, visibly. */
+/** An environment value: printable ASCII as is, `\` as `\\`, any other byte as `\xNN`. */
 export function envValue(value: string): string {
-  const nul = value.indexOf("\0");
-  return nul < 0 ? value : value.slice(0, nul);
+  return escapeText(value);
 }
 
 /** Prefix length of a contiguous mask (ones then zeros), or null. */

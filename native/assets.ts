@@ -22,6 +22,9 @@
 // does on every start) must cost nothing.
 const fs = (): typeof import("node:fs") => require("node:fs");
 
+/** The resident client's privileged helper: its name on disk (native/build/) and in the table. */
+export const HELPER_ASSET = "dhcptool-priv";
+
 const embedded = new Map<string, string>();
 
 /** Called once by the compiled entry point: asset name → the path Bun gave its import. */

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds native/build/libdhcptool.so from native/*.c with the system C
-# compiler. Idempotent: does nothing when the .so is newer than every source.
+# Builds native/build/libdhcptool.so from native/*.c and the resident client's privileged
+# helper native/build/dhcptool-priv from native/helper/*.c, with the system C compiler.
+# Idempotent: does nothing when both are newer than every source.
 # Run by `bun run build` (scripts/setup.sh, scripts/test.sh, scripts/compile.sh, npm pack).
 set -euo pipefail
 
@@ -9,15 +10,17 @@ script="${BASH_SOURCE[0]}"
 native_dir="$(cd "${script%/*}" && pwd)"
 out_dir="$native_dir/build"
 out="$out_dir/libdhcptool.so"
+helper="$out_dir/dhcptool-priv"
 
 sources=("$native_dir"/*.c)
+helper_sources=("$native_dir"/helper/*.c)
 up_to_date=1
-[[ -f "$out" ]] || up_to_date=0
-for f in "${sources[@]}" "$native_dir"/*.h; do
-	[[ "$f" -nt "$out" ]] && up_to_date=0
+[[ -f "$out" && -f "$helper" ]] || up_to_date=0
+for f in "${sources[@]}" "$native_dir"/*.h "${helper_sources[@]}" "$native_dir"/helper/*.h; do
+	[[ "$f" -nt "$out" || "$f" -nt "$helper" ]] && up_to_date=0
 done
 if [[ $up_to_date == 1 ]]; then
-	echo "dhcptool: native shim is up to date ($out)"
+	echo "dhcptool: native shim is up to date ($out, $helper)"
 	exit 0
 fi
 
@@ -39,13 +42,18 @@ if [[ -z "$compiler" ]]; then
 fi
 
 mkdir -p "$out_dir"
-# Compile to a temporary name and rename, so a failed or interrupted build
-# never leaves a half-written library where the loader would find it.
+# Compile to temporary names and rename, so a failed or interrupted build
+# never leaves a half-written file where the loader would find it.
 tmp="$(mktemp "$out_dir/.libdhcptool.XXXXXX.so")"
-trap 'rm -f "$tmp"' EXIT
+tmp_helper="$(mktemp "$out_dir/.dhcptool-priv.XXXXXX")"
+trap 'rm -f "$tmp" "$tmp_helper"' EXIT
 # Only the dt_* functions marked EXPORT are visible; the rest stays inside the library.
 "$compiler" -O2 -Wall -Wextra -fPIC -shared -pthread -fvisibility=hidden -o "$tmp" "${sources[@]}"
-chmod 0755 "$tmp" # mktemp made it 0600; other users must be able to load it
+# The helper runs as root: hardened like a system daemon.
+"$compiler" -O2 -Wall -Wextra -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE -pie -Wl,-z,relro,-z,now \
+	-o "$tmp_helper" "${helper_sources[@]}"
+chmod 0755 "$tmp" "$tmp_helper" # mktemp made them 0600; other users must be able to load the library
 mv -f "$tmp" "$out"
+mv -f "$tmp_helper" "$helper"
 trap - EXIT
-echo "dhcptool: built $out with $compiler"
+echo "dhcptool: built $out and $helper with $compiler"

@@ -20,9 +20,107 @@
 #define _GNU_SOURCE
 #include "shim.h"
 
+#include <dirent.h>
 #include <grp.h>
 #include <linux/capability.h>
 #include <sys/prctl.h>
+
+/*
+ * The bounding set and no_new_privs belong to each thread, and Bun's threads (JSC's, the
+ * event loop's, our receive threads) exist before any of our code runs; no call reaches them
+ * all (issue 11 finding 3). So every thread is asked to do it itself: a signal through
+ * tgkill(2) to each task in /proc/self/task, whose handler drops the bounding set to `keep`
+ * and sets no_new_privs (prctl is async-signal-safe), and counts itself done. The signal is
+ * SIGSYS, borrowed for the moment: mimalloc's scavenger thread blocks every signal but the
+ * synchronous ones (and glibc's own), and nothing in the process raises SIGSYS (our seccomp
+ * filter answers EPERM, never SIGSYS).
+ */
+#define ALL_THREADS_SIGNAL SIGSYS
+static volatile uint64_t at_keep;
+static volatile int at_done, at_err;
+
+static int drop_bounding(uint64_t keep)
+{
+	for (int cap = 0; cap <= 63; cap++) {
+		if (keep & (1ULL << cap))
+			continue;
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0) {
+			if (errno == EINVAL)
+				continue; /* a capability this kernel does not know */
+			return -errno; /* EPERM: no CAP_SETPCAP (file capabilities, not root) */
+		}
+	}
+	return 0;
+}
+
+static void on_all_threads(int sig)
+{
+	(void)sig;
+	int saved = errno;
+	int err = drop_bounding(at_keep);
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 && err == 0)
+		err = -errno;
+	if (err)
+		__atomic_store_n(&at_err, err, __ATOMIC_SEQ_CST);
+	__atomic_add_fetch(&at_done, 1, __ATOMIC_SEQ_CST);
+	errno = saved;
+}
+
+/* Every other thread drops its bounding set to keep and sets no_new_privs; 0 or -errno. */
+static int all_threads(uint64_t keep)
+{
+	struct sigaction sa, old;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_all_threads;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	if (sigaction(ALL_THREADS_SIGNAL, &sa, &old) != 0)
+		return -errno;
+	at_keep = keep;
+	at_err = 0;
+	pid_t self = (pid_t)syscall(SYS_gettid), pid = getpid();
+	int rc = 0;
+	/* Twice: a thread started while the first pass ran is caught by the second. */
+	pid_t seen[512];
+	int nseen = 0;
+	for (int pass = 0; pass < 2 && rc == 0; pass++) {
+		DIR *d = opendir("/proc/self/task");
+		if (d == NULL) {
+			rc = -errno;
+			break;
+		}
+		struct dirent *e;
+		int want = 0;
+		at_done = 0;
+		while ((e = readdir(d)) != NULL) {
+			pid_t tid = (pid_t)atoi(e->d_name);
+			int known = tid <= 0 || tid == self;
+			for (int i = 0; i < nseen && !known; i++)
+				known = seen[i] == tid;
+			if (known)
+				continue;
+			if (nseen < (int)(sizeof seen / sizeof seen[0]))
+				seen[nseen++] = tid;
+			if (syscall(SYS_tgkill, pid, tid, ALL_THREADS_SIGNAL) == 0)
+				want++;
+			else if (errno != ESRCH) /* a thread that just ended is no thread to fix */
+				rc = -errno;
+		}
+		closedir(d);
+		/* Each thread runs its handler at its next return to user space: wait up to 2 s. */
+		for (int waited = 0; __atomic_load_n(&at_done, __ATOMIC_SEQ_CST) < want; waited++) {
+			if (waited >= 2000) {
+				rc = -ETIMEDOUT; /* a thread that blocks the signal: the checks after report which */
+				break;
+			}
+			usleep(1000);
+		}
+	}
+	if (rc == 0 && at_err)
+		rc = at_err;
+	sigaction(ALL_THREADS_SIGNAL, &old, NULL);
+	return rc;
+}
 
 static int capset_self(uint64_t mask)
 {
@@ -41,20 +139,17 @@ EXPORT int32_t dt_drop_privileges(int32_t uid, int32_t gid, int32_t keep_mask)
 	uint64_t keep = (uint64_t)keep_mask;
 
 	/*
-	 * The bounding set first: it needs CAP_SETPCAP, which root still has. A user running us
-	 * with file capabilities (setcap) has not: then the bounding set stays, and no_new_privs
-	 * below is what keeps anything we exec from gaining privilege.
+	 * The bounding set first, in every thread: it needs CAP_SETPCAP, which root still has. A
+	 * user running us with file capabilities (setcap) has not: then the bounding set stays,
+	 * and no_new_privs is what keeps anything we exec from gaining privilege.
 	 */
-	for (int cap = 0; cap <= 63; cap++) {
-		if (keep & (1ULL << cap))
-			continue;
-		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0) {
-			if (errno == EINVAL)
-				continue; /* a capability this kernel does not know */
-			if (errno == EPERM)
-				break;
-			return -errno;
-		}
+	if (getuid() == 0 || geteuid() == 0) {
+		int err = drop_bounding(keep);
+		if (err)
+			return err;
+		err = all_threads(keep);
+		if (err)
+			return err;
 	}
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL)
 		return -errno;

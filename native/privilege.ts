@@ -58,6 +58,9 @@ export function dropPrivileges(uid: number, gid: number, keep: readonly Capabili
     const allowed = BigInt(mask);
     if ((p.capEff & ~allowed) !== 0n || (p.capPrm & ~allowed) !== 0n) wrong.push(`${where}: capabilities ${p.capEff.toString(16)}`);
     if (p.capInh !== 0n || p.capAmb !== 0n) wrong.push(`${where}: inheritable/ambient capabilities`);
+    // Per thread too (finding 3): the bounding set and no_new_privs of every thread.
+    if ((p.capBnd & ~allowed) !== 0n) wrong.push(`${where}: bounding set ${p.capBnd.toString(16)}`);
+    if (!p.noNewPrivs) wrong.push(`${where}: no_new_privs not set`);
   };
   check("process", self);
   if (self.capEff !== BigInt(mask)) wrong.push(`process: kept ${self.capEff.toString(16)}, wanted ${mask.toString(16)}`);
@@ -72,4 +75,26 @@ export function dropPrivileges(uid: number, gid: number, keep: readonly Capabili
   }
   if (wrong.length) throw new NativeError("EPERM", `privileges were not dropped as asked: ${wrong.join("; ")}`, 1);
   return { uid, gid, kept: [...keep], threads, status: self };
+}
+
+/**
+ * Installs the resident client's seccomp filter on every thread (native/seccomp.c) and checks
+ * the kernel's account of each: Seccomp 2 (filter) and NoNewPrivs 1. Throws when a thread
+ * is without it. Returns the number of threads checked.
+ */
+export function installSeccomp(): number {
+  const rc = native().dt_seccomp_install();
+  if (rc < 0) throw new NativeError(codeFor(-rc), `cannot install the seccomp filter: ${strerror(-rc)}`, -rc);
+  if (rc > 0) throw new NativeError("EPERM", `cannot install the seccomp filter: thread ${rc} could not be synchronised`, 1);
+  const wrong: string[] = [];
+  let threads = 0;
+  for (const tid of readdirSync("/proc/self/task")) {
+    let text: string;
+    try { text = readFileSync(`/proc/self/task/${tid}/status`, "utf8"); } catch { continue; }
+    threads++;
+    const seccomp = text.match(/^Seccomp:\s*(\d+)/m)?.[1];
+    if (seccomp !== "2" || !parseStatus(text).noNewPrivs) wrong.push(`thread ${tid}: Seccomp ${seccomp ?? "?"}`);
+  }
+  if (wrong.length) throw new NativeError("EPERM", `the seccomp filter is not on every thread: ${wrong.join("; ")}`, 1);
+  return threads;
 }

@@ -253,32 +253,6 @@ static void release_slot(struct slot *s)
 	pthread_mutex_unlock(&slots_lock);
 }
 
-/*
- * Blocks until fd is readable or stop is signalled: 1 = ready, 0 = stop.
- * Only the stop eventfd ends the wait, so the thread never leaves while JS
- * still holds the handle. Shared with the link monitor's thread (nlmonitor.c),
- * where POLLERR is ENOBUFS (events were lost) and JS learns it from the recv.
- */
-int wait_ready(int fd, int stopfd)
-{
-	for (;;) {
-		struct pollfd p[2] = {
-			{ .fd = fd, .events = POLLIN },
-			{ .fd = stopfd, .events = POLLIN },
-		};
-		if (poll(p, 2, -1) < 0) {
-			if (errno != EINTR)
-				usleep(10000); /* ENOMEM: back off, never spin */
-			continue;
-		}
-		if (p[1].revents)
-			return 0;
-		/* POLLIN or POLLERR (e.g. ENETDOWN): either way JS must recv. */
-		if (p[0].revents & (POLLIN | POLLERR))
-			return 1;
-	}
-}
-
 /* 1 when stop has been signalled, without waiting. */
 static int stop_requested(int stopfd)
 {
@@ -329,19 +303,6 @@ static void *receive_thread(void *arg)
 	return NULL;
 }
 
-/*
- * pthread_create with every signal blocked in the new thread: signals belong to the runtime's
- * threads. Shared by the receive thread and the link monitor's (nlmonitor.c). 0 or an errno.
- */
-int start_quiet_thread(pthread_t *thread, const pthread_attr_t *attr, void *(*fn)(void *), void *arg)
-{
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	int err = pthread_create(thread, attr, fn, arg);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	return err;
-}
 
 EXPORT int dt_start(int h, ready_cb cb)
 {

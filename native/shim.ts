@@ -46,8 +46,16 @@ export class NativeError extends Error {
 // The shim's name in the native asset table (native/assets.ts) of a compiled binary.
 export const SHIM_ASSET = "libdhcptool.so";
 
-// Beside this module when run from source; ../native/build when bundled into dist/.
-const LIBRARY_PATHS = [`${import.meta.dir}/build/libdhcptool.so`, `${import.meta.dir}/../native/build/libdhcptool.so`];
+/**
+ * Where a file that native/build.sh makes is found on disk (libdhcptool.so, dhcptool-priv):
+ * beside this module when run from source, ../native/build when bundled into dist/. A compiled
+ * binary carries them in its asset table instead (materializeAsset below).
+ */
+export function nativeAssetPaths(name: "libdhcptool.so" | "dhcptool-priv"): string[] {
+  return [`${import.meta.dir}/build/${name}`, `${import.meta.dir}/../native/build/${name}`];
+}
+
+const LIBRARY_PATHS = nativeAssetPaths(SHIM_ASSET);
 
 const SYMBOLS = {
   dt_ifinfo: { args: ["ptr", "ptr", "i32"], returns: "i32" },
@@ -70,6 +78,15 @@ const SYMBOLS = {
   dt_nl_close: { args: ["i32"], returns: "i32" },
   // native/privdrop.c; wrapped by native/privilege.ts
   dt_drop_privileges: { args: ["i32", "i32", "i32"], returns: "i32" },
+  // the privileged helper's socket pair, native/privchan.c; wrapped by native/privsep.ts
+  dt_priv_spawn: { args: ["ptr", "i32"], returns: "i32" },
+  dt_priv_start: { args: ["ptr"], returns: "i32" },
+  dt_priv_rearm: { args: [], returns: "i32" },
+  dt_priv_call: { args: ["ptr", "i32", "ptr", "i32", "i32"], returns: "i32" },
+  dt_priv_next: { args: ["ptr", "i32"], returns: "i32" },
+  dt_priv_close: { args: ["i32"], returns: "i32" },
+  // native/seccomp.c; wrapped by native/privilege.ts
+  dt_seccomp_install: { args: [], returns: "i32" },
 } as const;
 
 export type Shim = ReturnType<typeof dlopen<typeof SYMBOLS>>["symbols"];

@@ -87,10 +87,18 @@ export const release = defineCommand({
     // Send only, nothing read from the wire: no need to drop privileges (--user root keeps
     // them all the same), and the stored lease can go once the RELEASE is out.
     await sendRelease(iface, id, { xid, address, server, serverMac });
+    // What --apply put on the interface comes off too, as the stored lease records it.
+    const { unapplyStored } = await import("../daemon/unapply.ts");
+    const off = s && s.lease.address === address ? await unapplyStored(s, stateDir, runDir) : null;
     if (s) removeLease(stateDir, iface);
-    if (args.json) printJson({ ok: true, via: "oneshot", interface: iface, address, server, mac: macToString(id.mac), xid });
-    else print(`released ${address} to ${escapeText(server)} on ${escapeText(iface)} (DHCPRELEASE sent; no answer is expected)\n`);
-    return EXIT.ok;
+    const interfaceNote = off === null || !off.applied
+      ? "the interface was not touched: the stored lease was not applied (--apply)"
+      : !off.found ? `${address} was no longer on ${escapeText(iface)}: nothing taken off`
+      : off.failed.length ? `taking it off ${escapeText(iface)} failed in part: ${off.failed.map(escapeText).join("; ")}`
+      : `taken off ${escapeText(iface)}: ${off.done.join(", ")}`;
+    if (args.json) printJson({ ok: true, via: "oneshot", interface: iface, address, server, mac: macToString(id.mac), xid, unapplied: off });
+    else print(`released ${address} to ${escapeText(server)} on ${escapeText(iface)} (DHCPRELEASE sent; no answer is expected); ${interfaceNote}\n`);
+    return off?.failed.length ? EXIT.error : EXIT.ok;
   },
 });
 

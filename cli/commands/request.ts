@@ -32,6 +32,8 @@ export const requestArgs = {
   apply: { type: "boolean", description: "--daemon: put the address, default route and classless routes on the interface (netlink); take them off when the lease ends" },
   hook: { type: "string", description: "--daemon: run PROG (an absolute path, no shell) on every event, lease fields in its environment, JSON on stdin", valueHint: "PROG" },
   "hook-timeout": { type: "string", description: "--daemon: kill a hook still running after S seconds (default 10)", valueHint: "S" },
+  "hook-user": { type: "string", description: "--daemon: run the hook as USER (default: --user's, nobody; root for a hook that writes /etc)", valueHint: "USER" },
+  "route-metric": { type: "string", description: "--daemon --apply: the routes' metric (default 1000 + the interface's index)", valueHint: "N" },
   config: { type: "string", description: "--daemon: per-interface settings (TOML or JSON); SIGHUP re-reads it", valueHint: "FILE" },
   "state-dir": { ...dirArgs["state-dir"], description: "--daemon: where leases are stored, one JSON file per interface (default /var/lib/dhcptool)" },
   "run-dir": { ...dirArgs["run-dir"], description: "--daemon: where the control socket goes, IFACE.sock (default /run/dhcptool)" },
@@ -43,7 +45,7 @@ export const requestArgs = {
 
 type RequestArgs = ParsedArgs<typeof requestArgs>;
 
-const DAEMON_ONLY = ["apply", "hook", "hook-timeout", "config", "state-dir", "run-dir", "release-on-exit", "metrics"] as const;
+const DAEMON_ONLY = ["apply", "hook", "hook-timeout", "hook-user", "route-metric", "config", "state-dir", "run-dir", "release-on-exit", "metrics"] as const;
 
 export const requestExamples = `
 Examples:
@@ -98,6 +100,7 @@ async function daemon(args: RequestArgs, rawArgs: string[]): Promise<number> {
   streamOutput(); // a stalled reader of its events must not stall the lease
   setDaemonLog();
   const { runDaemon } = await import("../daemon/run.ts");
+  const account = accountFromArgs(args);
   if (o.mac === "random") log.warn("--mac random with --daemon: a new MAC each start, so a stored lease is never rebooted into");
   const mac = o.mac === "random" ? randomMac() : o.mac;
   return await runDaemon({
@@ -116,7 +119,9 @@ async function daemon(args: RequestArgs, rawArgs: string[]): Promise<number> {
     hookTimeoutMs: parseNumber(args["hook-timeout"], "hook-timeout", { min: 0.1, max: 3600, fallback: 10 }) * 1000,
     releaseOnExit: args["release-on-exit"] === true,
     json: args.json === true,
-    account: accountFromArgs(args),
+    account,
+    hookAccount: typeof args["hook-user"] === "string" && args["hook-user"] !== "" ? accountFromArgs({ user: args["hook-user"] }) : account,
+    routeMetric: args["route-metric"] === undefined ? null : parseNumber(args["route-metric"], "route-metric", { min: 1, max: 0xffffffff, integer: true, fallback: 0 }),
     metrics: metricsFromArgs(args),
   });
 }

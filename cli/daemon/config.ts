@@ -25,6 +25,8 @@ export interface InterfaceSettings {
   hostName: string | null | undefined;
   /** Ask for option 108 (RFC 8925). */
   preferIpv6: boolean;
+  /** --apply: the routes' metric (undefined: 1000 + the interface's index, as dhcpcd). Read at start only. */
+  routeMetric?: number;
 }
 
 export interface Config {
@@ -48,14 +50,20 @@ export const DEFAULT_SETTINGS: Readonly<InterfaceSettings> = Object.freeze({
   hostName: undefined, preferIpv6: false,
 });
 
-/** A config file is a few lines; anything near this is not one. */
-export const MAX_CONFIG_FILE = 1024 * 1024;
+/** A config file is a few lines; the helper reads it on SIGHUP into one message (native/privsep.h PRIV_MAX_BLOB). */
+export const MAX_CONFIG_FILE = 64 * 1024;
 
 export type ConfigFormat = "toml" | "json" | "auto";
 
 // ---------------------------------------------------------------- reading
 
 /** Reads and checks the whole file; throws ConfigError (file name, key path, what is wrong). */
+/** The format a file's name says (for the bytes the helper reads on SIGHUP too). */
+export function configFormatOf(path: string): ConfigFormat {
+  const lower = path.toLowerCase();
+  return lower.endsWith(".toml") ? "toml" : lower.endsWith(".json") ? "json" : "auto";
+}
+
 export function loadConfig(path: string): Config {
   let text: string;
   try {
@@ -67,8 +75,7 @@ export function loadConfig(path: string): Config {
     if (e instanceof ConfigError) throw e;
     throw new ConfigError(`cannot read the config file ${escapeText(path)}: ${errnoText(e)}`, path);
   }
-  const lower = path.toLowerCase();
-  return parseConfig(text, path, lower.endsWith(".toml") ? "toml" : lower.endsWith(".json") ? "json" : "auto");
+  return parseConfig(text, path, configFormatOf(path));
 }
 
 /** The same as loadConfig, from text already read; `file` is only used in messages. */
@@ -97,7 +104,7 @@ function parseText(text: string, file: string, format: ConfigFormat): unknown {
 
 // ---------------------------------------------------------------- checking
 
-const KEYS = ["ignore", "ignore-servers", "client-id", "vendor-class-id", "host-name", "prefer-ipv6"] as const;
+const KEYS = ["ignore", "ignore-servers", "client-id", "vendor-class-id", "host-name", "prefer-ipv6", "route-metric"] as const;
 type Key = (typeof KEYS)[number];
 
 type Table = Record<string, unknown>;
@@ -208,6 +215,10 @@ function setKey(s: Partial<InterfaceSettings>, key: Key, v: unknown, at: (string
       if (typeof v !== "boolean") return fail(at, `must be true or false, not ${describe(v)}`);
       s.preferIpv6 = v;
       return;
+    case "route-metric":
+      if (typeof v !== "number" || !Number.isInteger(v) || v < 1 || v > 0xffffffff) return fail(at, `must be a whole number from 1 to 4294967295, not ${describe(v)}`);
+      s.routeMetric = v;
+      return;
   }
 }
 
@@ -249,7 +260,8 @@ export function settingsFor(config: Config | null, iface: string): InterfaceSett
 
 /**
  * Whether two interfaces' settings behave the same (SIGHUP restarts only those that changed).
- * ignoreServers is compared as a set: order and repeats change nothing.
+ * ignoreServers is compared as a set: order and repeats change nothing. routeMetric is not
+ * compared: the helper's metric is fixed at start (the daemon says so when it changes).
  */
 export function sameSettings(a: InterfaceSettings, b: InterfaceSettings): boolean {
   const bytes = (x: Uint8Array | null, y: Uint8Array | null) => (x === null || y === null ? x === y : bytesEqual(x, y));

@@ -7,10 +7,9 @@
 // read within 5 s is dropped with the connection; at most 16 connections at once. Nothing a
 // client sends can throw out of here or stop the daemon.
 //
-// The lock: a second daemon on the same interface must refuse to start. An abstract unix
-// socket (\0dhcptool/IFACE) is the lock: bind() on a name in use fails, and the kernel frees
-// the name when its holder dies however it dies (kill -9 included), so there is no stale lock.
-// Abstract names belong to the network namespace, as interfaces do.
+// The lock (a second daemon on the same interface refuses to start) is the privileged
+// helper's: a flock(2) on RUN_DIR/IFACE.lock in a directory only root may write
+// (native/helper/priv.c), so no local user can take it first (issue 11 finding 6).
 
 import type { Socket } from "bun";
 import { chmodSync, existsSync, mkdirSync, unlinkSync } from "node:fs";
@@ -48,26 +47,6 @@ export function parseRequest(line: string): ControlRequest | string {
 }
 
 export class LockError extends UserError {}
-
-export interface DaemonLock { release(): void }
-
-/** Takes the interface: throws LockError when another dhcptool daemon has it. */
-export function lockInterface(iface: string): DaemonLock {
-  let server: ReturnType<typeof Bun.listen>;
-  try {
-    server = Bun.listen({
-      unix: `\0dhcptool/${iface}`,
-      socket: { open(s) { s.end(); }, data() {} },
-    });
-  } catch (err) {
-    if ((err as { code?: string }).code === "EADDRINUSE") {
-      throw new LockError(`another dhcptool daemon already runs on ${iface}: stop it first (dhcptool lease show ${iface} shows it)`);
-    }
-    throw err;
-  }
-  server.unref();
-  return { release: () => server.stop(true) };
-}
 
 interface ConnState { buf: string; answered: boolean; timer: Timer | null; pending: Uint8Array | null }
 

@@ -75,6 +75,21 @@ export function hookEnv(event: HookEvent): Record<string, string> {
   return env;
 }
 
+const hexOf = (s: string) => Array.from(s, (c) => (c.charCodeAt(0) & 0xff).toString(16).padStart(2, "0")).join("");
+const withRaw = (l: LeaseRecord | null) => l && { ...l, raw: { domain: l.domain === null ? null : hexOf(l.domain), search: l.search.map(hexOf) } };
+
+/**
+ * The event as the hook reads it on stdin: one line of pure-ASCII JSON (every character past
+ * 0x7e written \u00XX, so JSON.parse gives one character per wire byte), and beside each
+ * lease's text fields their bytes as hex (`raw.domain`, `raw.search`; every option's bytes
+ * are in `options`), so a hook never has to trust a re-encoding (finding 8).
+ */
+export function hookStdin(event: HookEvent): Uint8Array {
+  const json = JSON.stringify({ ...event, lease: withRaw(event.lease), oldLease: withRaw(event.oldLease) })
+    .replace(/[\u007f-\uffff]/g, (ch) => "\\u" + ch.charCodeAt(0).toString(16).padStart(4, "0"));
+  return new TextEncoder().encode(`${json}\n`);
+}
+
 /**
  * Runs `prog` once for `event` and reports how it went. Never rejects for the program's
  * sake: missing, not executable, hung, noisy or crashing, it all comes back in the result.
@@ -96,7 +111,7 @@ export async function runHook(prog: string, event: HookEvent, opts: RunHookOptio
   }
   // A hook that exits without reading stdin closes the pipe: EPIPE is its business, not ours.
   try {
-    const pending = proc.stdin.write(JSON.stringify(event) + "\n");
+    const pending = proc.stdin.write(hookStdin(event));
     const ended = proc.stdin.end();
     Promise.resolve(pending).catch(() => {});
     Promise.resolve(ended).catch(() => {});

@@ -1,60 +1,118 @@
 // The resident client's world as it really is: the packet socket, the netlink link monitor,
-// --apply over an rtnetlink socket, the lease files, the real clock and timers. Opened here,
-// before the privilege drop, and handed to the ResidentClient (cli/daemon/resident.ts), which
-// sees only the interfaces of cli/daemon/resident-io.ts.
+// the real clock and timers in this process, and through the privileged helper
+// (native/privsep.ts) --apply, the lease file and the hook. Opened here, before the privilege
+// drop, and handed to the ResidentClient (cli/daemon/resident.ts), which sees only the
+// interfaces of cli/daemon/resident-io.ts.
 
+import { constants } from "node:os";
+import type { HookDone, PrivHelper } from "../../native/privsep.ts";
 import { cryptoRandom } from "../client/identity.ts";
 import { RealTimers, systemClock } from "../client/time.ts";
 import { openRawTransport, type Transport } from "../client/transport.ts";
 import { Applier } from "./apply.ts";
+import { hookEnv, hookStdin, type HookEvent, type HookResult, type RunHookOptions } from "./hook.ts";
 import { ResidentClient, type ResidentIo, type ResidentOptions } from "./resident.ts";
-import type { DaemonEvent, HookSink, LeaseApplier, LeaseStore, LinkSource } from "./resident-io.ts";
-import { leasePath, loadLease, removeLease, saveLease } from "./store.ts";
+import type { DaemonEvent, HookSink, LeaseStore, LinkSource } from "./resident-io.ts";
+import { leaseFileBytes, leasePath, loadLease, StoreError } from "./store.ts";
 
 export interface OpenOptions extends ResidentOptions {
   stateDir: string;
   apply: boolean;
   hook: HookSink | null;
   emit: (e: DaemonEvent) => void;
+  helper: PrivHelper;
 }
 
-/** The lease files of cli/daemon/store.ts, for one interface. */
-export function fileLeaseStore(dir: string, iface: string): LeaseStore {
+/**
+ * The lease file of one interface: read here (while still root, at start), written and
+ * removed by the helper, which alone may write the state directory.
+ */
+export function helperLeaseStore(helper: Pick<PrivHelper, "save" | "unsave">, dir: string, iface: string): LeaseStore {
+  const path = leasePath(dir, iface);
+  const check = (r: { status: number; failed: string[] }, what: string) => {
+    if (r.status < 0) throw new StoreError(r.failed.join("; ") || `${what} ${path}: errno ${-r.status}`, path);
+  };
   return {
-    path: leasePath(dir, iface),
+    path,
     load: (wallNow) => loadLease(dir, iface, wallNow),
-    save: (stored) => saveLease(dir, stored),
-    remove: () => removeLease(dir, iface),
+    save: (stored) => {
+      const bytes = leaseFileBytes(stored, path);
+      try { check(helper.save(bytes), "cannot store the lease in"); } catch (e) {
+        if (e instanceof StoreError) throw e;
+        throw new StoreError(`cannot store the lease in ${path}: ${e instanceof Error ? e.message : String(e)}`, path);
+      }
+    },
+    remove: () => check(helper.unsave(), "cannot remove the lease"),
   };
 }
 
-/** Opens the sockets and starts the client: REBOOTING into a stored lease, or a DISCOVER. */
-export async function openResident(o: OpenOptions): Promise<ResidentClient> {
+const SIGNAL_NAMES = new Map(Object.entries(constants.signals).map(([name, n]) => [n, name]));
+
+/** The hook queue's runner: the helper runs it as the hook user (cli/daemon/hook.ts HookQueue `run`). */
+export function helperHookRun(helper: Pick<PrivHelper, "runHook">) {
+  return async (_prog: string, event: HookEvent, _opts: RunHookOptions): Promise<HookResult> => {
+    const d: HookDone = await helper.runHook(hookEnv(event), hookStdin(event));
+    return {
+      exitCode: d.exitCode, signal: d.signal ? SIGNAL_NAMES.get(d.signal) ?? String(d.signal) : null, timedOut: d.timedOut,
+      stdout: "", stderr: new TextDecoder().decode(d.stderr), stdoutDiscarded: 0, stderrDiscarded: d.stderrDiscarded, ms: d.ms,
+      ...(d.status < 0 ? { error: `cannot run the hook: ${new TextDecoder().decode(d.stderr) || `errno ${-d.status}`}` } : {}),
+    };
+  };
+}
+
+export interface OpenedResident {
+  client: ResidentClient;
+  /**
+   * Starts it: from here frames and link events reach the client. Called after the privilege
+   * drop (finding 2): until then nothing is sent, and whatever arrives is dropped unread.
+   */
+  start(): void;
+}
+
+/** Opens the packet socket and the link monitor (as root) and builds the client, not started. */
+export async function openResident(o: OpenOptions): Promise<OpenedResident> {
   const { interfaceInfo } = await import("../../native/rawsocket.ts");
-  const { LinkMonitor, NetlinkRoute } = await import("../../native/netlink.ts");
+  const { LinkMonitor } = await import("../../native/netlink.ts");
   const info = interfaceInfo(o.iface);
-  const store = fileLeaseStore(o.stateDir, o.iface);
-  let transport: Transport | null = null;
-  let applier: LeaseApplier | null = null;
+  const store = helperLeaseStore(o.helper, o.stateDir, o.iface);
+  let raw: Transport | null = null;
+  let monitor: { close(): void } | null = null;
   try {
-    transport = await openRawTransport(o.iface, "client");
-    applier = o.apply ? new Applier(NetlinkRoute.open(), info.index) : null;
-    let monitor: { close(): void } | null = null;
+    raw = await openRawTransport(o.iface, "client");
+    const wire = raw;
+    let started = false;
+    const transport: Transport = {
+      listen: (onFrame, onError) => wire.listen((f) => { if (started) onFrame(f); }, onError),
+      send: (f) => wire.send(f), kernelDrops: () => wire.kernelDrops(), close: () => wire.close(),
+    };
+    // The monitor is opened now (its buffer needs CAP_NET_ADMIN); events wait for listen().
+    type LinkHandler = Parameters<LinkSource["listen"]>[0];
+    let onLink: LinkHandler | null = null;
+    let onError: ((err: unknown) => void) | null = null;
+    const early: Parameters<LinkHandler>[0][] = [];
+    monitor = LinkMonitor.open({
+      onLink: (c) => { if (onLink) onLink(c); else if (early.length < 64) early.push(c); },
+      onError: (e) => onError?.(e),
+    });
+    const opened = monitor;
     const links: LinkSource = {
-      listen(onLink, onError) { monitor = LinkMonitor.open({ onLink, onError }); },
-      close() { monitor?.close(); },
+      listen(link, error) {
+        onLink = link;
+        onError = error;
+        for (const c of early.splice(0)) link(c);
+      },
+      close() { opened.close(); },
     };
     const io: ResidentIo = {
       facts: { index: info.index, mac: info.mac, up: info.up && info.carrier !== false },
-      transport, links, applier, store, hook: o.hook, emit: o.emit,
+      transport, links, applier: o.apply ? new Applier(o.helper) : null, store, hook: o.hook, emit: o.emit,
       timers: new RealTimers(systemClock), clock: systemClock, random: cryptoRandom,
     };
     const client = new ResidentClient(o, io);
-    client.start();
-    return client;
+    return { client, start: () => { started = true; client.start(); } };
   } catch (err) {
-    transport?.close();
-    applier?.close();
+    raw?.close();
+    monitor?.close();
     throw err;
   }
 }

@@ -43,6 +43,8 @@ export interface LinkSource {
 export interface LeaseApplier {
   /** What is on the interface now, null when nothing is. */
   readonly applied: AppliedLease | null;
+  /** The metric its routes get (stored with the lease, so `lease release` can take them off). */
+  readonly metric: number;
   /** After a restart: a stored lease whose address is still on the interface counts as applied. */
   adopt(lease: Lease, withRoutes: boolean): boolean;
   /** `now`: the monotonic clock, for the address's remaining lifetime. */

@@ -195,9 +195,18 @@ export class ResidentClient {
     const { store, applier, clock } = this.#io;
     const old = this.#current;
     this.#current = lease;
+    if (old && old.address !== lease.address) {
+      // RFC 2131 leaves it open; like systemd's IP_CHANGE it is a new binding: the old
+      // address comes off (the applier), the hook gets old_* and new_*.
+      this.#emit("warn", "address-changed", `${escapeText(lease.serverId)} moved ${this.iface} from ${old.address} to ${lease.address} (${reason})`,
+        { from: old.address, to: lease.address });
+    }
     const rec = this.#record(lease);
     try {
-      store.save({ version: 1, interface: this.iface, mac: macToString(this.#mac), savedAt: new Date(clock.wallNow()).toISOString(), lease: rec });
+      store.save({
+        version: 1, interface: this.iface, mac: macToString(this.#mac), savedAt: new Date(clock.wallNow()).toISOString(), lease: rec,
+        ...(applier ? { applied: { metric: applier.metric, routes: !this.#o.settings.ignoreRoutes } } : {}),
+      });
     } catch (err) {
       this.#emit("error", "store", err instanceof StoreError ? err.message : `storing the lease: ${String(err)}`);
     }

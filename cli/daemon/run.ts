@@ -10,19 +10,20 @@
 import { escapeText, safeJson } from "../../core/escape.ts";
 import type { ClientIdentity } from "../../core/client.ts";
 import type { OptionBytes } from "../../core/message.ts";
-import { EXIT, UsageError } from "../errors.ts";
+import { EXIT, UsageError, UserError } from "../errors.ts";
 import { log, logLevel, print } from "../log.ts";
 import { renderShown, type Shown } from "../render-lease.ts";
-import { loadConfig, sameSettings, settingsFor, type Config, type InterfaceSettings } from "./config.ts";
-import { controlPath, lockInterface, serveControl, type ControlReply, type ControlRequest } from "./control.ts";
+import { configFormatOf, loadConfig, parseConfig, sameSettings, settingsFor, type Config, type InterfaceSettings } from "./config.ts";
+import { controlPath, LockError, serveControl, type ControlReply, type ControlRequest } from "./control.ts";
 import { HookQueue } from "./hook.ts";
-import { dropAfterOpen, type Account } from "../privilege.ts";
-import { chownSync, existsSync, mkdirSync } from "node:fs";
+import { confine, dropAfterOpen, type Account } from "../privilege.ts";
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
 import type { MetricsAddress } from "../metrics/address.ts";
 import type { MetricsServer } from "../metrics/serve.ts";
-import { openResident } from "./open.ts";
-import type { ResidentClient } from "./resident.ts";
+import { helperHookRun, openResident, type OpenedResident } from "./open.ts";
 import type { DaemonEvent } from "./resident-io.ts";
+import type { PrivHelper } from "../../native/privsep.ts";
 
 export { DEFAULT_STATE_DIR } from "./paths.ts";
 
@@ -48,6 +49,10 @@ export interface DaemonOptions {
   apply: boolean;
   hook: string | null;
   hookTimeoutMs: number;
+  /** Who the hook runs as (null: root). */
+  hookAccount: Account | null;
+  /** --route-metric (null: the config's route-metric, else 1000 + the interface's index). */
+  routeMetric: number | null;
   releaseOnExit: boolean;
   json: boolean;
   /** Who to become once everything is open (null: stay root). */
@@ -89,20 +94,38 @@ async function makeEmitter(json: boolean): Promise<(e: DaemonEvent) => void> {
   };
 }
 
+/** The privileged helper, started while we are root: it takes the interface's lock. */
+async function spawnHelper(o: DaemonOptions, settings: InterfaceSettings): Promise<PrivHelper> {
+  const { PrivHelper, HelperError } = await import("../../native/privsep.ts");
+  try {
+    return PrivHelper.spawn({
+      iface: o.iface, metric: o.routeMetric ?? settings.routeMetric ?? null,
+      stateDir: resolve(o.stateDir), runDir: resolve(o.runDir), config: o.configPath === null ? null : resolve(o.configPath),
+      hook: o.hook, hookUid: o.hookAccount?.uid ?? 0, hookGid: o.hookAccount?.gid ?? 0, hookTimeoutMs: o.hookTimeoutMs,
+    });
+  } catch (err) {
+    if (err instanceof HelperError && err.errno === 16) throw new LockError(err.message); // EBUSY: the lock is held
+    if (err instanceof HelperError) throw new UserError(`request --daemon on ${o.iface}: ${err.message}`);
+    throw err;
+  }
+}
+
 export async function runDaemon(o: DaemonOptions): Promise<number> {
   if (o.hook !== null && !o.hook.startsWith("/")) {
     throw new UsageError(`--hook takes an absolute path (it is executed directly, never through a shell): "${o.hook}"`);
   }
   if (o.hook !== null && !existsSync(o.hook)) throw new UsageError(`--hook ${o.hook}: no such file`);
+  // Read as root at start; on SIGHUP the helper reads it (it may be root's alone: finding 4).
   let config: Config | null = o.configPath ? loadConfig(o.configPath) : null;
   let settings = settingsFor(config, o.iface);
-  const lock = lockInterface(o.iface);
   const logEvent = await makeEmitter(o.json);
   // every event reaches the metrics (when served) before the log
   let onEvent: ((e: DaemonEvent) => void) | null = null;
   const emit = (e: DaemonEvent) => { onEvent?.(e); logEvent(e); };
+  const helper = await spawnHelper(o, settings);
   const hook = o.hook === null ? null : new HookQueue(o.hook, {
     timeoutMs: o.hookTimeoutMs,
+    run: helperHookRun(helper),
     onResult(ev, r) {
       const how = r.error ?? (r.timedOut ? `killed after ${o.hookTimeoutMs / 1000} s` : r.signal ? `killed by ${r.signal}` : `exit ${r.exitCode}`);
       const failed = r.error !== undefined || r.timedOut || r.exitCode !== 0;
@@ -117,27 +140,29 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
     },
   });
 
-  let client: ResidentClient;
+  let opened: OpenedResident;
   try {
-    client = await openResident({
+    opened = await openResident({
       iface: o.iface, mac: o.mac, identity: mergeIdentity(o.identity, settings, o.overrides), settings,
-      broadcastFlag: o.broadcastFlag, extra: o.extra, stateDir: o.stateDir, apply: o.apply, hook, emit,
+      broadcastFlag: o.broadcastFlag, extra: o.extra, stateDir: o.stateDir, apply: o.apply, hook, emit, helper,
     });
   } catch (err) {
-    lock.release();
+    helper.close();
     throw err;
   }
+  const client = opened.client;
+  emit({ level: "debug", event: "helper", interface: o.iface, message: `privileged helper pid ${helper.pid} (route metric ${helper.metric})`, pid: helper.pid, metric: helper.metric });
   let endpoint: MetricsServer | null = null;
   if (o.metrics) {
     // before the drop: the port may be below 1024
     const [{ openMetrics }, { ClientMetrics }] = await Promise.all([import("../metrics/serve.ts"), import("../metrics/client.ts")]);
     try {
-      const opened = openMetrics(o.metrics, (r) => new ClientMetrics(r, o.iface, () => client.status()));
-      onEvent = (e) => opened.metrics.event(e);
-      endpoint = opened.server;
+      const served = openMetrics(o.metrics, (r) => new ClientMetrics(r, o.iface, () => client.status()));
+      onEvent = (e) => served.metrics.event(e);
+      endpoint = served.server;
     } catch (err) {
       client.stop(false, "could not serve metrics");
-      lock.release();
+      helper.close();
       throw err;
     }
     emit({ level: "info", event: "metrics", interface: o.iface, message: `metrics: ${endpoint.url}`, url: endpoint.url });
@@ -166,12 +191,15 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
       return;
     }
     try {
-      config = loadConfig(o.configPath);
+      config = parseConfig(new TextDecoder().decode(helper.readConfig()), o.configPath, configFormatOf(o.configPath));
     } catch (err) {
       emit({ level: "error", event: "reload", interface: o.iface, message: `SIGHUP: keeping the old settings: ${err instanceof Error ? err.message : String(err)}` });
       return;
     }
     const next = settingsFor(config, o.iface);
+    if (next.routeMetric !== settings.routeMetric && o.routeMetric === null) {
+      emit({ level: "warn", event: "reload", interface: o.iface, message: `SIGHUP: route-metric changes take effect at the next start (routes stay at metric ${helper.metric})` });
+    }
     if (sameSettings(next, settings)) {
       emit({ level: "info", event: "reload", interface: o.iface, message: `SIGHUP: ${o.configPath} re-read, nothing changed for ${o.iface}` });
       return;
@@ -191,22 +219,28 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
   process.on("SIGUSR1", onUsr1);
   emit({ level: "info", event: "control", interface: o.iface, message: `control socket ${path}`, path });
 
-  // Everything is open: the packet socket, the link monitor, the route socket (--apply), the
-  // control socket, the lock. From here the daemon runs as --user, keeping CAP_NET_ADMIN only
-  // for --apply. The lease store must stay writable by that user: its directory becomes theirs.
+  // Everything is open: the packet socket, the link monitor, the control socket, the helper
+  // (which holds the lock, the state directory and the route socket). From here the daemon
+  // runs as --user with no capability at all; only then does it send or read a packet.
   try {
-    if (o.account && (process.geteuid?.() ?? 0) === 0) {
-      mkdirSync(o.stateDir, { recursive: true, mode: 0o700 });
-      chownSync(o.stateDir, o.account.uid, o.account.gid);
-    }
-    await dropAfterOpen(o.account, o.apply ? ["net_admin"] : [], "request --daemon");
+    const root = (process.geteuid?.() ?? 0) === 0;
+    await dropAfterOpen(o.account, [], "request --daemon");
+    if (root) await confine("request --daemon");
   } catch (err) {
     client.stop(false, "could not drop privileges");
     endpoint?.stop();
     control.close();
-    lock.release();
+    helper.close();
     throw err;
   }
+  let helperLost: string | null = null;
+  helper.onGone = (why) => {
+    helperLost = why;
+    emit({ level: "error", event: "helper", interface: o.iface, message: `${why}: stopping (nothing can be applied or stored without it)` });
+    stopBy("privileged helper gone");
+  };
+  emit({ level: "debug", event: "dropped", interface: o.iface, message: `running as uid ${process.getuid?.()} with no capability, seccomp on: starting`, uid: process.getuid?.() });
+  opened.start();
 
   let code: number = EXIT.ok;
   try {
@@ -222,12 +256,13 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
     process.off("SIGUSR1", onUsr1);
     endpoint?.stop();
     control.close();
-    lock.release();
-    if (hook) {
+    if (hook && helperLost === null) {
       // The last events' hooks (STOP, RELEASE) run before we go, within their time limit.
       const limit = new Promise((r) => setTimeout(r, o.hookTimeoutMs + 2000));
       await Promise.race([hook.idle(), limit]);
     }
+    // The helper ends a hook still running (its whole process group) and exits.
+    helper.stop();
   }
-  return code;
+  return helperLost === null ? code : EXIT.error;
 }

@@ -18,6 +18,8 @@ export interface StoredLease {
   mac: string;
   savedAt: string;
   lease: LeaseRecord;
+  /** --apply: the lease is (to be) on the interface, its routes at this metric; absent otherwise. */
+  applied?: { metric: number; routes: boolean };
 }
 
 export type LoadResult =
@@ -89,16 +91,12 @@ const { O_WRONLY, O_RDONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_DIRECTORY
 export function saveLease(dir: string, stored: StoredLease, io: StoreIo = nodeIo): void {
   const path = leasePath(dir, stored.interface);
   const fail = (e: unknown): never => { throw storeError(`cannot store the lease in ${path}`, path, e); };
-  const text = JSON.stringify(stored, null, 2) + "\n";
-  // What is written must load back: a lease that would read as corrupt is a bug here, not later.
-  const problem = checkStored(JSON.parse(text), stored.interface);
-  if (typeof problem === "string") throw new StoreError(`refusing to store a lease that would not load back: ${escapeText(path)} ${problem}`, path);
+  const data = leaseFileBytes(stored, path);
   try {
     io.mkdirSync(dir, { recursive: true, mode: 0o700 });
   } catch (e) {
     fail(e);
   }
-  const data = new TextEncoder().encode(text);
   const tmp = `${dir}/.${stored.interface}.json.${process.pid}-${randomTag()}.tmp`;
   let fd: number | null = null;
   let created = false;
@@ -123,6 +121,17 @@ export function saveLease(dir: string, stored: StoredLease, io: StoreIo = nodeIo
     fail(e);
   }
   syncDirectory(dir, path, io);
+}
+
+/**
+ * The lease file's bytes (pretty JSON). What is written must load back: a lease that would
+ * read as corrupt is a bug here, not later (StoreError naming `path`).
+ */
+export function leaseFileBytes(stored: StoredLease, path: string): Uint8Array {
+  const text = JSON.stringify(stored, null, 2) + "\n";
+  const problem = checkStored(JSON.parse(text), stored.interface);
+  if (typeof problem === "string") throw new StoreError(`refusing to store a lease that would not load back: ${escapeText(path)} ${problem}`, path);
+  return new TextEncoder().encode(text);
 }
 
 /**
@@ -250,7 +259,10 @@ function checkStored(json: unknown, iface: string): StoredLease | string {
   if (!isIso(json.savedAt)) return "has no valid savedAt";
   const lease = checkLease(json.lease);
   if (typeof lease === "string") return `lease.${lease}`;
-  return { version: 1, interface: iface, mac: json.mac, savedAt: json.savedAt, lease };
+  const a = json.applied;
+  if (a === undefined) return { version: 1, interface: iface, mac: json.mac, savedAt: json.savedAt, lease };
+  if (!isObj(a) || !isU32(a.metric) || a.metric === 0 || typeof a.routes !== "boolean") return "has an applied that is not { metric, routes }";
+  return { version: 1, interface: iface, mac: json.mac, savedAt: json.savedAt, lease, applied: { metric: a.metric, routes: a.routes } };
 }
 
 function checkLease(l: unknown): LeaseRecord | string {

@@ -31,10 +31,10 @@ export {
 
 function checkTimers(opts: LabOptions, kinds: ServerKindName[]): Plan["timers"] {
   const t = { leaseTime: opts.leaseTime ?? DEFAULT_LEASE_TIME, renewTime: opts.renewTime ?? null, rebindTime: opts.rebindTime ?? null };
-  const whole = (n: number | null, what: string) => {
-    if (n !== null && (!Number.isInteger(n) || n < 1 || n > 0xfffffffe)) throw new LabUsageError(`${what} ${n}: a whole number of seconds, 1 or more`);
+  const whole = (n: number | null, what: string, max = 0xfffffffe) => {
+    if (n !== null && (!Number.isInteger(n) || n < 1 || n > max)) throw new LabUsageError(`${what} ${n}: a whole number of seconds, 1 or more`);
   };
-  whole(t.leaseTime, "lease time");
+  whole(t.leaseTime, "lease time", 0xffffffff); // 0xffffffff: an infinite lease (RFC 2131 3.3)
   whole(t.renewTime, "renew time (T1)");
   whole(t.rebindTime, "rebind time (T2)");
   if (kinds.includes("dnsmasq") && t.leaseTime < DNSMASQ_MIN_LEASE_TIME) {

@@ -4,3 +4,9 @@ declare module "*.so" {
   const path: string;
   export default path;
 }
+
+// The privileged helper, an executable with no extension (native/build/dhcptool-priv).
+declare module "*/dhcptool-priv" {
+  const path: string;
+  export default path;
+}

@@ -66,10 +66,10 @@ export class Resident {
   }
 }
 
-/** `dhcptool request lab0 --daemon --json -v` with its own state and run directories. */
+/** `dhcptool request IFACE --daemon --json -v` with its own state and run directories. */
 export class Daemon extends Resident {
-  constructor(lab: LabState, readonly dirs: DaemonDirs, extra: string[] = []) {
-    super(lab, ["request", "lab0", "--daemon", "--json", "-v", "--state-dir", dirs.state, "--run-dir", dirs.run, ...extra]);
+  constructor(lab: LabState, readonly dirs: DaemonDirs, extra: string[] = [], readonly iface = "lab0") {
+    super(lab, ["request", iface, "--daemon", "--json", "-v", "--state-dir", dirs.state, "--run-dir", dirs.run, ...extra]);
   }
 
   /** A lease taken: by DORA ("bound") or by rebooting into a stored one ("reboot"). */
@@ -78,16 +78,18 @@ export class Daemon extends Resident {
   }
 }
 
-/** The kernel's account of a process (and its threads): uid, gid, capabilities. */
-export function privileges(pid: number): { uid: string; gid: string; capEff: string; capPrm: string; capBnd: string; noNewPrivs: string; threads: { uid: string; capEff: string }[] } {
-  const read = (path: string) => {
+export interface TaskStatus { uid: string; gid: string; capEff: string; capPrm: string; capBnd: string; noNewPrivs: string; seccomp: string }
+
+/** The kernel's account of a process and of every one of its threads (tasks): ids, capabilities, no_new_privs, seccomp. */
+export function privileges(pid: number): TaskStatus & { threads: TaskStatus[] } {
+  const read = (path: string): TaskStatus => {
     const t = readFileSync(path, "utf8");
     const f = (n: string) => t.match(new RegExp(`^${n}:[ \\t]*(.*)$`, "m"))?.[1]?.trim() ?? "";
-    return { uid: f("Uid"), gid: f("Gid"), capEff: f("CapEff"), capPrm: f("CapPrm"), capBnd: f("CapBnd"), noNewPrivs: f("NoNewPrivs") };
+    return { uid: f("Uid"), gid: f("Gid"), capEff: f("CapEff"), capPrm: f("CapPrm"), capBnd: f("CapBnd"), noNewPrivs: f("NoNewPrivs"), seccomp: f("Seccomp") };
   };
   const { readdirSync } = require("node:fs") as typeof import("node:fs");
   const threads = readdirSync(`/proc/${pid}/task`).map((t) => read(`/proc/${pid}/task/${t}/status`));
-  return { ...read(`/proc/${pid}/status`), threads: threads.map((t) => ({ uid: t.uid, capEff: t.capEff })) };
+  return { ...read(`/proc/${pid}/status`), threads };
 }
 
 export interface DaemonDirs { root: string; state: string; run: string }

@@ -50,14 +50,18 @@ describe("request --daemon --apply against dnsmasq: one daemon's life", () => {
     expect(address).toMatch(/^198\.18\.0\.1\d\d$/);
   });
 
-  test("sockets open, it runs as nobody with only CAP_NET_ADMIN (bit 12) for --apply, in every thread", () => {
+  test("sockets open, the Bun process runs as nobody with no capability, no_new_privs and the seccomp filter in every thread; the helper is root with CAP_NET_ADMIN alone", () => {
     const p = privileges(x.proc.pid);
-    expect(p).toMatchObject({ uid: "65534\t65534\t65534\t65534", gid: "65534\t65534\t65534\t65534", capEff: "0000000000001000", capPrm: "0000000000001000", capBnd: "0000000000001000", noNewPrivs: "1" });
+    const none = "0000000000000000";
     expect(p.threads.length).toBeGreaterThan(1);
-    for (const t of p.threads) {
-      expect(t.uid).toBe("65534\t65534\t65534\t65534");
-      expect(["0000000000000000", "0000000000001000"]).toContain(t.capEff);
+    for (const t of [p, ...p.threads]) {
+      expect(t).toMatchObject({ uid: "65534\t65534\t65534\t65534", gid: "65534\t65534\t65534\t65534", capEff: none, capPrm: none, capBnd: none, noNewPrivs: "1", seccomp: "2" });
     }
+    const pid = x.events.find((e) => e.event === "helper")!.pid as number;
+    expect(readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ")[1]).toBe(String(x.proc.pid)); // its parent is the daemon
+    const h = privileges(pid);
+    expect(h).toMatchObject({ uid: "0\t0\t0\t0", capEff: "0000000000001000", capPrm: "0000000000001000", capBnd: "0000000000001000", noNewPrivs: "1" });
+    expect(h.threads).toHaveLength(1);
   });
 
   test("--apply: the address/24 with its broadcast and lifetime; option 121's routes, proto dhcp", () => {

@@ -493,6 +493,20 @@ export const SCENARIOS: Scenario[] = [
     },
   },
   {
+    name: "bad-server-ids",
+    items: [26],
+    title: "Issue 11 finding 12: ACKs whose server id cannot be a server's (0.0.0.0, broadcast, multicast, loopback, the offered address itself)",
+    answer: (x) => {
+      if (x.type === "DISCOVER") return good(x);
+      const id = (ip: string) => replyFrame(x, ACK, { set: [[54, ipBytes(ip)]] });
+      return [
+        ...["0.0.0.0", "255.255.255.255", "224.0.0.1", "127.0.0.1", OFFERED].map((ip) => junk(`an ACK with server id ${ip}`, id(ip), { request: "bad-server-id" })),
+        ...good(x),
+      ];
+    },
+    expect: { discover: [GOOD_IP], request: { outcome: "bound" } },
+  },
+  {
     name: "timers",
     items: [23],
     title: "T1 >= T2 >= lease: both reset to lease/2 and lease*7/8",

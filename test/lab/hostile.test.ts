@@ -233,7 +233,7 @@ function checkRequestEnv(c: Context, r: Run): void {
   expect(got.new_dhcp_server_identifier, what).toBe(GOOD_IP);
   if (s.name === "hostile-names") {
     const n = hostileNames(c.markerDir);
-    expect(got.new_domain_name).toBe(escapeText(envValue(n.domain)));
+    expect(got.new_domain_name).toBe(envValue(n.domain)); // escaped once, NUL included (\\x00)
     expect(got.new_host_name).toBe(escapeText(n.hostname));
     expect(got.new_domain_search).toBe(escapeText(hostileSearch(c.markerDir)));
   }

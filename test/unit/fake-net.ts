@@ -23,6 +23,8 @@ export interface SeenFrame {
   requested: string | null;
   serverId: string | null;
   message: DhcpMessage;
+  /** The server's clock when it arrived (FakeServer.now). */
+  at: number;
 }
 
 export class MemoryWire {
@@ -73,6 +75,10 @@ export class FakeServer {
   times: ServerLease = { lease: 3600, t1: 1800, t2: 3150 };
   /** Options added to every OFFER and ACK. */
   extra: OptionBytes[] = [];
+  /** Set: every ACK gives this address, whatever was asked (a server that moves its client). */
+  ackAddress: string | null = null;
+  /** The clock SeenFrame.at is read from. */
+  now: () => number = () => 0;
 
   constructor(readonly wire: MemoryWire, readonly ip: string, readonly mac: Uint8Array, readonly address: string) {
     wire.onServerFrame((f) => this.#receive(f));
@@ -90,7 +96,7 @@ export class FakeServer {
     const seen: SeenFrame = {
       dstMac: macToString(f.frame.dstMac), srcMac: macToString(f.frame.srcMac), srcIp: f.frame.srcIp, dstIp: f.frame.dstIp,
       srcPort: f.frame.srcPort, type: messageType(m), xid: m.xid, ciaddr: m.ciaddr,
-      requested: getIp(m, 50), serverId: getIp(m, 54), message: m,
+      requested: getIp(m, 50), serverId: getIp(m, 54), message: m, at: this.now(),
     };
     this.seen.push(seen);
     if (seen.type === 1 && this.offers) this.#reply(m, 2, this.address);
@@ -98,7 +104,7 @@ export class FakeServer {
       // RFC 2131 4.3.2: a REQUEST naming another server is not ours to answer.
       if (seen.serverId !== null && seen.serverId !== this.ip) return;
       const wanted = seen.requested ?? m.ciaddr;
-      if (this.answer === "ack") this.#reply(m, 5, wanted);
+      if (this.answer === "ack") this.#reply(m, 5, this.ackAddress ?? wanted);
       else if (this.answer === "nak") this.#reply(m, 6, "0.0.0.0");
     }
   }

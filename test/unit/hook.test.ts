@@ -89,9 +89,9 @@ describe("hookEnv", () => {
     }
   });
 
-  test("values are cut at a NUL (execve cannot carry one)", () => {
-    const env = hookEnv({ ...EVENT, reason: "BOUND\0x", extra: { note: "a\0b" } });
-    expect([env.reason, env.note]).toEqual(["BOUND", "a"]);
+  test("a NUL (execve cannot carry one) is escaped like every byte outside printable ASCII", () => {
+    const env = hookEnv({ ...EVENT, reason: "BOUND\0x", extra: { note: "a\0b\x9b" } });
+    expect([env.reason, env.note]).toEqual(["BOUND\\x00x", "a\\x00b\\x9b"]);
   });
 });
 
@@ -112,7 +112,7 @@ describe("runHook", () => {
     const r = await runHook(script("exec cat"), EVENT);
     expect(r.exitCode).toBe(0);
     expect(r.stdout.endsWith("}\n")).toBe(true);
-    expect(JSON.parse(r.stdout)).toEqual(EVENT);
+    expect(JSON.parse(r.stdout)).toMatchObject(EVENT);
   });
 
   test("hostile names reach the hook byte for byte, and nothing runs", async () => {
@@ -144,9 +144,11 @@ describe("runHook", () => {
     const entries = environ.toString("latin1").split("\0").filter(Boolean).sort();
     expect(entries).toEqual(Object.entries(expected).map(([k, v]) => `${k}=${v}`).sort());
     expect(parseEnviron(environ.toString("latin1"))).toMatchObject({
-      new_domain_name: hostile[0], new_domain_search: `${hostile[1]} ${hostile[2]}`, new_host_name: hostile[3], reason: hostile[4],
+      new_domain_name: hostile[0], new_domain_search: `${hostile[1]} ${hostile[2]}`, new_host_name: "\\x1b]0;title\\x07", reason: "\"; touch " + marker + " #\\x0a&& touch " + marker + " | touch " + marker + " & ",
     });
-    expect(JSON.parse(fs.readFileSync(join(dir, `stdin-${pid}`), "utf8"))).toEqual(event);
+    const stdin = fs.readFileSync(join(dir, `stdin-${pid}`));
+    expect(stdin.every((b) => b < 0x80)).toBe(true); // pure ASCII: no byte re-encoded
+    expect(JSON.parse(stdin.toString("latin1"))).toMatchObject(event);
     expect(fs.existsSync(marker)).toBe(false);
     // The control: the same value put into a shell command line (what runHook never does)
     // does run, so the marker above would have caught it.

@@ -71,15 +71,16 @@ describe("leaseVars", () => {
     expect(vars.new_broadcast_address).toBe(broadcast);
   });
 
-  test("wire strings stay verbatim (no quoting, no escaping) but end at a NUL", () => {
-    const hostile = "$(touch /tmp/x) `id`; reboot # '\"\x1b]0;t\x07\n";
+  test("wire strings: printable ASCII as is (no shell quoting), a backslash doubled, every other byte \\xNN, NUL included (finding 8)", () => {
+    const hostile = "$(touch /tmp/x) `id`; reboot # '\"\\\x1b]0;t\x07\n\x9b";
     const vars = Object.fromEntries(leaseVars({
       ...LEASE, domain: hostile + "\0after", search: ["a\0b", "c"],
       options: [{ code: 12, hex: "41004200" }],
     }, "new_"));
-    expect(vars.new_domain_name).toBe(hostile);
-    expect(vars.new_domain_search).toBe("a");
-    expect(vars.new_host_name).toBe("A");
+    expect(vars.new_domain_name).toBe("$(touch /tmp/x) `id`; reboot # '\"\\\\\\x1b]0;t\\x07\\x0a\\x9b\\x00after");
+    expect(vars.new_domain_search).toBe("a\\x00b c");
+    expect(vars.new_host_name).toBe("A\\x00B\\x00");
+    for (const v of Object.values(vars)) expect(v).toMatch(/^[\x20-\x7e]*$/);
   });
 
   test("an option 12 that is not hex is left out rather than guessed", () => {
@@ -88,16 +89,16 @@ describe("leaseVars", () => {
     }
   });
 
-  test("Latin-1 bytes of a host name become one char each", () => {
-    expect(Object.fromEntries(leaseVars({ ...LEASE, options: [{ code: 12, hex: "e9ff" }] }, "new_")).new_host_name).toBe("\u00e9\u00ff");
+  test("bytes past 0x7e of a host name become \\xNN each, never a UTF-8 re-encoding", () => {
+    expect(Object.fromEntries(leaseVars({ ...LEASE, options: [{ code: 12, hex: "e9ff9b" }] }, "new_")).new_host_name).toBe("\\xe9\\xff\\x9b");
   });
 });
 
 describe("helpers", () => {
-  test("envValue cuts at the first NUL only", () => {
+  test("envValue escapes NUL like any other byte outside printable ASCII", () => {
     expect(envValue("abc")).toBe("abc");
-    expect(envValue("a\0b\0c")).toBe("a");
-    expect(envValue("\0")).toBe("");
+    expect(envValue("a\0b\0c")).toBe("a\\x00b\\x00c");
+    expect(envValue("\\")).toBe("\\\\");
   });
   test("maskPrefix", () => {
     expect(maskPrefix("255.255.255.0")).toBe(24);

@@ -43,6 +43,7 @@ export class MemoryStore implements LeaseStore {
 
 export class FakeApplier implements LeaseApplier {
   applied: { address: string; prefix: number; routes: [] } | null = null;
+  readonly metric = 1000 + IFINDEX;
   calls: string[] = [];
   closed = false;
   /** Addresses already on the interface (adopt() finds them). */
@@ -80,6 +81,8 @@ export interface WorldOptions {
   stored?: StoredLease;
   linkUp?: boolean;
   mac?: ResidentOptions["mac"];
+  /** The wall clock's time when the client is built (it loads the store then). */
+  wallAt?: number;
 }
 
 export class World {
@@ -99,6 +102,8 @@ export class World {
 
   constructor(o: WorldOptions = {}) {
     if (o.stored) this.store.stored = o.stored;
+    if (o.wallAt !== undefined) this.clock.wallOffsetMs = o.wallAt - this.clock.now();
+    this.server.now = () => this.clock.now();
     this.clock.afterFire = () => this.wire.flush();
     this.client = new ResidentClient({
       iface: "eth0", mac: o.mac ?? "interface", identity: { hostname: "lab" }, settings: { ...DEFAULT_SETTINGS },

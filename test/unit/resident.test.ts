@@ -292,6 +292,24 @@ describe("time", () => {
     expect(w.server.seen.length).toBe(from);
   });
 
+  test("a restart after a wall-clock step keeps a lease still valid by its stored expiry (finding 13)", () => {
+    const w = bound();
+    w.clock.wallOffsetMs += 3600_000; // stepped an hour ahead while running
+    w.clock.advanceTo(w.armedAt("renew")); // renewed: stored with times from the stepped clock
+    const stored = w.store.stored!;
+    // The next daemon starts on that (stepped) wall clock, 10 minutes after the renewal: 50 minutes left.
+    const next = new World({ stored, wallAt: Date.parse(stored.savedAt) + 600_000 });
+    next.start();
+    expect(next.named("start")[0].message).toContain(`rebooting into the stored lease of ${stored.lease.address}`);
+    expect(next.phase).toBe("BOUND");
+    expect(next.hookReasons()).toEqual(["REBOOT"]);
+    // And one whose wall clock is an hour behind it (stepped back): still valid, nothing lost.
+    const behind = new World({ stored, wallAt: Date.parse(stored.savedAt) - 3600_000 });
+    behind.start();
+    expect(behind.named("unbound")).toEqual([]);
+    expect(behind.phase).toBe("BOUND");
+  });
+
   test("stored and reported times follow the wall clock when they are written, not as it was at start", () => {
     const w = bound();
     w.clock.wallOffsetMs += 3600_000; // the wall clock steps an hour ahead (NTP); the monotonic one does not
