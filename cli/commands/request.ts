@@ -70,7 +70,7 @@ One-shot, request does NOT configure the interface: it takes a lease from the se
 prints it (the server counts it as given out until it expires or --release gives it back).
 --daemon keeps the lease (RFC 2131 timers, link tracking, the store in --state-dir, the
 control socket in --run-dir); only --apply puts it on the interface. It stops on SIGTERM
-(exit 0), re-reads --config on SIGHUP; README "request --daemon" has the events, the hook's
+(exit 0), re-reads --config on SIGHUP; docs/resident-client.md has the events, the hook's
 variables and the config file.
 The REQUEST fields follow RFC 2131 table 4; replies for another xid, MAC or server are ignored.
 --server IP and --giaddr IP work as for discover (dhcptool discover --help): the DISCOVER
