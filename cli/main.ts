@@ -46,7 +46,7 @@ Commands:
   completion SHELL    a bash, zsh or fish completion script
   man                 this manual, dhcptool(1), as roff
 
-Options every command takes:
+Options of discover, request, watch, lease and lab:
   --json              results as JSON on stdout
   -v, --verbose       more detail
   -q, --quiet         errors only

@@ -95,9 +95,9 @@ describe("help", () => {
     expect(decode).not.toContain("dhcptool lease renew");
   });
 
-  test("the options root help calls every command's are taken by every command and subcommand", async () => {
+  test("the options root help names for discover, request, watch, lease and lab are taken by each of them and their subcommands", async () => {
     const root = run(["--help"]).out;
-    const section = root.slice(root.indexOf("Options every command takes:"), root.indexOf("\n\n", root.indexOf("Options every command takes:")));
+    const section = root.slice(root.indexOf("Options of discover, request, watch, lease and lab:"), root.indexOf("\n\n", root.indexOf("Options of discover, request, watch, lease and lab:")));
     const flags = [...section.matchAll(/--([a-z-]+)/g)].map((m) => m[1]).filter((f) => f !== "help");
     expect(flags).toEqual(["json", "verbose", "quiet"]);
     for (const [, def] of ALL) {
