@@ -9,8 +9,9 @@
  *                               sequence number and its wall-clock send time.
  *   idle-raw IFNAME SECONDS     RawSocket 'client' open plus a 1 s interval timer, for SECONDS.
  *   idle-bare SECONDS           the same timer and nothing else (never loads the shim).
- *   count-rx IFNAME N           RawSocket 'client'; counts frames (and wake-ups of JS) in
- *                               onFrame, says so when N have come, reports when stdin ends.
+ *   count-rx IFNAME N [ring]    RawSocket 'client' (through its TPACKET_V3 ring with `ring`);
+ *                               counts frames (and wake-ups of JS) in onFrame, says so when
+ *                               N have come, reports when stdin ends.
  *   flood-tx IFNAME N           sends N frames back to back.
  *
  * The shared clock is wall time as each process sees it,
@@ -175,7 +176,7 @@ async function idle(ifname: string | null, seconds: number): Promise<void> {
   emit({ event: 'ready', pid: process.pid });
 }
 
-async function countRx(ifname: string, expected: number): Promise<void> {
+async function countRx(ifname: string, expected: number, ring: boolean): Promise<void> {
   const { RawSocket } = await rawsocket();
   let count = 0;
   let ours = 0;
@@ -190,6 +191,7 @@ async function countRx(ifname: string, expected: number): Promise<void> {
   };
   const socket = RawSocket.open(ifname, {
     filter: 'client',
+    ring,
     onFrame: (frame) => {
       if (!inCallback) {
         inCallback = true;
@@ -245,7 +247,7 @@ switch (mode) {
     await idle(null, positiveInt(args[0], 'SECONDS'));
     break;
   case 'count-rx':
-    await countRx(args[0] ?? 'v0', positiveInt(args[1], 'N'));
+    await countRx(args[0] ?? 'v0', positiveInt(args[1], 'N'), args[2] === 'ring');
     break;
   case 'flood-tx':
     await floodTx(args[0] ?? 'v1', positiveInt(args[1], 'N'));

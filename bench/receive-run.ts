@@ -11,7 +11,9 @@
  *   3. frames per second through onFrame while B sends FLOOD_FRAMES (200,000) flat out,
  *      what the kernel dropped, the receiver's CPU time per frame and how many frames
  *      each wake-up of JS handled: once from one sender, once from FLOOD_SENDERS (2)
- *      senders at the same time (the receiver, not the sender, is then the limit).
+ *      senders at the same time (the receiver, not the sender, is then the limit), the
+ *      latter once per receive path in RX_PATHS ("recvmmsg ring": recvmmsg() into the
+ *      shim's staging area, or the socket's TPACKET_V3 ring).
  * Every wait is bounded; every child is killed (by its PID) when this process ends.
  */
 import { readdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
@@ -36,6 +38,11 @@ const LATENCY_INTERVAL_MS = envInt('LATENCY_INTERVAL_MS', 2);
 const IDLE_SECONDS = envInt('IDLE_SECONDS', 20);
 const FLOOD_FRAMES = envInt('FLOOD_FRAMES', 200_000);
 const FLOOD_SENDERS = envInt('FLOOD_SENDERS', 2);
+const RX_PATHS = (process.env.RX_PATHS ?? 'recvmmsg ring').split(/[\s,]+/).filter(Boolean);
+if (RX_PATHS.length === 0 || RX_PATHS.some((p) => p !== 'recvmmsg' && p !== 'ring')) {
+  console.error('bench: RX_PATHS lists recvmmsg and/or ring');
+  process.exit(2);
+}
 /** Idle sampling starts this long after the child says ready: start-up work is not idling. */
 const IDLE_SETTLE_MS = 500;
 
@@ -309,9 +316,9 @@ function cpuNs(start: ProcSample, end: ProcSample): number {
  * to back). One sender is what one Bun process can push; two press the receiver harder on
  * a 2-core machine (three busy processes on two cores), which is where kernel drops show.
  */
-async function throughput(senders: number) {
-  log(`throughput: ${FLOOD_FRAMES} frames as fast as ${senders} sender(s) in ${nsB} can send them`);
-  const rx = spawnIn(nsA, 'count-rx', [ifA, FLOOD_FRAMES]);
+async function throughput(senders: number, path: string) {
+  log(`throughput: ${FLOOD_FRAMES} frames as fast as ${senders} sender(s) in ${nsB} can send them, received by ${path}`);
+  const rx = spawnIn(nsA, 'count-rx', [ifA, FLOOD_FRAMES, ...(path === 'ring' ? ['ring'] : [])]);
   await ready(rx);
   const before = sampleProcess(rx.proc.pid);
   const shares = Array.from({ length: senders }, (_, i) =>
@@ -335,6 +342,7 @@ async function throughput(senders: number) {
   const elapsedMs = Math.max(...sentAll.map((s) => s.elapsedMs as number));
   return {
     senders,
+    path,
     sent,
     sendErrors: sentAll.reduce((sum, s) => sum + (s.errors as number), 0),
     firstSendError: (sentAll.find((s) => s.firstError)?.firstError ?? '') as string,
@@ -361,9 +369,10 @@ try {
   const idle = await idleCpu();
   log(`idle: RawSocket ${fixed(idle.raw.cpuPercent, 3)} %, bare ${fixed(idle.bare.cpuPercent, 3)} %`);
   const tputs = [];
-  for (const senders of [1, FLOOD_SENDERS]) {
+  const runs = [[1, RX_PATHS[0]!] as const, ...RX_PATHS.map((path) => [FLOOD_SENDERS, path] as const)];
+  for (const [senders, path] of runs) {
     if (senders === 1 && tputs.length > 0) continue;
-    const tput = await throughput(senders);
+    const tput = await throughput(senders, path);
     log(
       `throughput (${senders} sender${senders > 1 ? 's' : ''}): ${int(tput.receiveRate)} frames/s received, ` +
         `${tput.drops} dropped by the kernel, ${fixed(tput.cpuNsPerFrame / 1000, 2)} µs CPU per frame`,
@@ -394,7 +403,7 @@ try {
     `| idle ${IDLE_SECONDS} s | bare / RawSocket: context switches per s, all threads | ${fixed(idle.bare.wakeupsPerSecond, 2)} / ${fixed(idle.raw.wakeupsPerSecond, 2)} |`,
     `| idle ${IDLE_SECONDS} s | dhcptool-rx thread: context switches | ${rx.switches} |`,
     ...tputs.flatMap((tput) => {
-      const name = `throughput, ${tput.senders} sender${tput.senders > 1 ? 's' : ''}`;
+      const name = `throughput, ${tput.senders} sender${tput.senders > 1 ? 's' : ''}, ${tput.path}`;
       return [
         `| ${name} | frames sent (errors) | ${int(tput.sent)} (${tput.sendErrors}) |`,
         `| ${name} | send rate | ${int(tput.sendRate)} frames/s |`,

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The native receive path (native/rawsocket.ts) measured between two network namespaces
 # of its own, joined by a veth pair: one-way latency of DHCP-sized broadcasts, idle CPU of
-# a process holding an open RawSocket, and frames per second through onFrame under a flood.
+# a process holding an open RawSocket, and frames per second through onFrame under a flood
+# (through recvmmsg() and through the socket's TPACKET_V3 ring).
 # Progress goes to stderr, a Markdown table to stdout. The namespaces (dtrb-PID-a and
 # dtrb-PID-b) and every process in them are removed on exit, whatever happened.
 # Needs root. Knobs: IDLE_SECONDS (20), LATENCY_FRAMES (500), LATENCY_INTERVAL_MS (2),
-# FLOOD_FRAMES (200000).
+# FLOOD_FRAMES (200000), FLOOD_SENDERS (2), RX_PATHS ("recvmmsg ring").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `dhcptool watch` under a paced DHCP flood, beside tcpdump and tshark on the same flood:
-# packets decoded per second, the kernel's drops, the receiver's CPU, then the RSS of
-# watch --json over a longer flood. Two network namespaces of its own (dtwb-PID-a and
+# packets received and decoded, the kernel's drops, packet lines written and dropped on the
+# way out (watch's outputDropped), the receiver's CPU, then the RSS of watch --json over a
+# longer flood. Two network namespaces of its own (dtwb-PID-a and
 # dtwb-PID-b) joined by a veth pair; a scratch directory /dev/shm/dtwb-PID for outputs.
 # Progress goes to stderr, a Markdown table to stdout. Namespaces, scratch directory and
 # every process in them are removed on exit, whatever happened.

@@ -53,6 +53,49 @@ export function buildUdpFrame(spec: UdpFrameSpec): Uint8Array {
   return frame;
 }
 
+/** Tag protocol identifiers: an 802.1Q (VLAN) tag, an 802.1ad (QinQ service) tag. */
+export const TPID_8021Q = 0x8100, TPID_8021AD = 0x88a8;
+
+/** An 802.1Q/802.1ad tag: VLAN id (0: a priority tag only), priority code point, TPID. */
+export interface VlanTag {
+  id: number;
+  pcp: number;
+  tpid: number;
+}
+
+/** The tag a TCI (PCP 3 bits, DEI 1, VID 12) and a TPID stand for. */
+export function vlanTag(tci: number, tpid: number): VlanTag {
+  return { id: tci & 0x0fff, pcp: (tci >>> 13) & 7, tpid };
+}
+
+/**
+ * A copy of an Ethernet frame with a VLAN tag inserted after the MAC addresses: the 4 bytes
+ * a trunk port carries (IEEE 802.1Q 9.3), TPID then PCP, DEI 0 and VID. What was the
+ * ethertype now follows the tag; nothing else moves, so no checksum changes.
+ */
+export function tagFrame(frame: Uint8Array, vlanId: number, pcp = 0, tpid = TPID_8021Q): Uint8Array {
+  if (frame.length < ETH_HLEN) throw new RangeError(`a frame of ${frame.length} bytes has no Ethernet header to tag`);
+  if (!Number.isInteger(vlanId) || vlanId < 0 || vlanId > 4095) throw new RangeError(`VLAN id ${vlanId} is not 0-4095`);
+  if (!Number.isInteger(pcp) || pcp < 0 || pcp > 7) throw new RangeError(`priority ${pcp} is not 0-7`);
+  if (!Number.isInteger(tpid) || tpid < 0x600 || tpid > 0xffff) throw new RangeError(`TPID ${tpid} is not an ethertype`);
+  return insertVlanTag(frame, tpid, (pcp << 13) | vlanId);
+}
+
+/**
+ * A copy of a frame (at least an Ethernet header long) with the 4 bytes TPID, TCI after its
+ * MAC addresses, taken as given: how a receiver puts back a tag the kernel took off.
+ */
+export function insertVlanTag(frame: Uint8Array, tpid: number, tci: number): Uint8Array {
+  const tagged = new Uint8Array(frame.length + 4);
+  tagged.set(frame.subarray(0, 12));
+  tagged[12] = (tpid >>> 8) & 0xff;
+  tagged[13] = tpid & 0xff;
+  tagged[14] = (tci >>> 8) & 0xff;
+  tagged[15] = tci & 0xff;
+  tagged.set(frame.subarray(12), 16);
+  return tagged;
+}
+
 /** What the kernel said about the checksum of a received frame (PACKET_AUXDATA). */
 export type ChecksumStatus = "valid" | "partial" | "unknown";
 

@@ -12,8 +12,11 @@ import { decodeMessage, BOOTREPLY, type DecodeErrorKind, type DecodeWarning, typ
 
 export type ReplyFrameDropReason = FrameDropReason | "not-to-giaddr" | "outgoing";
 
-/** A frame as a packet socket hands it over (native/rawsocket.ts ReceivedFrame fits). */
-export interface ReceivedFrameLike { bytes: Uint8Array; csum: ChecksumStatus; outgoing?: boolean }
+/**
+ * A frame as a packet socket hands it over (native/rawsocket.ts ReceivedFrame fits).
+ * receivedAt: when it was read off the socket, on the monotonic clock (performance.now()).
+ */
+export interface ReceivedFrameLike { bytes: Uint8Array; csum: ChecksumStatus; outgoing?: boolean; receivedAt?: number }
 
 /**
  * Where a server's reply to us arrives. A client's: UDP port 68, in a frame to chaddr or

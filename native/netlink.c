@@ -49,14 +49,6 @@ struct nl_slot *nl_get(int h, int kind)
 	return kind == 0 || s->kind == kind ? s : NULL;
 }
 
-void nl_close_fd(int *fd)
-{
-	if (*fd >= 0) {
-		close(*fd);
-		*fd = -1;
-	}
-}
-
 /* Takes a free slot for the open descriptors; on failure the caller closes them. */
 int nl_claim(int kind, int fd, uint32_t portid, uint8_t *rbuf, int stopfd, int armfd)
 {
@@ -328,9 +320,9 @@ EXPORT int dt_nl_close(int h)
 			;
 		pthread_join(s->thread, NULL);
 	}
-	nl_close_fd(&s->fd);
-	nl_close_fd(&s->stopfd);
-	nl_close_fd(&s->armfd);
+	close_fd(&s->fd);
+	close_fd(&s->stopfd);
+	close_fd(&s->armfd);
 	free(s->rbuf);
 	pthread_mutex_lock(&nl_lock);
 	s->rbuf = NULL;

@@ -43,8 +43,8 @@ EXPORT int dt_nl_monitor_open(int groups)
 	if (err >= 0)
 		return err;
 fail:
-	nl_close_fd(&armfd);
-	nl_close_fd(&stopfd);
+	close_fd(&armfd);
+	close_fd(&stopfd);
 	close(fd);
 	return err;
 }

@@ -1,8 +1,8 @@
 /**
- * Interface facts and raw packets, over the native shim (native/shim.ts
- * loads it, the one module that touches Bun's FFI): interfaceInfo() for an
- * interface's index, MAC, flags, MTU and carrier, and RawSocket for an
- * AF_PACKET socket bound to one interface behind a classic BPF filter.
+ * Raw packets over the native shim (native/shim.ts loads it, the one module
+ * that touches Bun's FFI): RawSocket, an AF_PACKET socket bound to one
+ * interface behind a classic BPF filter; and interfaceInfo() (from
+ * native/interface.ts) for an interface's index, MAC, flags, MTU and carrier.
  *
  * Receiving without polling: a C thread per socket poll()s the socket and a
  * stop eventfd and, when frames are queued, fires a threadsafe JSCallback
@@ -11,18 +11,26 @@
  * must hold some other handle (a timer).
  *
  * Draining is batched: each dt_recv_batch call takes up to RECV_FRAMES_PER_CALL
- * frames (recvmmsg in the shim) packed back to back into one module-wide
- * buffer, with a row of metadata per frame; onFrame still gets one frame at
- * a time, each with its own copy of the bytes.
+ * frames (recvmmsg in the shim, or a TPACKET_V3 ring with `ring: true`)
+ * packed back to back into one module-wide buffer, with a row of metadata
+ * per frame; onFrame still gets one frame at a time, each with its own copy
+ * of the bytes, its VLAN tag and the kernel's receive time.
  */
+import { insertVlanTag, TPID_8021Q, tagFrame, type VlanTag, vlanTag } from "../core/frame.ts";
+import {
+  ARPHRD_ETHER,
+  ARPHRD_LOOPBACK,
+  type InterfaceInfo,
+  interfaceNameBytes,
+  noSuchInterface,
+  readLink,
+  show,
+} from "./interface.ts";
 import {
   codeFor,
   EINVAL,
   EMSGSIZE,
-  ENAMETOOLONG,
   ENETDOWN,
-  ENODEV,
-  ENXIO,
   errnoText,
   native,
   NativeError,
@@ -33,18 +41,8 @@ import { capabilityHint } from "./self.ts";
 
 // What callers have always imported from here.
 export { NativeError, type NativeErrorCode } from "./shim.ts";
-
-export interface InterfaceInfo {
-  name: string;
-  index: number;
-  mac: Uint8Array;
-  flags: number;
-  up: boolean;
-  running: boolean;
-  mtu: number;
-  /** null when unknown: the interface is administratively down. */
-  carrier: boolean | null;
-}
+export { type InterfaceInfo, interfaceInfo } from "./interface.ts";
+export type { VlanTag } from "../core/frame.ts";
 
 /**
  * valid: the kernel or NIC verified the checksum. partial: the checksum was
@@ -63,7 +61,29 @@ export interface ReceivedFrame {
   /** Sent by this host (any socket), seen on the way out. */
   outgoing: boolean;
   broadcast: boolean;
+  /**
+   * performance.now() when the batch it came in was read from the socket: a frame handed
+   * over after others of its batch were handled still says when it was read.
+   */
+  receivedAt: number;
+  /**
+   * The 802.1Q/802.1ad tag the frame carried on the wire, which the kernel takes off before a
+   * packet socket sees the bytes (PACKET_AUXDATA); null for an untagged frame.
+   */
+  vlan: VlanTag | null;
+  /** When the kernel received the frame: wall clock, nanoseconds since the Unix epoch. */
+  time: bigint;
+  /** The same moment in whole microseconds since the epoch (a safe integer, as pcap keeps it). */
+  timeUs: number;
 }
+
+/**
+ * Frames by their VLAN tag: "any" (every frame, tagged or not), "none" (untagged ones and
+ * priority-tagged ones, VID 0: the link's native VLAN), or a VLAN id 1-4094 (that VLAN's
+ * frames only, as a trunk carries them). Decided in the socket's BPF program: frames of
+ * other VLANs never reach JS.
+ */
+export type VlanFilter = "any" | "none" | number;
 
 /** client: IPv4 UDP to port 68. watch: IPv4 UDP from or to port 67 or 68. Fragments never pass. */
 export type FilterMode = "client" | "watch";
@@ -77,97 +97,44 @@ export interface RawSocketOptions {
    * closes, however the process ends. Default false.
    */
   promiscuous?: boolean;
+  /**
+   * Default "none" for the client filter (a server on another VLAN of a trunk is not a server
+   * on this link), "any" for watch. With a VLAN id, send() tags what it sends with that id.
+   */
+  vlan?: VlanFilter;
+  /**
+   * Receive through a TPACKET_V3 ring (16 MiB) instead of recvmmsg(): one wake-up per block of
+   * frames, no system call per frame, room for bursts; frames wait up to 4 ms in a block (their
+   * receive times are the kernel's either way). For captures at high rates; default false.
+   */
+  ring?: boolean;
+  /**
+   * Put the tag the kernel took off back into `bytes`, after the MAC addresses, as it was on
+   * the wire (as libpcap does for tcpdump and pcap files), so a decoder that reads tags from
+   * the bytes sees it. `vlan` reports it either way. Default false: bytes start untagged.
+   */
+  vlanInBytes?: boolean;
   onFrame: (frame: ReceivedFrame) => void;
   /** Receive-path errors and exceptions thrown by onFrame; never thrown out of the receive path. */
   onError?: (err: unknown) => void;
 }
 
-const IFF_UP = 0x1;
-const IFF_RUNNING = 0x40;
-const ARPHRD_ETHER = 1;
-const ARPHRD_LOOPBACK = 772;
-
 // tpacket_auxdata.tp_status bits and sll_pkttype values (linux/if_packet.h).
 const TP_STATUS_CSUMNOTREADY = 1 << 3;
+const TP_STATUS_VLAN_VALID = 1 << 4;
+const TP_STATUS_VLAN_TPID_VALID = 1 << 6;
 const TP_STATUS_CSUM_VALID = 1 << 7;
 const PACKET_BROADCAST = 1;
 const PACKET_OUTGOING = 4;
 
-const IFINFO_LEN = 24;
-const IFNAMSIZ = 16;
-
-// dt_open's mode: the filter, plus a flag (shim.c).
+// dt_open's mode: the filter, plus flags (shim.c).
 const MODE_CLIENT = 0;
 const MODE_WATCH = 1;
 const OPEN_PROMISC = 0x100;
-
-const show = (name: string) => JSON.stringify(name);
-
-const noSuchInterface = (name: string, errno = ENODEV) =>
-  new NativeError("ENODEV", `interface ${show(name)} does not exist`, errno);
-
-/** NUL-terminated bytes of an interface name, after the kernel's own rules. */
-function interfaceNameBytes(name: string): Uint8Array {
-  if (typeof name !== "string" || name.length === 0) {
-    throw new NativeError("EINVAL", "interface name is empty", EINVAL);
-  }
-  const bytes = new TextEncoder().encode(name);
-  if (bytes.length >= IFNAMSIZ) {
-    throw new NativeError(
-      "EINVAL",
-      `interface name ${show(name)} is too long: ${bytes.length} bytes, Linux allows at most ${IFNAMSIZ - 1}`,
-      ENAMETOOLONG,
-    );
-  }
-  if (name === "." || name === ".." || bytes.some((b) => b <= 0x20 || b === 0x2f || b === 0x3a)) {
-    throw new NativeError(
-      "EINVAL",
-      `interface name ${show(name)} is not valid: no spaces, control characters, "/" or ":"`,
-      EINVAL,
-    );
-  }
-  const cName = new Uint8Array(bytes.length + 1);
-  cName.set(bytes);
-  return cName;
-}
-
-interface LinkFacts {
-  info: InterfaceInfo;
-  hardwareType: number;
-}
-
-function readLink(name: string): LinkFacts {
-  const cName = interfaceNameBytes(name);
-  const out = new Uint8Array(IFINFO_LEN);
-  const rc = native().dt_ifinfo(cName, out, out.length);
-  if (rc < 0) {
-    const errno = -rc;
-    if (errno === ENODEV || errno === ENXIO) throw noSuchInterface(name, errno);
-    throw new NativeError(codeFor(errno), `cannot read interface ${show(name)}: ${errnoText(errno)}`, errno);
-  }
-  // Layout documented at dt_ifinfo in shim.c.
-  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
-  const flags = view.getUint32(12, true);
-  const carrier = view.getInt32(20, true);
-  return {
-    info: {
-      name,
-      index: view.getUint32(0, true),
-      mac: out.slice(4, 10),
-      flags,
-      up: (flags & IFF_UP) !== 0,
-      running: (flags & IFF_RUNNING) !== 0,
-      mtu: view.getUint32(16, true),
-      carrier: carrier < 0 ? null : carrier === 1,
-    },
-    hardwareType: view.getUint16(10, true),
-  };
-}
-
-/** Index, MAC, flags, MTU and carrier of an interface in this network namespace. */
-export function interfaceInfo(name: string): InterfaceInfo {
-  return readLink(name).info;
-}
+const OPEN_RING = 0x200;
+// dt_open's vlan besides an id.
+const VLAN_ANY = -1;
+const VLAN_NONE = -2;
 
 // ---- RawSocket --------------------------------------------------------------
 
@@ -178,8 +145,8 @@ export function interfaceInfo(name: string): InterfaceInfo {
 const RECV_BUFFER_BYTES = 128 * 1024;
 /** Frames per dt_recv_batch call (the shim's recvmmsg takes at most 64). */
 const RECV_FRAMES_PER_CALL = 64;
-/** int32s of metadata per frame, layout documented at dt_recv_batch in shim.c. */
-const RECV_META_STRIDE = 6;
+/** int32s of metadata per frame, layout documented at dt_recv_batch in rx.c. */
+const RECV_META_STRIDE = 12;
 /** Frames handled per callback before yielding to the event loop. */
 const MAX_FRAMES_PER_BATCH = 256;
 
@@ -201,6 +168,9 @@ export class RawSocket {
   #callback: ReadyCallback | null = null;
   #onFrame: (frame: ReceivedFrame) => void;
   #onError: ((err: unknown) => void) | undefined;
+  /** What send() tags frames with: the socket's VLAN, when it was opened on one. */
+  #sendTag: VlanTag | null;
+  #vlanInBytes: boolean;
   #closed = false;
   #draining = false;
 
@@ -209,6 +179,8 @@ export class RawSocket {
     this.#handle = handle;
     this.#onFrame = options.onFrame;
     this.#onError = options.onError;
+    this.#sendTag = typeof options.vlan === "number" ? { id: options.vlan, pcp: 0, tpid: TPID_8021Q } : null;
+    this.#vlanInBytes = options.vlanInBytes === true;
   }
 
   static open(ifname: string, options: RawSocketOptions): RawSocket {
@@ -220,6 +192,15 @@ export class RawSocket {
     }
     if (options.promiscuous !== undefined && typeof options.promiscuous !== "boolean") {
       throw new NativeError("EINVAL", "RawSocket.open: promiscuous must be true or false", EINVAL);
+    }
+    for (const flag of ["ring", "vlanInBytes"] as const) {
+      if (options[flag] !== undefined && typeof options[flag] !== "boolean") {
+        throw new NativeError("EINVAL", `RawSocket.open: ${flag} must be true or false`, EINVAL);
+      }
+    }
+    const vlan = options.vlan ?? (options.filter === "client" ? "none" : "any");
+    if (vlan !== "any" && vlan !== "none" && !(Number.isInteger(vlan) && vlan >= 1 && vlan <= 4094)) {
+      throw new NativeError("EINVAL", `RawSocket.open: vlan ${show(String(vlan))} is not "any", "none" or a VLAN id 1-4094`, EINVAL);
     }
     const { info, hardwareType } = readLink(ifname);
     if (hardwareType !== ARPHRD_ETHER && hardwareType !== ARPHRD_LOOPBACK) {
@@ -238,8 +219,12 @@ export class RawSocket {
     }
 
     const shim = native();
-    const mode = (options.filter === "client" ? MODE_CLIENT : MODE_WATCH) | (options.promiscuous ? OPEN_PROMISC : 0);
-    const handle = shim.dt_open(interfaceNameBytes(ifname), mode);
+    const mode =
+      (options.filter === "client" ? MODE_CLIENT : MODE_WATCH) |
+      (options.promiscuous ? OPEN_PROMISC : 0) |
+      (options.ring ? OPEN_RING : 0);
+    const vlanArg = vlan === "any" ? VLAN_ANY : vlan === "none" ? VLAN_NONE : vlan;
+    const handle = shim.dt_open(interfaceNameBytes(ifname), mode, vlanArg);
     if (handle < 0) {
       const errno = -handle;
       const code = codeFor(errno);
@@ -284,13 +269,26 @@ export class RawSocket {
     return socket;
   }
 
-  /** Sends one complete Ethernet frame (14 bytes of header up to 14 + MTU bytes). */
-  send(frame: Uint8Array): void {
+  /**
+   * Sends one complete Ethernet frame (14 bytes of header up to 14 + MTU bytes), as given, or
+   * with a VLAN tag inserted after its MAC addresses: `tag`, else the socket's VLAN when it was
+   * opened on one. A packet socket puts the bytes on the wire as they are, so a tagged frame
+   * leaves a trunk port tagged without any VLAN interface (4 bytes over the MTU allowed).
+   */
+  send(frame: Uint8Array, tag?: { id: number; pcp?: number; tpid?: number }): void {
     if (!(frame instanceof Uint8Array)) {
       throw new NativeError("EINVAL", "send() takes a Uint8Array holding an Ethernet frame", EINVAL);
     }
     if (this.#closed) {
       throw new NativeError("EINVAL", `raw socket on ${this.info.name} is closed`, EINVAL);
+    }
+    const vlan = tag ? { id: tag.id, pcp: tag.pcp ?? 0, tpid: tag.tpid ?? TPID_8021Q } : this.#sendTag;
+    if (vlan && frame.byteLength >= 14) {
+      try {
+        frame = tagFrame(frame, vlan.id, vlan.pcp, vlan.tpid);
+      } catch (err) {
+        throw new NativeError("EINVAL", `send on ${this.info.name}: ${(err as Error).message}`, EINVAL);
+      }
     }
     // A zero-length view has no address to pass; the shim still judges the length.
     const bytes = frame.byteLength > 0 ? frame : new Uint8Array(1);
@@ -379,20 +377,31 @@ export class RawSocket {
           this.#report(new NativeError(codeFor(errno), `receive on ${this.info.name} failed: ${text}`, errno));
           break;
         }
+        const receivedAt = performance.now();
         // close() from onFrame ends delivery: the rest of the batch goes the way
         // of everything still queued in the kernel.
         for (let i = 0, m = 0; i < n && !this.#closed; i++, m += RECV_META_STRIDE) {
           const offset = meta[m]!;
           const status = meta[m + 2]!;
           const pkttype = meta[m + 5]!;
+          const sec = (meta[m + 8]! >>> 0) + meta[m + 9]! * 2 ** 32;
+          const nsec = meta[m + 10]!;
+          const tagged = (status & TP_STATUS_VLAN_VALID) !== 0;
+          const tpid = status & TP_STATUS_VLAN_TPID_VALID ? meta[m + 7]! : TPID_8021Q;
+          const bytes = buffer.subarray(offset, offset + meta[m + 1]!);
+          const restore = tagged && this.#vlanInBytes && bytes.length >= 14;
           const frame: ReceivedFrame = {
-            bytes: buffer.slice(offset, offset + meta[m + 1]!),
+            bytes: restore ? insertVlanTag(bytes, tpid, meta[m + 6]!) : bytes.slice(),
             csum:
               status & TP_STATUS_CSUMNOTREADY ? "partial" : status & TP_STATUS_CSUM_VALID ? "valid" : "unknown",
             truncated: meta[m + 4] !== 0,
-            wireLength: meta[m + 3]!,
+            wireLength: meta[m + 3]! + (restore ? 4 : 0),
             outgoing: pkttype === PACKET_OUTGOING,
             broadcast: pkttype === PACKET_BROADCAST,
+            receivedAt,
+            vlan: tagged ? vlanTag(meta[m + 6]!, tpid) : null,
+            time: BigInt(sec) * 1_000_000_000n + BigInt(nsec),
+            timeUs: sec * 1_000_000 + Math.floor(nsec / 1000),
           };
           try {
             this.#onFrame(frame);

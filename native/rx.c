@@ -1,6 +1,21 @@
 /*
- * Receiving in batches: dt_recv_batch and its staging area (see shim.c's
- * header comment for why frames are staged before they are copied out).
+ * Receiving in batches: dt_recv_batch copies frames back to back into the
+ * caller's buffer, each described by a row of metadata, from one of two
+ * sources chosen at dt_open:
+ *
+ * - recvmmsg() into a staging area of the socket's own (the default): up to
+ *   RX_STAGE_FRAMES frames per call, one slot per frame, each big enough for
+ *   any frame the link can carry. The staging exists because a frame's
+ *   length is known only once the kernel has handed it over: recvmmsg() must
+ *   be given each message's room up front, and a frame that met too little
+ *   room would be cut short for good. Each frame's tag, checksum state and
+ *   receive time come as control messages (PACKET_AUXDATA, SO_TIMESTAMPNS).
+ * - a TPACKET_V3 ring (OPEN_RING, ring.c), where the kernel has already laid
+ *   the frames out with a header each.
+ *
+ * Frames taken but not copied (the caller's buffer was full) stay where they
+ * are and come first in the next call; dt_rearm then tells the receive
+ * thread to fire again at once, since the socket alone would not show them.
  */
 #define _GNU_SOURCE
 #include "shim.h"
@@ -24,6 +39,35 @@ static struct rx_stage *stage_get(struct slot *s)
 	}
 	s->stage = st;
 	return st;
+}
+
+/* What the control messages of one received message say about its frame. */
+static void read_control(struct msghdr *m, struct rx_frame *f, const struct timespec *now)
+{
+	f->status = 0;
+	f->vlan_tci = 0;
+	f->vlan_tpid = 0;
+	f->sec = now->tv_sec;
+	f->nsec = (int32_t)now->tv_nsec;
+	f->kernel_time = 0;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c != NULL; c = CMSG_NXTHDR(m, c)) {
+		if (c->cmsg_level == SOL_PACKET && c->cmsg_type == PACKET_AUXDATA &&
+		    c->cmsg_len >= CMSG_LEN(sizeof(struct tpacket_auxdata))) {
+			struct tpacket_auxdata aux;
+			memcpy(&aux, CMSG_DATA(c), sizeof aux);
+			f->status = (int32_t)aux.tp_status;
+			f->wire = aux.tp_len > INT32_MAX ? INT32_MAX : (int32_t)aux.tp_len;
+			f->vlan_tci = aux.tp_vlan_tci;
+			f->vlan_tpid = aux.tp_vlan_tpid;
+		} else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS &&
+			   c->cmsg_len >= CMSG_LEN(sizeof(struct timespec))) {
+			struct timespec ts;
+			memcpy(&ts, CMSG_DATA(c), sizeof ts);
+			f->sec = ts.tv_sec;
+			f->nsec = (int32_t)ts.tv_nsec;
+			f->kernel_time = 1;
+		}
+	}
 }
 
 /*
@@ -50,26 +94,18 @@ static int stage_fill(int fd, struct rx_stage *st, unsigned want)
 	if ((unsigned)n > want) /* never, but the copy below trusts it */
 		return -EIO;
 
+	struct timespec now; /* for a frame the kernel gave no time (it always does) */
+	clock_gettime(CLOCK_REALTIME, &now);
 	for (int i = 0; i < n; i++) {
 		struct msghdr *m = &st->msgs[i].msg_hdr;
+		struct rx_frame *f = &st->frames[i];
 		uint32_t len = st->msgs[i].msg_len;
 		if (len > RX_SLOT_BYTES)
 			len = RX_SLOT_BYTES;
-		int32_t status = 0, wire = (int32_t)len;
-		for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c != NULL; c = CMSG_NXTHDR(m, c)) {
-			if (c->cmsg_level == SOL_PACKET && c->cmsg_type == PACKET_AUXDATA &&
-			    c->cmsg_len >= CMSG_LEN(sizeof(struct tpacket_auxdata))) {
-				struct tpacket_auxdata aux;
-				memcpy(&aux, CMSG_DATA(c), sizeof aux);
-				status = (int32_t)aux.tp_status;
-				wire = aux.tp_len > INT32_MAX ? INT32_MAX : (int32_t)aux.tp_len;
-			}
-		}
-		struct rx_frame *f = &st->frames[i];
 		f->len = len;
-		f->status = status;
-		f->wire = wire;
-		f->truncated = ((m->msg_flags & MSG_TRUNC) || (uint32_t)wire > len) ? 1 : 0;
+		f->wire = (int32_t)len;
+		read_control(m, f, &now);
+		f->truncated = ((m->msg_flags & MSG_TRUNC) || (uint32_t)f->wire > len) ? 1 : 0;
 		f->pkttype = m->msg_namelen >= offsetof(struct sockaddr_ll, sll_pkttype) + 1 ? st->from[i].sll_pkttype : 0;
 	}
 	st->head = 0;
@@ -78,19 +114,47 @@ static int stage_fill(int fd, struct rx_stage *st, unsigned want)
 }
 
 /*
+ * The next frame from the stage, refilled (up to want frames) when empty:
+ * 1, 0 when none is queued, or -errno. *dry: the last refill emptied the
+ * socket's queue, so an empty stage needs no other recvmmsg() this call.
+ */
+static int stage_peek(struct slot *s, struct rx_stage *st, unsigned want, int *dry, const struct rx_frame **f, const uint8_t **data)
+{
+	if (st->head >= st->count) {
+		if (*dry)
+			return 0;
+		const unsigned asked = want < RX_STAGE_FRAMES ? want : RX_STAGE_FRAMES;
+		const int got = stage_fill(s->fd, st, asked);
+		if (got <= 0)
+			return got;
+		*dry = (unsigned)got < asked;
+	}
+	*f = &st->frames[st->head];
+	*data = st->data[st->head];
+	return 1;
+}
+
+/*
  * Copies up to maxframes queued frames back to back into buf and describes
- * each in meta, RECV_BATCH_STRIDE (6) int32s per frame:
+ * each in meta, RECV_BATCH_STRIDE (12) int32s per frame:
  *   [0] offset of the frame in buf
  *   [1] bytes of it in buf
- *   [2] raw tp_status (TP_STATUS_CSUMNOTREADY, TP_STATUS_CSUM_VALID, ...)
+ *   [2] raw tp_status (TP_STATUS_CSUMNOTREADY, TP_STATUS_CSUM_VALID,
+ *       TP_STATUS_VLAN_VALID, TP_STATUS_VLAN_TPID_VALID, ...)
  *   [3] length on the wire (tp_len)
  *   [4] 1 when the frame was cut short (longer than a staging slot, or than
  *       all of buf), else 0
  *   [5] sll_pkttype (PACKET_HOST, PACKET_BROADCAST, PACKET_OUTGOING, ...)
+ *   [6] the TCI of the VLAN tag the kernel took off (with TP_STATUS_VLAN_VALID)
+ *   [7] that tag's TPID (with TP_STATUS_VLAN_TPID_VALID)
+ *   [8] receive time, seconds since the epoch: low 32 bits (unsigned)
+ *   [9] ... high 32 bits
+ *   [10] ... nanoseconds
+ *   [11] 1: the time is the kernel's; 0: read here, the kernel gave none
  * Frame i starts where frame i-1 ends. A frame longer than the room left in
  * buf ends the batch before it and comes first in the next call; only a
  * frame longer than all of buf, met first, is cut to buflen. maxframes is
- * capped at metalen / 6. Returns the number of frames, 0 when none are
+ * capped at metalen / 12. Returns the number of frames, 0 when none are
  * queued, or -errno (an error met after some frames waits for the next call).
  */
 EXPORT int dt_recv_batch(int h, uint8_t *buf, int buflen, int32_t *meta, int metalen, int maxframes)
@@ -102,37 +166,37 @@ EXPORT int dt_recv_batch(int h, uint8_t *buf, int buflen, int32_t *meta, int met
 		return -EINVAL;
 	if (maxframes > metalen / RECV_BATCH_STRIDE)
 		maxframes = metalen / RECV_BATCH_STRIDE;
-	struct rx_stage *st = stage_get(s);
-	if (st == NULL)
+	struct rx_stage *st = NULL;
+	if (s->ring.map == NULL && (st = stage_get(s)) == NULL)
 		return -ENOMEM;
 
 	const size_t room = (size_t)buflen;
 	size_t used = 0;
 	int n = 0, dry = 0;
 	while (n < maxframes) {
-		if (st->head >= st->count) {
-			if (dry)
-				break; /* the last recvmmsg() emptied the queue: no need to ask again */
-			if (s->deferred_err) {
-				if (n > 0)
-					break;
-				const int err = s->deferred_err;
-				s->deferred_err = 0;
-				return err;
-			}
-			const unsigned asked = (unsigned)(maxframes - n) < RX_STAGE_FRAMES ? (unsigned)(maxframes - n) : RX_STAGE_FRAMES;
-			const int got = stage_fill(s->fd, st, asked);
-			if (got == 0)
+		struct rx_frame ringframe;
+		const struct rx_frame *f = &ringframe;
+		const uint8_t *data;
+		int got;
+		if (s->deferred_err != 0 && (st == NULL || st->head >= st->count)) {
+			if (n > 0)
 				break;
-			if (got < 0) {
-				if (n == 0)
-					return got;
-				s->deferred_err = got;
-				break;
-			}
-			dry = (unsigned)got < asked;
+			got = s->deferred_err;
+			s->deferred_err = 0;
+			return got;
 		}
-		const struct rx_frame *f = &st->frames[st->head];
+		if (st != NULL)
+			got = stage_peek(s, st, (unsigned)(maxframes - n), &dry, &f, &data);
+		else
+			got = ring_peek(s->fd, &s->ring, &ringframe, &data);
+		if (got == 0)
+			break;
+		if (got < 0) {
+			if (n == 0)
+				return got;
+			s->deferred_err = got;
+			break;
+		}
 		size_t len = f->len;
 		int32_t truncated = f->truncated;
 		if (len > room - used) {
@@ -141,7 +205,7 @@ EXPORT int dt_recv_batch(int h, uint8_t *buf, int buflen, int32_t *meta, int met
 			len = room; /* longer than all of buf: take what fits */
 			truncated = 1;
 		}
-		memcpy(buf + used, st->data[st->head], len);
+		memcpy(buf + used, data, len);
 		int32_t *m = meta + (size_t)n * RECV_BATCH_STRIDE;
 		m[0] = (int32_t)used;
 		m[1] = (int32_t)len;
@@ -149,8 +213,17 @@ EXPORT int dt_recv_batch(int h, uint8_t *buf, int buflen, int32_t *meta, int met
 		m[3] = f->wire;
 		m[4] = truncated;
 		m[5] = f->pkttype;
+		m[6] = f->vlan_tci;
+		m[7] = f->vlan_tpid;
+		m[8] = (int32_t)(uint32_t)((uint64_t)f->sec & 0xffffffffu);
+		m[9] = (int32_t)(uint32_t)((uint64_t)f->sec >> 32);
+		m[10] = f->nsec;
+		m[11] = f->kernel_time;
 		used += len;
-		st->head++;
+		if (st != NULL)
+			st->head++;
+		else
+			ring_next(&s->ring);
 		n++;
 	}
 	return n;

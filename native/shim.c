@@ -17,16 +17,17 @@
  * grace period (synchronize_net() in packet_release, 10-25 ms), which must
  * not stall JS.
  *
- * Receiving in batches: dt_recv_batch takes up to RX_STAGE_FRAMES frames per
- * recvmmsg() into a staging area of this socket's own (one slot per frame,
- * each big enough for any frame the link can carry), then copies them back
- * to back into the caller's buffer. The staging exists because a frame's
- * length is known only once the kernel has handed it over: recvmmsg() must be
- * given each message's room up front, and a frame that met too little room
- * would be cut short for good. Frames taken but not copied (the caller's
- * buffer was full) stay staged and come first in the next call; dt_rearm
- * then tells the receive thread to fire again at once, since the socket
- * alone would not show them.
+ * Receiving in batches (rx.c): dt_recv_batch copies the frames queued for
+ * the socket into the caller's buffer, from recvmmsg() or from a TPACKET_V3
+ * ring (ring.c); frames it could not copy (the buffer was full) make
+ * dt_rearm tell the receive thread to fire again at once.
+ *
+ * The files: shim.c (handles and slots, the receive thread, closing),
+ * packet.c (the BPF programs, opening and binding the socket, sending,
+ * counters), rx.c (draining received frames), ring.c (the TPACKET_V3
+ * ring), closer.c (the close that waits out the grace period elsewhere),
+ * link.c (interface facts), netlink.c and nlmonitor.c (rtnetlink),
+ * privdrop.c (dropping root).
  *
  * Built by native/build.sh: cc -O2 -Wall -Wextra -fPIC -shared -pthread
  */
@@ -57,130 +58,25 @@ struct slot *slot_get(int h)
 	return s;
 }
 
-/* ---- packet socket ------------------------------------------------------ */
-
-/*
- * Classic BPF over the whole Ethernet frame (SOCK_RAW). Offsets: ethertype
- * at 12, IPv4 header at 14, protocol at 23, flags/fragment offset at 20, UDP
- * header at 14 + IHL*4. Fragments are dropped outright (MF set or offset
- * non-zero): DHCP never fragments and a first fragment would reach JS with a
- * UDP length that lies about what follows.
- */
-#define ACCEPT_BYTES 262144
-
-/* Jump offsets count from the next instruction; the index of each is on its right. */
-static struct sock_filter client_filter[] = {
-	BPF_STMT(BPF_LD + BPF_H + BPF_ABS, 12),                  /* 0 ethertype */
-	BPF_JUMP(BPF_JMP + BPF_JEQ + BPF_K, ETHERTYPE_IP, 0, 8), /* 1 else drop */
-	BPF_STMT(BPF_LD + BPF_B + BPF_ABS, 23),                  /* 2 IP protocol */
-	BPF_JUMP(BPF_JMP + BPF_JEQ + BPF_K, IPPROTO_UDP, 0, 6),  /* 3 else drop */
-	BPF_STMT(BPF_LD + BPF_H + BPF_ABS, 20),                  /* 4 flags, fragment offset */
-	BPF_JUMP(BPF_JMP + BPF_JSET + BPF_K, 0x3fff, 4, 0),      /* 5 MF or offset: drop */
-	BPF_STMT(BPF_LDX + BPF_B + BPF_MSH, 14),                 /* 6 X = IHL * 4 */
-	BPF_STMT(BPF_LD + BPF_H + BPF_IND, 16),                  /* 7 UDP destination port */
-	BPF_JUMP(BPF_JMP + BPF_JEQ + BPF_K, 68, 0, 1),           /* 8 */
-	BPF_STMT(BPF_RET + BPF_K, ACCEPT_BYTES),                 /* 9 accept */
-	BPF_STMT(BPF_RET + BPF_K, 0),                            /* 10 drop */
-};
-
-static struct sock_filter watch_filter[] = {
-	BPF_STMT(BPF_LD + BPF_H + BPF_ABS, 12),                   /* 0 ethertype */
-	BPF_JUMP(BPF_JMP + BPF_JEQ + BPF_K, ETHERTYPE_IP, 0, 12), /* 1 else drop */
-	BPF_STMT(BPF_LD + BPF_B + BPF_ABS, 23),                   /* 2 IP protocol */
-	BPF_JUMP(BPF_JMP + BPF_JEQ + BPF_K, IPPROTO_UDP, 0, 10),  /* 3 else drop */
-	BPF_STMT(BPF_LD + BPF_H + BPF_ABS, 20),                   /* 4 flags, fragment offset */
-	BPF_JUMP(BPF_JMP + BPF_JSET + BPF_K, 0x3fff, 8, 0),       /* 5 MF or offset: drop */
-	BPF_STMT(BPF_LDX + BPF_B + BPF_MSH, 14),                  /* 6 X = IHL * 4 */
-	BPF_STMT(BPF_LD + BPF_H + BPF_IND, 14),                   /* 7 UDP source port */
-	BPF_JUMP(BPF_JMP + BPF_JEQ + BPF_K, 67, 4, 0),            /* 8 accept */
-	BPF_JUMP(BPF_JMP + BPF_JEQ + BPF_K, 68, 3, 0),            /* 9 accept */
-	BPF_STMT(BPF_LD + BPF_H + BPF_IND, 16),                   /* 10 UDP destination port */
-	BPF_JUMP(BPF_JMP + BPF_JEQ + BPF_K, 67, 1, 0),            /* 11 accept */
-	BPF_JUMP(BPF_JMP + BPF_JEQ + BPF_K, 68, 0, 1),            /* 12 */
-	BPF_STMT(BPF_RET + BPF_K, ACCEPT_BYTES),                  /* 13 accept */
-	BPF_STMT(BPF_RET + BPF_K, 0),                             /* 14 drop */
-};
-
-static void close_fd(int *fd)
-{
-	if (*fd >= 0) {
-		close(*fd);
-		*fd = -1;
-	}
-}
-
 /*
  * mode: the filter in the low byte (MODE_CLIENT 0, MODE_WATCH 1), ORed with
  * OPEN_PROMISC (0x100) to put the interface in promiscuous mode while the
  * socket is open (a PACKET_MR_PROMISC membership: the kernel counts it, and
- * drops it when the socket closes, however the process ends).
+ * drops it when the socket closes, however the process ends), and with
+ * OPEN_RING (0x200) to receive through a TPACKET_V3 ring (ring.c).
+ *
+ * vlan: which frames by their VLAN tag: VLAN_ANY (-1) all, VLAN_NONE (-2)
+ * untagged and priority-tagged ones (VID 0), or 1-4094 that VLAN's only.
  */
-EXPORT int dt_open(const char *ifname, int mode)
+EXPORT int dt_open(const char *ifname, int mode, int vlan)
 {
-	const int filter = mode & MODE_FILTER_MASK;
-	if ((filter != MODE_CLIENT && filter != MODE_WATCH) || (mode & ~(MODE_FILTER_MASK | OPEN_PROMISC)))
-		return -EINVAL;
 	struct link_facts lf;
-	int err = link_query(ifname, &lf);
-	if (err)
-		return err;
-
-	/*
-	 * Protocol 0: the socket is on no receive hook until bind() names one,
-	 * so nothing unfiltered can be queued before the filter is on. The drain
-	 * below is belt and braces.
-	 */
-	int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	struct rx_ring ring;
+	memset(&ring, 0, sizeof ring);
+	const int fd = packet_open(ifname, mode, vlan, &lf, &ring);
 	if (fd < 0)
-		return -errno;
-	int stopfd = -1, armfd = -1;
-
-	struct sock_fprog prog;
-	if (filter == MODE_CLIENT) {
-		prog.len = sizeof client_filter / sizeof client_filter[0];
-		prog.filter = client_filter;
-	} else {
-		prog.len = sizeof watch_filter / sizeof watch_filter[0];
-		prog.filter = watch_filter;
-	}
-	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) < 0)
-		goto fail_errno;
-
-	char scratch[64];
-	while (recv(fd, scratch, sizeof scratch, MSG_DONTWAIT | MSG_TRUNC) >= 0)
-		;
-
-	int one = 1;
-	if (setsockopt(fd, SOL_PACKET, PACKET_AUXDATA, &one, sizeof one) < 0)
-		goto fail_errno;
-
-	/* FORCE needs CAP_NET_ADMIN; plain SO_RCVBUF is capped by rmem_max. */
-	int rcvbuf = RCVBUF_BYTES;
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) < 0)
-		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
-
-	struct sockaddr_ll sll;
-	memset(&sll, 0, sizeof sll);
-	sll.sll_family = AF_PACKET;
-	/*
-	 * client: ETH_P_IP, received frames only. watch: ETH_P_ALL, because
-	 * only the "all" taps also see frames this host sends (a local server's
-	 * replies, another client's requests), marked PACKET_OUTGOING. The BPF
-	 * program checks the ethertype either way.
-	 */
-	sll.sll_protocol = htons(filter == MODE_WATCH ? ETH_P_ALL : ETH_P_IP);
-	sll.sll_ifindex = lf.ifindex;
-	if (bind(fd, (struct sockaddr *)&sll, sizeof sll) < 0)
-		goto fail_errno;
-
-	if (mode & OPEN_PROMISC) {
-		struct packet_mreq mr;
-		memset(&mr, 0, sizeof mr);
-		mr.mr_ifindex = lf.ifindex;
-		mr.mr_type = PACKET_MR_PROMISC;
-		if (setsockopt(fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr, sizeof mr) < 0)
-			goto fail_errno;
-	}
+		return fd;
+	int err, stopfd = -1, armfd = -1;
 
 	stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (stopfd < 0)
@@ -221,6 +117,7 @@ EXPORT int dt_open(const char *ifname, int mode)
 	s->total_packets = 0;
 	s->total_drops = 0;
 	s->stage = NULL;
+	s->ring = ring;
 	s->deferred_err = 0;
 	pthread_mutex_unlock(&slots_lock);
 	return handle;
@@ -230,13 +127,24 @@ fail_errno:
 fail:
 	close_fd(&armfd);
 	close_fd(&stopfd);
+	ring_unmap(&ring);
 	close(fd);
 	return err;
+}
+
+/* Closes *fd if open and marks it closed. */
+void close_fd(int *fd)
+{
+	if (*fd >= 0) {
+		close(*fd);
+		*fd = -1;
+	}
 }
 
 /* Closes a slot's descriptors and gives the slot back. Slow: see the top. */
 static void release_slot(struct slot *s)
 {
+	ring_unmap(&s->ring); /* first: the mapping holds the socket open too */
 	pid_t closer = handoff_close(s->fd);
 	s->fd = -1;
 	if (closer > 0)
@@ -289,7 +197,8 @@ static void *receive_thread(void *arg)
 		staged = v >= ARM_STAGED;
 	}
 
-	/* Before dt_close returns, our descriptor table must not hold the socket. */
+	/* Before dt_close returns, neither our descriptor table nor a mapping may hold the socket. */
+	ring_unmap(&s->ring);
 	const pid_t closer = handoff_close(s->fd);
 	s->fd = -1;
 	pthread_mutex_lock(&s->release_lock);
@@ -339,59 +248,10 @@ EXPORT int dt_rearm(int h)
 	struct slot *s = slot_get(h);
 	if (s == NULL)
 		return -EBADF;
-	const int staged = s->deferred_err != 0 || (s->stage != NULL && s->stage->head < s->stage->count);
+	const int staged = s->deferred_err != 0 || (s->stage != NULL && s->stage->head < s->stage->count) || ring_has_frames(&s->ring);
 	const uint64_t v = staged ? ARM_STAGED : ARM_WAIT;
 	if (write(s->armfd, &v, sizeof v) < 0 && errno != EAGAIN)
 		return -errno;
-	return 0;
-}
-
-EXPORT int dt_send(int h, const uint8_t *frame, int len)
-{
-	struct slot *s = slot_get(h);
-	if (s == NULL)
-		return -EBADF;
-	if (len < ETH_HDR_LEN || (uint64_t)len > (uint64_t)s->mtu + ETH_HDR_LEN)
-		return -EMSGSIZE;
-	if (frame == NULL)
-		return -EINVAL;
-
-	struct sockaddr_ll to;
-	memset(&to, 0, sizeof to);
-	to.sll_family = AF_PACKET;
-	to.sll_ifindex = s->ifindex;
-	memcpy(&to.sll_protocol, frame + 12, 2); /* the frame's own ethertype */
-	to.sll_halen = 6;
-	memcpy(to.sll_addr, frame, 6);
-
-	ssize_t n;
-	do {
-		n = sendto(s->fd, frame, (size_t)len, MSG_DONTWAIT, (struct sockaddr *)&to, sizeof to);
-	} while (n < 0 && errno == EINTR);
-	return n < 0 ? -errno : (int)n;
-}
-
-/*
- * out (outlen >= 2): [0] frames that passed the filter, [1] of those, dropped
- * for want of buffer space; both since open. The kernel resets its counters
- * on every read, so the totals are kept here.
- */
-EXPORT int dt_stats(int h, uint32_t *out, int outlen)
-{
-	struct slot *s = slot_get(h);
-	if (s == NULL)
-		return -EBADF;
-	if (out == NULL || outlen < STATS_LEN)
-		return -EINVAL;
-	struct tpacket_stats st;
-	socklen_t len = sizeof st;
-	memset(&st, 0, sizeof st);
-	if (getsockopt(s->fd, SOL_PACKET, PACKET_STATISTICS, &st, &len) < 0)
-		return -errno;
-	s->total_packets += st.tp_packets;
-	s->total_drops += st.tp_drops;
-	out[0] = s->total_packets > UINT32_MAX ? UINT32_MAX : (uint32_t)s->total_packets;
-	out[1] = s->total_drops > UINT32_MAX ? UINT32_MAX : (uint32_t)s->total_drops;
 	return 0;
 }
 

@@ -59,7 +59,7 @@ const LIBRARY_PATHS = nativeAssetPaths(SHIM_ASSET);
 
 const SYMBOLS = {
   dt_ifinfo: { args: ["ptr", "ptr", "i32"], returns: "i32" },
-  dt_open: { args: ["ptr", "i32"], returns: "i32" },
+  dt_open: { args: ["ptr", "i32", "i32"], returns: "i32" },
   dt_start: { args: ["i32", "ptr"], returns: "i32" },
   dt_recv_batch: { args: ["i32", "ptr", "i32", "ptr", "i32", "i32"], returns: "i32" },
   dt_rearm: { args: ["i32"], returns: "i32" },

@@ -125,9 +125,11 @@ export class EngineDriver {
   }
 
   #replyPath(): ReplyPath {
-    const c = this.#state.config;
-    // A relay's answers come to giaddr:67, in frames to the interface's MAC (chaddr may be random).
-    return c.relay ? relayReplyPath(c.relay.giaddr, this.#o.interfaceMac) : clientReplyPath(c.identity.mac);
+    const s = this.#state, c = s.config;
+    // A relay's answers come to giaddr:67, in frames to the interface's MAC (chaddr may be
+    // random). A RENEWING REQUEST is the client's own unicast even when relaying, so its
+    // answer comes to the client: port 68, chaddr.
+    return c.relay && s.phase !== "RENEWING" ? relayReplyPath(c.relay.giaddr, this.#o.interfaceMac) : clientReplyPath(c.identity.mac);
   }
 
   #perform(a: Action, before: Phase, now: number): void {

@@ -20,14 +20,17 @@ export interface ExchangeIo {
   signal?: AbortSignal;
 }
 
-export async function withExchange<T>(o: ClientOptions, run: (io: ExchangeIo, route: UnicastRoute) => Promise<T>): Promise<T> {
+/** promiscuous: the socket also hears frames to MACs other than the interface's (load's simulated clients). */
+export async function withExchange<T>(
+  o: ClientOptions, run: (io: ExchangeIo, route: UnicastRoute) => Promise<T>, socket: { promiscuous?: boolean } = {},
+): Promise<T> {
   const { interfaceInfo } = await import("../../native/rawsocket.ts");
   const info = interfaceInfo(o.iface);
   refuseLoopback(o.iface, info.flags);
   if (info.carrier === false) log.warn(`${escapeText(o.iface)} has no carrier (cable unplugged? no link?); trying anyway`);
   const route = resolveUnicast(o.iface, o);
   // The client filter passes only UDP to port 68; a relay's answers go to port 67.
-  const transport = await openRawTransport(o.iface, route.relay ? "watch" : "client");
+  const transport = await openRawTransport(o.iface, route.relay ? "watch" : "client", socket.promiscuous === true);
   const interrupt = abortOnSignal();
   try {
     return await run({ transport, timers: new RealTimers(), clock: systemClock, interfaceMac: info.mac, signal: interrupt.signal }, route);

@@ -22,12 +22,13 @@ export interface Transport {
  * import a command cannot do without, but `--help` and usage errors should not pay for it.
  * Frames that arrive before listen() are dropped (nothing has asked yet).
  */
-export async function openRawTransport(iface: string, filter: FilterMode): Promise<Transport> {
+export async function openRawTransport(iface: string, filter: FilterMode, promiscuous = false): Promise<Transport> {
   const { RawSocket } = await import("../../native/rawsocket.ts");
   let onFrame: ((frame: ReceivedFrameLike) => void) | null = null;
   let onError: ((err: unknown) => void) | undefined;
   const socket = RawSocket.open(iface, {
     filter,
+    promiscuous,
     onFrame: (frame) => onFrame?.(frame),
     onError: (err) => onError?.(err),
   });

@@ -71,6 +71,7 @@ const labArgs = {
   "rebind-time": { type: "string", description: "T2 (option 59), s (default 7/8 of the lease)", valueHint: "S" },
   server: { type: "string", description: "block/unblock: which server, 1-N (default 1)", valueHint: "N" },
   ping: { type: "boolean", description: "dnsmasq pings before offering (slower, as in the field)" },
+  pool: { type: "string", description: "Addresses per server (default 40; more: a /16, one link)", valueHint: "N" },
   ...outputArgs,
 } as const;
 
@@ -82,7 +83,7 @@ function timers(x: LabServer): string {
 }
 
 function describe(s: LabState): void {
-  const links = s.links.map((l) => `${l.iface} ${l.network}/24`).join(", ");
+  const links = s.links.map((l) => `${l.iface} ${l.network}/${l.prefixLen}`).join(", ");
   print(`lab ${s.name}: ${s.topology}, client netns ${s.clientNs}: ${links}` +
     `${s.clientBridge ? ` (${s.links[0].iface} a port of ${s.clientBridge})` : ""}\n`);
   const r = s.router;
@@ -132,6 +133,7 @@ function upLab(name: string, args: ParsedArgs<typeof labArgs>): LabState {
     leaseTime: seconds(args["lease-time"], "lease-time"),
     renewTime: seconds(args["renew-time"], "renew-time"),
     rebindTime: seconds(args["rebind-time"], "rebind-time"),
+    pool: args.pool === undefined || args.pool === "" ? undefined : parseNumber(args.pool, "pool", { min: 1, max: 65535, integer: true, fallback: 0 }),
   });
 }
 

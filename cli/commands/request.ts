@@ -8,14 +8,18 @@ import {
   clientArgs, clientOptionsFromArgs, dirArgs, dirsFromArgs, identityArgs, ipFromArgs, metricsArg, metricsFromArgs, outputArgs,
   parseNumber, rejectUnknownFlags, unicastArgs,
 } from "../args.ts";
+import { parseMac } from "../../core/bytes.ts";
+import { DEFAULT_MAC_PREFIX, MAX_CLIENTS, plannedStarts } from "../../core/load-plan.ts";
 import { EXIT, signalExit, UsageError } from "../errors.ts";
-import { randomMac } from "../client/identity.ts";
+import { randomMac, randomU32 } from "../client/identity.ts";
+import type { LoadOptions } from "../client/load.ts";
 import { runRequest, type RequestOptions, type RequestResult } from "../client/request.ts";
 import { accountFromArgs, dropAfterOpen, userArg } from "../privilege.ts";
 import { StatusLine } from "../live.ts";
 import { log, logLevel, print, setDaemonLog } from "../log.ts";
 import { streamOutput } from "../output.ts";
 import { renderLeaseEnv, renderLeaseText } from "../render-lease.ts";
+import { renderLoadCsv, renderLoadStatus, renderLoadText } from "../render-load.ts";
 
 export const requestArgs = {
   iface: { type: "positional", required: true, description: "Interface to ask on (e.g. eth0)", valueHint: "IFACE" },
@@ -39,6 +43,12 @@ export const requestArgs = {
   "run-dir": { ...dirArgs["run-dir"], description: "--daemon: where the control socket goes, IFACE.sock (default /run/dhcptool)" },
   "release-on-exit": { type: "boolean", description: "--daemon: on SIGTERM send a RELEASE and take the address off before exiting" },
   ...metricsArg,
+  clients: { type: "string", description: "Load: N simulated clients, each a DORA, at --rate", valueHint: "N" },
+  rate: { type: "string", description: "--clients: DORAs started per second (default 100)", valueHint: "R" },
+  duration: { type: "string", description: "--clients: stop starting after S seconds", valueHint: "S" },
+  renew: { type: "boolean", description: "--clients: each client renews once after its ACK" },
+  "mac-prefix": { type: "string", description: "--clients: MACs' first 3 bytes (default 02:64:74)", valueHint: "XX:XX:XX" },
+  seed: { type: "string", description: "--clients: seed of MACs and xids (default: random)", valueHint: "N" },
   ...userArg,
   ...outputArgs,
 } as const;
@@ -46,6 +56,7 @@ export const requestArgs = {
 type RequestArgs = ParsedArgs<typeof requestArgs>;
 
 const DAEMON_ONLY = ["apply", "hook", "hook-timeout", "hook-user", "route-metric", "config", "state-dir", "run-dir", "release-on-exit", "metrics"] as const;
+const LOAD_ONLY = ["rate", "duration", "renew", "mac-prefix", "seed"] as const;
 
 export const requestExamples = `
 Examples:
@@ -61,6 +72,8 @@ Examples:
   dhcptool request eth0 --daemon --metrics 9269    metrics at 127.0.0.1:9269/metrics
   dhcptool request eth0 --server 192.0.2.1 --release   a lease from that server only, by unicast
   dhcptool request eth0 --giaddr 192.0.2.5 --server 192.0.2.1   through a simulated relay agent
+  dhcptool request eth0 --clients 1000 --rate 200 --release   1000 DORAs, 200/s
+  dhcptool request eth0 --clients 5000 --rate 1000 --format csv > knee.csv
 
 Exit status:
   0 bound (an ACK)   3 no OFFER or no ACK within --timeout x --tries   4 the server said NAK
@@ -82,7 +95,17 @@ new_prefix_length, new_routers, new_classless_static_routes, new_domain_name_ser
 new_domain_name, new_domain_search, new_host_name, new_lease_time, new_renewal_time,
 new_rebinding_time, new_expiry, new_dhcp_server_identifier, new_dhcp_server_mac
 (dhclient-script names, the same a --daemon --hook program gets): every value
-single-quoted with wire strings escaped, so sourcing the output cannot run anything.`;
+single-quoted with wire strings escaped, so sourcing the output cannot run anything.
+
+Load (--clients N): N simulated clients (MACs from --mac-prefix and --seed), a
+DORA each started at --rate per second whatever the server does, one socket for
+all; --renew and --release once each after the ACK. Each message goes once and
+waits --timeout (default 1 s, --tries 1: no answer is a drop, as perfdhcp counts
+it). Reports messages by type, drops, NAKs, the achieved rate, latency
+percentiles, pool exhaustion and a row per second (--json: all of it; --format
+csv: the rows). Exit 0 when every client got a lease, 3 when some got no answer,
+4 when some were NAKed. A lease taken stays taken until it expires unless
+--release gives it back.`;
 
 export function requestOptionsFromArgs(args: RequestArgs, rawArgs: string[]): RequestOptions {
   const base = clientOptionsFromArgs(args, rawArgs, "request", "request sets the message type itself");
@@ -137,11 +160,73 @@ function whereStopped(phase: string, r: RequestResult): string {
   }
 }
 
+/** --clients: flags that name one client, or the daemon, make no sense for N of them. */
+const NOT_WITH_LOAD = ["daemon", "address", "mac", "client-id", ...DAEMON_ONLY] as const;
+
+async function load(args: RequestArgs, rawArgs: string[]): Promise<number> {
+  const given = (flag: string) => rawArgs.some((a) => a === `--${flag}` || a.startsWith(`--${flag}=`));
+  for (const flag of NOT_WITH_LOAD) {
+    if (given(flag)) throw new UsageError(`--${flag} does not go with --clients: each simulated client has its own MAC, client id and lease`);
+  }
+  const format = args.json ? "json" : String(args.format ?? "text");
+  if (!["text", "json", "csv"].includes(format)) throw new UsageError(`--format with --clients takes text, json or csv, not "${format}"`);
+  if (typeof args.clients !== "string" || args.clients === "") throw new UsageError("--clients needs a number of clients (e.g. --clients 100)");
+  const clients = parseNumber(args.clients, "clients", { min: 1, max: MAX_CLIENTS, integer: true, fallback: 1 });
+  const rate = parseNumber(args.rate, "rate", { min: 0.01, max: 1_000_000, fallback: 100 });
+  const durationSec = args.duration === undefined ? null : parseNumber(args.duration, "duration", { min: 0.001, max: 604_800, fallback: 1 });
+  const seed = args.seed === undefined ? randomU32() : parseNumber(args.seed, "seed", { min: 0, max: 0xffffffff, integer: true, fallback: 0 });
+  const base = clientOptionsFromArgs(args, rawArgs, "request", "request sets the message type itself");
+  const o: LoadOptions = {
+    ...base, clients, rate, durationSec, seed, renew: args.renew === true, release: args.release === true,
+    macPrefix: macPrefixFromArgs(args["mac-prefix"]),
+    // Without --hostname no option 12: N clients under this host's one name would fight over it.
+    hostnamePrefix: given("hostname") ? base.identity.hostname : null,
+    // perfdhcp's way: one copy of each message, a drop after a second; --timeout/--tries change it.
+    retryMs: given("timeout") ? base.retryMs : 1000, tries: given("tries") ? base.tries : 1,
+  };
+  const planned = plannedStarts(clients, rate, durationSec);
+  log.info(`request --clients: up to ${planned} leases from the DHCP server(s) on ${escapeText(o.iface)}, ${rate}/s; ` +
+    (o.release ? "each given back (--release) right after its ACK" : "they stay taken until they expire (--release gives each back after its ACK)"));
+  const live = process.stderr.isTTY && logLevel() >= 1;
+  if (live) {
+    // Cut to the terminal's width: a line that wraps cannot be redrawn in place.
+    o.onSecond = (row, total, started) => {
+      const line = renderLoadStatus(row, total, started, planned);
+      process.stderr.write(`\r\x1b[K${line.slice(0, Math.max(20, (process.stderr.columns ?? 80) - 1))}`);
+    };
+  }
+  const account = accountFromArgs(args);
+  const { runLoad } = await import("../client/load.ts");
+  const r = await runLoad({ ...o, afterOpen: () => dropAfterOpen(account, [], "request") });
+  if (live) process.stderr.write("\r\x1b[K");
+  if (format === "json") {
+    const { printJson } = await import("../render.ts");
+    printJson(r);
+  } else {
+    if (format === "text") await (await import("../render-table.ts")).loadTable();
+    print(format === "csv" ? renderLoadCsv(r.series) : renderLoadText(r));
+  }
+  if (r.outcomes.nak > 0) return EXIT.nak;
+  return r.outcomes["no-offer"] + r.outcomes["no-ack"] > 0 ? EXIT.noAnswer : EXIT.ok;
+}
+
+function macPrefixFromArgs(v: string | undefined): Uint8Array {
+  if (v === undefined) return DEFAULT_MAC_PREFIX;
+  const b = parseMac(`${v}:00:00:00`);
+  if (!b || !/^[0-9a-f]{2}([:-]?[0-9a-f]{2}){2}$/i.test(v)) throw new UsageError(`--mac-prefix "${v}" is not 3 bytes of MAC (e.g. 02:64:74)`);
+  if (b[0] & 1) throw new UsageError(`--mac-prefix "${v}" is a multicast prefix (the first byte is odd): client MACs are unicast`);
+  return b.subarray(0, 3);
+}
+
 export default defineCommand({
   meta: { name: "request", description: "Take a lease (DISCOVER, OFFER, REQUEST, ACK) and show it with each step's latency; with --daemon keep it (a resident client)" },
   args: requestArgs,
   async run({ args, rawArgs }) {
     rejectUnknownFlags(rawArgs, requestArgs);
+    if (args.clients !== undefined) return await load(args, rawArgs);
+    for (const flag of LOAD_ONLY) {
+      if (args[flag] !== undefined && args[flag] !== false) throw new UsageError(`--${flag} goes with --clients N (the load generator)`);
+    }
     if (args.daemon) return await daemon(args, rawArgs);
     for (const flag of DAEMON_ONLY) {
       if (args[flag] !== undefined && args[flag] !== false) throw new UsageError(`--${flag} goes with --daemon (e.g. dhcptool request ${String(args.iface ?? "eth0")} --daemon --${flag}${flag === "apply" || flag === "release-on-exit" ? "" : " …"})`);

@@ -9,7 +9,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ServerKind } from "./kind.ts";
 import { startDaemonizing, systemBinary } from "./proc.ts";
-import { DEFAULT_LEASE_TIME, LAB_MASK, LabError, SERVER_IFACE, type LabLease, type LabServer } from "./state.ts";
+import { DEFAULT_LEASE_TIME, LabError, maskOf, SERVER_IFACE, type LabLease, type LabServer } from "./state.ts";
 
 const CONFIG = "dnsmasq.conf";
 const LEASE_FILE = "leases";
@@ -44,7 +44,7 @@ function config(s: LabServer): string {
   return dnsmasqConfig("for one lab server", s.dir, [
     `interface=${SERVER_IFACE}`,
     "bind-interfaces",
-    `dhcp-range=${s.rangeStart},${s.rangeEnd},${LAB_MASK},${s.leaseTime === DEFAULT_LEASE_TIME ? "1h" : s.leaseTime}`,
+    `dhcp-range=${s.rangeStart},${s.rangeEnd},${maskOf(s.prefixLen)},${s.leaseTime === DEFAULT_LEASE_TIME ? "1h" : s.leaseTime}`,
     `dhcp-option=option:router,${s.router}`,
     `dhcp-option=option:dns-server,${s.ip}`,
     "dhcp-option=option:domain-name,lab.example",

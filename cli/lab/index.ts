@@ -15,7 +15,7 @@ import { serverKind } from "./kinds.ts";
 import { namespaceExists, run, stopOurs } from "./proc.ts";
 import { relayKind } from "./relay.ts";
 import {
-  DEFAULT_LEASE_TIME, DNSMASQ_MIN_LEASE_TIME, isOneOf, LAB_ROOT, LabError, LabUsageError, MAX_LINKS, MAX_SERVERS,
+  DEFAULT_LEASE_TIME, DEFAULT_POOL, DNSMASQ_MIN_LEASE_TIME, isOneOf, maxPool, LAB_ROOT, LabError, LabUsageError, MAX_LINKS, MAX_SERVERS,
   readLab, RELAY_KIND_NAMES, SERVER_IFACE, SERVER_KIND_NAMES, serverOf, TOPOLOGIES, validLabName, writeLab,
   type LabLease, type LabOptions, type LabServer, type LabState, type ServerKindName,
 } from "./state.ts";
@@ -71,9 +71,14 @@ function checkOptions(opts: LabOptions): Plan {
   });
   // udhcpd hands out one range on its own link: it has no pool for a relayed one
   if (topology === "routed" && kinds.includes("udhcpd")) throw new LabUsageError("udhcpd cannot serve through a relay: use dnsmasq, kea or isc behind the router");
+  const pool = opts.pool ?? DEFAULT_POOL;
+  if (!Number.isInteger(pool) || pool < 1 || pool > maxPool(count)) throw new LabUsageError(`pool: 1 to ${maxPool(count)} addresses per server with ${count} server(s)`);
+  if (pool > DEFAULT_POOL && (topology !== "flat" || links > 1)) {
+    throw new LabUsageError(`a pool of more than ${DEFAULT_POOL} makes the lab's one segment a /16: flat with one link only`);
+  }
   return {
     name, dir: join(LAB_ROOT, name), topology, relay, links, clientBridge: opts.clientBridge ?? false, kinds,
-    timers: checkTimers(opts, kinds), serverArgs: opts.serverArgs ?? [], ping: opts.ping ?? false,
+    timers: checkTimers(opts, kinds), serverArgs: opts.serverArgs ?? [], ping: opts.ping ?? false, pool,
   };
 }
 

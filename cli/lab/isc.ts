@@ -5,7 +5,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ServerKind } from "./kind.ts";
 import { startForeground, systemBinary } from "./proc.ts";
-import { LAB_MASK, LabError, networkOf, SERVER_IFACE, type LabLease, type LabServer } from "./state.ts";
+import { LAB_MASK, LabError, maskOf, networkOf, SERVER_IFACE, type LabLease, type LabServer } from "./state.ts";
 
 const CONFIG = "dhcpd.conf";
 const LEASE_FILE = "dhcpd.leases";
@@ -34,7 +34,7 @@ function config(s: LabServer): string {
     `min-lease-time ${s.leaseTime};`,
     // behind a router dhcpd still needs its own link declared, or it will not listen on srv0
     ...(networkOf(s.ip) === s.network ? [] : [`subnet ${networkOf(s.ip)} netmask ${LAB_MASK} { }`]),
-    `subnet ${s.network} netmask ${LAB_MASK} {`,
+    `subnet ${s.network} netmask ${maskOf(s.prefixLen)} {`,
     `  range ${s.rangeStart} ${s.rangeEnd};`,
     `  option routers ${s.router};`,
     `  option domain-name-servers ${s.ip};`,

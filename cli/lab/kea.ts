@@ -36,7 +36,7 @@ function config(s: LabServer): string {
     subnet4: [{
       id: 1,
       // behind a router: the relayed link's, which Kea picks by the giaddr in it
-      subnet: `${s.network}/24`,
+      subnet: `${s.network}/${s.prefixLen}`,
       pools: [{ pool: `${s.rangeStart} - ${s.rangeEnd}` }],
       "option-data": [
         { name: "routers", data: s.router },

@@ -10,6 +10,25 @@ export const LAB_ROOT = process.env.DHCPTOOL_LAB_DIR ?? "/run/dhcptool/lab";
 /** The servers' segment: 198.18.0.0/24 (every subnet of the lab is a /24 in 198.18.0.0/16). */
 export const LAB_SUBNET = "198.18.0";
 export const LAB_MASK = "255.255.255.0";
+/** Addresses per server pool by default (one /24 shared by up to four servers). */
+export const DEFAULT_POOL = 40;
+/**
+ * A bigger --pool (a load run, request --clients) makes the one segment of a flat lab a /16:
+ * the pools sit in blocks from 198.18.16.0 up, 224 /24s shared among the servers.
+ */
+export const WIDE_PREFIX_LEN = 16;
+export const WIDE_POOL_BLOCKS = 224;
+
+/** The dotted mask of a prefix length: 16 → 255.255.0.0. */
+export function maskOf(prefixLen: number): string {
+  const m = prefixLen === 0 ? 0 : (0xffffffff << (32 - prefixLen)) >>> 0;
+  return [24, 16, 8, 0].map((s) => (m >>> s) & 255).join(".");
+}
+
+/** The most addresses --pool can give each of `servers` servers (a wide lab's share of its blocks). */
+export function maxPool(servers: number): number {
+  return Math.floor(WIDE_POOL_BLOCKS / Math.max(1, servers)) * 256 - 1;
+}
 export const CLIENT_IFACE = "lab0";
 export const SERVER_IFACE = "srv0";
 export const MAX_SERVERS = 4;
@@ -43,6 +62,8 @@ export interface LabServer {
    * segment behind the router that relays), naming router as option 3 (itself on its own segment).
    */
   network: string;
+  /** network's prefix length: 24, or 16 with a --pool too big for a /24. */
+  prefixLen: number;
   rangeStart: string;
   rangeEnd: string;
   router: string;
@@ -66,7 +87,8 @@ export interface LabServer {
 export interface LabLink {
   iface: string;
   bridge: string;
-  network: string;        // 198.18.N.0, a /24
+  network: string;        // 198.18.N.0, a /24 (a /16 with a big --pool)
+  prefixLen: number;
 }
 
 /** One side of the router: its interface, address, and the hub's bridge it is joined to. */
@@ -122,6 +144,8 @@ export interface LabOptions {
   links?: number;
   /** lab0 becomes a port of a bridge br0 in the client namespace. */
   clientBridge?: boolean;
+  /** Addresses in each server's pool (default 40; more makes the flat lab's segment a /16). */
+  pool?: number;
 }
 
 /** A lease as a server's lease file records it. */
@@ -160,12 +184,14 @@ export function readLab(name: string): LabState | null {
   }
   // a lab brought up by an older dhcptool: flat, one link, dnsmasq with an hour's lease
   state.topology ??= "flat";
-  state.links ??= [{ iface: state.clientIface, bridge: "br0", network: `${LAB_SUBNET}.0` }];
+  state.links ??= [{ iface: state.clientIface, bridge: "br0", network: `${LAB_SUBNET}.0`, prefixLen: 24 }];
+  for (const l of state.links) l.prefixLen ??= 24;
   state.clientBridge ??= null;
   state.router ??= null;
   for (const s of state.servers) {
     s.bridge ??= "br0";
     s.network ??= `${LAB_SUBNET}.0`;
+    s.prefixLen ??= 24;
     s.router ??= s.ip;
     s.kind ??= "dnsmasq";
     s.leaseTime ??= DEFAULT_LEASE_TIME;

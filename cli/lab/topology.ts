@@ -13,9 +13,10 @@
 // the client's side of the link, as on a host whose NIC is enslaved to a bridge).
 
 import { join } from "node:path";
+import { ipToU32, u32ToIp } from "../../core/bytes.ts";
 import { run } from "./proc.ts";
 import {
-  LAB_SUBNET, LabError, SERVER_IFACE, type LabLink, type LabRouter, type LabServer, type LabState, type RelayKindName, type ServerKindName, type Topology,
+  DEFAULT_POOL, LAB_SUBNET, LabError, SERVER_IFACE, WIDE_POOL_BLOCKS, WIDE_PREFIX_LEN, type LabLink, type LabRouter, type LabServer, type LabState, type RelayKindName, type ServerKindName, type Topology,
 } from "./state.ts";
 
 export interface Plan {
@@ -31,22 +32,37 @@ export interface Plan {
   /** Extra dnsmasq arguments per server (index 0 → server 1). */
   serverArgs: string[][];
   ping: boolean;
+  /** Addresses per server pool. */
+  pool: number;
 }
 
 /** The servers' segment (the only one in a flat lab of one link). */
 const SERVER_BRIDGE = "br0";
 /** The routed lab's client link and the router's address on each side. */
-const ROUTED_LINK: LabLink = { iface: "lab0", bridge: "br1", network: "198.18.1.0" };
+const ROUTED_LINK: LabLink = { iface: "lab0", bridge: "br1", network: "198.18.1.0", prefixLen: 24 };
 const ROUTER_DOWN_IP = "198.18.1.1", ROUTER_UP_IP = `${LAB_SUBNET}.254`;
 
-const host = (network: string, n: number) => network.replace(/\.0$/, `.${n}`);
+const host = (network: string, n: number) => u32ToIp(ipToU32(network) + n);
+
+/**
+ * Server i's pool (of `servers`): in a /24, .100-.139, .150-.189, .200-.239 and, for server 4,
+ * what is left below the broadcast address; in a wide lab (a /16), its share of the blocks.
+ */
+function poolRange(network: string, i: number, servers: number, pool: number, wide: boolean): [string, string] {
+  if (!wide) return [host(network, 50 + i * 50), host(network, Math.min(50 + i * 50 + pool - 1, 254))];
+  const first = 16 * 256 + (i - 1) * Math.floor(WIDE_POOL_BLOCKS / servers) * 256 + 1;
+  return [host(network, first), host(network, first + pool - 1)];
+}
 
 /** Everything `lab up` will make, as the state file records it; nothing is created yet. */
 export function planLab(p: Plan): LabState {
   const routed = p.topology === "routed";
   const links: LabLink[] = routed
     ? [ROUTED_LINK]
-    : Array.from({ length: p.links }, (_, k) => ({ iface: `lab${k}`, bridge: `br${k}`, network: `198.18.${k}.0` }));
+    : Array.from({ length: p.links }, (_, k) => ({ iface: `lab${k}`, bridge: `br${k}`, network: `198.18.${k}.0`, prefixLen: 24 }));
+  // checkOptions() allows a wide pool only in a flat lab of one link
+  const wide = p.pool > DEFAULT_POOL;
+  if (wide) links[0].prefixLen = WIDE_PREFIX_LEN;
   const router: LabRouter | null = routed
     ? {
       ns: `${p.name}-r`, dir: join(p.dir, "r"), relay: p.relay, pid: null,
@@ -57,14 +73,13 @@ export function planLab(p: Plan): LabState {
     : null;
   const servers = p.kinds.map((kind, n): LabServer => {
     const i = n + 1;
-    const own = routed ? { bridge: SERVER_BRIDGE, network: `${LAB_SUBNET}.0` } : links[n % links.length];
+    const own = routed ? { bridge: SERVER_BRIDGE, network: `${LAB_SUBNET}.0`, prefixLen: 24 } : links[n % links.length];
     const ip = host(own.network, i);
     // the pool is on the client's link: behind the router, the relayed one
     const network = routed ? ROUTED_LINK.network : own.network;
+    const [rangeStart, rangeEnd] = poolRange(network, i, p.kinds.length, p.pool, wide);
     return {
-      index: i, kind, ns: `${p.name}-s${i}`, ip, bridge: own.bridge, network,
-      // .100-.139, .150-.189, .200-.239; server 4 gets what is left below the broadcast address
-      rangeStart: host(network, 50 + i * 50), rangeEnd: host(network, Math.min(50 + i * 50 + 39, 254)),
+      index: i, kind, ns: `${p.name}-s${i}`, ip, bridge: own.bridge, network, prefixLen: own.prefixLen, rangeStart, rangeEnd,
       router: routed ? ROUTER_DOWN_IP : ip,
       pid: null, dir: join(p.dir, `s${i}`),
       extraArgs: kind !== "dnsmasq" || p.ping ? p.serverArgs[n] ?? [] : ["--no-ping", ...p.serverArgs[n] ?? []],
@@ -129,7 +144,7 @@ export function buildNetwork(state: LabState): void {
   for (const s of state.servers) {
     namespace(s.ns);
     wire(state, s.ns, SERVER_IFACE, `s${s.index}`, s.bridge);
-    run(["ip", "-n", s.ns, "addr", "add", `${s.ip}/24`, "dev", SERVER_IFACE], "addressing a server");
+    run(["ip", "-n", s.ns, "addr", "add", `${s.ip}/${s.prefixLen}`, "dev", SERVER_IFACE], "addressing a server");
     // a relayed reply goes back to the giaddr, on the client's link beyond the router
     if (r) run(["ip", "-n", s.ns, "route", "add", `${s.network}/24`, "via", r.up.ip], "routing a server to the client's link");
   }

@@ -2,6 +2,7 @@
 // client namespace as a user would, and removes everything afterwards.
 
 import { readFileSync } from "node:fs";
+import { ipToU32, parseIp } from "../../core/bytes.ts";
 import { inClient, labDown, labUp, type LabOptions, type LabState } from "../../cli/lab/index.ts";
 
 export const MAIN = `${import.meta.dir}/../../cli/main.ts`;
@@ -51,6 +52,8 @@ export interface CaptureOptions {
   linkHeaders?: boolean;
   /** tcpdump -y: the link type to capture as (LINUX_SLL, LINUX_SLL2 on the "any" device). */
   linktype?: string;
+  /** Each line starts with the receive time in seconds since the epoch, to the nanosecond. */
+  nanoTimes?: boolean;
 }
 
 export interface Capture {
@@ -71,6 +74,7 @@ export async function captureOn(ns: string, iface: string, filter: string, opts:
     ...(opts.direction ? ["-Q", opts.direction] : []),
     ...(opts.linkHeaders ? ["-e"] : []),
     ...(opts.linktype ? ["-y", opts.linktype] : []),
+    ...(opts.nanoTimes ? ["-tt", "--time-stamp-precision=nano"] : []),
     ...(opts.pcap ? ["-U", "-w", opts.pcap] : ["-l"]), // -U: each packet written out as it comes; -l: each line
     filter];
   const p = Bun.spawn(argv, { stdout: opts.pcap ? "ignore" : "pipe", stderr: "pipe" });
@@ -167,8 +171,8 @@ export async function sendRenewal(lab: LabState, req: RenewalRequest): Promise<R
 
 /** ip is in server s's pool (rangeStart..rangeEnd in the /24 at s.network). */
 export function inPool(ip: string, s: LabState["servers"][number]): boolean {
-  const last = (x: string) => Number(x.split(".")[3]);
-  return ip.startsWith(s.network.replace(/0$/, "")) && last(ip) >= last(s.rangeStart) && last(ip) <= last(s.rangeEnd);
+  const n = parseIp(ip);
+  return n !== null && n >= ipToU32(s.rangeStart) && n <= ipToU32(s.rangeEnd);
 }
 
 /** The process exists and is not a zombie (init may take a moment to reap what the lab stopped). */

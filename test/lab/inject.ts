@@ -5,6 +5,7 @@
 // this sends what it is given, once.)
 
 import { SERVER_IFACE, type LabState } from "../../cli/lab/index.ts";
+import { TPID_8021Q, tagFrame } from "../../core/frame.ts";
 
 const ROOT = `${import.meta.dir}/../..`;
 const SEND_SCRIPT = `
@@ -32,11 +33,5 @@ export function injectFromServer(lab: LabState, i: number, frames: Uint8Array[])
 
 /** The frame with an 802.1Q tag (TPID 0x8100, or 0x88a8 for a QinQ outer tag) after its MAC addresses. */
 export function vlanTagged(frame: Uint8Array, vid: number, opts: { pcp?: number; tpid?: number } = {}): Uint8Array {
-  const tagged = new Uint8Array(frame.length + 4);
-  tagged.set(frame.subarray(0, 12));
-  const tag = new DataView(tagged.buffer, 12, 4);
-  tag.setUint16(0, opts.tpid ?? 0x8100);
-  tag.setUint16(2, ((opts.pcp ?? 0) << 13) | (vid & 0xfff));
-  tagged.set(frame.subarray(12), 16);
-  return tagged;
+  return tagFrame(frame, vid, opts.pcp ?? 0, opts.tpid ?? TPID_8021Q);
 }

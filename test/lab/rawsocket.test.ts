@@ -4,12 +4,11 @@
  * in the other (children in test/lab/fixtures/), and removes both namespaces afterwards
  * whatever happened.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { RawSocket } from "../../native/rawsocket.ts";
 import { expectNativeError, thrown } from "../unit/native-errors.ts";
-
-const fixtures = join(import.meta.dir, "fixtures");
+import { collectLines, type Event, fixtures, hex, ipv4HeaderChecksum, run, udpFrame, vethPair, waitFor } from "./veth-pair.ts";
 
 describe("RawSocket (root, no namespaces)", () => {
   const onFrame = () => {};
@@ -32,6 +31,14 @@ describe("RawSocket (root, no namespaces)", () => {
   test("promiscuous other than true or false is EINVAL", () => {
     const err = thrown(() => RawSocket.open("lo", { filter: "watch", onFrame, promiscuous: "yes" as never }));
     expectNativeError(err, "EINVAL", /promiscuous must be true or false/);
+  });
+
+  test("a VLAN other than any, none or an id 1-4094 is EINVAL, and so is ring other than true or false", () => {
+    for (const vlan of [0, 4095, -1, 1.5, "all"]) {
+      const err = thrown(() => RawSocket.open("lo", { filter: "client", onFrame, vlan: vlan as never }));
+      expectNativeError(err, "EINVAL", /is not "any", "none" or a VLAN id 1-4094/);
+    }
+    expectNativeError(thrown(() => RawSocket.open("lo", { filter: "watch", onFrame, ring: 1 as never })), "EINVAL", /ring must be true or false/);
   });
 
   test("close hands the socket to a short-lived closer that finishes and is reaped", async () => {
@@ -80,137 +87,6 @@ describe("RawSocket (root, no namespaces)", () => {
 });
 
 // ---- end to end through a veth pair ------------------------------------------
-
-/** Internet checksum (RFC 1071) over an IPv4 header whose checksum field is 0. */
-function ipv4HeaderChecksum(header: Uint8Array): number {
-  let sum = 0;
-  for (let i = 0; i < header.length; i += 2) sum += (header[i]! << 8) | header[i + 1]!;
-  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
-  return ~sum & 0xffff;
-}
-
-interface UdpFrameSpec {
-  sourcePort: number;
-  destinationPort: number;
-  payload: string;
-  moreFragments?: boolean;
-  fragmentOffset?: number; // in 8-byte units
-  etherType?: number; // default IPv4
-  protocol?: number; // default UDP
-  optionWords?: number; // 4-byte IPv4 option words (NOPs), moving the UDP header
-}
-
-/** Ethernet broadcast / IPv4 198.18.0.2 → 198.19.255.255 / UDP, built byte by byte. */
-function udpFrame(spec: UdpFrameSpec): Uint8Array {
-  const payload = new TextEncoder().encode(spec.payload);
-  const ipHeaderLength = 20 + 4 * (spec.optionWords ?? 0);
-  const ipLength = ipHeaderLength + 8 + payload.length;
-  const frame = new Uint8Array(14 + ipLength);
-  const view = new DataView(frame.buffer);
-  frame.set([0xff, 0xff, 0xff, 0xff, 0xff, 0xff], 0); // destination MAC: broadcast
-  frame.set([0x02, 0x00, 0x5e, 0x12, 0x34, 0x56], 6); // source MAC: locally administered
-  view.setUint16(12, spec.etherType ?? 0x0800); // ethertype
-  const ip = 14;
-  frame[ip] = 0x40 | (ipHeaderLength / 4); // version 4, IHL in words
-  frame[ip + 1] = 0x10; // TOS: low delay
-  view.setUint16(ip + 2, ipLength); // total length
-  view.setUint16(ip + 4, 0x1234); // identification
-  view.setUint16(ip + 6, (spec.moreFragments ? 0x2000 : 0) | (spec.fragmentOffset ?? 0)); // MF + offset
-  frame[ip + 8] = 64; // TTL
-  frame[ip + 9] = spec.protocol ?? 17; // protocol
-  frame.set([198, 18, 0, 2], ip + 12); // source address
-  frame.set([198, 19, 255, 255], ip + 16); // destination: broadcast of 198.18.0.0/15
-  frame.fill(0x01, ip + 20, ip + ipHeaderLength); // options: NOP
-  view.setUint16(ip + 10, ipv4HeaderChecksum(frame.subarray(ip, ip + ipHeaderLength)));
-  const udp = ip + ipHeaderLength;
-  view.setUint16(udp, spec.sourcePort);
-  view.setUint16(udp + 2, spec.destinationPort);
-  view.setUint16(udp + 4, 8 + payload.length); // UDP length
-  view.setUint16(udp + 6, 0); // checksum 0: none (allowed for UDP over IPv4)
-  frame.set(payload, udp + 8);
-  return frame;
-}
-
-const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString("hex");
-
-type Event = Record<string, any>;
-
-/** Collects a child's stdout as JSON lines. */
-function collectLines(stream: ReadableStream<Uint8Array>): { events: Event[]; done: Promise<void> } {
-  const events: Event[] = [];
-  const done = (async () => {
-    const decoder = new TextDecoder();
-    let pending = "";
-    for await (const chunk of stream) {
-      pending += decoder.decode(chunk, { stream: true });
-      for (let nl = pending.indexOf("\n"); nl >= 0; nl = pending.indexOf("\n")) {
-        const line = pending.slice(0, nl).trim();
-        pending = pending.slice(nl + 1);
-        if (line) events.push(JSON.parse(line));
-      }
-    }
-  })();
-  return { events, done };
-}
-
-async function waitFor(what: string, predicate: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!predicate()) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(10);
-  }
-}
-
-function run(argv: string[]): void {
-  const result = Bun.spawnSync(argv, { stdout: "pipe", stderr: "pipe" });
-  if (result.exitCode !== 0) {
-    throw new Error(`${argv.join(" ")} failed (${result.exitCode}): ${result.stderr.toString().trim()}`);
-  }
-}
-
-/**
- * Two namespaces nsA and nsB joined by a veth pair (v0 in A, v1 in B), made before the
- * describe's tests and deleted after them, with the fixture children it started.
- */
-function vethPair(tag: string, mtu?: number) {
-  const nsA = `dtn-${process.pid}-${tag}a`;
-  const nsB = `dtn-${process.pid}-${tag}b`;
-  const children: Bun.Subprocess<"pipe", "pipe", "pipe">[] = [];
-
-  const spawnIn = (ns: string, fixture: string, args: string[]) => {
-    const child = Bun.spawn(["ip", "netns", "exec", ns, process.execPath, join(fixtures, fixture), ...args], {
-      stdin: "pipe",
-      stdout: "pipe",
-      stderr: "pipe",
-    });
-    children.push(child);
-    return child;
-  };
-
-  beforeAll(() => {
-    run(["ip", "netns", "add", nsA]);
-    run(["ip", "netns", "add", nsB]);
-    run(["ip", "link", "add", "v0", "netns", nsA, "type", "veth", "peer", "name", "v1", "netns", nsB]);
-    for (const [ns, dev] of [
-      [nsA, "v0"],
-      [nsB, "v1"],
-    ] as const) {
-      if (mtu) run(["ip", "-n", ns, "link", "set", dev, "mtu", String(mtu)]);
-      run(["ip", "-n", ns, "link", "set", dev, "up"]);
-    }
-  });
-
-  afterAll(async () => {
-    for (const child of children) {
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-    }
-    await Promise.allSettled(children.map((child) => child.exited));
-    // Deleting a namespace takes its end of the veth pair, and so the pair, with it.
-    for (const ns of [nsA, nsB]) Bun.spawnSync(["ip", "netns", "del", ns], { stdout: "ignore", stderr: "ignore" });
-  });
-
-  return { nsA, nsB, spawnIn };
-}
 
 describe("RawSocket between two network namespaces", () => {
   const { nsA, nsB, spawnIn } = vethPair("");
@@ -340,8 +216,8 @@ describe("RawSocket batches and promiscuous mode (two namespaces, MTU 65535)", (
   };
 
   /** A receiver (native-batch.ts) that has been told to hold, i.e. not to drain, until `count` frames are queued. */
-  async function holdingReceiver(mode: "frames" | "count", count: number) {
-    const receiver = spawnIn(nsA, "native-batch.ts", ["v0", mode]);
+  async function holdingReceiver(mode: "frames" | "count", count: number, path: "recvmmsg" | "ring" = "recvmmsg") {
+    const receiver = spawnIn(nsA, "native-batch.ts", ["v0", mode, ...(path === "ring" ? ["ring"] : [])]);
     const received = collectLines(receiver.stdout);
     await waitFor("receiver ready", () => received.events.some((e) => e.event === "ready"));
     receiver.stdin.write(`hold ${count}\n`);
@@ -421,7 +297,7 @@ describe("RawSocket batches and promiscuous mode (two namespaces, MTU 65535)", (
       sized("E", 342),
       sized("F", 400),
     ] as const;
-    const calls = ["1000,8", "1000,8", "1000,8", "1000,8,6", "4096,8", "4096,8"];
+    const calls = ["1000,8", "1000,8", "1000,8", "1000,8,12", "4096,8", "4096,8"];
     const shim = spawnIn(nsA, "native-shim-batch.ts", ["v0", ...calls]);
     const out = collectLines(shim.stdout);
     await waitFor("shim fixture ready", () => out.events.some((ev) => ev.event === "ready"));
@@ -465,15 +341,19 @@ describe("RawSocket batches and promiscuous mode (two namespaces, MTU 65535)", (
     const EINVAL = -22;
     const EBADF = -9;
     expect(Object.values(report.badModes)).toEqual([EINVAL, EINVAL, EINVAL, EINVAL]);
+    expect(Object.values(report.badVlans)).toEqual([EINVAL, EINVAL, EINVAL, EINVAL]);
     expect(report.invalid).toEqual({ zeroBuffer: EINVAL, shortMeta: EINVAL, zeroFrames: EINVAL });
     expect(report.closed).toBe(0);
     expect(report.afterClose).toBe(EBADF);
   });
 
-  test("kernel drops are counted and keep adding up across batched drains: packets = delivered + drops", async () => {
-    // More frames than the 4 MiB receive buffer holds, while JS is not draining.
-    const flood = 40_000;
-    const { receiver, received } = await holdingReceiver("count", flood);
+  // More frames than the 4 MiB receive buffer, or the 16 MiB ring (~38,000 of these), holds while
+  // JS is not draining.
+  test.each([
+    ["recvmmsg", 40_000],
+    ["ring", 120_000],
+  ] as const)("%s: kernel drops are counted and keep adding up across batched drains: packets = delivered + drops", async (path, flood) => {
+    const { receiver, received } = await holdingReceiver("count", flood, path);
     const reports = () => received.events.filter((e) => e.event === "report");
     const settled = async (round: number) => {
       await waitFor(`round ${round} held`, () => received.events.filter((e) => e.event === "held").length >= round, 10_000);

@@ -3,7 +3,7 @@ import { fold, ipv4HeaderChecksum, sum16 } from "../../core/checksum.ts";
 import { decodeMessage, encodeMessage, encodingLength, getIp, getIps, getU32, messageType, BOOTREQUEST } from "../../core/message.ts";
 import { parseUdpFrame } from "../../core/frame.ts";
 import { buildDiscover, frameClientMessage, DEFAULT_REQUEST_LIST } from "../../core/client.ts";
-import { fromHex, toHex } from "../../core/bytes.ts";
+import { fromHex, parseIp, toHex } from "../../core/bytes.ts";
 import { decodeOption } from "../../core/options.ts";
 import { CLIENT_MAC, OFFER_OPTIONS, offerFrame, offerPayload, XID } from "./helpers.ts";
 
@@ -15,6 +15,18 @@ describe("checksums", () => {
   test("a header with its checksum filled in sums to 0xffff", () => {
     const h = fromHex("45 00 02 40 00 00 00 00 40 11 78 ae 00 00 00 00 ff ff ff ff")!;
     expect(fold(sum16(h, 0, 20))).toBe(0xffff);
+  });
+});
+
+describe("dotted quads", () => {
+  test("exactly four parts of 1-3 digits, each at most 255; anything else is null", () => {
+    expect(parseIp("198.18.0.1")).toBe(0xc6120001);
+    expect(parseIp("255.255.255.255")).toBe(0xffffffff);
+    expect(parseIp("0.0.0.0")).toBe(0);
+    expect(parseIp("001.02.3.004")).toBe(0x01020304);
+    for (const bad of ["", "1.2.3", "1.2.3.4.5", "1.2.3.256", "1.2..4", ".1.2.3", "1.2.3.", "1.2.3.4 ", " 1.2.3.4", "1.2.3.0004", "1.2.3.-4", "a.b.c.d", "1,2,3,4", "१.2.3.4"]) {
+      expect(parseIp(bad)).toBeNull();
+    }
   });
 });
 

@@ -5,7 +5,7 @@
 
 import type { Transport } from "../../cli/client/transport.ts";
 import { macToString } from "../../core/bytes.ts";
-import { BROADCAST_MAC, buildUdpFrame, parseUdpFrame } from "../../core/frame.ts";
+import { BROADCAST_MAC, buildUdpFrame, parseUdpFrame, type ParsedFrame } from "../../core/frame.ts";
 import { decodeMessage, encodeMessage, getIp, getString, messageType, BOOTREPLY, type DhcpMessage, type OptionBytes } from "../../core/message.ts";
 import type { ReceivedFrameLike } from "../../core/reply.ts";
 import { ip4, u32 } from "./helpers.ts";
@@ -63,6 +63,15 @@ export class MemoryWire {
   }
 }
 
+/** A frame the client sent, as a server reads it; a broken one fails the test. */
+export function parseClientFrame(bytes: Uint8Array): { frame: ParsedFrame; message: DhcpMessage } {
+  const f = parseUdpFrame(bytes, { csum: "unknown", dstPort: 67 });
+  if (!f.ok) throw new Error(`the client sent a broken frame: ${f.reason}`);
+  const d = decodeMessage(f.frame.payload);
+  if (!d.ok) throw new Error(`the client sent a message that does not decode: ${d.error.kind}`);
+  return { frame: f.frame, message: d.message };
+}
+
 export type Answer = "ack" | "nak" | "silent";
 
 export interface ServerLease { lease: number; t1: number; t2: number }
@@ -88,14 +97,10 @@ export class FakeServer {
   sent(type: number, from = 0): SeenFrame[] { return this.seen.slice(from).filter((s) => s.type === type); }
 
   #receive(bytes: Uint8Array): void {
-    const f = parseUdpFrame(bytes, { csum: "unknown", dstPort: 67 });
-    if (!f.ok) throw new Error(`the client sent a broken frame: ${f.reason}`);
-    const d = decodeMessage(f.frame.payload);
-    if (!d.ok) throw new Error(`the client sent a message that does not decode: ${d.error.kind}`);
-    const m = d.message;
+    const { frame: f, message: m } = parseClientFrame(bytes);
     const seen: SeenFrame = {
-      dstMac: macToString(f.frame.dstMac), srcMac: macToString(f.frame.srcMac), srcIp: f.frame.srcIp, dstIp: f.frame.dstIp,
-      srcPort: f.frame.srcPort, type: messageType(m), xid: m.xid, ciaddr: m.ciaddr,
+      dstMac: macToString(f.dstMac), srcMac: macToString(f.srcMac), srcIp: f.srcIp, dstIp: f.dstIp,
+      srcPort: f.srcPort, type: messageType(m), xid: m.xid, ciaddr: m.ciaddr,
       requested: getIp(m, 50), serverId: getIp(m, 54), message: m, at: this.now(),
     };
     this.seen.push(seen);

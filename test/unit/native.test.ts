@@ -4,7 +4,7 @@
  * test/lab/rawsocket.test.ts.
  */
 import { describe, expect, test } from "bun:test";
-import { cpSync, mkdtempSync, rmSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { interfaceInfo, type NativeError } from "../../native/rawsocket.ts";
@@ -40,16 +40,22 @@ describe("interfaceInfo", () => {
   test("without a built library it is ENOSHIM, and importing alone does not fail", () => {
     const dir = mkdtempSync(join(tmpdir(), "dhcptool-noshim-"));
     try {
-      // rawsocket.ts and the modules it loads through, with no build/ beside them
-      for (const file of ["rawsocket.ts", "shim.ts", "assets.ts", "self.ts"]) cpSync(join(import.meta.dir, "../../native", file), join(dir, file));
+      // native/*.ts (rawsocket.ts and the modules it loads through) with no build/ beside them,
+      // and the core/ it imports pure helpers from
+      const nativeDir = join(import.meta.dir, "../../native");
+      mkdirSync(join(dir, "native"));
+      for (const file of readdirSync(nativeDir).filter((f) => f.endsWith(".ts"))) {
+        cpSync(join(nativeDir, file), join(dir, "native", file));
+      }
+      cpSync(join(import.meta.dir, "../../core"), join(dir, "core"), { recursive: true });
       const script =
         "const m = await import(process.argv[1]); try { m.interfaceInfo('lo'); console.log('loaded'); } " +
         "catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })); }";
-      const child = Bun.spawnSync([process.execPath, "-e", script, join(dir, "rawsocket.ts")]);
+      const child = Bun.spawnSync([process.execPath, "-e", script, join(dir, "native", "rawsocket.ts")]);
       expect(child.exitCode).toBe(0);
       expect(JSON.parse(child.stdout.toString())).toEqual({
         code: "ENOSHIM",
-        message: `native shim not built: run \`bun run build\` in ${resolve(dir, "..")}`,
+        message: `native shim not built: run \`bun run build\` in ${resolve(dir)}`,
       });
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -8,6 +8,7 @@ import {
   PCAP_LINKTYPE_ETHERNET, type PcapDecodeResult,
 } from "../../core/pcap.ts";
 import { fromHex, toHex } from "../../core/bytes.ts";
+import { seededRandom } from "../../core/load-plan.ts";
 import { offerFrame } from "./helpers.ts";
 import {
   concat, dhcpPackets, epb, expectSamePackets, handPcap, handPcapng, idb, ok, shb, spb, summary, T0,
@@ -281,17 +282,6 @@ describe("pcapng reader", () => {
 
 // ---- hostile input ----
 
-/** mulberry32: small, seeded, good enough to scatter bytes. */
-function prng(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) >>> 0;
-    let t = seed;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** What must hold for any input: no throw, and packets that are views inside the input. */
 function checkAnyInput(input: Uint8Array) {
   let r: PcapDecodeResult | undefined;
@@ -314,7 +304,7 @@ describe("random and mutated input never throws", () => {
     .map((h) => fromHex(h)!);
 
   test("10,000 random buffers, most starting with a capture magic", () => {
-    const rnd = prng(1);
+    const rnd = seededRandom(1);
     const byte = () => Math.floor(rnd() * 256);
     for (let i = 0; i < 10_000; i++) {
       const b = new Uint8Array(Math.floor(rnd() * 200));
@@ -325,7 +315,7 @@ describe("random and mutated input never throws", () => {
   });
 
   test("10,000 mutations of valid pcap and pcapng files", () => {
-    const rnd = prng(2);
+    const rnd = seededRandom(2);
     const int = (n: number) => Math.floor(rnd() * n);
     const interesting = [0, 1, 3, 4, 8, 11, 12, 13, 16, 20, 28, 0x7fffffff, 0xffffffff, 262144, 262145];
     const bases = [
