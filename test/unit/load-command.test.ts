@@ -19,7 +19,7 @@ describe("request --clients: usage", () => {
     [["--rate", "5"], "--rate goes with --clients N"],
     [["--renew"], "--renew goes with --clients N"],
     [["--seed", "1"], "--seed goes with --clients N"],
-    [["--clients"], "--clients needs a number of clients"],
+    [["--clients"], "--clients needs a value: --clients N"],
     [["--clients", "0"], "--clients must be at least 1"],
     [["--clients", "2.5"], "--clients takes a whole number"],
     [["--clients", "10", "--rate", "0"], "--rate must be at least 0.01"],
