@@ -36,6 +36,8 @@ export interface DiscoverResult {
   dropped: Record<string, number>;
   warnings: Record<string, number>;
   kernelDrops: number;
+  /** The signal that ended the window early (SIGINT: Ctrl-C; SIGTERM), else null. */
+  interrupted: string | null;
 }
 
 export interface DiscoverIo extends ExchangeIo {
@@ -65,6 +67,8 @@ export async function discoverOver(io: DiscoverIo, o: DiscoverOptions, route: Un
   let finish!: () => void;
   const done = new Promise<void>((resolve) => { finish = resolve; });
   transport.listen((frame) => {
+    // --first: exactly one, though several may arrive in one receive batch
+    if (o.first && collector.offers.length) return;
     const offer = collector.accept(frame, clock.now());
     if (!offer) return;
     o.onOffer?.(offer);
@@ -117,5 +121,6 @@ export async function discoverOver(io: DiscoverIo, o: DiscoverOptions, route: Un
     dropped: collector.drops.toJSON(),
     warnings: collector.warnings.toJSON(),
     kernelDrops,
+    interrupted: io.signal?.aborted ? String(io.signal.reason) : null,
   };
 }

@@ -5,14 +5,18 @@ import { defineCommand, type ParsedArgs } from "citty";
 import { escapeText } from "../../core/escape.ts";
 import {
   allowListFromArgs, clientArgs, clientOptionsFromArgs, identityArgs, metricsArg, metricsFromArgs, outputArgs, parseNumber,
-  rejectUnknownFlags, unicastArgs,
+  rejectUnknownFlags, unicastArgs, wideArg,
 } from "../args.ts";
+import { outputWidth } from "../term.ts";
 import { EXIT, UsageError } from "../errors.ts";
-import { log, print } from "../log.ts";
+import { StatusLine, timeLeft } from "../live.ts";
+import { log, logLevel, print, setDaemonLog } from "../log.ts";
+import { streamOutput } from "../output.ts";
 import { accountFromArgs, dropAfterOpen, userArg } from "../privilege.ts";
-import { runDiscover, type DiscoverOptions } from "../client/discover.ts";
+import { runDiscover, type DiscoverOptions, type DiscoverResult } from "../client/discover.ts";
 import type { ProbeDaemonOptions } from "../client/probe.ts";
 import { checkRelayAddress } from "../client/unicast.ts";
+import type { Offer } from "../../core/offers.ts";
 
 export const discoverArgs = {
   iface: { type: "positional", required: true, description: "Interface to send on (e.g. eth0)", valueHint: "IFACE" },
@@ -30,6 +34,7 @@ export const discoverArgs = {
   ...metricsArg,
   ...userArg,
   // --- end resident prober ---
+  ...wideArg,
   ...outputArgs,
 } as const;
 
@@ -120,15 +125,39 @@ export default defineCommand({
       // Each probe checks again; a giaddr missing at start is a usage error, not a failing probe.
       if (opts.giaddr !== null) checkRelayAddress(opts.iface, opts.giaddr);
       const o = probeOptionsFromArgs(args, opts);
+      streamOutput(); // a stalled reader must not stall the probes
+      setDaemonLog();
       const { runProbeDaemon } = await import("../client/probe.ts");
       const { probePrinter } = await import("../render-probe.ts");
-      return runProbeDaemon(o, accountFromArgs(args), probePrinter(args.json === true, args.verbose === true));
+      if (args.json !== true) await (await import("../render-table.ts")).loadTable(); // its summaries
+      return runProbeDaemon(o, accountFromArgs(args), probePrinter(args.json === true, args.verbose === true, args.wide === true));
     }
     // --- end resident prober ---
     metricsFromArgs(args); // here --metrics can only be without --daemon: a usage error
     // The OFFERs are parsed as --user (nobody) with no capability left.
     const account = accountFromArgs(args);
-    const result = await runDiscover({ ...opts, afterOpen: () => dropAfterOpen(account, [], "discover") });
+    // On a terminal: how many offers so far and how long the window still runs, erased at the end.
+    const servers: string[] = [];
+    let deadline = 0;
+    const status = StatusLine.forTerminal(args.json !== true && logLevel() >= 1, () =>
+      `${servers.length} offer(s)${servers.length ? ` (${servers.join(", ")})` : ""}, ${timeLeft(deadline)}`);
+    const onOffer = (o: Offer) => {
+      servers.push(escapeText(o.serverId ?? o.sourceIp));
+      log.verbose(`offer of ${o.yiaddr} from ${escapeText(o.serverId ?? o.sourceIp)} in ${o.latencyMs.toFixed(1)} ms`);
+    };
+    let result: DiscoverResult;
+    try {
+      result = await runDiscover({
+        ...opts, onOffer,
+        afterOpen: async () => {
+          await dropAfterOpen(account, [], "discover");
+          deadline = performance.now() + opts.waitMs; // the window starts now
+          status?.start();
+        },
+      });
+    } finally {
+      status?.stop();
+    }
     const rogue = result.rogueServers.length > 0;
     for (const r of result.rogueServers) log.warn(`rogue DHCP server: ${escapeText(r)} is not in --allow-server`);
     if (args.json) {
@@ -136,13 +165,23 @@ export default defineCommand({
       printJson(result);
     } else {
       const render = await import("../render.ts");
-      if (result.offers.length) print(render.renderOfferTable(result.offers, opts.allow !== null));
+      if (result.offers.length) {
+        const { fitNote, loadTable } = await import("../render-table.ts");
+        await loadTable();
+        const table = render.renderOfferTable(result.offers, opts.allow !== null, { width: outputWidth(1), wide: args.wide === true });
+        print(table.text);
+        const note = fitNote(table);
+        if (note) log.info(note);
+      }
       if (args.verbose) for (const o of result.offers) print(render.renderOfferDetail(o) + "\n");
       const drops = Object.entries(result.dropped).map(([k, v]) => `${k} ${v}`).join(", ");
       log.verbose(`xid ${result.xid}, mac ${result.mac}, ${result.discoversSent} DISCOVER(s), ${result.elapsedMs} ms` +
         (drops ? `; dropped: ${drops}` : "") + (result.kernelDrops ? `; kernel drops ${result.kernelDrops}` : ""));
-      if (!result.offers.length) log.warn(`no DHCP offer on ${escapeText(result.interface)} within ${opts.waitMs / 1000} s`);
+      if (!result.offers.length && !result.interrupted) log.warn(`no DHCP offer on ${escapeText(result.interface)} within ${opts.waitMs / 1000} s`);
     }
+    // Like ping and tcpdump: Ctrl-C ends the window early, with what was seen so far.
+    if (result.interrupted) log.info(`interrupted after ${(result.elapsedMs / 1000).toFixed(1)} s: ${result.offers.length} offer(s)`);
+    if (result.interrupted === "SIGTERM") return EXIT.sigterm;
     return rogue ? EXIT.rogue : result.offers.length ? EXIT.ok : EXIT.noAnswer;
   },
 });

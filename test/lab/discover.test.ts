@@ -51,7 +51,7 @@ describe("one dnsmasq server", () => {
     const lines = r.stdout.trim().split("\n");
     expect(lines).toHaveLength(2);
     expect(lines[0]).toMatch(/^SERVER\s+MAC\s+OFFERED\s+MASK\s+ROUTER\s+DNS\s+LEASE\s+MS/);
-    expect(lines[1]).toMatch(/^198\.18\.0\.1\s+[0-9a-f:]{17}\s+198\.18\.0\.1\d\d\s+255\.255\.255\.0\s+198\.18\.0\.1\s+198\.18\.0\.1\s+1h\s+\d+\.\d/);
+    expect(lines[1]).toMatch(/^198\.18\.0\.1\s+[0-9a-f:]{17}\s+198\.18\.0\.1\d\d\s+255\.255\.255\.0\s+198\.18\.0\.1\s+198\.18\.0\.1\s+3600 s \(1h\)\s+\d+\.\d/);
   });
 
   test("--first returns at the first offer, well inside the window", async () => {
