@@ -8,7 +8,15 @@ export const EXIT = {
   noAnswer: 3,
   nak: 4,
   rogue: 5,
+  /** Stopped by a signal before it finished, as a shell reports it: 128 + the signal's number. */
+  sigint: 130,
+  sigterm: 143,
 } as const;
+
+/** The exit status of a command a signal (SIGINT, SIGTERM) interrupted. */
+export function signalExit(signal: string): number {
+  return signal === "SIGTERM" ? EXIT.sigterm : EXIT.sigint;
+}
 
 export class UserError extends Error {
   constructor(message: string, readonly exitCode: number = EXIT.error) {

@@ -2,9 +2,12 @@
 // dhcptool: DHCPv4 diagnostics for Linux. The root only routes to a subcommand, loaded
 // lazily so each path imports just what it needs (start-up is most of a discover's time).
 
+import { escapeText } from "../core/escape.ts";
 import { EXIT, UserError } from "./errors.ts";
 import type { CommandDef } from "citty";
-import { flushOutput, log, print, setLogLevel } from "./log.ts";
+import { flushLog, flushOutput, log, print, setLogLevel, setMachineOutput } from "./log.ts";
+import { EXIT_PIPE, stdout } from "./output.ts";
+import { helpWidth } from "./term.ts";
 import { version as VERSION } from "../package.json" with { type: "json" };
 
 // completion and man describe this very table (cli/ship/definitions.ts), themselves included.
@@ -31,82 +34,93 @@ const examples: Record<string, () => Promise<string>> = {
 
 const ROOT_HELP = `dhcptool ${VERSION}: DHCPv4 diagnostics for Linux
 
-Usage: dhcptool <command> [options]
+Usage: dhcptool COMMAND [options]
+       dhcptool help COMMAND
 
 Commands:
-  discover IFACE     find the DHCP servers on a link: who answers, what they offer, how fast
-  request IFACE      take a lease (DORA, or INIT-REBOOT with --address), show it and each step's time;
-                     with --daemon keep it: a resident client (--apply, --hook, control socket)
-  watch IFACE        every DHCP packet on a link, exchanges and latencies, rogue alerts, pcap
-  lease show|renew|rebind|release IFACE   the daemon's lease; decline, inform one-shots
-  lease decode FILE  decode a DHCP message, frame or pcap/pcapng capture (no privileges)
-  lab up|down|status a private test network with real DHCP servers (network namespaces)
-  completion SHELL   a bash, zsh or fish completion script
-  man                this manual, dhcptool(1), as roff
+  discover IFACE      find the DHCP servers on a link: who answers, what they offer, how fast
+  request IFACE       take a lease (DORA, or INIT-REBOOT with --address) and show each step's time; with --daemon keep it: a resident client
+  watch IFACE         every DHCP packet on a link, exchanges and latencies, rogue alerts, pcap
+  lease COMMAND       show, renew, rebind, release a lease; decline, inform; decode a DHCP message or capture (no privileges)
+  lab ACTION          a private test network with real DHCP servers (network namespaces)
+  completion SHELL    a bash, zsh or fish completion script
+  man                 this manual, dhcptool(1), as roff
 
-Global options:
-  --json             results as JSON on stdout
-  -v, --verbose      more detail;  -q, --quiet  errors only
-  -h, --help         help for a command (dhcptool discover --help)
-  --version          the version, Bun's, and where the native shim comes from
+Options of discover, request, watch, lease and lab:
+  --json              results as JSON on stdout
+  -v, --verbose       more detail
+  -q, --quiet         errors only
+  -h, --help          the command's help: dhcptool discover --help
+
+dhcptool --version prints the version, Bun's, and where the native shim comes from.
 
 Examples:
   dhcptool discover eth0
   dhcptool discover eth0 --json --allow-server 192.0.2.1
   dhcptool request eth0 --release
-  dhcptool request eth0 --daemon --apply && dhcptool lease show eth0
+  dhcptool lease show eth0
   dhcptool watch eth0 --daemon --metrics 9267    Prometheus scrapes 127.0.0.1:9267/metrics
-  dhcptool lab up && ip netns exec dtlab-c dhcptool discover lab0 && dhcptool lab down
+  dhcptool lab up && dhcptool lab exec -- dhcptool discover lab0
+  dhcptool lab down
 
-Exit status: 0 ok, 1 error, 2 usage, 3 no answer, 4 NAK, 5 rogue server seen.
+Exit status: 0 ok, 1 error, 2 usage, 3 no answer, 4 NAK, 5 rogue server seen, 130 interrupted (Ctrl-C), 141 the reader of the output went away.
 `;
 
-async function main(argv: string[]): Promise<number> {
-  process.env.NO_COLOR ??= "1"; // citty colours its own messages otherwise (read at import)
-  const verbose = argv.includes("--verbose") || argv.includes("-v");
-  setLogLevel(argv.includes("--quiet") || argv.includes("-q") ? 0 : verbose ? 2 : 1);
+/** --json or --format json|env: output for a program, no human renderers loaded (start-up time). */
+function machineOutput(args: string[]): boolean {
+  return args.some((a, i) => a === "--json" || /^--format=(json|env)$/.test(a) || (a === "--format" && /^(json|env)$/.test(args[i + 1] ?? "")));
+}
+
+async function main(argvIn: string[]): Promise<number> {
+  let argv = argvIn;
+  // No SIGINT/SIGTERM handler here (installing one costs start-up): a command that has
+  // nothing to say when interrupted is ended by the signal itself, which its shell reports as
+  // 130 or 143; discover, the exchanges and the daemons handle theirs.
+  // Flags after "--" belong to another command (lab exec -- dhcptool …).
+  const own = argv.includes("--") ? argv.slice(0, argv.indexOf("--")) : argv;
+  const verbose = own.includes("--verbose") || own.includes("-v");
+  setLogLevel(own.includes("--quiet") || own.includes("-q") ? 0 : verbose ? 2 : 1);
+  if (machineOutput(own)) setMachineOutput();
+  // `dhcptool help discover` is `dhcptool discover --help`
+  if (argv[0] === "help" && argv.length > 1) argv = [...argv.slice(1), "--help"];
   const name = argv[0];
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
-    print(ROOT_HELP);
+    const { wrapText } = await import("./help.ts");
+    print(wrapText(ROOT_HELP, helpWidth()) + "\n");
     return name === undefined ? EXIT.usage : EXIT.ok;
   }
   if (name === "--version" || name === "-V") {
     const { printVersion } = await import("./ship/version.ts");
     return printVersion(VERSION, argv.includes("--json"));
   }
-  const load = Object.hasOwn(commands, name) ? commands[name] : undefined;
-  if (!load) {
-    log.error(`unknown command "${name}" (dhcptool --help lists them)`);
+  if (!Object.hasOwn(commands, name)) {
+    log.error(`unknown command "${escapeText(name)}": dhcptool --help lists them`);
     return EXIT.usage;
   }
-  const cmd = await load();
+  const cmd = await commands[name]();
   const rest = argv.slice(1);
-  if (rest.includes("--help") || rest.includes("-h")) {
-    const { renderHelp } = await import("./help.ts");
-    // `lease decode --help`: the subcommand's own arguments
-    const subs = cmd.subCommands as Record<string, () => Promise<CommandDef>> | undefined;
-    const sub = subs && rest[0] && subs[rest[0]] ? await subs[rest[0]]() : null;
-    const target = sub ?? cmd;
-    const meta = target.meta as { description?: string };
-    const title = sub ? `${name} ${rest[0]}` : name;
-    const subList = !sub && subs ? `Subcommands: ${Object.keys(subs).join(", ")}\n` : "";
-    print(renderHelp(title, meta.description ?? "", (target.args ?? {}) as Record<string, object>, subList + await examples[name]()));
+  // Subcommands (lease decode, …) are resolved here: citty would return the parent's result.
+  const subs = cmd.subCommands as Record<string, () => Promise<CommandDef>> | undefined;
+  const subName = subs && rest[0] !== undefined && Object.hasOwn(subs, rest[0]) ? rest[0] : null;
+  const target = subs && subName ? await subs[subName]() : cmd;
+  const title = subName ? `${name} ${subName}` : name;
+  const args = subName ? rest.slice(1) : rest;
+  const before = args.includes("--") ? args.slice(0, args.indexOf("--")) : args;
+  if (before.includes("--help") || before.includes("-h")) {
+    print(await helpPage(name, cmd, subName, target));
     return EXIT.ok;
   }
-  const citty = await import("citty");
-  // Subcommands (lease decode, …) are resolved here: citty returns the parent's result.
-  let target = cmd, args = rest;
-  const subs = cmd.subCommands as Record<string, () => Promise<CommandDef>> | undefined;
-  if (subs) {
-    const sub = rest[0];
-    if (sub === undefined || !Object.hasOwn(subs, sub)) {
-      log.error(sub === undefined ? `${name}: which one? ${Object.keys(subs).join(", ")}` : `unknown command "${name} ${sub}" (try: ${Object.keys(subs).join(", ")})`);
-      return EXIT.usage;
-    }
-    target = await subs[sub]();
-    args = rest.slice(1);
+  if (subs && !subName) {
+    const list = Object.keys(subs).join("|");
+    log.error(rest[0] === undefined || rest[0].startsWith("-")
+      ? `missing COMMAND: dhcptool ${name} ${list} …`
+      : `unknown command "${name} ${escapeText(rest[0])}": dhcptool ${name} ${list}`);
+    return EXIT.usage;
   }
   try {
+    const { checkCommandLine } = await import("./args.ts");
+    checkCommandLine(title, (target.args ?? {}) as Record<string, object>, args);
+    const citty = await import("citty");
     const { result } = await citty.runCommand(target, { rawArgs: args });
     return typeof result === "number" ? result : EXIT.ok;
   } catch (err) {
@@ -114,10 +128,28 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+/**
+ * A command's help page. A command made of subcommands (lease) has one page: the
+ * subcommands and the examples, once; a subcommand's page has its options and its examples.
+ */
+async function helpPage(name: string, cmd: CommandDef, subName: string | null, target: CommandDef): Promise<string> {
+  const { renderHelp } = await import("./help.ts");
+  const text = await examples[name]();
+  const meta = (c: CommandDef) => (c.meta ?? {}) as { description?: string };
+  const subs = cmd.subCommands as Record<string, () => Promise<CommandDef>> | undefined;
+  if (subs && !subName) {
+    const list: [string, string][] = [];
+    for (const [n, load] of Object.entries(subs)) list.push([n, meta(await load()).description ?? ""]);
+    return renderHelp({ command: name, description: meta(cmd).description ?? "", args: {}, subcommands: list, text }, helpWidth());
+  }
+  // A subcommand: the examples that use it, without the rest of the parent's page.
+  const own = subName ? `\nExamples:\n${text.split("\n").filter((l) => l.includes(`${name} ${subName}`)).join("\n")}` : text;
+  return renderHelp({ command: subName ? `${name} ${subName}` : name, description: meta(target).description ?? "", args: (target.args ?? {}) as Record<string, object>, text: own }, helpWidth());
+}
+
 function report(err: unknown, verbose: boolean): number {
   if (err instanceof UserError) {
     log.error(err.message);
-    if (err.exitCode === EXIT.usage) log.info("(see --help)");
     return err.exitCode;
   }
   // Native errors carry their own advice (no such interface, no permission, ...).
@@ -125,17 +157,18 @@ function report(err: unknown, verbose: boolean): number {
     log.error(err.message);
     return EXIT.error;
   }
-  if (err instanceof Error && err.name === "CLIError") { // citty: missing positional etc.
-    log.error(err.message);
-    return EXIT.usage;
-  }
   log.error(err instanceof Error ? (verbose ? String(err.stack) : err.message) : String(err));
   return EXIT.error;
 }
 
-const code = await main(process.argv.slice(2));
-process.exitCode = code;
-// Let a large result drain into a slow pipe before exiting.
-await flushOutput();
+/** How long a stopping daemon gives a stalled reader to take its last lines. */
+const LAST_LINES_MS = 2000;
+
+let code = await main(process.argv.slice(2));
+await flushLog();
+// Let a large result drain into a slow pipe before exiting (a one-shot waits for its reader
+// as cat does; a daemon's output gives up after LAST_LINES_MS).
+await flushOutput(LAST_LINES_MS);
+if (stdout.closed) code = EXIT_PIPE;
 // Exit now: a receive thread or a forgotten handle must not keep a one-shot command alive.
 process.exit(code);

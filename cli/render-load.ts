@@ -6,7 +6,13 @@
 import type { LoadReport } from "./client/load.ts";
 import type { Counts, LatencySummary, SecondRow } from "../core/load-stats.ts";
 import { escapeText } from "../core/escape.ts";
-import { alignColumns } from "./render.ts";
+import { renderTable } from "./render-table.ts";
+
+/** The first row heads the columns; the first column is names, the rest numbers (right-aligned). Needs loadTable(). */
+function alignColumns(rows: string[][]): string {
+  const [head, ...body] = rows;
+  return renderTable(head.map((header, i) => ({ header, align: i === 0 ? "left" : "right" })), body, { width: null }).text;
+}
 
 const ms = (x: number | null | undefined) => (x === null || x === undefined ? "-" : x < 10 ? x.toFixed(3) : x < 100 ? x.toFixed(2) : x.toFixed(1));
 const rate = (x: number | null) => (x === null ? "-" : `${x}/s`);

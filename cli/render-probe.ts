@@ -6,7 +6,9 @@ import { escapeText, safeJson } from "../core/escape.ts";
 import type { FactChange, FactValue, ProbeEvent, ProbeRunSummary } from "../core/probe.ts";
 import type { ProbeOutput, ProbeStart } from "./client/probe.ts";
 import { log, print } from "./log.ts";
-import { alignColumns, formatSeconds } from "./render.ts";
+import { formatDuration } from "./render.ts";
+import { renderTable } from "./render-table.ts";
+import { outputWidth, paint } from "./term.ts";
 
 function stamp(ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
@@ -14,7 +16,7 @@ function stamp(ms: number): string {
 
 function value(field: FactChange["field"] | null, v: FactValue): string {
   if (v === null) return "-";
-  if (typeof v === "number") return field === "leaseTime" ? formatSeconds(v) : String(v);
+  if (typeof v === "number") return field === "leaseTime" ? formatDuration(v) : String(v);
   if (Array.isArray(v)) return v.length ? v.map(escapeText).join(", ") : "-";
   return escapeText(v);
 }
@@ -67,7 +69,7 @@ export function eventJson(e: ProbeEvent | ProbeRunSummary | { event: string; [k:
   return safeJson(fields) + "\n";
 }
 
-function summaryText(s: ProbeRunSummary, now: number, final: boolean): string {
+function summaryText(s: ProbeRunSummary, now: number, final: boolean, wide: boolean): string {
   const rogue = s.rogueServers.length
     ? `; ROGUE: ${s.rogueServers.map(escapeText).join(", ")}${s.rogueServersTruncated ? ", …" : ""}`
     : "; no rogue server";
@@ -76,9 +78,11 @@ function summaryText(s: ProbeRunSummary, now: number, final: boolean): string {
     (s.serversForgotten ? ` (${s.serversForgotten} forgotten to stay bounded)` : "") + rogue + "\n";
   if (s.servers.length) {
     const rows = s.servers.map((v) => [
-      escapeText(v.server), v.status, String(v.probesSeen), stamp(v.firstSeen), stamp(v.lastSeen), v.rogue ? "ROGUE" : "",
+      escapeText(v.server), v.status, String(v.probesSeen), stamp(v.firstSeen), stamp(v.lastSeen), v.rogue ? paint(1, "red", "ROGUE") : "",
     ]);
-    text += alignColumns([["SERVER", "STATUS", "PROBES", "FIRST SEEN", "LAST SEEN", ""], ...rows]);
+    const columns = [{ header: "SERVER" }, { header: "STATUS" }, { header: "PROBES", align: "right" as const },
+      { header: "FIRST SEEN", drop: 1 }, { header: "LAST SEEN" }, { header: "" }];
+    text += renderTable(columns, rows, { width: outputWidth(1), wide }).text;
   }
   return text;
 }
@@ -87,7 +91,7 @@ function summaryText(s: ProbeRunSummary, now: number, final: boolean): string {
  * The prober's output: lines for a person, or NDJSON with --json. `several`: more than one
  * interface is probed, so each line starts with it and each event carries `interface`.
  */
-export function probePrinter(json: boolean, verbose: boolean, several = false): ProbeOutput {
+export function probePrinter(json: boolean, verbose: boolean, wide = false, several = false): ProbeOutput {
   const tagged = <T extends { event: string }>(e: T, iface: string) => (several ? { ...e, interface: iface } : e);
   const prefix = (iface: string, text: string) => (several ? text.replace(/^(?=.)/gm, `${escapeText(iface)}  `) : text);
   return {
@@ -104,7 +108,7 @@ export function probePrinter(json: boolean, verbose: boolean, several = false): 
       }
     },
     summary(s: ProbeRunSummary, rogueSeen: boolean, final: boolean, now: number, iface: string) {
-      print(json ? eventJson(tagged({ ...s, event: final ? "summary" : "stats", rogueSeen }, iface), now) : prefix(iface, summaryText(s, now, final)));
+      print(json ? eventJson(tagged({ ...s, event: final ? "summary" : "stats", rogueSeen }, iface), now) : prefix(iface, summaryText(s, now, final, wide)));
     },
   };
 }

@@ -3,6 +3,8 @@
 
 import { escapeText, safeJson } from "../core/escape.ts";
 import { print } from "./log.ts";
+import { renderTable, type Cell, type Column, type Fitted } from "./render-table.ts";
+import { paint } from "./term.ts";
 import type { Offer } from "../core/offers.ts";
 import type { InputKind, PacketView } from "../core/inspect.ts";
 import { MESSAGE_TYPES, OPTIONS } from "../core/options.ts";
@@ -13,24 +15,28 @@ export function printJson(value: unknown): void {
   print(safeJson(value, 2) + "\n");
 }
 
-export function formatSeconds(s: number | null): string {
-  if (s === null) return "-";
-  if (s === 0xffffffff) return "infinite";
-  if (s % 86400 === 0) return `${s / 86400}d`;
-  if (s % 3600 === 0) return `${s / 3600}h`;
-  if (s >= 60 && s % 60 === 0) return `${s / 60}m`;
-  return `${s}s`;
+/** 3150 → "52m30s", 3600 → "1h", 90061 → "1d1h1m1s". */
+function compactDuration(s: number): string {
+  const parts: [number, string][] = [[Math.floor(s / 86400), "d"], [Math.floor((s % 86400) / 3600), "h"], [Math.floor((s % 3600) / 60), "m"], [s % 60, "s"]];
+  return parts.filter(([n]) => n > 0).map(([n, u]) => `${n}${u}`).join("") || "0s";
 }
 
-function list(xs: string[]): string {
-  return xs.length ? xs.map(escapeText).join(", ") : "-";
+/**
+ * A duration in seconds, one way everywhere: "45 s", "3150 s (52m30s)" (the seconds a server
+ * sent, then what they mean), "infinite" for 0xffffffff, "-" for none.
+ */
+export function formatDuration(s: number | null): string {
+  if (s === null) return "-";
+  if (s === 0xffffffff) return "infinite";
+  s = Math.round(s);
+  return s < 60 ? `${s} s` : `${s} s (${compactDuration(s)})`;
 }
 
 /** A decoded option value on one line, every wire string escaped. */
 export function renderValue(v: { code: number; value?: unknown; error?: string; hex?: string }): string {
   if (v.error !== undefined) return `invalid (${escapeText(v.error)})${v.hex === undefined ? "" : ": " + v.hex}`;
   if (v.code === 53 && typeof v.value === "number") return MESSAGE_TYPES[v.value] ?? String(v.value);
-  if (typeof v.value === "number" && OPTIONS.get(v.code)?.codec === seconds) return `${v.value} (${formatSeconds(v.value)})`;
+  if (typeof v.value === "number" && OPTIONS.get(v.code)?.codec === seconds) return formatDuration(v.value);
   return formatValue(v.value) || (v.hex ?? "");
 }
 
@@ -50,36 +56,29 @@ function formatValue(x: unknown): string {
   return "";
 }
 
-/**
- * Columns padded to their widest cell, two spaces apart, no borders: what `ip`, `ss` and
- * `column -t` print, and what grep and awk take apart easily. (The `table` package costs
- * ~7 ms of start-up for the same result; see docs/BENCHMARKS.md.)
- */
-export function alignColumns(rows: string[][]): string {
-  const widths: number[] = [];
-  for (const row of rows) row.forEach((cell, i) => { widths[i] = Math.max(widths[i] ?? 0, cell.length); });
-  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]))).join("  ").trimEnd())
-    .join("\n") + "\n";
-}
+const OFFER_COLUMNS: Column[] = [
+  { header: "SERVER" }, { header: "MAC", drop: 1 }, { header: "OFFERED" }, { header: "MASK", drop: 2 },
+  { header: "ROUTER", list: true }, { header: "DNS", list: true, drop: 3 }, { header: "LEASE", align: "right" },
+  { header: "MS", align: "right" },
+];
 
 /**
- * One row per offer: the columns an engineer scans first. `ifaces` (one per offer, offers
- * grouped by interface) adds an IFACE column first: discover on several interfaces.
+ * One row per offer: the columns an engineer scans first; ROGUE in red where colour is on.
+ * `ifaces` (one per offer, offers grouped by interface) adds an IFACE column first: discover
+ * on several interfaces.
  */
-export function renderOfferTable(offers: Offer[], showRogue: boolean, ifaces?: string[]): string {
-  const header = ["SERVER", "MAC", "OFFERED", "MASK", "ROUTER", "DNS", "LEASE", "MS"];
-  if (ifaces) header.unshift("IFACE");
-  if (showRogue) header.push("");
+export function renderOfferTable(offers: Offer[], showRogue: boolean, fit: { width: number | null; wide: boolean }, ifaces?: string[]): Fitted {
+  const columns = [...(ifaces ? [{ header: "IFACE" }] : []), ...OFFER_COLUMNS, ...(showRogue ? [{ header: "" }] : [])];
   const rows = offers.map((o, i) => {
-    const row = [
+    const row: Cell[] = [
       ...(ifaces ? [escapeText(ifaces[i] ?? "")] : []),
       escapeText(o.serverId ?? o.sourceIp), o.sourceMac, o.yiaddr, o.subnetMask ?? "-",
-      list(o.routers), list(o.dns), formatSeconds(o.leaseTime), o.latencyMs.toFixed(1),
+      o.routers.map(escapeText), o.dns.map(escapeText), formatDuration(o.leaseTime), o.latencyMs.toFixed(1),
     ];
-    if (showRogue) row.push(o.rogue ? "ROGUE" : "ok");
+    if (showRogue) row.push(o.rogue ? paint(1, "red", "ROGUE") : "ok");
     return row;
   });
-  return alignColumns([header, ...rows]);
+  return renderTable(columns, rows, fit);
 }
 
 /** Every option of one offer, for --verbose. */

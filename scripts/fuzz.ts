@@ -10,6 +10,7 @@
 // process, and prints its input and stack.
 
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { loadTable } from "../cli/render-table.ts";
 import { fromHex } from "../core/bytes.ts";
 import { failures, runTarget, signature, type Counts, type FailureReport } from "../test/fuzz/runner.ts";
 import { caseRng } from "../test/fuzz/rng.ts";
@@ -85,6 +86,7 @@ function runOne(t: TargetName, seed: number, index: number, budgetMs: number): b
 
 async function main() {
   const o = parseArgs(process.argv.slice(2));
+  if (o.only !== null) await loadTable(); // a replay runs the frame target here, not in a worker
   if (o.only !== null) process.exit(o.targets.map((t) => runOne(t, o.seed, o.only!, o.budgetMs)).every(Boolean) ? 0 : 1);
 
   const tty = process.stderr.isTTY;

@@ -2,7 +2,9 @@
 # Sets a Linux machine up for dhcptool: Bun, the C compiler for the native shim, iproute2 and
 # dnsmasq for the lab; with --dev also what the tests and benchmarks use (the lab's other
 # servers: Kea, ISC dhcpd, busybox udhcpd; ISC dhcrelay for the routed lab; tshark, tcpdump,
-# busybox udhcpc, hyperfine; Kea's perfdhcp (kea-admin) for bench/load.ts; a Prometheus server and promtool for the metrics test; what the
+# busybox udhcpc, hyperfine; Kea's perfdhcp (kea-admin) for bench/load.ts; util-linux's script
+# (a pty for the terminal tests) and jq (the README's examples); a Prometheus server and
+# promtool for the metrics test; what the
 # shipping tests check with: man-db, groff, zsh, fish, systemd-analyze, strace, sudo). Then
 # installs dependencies, builds the shim and the compiled binary, and installs dhcptool under
 # $PREFIX (default /usr/local: the command, its man page, bash/zsh/fish completions;
@@ -27,9 +29,9 @@ if [ $dev = 1 ]; then
   # busybox brings udhcpd (an applet; the lab runs it through a symlink), so the udhcpd
   # package, which adds only a symlink and a system service, is not needed
   packages+=(kea-dhcp4-server isc-dhcp-server isc-dhcp-relay tcpdump tshark busybox hyperfine libcap2-bin prometheus kea-admin
-    man-db groff-base zsh fish systemd strace sudo)
+    man-db groff-base zsh fish systemd strace sudo util-linux jq)
   commands+=(kea-dhcp4 dhcpd dhcrelay tcpdump tshark busybox hyperfine setcap prometheus perfdhcp
-    man groff zsh fish systemd-analyze strace sudo)
+    man groff zsh fish systemd-analyze strace sudo script jq)
 fi
 command -v npm >/dev/null || { packages+=(npm); commands+=(npm); }
 

@@ -4,7 +4,6 @@
 // Transport, Timers and Clock it is given. No engine here: discover binds nothing.
 
 import { macToString } from "../../core/bytes.ts";
-import { escapeText } from "../../core/escape.ts";
 import type { AllowList } from "../../core/allow-list.ts";
 import { buildDiscover, frameClientMessage, type ClientIdentity } from "../../core/client.ts";
 import { nextDiscoverAt } from "../../core/discover-schedule.ts";
@@ -41,6 +40,8 @@ export interface DiscoverResult {
   dropped: Record<string, number>;
   warnings: Record<string, number>;
   kernelDrops: number;
+  /** The signal that ended the window early (SIGINT: Ctrl-C; SIGTERM), else null. */
+  interrupted: string | null;
 }
 
 export interface DiscoverIo extends ExchangeIo {
@@ -91,9 +92,10 @@ export async function discoverOver(io: DiscoverIo, o: DiscoverOptions, route: Un
   let finish!: () => void;
   const done = new Promise<void>((resolve) => { finish = resolve; });
   transport.listen((frame) => {
+    // --first: exactly one, though several may arrive in one receive batch
+    if (o.first && collector.offers.length) return;
     const offer = collector.accept(frame, clock.now());
     if (!offer) return;
-    log.verbose(`${escapeText(o.iface)}: offer of ${offer.yiaddr} from ${escapeText(offer.serverId ?? offer.sourceIp)} in ${offer.latencyMs} ms`);
     o.onOffer?.(offer);
     if (o.first) finish();
   }, (err) => log.debug(`receive: ${String(err)}`));
@@ -153,5 +155,6 @@ export async function discoverOver(io: DiscoverIo, o: DiscoverOptions, route: Un
     dropped: collector.drops.toJSON(),
     warnings: collector.warnings.toJSON(),
     kernelDrops,
+    interrupted: io.signal?.aborted ? String(io.signal.reason) : null,
   };
 }

@@ -1,9 +1,11 @@
 // What every one-shot exchange (discover, request) opens first: the interface's facts, the
-// way to the server (--server, --giaddr), a packet socket, real timers, and Ctrl-C, which
-// ends the exchange where it is. Several interfaces (discover eth0 eth1, --all) open every
-// socket first, then drop privileges once, then run their exchanges side by side.
+// way to the server (--server, --giaddr), a packet socket, real timers, and Ctrl-C or
+// SIGTERM, which end the exchange where it is (the signal's name is the abort's reason).
+// Several interfaces (discover eth0 eth1, --all) open every socket first, then drop
+// privileges once, then run their exchanges side by side.
 
 import { escapeText } from "../../core/escape.ts";
+import { UsageError } from "../errors.ts";
 import { log } from "../log.ts";
 import type { ClientOptions } from "./identity.ts";
 import { warnIfPort } from "./links.ts";
@@ -17,7 +19,7 @@ export interface ExchangeIo {
   clock: Clock;
   /** The interface's own MAC (--mac's default; a relay's frames leave from it). */
   interfaceMac: Uint8Array;
-  /** Aborted: the exchange ends where it is (Ctrl-C). */
+  /** Aborted: the exchange ends where it is; the reason is the signal's name (SIGINT, SIGTERM). */
   signal?: AbortSignal;
 }
 
@@ -26,27 +28,27 @@ interface OpenExchange { io: ExchangeIo; route: UnicastRoute }
 async function openExchange(o: ClientOptions, signal: AbortSignal, socket: TransportOptions = {}): Promise<OpenExchange> {
   const { interfaceInfo } = await import("../../native/rawsocket.ts");
   const info = interfaceInfo(o.iface);
+  refuseLoopback(o.iface, info.flags);
   if (info.carrier === false) log.warn(`${escapeText(o.iface)} has no carrier (cable unplugged? no link?); trying anyway`);
   await warnIfPort(o.iface);
   const route = await resolveUnicast(o.iface, o);
   // The client filter passes only UDP to port 68; a relay's answers go to port 67.
-  // --vlan: the socket hears that VLAN alone and tags what it sends
+  // --vlan: the socket hears that VLAN alone and tags what it sends.
   const transport = await openRawTransport(o.iface, route.relay ? "watch" : "client", o.vlan !== undefined ? { ...socket, vlan: o.vlan } : socket);
   return { io: { transport, timers: new RealTimers(), clock: systemClock, interfaceMac: info.mac, signal }, route };
 }
 
-/** Ctrl-C aborts the signal while fn runs. */
+/** SIGINT or SIGTERM aborts the signal while fn runs. */
 async function interruptible<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const interrupt = new AbortController();
-  const interrupted = () => interrupt.abort();
-  process.once("SIGINT", interrupted);
+  const interrupt = abortOnSignal();
   try {
     return await fn(interrupt.signal);
   } finally {
-    process.off("SIGINT", interrupted);
+    interrupt.dispose();
   }
 }
 
+/** socket: how the packet socket is opened (promiscuous for load's simulated clients; discover hears every VLAN). */
 export function withExchange<T>(
   o: ClientOptions, run: (io: ExchangeIo, route: UnicastRoute) => Promise<T>, socket: TransportOptions = {},
 ): Promise<T> {
@@ -78,4 +80,30 @@ export function withExchanges<O extends ClientOptions, T>(
       for (const { io } of opened) io.transport.close();
     }
   });
+}
+
+const IFF_LOOPBACK = 0x8;
+
+/** DHCP needs a link with other hosts on it: the loopback interface has none (a usage error, said at once). */
+export function refuseLoopback(iface: string, flags: number): void {
+  if (flags & IFF_LOOPBACK) throw new UsageError(`${escapeText(iface)} is the loopback interface: DHCP needs an Ethernet link (e.g. eth0)`);
+}
+
+/**
+ * A signal that the first SIGINT or SIGTERM aborts, with the signal's name as its reason,
+ * until dispose(). A second Ctrl-C finds no listener here and ends the process (cli/main.ts).
+ */
+export function abortOnSignal(): { signal: AbortSignal; dispose(): void } {
+  const interrupt = new AbortController();
+  const onInt = () => interrupt.abort("SIGINT");
+  const onTerm = () => interrupt.abort("SIGTERM");
+  process.once("SIGINT", onInt);
+  process.once("SIGTERM", onTerm);
+  return {
+    signal: interrupt.signal,
+    dispose() {
+      process.off("SIGINT", onInt);
+      process.off("SIGTERM", onTerm);
+    },
+  };
 }

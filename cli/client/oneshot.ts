@@ -8,6 +8,7 @@ import { BROADCAST_MAC } from "../../core/frame.ts";
 import { messageType } from "../../core/message.ts";
 import { DHCPACK, DHCPINFORM } from "../../core/options.ts";
 import { clientReplyPath, receiveReply, replyMismatch } from "../../core/reply.ts";
+import { abortOnSignal } from "./exchange.ts";
 import { RealTimers, systemClock, type Clock, type Timers } from "./time.ts";
 import { openRawTransport, type Transport } from "./transport.ts";
 
@@ -66,6 +67,8 @@ export interface InformOptions {
   retryMs: number;
   tries: number;
   afterOpen?: () => Promise<void>;
+  /** Aborted (Ctrl-C, SIGTERM): stop waiting; the reason is the signal's name. */
+  signal?: AbortSignal;
 }
 
 export interface InformResult {
@@ -74,13 +77,19 @@ export interface InformResult {
   ms: number;
   /** Replies that were not our ACK. */
   dropped: number;
+  /** INFORMs sent. */
+  sent: number;
+  /** The signal that ended the wait, else null. */
+  interrupted: string | null;
 }
 
 export async function runInform(o: InformOptions): Promise<InformResult> {
   const transport = await openRawTransport(o.iface, "client");
+  const interrupt = abortOnSignal();
   try {
-    return await informOver({ transport, timers: new RealTimers(), clock: systemClock }, o);
+    return await informOver({ transport, timers: new RealTimers(), clock: systemClock }, { ...o, signal: o.signal ?? interrupt.signal });
   } finally {
+    interrupt.dispose();
     transport.close();
   }
 }
@@ -104,10 +113,13 @@ export async function informOver(io: { transport: Transport; timers: Timers; clo
     wake();
   });
   const t0 = clock.now();
+  let sent = 0;
+  o.signal?.addEventListener("abort", () => wake(), { once: true });
   try {
     await o.afterOpen?.(); // the ACK is parsed as nobody
-    for (let i = 0; i < o.tries && !ack; i++) {
+    for (let i = 0; i < o.tries && !ack && !o.signal?.aborted; i++) {
       transport.send(frame);
+      sent++;
       await new Promise<void>((resolve) => {
         wake = resolve;
         timers.arm("retransmit", clock.now() + o.retryMs, resolve);
@@ -116,5 +128,6 @@ export async function informOver(io: { transport: Transport; timers: Timers; clo
   } finally {
     timers.clear();
   }
-  return { ack, ms: Math.round((clock.now() - t0) * 10) / 10, dropped };
+  const interrupted = !ack && o.signal?.aborted ? String(o.signal.reason) : null;
+  return { ack, ms: Math.round((clock.now() - t0) * 10) / 10, dropped, sent, interrupted };
 }

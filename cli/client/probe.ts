@@ -19,6 +19,7 @@ import { log } from "../log.ts";
 import { dropAfterOpen, type Account } from "../privilege.ts";
 import type { MetricsAddress } from "../metrics/address.ts";
 import { runDiscover, type DiscoverOptions, type DiscoverResult } from "./discover.ts";
+import { refuseLoopback } from "./exchange.ts";
 import { resolveMac } from "./identity.ts";
 
 export interface ProbeDaemonOptions {
@@ -63,6 +64,7 @@ export async function runProbeDaemon(o: ProbeDaemonOptions, account: Account | n
   const { interfaceInfo } = await import("../../native/rawsocket.ts");
   // A missing interface at start is an error (exit 1), as for one-shot; later it is one failed probe.
   const infos = o.interfaces.map((iface) => ({ iface, info: interfaceInfo(iface) }));
+  for (const { iface, info } of infos) refuseLoopback(iface, info.flags);
   const trackers = infos.map(({ iface }) => ({ iface, tracker: new ProbeTracker({ allow: o.discover.allow, vanishAfter: o.vanishAfter }) }));
   // The metrics endpoint listens before the drop (the port may be below 1024).
   let metrics: import("../metrics/probe.ts").ProbeMetrics | null = null;

@@ -20,9 +20,11 @@ export interface RequestOptions extends ClientOptions {
   address?: string;
   /** Give the lease straight back (RELEASE) after the ACK. */
   release: boolean;
+  /** Each message as it goes out (a terminal shows the wait: cli/live.ts). */
+  onSent?: (type: string, sent: number) => void;
 }
 
-export type RequestOutcome = "bound" | "nak" | "no-offer" | "no-ack" | "ipv6-only";
+export type RequestOutcome = "bound" | "nak" | "no-offer" | "no-ack" | "ipv6-only" | "interrupted";
 
 export interface RequestResult {
   interface: string;
@@ -42,6 +44,8 @@ export interface RequestResult {
   requestsSent: number;
   released: boolean;
   dropped: Record<string, number>;
+  /** Ended by a signal before an answer: which, and the engine's phase then (where it stopped). */
+  interrupted: { signal: string; phase: string } | null;
 }
 
 /** What the exchange runs on. */
@@ -84,6 +88,7 @@ export async function requestOver(io: RequestIo, o: RequestOptions, route: Unica
         if (a.messageType === DHCPDISCOVER) firstDiscoverAt ??= now;
         if (a.messageType === DHCPREQUEST) firstRequestAt ??= now;
         log.debug(`sent ${name} xid 0x${a.xid.toString(16)}`);
+        o.onSent?.(name, driver.sent[name] ?? 0);
       },
       sendFailed(_a, _name, err) {
         // The interface went away mid-exchange (a timer got us here): end, report it after.
@@ -106,7 +111,11 @@ export async function requestOver(io: RequestIo, o: RequestOptions, route: Unica
       fatal(err) { bug = err; finish(); },
     },
   });
-  io.signal?.addEventListener("abort", () => finish(), { once: true });
+  let interrupted: RequestResult["interrupted"] = null;
+  io.signal?.addEventListener("abort", () => {
+    if (outcome === null) interrupted = { signal: String(io.signal?.reason), phase: driver.state.phase };
+    finish();
+  }, { once: true });
   try {
     await o.afterOpen?.(); // the privilege drop: replies are parsed as --user
     driver.dispatch({ kind: "start" });
@@ -130,7 +139,7 @@ export async function requestOver(io: RequestIo, o: RequestOptions, route: Unica
   return {
     interface: o.iface,
     mac: macToString(mac),
-    outcome: outcome ?? (o.address ? "no-ack" : "no-offer"),
+    outcome: outcome ?? (interrupted ? "interrupted" : o.address ? "no-ack" : "no-offer"),
     lease: finalLease ? leaseRecord(finalLease, wallOffset(clock)) : null,
     nak, ipv6Only, offer: chosen,
     timing: {
@@ -142,5 +151,6 @@ export async function requestOver(io: RequestIo, o: RequestOptions, route: Unica
     giaddr: route.relay?.giaddr ?? null,
     discoversSent: driver.sent.DISCOVER ?? 0, requestsSent: driver.sent.REQUEST ?? 0, released,
     dropped: driver.drops.toJSON(),
+    interrupted,
   };
 }

@@ -6,14 +6,18 @@ import { defineCommand, type ParsedArgs } from "citty";
 import { escapeText } from "../../core/escape.ts";
 import {
   allowListFromArgs, clientArgs, clientOptionsFromArgs, identityArgs, metricsArg, metricsFromArgs, outputArgs, parseNumber,
-  rejectUnknownFlags, unicastArgs, vlanArg, vlanFromArgs,
+  rejectUnknownFlags, unicastArgs, vlanArg, vlanFromArgs, wideArg,
 } from "../args.ts";
+import { outputWidth } from "../term.ts";
 import { EXIT, UsageError, UserError } from "../errors.ts";
-import { log, print } from "../log.ts";
+import { StatusLine, timeLeft } from "../live.ts";
+import { log, logLevel, print, setDaemonLog } from "../log.ts";
+import { streamOutput } from "../output.ts";
 import { accountFromArgs, dropAfterOpen, userArg } from "../privilege.ts";
 import { runDiscover, runDiscoverMany, type DiscoverFailure, type DiscoverOptions, type DiscoverResult } from "../client/discover.ts";
 import type { ProbeDaemonOptions } from "../client/probe.ts";
 import { checkRelayAddress } from "../client/unicast.ts";
+import type { Offer } from "../../core/offers.ts";
 
 export const discoverArgs = {
   iface: { type: "positional", required: false, description: "Interfaces to send on (e.g. eth0 eth1)", valueHint: "IFACE…" },
@@ -33,6 +37,7 @@ export const discoverArgs = {
   ...metricsArg,
   ...userArg,
   // --- end resident prober ---
+  ...wideArg,
   ...outputArgs,
 } as const;
 
@@ -75,11 +80,12 @@ offers a new one per copy). Another address offered by the same server is anothe
 
 --server IP sends the DISCOVER to IP instead of 255.255.255.255, in a frame to the Ethernet
 broadcast address (a routed IP: the router's MAC, from the kernel's route and neighbour
-tables; or --server-mac), from an IPv4 address IFACE holds (the one in IP's subnet first). With no address on IFACE it goes from 0.0.0.0, which servers on a Linux UDP socket
-(dnsmasq) drop as a martian source; raw-socket servers (Kea, ISC dhcpd) answer it. Only
-replies from IP (server id or source address) count: others are dropped and counted
-(other-server), so they are never shown and never rogue. A server beyond a router needs
---giaddr (without a relay address it answers on its own link).
+tables; or --server-mac), from an IPv4 address IFACE holds (the one in IP's subnet first).
+With no address on IFACE it goes from 0.0.0.0, which servers on a Linux UDP socket (dnsmasq)
+drop as a martian source; raw-socket servers (Kea, ISC dhcpd) answer it. Only replies from IP
+(server id or source address) count: others are dropped and counted (other-server), so they
+are never shown and never rogue. A server beyond a router needs --giaddr (without a relay
+address it answers on its own link).
 --giaddr IP (needs --server) plays the relay agent (RFC 1542, RFC 2131 4.1): giaddr = IP,
 hops 1, sent from IP:67, so the server answers to IP:67 and picks the pool of IP's subnet.
 IP must be an address of this host: on IFACE (the server ARPs for it), or on another
@@ -149,19 +155,29 @@ function otherVlansText(r: DiscoverResult): string {
 }
 
 /** The offer table (and --verbose detail) of one or several interfaces; the no-offer warning. */
-async function printOffers(results: (DiscoverResult | DiscoverFailure)[], opts: DiscoverOptions, several: boolean, verbose: boolean): Promise<void> {
+async function printOffers(
+  results: (DiscoverResult | DiscoverFailure)[], opts: DiscoverOptions, several: boolean, show: { verbose: boolean; wide: boolean },
+): Promise<void> {
   const render = await import("../render.ts");
   const ok = results.filter((r): r is DiscoverResult => !("error" in r));
   const rows = ok.flatMap((r) => r.offers.map((o) => ({ iface: r.interface, offer: o })));
-  if (rows.length) print(render.renderOfferTable(rows.map((x) => x.offer), opts.allow !== null, several ? rows.map((x) => x.iface) : undefined));
+  if (rows.length) {
+    const { fitNote, loadTable } = await import("../render-table.ts");
+    await loadTable();
+    const table = render.renderOfferTable(rows.map((x) => x.offer), opts.allow !== null, { width: outputWidth(1), wide: show.wide },
+      several ? rows.map((x) => x.iface) : undefined);
+    print(table.text);
+    const note = fitNote(table);
+    if (note) log.info(note);
+  }
   for (const r of results) {
     const name = escapeText(r.interface);
     if ("error" in r) { log.error(`${name}: ${escapeText(r.error)}`); continue; }
-    if (verbose) for (const o of r.offers) print((several ? `${name}: ` : "") + render.renderOfferDetail(o) + "\n");
+    if (show.verbose) for (const o of r.offers) print((several ? `${name}: ` : "") + render.renderOfferDetail(o) + "\n");
     const drops = Object.entries(r.dropped).map(([k, v]) => `${k} ${v}`).join(", ");
     log.verbose(`${several ? `${name}: ` : ""}xid ${r.xid}, mac ${r.mac}, ${r.discoversSent} DISCOVER(s), ${r.elapsedMs} ms` +
       (drops ? `; dropped: ${drops}` : "") + (r.kernelDrops ? `; kernel drops ${r.kernelDrops}` : ""));
-    if (!r.offers.length) log.warn(`no DHCP offer on ${name}${r.vlan !== null ? ` VLAN ${r.vlan}` : ""} within ${opts.waitMs / 1000} s`);
+    if (!r.offers.length && !r.interrupted) log.warn(`no DHCP offer on ${name}${r.vlan !== null ? ` VLAN ${r.vlan}` : ""} within ${opts.waitMs / 1000} s`);
   }
 }
 
@@ -177,18 +193,40 @@ export default defineCommand({
       // Each probe checks again; a giaddr missing at start is a usage error, not a failing probe.
       if (opts.giaddr !== null) for (const n of names) checkRelayAddress(n, opts.giaddr);
       const o = probeOptionsFromArgs(args, opts, names);
+      streamOutput(); // a stalled reader must not stall the probes
+      setDaemonLog();
       const { runProbeDaemon } = await import("../client/probe.ts");
       const { probePrinter } = await import("../render-probe.ts");
-      return runProbeDaemon(o, accountFromArgs(args), probePrinter(args.json === true, args.verbose === true, several));
+      if (args.json !== true) await (await import("../render-table.ts")).loadTable(); // its summaries
+      return runProbeDaemon(o, accountFromArgs(args), probePrinter(args.json === true, args.verbose === true, args.wide === true, several));
     }
     // --- end resident prober ---
     metricsFromArgs(args); // here --metrics can only be without --daemon: a usage error
     // The OFFERs are parsed as --user (nobody) with no capability left.
     const account = accountFromArgs(args);
-    const drop = () => dropAfterOpen(account, [], "discover");
-    const results: (DiscoverResult | DiscoverFailure)[] = several
-      ? await runDiscoverMany(names.map((iface) => ({ ...opts, iface })), drop)
-      : [await runDiscover({ ...opts, afterOpen: drop })];
+    // On a terminal: how many offers so far and how long the window still runs, erased at the end.
+    const servers: string[] = [];
+    let deadline = 0;
+    const status = StatusLine.forTerminal(args.json !== true && logLevel() >= 1, () =>
+      `${servers.length} offer(s)${servers.length ? ` (${servers.join(", ")})` : ""}, ${timeLeft(deadline)}`);
+    const onOffer = (iface: string) => (o: Offer) => {
+      servers.push(escapeText(o.serverId ?? o.sourceIp));
+      log.verbose(`${several ? `${escapeText(iface)}: ` : ""}offer of ${o.yiaddr} from ${escapeText(o.serverId ?? o.sourceIp)} in ${o.latencyMs.toFixed(1)} ms`);
+    };
+    // Every socket is open (and with several interfaces, all of them): the window starts now.
+    const afterOpen = async () => {
+      await dropAfterOpen(account, [], "discover");
+      deadline = performance.now() + opts.waitMs;
+      status?.start();
+    };
+    let results: (DiscoverResult | DiscoverFailure)[];
+    try {
+      results = several
+        ? await runDiscoverMany(names.map((iface) => ({ ...opts, iface, onOffer: onOffer(iface) })), afterOpen)
+        : [await runDiscover({ ...opts, onOffer: onOffer(opts.iface), afterOpen })];
+    } finally {
+      status?.stop();
+    }
     const ok = results.filter((r): r is DiscoverResult => !("error" in r));
     for (const r of ok) {
       for (const x of r.rogueServers) log.warn(`rogue DHCP server${several ? ` on ${escapeText(r.interface)}` : ""}: ${escapeText(x)} is not in --allow-server`);
@@ -197,7 +235,14 @@ export default defineCommand({
     if (args.json) {
       const { printJson } = await import("../render.ts");
       printJson(several ? { interfaces: results, skipped } : results[0]);
-    } else await printOffers(results, opts, several, args.verbose === true);
+    } else await printOffers(results, opts, several, { verbose: args.verbose === true, wide: args.wide === true });
+    // Like ping and tcpdump: Ctrl-C ends the window early, with what was seen so far.
+    const interrupted = ok.find((r) => r.interrupted)?.interrupted;
+    if (interrupted) {
+      const offers = ok.reduce((n, r) => n + r.offers.length, 0);
+      log.info(`interrupted after ${(Math.max(...ok.map((r) => r.elapsedMs)) / 1000).toFixed(1)} s: ${offers} offer(s)`);
+    }
+    if (interrupted === "SIGTERM") return EXIT.sigterm;
     if (ok.some((r) => r.rogueServers.length > 0)) return EXIT.rogue;
     if (ok.some((r) => r.offers.length > 0)) return EXIT.ok;
     return ok.length < results.length ? EXIT.error : EXIT.noAnswer;

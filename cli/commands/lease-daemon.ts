@@ -7,14 +7,11 @@ import { readdirSync } from "node:fs";
 import { escapeText } from "../../core/escape.ts";
 import { dirArgs, dirsFromArgs, ifaceFromArgs, outputArgs, rejectUnknownFlags } from "../args.ts";
 import { callControl, controlPath, ControlError, type ControlCommand } from "../daemon/control.ts";
-import type { LeaseRecord } from "../../core/lease-record.ts";
 import { interfaceNameProblem, leasePath, listStored, loadLease } from "../daemon/store.ts";
 import { EXIT, UserError } from "../errors.ts";
 import { print } from "../log.ts";
-import { alignColumns, printJson } from "../render.ts";
-
-/** What show reports per interface, from the daemon or from the file. */
-type Shown = Record<string, unknown> & { interface: string; source: "daemon" | "file"; lease: LeaseRecord | null };
+import { printJson } from "../render.ts";
+import { renderShown, type Shown } from "../render-lease.ts";
 
 async function showOne(iface: string, stateDir: string, runDir: string): Promise<Shown | null> {
   const path = controlPath(runDir, iface);
@@ -34,42 +31,6 @@ async function showOne(iface: string, stateDir: string, runDir: string): Promise
     interface: iface, source: "file", phase: stored.expired ? "EXPIRED" : "STORED", mac: s.mac, savedAt: s.savedAt, lease: s.lease,
     stateFile: leasePath(stateDir, iface),
   };
-}
-
-function whenText(iso: string | null | undefined, now: number): string {
-  if (!iso) return "never";
-  const t = Date.parse(iso);
-  const d = Math.round((t - now) / 1000);
-  return `${iso} (${d >= 0 ? `in ${formatSpan(d)}` : `${formatSpan(-d)} ago`})`;
-}
-
-function formatSpan(s: number): string {
-  if (s < 120) return `${s} s`;
-  if (s < 7200) return `${Math.floor(s / 60)} min ${s % 60} s`;
-  return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
-}
-
-export function renderShown(x: Shown, now = Date.now()): string {
-  const l = x.lease;
-  const head = `${escapeText(x.interface)}  ${String(x.phase)}` +
-    (x.source === "daemon" ? ` since ${String(x.since)} (daemon pid ${String(x.pid)}${x.applied ? ", applied" : ""})` : ` (stored lease, no daemon running)`);
-  if (!l) return head + "\n  no lease\n";
-  const list = (xs: string[]) => (xs.length ? xs.map(escapeText).join(", ") : "-");
-  const rows: [string, string][] = [
-    ["address", `${l.address}${l.subnetMask ? ` mask ${l.subnetMask}` : ""}`],
-    ["server", `${escapeText(l.serverId)} (${l.serverMac})`],
-    ["routers", list(l.routers)],
-    ["routes", l.routes.length ? l.routes.map((r) => `${r.destination}/${r.prefix} via ${r.router}`).join(", ") : "-"],
-    ["dns", list(l.dns)],
-    ["domain", l.domain === null ? "-" : escapeText(l.domain)],
-    ["search", list(l.search)],
-    ["lease", l.infinite ? "infinite" : `${l.leaseTime} s (T1 ${l.t1} s, T2 ${l.t2} s)`],
-    ["acquired", l.acquiredAt],
-    ["renew", whenText(l.renewAt, now)],
-    ["rebind", whenText(l.rebindAt, now)],
-    ["expires", whenText(l.expiresAt, now)],
-  ];
-  return head + "\n" + alignColumns(rows.map(([k, v]) => ["  " + k, v])) + "\n";
 }
 
 export const showArgs = {

@@ -11,6 +11,7 @@ import { CHUNK_BYTES, InputStream, replayCapture } from "../capture-io.ts";
 import { EXIT, UsageError, UserError } from "../errors.ts";
 import { log, print } from "../log.ts";
 import { printJson, renderPacket } from "../render.ts";
+import { isTty } from "../term.ts";
 
 /** A message, a frame, or a hex dump of one: far less than this. More is not one of them. */
 const MAX_SINGLE_INPUT = 4 * 1024 * 1024;
@@ -90,7 +91,10 @@ export default defineCommand({
     rejectUnknownFlags(rawArgs, leaseDecodeArgs);
     const format = (args.format as string | undefined) ?? "auto";
     if (format !== "auto" && format !== "hex" && format !== "raw" && format !== "pcap") throw new UsageError(`--format ${format}: use auto, hex, raw or pcap`);
-    const input = InputStream.open((args.input as string | undefined) || "-");
+    const path = (args.input as string | undefined) || "-";
+    // Nothing piped in and nothing named: waiting for a person to type hex is not what they meant.
+    if (path === "-" && isTty(0)) throw new UsageError("no input: dhcptool lease decode FILE, or pipe one in: … | dhcptool lease decode -");
+    const input = InputStream.open(path);
     let counts: Counts;
     try {
       const head = await input.readAtLeast(4, CHUNK_BYTES);

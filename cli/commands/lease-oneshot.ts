@@ -19,7 +19,7 @@ import { nextHop } from "../client/next-hop.ts";
 import { interfaceMac, runInform, sendDecline, sendRelease } from "../client/oneshot.ts";
 import { callControl, controlPath, ControlError } from "../daemon/control.ts";
 import { leasePath, loadLease, removeLease } from "../daemon/store.ts";
-import { EXIT, UsageError, UserError } from "../errors.ts";
+import { EXIT, signalExit, UsageError, UserError } from "../errors.ts";
 import { log, print } from "../log.ts";
 import { printJson, renderPacket } from "../render.ts";
 import { accountFromArgs, dropAfterOpen, userArg } from "../privilege.ts";
@@ -168,7 +168,11 @@ export const inform = defineCommand({
       iface, id, xid: randomU32(), address, server, serverMac, retryMs, tries, afterOpen: () => dropAfterOpen(account, [], "lease inform"),
     });
     if (!r.ack) {
-      if (args.json) printJson({ ok: false, interface: iface, address, answer: null, dropped: r.dropped });
+      if (args.json) printJson({ ok: false, interface: iface, address, answer: null, dropped: r.dropped, interrupted: r.interrupted });
+      if (r.interrupted) {
+        log.warn(`interrupted after ${(r.ms / 1000).toFixed(1)} s waiting for a DHCPACK (${r.sent} DHCPINFORM(s) sent for ${address} on ${escapeText(iface)})`);
+        return signalExit(r.interrupted);
+      }
       log.warn(`no DHCPACK to ${tries} DHCPINFORM(s) for ${address} on ${escapeText(iface)}`);
       return EXIT.noAnswer;
     }

@@ -10,12 +10,14 @@ import {
 } from "../args.ts";
 import { parseMac } from "../../core/bytes.ts";
 import { DEFAULT_MAC_PREFIX, MAX_CLIENTS, plannedStarts } from "../../core/load-plan.ts";
-import { EXIT, UsageError } from "../errors.ts";
+import { EXIT, signalExit, UsageError } from "../errors.ts";
 import { randomMac, randomU32 } from "../client/identity.ts";
 import type { LoadOptions } from "../client/load.ts";
-import { runRequest, type RequestOptions } from "../client/request.ts";
+import { runRequest, type RequestOptions, type RequestResult } from "../client/request.ts";
 import { accountFromArgs, dropAfterOpen, userArg } from "../privilege.ts";
-import { log, logLevel, print } from "../log.ts";
+import { StatusLine } from "../live.ts";
+import { log, logLevel, print, setDaemonLog } from "../log.ts";
+import { streamOutput } from "../output.ts";
 import { renderLeaseEnv, renderLeaseText } from "../render-lease.ts";
 import { renderLoadCsv, renderLoadStatus, renderLoadText } from "../render-load.ts";
 
@@ -81,7 +83,7 @@ One-shot, request does NOT configure the interface: it takes a lease from the se
 prints it (the server counts it as given out until it expires or --release gives it back).
 --daemon keeps the lease (RFC 2131 timers, link tracking, the store in --state-dir, the
 control socket in --run-dir); only --apply puts it on the interface. It stops on SIGTERM
-(exit 0), re-reads --config on SIGHUP; README "request --daemon" has the events, the hook's
+(exit 0), re-reads --config on SIGHUP; docs/resident-client.md has the events, the hook's
 variables and the config file.
 The REQUEST fields follow RFC 2131 table 4; replies for another xid, MAC or server are ignored.
 --server IP and --giaddr IP work as for discover (dhcptool discover --help): the DISCOVER
@@ -118,6 +120,8 @@ async function daemon(args: RequestArgs, rawArgs: string[]): Promise<number> {
   if (args.format !== undefined) throw new UsageError("--format is for the one-shot; the daemon logs (or prints NDJSON events with --json)");
   const o = requestOptionsFromArgs(args, rawArgs);
   const given = (flag: string) => rawArgs.some((a) => a === `--${flag}` || a.startsWith(`--${flag}=`));
+  streamOutput(); // a stalled reader of its events must not stall the lease
+  setDaemonLog();
   const { runDaemon } = await import("../daemon/run.ts");
   const account = accountFromArgs(args);
   if (o.mac === "random") log.warn("--mac random with --daemon: a new MAC each start, so a stored lease is never rebooted into");
@@ -143,6 +147,17 @@ async function daemon(args: RequestArgs, rawArgs: string[]): Promise<number> {
     routeMetric: args["route-metric"] === undefined ? null : parseNumber(args["route-metric"], "route-metric", { min: 1, max: 0xffffffff, integer: true, fallback: 0 }),
     metrics: metricsFromArgs(args),
   });
+}
+
+/** Where an interrupted exchange was: what it had sent and what it was waiting for. */
+function whereStopped(phase: string, r: RequestResult): string {
+  const sent = `${r.discoversSent} DISCOVER(s), ${r.requestsSent} REQUEST(s) sent`;
+  switch (phase) {
+    case "SELECTING": return `waiting for an OFFER (${sent}; nothing was leased)`;
+    case "REQUESTING": return `waiting for the ACK to our REQUEST (${sent}; the server may hold the address until its offer times out)`;
+    case "REBOOTING": return `waiting for an answer to the INIT-REBOOT REQUEST (${sent})`;
+    default: return `in ${phase} (${sent})`;
+  }
 }
 
 /** --clients: flags that name one client, or the daemon, make no sense for N of them. */
@@ -188,6 +203,7 @@ async function load(args: RequestArgs, rawArgs: string[]): Promise<number> {
     const { printJson } = await import("../render.ts");
     printJson(r);
   } else {
+    if (format === "text") await (await import("../render-table.ts")).loadTable();
     print(format === "csv" ? renderLoadCsv(r.series) : renderLoadText(r));
   }
   if (r.outcomes.nak > 0) return EXIT.nak;
@@ -219,7 +235,20 @@ export default defineCommand({
     if (!["text", "json", "env"].includes(format)) throw new UsageError(`--format takes text, json or env, not "${format}"`);
     const opts = requestOptionsFromArgs(args, rawArgs);
     const account = accountFromArgs(args);
-    const r = await runRequest({ ...opts, afterOpen: () => dropAfterOpen(account, [], "request") });
+    // On a terminal: what was last sent and how long ago, erased when the exchange is over.
+    let last = "", since = performance.now();
+    const status = StatusLine.forTerminal(format === "text" && logLevel() >= 1, () => `${last}, ${((performance.now() - since) / 1000).toFixed(1)} s`);
+    const onSent = (type: string, n: number) => {
+      last = `${type} ${n} of ${opts.tries} sent, waiting for ${type === "DISCOVER" ? "an OFFER" : "the ACK"}`;
+      since = performance.now();
+      if (n === 1 && type !== "RELEASE") status?.start();
+    };
+    let r: RequestResult;
+    try {
+      r = await runRequest({ ...opts, onSent, afterOpen: () => dropAfterOpen(account, [], "request") });
+    } finally {
+      status?.stop();
+    }
     const drops = Object.entries(r.dropped).map(([k, v]) => `${k} ${v}`).join(", ");
     log.verbose(`${r.discoversSent} DISCOVER(s), ${r.requestsSent} REQUEST(s), ${r.timing.totalMs.toFixed(1)} ms` + (drops ? `; dropped: ${drops}` : ""));
     if (format === "json") {
@@ -242,6 +271,11 @@ export default defineCommand({
           ? ` for ${r.offer.address}, which ${escapeText(r.offer.server)} offered`
           : opts.address ? ` for ${opts.address} (INIT-REBOOT)` : ""));
         return EXIT.noAnswer;
+      case "interrupted": {
+        const { signal, phase } = r.interrupted!;
+        log.warn(`interrupted after ${(r.timing.totalMs / 1000).toFixed(1)} s ${whereStopped(phase, r)}`);
+        return signalExit(signal);
+      }
       case "ipv6-only":
         if (format === "text") print(`IPv6-only network: ${escapeText(r.ipv6Only!.server)} asks DHCPv4 clients to wait ${r.ipv6Only!.waitSec} s (option 108, RFC 8925)\n`);
         return EXIT.ok;

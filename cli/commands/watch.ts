@@ -11,16 +11,19 @@ import { escapeText, safeJson } from "../../core/escape.ts";
 import { viewCaptured } from "../../core/inspect.ts";
 import { LINKTYPE_ETHERNET } from "../../core/link.ts";
 import {
-  allValues, allowListFromArgs, metricsArg, metricsFromArgs, outputArgs, parseNumber, rejectUnknownFlags, vlanArg, vlanFromArgs,
+  allValues, allowListFromArgs, metricsArg, metricsFromArgs, outputArgs, parseNumber, rejectUnknownFlags, vlanArg, vlanFromArgs, wideArg,
 } from "../args.ts";
 import { CaptureSink, InputStream, replayCapture } from "../capture-io.ts";
 import { EXIT, UsageError, UserError } from "../errors.ts";
-import { droppedOutput, flushOutput, log, print } from "../log.ts";
+import { droppedOutput, flushOutput, log, print, setDaemonLog } from "../log.ts";
+import { streamOutput } from "../output.ts";
 import type { MetricsAddress } from "../metrics/address.ts";
 import type { MetricsServer } from "../metrics/serve.ts";
 import type { WatchMetrics } from "../metrics/watch.ts";
 import { accountFromArgs, dropAfterOpen, userArg } from "../privilege.ts";
-import { formatSeconds, renderValue } from "../render.ts";
+import { formatDuration, renderValue } from "../render.ts";
+import { loadTable, renderTable } from "../render-table.ts";
+import { outputWidth, paint } from "../term.ts";
 
 export const watchArgs = {
   iface: { type: "positional", required: false, description: "Interfaces to listen on (not with --read)", valueHint: "IFACE…" },
@@ -36,6 +39,7 @@ export const watchArgs = {
   "allow-server": { type: "string", description: "A legitimate server (IP or MAC; repeat or comma-separate); any other that offers or acks raises an alert: exit 5", valueHint: "IP|MAC" },
   daemon: { type: "boolean", description: "Run resident: NDJSON events on stdout, periodic stats, summary on SIGTERM" },
   "stats-interval": { type: "string", description: "With --daemon: a stats event every S seconds (default 60, 0 for none)", valueHint: "S" },
+  ...wideArg,
   ...metricsArg,
   ...outputArgs,
 } as const;
@@ -52,8 +56,8 @@ Examples:
   dhcptool watch eth0 --daemon --metrics 9267      metrics at 127.0.0.1:9267/metrics
 
 Each line: time, message type, xid, client MAC, addresses; replies add the server, the
-offered address, the lease, and the server's latency since the client's last message in
-that exchange. On several interfaces (IFACE IFACE…, or --all) each line starts with the
+offered address, the lease, and the server's latency since the client message it answers
+(an OFFER: the DISCOVER it follows; an ACK: the REQUEST). On several interfaces (IFACE IFACE…, or --all) each line starts with the
 interface, each JSON packet and alert carries "interface", and the start event lists
 "interfaces". The summary (at the end, and on SIGUSR1) lists per server its offers, acks,
 naks and latency p50/p95/max, per client the outcome, and the unanswered exchanges.
@@ -76,6 +80,7 @@ interface WatchOptions {
   verbose: boolean;
   daemon: boolean;
   statsIntervalMs: number;
+  wide: boolean;
   metrics: MetricsAddress | null;
   /** --vlan: that VLAN's frames only (undefined: every VLAN). */
   vlan: number | undefined;
@@ -111,7 +116,7 @@ function optionsFromArgs(args: Parsed, rawArgs: string[], positionals: string[],
     ifaces, all, read, write: typeof args.write === "string" && args.write ? args.write : null,
     count, durationMs: duration === null ? null : duration * 1000, macs, servers, allow,
     json: args.json === true || args.daemon === true, verbose: args.verbose === true, daemon: args.daemon === true,
-    statsIntervalMs: statsS * 1000, metrics, vlan,
+    statsIntervalMs: statsS * 1000, metrics, vlan, wide: args.wide === true,
   };
 }
 
@@ -130,7 +135,7 @@ function optionText(p: SeenPacket, code: number): string | null {
 function packetLine(p: SeenPacket, e: PacketEvent, verbose: boolean): string {
   const m = p.message, f = p.frame;
   const type = m.messageType ?? (m.op === 1 ? "BOOTREQUEST" : "BOOTREPLY");
-  const parts = [timeOfDay(p.timeUs), type.padEnd(8), m.xid, m.chaddr, `${f.srcIp} > ${f.dstIp}`];
+  const parts = [timeOfDay(p.timeUs), type === "NAK" ? paint(1, "red", type.padEnd(8)) : type.padEnd(8), m.xid, m.chaddr, `${f.srcIp} > ${f.dstIp}`];
   if (p.iface !== undefined) parts.unshift(escapeText(p.iface));
   const kv = (k: string, v: string | null) => { if (v !== null) parts.push(`${k}=${v}`); };
   kv("vlan", f.vlan ? f.vlan.join("/") : null); // outer/inner
@@ -146,14 +151,14 @@ function packetLine(p: SeenPacket, e: PacketEvent, verbose: boolean): string {
     kv("server", e.server);
     kv("yiaddr", m.yiaddr !== "0.0.0.0" ? m.yiaddr : null);
     const lease = m.options.find((o) => o.code === 51)?.value;
-    kv("lease", typeof lease === "number" ? formatSeconds(lease) : null);
+    kv("lease", typeof lease === "number" ? formatDuration(lease) : null);
     kv("mask", optionText(p, 1));
     kv("router", optionText(p, 3));
     kv("dns", optionText(p, 6));
     kv("message", optionText(p, 56));
     if (e.latencyMs !== null) parts.push(`${e.latencyMs.toFixed(2)} ms`);
   }
-  if (e.rogue) parts.push("ROGUE");
+  if (e.rogue) parts.push(paint(1, "red", "ROGUE"));
   let line = parts.join("  ");
   if (verbose) {
     for (const o of m.options) line += `\n    ${String(o.code).padStart(3)} ${o.name.padEnd(26)} ${renderValue(o)}`;
@@ -175,30 +180,30 @@ function reasonList(reasons: Map<string, number>): string {
   return [...reasons].sort((a, b) => b[1] - a[1]).map(([r, n]) => `${r} ${n}`).join(", ");
 }
 
-function summaryText(s: Summary, decodeErrors: number, reasons: Map<string, number>, kernelDrops: number | null): string {
+function summaryText(s: Summary, decodeErrors: number, reasons: Map<string, number>, kernelDrops: number | null, wide: boolean): string {
   const c = s.conversations;
   // Every exchange is in one count: the parts add up to the total (the rarer ones shown when there are any).
   const rare = ([["offered only", c.offered], ["released", c.released], ["declined", c.declined], ["begun before the capture", c.other]] as const)
-    .filter(([, n]) => n > 0).map(([what, n]) => `, ${n} ${what}`).join("");
+    .filter(([, k]) => k > 0).map(([what, k]) => `, ${k} ${what}`).join("");
   const lines = [`${s.packets} DHCP packet(s), ${c.total} exchange(s): ${c.acked} acked, ${c.naked} NAKed, ` +
     `${c.unanswered} unanswered${rare}, ${c.open} still open` +
     (decodeErrors ? `; ${decodeErrors} packet(s) not decodable (${reasonList(reasons)})` : "") + (kernelDrops ? `; ${kernelDrops} dropped by the kernel` : "")];
+  const fit = { width: outputWidth(1), wide };
+  const n = (header: string) => ({ header, align: "right" as const });
   if (s.servers.length) {
-    lines.push("SERVER           MAC                OFFERS  ACKS  NAKS  P50 MS  P95 MS  MAX MS");
-    for (const v of s.servers) {
-      const ms = (x: number | null) => (x === null ? "-" : x.toFixed(2)).padStart(6);
-      lines.push(`${escapeText(v.server).padEnd(15)}  ${(v.mac ?? "-").padEnd(17)}  ${String(v.offers).padStart(6)}  ${String(v.acks).padStart(4)}  ${String(v.naks).padStart(4)}  ${ms(v.latency.p50)}  ${ms(v.latency.p95)}  ${ms(v.latency.max)}${v.rogue ? "  ROGUE" : ""}`);
-    }
+    const ms = (x: number | null) => (x === null ? "-" : x.toFixed(2));
+    const rows = s.servers.map((v) => [escapeText(v.server), v.mac ?? "-", String(v.offers), String(v.acks), String(v.naks),
+      ms(v.latency.p50), ms(v.latency.p95), ms(v.latency.max), v.rogue ? paint(1, "red", "ROGUE") : ""]);
+    lines.push(renderTable([{ header: "SERVER" }, { header: "MAC", drop: 1 }, n("OFFERS"), n("ACKS"), n("NAKS"), n("P50 MS"), n("P95 MS"), n("MAX MS"), { header: "" }],
+      rows, fit).text.trimEnd());
   }
   if (s.clients.length) {
-    lines.push("CLIENT             OUTCOME     ADDRESS          SERVER           EXCHANGES");
-    for (const c of s.clients) {
-      lines.push(`${c.client.padEnd(17)}  ${c.outcome.padEnd(10)}  ${(c.address ?? "-").padEnd(15)}  ${escapeText(c.server ?? "-").padEnd(15)}  ${c.exchanges}`);
-      // The other offers of its latest exchange, each address with the server that offered it.
-      for (const o of c.offers) {
-        if (o.address !== c.address || o.server !== c.server) lines.push(`${"".padEnd(17)}  ${"offered".padEnd(10)}  ${o.address.padEnd(15)}  ${escapeText(o.server)}`);
-      }
-    }
+    // each client's address with the server that gave it, then the other offers of its latest exchange
+    const rows = s.clients.flatMap((c) => [
+      [c.client, c.outcome === "naked" ? paint(1, "red", c.outcome) : c.outcome, c.address ?? "-", escapeText(c.server ?? "-"), String(c.exchanges)],
+      ...c.offers.filter((x) => x.address !== c.address || x.server !== c.server).map((x) => ["", "offered", x.address, escapeText(x.server), ""]),
+    ]);
+    lines.push(renderTable([{ header: "CLIENT" }, { header: "OUTCOME" }, { header: "ADDRESS" }, { header: "SERVER" }, n("EXCHANGES")], rows, fit).text.trimEnd());
   }
   if (s.rogueServers.length) lines.push(`ROGUE servers: ${s.rogueServers.map(escapeText).join(", ")}`);
   return lines.join("\n") + "\n";
@@ -219,6 +224,7 @@ export default defineCommand({
     }
     /** Several interfaces: every packet line and event says which one it came from. */
     const several = o.ifaces.length > 1;
+    if (!o.json) await loadTable(); // the summary's tables
     const account = accountFromArgs(args as Parsed);
     const tracker = new ConversationTracker(o.allow);
     let decodeErrors = 0, shown = 0, frames = 0;
@@ -272,7 +278,7 @@ export default defineCommand({
       if (final && outputDropped) log.warn(`${outputDropped} line(s) not printed: stdout did not keep up`);
       const notDecoded = Object.fromEntries(reasons);
       if (o.json) print(safeJson({ event: final ? "summary" : "stats", time: new Date().toISOString(), ...s, decodeErrors, notDecoded, kernelDrops, outputDropped }) + "\n");
-      else print(summaryText(s, decodeErrors, reasons, kernelDrops));
+      else print(summaryText(s, decodeErrors, reasons, kernelDrops, o.wide));
     };
 
     if (o.read) {
@@ -285,6 +291,10 @@ export default defineCommand({
       }
       tracker.expire(Number.MAX_SAFE_INTEGER); // the capture is over: every exchange is final
     } else {
+      // Live: the capture must never wait for a slow reader of stdout (lines are dropped and
+      // counted instead: outputDropped), and a reader that goes away stops it.
+      streamOutput();
+      if (o.daemon) setDaemonLog();
       const { RawSocket } = await import("../../native/rawsocket.ts");
       const sockets: import("../../native/rawsocket.ts").RawSocket[] = [];
       const kernelDropsNow = () => sockets.reduce((n, sk) => n + sk.stats().drops, 0);

@@ -16,6 +16,7 @@ import type { OptionBytes } from "../../core/message.ts";
 import { EngineDriver, type EngineReactions } from "../client/driver.ts";
 import { wallOffset, type Clock, type Timers } from "../client/time.ts";
 import type { Transport } from "../client/transport.ts";
+import { formatDuration } from "../render.ts";
 import type { InterfaceSettings } from "./config.ts";
 import type {
   ArpSink, DaemonEvent, HookSink, InterfaceFacts, LeaseApplier, LeaseStore, Level, LinkChange, LinkSource,
@@ -221,7 +222,7 @@ export class ResidentClient {
       this.#emit("debug", "applied", `--apply: ${rep.done.join(", ")}`, { done: rep.done });
     } else this.#io.arp?.serve(lease.address, this.#mac); // the kernel does not hold it: we answer for it
     this.#hook(reason, lease, old && old.address !== lease.address ? old : null);
-    const times = lease.infinite ? "infinite lease" : `lease ${lease.leaseTime} s, renew in ${lease.t1} s`;
+    const times = lease.infinite ? "infinite lease" : `lease ${formatDuration(lease.leaseTime)}, renew in ${formatDuration(lease.t1)}`;
     this.#emit("info", reason.toLowerCase(), `${BOUND_VERB[reason]} ${lease.address} from ${escapeText(lease.serverId)} (${times})`,
       { reason, address: lease.address, server: lease.serverId, lease: rec });
   }

@@ -11,7 +11,8 @@ import { escapeText, safeJson } from "../../core/escape.ts";
 import type { ClientIdentity } from "../../core/client.ts";
 import type { OptionBytes } from "../../core/message.ts";
 import { EXIT, UsageError, UserError } from "../errors.ts";
-import { logLevel, print } from "../log.ts";
+import { log, logLevel, print } from "../log.ts";
+import { renderShown, type Shown } from "../render-lease.ts";
 import { configFormatOf, loadConfig, parseConfig, sameSettings, settingsFor, type Config, type InterfaceSettings } from "./config.ts";
 import { controlPath, LockError, serveControl, type ControlReply, type ControlRequest } from "./control.ts";
 import { HookQueue } from "./hook.ts";
@@ -82,19 +83,14 @@ async function makeEmitter(json: boolean): Promise<(e: DaemonEvent) => void> {
       print(safeJson({ time: new Date().toISOString(), ...e }) + "\n");
     };
   }
-  // consola for people reading a terminal or a journal; loaded only here (it costs ~30 ms,
-  // which a one-shot command cannot afford and a daemon does not notice).
-  const { createConsola } = await import("consola");
-  const consola = createConsola({
-    level: level === 0 ? 1 : level >= 2 ? 4 : 3, stdout: process.stderr, stderr: process.stderr,
-    formatOptions: { date: true, colors: false, compact: true },
-  });
+  // The one daemon log style (cli/log.ts): consola on a terminal, one line per event with
+  // journald's priority prefix or the time and a level word elsewhere. Debug events with -v.
   return (e) => {
     const text = `[${escapeText(String(e.interface ?? ""))}] ${e.message}`;
-    if (e.level === "error") consola.error(text);
-    else if (e.level === "warn") consola.warn(text);
-    else if (e.level === "info") consola.info(text);
-    else consola.debug(text);
+    if (e.level === "error") log.error(text);
+    else if (e.level === "warn") log.warn(text);
+    else if (e.level === "info") log.info(text);
+    else log.verbose(text);
   };
 }
 
@@ -211,7 +207,12 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
     settings = next;
     client.reconfigure(mergeIdentity(o.identity, settings, o.overrides), settings);
   };
-  const onUsr1 = () => emit({ level: "info", event: "status", interface: o.iface, message: safeJson(client.status()), status: client.status() });
+  // SIGUSR1: the state as `lease show` prints it, a line each (NDJSON: one status event).
+  const onUsr1 = () => {
+    const status = client.status();
+    if (o.json) emit({ level: "info", event: "status", interface: o.iface, message: `${String(status.phase)} (SIGUSR1)`, status });
+    else for (const line of renderShown({ ...status, source: "daemon" } as Shown).trimEnd().split("\n")) emit({ level: "info", event: "status", interface: o.iface, message: line.trim() });
+  };
   process.on("SIGTERM", onTerm);
   process.on("SIGINT", onInt);
   process.on("SIGHUP", onHup);

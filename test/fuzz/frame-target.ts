@@ -24,6 +24,7 @@ import { CLIENT_MAC, XID } from "../unit/helpers.ts";
 import type { FrameInput } from "./frame-input.ts";
 import { isDottedQuad, isU32, must, mustPrint, mustSafeJson, PRINTABLE_LINE, PRINTABLE_LINES } from "./invariants.ts";
 
+
 const FRAME_DROPS = new Set(["frame-short", "not-ipv4", "ip-header-bad", "ip-version", "not-udp", "ip-fragment", "ip-length", "ip-checksum", "udp-length", "udp-checksum", "wrong-port", "not-for-us"]);
 const DECODE_ERRORS = new Set(["short", "cookie", "option-truncated", "option-too-long"]);
 const DECODE_WARNINGS = new Set(["no-end", "data-after-end", "sname-unterminated", "file-unterminated", "overload-invalid"]);
@@ -141,7 +142,7 @@ function checkCollector(bytes: Uint8Array, input: FrameInput, payload: Uint8Arra
   c.accept({ bytes, csum: input.csum }, 2.5); // the same OFFER again: a copy
   must(!c.drops.counts.has("internal-error"), "OfferCollector caught an exception (internal-error)");
   if (c.offers.length) {
-    mustPrint(renderOfferTable(c.offers, true), PRINTABLE_LINES, "renderOfferTable");
+    mustPrint(renderOfferTable(c.offers, true, { width: 80, wide: false }).text, PRINTABLE_LINES, "renderOfferTable");
     for (const o of c.offers) mustPrint(renderOfferDetail(o), PRINTABLE_LINES, "renderOfferDetail");
     mustSafeJson(c.offers, "offers JSON");
   }

@@ -6,6 +6,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { inClient, type LabState } from "../../cli/lab/index.ts";
+import { readLines } from "./cli-helpers.ts";
 import { MAIN, dhcptool, inNs, type RunResult } from "./helpers.ts";
 
 export interface DaemonEvent { time: string; level: string; event: string; message: string; [k: string]: unknown }
@@ -21,28 +22,15 @@ export class Resident {
   constructor(readonly lab: LabState, args: string[]) {
     const argv = [process.execPath, MAIN, ...args];
     this.proc = Bun.spawn(inClient(lab, argv), { stdout: "pipe", stderr: "pipe", env: { ...process.env, NO_COLOR: "1" } });
-    void this.#read(this.proc.stdout as ReadableStream<Uint8Array>, (line) => {
+    void readLines(this.proc.stdout as ReadableStream<Uint8Array>, (line) => {
+      if (!line) return;
       let e: DaemonEvent;
       try { e = JSON.parse(line) as DaemonEvent; } catch { throw new Error(`daemon printed a line that is not JSON: ${line}`); }
       this.events.push(e);
       for (const w of [...this.#waiters]) if (w.pred(e)) { this.#waiters.splice(this.#waiters.indexOf(w), 1); w.resolve(e); }
     });
-    void this.#read(this.proc.stderr as ReadableStream<Uint8Array>, (line) => { this.stderr.push(line); });
+    void readLines(this.proc.stderr as ReadableStream<Uint8Array>, (line) => { if (line) this.stderr.push(line); });
     this.exited = this.proc.exited;
-  }
-
-  async #read(stream: ReadableStream<Uint8Array>, onLine: (l: string) => void): Promise<void> {
-    const dec = new TextDecoder();
-    let buf = "";
-    for await (const chunk of stream) {
-      buf += dec.decode(chunk, { stream: true });
-      let nl;
-      while ((nl = buf.indexOf("\n")) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        if (line) onLine(line);
-      }
-    }
   }
 
   /** The first event (already seen or coming) from index `from` on that matches. */

@@ -21,11 +21,11 @@ export function startLab(tag: string, opts: Omit<LabOptions, "name"> = {}): LabS
 
 export interface RunResult { exitCode: number; stdout: string; stderr: string; ms: number }
 
-export async function dhcptool(lab: LabState | null, args: string[], timeoutMs = 30000): Promise<RunResult> {
+export async function dhcptool(lab: LabState | null, args: string[], timeoutMs = 30000, env: Record<string, string> = {}): Promise<RunResult> {
   const argv = [process.execPath, MAIN, ...args];
   const t0 = performance.now();
   const p = Bun.spawn(lab ? inClient(lab, argv) : argv, {
-    stdout: "pipe", stderr: "pipe", env: { ...process.env, NO_COLOR: "1" },
+    stdout: "pipe", stderr: "pipe", env: { ...process.env, NO_COLOR: "1", ...env },
   });
   const killer = setTimeout(() => p.kill("SIGKILL"), timeoutMs);
   const [stdout, stderr, exitCode] = await Promise.all([

@@ -8,6 +8,7 @@ import * as fs from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { hookEnv, HookQueue, HOOK_PATH, runHook, type HookEvent, type HookResult } from "../../cli/daemon/hook.ts";
+import { log } from "../../cli/log.ts";
 import { leaseRecord, type LeaseRecord } from "../../core/lease-record.ts";
 import { parseMac } from "../../core/bytes.ts";
 import type { Lease } from "../../core/engine.ts";
@@ -286,7 +287,7 @@ describe("HookQueue", () => {
   });
 
   test("a runner that throws becomes an error result; a callback that throws is logged; the queue goes on", async () => {
-    const errors = spyOn(console, "error").mockImplementation(() => {});
+    const errors = spyOn(log, "error").mockImplementation(() => {});
     try {
       const results: HookResult[] = [];
       let calls = 0;

@@ -27,7 +27,8 @@ describe("lease decode", () => {
     expect(r.exitCode).toBe(0);
     expect(r.stdout).toContain("DHCPOFFER  xid 0x9317bd65");
     expect(r.stdout).toContain("yiaddr 198.18.0.123");
-    expect(r.stdout).toMatch(/51 lease-time\s+3600 \(1h\)/);
+    expect(r.stdout).toMatch(/51 lease-time\s+3600 s \(1h\)\n/);
+    expect(r.stdout).toMatch(/59 rebinding-time\s+3150 s \(52m30s\)\n/);
     expect(r.stdout).toMatch(/119 domain-search\s+lab\.example, example\.org/);
   });
 

@@ -1,9 +1,10 @@
 // request --clients from the command line (usage errors need no socket, so no root) and the
 // report rendered: text, the CSV series, the live status line.
 
-import { describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
 import type { LoadReport } from "../../cli/client/load.ts";
 import { renderLoadCsv, renderLoadStatus, renderLoadText } from "../../cli/render-load.ts";
+import { loadTable } from "../../cli/render-table.ts";
 import { zeroCounts, type SecondRow } from "../../core/load-stats.ts";
 
 const MAIN = `${import.meta.dir}/../../cli/main.ts`;
@@ -18,7 +19,7 @@ describe("request --clients: usage", () => {
     [["--rate", "5"], "--rate goes with --clients N"],
     [["--renew"], "--renew goes with --clients N"],
     [["--seed", "1"], "--seed goes with --clients N"],
-    [["--clients"], "--clients needs a number of clients"],
+    [["--clients"], "--clients needs a value: --clients N"],
     [["--clients", "0"], "--clients must be at least 1"],
     [["--clients", "2.5"], "--clients takes a whole number"],
     [["--clients", "10", "--rate", "0"], "--rate must be at least 0.01"],
@@ -53,6 +54,7 @@ const report: LoadReport = {
 };
 
 describe("rendering", () => {
+  beforeAll(loadTable);
   test("text: rate, leases, messages, drops, latency, exhaustion, the series; the interface name escaped", () => {
     const t = renderLoadText(report);
     expect(t).not.toContain("\u001b");

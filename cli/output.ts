@@ -1,0 +1,244 @@
+// Writing to stdout and stderr the Unix way, without Node's streams (building process.stdout
+// costs ~10 ms of start-up, and Bun.write blocks the whole event loop on a full pipe).
+//
+// Two ways to write, per descriptor:
+// - "result" (one-shots, the default): every byte is written, in order, waiting for a slow
+//   reader as cat would; nothing is dropped.
+// - "stream" (daemons, a live watch): the protocol must never wait for a reader. Writes are
+//   non-blocking on a private open file description (a pipe or a terminal reopened through
+//   /proc/self/fd, so the O_NONBLOCK set on it touches no other process sharing the pipe);
+//   what the reader does not take waits in a bounded queue, and lines past the bound are
+//   dropped and counted. A regular file is written directly (it does not stall); so is a
+//   socket (journald's stream), which cannot be reopened: journald drops rather than stalls.
+//
+// A reader that went away (EPIPE: `dhcptool watch eth0 | head -2`) ends the command quietly:
+// no error, no stack. Its exit status is 141 (128 + SIGPIPE), what cat, yes or tcpdump give
+// when the same happens to them; a daemon or a live watch makes its clean stop first.
+
+import { closeSync, constants, fstatSync, openSync, writeSync } from "node:fs";
+
+/** The exit status of a command whose reader went away: 128 + SIGPIPE, as a shell reports cat's. */
+export const EXIT_PIPE = 141;
+
+const FLUSH_AT = 64 * 1024;
+const RETRY_MIN_MS = 2;
+const RETRY_MAX_MS = 200;
+
+type Mode = "result" | "stream";
+
+class FdWriter {
+  /** The descriptor written to (fd itself, or a private non-blocking reopening of it). */
+  #out: number;
+  #mode: Mode = "result";
+  #chunks: string[] = [];
+  #buffered = 0;
+  /** Bytes written to the kernel but not accepted yet (stream mode), oldest first. */
+  #queue: Buffer[] = [];
+  #queued = 0;
+  #scheduled = false;
+  #retry: Timer | null = null;
+  #retryMs = RETRY_MIN_MS;
+  #waiters: (() => void)[] = [];
+  closed = false;
+  /** Lines dropped because the reader did not keep up (stream mode only). */
+  dropped = 0;
+
+  /** immediate: each write goes out now (logs, a status line: few, and their order with the results matters). */
+  constructor(readonly fd: number, readonly limit: number, readonly immediate: boolean, readonly onClosed: () => void) {
+    this.#out = fd;
+  }
+
+  /** Switches to non-blocking writes with a bounded queue (call before the privilege drop: /proc/self/fd is root's until then). */
+  stream(): void {
+    if (this.#mode === "stream") return;
+    this.#flushChunks();
+    this.#mode = "stream";
+    try {
+      const st = fstatSync(this.fd);
+      if (st.isFIFO() || st.isCharacterDevice()) {
+        this.#out = openSync(`/proc/self/fd/${this.fd}`, constants.O_WRONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+      }
+    } catch {
+      // no /proc, or not reopenable: write to the descriptor as it is
+    }
+  }
+
+  write(text: string): void {
+    if (this.closed) return;
+    if (this.#mode === "stream" && this.#queued + this.#buffered + text.length > this.limit) {
+      this.dropped += countLines(text);
+      return;
+    }
+    this.#chunks.push(text);
+    this.#buffered += text.length;
+    if (this.immediate || this.#buffered >= FLUSH_AT) this.#flushChunks();
+    else if (!this.#scheduled) {
+      this.#scheduled = true;
+      setImmediate(() => this.#flushChunks());
+    }
+  }
+
+  /** Bytes written but not yet taken by the reader (gathered, or queued in stream mode). */
+  get backlog(): number {
+    return this.#buffered + this.#queued;
+  }
+
+  /** What write() gathered goes out now (a log line must not overtake the results printed before it). */
+  flushPending(): void {
+    this.#flushChunks();
+  }
+
+  /** Writes now what write() gathered (lines are gathered per turn of the event loop: a write per line costs more than the line). */
+  #flushChunks(): void {
+    this.#scheduled = false;
+    if (!this.#chunks.length) return;
+    const data = Buffer.from(this.#chunks.join(""));
+    this.#chunks = [];
+    this.#buffered = 0;
+    if (this.#mode === "result") this.#writeAll(data);
+    else {
+      this.#queue.push(data);
+      this.#queued += data.length;
+      this.#drain();
+    }
+  }
+
+  #writeAll(data: Buffer): void {
+    let off = 0;
+    while (off < data.length && !this.closed) {
+      try {
+        off += writeSync(this.#out, data, off);
+      } catch (err) {
+        const code = (err as { code?: string }).code;
+        // Someone else made the descriptor non-blocking (a parent sharing it): wait for room.
+        if (code === "EAGAIN") Bun.sleepSync(1);
+        else if (code !== "EINTR") return this.#fail(code);
+      }
+    }
+  }
+
+  /** Stream mode: as much of the queue as the reader takes now; the rest is retried later. */
+  #drain(): void {
+    while (this.#queue.length && !this.closed) {
+      const head = this.#queue[0];
+      let n: number;
+      try {
+        n = writeSync(this.#out, head);
+      } catch (err) {
+        const code = (err as { code?: string }).code;
+        if (code === "EAGAIN") return this.#later();
+        if (code === "EINTR") continue;
+        return this.#fail(code);
+      }
+      this.#queued -= n;
+      // The reader took something: it is slow, not stalled; come back soon.
+      if (n > 0) this.#retryMs = RETRY_MIN_MS;
+      if (n < head.length) {
+        this.#queue[0] = head.subarray(n);
+        return this.#later();
+      }
+      this.#queue.shift();
+    }
+    this.#retryMs = RETRY_MIN_MS;
+    this.#wake();
+  }
+
+  /** The pipe is full: try again soon, backing off to 200 ms while the reader takes nothing (no poll(2) from JS without a stream). */
+  #later(): void {
+    if (this.#retry) return;
+    this.#retry = setTimeout(() => {
+      this.#retry = null;
+      this.#retryMs = Math.min(this.#retryMs * 2, RETRY_MAX_MS);
+      this.#drain();
+    }, this.#retryMs);
+    // A stalled reader must not keep a finished daemon alive: flush() holds its own timer.
+    this.#retry.unref();
+  }
+
+  #fail(code: string | undefined): void {
+    this.closed = true;
+    this.#queue = [];
+    this.#queued = 0;
+    this.#wake();
+    // EPIPE: the reader went away. Anything else (EBADF: closed by the caller, EIO, ENOSPC)
+    // ends the output the same way: there is nowhere left to say it.
+    void code;
+    this.onClosed();
+  }
+
+  #wake(): void {
+    for (const w of this.#waiters.splice(0)) w();
+  }
+
+  /** Everything written, the reader gone, or (stream mode) deadlineMs passed: the rest is dropped then. */
+  async flush(deadlineMs?: number): Promise<void> {
+    this.#flushChunks();
+    if (this.closed || !this.#queue.length) return;
+    let timer: Timer | undefined;
+    const keepAlive = setInterval(() => this.#drain(), RETRY_MAX_MS);
+    await Promise.race([
+      new Promise<void>((resolve) => { this.#waiters.push(resolve); }),
+      ...(deadlineMs === undefined ? [] : [new Promise<void>((resolve) => { timer = setTimeout(resolve, deadlineMs); })]),
+    ]);
+    clearInterval(keepAlive);
+    clearTimeout(timer);
+    for (const b of this.#queue) this.dropped += countLines(b.toString());
+    this.#queue = [];
+    this.#queued = 0;
+  }
+
+  close(): void {
+    if (this.#out !== this.fd) try { closeSync(this.#out); } catch { /* already gone */ }
+  }
+}
+
+function countLines(text: string): number {
+  let n = 0;
+  for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) n++;
+  return Math.max(n, 1);
+}
+
+/** Set by streamOutput(): the stop of a daemon; else the reader gone means exit now. */
+let closedHandler: (() => void) | null = null;
+
+/** What the queue may hold while the reader is stalled: past it, lines are dropped and counted. */
+const STDOUT_LIMIT = 8 * 1024 * 1024;
+const STDERR_LIMIT = 1024 * 1024;
+
+export const stdout = new FdWriter(1, STDOUT_LIMIT, false, () => {
+  if (closedHandler) closedHandler();
+  else process.exit(EXIT_PIPE);
+});
+// A closed stderr silences the logs; the results on stdout may still have a reader.
+export const stderr = new FdWriter(2, STDERR_LIMIT, true, () => {});
+
+/** Results to stdout, in order (see the modes above). */
+export function print(text: string): void {
+  stdout.write(text);
+}
+
+/**
+ * Daemons and live captures: stdout and stderr never block the protocol from here on, and a
+ * reader that goes away stops the command the way SIGTERM does (its clean stop, its summary),
+ * after which it exits 141.
+ */
+export function streamOutput(): void {
+  stdout.stream();
+  stderr.stream();
+  closedHandler ??= () => process.kill(process.pid, "SIGTERM");
+}
+
+/** Bytes printed but not yet taken by stdout (a capture is read no faster than it prints). */
+export function queuedOutput(): number {
+  return stdout.backlog;
+}
+
+/** Lines print() dropped because stdout could not keep up (watch and the daemons report it). */
+export function droppedOutput(): number {
+  return stdout.dropped;
+}
+
+/** Waits until stdout and stderr have taken what was written (a stalled reader: deadlineMs at most, stream mode). */
+export async function flushOutput(deadlineMs?: number): Promise<void> {
+  await Promise.all([stdout.flush(deadlineMs), stderr.flush(deadlineMs)]);
+}
