@@ -17,18 +17,30 @@ export interface Transport {
   close(): void;
 }
 
+export interface TransportOptions {
+  /** Also hear frames to MACs other than the interface's (load's simulated clients). */
+  promiscuous?: boolean;
+  /**
+   * Which VLANs' frames reach the receiver (the socket's default: the link's own for a client).
+   * "any" lets a receiver see and count what came from other VLANs; an id tags what is sent.
+   */
+  vlan?: "any" | "none" | number;
+}
+
 /**
  * A packet socket on `iface` as a Transport. Loaded on demand: the native shim is the one
  * import a command cannot do without, but `--help` and usage errors should not pay for it.
  * Frames that arrive before listen() are dropped (nothing has asked yet).
  */
-export async function openRawTransport(iface: string, filter: FilterMode, promiscuous = false): Promise<Transport> {
+export async function openRawTransport(iface: string, filter: FilterMode, o: TransportOptions = {}): Promise<Transport> {
   const { RawSocket } = await import("../../native/rawsocket.ts");
   let onFrame: ((frame: ReceivedFrameLike) => void) | null = null;
   let onError: ((err: unknown) => void) | undefined;
   const socket = RawSocket.open(iface, {
     filter,
-    promiscuous,
+    promiscuous: o.promiscuous === true,
+    // a VLAN id: that VLAN's frames only, and what is sent is tagged with it
+    ...(o.vlan !== undefined ? { vlan: o.vlan } : {}),
     onFrame: (frame) => onFrame?.(frame),
     onError: (err) => onError?.(err),
   });
