@@ -57,7 +57,7 @@ export function measureInterleaved(bodies: Body[], o: MeasureOptions = DEFAULTS)
         n[k] += batch[k];
       }
     }
-    bodies.forEach((_, k) => rates[k].push((n[k] * 1e9) / ns[k]));
+    for (let k = 0; k < bodies.length; k++) rates[k].push((n[k] * 1e9) / ns[k]);
   }
   return rates;
 }
