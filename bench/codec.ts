@@ -12,8 +12,8 @@
 //
 
 import { cpus } from "node:os";
-import { decodeMessage, encodeMessage, getU32, type DhcpMessage } from "../core/message.ts";
-import { decodeOption, encodeOption } from "../core/options.ts";
+import { decodeMessage, encodeMessage, getU32, optionAt, type DhcpMessage } from "../core/message.ts";
+import { encodeOption } from "../core/options.ts";
 import { optionViews } from "../core/offers.ts";
 import { bytesEqual } from "../core/bytes.ts";
 import { cpuBusy, DEFAULTS, measureInterleaved, median, pairedRatio, sunk, type Body } from "./codec-measure.ts";
@@ -115,8 +115,9 @@ const bodies: { name: string; body: Body; vs?: string }[] = [
       for (let i = 0; i < n; i++) {
         const r = decodeMessage(bytes);
         if (!r.ok) continue;
-        for (const [code, data] of r.message.options) {
-          const o = decodeOption(code, data);
+        const t = r.message.options;
+        for (let k = 0; k < t.size; k++) {
+          const o = optionAt(t, k);
           if (o.ok && o.value !== undefined) s++;
         }
       }

@@ -66,9 +66,16 @@ export function parseMac(text: string): Uint8Array | null {
 }
 
 export function toHex(b: Uint8Array, sep = ""): string {
+  if (sep === "") return hexRange(b, 0, b.length);
   let s = "";
-  if (sep === "") for (let i = 0; i < b.length; i++) s += HEX_PAIRS[b[i]];
-  else for (let i = 0; i < b.length; i++) s += (i ? sep : "") + HEX_PAIRS[b[i]];
+  for (let i = 0; i < b.length; i++) s += (i ? sep : "") + HEX_PAIRS[b[i]];
+  return s;
+}
+
+/** Hex of b[start, end), without making a view of it. */
+export function hexRange(b: Uint8Array, start: number, end: number): string {
+  let s = "";
+  for (let i = start; i < end; i++) s += HEX_PAIRS[b[i]];
   return s;
 }
 

@@ -3,7 +3,7 @@
 // through typed getters that take a default and never throw.
 
 import { ipFromBytes, latin1, writeIp } from "./bytes.ts";
-import { decodeOption, type OptionValue } from "./options.ts";
+import { decodeOptionAt, type OptionResult, type OptionValue } from "./options.ts";
 import { OptionTable } from "./option-table.ts";
 
 export { OptionTable };
@@ -30,8 +30,12 @@ export interface DhcpMessage {
   chaddr: Uint8Array; // 16 bytes as on the wire
   sname: string;      // up to the first NUL; "" when the field carries options or lacks a NUL
   file: string;
-  /** Raw option values in first-seen order; repeated codes concatenated (RFC 3396). */
-  options: ReadonlyMap<number, Uint8Array>;
+  /**
+   * Raw option values in first-seen order; repeated codes concatenated (RFC 3396). Reads as a
+   * ReadonlyMap<number, Uint8Array>; typed values come from getOption / optionAt, which read
+   * the bytes in place.
+   */
+  options: OptionTable;
 }
 
 export type DecodeErrorKind =
@@ -100,7 +104,7 @@ function textFields(buf: Uint8Array, ov: number, warnings: DecodeWarning[]): { s
   return { sname, file };
 }
 
-function headerFields(buf: Uint8Array, text: { sname: string; file: string }, options: ReadonlyMap<number, Uint8Array>): DhcpMessage {
+function headerFields(buf: Uint8Array, text: { sname: string; file: string }, options: OptionTable): DhcpMessage {
   return {
     op: buf[0], htype: buf[1], hlen: buf[2], hops: buf[3],
     xid: u32at(buf, 4), secs: u16at(buf, 8), flags: u16at(buf, 10),
@@ -120,7 +124,7 @@ export function decodeBootp(buf: Uint8Array): { message: DhcpMessage; vend: Uint
   if (buf.length >= BOOTP_HEADER_LEN + 4 && u32at(buf, BOOTP_HEADER_LEN) === MAGIC_COOKIE) return null;
   const warnings: DecodeWarning[] = [];
   const text = textFields(buf, 0, warnings);
-  return { message: headerFields(buf, text, new Map()), vend: buf.subarray(BOOTP_HEADER_LEN), warnings };
+  return { message: headerFields(buf, text, new OptionTable(buf)), vend: buf.subarray(BOOTP_HEADER_LEN), warnings };
 }
 
 function parseOptions(
@@ -153,10 +157,15 @@ function parseOptions(
 
 // ---- typed getters: a default instead of an exception ----
 
+/** The typed value of the option in `slot` (first-seen order), read in place by its codec. */
+export function optionAt(options: OptionTable, slot: number): OptionResult {
+  return decodeOptionAt(options.codeAt(slot), options.bytesAt(slot), options.startAt(slot), options.lengthAt(slot));
+}
+
 export function getOption(msg: DhcpMessage, code: number): OptionValue | undefined {
-  const raw = msg.options.get(code);
-  if (!raw) return undefined;
-  const r = decodeOption(code, raw);
+  const slot = msg.options.slotOf(code);
+  if (slot < 0) return undefined;
+  const r = optionAt(msg.options, slot);
   return r.ok ? r.value : undefined;
 }
 

@@ -5,6 +5,8 @@
 // on first read (so a flood of repeats costs linear time, not quadratic).
 // It reads like a ReadonlyMap<number, Uint8Array>: get, has, size, keys, entries, iteration.
 
+import { hexRange } from "./bytes.ts";
+
 export class OptionTable implements ReadonlyMap<number, Uint8Array> {
   /** Codes in first-seen order. */
   private readonly codes: number[] = [];
@@ -48,6 +50,37 @@ export class OptionTable implements ReadonlyMap<number, Uint8Array> {
     }
     (this.joined ??= [])[i] = out;
     return out;
+  }
+
+  /** The slot (first-seen order) of a code, or -1. */
+  slotOf(code: number): number {
+    return code >= 0 && code < 256 ? this.index[code] - 1 : -1;
+  }
+
+  codeAt(slot: number): number {
+    return this.codes[slot];
+  }
+
+  /**
+   * Where a slot's value lies, to be read in place (bytesAt(slot)[startAt(slot) …] for
+   * lengthAt(slot) bytes): the message itself, or for a repeated code its joined copy.
+   */
+  bytesAt(slot: number): Uint8Array {
+    return this.parts?.[slot] ? this.join(slot) : this.buf;
+  }
+
+  startAt(slot: number): number {
+    return this.parts?.[slot] ? 0 : this.starts[slot];
+  }
+
+  lengthAt(slot: number): number {
+    return this.lengths[slot];
+  }
+
+  /** A slot's value as hex, for showing it beside its typed value. */
+  hexAt(slot: number): string {
+    const start = this.startAt(slot);
+    return hexRange(this.bytesAt(slot), start, start + this.lengths[slot]);
   }
 
   /** Length of a code's value without making a view (0 when absent). */
