@@ -145,10 +145,9 @@ function parseOptions(
     const len = buf[p + 1];
     if (p + 2 + len > end) return { kind: "option-truncated", code, offset: p, reason: `option ${code} length ${len} runs past the end` };
     if (!main && code === 52) { p += 2 + len; continue; } // no second overload
-    if (into.lengthOf(code) + len > MAX_OPTION_TOTAL) {
+    if (into.add(code, p + 2, len, MAX_OPTION_TOTAL) < 0) {
       return { kind: "option-too-long", code, offset: p, reason: `option ${code} concatenated over ${MAX_OPTION_TOTAL} bytes` };
     }
-    into.add(code, p + 2, len);
     p += 2 + len;
   }
   warnings.push({ kind: "no-end", offset: end });

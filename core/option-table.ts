@@ -21,9 +21,13 @@ export class OptionTable implements ReadonlyMap<number, Uint8Array> {
 
   constructor(private readonly buf: Uint8Array) {}
 
-  /** Adds an option's value (buf[start, start+len)); a repeat is appended to the first. */
-  add(code: number, start: number, len: number): number {
+  /**
+   * Adds an option's value (buf[start, start+len)); a repeat is appended to the first. Returns
+   * the code's total length, or -1 (and adds nothing) when that would pass maxTotal.
+   */
+  add(code: number, start: number, len: number, maxTotal = Infinity): number {
     const slot = this.index[code];
+    if ((slot === 0 ? 0 : this.lengths[slot - 1]) + len > maxTotal) return -1;
     if (slot === 0) {
       this.codes.push(code);
       this.starts.push(start);
@@ -54,7 +58,7 @@ export class OptionTable implements ReadonlyMap<number, Uint8Array> {
 
   /** The slot (first-seen order) of a code, or -1. */
   slotOf(code: number): number {
-    return code >= 0 && code < 256 ? this.index[code] - 1 : -1;
+    return (this.index[code] ?? 0) - 1; // not a code (-1, 256, 1.5): absent
   }
 
   codeAt(slot: number): number {
@@ -85,27 +89,26 @@ export class OptionTable implements ReadonlyMap<number, Uint8Array> {
 
   /** Length of a code's value without making a view (0 when absent). */
   lengthOf(code: number): number {
-    const slot = this.index[code];
-    return slot === 0 ? 0 : this.lengths[slot - 1];
+    const i = this.slotOf(code);
+    return i < 0 ? 0 : this.lengths[i];
   }
 
   /** First byte of a code's value, or -1. */
   byteOf(code: number): number {
-    const slot = this.index[code];
-    if (slot === 0 || this.lengths[slot - 1] === 0) return -1;
-    return this.parts?.[slot - 1] ? this.join(slot - 1)[0] : this.buf[this.starts[slot - 1]];
+    const i = this.slotOf(code);
+    return i < 0 || this.lengths[i] === 0 ? -1 : this.bytesAt(i)[this.startAt(i)];
   }
 
   get(code: number): Uint8Array | undefined {
-    const slot = this.index[code];
-    if (slot === 0) return undefined;
-    if (this.parts?.[slot - 1]) return this.join(slot - 1);
-    const s = this.starts[slot - 1];
-    return this.buf.subarray(s, s + this.lengths[slot - 1]);
+    const i = this.slotOf(code);
+    if (i < 0) return undefined;
+    if (this.parts?.[i]) return this.join(i);
+    const s = this.starts[i];
+    return this.buf.subarray(s, s + this.lengths[i]);
   }
 
   has(code: number): boolean {
-    return code >= 0 && code < 256 && this.index[code] !== 0;
+    return this.slotOf(code) >= 0;
   }
 
   get size(): number {
