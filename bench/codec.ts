@@ -115,7 +115,10 @@ const bodies: { name: string; body: Body; vs?: string }[] = [
       for (let i = 0; i < n; i++) {
         const r = decodeMessage(bytes);
         if (!r.ok) continue;
-        const t = r.message.options;
+        // Like npm's parse: the header's addresses and chaddr too (ours are read on demand).
+        const m = r.message;
+        s += m.ciaddr.length + m.yiaddr.length + m.siaddr.length + m.giaddr.length + m.chaddr.length;
+        const t = m.options;
         for (let k = 0; k < t.size; k++) {
           const o = optionAt(t, k);
           if (o.ok && o.value !== undefined) s++;

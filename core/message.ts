@@ -15,6 +15,11 @@ export const BOOTREQUEST = 1, BOOTREPLY = 2;
 export const OPT_PAD = 0, OPT_END = 255;
 const MAX_OPTION_TOTAL = 16384; // cap for one code's concatenated value (RFC 3396)
 
+/**
+ * A decoded message. It reads the bytes it was decoded from in place (options, addresses,
+ * chaddr), so that buffer must stay as it is while the message is in use: the receive path
+ * hands each frame its own copy; whoever decodes from a reused buffer reads what it needs first.
+ */
 export interface DhcpMessage {
   op: number;
   htype: number;
@@ -105,13 +110,46 @@ function textFields(buf: Uint8Array, ov: number, warnings: DecodeWarning[]): { s
 }
 
 function headerFields(buf: Uint8Array, text: { sname: string; file: string }, options: OptionTable): DhcpMessage {
-  return {
-    op: buf[0], htype: buf[1], hlen: buf[2], hops: buf[3],
-    xid: u32at(buf, 4), secs: u16at(buf, 8), flags: u16at(buf, 10),
-    ciaddr: ipFromBytes(buf, 12), yiaddr: ipFromBytes(buf, 16),
-    siaddr: ipFromBytes(buf, 20), giaddr: ipFromBytes(buf, 24),
-    chaddr: buf.slice(28, 44), sname: text.sname, file: text.file, options,
-  };
+  return new DecodedMessage(buf, text.sname, text.file, options);
+}
+
+/**
+ * A decoded message. The addresses and chaddr are read from the message's bytes when asked
+ * for: most packets are looked at for their xid, type and a few options, and four address
+ * strings and a copy of chaddr cost more than the rest of the decode. They read as fields
+ * (getters), and toJSON gives every field as a plain object of them would.
+ */
+class DecodedMessage implements DhcpMessage {
+  readonly op: number;
+  readonly htype: number;
+  readonly hlen: number;
+  readonly hops: number;
+  readonly xid: number;
+  readonly secs: number;
+  readonly flags: number;
+  #buf: Uint8Array;
+  #chaddr: Uint8Array | undefined;
+
+  constructor(buf: Uint8Array, readonly sname: string, readonly file: string, readonly options: OptionTable) {
+    this.#buf = buf;
+    this.op = buf[0]; this.htype = buf[1]; this.hlen = buf[2]; this.hops = buf[3];
+    this.xid = u32at(buf, 4); this.secs = u16at(buf, 8); this.flags = u16at(buf, 10);
+  }
+
+  get ciaddr(): string { return ipFromBytes(this.#buf, 12); }
+  get yiaddr(): string { return ipFromBytes(this.#buf, 16); }
+  get siaddr(): string { return ipFromBytes(this.#buf, 20); }
+  get giaddr(): string { return ipFromBytes(this.#buf, 24); }
+  /** A copy, made once: the 16 bytes as on the wire. */
+  get chaddr(): Uint8Array { return (this.#chaddr ??= this.#buf.slice(28, 44)); }
+
+  toJSON(): DhcpMessage {
+    return {
+      op: this.op, htype: this.htype, hlen: this.hlen, hops: this.hops, xid: this.xid, secs: this.secs, flags: this.flags,
+      ciaddr: this.ciaddr, yiaddr: this.yiaddr, siaddr: this.siaddr, giaddr: this.giaddr,
+      chaddr: this.chaddr, sname: this.sname, file: this.file, options: this.options,
+    };
+  }
 }
 
 /**
