@@ -9,11 +9,13 @@ import { text } from "./text.ts";
 const MAX_NAME = 255;
 const MAX_EXPANSION = 8192;
 
-/** Presentation form of one label: "." and "\\" inside a label are escaped, so names round-trip. */
-function labelText(b: Uint8Array, start: number, end: number): string {
-  const s = latin1(b, start, end);
-  return s.includes(".") || s.includes("\\") ? s.replace(/[\\.]/g, (ch) => "\\" + ch) : s;
-}
+/**
+ * One name's presentation form is written here byte by byte ("." between labels, "\\"
+ * before a "." or "\\" inside one, so names round-trip) and made a string once: one native
+ * Latin-1 call per name, not one per label plus the searches and joins.
+ */
+const NAME_TEXT = new Uint8Array(2 * MAX_NAME);
+const DOT = 0x2e, BACKSLASH = 0x5c;
 
 /**
  * Decodes a run of names in b[start, end) with compression: pointers are offsets from
@@ -27,14 +29,14 @@ function readNames(b: Uint8Array, start: number, end: number, single: boolean, p
   let expanded = 0;
   while (pos < end) {
     let p = pos;
-    let name = "";
+    let t = 0; // presentation bytes of this name in NAME_TEXT
     let nameLen = 1;
     let jumped = false;
     let lowest = pos;
     for (;;) {
       // RFC 4702 2.3.1: a partial name (no root label) ends exactly at the end of the data
       if (p >= end) {
-        if (partialOk && !jumped && p === end && name !== "") { pos = p; break; }
+        if (partialOk && !jumped && p === end && t > 0) { pos = p; break; }
         return fail("name runs past the end", p - start);
       }
       const len = b[p];
@@ -57,11 +59,15 @@ function readNames(b: Uint8Array, start: number, end: number, single: boolean, p
       expanded += len + 1;
       if (nameLen > MAX_NAME) return fail("name longer than 255 bytes", p - start);
       if (expanded > MAX_EXPANSION) return fail("names expand beyond 8 KiB", p - start);
-      const label = labelText(b, p + 1, p + 1 + len);
-      name = name === "" ? label : name + "." + label;
+      if (t > 0) NAME_TEXT[t++] = DOT;
+      for (let i = p + 1; i <= p + len; i++) {
+        const ch = b[i];
+        if (ch === DOT || ch === BACKSLASH) NAME_TEXT[t++] = BACKSLASH;
+        NAME_TEXT[t++] = ch;
+      }
       p += 1 + len;
     }
-    names.push(name);
+    names.push(t === 0 ? "" : latin1(NAME_TEXT, 0, t));
     if (single) break;
   }
   if (single && pos !== end) return fail("bytes after the name", pos - start);
