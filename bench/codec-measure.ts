@@ -2,8 +2,8 @@
 // The machine is shared (other processes come and go on its 2 cores), so a rate measured
 // for one second and compared with another rate measured the next second compares two
 // different machines. Instead every body runs in short slices taken in turn (ours, npm,
-// ours, npm, … with the starting body rotated each cycle), so a change of load falls on all
-// bodies alike, and the ratio of two bodies is taken within each round before the median.
+// ours, npm, …, in a shuffled order each cycle), so a change of load falls on all bodies
+// alike, and the ratio of two bodies is taken within each round before the median.
 
 /** A body runs the operation n times and returns something derived from every result. */
 export type Body = (n: number) => number;
@@ -40,6 +40,20 @@ function warm(body: Body, ms: number): void {
   while (Bun.nanoseconds() - t0 < ms * 1e6) sink ^= body(1000);
 }
 
+// A fixed-seed generator: the order of bodies differs from cycle to cycle (no body always runs
+// right after the same other one, whose garbage or cache footprint it would inherit) and the
+// same from run to run.
+let seed = 0x2545f491;
+function shuffled(n: number): number[] {
+  const a = Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    seed ^= seed << 13; seed ^= seed >>> 17; seed ^= seed << 5;
+    const j = (seed >>> 0) % (i + 1);
+    [a[i], a[j]] = [a[j], a[i]];
+  }
+  return a;
+}
+
 /** Per body, the operations per second in each round. */
 export function measureInterleaved(bodies: Body[], o: MeasureOptions = DEFAULTS): number[][] {
   for (const b of bodies) warm(b, o.warmupMs);
@@ -49,8 +63,9 @@ export function measureInterleaved(bodies: Body[], o: MeasureOptions = DEFAULTS)
   for (let r = 0; r < o.rounds; r++) {
     const ns = bodies.map(() => 0), n = bodies.map(() => 0);
     for (let s = 0; s < slices; s++) {
+      const order = shuffled(bodies.length);
       for (let j = 0; j < bodies.length; j++) {
-        const k = (j + s) % bodies.length;
+        const k = order[j];
         const t0 = Bun.nanoseconds();
         sink ^= bodies[k](batch[k]);
         ns[k] += Bun.nanoseconds() - t0;
