@@ -2,13 +2,8 @@
 // Pure: no IO. Addresses travel through the codebase as dotted strings (what users
 // type and read); the codec converts at the edge.
 
-// Decimal text of every byte value, with and without the dot that follows it: an address is
-// four lookups and three concatenations, no number formatting (half the time of a template).
-const DEC = Array.from({ length: 256 }, (_, i) => String(i));
-const DEC_DOT = DEC.map((d) => d + ".");
-
 export function ipFromBytes(b: Uint8Array, off: number): string {
-  return DEC_DOT[b[off]] + DEC_DOT[b[off + 1]] + DEC_DOT[b[off + 2]] + DEC[b[off + 3]];
+  return `${b[off]}.${b[off + 1]}.${b[off + 2]}.${b[off + 3]}`;
 }
 
 /**
@@ -44,7 +39,7 @@ export function ipToU32(text: string): number {
 }
 
 export function u32ToIp(v: number): string {
-  return DEC_DOT[(v >>> 24) & 255] + DEC_DOT[(v >>> 16) & 255] + DEC_DOT[(v >>> 8) & 255] + DEC[v & 255];
+  return `${(v >>> 24) & 255}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
 }
 
 export function writeIp(b: Uint8Array, off: number, ip: string): void {
