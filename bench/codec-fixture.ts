@@ -4,6 +4,9 @@
 
 import { encodeMessage, type MessageFields } from "../core/message.ts";
 import { encodeOption, type ClasslessRoute } from "../core/options.ts";
+import { copyFileSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { latin1 } from "../core/bytes.ts";
 
 /** Typed option values in wire order, as a caller of encodeOption holds them. */
@@ -61,6 +64,22 @@ export interface NpmProtocol {
 export function loadNpmProtocol(): NpmProtocol | null {
   try {
     return require("dhcp/lib/protocol.js") as NpmProtocol;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * A second, separate instance of the package (its files copied to a temporary directory), for
+ * the bench's control row: the same parser timed against itself must read 1.00 x, and how far
+ * it strays is how far any ratio in the table can be trusted. Returns it and a cleanup.
+ */
+export function loadNpmProtocolCopy(): { protocol: NpmProtocol; remove: () => void } | null {
+  try {
+    const lib = dirname(require.resolve("dhcp/lib/protocol.js"));
+    const dir = mkdtempSync(join(tmpdir(), "dhcptool-bench-npm-"));
+    for (const f of readdirSync(lib)) if (f.endsWith(".js")) copyFileSync(join(lib, f), join(dir, f));
+    return { protocol: require(join(dir, "protocol.js")) as NpmProtocol, remove: () => rmSync(dir, { recursive: true, force: true }) };
   } catch {
     return null;
   }
