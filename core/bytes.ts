@@ -2,7 +2,11 @@
 // Pure: no IO. Addresses travel through the codebase as dotted strings (what users
 // type and read); the codec converts at the edge.
 
+/** 0.0.0.0 fills most messages' ciaddr, siaddr and giaddr and every default route: one string. */
+const ZERO = "0.0.0.0";
+
 export function ipFromBytes(b: Uint8Array, off: number): string {
+  if ((b[off] | b[off + 1] | b[off + 2] | b[off + 3]) === 0) return ZERO;
   return `${b[off]}.${b[off + 1]}.${b[off + 2]}.${b[off + 3]}`;
 }
 
@@ -39,6 +43,7 @@ export function ipToU32(text: string): number {
 }
 
 export function u32ToIp(v: number): string {
+  if (v === 0) return ZERO;
   return `${(v >>> 24) & 255}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
 }
 
