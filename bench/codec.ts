@@ -1,9 +1,10 @@
-// Codec throughput: our decodeMessage / encodeMessage on a realistic DHCPACK beside the npm
-// `dhcp` package's parser and formatter (what its own server runs on every datagram), on one
-// core. The rows run interleaved in short slices (bench/codec-measure.ts), 9 rounds, and each
+// Codec throughput: our decodeMessage / encodeMessage on a server's stream of DHCPACKs (1024
+// clients, bench/codec-fixture.ts) beside the npm `dhcp` package's parser and formatter (what
+// its own server runs on every datagram), on one core. The rows run interleaved in short slices (bench/codec-measure.ts), 9 rounds, and each
 // ratio is taken within a round before the median: the machine is shared, and a ratio of two
 // rates measured seconds apart would say more about the neighbours than about the code.
-// Checks first that both parsers read the same xid, yiaddr and lease time (exit 1 if not).
+// Checks first that both parsers read the same xid, yiaddr, lease time and host name in every
+// message (exit 1 if not).
 // Prints a Markdown table, the environment and load, and whether the targets hold.
 //
 //   bun bench/codec.ts     re-runs itself pinned to one CPU with taskset when it can (the last
@@ -12,13 +13,13 @@
 //
 
 import { cpus } from "node:os";
-import { decodeMessage, encodeMessage, getU32, optionAt, type DhcpMessage } from "../core/message.ts";
+import { decodeMessage, encodeMessage, getString, getU32, optionAt, type DhcpMessage } from "../core/message.ts";
 import { encodeOption } from "../core/options.ts";
 import { optionViews } from "../core/offers.ts";
 import { bytesEqual } from "../core/bytes.ts";
 import { cpuBusy, DEFAULTS, measureInterleaved, median, pairedRatio, sunk, type Body } from "./codec-measure.ts";
 import {
-  ACK_BUFFER, ACK_BYTES, LEASE, TYPED_OPTIONS, XID, YIADDR,
+  ACK_BUFFER, ACK_BUFFERS, ACK_BYTES, ACK_STREAM, CLIENTS, LEASE, TYPED_OPTIONS, XID, YIADDR,
   ackFields, loadNpmProtocol, loadNpmProtocolCopy, npmFormatInput,
 } from "./codec-fixture.ts";
 
@@ -70,6 +71,13 @@ if (ourLease !== LEASE || theirs.options[51] !== LEASE) mismatch.push(`lease our
 if (ours.message.options.size !== TYPED_OPTIONS.length || Object.keys(theirs.options).length !== TYPED_OPTIONS.length) {
   mismatch.push(`option count ours ${ours.message.options.size} theirs ${Object.keys(theirs.options).length} (want ${TYPED_OPTIONS.length})`);
 }
+// Every client's ACK: both read its xid, address and host name alike.
+ACK_STREAM.forEach((bytes, i) => {
+  const a = decodeMessage(bytes), b = npm.parse(ACK_BUFFERS[i]);
+  if (!a.ok || a.message.xid !== XID + i || b.xid !== XID + i || a.message.yiaddr !== b.yiaddr || getString(a.message, 12) !== b.options[12]) {
+    mismatch.push(`client ${i}: xid, yiaddr or host name differ`);
+  }
+});
 // The npm formatter's output must carry the same option bytes (it writes them in code order).
 const npmOut = npm.format(npmFormatInput());
 const back = decodeMessage(npmOut._data.subarray(0, npmOut._w));
@@ -91,8 +99,8 @@ if (mismatch.length) {
 
 // ---- the operations ----
 
-const bytes = ACK_BYTES;
-const buffer = ACK_BUFFER;
+// Each decoding body walks the stream of ACKs, one client after another from the first.
+const stream = ACK_STREAM, buffers = ACK_BUFFERS, LAST = CLIENTS - 1;
 const npmInput = npmFormatInput();
 
 const bodies: { name: string; body: Body; vs?: string }[] = [
@@ -100,9 +108,9 @@ const bodies: { name: string; body: Body; vs?: string }[] = [
     name: "ours: decodeMessage",
     vs: "npm dhcp: Protocol.parse",
     body(n) {
-      let s = 0;
+      let s = 0, next = LAST;
       for (let i = 0; i < n; i++) {
-        const r = decodeMessage(bytes);
+        const r = decodeMessage(stream[(next = (next + 1) & LAST)]);
         if (r.ok) s += r.message.xid + r.message.options.size;
       }
       return s;
@@ -112,9 +120,9 @@ const bodies: { name: string; body: Body; vs?: string }[] = [
     name: "ours: decodeMessage + every option typed",
     vs: "npm dhcp: Protocol.parse",
     body(n) {
-      let s = 0;
+      let s = 0, next = LAST;
       for (let i = 0; i < n; i++) {
-        const r = decodeMessage(bytes);
+        const r = decodeMessage(stream[(next = (next + 1) & LAST)]);
         if (!r.ok) continue;
         // Like npm's parse: the header's addresses and chaddr too (ours are read on demand).
         const m = r.message;
@@ -132,9 +140,9 @@ const bodies: { name: string; body: Body; vs?: string }[] = [
     name: "ours: decodeMessage + optionViews (adds names, hex)",
     vs: "npm dhcp: Protocol.parse",
     body(n) {
-      let s = 0;
+      let s = 0, next = LAST;
       for (let i = 0; i < n; i++) {
-        const r = decodeMessage(bytes);
+        const r = decodeMessage(stream[(next = (next + 1) & LAST)]);
         if (r.ok) s += optionViews(r.message as DhcpMessage).length;
       }
       return s;
@@ -143,9 +151,9 @@ const bodies: { name: string; body: Body; vs?: string }[] = [
   {
     name: "npm dhcp: Protocol.parse",
     body(n) {
-      let s = 0;
+      let s = 0, next = LAST;
       for (let i = 0; i < n; i++) {
-        const r = npm.parse(buffer);
+        const r = npm.parse(buffers[(next = (next + 1) & LAST)]);
         s += r.xid + (r.options[51] as number);
       }
       return s;
@@ -155,9 +163,9 @@ const bodies: { name: string; body: Body; vs?: string }[] = [
     name: "control: npm dhcp, a second copy: Protocol.parse",
     vs: "npm dhcp: Protocol.parse",
     body(n) {
-      let s = 0;
+      let s = 0, next = LAST;
       for (let i = 0; i < n; i++) {
-        const r = npmCopy.protocol.parse(buffer);
+        const r = npmCopy.protocol.parse(buffers[(next = (next + 1) & LAST)]);
         s += r.xid + (r.options[51] as number);
       }
       return s;
@@ -240,7 +248,7 @@ const cpu = (await Bun.file("/proc/cpuinfo").text().catch(() => "")).match(/mode
 const ratio = (ours: string, theirs: string) => pairedRatio(results.get(ours)!.runs, results.get(theirs)!.runs);
 const R = opts.rounds;
 
-console.log(`Message: DHCPACK, ${ACK_BYTES.length} bytes, ${TYPED_OPTIONS.length} options (${TYPED_OPTIONS.map(([c]) => c).join(", ")}); encoder option bytes prepared once.`);
+console.log(`Messages: ${CLIENTS} DHCPACKs of ${ACK_BYTES.length} bytes, one per client (own xid, chaddr, yiaddr, host name), decoded in turn; ${TYPED_OPTIONS.length} options (${TYPED_OPTIONS.map(([c]) => c).join(", ")}). Encoder rows: the first ACK, option bytes prepared once.`);
 console.log("");
 console.log(`| operation | msgs/s (median of ${R}) | ns/msg | ÷ npm (median of ${R} paired rounds) | lowest–highest round | spread of rates |`);
 console.log("|---|---:|---:|---:|---:|---:|");
