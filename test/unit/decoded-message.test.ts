@@ -2,7 +2,7 @@
 // caller it must look like the plain object it was: the same values, the same JSON.
 
 import { describe, expect, test } from "bun:test";
-import { toHex } from "../../core/bytes.ts";
+import { ipFromBytes, toHex, u32ToIp } from "../../core/bytes.ts";
 import { decodeBootp, decodeMessage, encodeMessage } from "../../core/message.ts";
 
 const CHADDR = Uint8Array.of(0x02, 0, 0, 0, 0x0d, 0x01);
@@ -53,5 +53,22 @@ describe("decoded message fields", () => {
     const b = decodeBootp(bootp)!;
     expect([b.message.yiaddr, b.message.giaddr, b.message.xid]).toEqual(["198.18.0.100", "198.18.1.1", 0x01020304]);
     expect(b.message.options.size).toBe(0);
+  });
+});
+
+describe("address text", () => {
+  test("remembered strings never answer for another address: collisions, 0, 255.255.255.255, signed values", () => {
+    const expectText = (v: number) => {
+      const b = Uint8Array.of(v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255);
+      const want = `${b[0]}.${b[1]}.${b[2]}.${b[3]}`;
+      expect(ipFromBytes(b, 0)).toBe(want);
+      expect(u32ToIp(v >>> 0)).toBe(want);
+      expect(u32ToIp(v | 0)).toBe(want);
+    };
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < 5000; i++) expectText(Math.imul(i, 0x9e3779b1) >>> 0); // spread: many collisions
+      for (let i = 0; i < 600; i++) expectText(0xc0a80800 + i); // one subnet, consecutive
+      for (const v of [0, 0xffffffff, 0x80000000, 0x7fffffff, 1, 256]) expectText(v);
+    }
   });
 });
