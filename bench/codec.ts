@@ -10,6 +10,7 @@
 //   bun bench/codec.ts     re-runs itself pinned to one CPU with taskset when it can (the last
 //                          allowed CPU, or CODEC_BENCH_CPU=n; CODEC_BENCH_NO_PIN=1 to skip)
 //   CODEC_BENCH_ROUNDS=n   rounds (default 9); CODEC_BENCH_ROUND_MS=ms time per row per round
+//   CODEC_BENCH_SLICE_MS=ms  the slices a round is cut into (default 5)
 //
 
 import { cpus } from "node:os";
@@ -225,6 +226,7 @@ const opts = {
   ...DEFAULTS,
   rounds: Number(process.env.CODEC_BENCH_ROUNDS ?? DEFAULTS.rounds),
   roundMs: Number(process.env.CODEC_BENCH_ROUND_MS ?? DEFAULTS.roundMs),
+  sliceMs: Number(process.env.CODEC_BENCH_SLICE_MS ?? DEFAULTS.sliceMs),
 };
 const busy = await cpuBusy();
 const rates = measureInterleaved(bodies.map((b) => b.body), opts);
