@@ -89,28 +89,18 @@ export function decodeMessage(buf: Uint8Array): DecodeResult {
     const e = parseOptions(buf, 44, 108, options, warnings, false);
     if (e) return { ok: false, error: e };
   }
-  const text = textFields(buf, ov, warnings);
-  return { ok: true, warnings, message: headerFields(buf, text, options) };
+  // sname and file, unless option 52 says they carry options
+  const sname = ov & 2 ? "" : textField(buf, 44, 108, "sname-unterminated", warnings);
+  const file = ov & 1 ? "" : textField(buf, 108, 236, "file-unterminated", warnings);
+  return { ok: true, warnings, message: new DecodedMessage(buf, sname, file, options) };
 }
 
-/** sname and file, unless option 52 says they carry options. */
-function textFields(buf: Uint8Array, ov: number, warnings: DecodeWarning[]): { sname: string; file: string } {
-  let sname = "", file = "";
-  if (!(ov & 2)) {
-    const s = cString(buf, 44, 108);
-    if (s === null) warnings.push({ kind: "sname-unterminated", offset: 44 });
-    else sname = s;
-  }
-  if (!(ov & 1)) {
-    const f = cString(buf, 108, 236);
-    if (f === null) warnings.push({ kind: "file-unterminated", offset: 108 });
-    else file = f;
-  }
-  return { sname, file };
-}
-
-function headerFields(buf: Uint8Array, text: { sname: string; file: string }, options: OptionTable): DhcpMessage {
-  return new DecodedMessage(buf, text.sname, text.file, options);
+/** The NUL-terminated text of buf[start, end); without a NUL, "" and a warning. */
+function textField(buf: Uint8Array, start: number, end: number, kind: DecodeWarningKind, warnings: DecodeWarning[]): string {
+  const s = cString(buf, start, end);
+  if (s !== null) return s;
+  warnings.push({ kind, offset: start });
+  return "";
 }
 
 /**
@@ -161,8 +151,9 @@ export function decodeBootp(buf: Uint8Array): { message: DhcpMessage; vend: Uint
   if (buf.length < BOOTP_HEADER_LEN) return null;
   if (buf.length >= BOOTP_HEADER_LEN + 4 && u32at(buf, BOOTP_HEADER_LEN) === MAGIC_COOKIE) return null;
   const warnings: DecodeWarning[] = [];
-  const text = textFields(buf, 0, warnings);
-  return { message: headerFields(buf, text, new OptionTable(buf)), vend: buf.subarray(BOOTP_HEADER_LEN), warnings };
+  const sname = textField(buf, 44, 108, "sname-unterminated", warnings);
+  const file = textField(buf, 108, 236, "file-unterminated", warnings);
+  return { message: new DecodedMessage(buf, sname, file, new OptionTable(buf)), vend: buf.subarray(BOOTP_HEADER_LEN), warnings };
 }
 
 function parseOptions(
