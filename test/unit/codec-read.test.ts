@@ -32,6 +32,8 @@ const SHAPED: [number, string][] = [
   [3, "c0a80001c0a80002"],
   [3, "c0a8000100000000"],
   [52, "04"],
+  [43, "0104c0a80001" + "00" + "0603010203" + "ff" + "0000"], // PXE-style sub-options, PAD, END, PAD
+  [43, "0104c0a80001" + "ff" + "01"], // data after END: opaque hex
 ];
 
 function placed(data: Uint8Array, before: Uint8Array, after: Uint8Array): Uint8Array {
@@ -82,6 +84,8 @@ describe("codecs read in place", () => {
     expect(value(1, SHAPED[14][1])).toMatch(/not a contiguous mask/);
     expect(value(3, SHAPED[16][1])).toMatch(/0\.0\.0\.0 in an address list/);
     expect(value(52, SHAPED[17][1])).toMatch(/not 1, 2 or 3/);
+    expect(value(43, SHAPED[18][1])).toEqual([{ code: 1, hex: "c0a80001" }, { code: 6, hex: "010203" }]);
+    expect(value(43, SHAPED[19][1])).toBe("0104c0a80001ff01");
   });
 
   test("a refusal is a CodecError with the offset from the start of the value", () => {
