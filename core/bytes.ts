@@ -2,8 +2,27 @@
 // Pure: no IO. Addresses travel through the codebase as dotted strings (what users
 // type and read); the codec converts at the edge.
 
+// The text of recently seen addresses, by a hash of the address: a server's replies carry
+// the same server id, mask, routers, DNS and NTP servers in every packet, and 0.0.0.0 fills
+// most ciaddr, siaddr and giaddr. A hit is a lookup instead of formatting four numbers, and
+// the string it returns has been flattened already if it was printed before.
+const SEEN_BITS = 8;
+const seenAddress = new Int32Array(1 << SEEN_BITS); // the address, as a signed 32-bit value
+const seenText: string[] = new Array<string>(1 << SEEN_BITS).fill("0.0.0.0"); // its text (0 → 0.0.0.0)
+
+/** The dotted text of the address v (a 32-bit value, signed or not). */
+function addressText(v: number): string {
+  const key = v | 0;
+  const i = (key ^ (key >>> 8) ^ (key >>> 16) ^ (key >>> 24)) & ((1 << SEEN_BITS) - 1);
+  if (seenAddress[i] === key) return seenText[i];
+  const text = `${(key >>> 24) & 255}.${(key >>> 16) & 255}.${(key >>> 8) & 255}.${key & 255}`;
+  seenAddress[i] = key;
+  seenText[i] = text;
+  return text;
+}
+
 export function ipFromBytes(b: Uint8Array, off: number): string {
-  return `${b[off]}.${b[off + 1]}.${b[off + 2]}.${b[off + 3]}`;
+  return addressText((b[off] << 24) | (b[off + 1] << 16) | (b[off + 2] << 8) | b[off + 3]);
 }
 
 /**
@@ -39,7 +58,7 @@ export function ipToU32(text: string): number {
 }
 
 export function u32ToIp(v: number): string {
-  return `${(v >>> 24) & 255}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
+  return addressText(v);
 }
 
 export function writeIp(b: Uint8Array, off: number, ip: string): void {
@@ -66,9 +85,16 @@ export function parseMac(text: string): Uint8Array | null {
 }
 
 export function toHex(b: Uint8Array, sep = ""): string {
+  if (sep === "") return hexRange(b, 0, b.length);
   let s = "";
-  if (sep === "") for (let i = 0; i < b.length; i++) s += HEX_PAIRS[b[i]];
-  else for (let i = 0; i < b.length; i++) s += (i ? sep : "") + HEX_PAIRS[b[i]];
+  for (let i = 0; i < b.length; i++) s += (i ? sep : "") + HEX_PAIRS[b[i]];
+  return s;
+}
+
+/** Hex of b[start, end), without making a view of it. */
+export function hexRange(b: Uint8Array, start: number, end: number): string {
+  let s = "";
+  for (let i = start; i < end; i++) s += HEX_PAIRS[b[i]];
   return s;
 }
 

@@ -6,8 +6,8 @@ import { fromHex, latin1, macToString, toHex } from "./bytes.ts";
 import { fold, sum16 } from "./checksum.ts";
 import { parseIpv4Udp, IPPROTO_UDP } from "./frame.ts";
 import { isSupportedLinktype, linktypeName, unwrapLink, LINKTYPE_ETHERNET } from "./link.ts";
-import { decodeBootp, decodeMessage, type DecodeErrorKind, type DecodeWarning, type DhcpMessage } from "./message.ts";
-import { decodeOption, optionName, MESSAGE_TYPES } from "./options.ts";
+import { decodeBootp, decodeMessage, optionAt, type DecodeErrorKind, type DecodeWarning, type DhcpMessage } from "./message.ts";
+import { optionName, MESSAGE_TYPES } from "./options.ts";
 import { isCaptureStart } from "./capture-types.ts";
 import { nameVendorSubOptions } from "./vendor-options.ts";
 import { decodePcap } from "./pcap.ts";
@@ -91,12 +91,13 @@ export function viewMessage(payload: Uint8Array, withHex = true): MessageResult 
   }
   const m = d.message;
   const options: OptionEntry[] = [];
-  for (const [code, data] of m.options) {
-    const r = decodeOption(code, data);
+  const t = m.options;
+  for (let i = 0; i < t.size; i++) {
+    const code = t.codeAt(i), r = optionAt(t, i);
     const entry: OptionEntry = r.ok
       ? { code, name: optionName(code), value: r.value }
       : { code, name: optionName(code), error: `${r.error.reason} (at byte ${r.error.offset})` };
-    if (withHex) entry.hex = toHex(data);
+    if (withHex) entry.hex = t.hexAt(i);
     options.push(entry);
   }
   const type = m.options.get(53);

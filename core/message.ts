@@ -3,7 +3,7 @@
 // through typed getters that take a default and never throw.
 
 import { ipFromBytes, latin1, writeIp } from "./bytes.ts";
-import { decodeOption, type OptionValue } from "./options.ts";
+import { decodeOptionAt, type OptionResult, type OptionValue } from "./options.ts";
 import { OptionTable } from "./option-table.ts";
 
 export { OptionTable };
@@ -15,6 +15,11 @@ export const BOOTREQUEST = 1, BOOTREPLY = 2;
 export const OPT_PAD = 0, OPT_END = 255;
 const MAX_OPTION_TOTAL = 16384; // cap for one code's concatenated value (RFC 3396)
 
+/**
+ * A decoded message. It reads the bytes it was decoded from in place (options, addresses,
+ * chaddr), so that buffer must stay as it is while the message is in use: the receive path
+ * hands each frame its own copy; whoever decodes from a reused buffer reads what it needs first.
+ */
 export interface DhcpMessage {
   op: number;
   htype: number;
@@ -30,8 +35,12 @@ export interface DhcpMessage {
   chaddr: Uint8Array; // 16 bytes as on the wire
   sname: string;      // up to the first NUL; "" when the field carries options or lacks a NUL
   file: string;
-  /** Raw option values in first-seen order; repeated codes concatenated (RFC 3396). */
-  options: ReadonlyMap<number, Uint8Array>;
+  /**
+   * Raw option values in first-seen order; repeated codes concatenated (RFC 3396). Reads as a
+   * ReadonlyMap<number, Uint8Array>; typed values come from getOption / optionAt, which read
+   * the bytes in place.
+   */
+  options: OptionTable;
 }
 
 export type DecodeErrorKind =
@@ -80,34 +89,57 @@ export function decodeMessage(buf: Uint8Array): DecodeResult {
     const e = parseOptions(buf, 44, 108, options, warnings, false);
     if (e) return { ok: false, error: e };
   }
-  const text = textFields(buf, ov, warnings);
-  return { ok: true, warnings, message: headerFields(buf, text, options) };
+  // sname and file, unless option 52 says they carry options
+  const sname = ov & 2 ? "" : textField(buf, 44, 108, "sname-unterminated", warnings);
+  const file = ov & 1 ? "" : textField(buf, 108, 236, "file-unterminated", warnings);
+  return { ok: true, warnings, message: new DecodedMessage(buf, sname, file, options) };
 }
 
-/** sname and file, unless option 52 says they carry options. */
-function textFields(buf: Uint8Array, ov: number, warnings: DecodeWarning[]): { sname: string; file: string } {
-  let sname = "", file = "";
-  if (!(ov & 2)) {
-    const s = cString(buf, 44, 108);
-    if (s === null) warnings.push({ kind: "sname-unterminated", offset: 44 });
-    else sname = s;
-  }
-  if (!(ov & 1)) {
-    const f = cString(buf, 108, 236);
-    if (f === null) warnings.push({ kind: "file-unterminated", offset: 108 });
-    else file = f;
-  }
-  return { sname, file };
+/** The NUL-terminated text of buf[start, end); without a NUL, "" and a warning. */
+function textField(buf: Uint8Array, start: number, end: number, kind: DecodeWarningKind, warnings: DecodeWarning[]): string {
+  const s = cString(buf, start, end);
+  if (s !== null) return s;
+  warnings.push({ kind, offset: start });
+  return "";
 }
 
-function headerFields(buf: Uint8Array, text: { sname: string; file: string }, options: ReadonlyMap<number, Uint8Array>): DhcpMessage {
-  return {
-    op: buf[0], htype: buf[1], hlen: buf[2], hops: buf[3],
-    xid: u32at(buf, 4), secs: u16at(buf, 8), flags: u16at(buf, 10),
-    ciaddr: ipFromBytes(buf, 12), yiaddr: ipFromBytes(buf, 16),
-    siaddr: ipFromBytes(buf, 20), giaddr: ipFromBytes(buf, 24),
-    chaddr: buf.slice(28, 44), sname: text.sname, file: text.file, options,
-  };
+/**
+ * A decoded message. The addresses and chaddr are read from the message's bytes when asked
+ * for: most packets are looked at for their xid, type and a few options, and four address
+ * strings and a copy of chaddr cost more than the rest of the decode. They read as fields
+ * (getters), and toJSON gives every field as a plain object of them would.
+ */
+class DecodedMessage implements DhcpMessage {
+  readonly op: number;
+  readonly htype: number;
+  readonly hlen: number;
+  readonly hops: number;
+  readonly xid: number;
+  readonly secs: number;
+  readonly flags: number;
+  #buf: Uint8Array;
+  #chaddr: Uint8Array | undefined;
+
+  constructor(buf: Uint8Array, readonly sname: string, readonly file: string, readonly options: OptionTable) {
+    this.#buf = buf;
+    this.op = buf[0]; this.htype = buf[1]; this.hlen = buf[2]; this.hops = buf[3];
+    this.xid = u32at(buf, 4); this.secs = u16at(buf, 8); this.flags = u16at(buf, 10);
+  }
+
+  get ciaddr(): string { return ipFromBytes(this.#buf, 12); }
+  get yiaddr(): string { return ipFromBytes(this.#buf, 16); }
+  get siaddr(): string { return ipFromBytes(this.#buf, 20); }
+  get giaddr(): string { return ipFromBytes(this.#buf, 24); }
+  /** A copy, made once: the 16 bytes as on the wire. */
+  get chaddr(): Uint8Array { return (this.#chaddr ??= this.#buf.slice(28, 44)); }
+
+  toJSON(): DhcpMessage {
+    return {
+      op: this.op, htype: this.htype, hlen: this.hlen, hops: this.hops, xid: this.xid, secs: this.secs, flags: this.flags,
+      ciaddr: this.ciaddr, yiaddr: this.yiaddr, siaddr: this.siaddr, giaddr: this.giaddr,
+      chaddr: this.chaddr, sname: this.sname, file: this.file, options: this.options,
+    };
+  }
 }
 
 /**
@@ -119,8 +151,9 @@ export function decodeBootp(buf: Uint8Array): { message: DhcpMessage; vend: Uint
   if (buf.length < BOOTP_HEADER_LEN) return null;
   if (buf.length >= BOOTP_HEADER_LEN + 4 && u32at(buf, BOOTP_HEADER_LEN) === MAGIC_COOKIE) return null;
   const warnings: DecodeWarning[] = [];
-  const text = textFields(buf, 0, warnings);
-  return { message: headerFields(buf, text, new Map()), vend: buf.subarray(BOOTP_HEADER_LEN), warnings };
+  const sname = textField(buf, 44, 108, "sname-unterminated", warnings);
+  const file = textField(buf, 108, 236, "file-unterminated", warnings);
+  return { message: new DecodedMessage(buf, sname, file, new OptionTable(buf)), vend: buf.subarray(BOOTP_HEADER_LEN), warnings };
 }
 
 function parseOptions(
@@ -141,10 +174,9 @@ function parseOptions(
     const len = buf[p + 1];
     if (p + 2 + len > end) return { kind: "option-truncated", code, offset: p, reason: `option ${code} length ${len} runs past the end` };
     if (!main && code === 52) { p += 2 + len; continue; } // no second overload
-    if (into.lengthOf(code) + len > MAX_OPTION_TOTAL) {
+    if (into.add(code, p + 2, len, MAX_OPTION_TOTAL) < 0) {
       return { kind: "option-too-long", code, offset: p, reason: `option ${code} concatenated over ${MAX_OPTION_TOTAL} bytes` };
     }
-    into.add(code, p + 2, len);
     p += 2 + len;
   }
   warnings.push({ kind: "no-end", offset: end });
@@ -153,10 +185,15 @@ function parseOptions(
 
 // ---- typed getters: a default instead of an exception ----
 
+/** The typed value of the option in `slot` (first-seen order), read in place by its codec. */
+export function optionAt(options: OptionTable, slot: number): OptionResult {
+  return decodeOptionAt(options.codeAt(slot), options.bytesAt(slot), options.startAt(slot), options.lengthAt(slot));
+}
+
 export function getOption(msg: DhcpMessage, code: number): OptionValue | undefined {
-  const raw = msg.options.get(code);
-  if (!raw) return undefined;
-  const r = decodeOption(code, raw);
+  const slot = msg.options.slotOf(code);
+  if (slot < 0) return undefined;
+  const r = optionAt(msg.options, slot);
   return r.ok ? r.value : undefined;
 }
 

@@ -1,10 +1,10 @@
 // What discover collects: which received frames count as OFFERs to us (one per server, the
 // rest dropped into counters) and what each OFFER says. The shell feeds it frames and the time.
 
-import { macToString, toHex } from "./bytes.ts";
+import { macToString } from "./bytes.ts";
 import type { ParsedFrame } from "./frame.ts";
-import { getIp, getIps, getString, getU32, messageType, getOption, type DhcpMessage } from "./message.ts";
-import { decodeOption, optionName, DHCPOFFER, MESSAGE_TYPES, type ClasslessRoute, type OptionValue } from "./options.ts";
+import { getIp, getIps, getString, getU32, messageType, getOption, optionAt, type DhcpMessage } from "./message.ts";
+import { optionName, DHCPOFFER, MESSAGE_TYPES, type ClasslessRoute, type OptionValue } from "./options.ts";
 import { isSubnetEdge, isUsableAddress } from "./lease-times.ts";
 import { isAllowed, type AllowList } from "./allow-list.ts";
 import { DropCounters } from "./drops.ts";
@@ -46,11 +46,12 @@ export interface Offer {
 
 export function optionViews(msg: DhcpMessage): OptionView[] {
   const out: OptionView[] = [];
-  for (const [code, data] of msg.options) {
-    const r = decodeOption(code, data);
+  const t = msg.options;
+  for (let i = 0; i < t.size; i++) {
+    const code = t.codeAt(i), r = optionAt(t, i), hex = t.hexAt(i);
     out.push(r.ok
-      ? { code, name: optionName(code), value: r.value, hex: toHex(data) }
-      : { code, name: optionName(code), error: r.error.reason, hex: toHex(data) });
+      ? { code, name: optionName(code), value: r.value, hex }
+      : { code, name: optionName(code), error: r.error.reason, hex });
   }
   return nameVendorSubOptions(out);
 }

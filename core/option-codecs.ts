@@ -3,7 +3,7 @@
 // all with the same four functions (core/codecs/codec.ts). The registry that maps an option
 // code to its name and codec is core/options.ts.
 
-export type { Codec, CodecError, Decoded } from "./codecs/codec.ts";
+export type { Codec, Decoded } from "./codecs/codec.ts";
 export * from "./codecs/numbers.ts";
 export * from "./codecs/addresses.ts";
 export * from "./codecs/text.ts";

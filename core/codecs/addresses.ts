@@ -2,24 +2,23 @@
 // (21, 33).
 
 import { ipFromBytes, parseIp, u32ToIp } from "../bytes.ts";
-import { bad, type Codec, ipU32, ok, splitList, writeU32 } from "./codec.ts";
+import { bad, type Codec, codec, CodecError, fail, ipU32, ok, readU32, splitList, writeU32 } from "./codec.ts";
 
-export const ip: Codec<string> = {
-  decode: (b) => (b.length === 4 ? ok(ipFromBytes(b, 0)) : bad(`length ${b.length}, an IPv4 address needs 4`)),
+export const ip: Codec<string> = codec({
+  read: (b, off, len) => (len === 4 ? ipFromBytes(b, off) : fail(`length ${len}, an IPv4 address needs 4`)),
   encodingLength: () => 4,
   encode(v, buf, off) { writeU32(buf, off, ipU32(v)); return 4; },
   parse: (text) => (parseIp(text.trim()) === null ? bad(`"${text}" is not an IPv4 address`) : ok(u32ToIp(parseIp(text.trim())!))),
-};
+});
 
 /** A subnet mask: an address whose ones are contiguous (HOSTILE 24). */
-export const mask: Codec<string> = {
+export const mask: Codec<string> = codec({
   ...ip,
-  decode(b) {
-    const r = ip.decode(b);
-    if (!r.ok) return r;
-    const inv = ~((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]) >>> 0;
-    if ((inv & (inv + 1)) !== 0) return bad(`${r.value} is not a contiguous mask`);
-    return r;
+  read(b, off, len) {
+    const v = ip.read(b, off, len);
+    if (v instanceof CodecError) return v;
+    const inv = ~readU32(b, off) >>> 0;
+    return (inv & (inv + 1)) !== 0 ? fail(`${v} is not a contiguous mask`) : v;
   },
   parse(text) {
     const t = text.trim();
@@ -34,22 +33,21 @@ export const mask: Codec<string> = {
     ip.encode(r.value, enc, 0);
     return mask.decode(enc);
   },
-};
+});
 
 /** A list of IPv4 addresses (3, 6, 42, …): at least one, no 0.0.0.0, at most 63 (HOSTILE 16). */
 export function ipList(opts: { allowEmpty?: boolean } = {}): Codec<string[]> {
-  return {
-    decode(b) {
-      if (b.length === 0 && opts.allowEmpty) return ok([]);
-      if (b.length === 0 || b.length % 4 !== 0) return bad(`length ${b.length} is not a positive multiple of 4`);
-      if (b.length > 252) return bad(`${b.length / 4} addresses, more than 63`);
+  return codec({
+    read(b, off, len) {
+      if (len === 0 && opts.allowEmpty) return [];
+      if (len === 0 || len % 4 !== 0) return fail(`length ${len} is not a positive multiple of 4`);
+      if (len > 252) return fail(`${len / 4} addresses, more than 63`);
       const out: string[] = [];
-      for (let i = 0; i < b.length; i += 4) {
-        const a = ipFromBytes(b, i);
-        if (a === "0.0.0.0") return bad("0.0.0.0 in an address list", i);
-        out.push(a);
+      for (let i = off; i < off + len; i += 4) {
+        if ((b[i] | b[i + 1] | b[i + 2] | b[i + 3]) === 0) return fail("0.0.0.0 in an address list", i - off);
+        out.push(ipFromBytes(b, i));
       }
-      return ok(out);
+      return out;
     },
     encodingLength: (v) => v.length * 4,
     encode(v, buf, off) { v.forEach((a, i) => { writeU32(buf, off + i * 4, ipU32(a)); }); return v.length * 4; },
@@ -66,16 +64,16 @@ export function ipList(opts: { allowEmpty?: boolean } = {}): Codec<string[]> {
       }
       return ok(out);
     },
-  };
+  });
 }
 
 /** Pairs of addresses (21 policy filter: address/mask; 33 static routes: destination/router). */
-export const ipPairs: Codec<[string, string][]> = {
-  decode(b) {
-    if (b.length === 0 || b.length % 8 !== 0) return bad(`length ${b.length} is not a positive multiple of 8`);
+export const ipPairs: Codec<[string, string][]> = codec({
+  read(b, off, len) {
+    if (len === 0 || len % 8 !== 0) return fail(`length ${len} is not a positive multiple of 8`);
     const out: [string, string][] = [];
-    for (let i = 0; i < b.length; i += 8) out.push([ipFromBytes(b, i), ipFromBytes(b, i + 4)]);
-    return ok(out);
+    for (let i = off; i < off + len; i += 8) out.push([ipFromBytes(b, i), ipFromBytes(b, i + 4)]);
+    return out;
   },
   encodingLength: (v) => v.length * 8,
   encode(v, buf, off) {
@@ -92,4 +90,4 @@ export const ipPairs: Codec<[string, string][]> = {
     }
     return out.length ? ok(out) : bad("needs at least one ADDRESS:ADDRESS pair");
   },
-};
+});

@@ -1,17 +1,17 @@
 // Identifiers a client sends about itself: 61 client identifier (RFC 2132 9.14), 97 client
 // machine identifier and 94 network interface identifier (RFC 4578).
 
-import { fromHex, macToString, parseMac, toHex } from "../bytes.ts";
-import { bad, type Codec, ok } from "./codec.ts";
+import { fromHex, hexRange, macToString, parseMac } from "../bytes.ts";
+import { bad, type Codec, codec, fail, ok } from "./codec.ts";
 
 /** 61 client identifier: a type byte, then the id; type 1 (Ethernet) carries a MAC. */
 export interface ClientId { type: number; id: string }
 
-export const clientId: Codec<ClientId> = {
-  decode(b) {
-    if (b.length < 2) return bad(`length ${b.length}: needs a type and at least one byte`);
-    if (b[0] === 1 && b.length !== 7) return bad(`type 1 (Ethernet) needs 6 bytes of MAC, has ${b.length - 1}`);
-    return ok({ type: b[0], id: b[0] === 1 ? macToString(b, 1) : toHex(b.subarray(1)) });
+export const clientId: Codec<ClientId> = codec({
+  read(b, off, len) {
+    if (len < 2) return fail(`length ${len}: needs a type and at least one byte`);
+    if (b[off] === 1 && len !== 7) return fail(`type 1 (Ethernet) needs 6 bytes of MAC, has ${len - 1}`);
+    return { type: b[off], id: b[off] === 1 ? macToString(b, off + 1) : hexRange(b, off + 1, off + len) };
   },
   encodingLength: (v) => 1 + (v.type === 1 ? 6 : v.id.length / 2),
   encode(v, buf, off) {
@@ -33,14 +33,14 @@ export const clientId: Codec<ClientId> = {
     }
     return clientId.decode(bytes);
   },
-};
+});
 
 /** 97 client machine identifier (RFC 4578): type 0 and a 16-byte UUID/GUID. */
-export const uuid: Codec<string> = {
-  decode(b) {
-    if (b.length !== 17 || b[0] !== 0) return bad(`expected type 0 and 16 bytes, got length ${b.length}`);
-    const h = toHex(b.subarray(1));
-    return ok(`${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`);
+export const uuid: Codec<string> = codec({
+  read(b, off, len) {
+    if (len !== 17 || b[off] !== 0) return fail(`expected type 0 and 16 bytes, got length ${len}`);
+    const h = (i: number, j: number) => hexRange(b, off + 1 + i, off + 1 + j);
+    return `${h(0, 4)}-${h(4, 6)}-${h(6, 8)}-${h(8, 10)}-${h(10, 16)}`;
   },
   encodingLength: () => 17,
   encode(v, buf, off) { buf[off] = 0; buf.set(fromHex(v.replace(/-/g, ""))!, off + 1); return 17; },
@@ -49,13 +49,13 @@ export const uuid: Codec<string> = {
     if (!/^[0-9a-f]{32}$/i.test(h)) return bad(`"${t}" is not a UUID`);
     return uuid.decode(Uint8Array.of(0, ...fromHex(h)!));
   },
-};
+});
 
 /** 94 client network interface identifier (RFC 4578): type, major, minor. */
 export interface Ndi { type: number; major: number; minor: number }
 
-export const ndi: Codec<Ndi> = {
-  decode: (b) => (b.length === 3 ? ok({ type: b[0], major: b[1], minor: b[2] }) : bad(`length ${b.length}, needs 3`)),
+export const ndi: Codec<Ndi> = codec({
+  read: (b, off, len) => (len === 3 ? { type: b[off], major: b[off + 1], minor: b[off + 2] } : fail(`length ${len}, needs 3`)),
   encodingLength: () => 3,
   encode(v, buf, off) { buf[off] = v.type; buf[off + 1] = v.major; buf[off + 2] = v.minor; return 3; },
   parse(t) {
@@ -63,4 +63,4 @@ export const ndi: Codec<Ndi> = {
     if (!m || [m[1], m[2], m[3]].some((x) => Number(x) > 255)) return bad(`"${t}" is not TYPE.MAJOR.MINOR`);
     return ok({ type: Number(m[1]), major: Number(m[2]), minor: Number(m[3]) });
   },
-};
+});

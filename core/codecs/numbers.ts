@@ -2,14 +2,14 @@
 // 8- or 16-bit numbers (55, 93), and the two enumerations a DHCP message carries (53 message
 // type, 52 overload).
 
-import { bad, type Codec, type Decoded, ok, view, writeU32, splitList } from "./codec.ts";
+import { bad, type Codec, codec, CodecError, type Decoded, fail, ok, readU32, splitList, writeU32 } from "./codec.ts";
 
 function uint(size: 1 | 2 | 4, name: string): Codec<number> {
   const max = size === 4 ? 0xffffffff : (1 << (8 * size)) - 1;
-  return {
-    decode(b) {
-      if (b.length !== size) return bad(`length ${b.length}, ${name} needs ${size}`);
-      return ok(size === 1 ? b[0] : size === 2 ? (b[0] << 8) | b[1] : ((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]) >>> 0);
+  return codec({
+    read(b, off, len) {
+      if (len !== size) return fail(`length ${len}, ${name} needs ${size}`);
+      return size === 1 ? b[off] : size === 2 ? (b[off] << 8) | b[off + 1] : readU32(b, off);
     },
     encodingLength: () => size,
     encode(v, buf, off) {
@@ -24,7 +24,7 @@ function uint(size: 1 | 2 | 4, name: string): Codec<number> {
       if (!Number.isInteger(n) || n < 0 || n > max) return bad(`"${text}" is not a whole number from 0 to ${max}`);
       return ok(n);
     },
-  };
+  });
 }
 
 export const u8 = uint(1, "u8");
@@ -32,7 +32,7 @@ export const u16 = uint(2, "u16");
 export const u32 = uint(4, "u32");
 
 /** Seconds (lease, T1, T2, 108): a u32 where 0xffffffff means infinite; "infinite" parses. */
-export const seconds: Codec<number> = {
+export const seconds: Codec<number> = codec({
   ...u32,
   parse(text) {
     if (/^(infinite|infinity|forever)$/i.test(text.trim())) return ok(0xffffffff);
@@ -43,13 +43,13 @@ export const seconds: Codec<number> = {
     if (n > 0xffffffff) return bad(`"${text}" is beyond 2^32 - 1 seconds`);
     return ok(n);
   },
-};
+});
 
 /** Signed 32-bit (option 2, time offset from UTC). */
-export const i32: Codec<number> = {
-  decode(b) {
-    if (b.length !== 4) return bad(`length ${b.length}, a signed 32-bit value needs 4`);
-    return ok(view(b).getInt32(0));
+export const i32: Codec<number> = codec({
+  read(b, off, len) {
+    if (len !== 4) return fail(`length ${len}, a signed 32-bit value needs 4`);
+    return readU32(b, off) | 0;
   },
   encodingLength: () => 4,
   encode(v, buf, off) { writeU32(buf, off, v | 0); return 4; },
@@ -58,14 +58,14 @@ export const i32: Codec<number> = {
     if (!Number.isInteger(n) || n < -0x80000000 || n > 0x7fffffff) return bad(`"${text}" is not a signed 32-bit number`);
     return ok(n);
   },
-};
+});
 
 /** One byte, 0 or 1 (RFC 2132 "flag" options such as 19, IP forwarding). */
-export const bool: Codec<boolean> = {
-  decode(b) {
-    if (b.length !== 1) return bad(`length ${b.length}, a boolean needs 1`);
-    if (b[0] > 1) return bad(`value ${b[0]} is neither 0 nor 1`);
-    return ok(b[0] === 1);
+export const bool: Codec<boolean> = codec({
+  read(b, off, len) {
+    if (len !== 1) return fail(`length ${len}, a boolean needs 1`);
+    if (b[off] > 1) return fail(`value ${b[off]} is neither 0 nor 1`);
+    return b[off] === 1;
   },
   encodingLength: () => 1,
   encode(v, buf, off) { buf[off] = v ? 1 : 0; return 1; },
@@ -75,27 +75,26 @@ export const bool: Codec<boolean> = {
     if (["0", "false", "off", "no"].includes(t)) return ok(false);
     return bad(`"${text}" is not true/false`);
   },
-};
+});
 
 /** Zero-length presence flag (80 rapid commit, 116 with length 0 is not this). */
-export const flag: Codec<true> = {
-  decode: (b) => (b.length === 0 ? ok(true as const) : bad(`length ${b.length}, a flag carries no data`)),
+export const flag: Codec<true> = codec({
+  read: (_b, _off, len) => (len === 0 ? (true as const) : fail(`length ${len}, a flag carries no data`)),
   encodingLength: () => 0,
   encode: () => 0,
   parse: (text) => (text.trim() === "" || /^(true|1|yes|on)$/i.test(text.trim()) ? ok(true as const) : bad(`"${text}": a flag takes no value`)),
-};
+});
 
 /** A list of 8- or 16-bit numbers (55 parameter request list, 25 MTU plateaus, 93, 117). */
 export function uintList(size: 1 | 2, opts: { min?: number } = {}): Codec<number[]> {
   const one = uint(size, size === 1 ? "u8" : "u16");
-  return {
-    decode(b) {
-      if (b.length % size !== 0) return bad(`length ${b.length} is not a multiple of ${size}`);
-      if (b.length < (opts.min ?? 0) * size) return bad(`needs at least ${opts.min} value(s)`);
+  return codec({
+    read(b, off, len) {
+      if (len % size !== 0) return fail(`length ${len} is not a multiple of ${size}`);
+      if (len < (opts.min ?? 0) * size) return fail(`needs at least ${opts.min} value(s)`);
       const out: number[] = [];
-      const dv = view(b);
-      for (let i = 0; i < b.length; i += size) out.push(size === 1 ? b[i] : dv.getUint16(i));
-      return ok(out);
+      for (let i = off; i < off + len; i += size) out.push(size === 1 ? b[i] : (b[i] << 8) | b[i + 1]);
+      return out;
     },
     encodingLength: (v) => v.length * size,
     encode(v, buf, off) { v.forEach((n, i) => { one.encode(n, buf, off + i * size); }); return v.length * size; },
@@ -108,7 +107,7 @@ export function uintList(size: 1 | 2, opts: { min?: number } = {}): Codec<number
       }
       return out.length >= (opts.min ?? 0) ? ok(out) : bad(`needs at least ${opts.min} value(s)`);
     },
-  };
+  });
 }
 
 /** 53 message type, by name or number. */
@@ -118,11 +117,11 @@ export const MESSAGE_TYPE_NAMES = [
   "BULKLEASEQUERY", "LEASEQUERYDONE", "ACTIVELEASEQUERY", "LEASEQUERYSTATUS", "TLS",
 ] as const;
 
-export const messageType: Codec<number> = {
-  decode(b) {
-    if (b.length !== 1) return bad(`length ${b.length}, message type needs 1`);
-    if (b[0] === 0 || b[0] >= MESSAGE_TYPE_NAMES.length) return bad(`unknown message type ${b[0]}`);
-    return ok(b[0]);
+export const messageType: Codec<number> = codec({
+  read(b, off, len) {
+    if (len !== 1) return fail(`length ${len}, message type needs 1`);
+    if (b[off] === 0 || b[off] >= MESSAGE_TYPE_NAMES.length) return fail(`unknown message type ${b[off]}`);
+    return b[off];
   },
   encodingLength: () => 1,
   encode(v, buf, off) { buf[off] = v; return 1; },
@@ -134,15 +133,19 @@ export const messageType: Codec<number> = {
     if (Number.isInteger(n) && n > 0 && n < MESSAGE_TYPE_NAMES.length) return ok(n);
     return bad(`"${t}" is not a message type (DISCOVER, OFFER, REQUEST, …)`);
   },
-};
+});
 
 /** 52 overload: 1 file, 2 sname, 3 both. */
-function overloadCheck(r: Decoded<number>): Decoded<number> {
-  return r.ok && (r.value < 1 || r.value > 3) ? bad(`overload value ${r.value} is not 1, 2 or 3 (file, sname, both)`) : r;
-}
+const overloadWrong = (v: number) => `overload value ${v} is not 1, 2 or 3 (file, sname, both)`;
 
-export const overload: Codec<number> = {
+export const overload: Codec<number> = codec({
   ...u8,
-  decode: (b) => overloadCheck(u8.decode(b)),
-  parse: (t) => overloadCheck(u8.parse(t)),
-};
+  read(b, off, len) {
+    const v = u8.read(b, off, len);
+    return v instanceof CodecError || (v >= 1 && v <= 3) ? v : fail(overloadWrong(v));
+  },
+  parse(t) {
+    const r: Decoded<number> = u8.parse(t);
+    return r.ok && (r.value < 1 || r.value > 3) ? bad(overloadWrong(r.value)) : r;
+  },
+});

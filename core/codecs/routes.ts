@@ -3,28 +3,29 @@
 
 import { ipFromBytes, parseIp, u32ToIp } from "../bytes.ts";
 import { ip } from "./addresses.ts";
-import { bad, type Codec, ipU32, ok, splitList, writeU32 } from "./codec.ts";
+import { bad, type Codec, codec, fail, ipU32, ok, splitList, writeU32 } from "./codec.ts";
 
 export interface ClasslessRoute { destination: string; prefix: number; router: string }
 
-export const classlessRoutes: Codec<ClasslessRoute[]> = {
-  decode(b) {
-    if (b.length === 0) return bad("empty");
+export const classlessRoutes: Codec<ClasslessRoute[]> = codec({
+  read(b, off, len) {
+    if (len === 0) return fail("empty");
     const routes: ClasslessRoute[] = [];
-    let p = 0;
-    while (p < b.length) {
+    const end = off + len;
+    let p = off;
+    while (p < end) {
       const prefix = b[p];
-      if (prefix > 32) return bad(`prefix length ${prefix} over 32`, p);
-      const significant = Math.ceil(prefix / 8);
-      if (p + 1 + significant + 4 > b.length) return bad("route runs past the end", p);
+      if (prefix > 32) return fail(`prefix length ${prefix} over 32`, p - off);
+      const significant = (prefix + 7) >> 3;
+      if (p + 1 + significant + 4 > end) return fail("route runs past the end", p - off);
       let dest = 0;
       for (let i = 0; i < 4; i++) dest = dest * 256 + (i < significant ? b[p + 1 + i] : 0);
       const m = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
-      if ((dest & ~m) >>> 0 !== 0) return bad("destination has bits set beyond the prefix", p);
+      if ((dest & ~m) >>> 0 !== 0) return fail("destination has bits set beyond the prefix", p - off);
       routes.push({ destination: u32ToIp(dest), prefix, router: ipFromBytes(b, p + 1 + significant) });
       p += 1 + significant + 4;
     }
-    return ok(routes);
+    return routes;
   },
   encodingLength: (v) => v.reduce((n, r) => n + 1 + Math.ceil(r.prefix / 8) + 4, 0),
   encode(v, buf, off) {
@@ -58,4 +59,4 @@ export const classlessRoutes: Codec<ClasslessRoute[]> = {
     }
     return ok(out);
   },
-};
+});

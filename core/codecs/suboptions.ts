@@ -2,24 +2,25 @@
 // of 125's payloads), 43 vendor-specific information when it is sub-options (RFC 2132 8.4),
 // and 124/125 vendor-identifying blocks (RFC 3925).
 
-import { fromHex, toHex } from "../bytes.ts";
-import { bad, type Codec, ok, splitList, itemBytes, view, writeU32 } from "./codec.ts";
+import { fromHex, hexRange, toHex } from "../bytes.ts";
+import { bad, type Codec, codec, fail, itemBytes, ok, readU32, splitList, writeU32 } from "./codec.ts";
 
 /** Sub-options (82 relay agent information, RFC 3046; 125 payloads): code, length, value. */
 export interface SubOption { code: number; hex: string }
 
-export const subOptions: Codec<SubOption[]> = {
-  decode(b) {
+export const subOptions: Codec<SubOption[]> = codec({
+  read(b, off, len) {
     const subs: SubOption[] = [];
-    let p = 0;
-    while (p < b.length) {
-      if (p + 2 > b.length) return bad("sub-option header runs past the end", p);
-      const len = b[p + 1];
-      if (p + 2 + len > b.length) return bad(`sub-option ${b[p]} runs past the end`, p);
-      subs.push({ code: b[p], hex: toHex(b.subarray(p + 2, p + 2 + len)) });
-      p += 2 + len;
+    const end = off + len;
+    let p = off;
+    while (p < end) {
+      if (p + 2 > end) return fail("sub-option header runs past the end", p - off);
+      const n = b[p + 1];
+      if (p + 2 + n > end) return fail(`sub-option ${b[p]} runs past the end`, p - off);
+      subs.push({ code: b[p], hex: hexRange(b, p + 2, p + 2 + n) });
+      p += 2 + n;
     }
-    return ok(subs);
+    return subs;
   },
   encodingLength: (v) => v.reduce((n, s) => n + 2 + s.hex.length / 2, 0),
   encode(v, buf, off) {
@@ -39,24 +40,25 @@ export const subOptions: Codec<SubOption[]> = {
     }
     return out.length ? ok(out) : bad("needs at least one CODE=VALUE");
   },
-};
+});
 
 /** 124/125 vendor-identifying (RFC 3925): enterprise number, then a length-prefixed blob. */
 export interface VendorBlock { enterprise: number; hex: string }
 
-export const vendorBlocks: Codec<VendorBlock[]> = {
-  decode(b) {
-    if (b.length === 0) return bad("empty");
+export const vendorBlocks: Codec<VendorBlock[]> = codec({
+  read(b, off, len) {
+    if (len === 0) return fail("empty");
     const out: VendorBlock[] = [];
-    let p = 0;
-    while (p < b.length) {
-      if (p + 5 > b.length) return bad("enterprise block header runs past the end", p);
-      const len = b[p + 4];
-      if (p + 5 + len > b.length) return bad("enterprise data runs past the end", p);
-      out.push({ enterprise: view(b).getUint32(p), hex: toHex(b.subarray(p + 5, p + 5 + len)) });
-      p += 5 + len;
+    const end = off + len;
+    let p = off;
+    while (p < end) {
+      if (p + 5 > end) return fail("enterprise block header runs past the end", p - off);
+      const n = b[p + 4];
+      if (p + 5 + n > end) return fail("enterprise data runs past the end", p - off);
+      out.push({ enterprise: readU32(b, p), hex: hexRange(b, p + 5, p + 5 + n) });
+      p += 5 + n;
     }
-    return ok(out);
+    return out;
   },
   encodingLength: (v) => v.reduce((n, x) => n + 5 + x.hex.length / 2, 0),
   encode(v, buf, off) {
@@ -75,7 +77,7 @@ export const vendorBlocks: Codec<VendorBlock[]> = {
     }
     return out.length ? ok(out) : bad("needs at least one ENTERPRISE:HEX");
   },
-};
+});
 
 /**
  * 43 vendor-specific information (RFC 2132 8.4): opaque to DHCP, but "SHOULD be encoded in
@@ -83,22 +85,24 @@ export const vendorBlocks: Codec<VendorBlock[]> = {
  * sub-options when the bytes are that (PAD skipped, END ends them); any other bytes stay one
  * hex string, as before: an opaque blob is not an error. A list is written back with its END.
  */
-export const vendorSpecific: Codec<SubOption[] | string> = {
-  decode(b) {
+export const vendorSpecific: Codec<SubOption[] | string> = codec({
+  read(b, off, len) {
+    const end = off + len;
+    const opaque = () => hexRange(b, off, end);
     const subs: SubOption[] = [];
-    let p = 0;
-    while (p < b.length) {
+    let p = off;
+    while (p < end) {
       const code = b[p];
       if (code === 0) { p++; continue; }
       if (code === 255) {
-        if (b.subarray(p + 1).some((x) => x !== 0)) return ok(toHex(b));
+        for (let q = p + 1; q < end; q++) if (b[q] !== 0) return opaque();
         break;
       }
-      if (p + 2 > b.length || p + 2 + b[p + 1] > b.length) return ok(toHex(b));
-      subs.push({ code, hex: toHex(b.subarray(p + 2, p + 2 + b[p + 1])) });
+      if (p + 2 > end || p + 2 + b[p + 1] > end) return opaque();
+      subs.push({ code, hex: hexRange(b, p + 2, p + 2 + b[p + 1]) });
       p += 2 + b[p + 1];
     }
-    return ok(subs.length ? subs : toHex(b));
+    return subs.length ? subs : opaque();
   },
   encodingLength: (v) => (typeof v === "string" ? v.length / 2 : subOptions.encodingLength(v) + 1),
   encode(v, buf, off) {
@@ -113,4 +117,4 @@ export const vendorSpecific: Codec<SubOption[] | string> = {
     const b = fromHex(t.replace(/^hex:/i, ""));
     return b ? ok(toHex(b)) : bad(`"${t}" is neither CODE=VALUE sub-options nor hex bytes (e.g. 1=text,6=hex:08 or 01aaff)`);
   },
-};
+});

@@ -1,16 +1,16 @@
 // Text and raw bytes: NVT ASCII text (12, 15, 56, …), opaque bytes shown as hex (43 and every
 // unknown option), and length-prefixed items (77 user class).
 
-import { fromHex, latin1, toHex } from "../bytes.ts";
-import { bad, type Codec, itemBytes, ok, splitList } from "./codec.ts";
+import { fromHex, hexRange, latin1, toHex } from "../bytes.ts";
+import { bad, type Codec, codec, fail, itemBytes, ok, splitList } from "./codec.ts";
 
 /**
  * NVT ASCII text (12 host name, 15 domain, 56 message, …). Kept byte for byte as Latin-1
  * (NUL, control characters and escapes included: HOSTILE 22); escaping is the printer's job.
  * Servers often add a trailing NUL; it is kept, not trimmed, so nothing is hidden.
  */
-export const text: Codec<string> = {
-  decode: (b) => (b.length === 0 ? bad("empty text") : ok(latin1(b))),
+export const text: Codec<string> = codec({
+  read: (b, off, len) => (len === 0 ? fail("empty text") : latin1(b, off, off + len)),
   encodingLength: (v) => v.length,
   encode(v, buf, off) { for (let i = 0; i < v.length; i++) buf[off + i] = v.charCodeAt(i) & 255; return v.length; },
   parse(t) {
@@ -18,34 +18,37 @@ export const text: Codec<string> = {
     if (/[^\x00-\xff]/.test(t)) return bad("only 8-bit characters; use hex:… for other bytes");
     return ok(t);
   },
-};
+});
 
 /** Opaque bytes, shown and typed as hex (43 vendor specific, unknown options). */
-export const hex: Codec<string> = {
-  decode: (b) => ok(toHex(b)),
+export const hex: Codec<string> = codec({
+  read: (b, off, len) => hexRange(b, off, off + len),
   encodingLength: (v) => v.length / 2,
   encode(v, buf, off) { const b = fromHex(v)!; buf.set(b, off); return b.length; },
   parse(t) {
     const b = fromHex(t.replace(/^hex:/i, ""));
     return b ? ok(toHex(b)) : bad(`"${t}" is not hex bytes (e.g. 01aaff or 01:aa:ff)`);
   },
-};
+});
 
 /** Length-prefixed items (77 user class, RFC 3004), each shown as text when printable, else hex:… */
-export const lengthPrefixedList: Codec<string[]> = {
-  decode(b) {
-    if (b.length === 0) return bad("empty");
+export const lengthPrefixedList: Codec<string[]> = codec({
+  read(b, off, len) {
+    if (len === 0) return fail("empty");
     const out: string[] = [];
-    let p = 0;
-    while (p < b.length) {
-      const len = b[p];
-      if (len === 0) return bad("zero-length item", p);
-      if (p + 1 + len > b.length) return bad("item runs past the end", p);
-      const item = b.subarray(p + 1, p + 1 + len);
-      out.push(item.every((c) => c >= 0x20 && c < 0x7f) && !latin1(item).startsWith("hex:") ? latin1(item) : "hex:" + toHex(item));
-      p += 1 + len;
+    const end = off + len;
+    let p = off;
+    while (p < end) {
+      const n = b[p];
+      if (n === 0) return fail("zero-length item", p - off);
+      if (p + 1 + n > end) return fail("item runs past the end", p - off);
+      let printable = true;
+      for (let i = p + 1; i <= p + n; i++) if (b[i] < 0x20 || b[i] >= 0x7f) { printable = false; break; }
+      const item = printable ? latin1(b, p + 1, p + 1 + n) : "";
+      out.push(printable && !item.startsWith("hex:") ? item : "hex:" + hexRange(b, p + 1, p + 1 + n));
+      p += 1 + n;
     }
-    return ok(out);
+    return out;
   },
   encodingLength: (v) => v.reduce((n, s) => n + 1 + itemBytes(s).length, 0),
   encode(v, buf, off) {
@@ -59,4 +62,4 @@ export const lengthPrefixedList: Codec<string[]> = {
     for (const s of items) { const b = itemBytes(s); if (b.length === 0 || b.length > 255) return bad(`item "${s}" must be 1-255 bytes`); }
     return ok(items);
   },
-};
+});
