@@ -36,7 +36,7 @@ export const requestArgs = {
   apply: { type: "boolean", description: "--daemon: put the address, default route and classless routes on the interface (netlink); take them off when the lease ends" },
   hook: { type: "string", description: "--daemon: run PROG (an absolute path, no shell) on every event, lease fields in its environment, JSON on stdin", valueHint: "PROG" },
   "hook-timeout": { type: "string", description: "--daemon: kill a hook still running after S seconds (default 10)", valueHint: "S" },
-  "hook-user": { type: "string", description: "--daemon: run the hook as USER (default: --user's, nobody; root for a hook that writes /etc)", valueHint: "USER" },
+  "hook-user": { type: "string", description: "--daemon: run the hook as USER (default --user's; root for a hook that writes /etc)", valueHint: "USER" },
   "route-metric": { type: "string", description: "--daemon --apply: the routes' metric (default 1000 + the interface's index)", valueHint: "N" },
   config: { type: "string", description: "--daemon: per-interface settings (TOML or JSON); SIGHUP re-reads it", valueHint: "FILE" },
   "state-dir": { ...dirArgs["state-dir"], description: "--daemon: where leases are stored, one JSON file per interface (default /var/lib/dhcptool)" },

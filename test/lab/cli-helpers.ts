@@ -3,7 +3,7 @@
 
 import { readFileSync } from "node:fs";
 import { inClient, type LabState } from "../../cli/lab/index.ts";
-import { MAIN } from "./helpers.ts";
+import { MAIN, RUNS_AS } from "./helpers.ts";
 
 /** Calls onLine with each line of stream as it comes, and with a last line that has no newline. */
 export async function readLines(stream: ReadableStream<Uint8Array>, onLine: (line: string) => void): Promise<void> {
@@ -62,11 +62,11 @@ export class Running {
     }
   }
 
-  /** Resolves once the process runs as nobody: its sockets are open and it is listening. */
+  /** Resolves once the process runs as the default --user: its sockets are open and it is listening. */
   async listening(timeoutMs = 15_000): Promise<void> {
     const until = Date.now() + timeoutMs;
     const uid = () => { try { return /^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${this.proc.pid}/status`, "utf8"))?.[1]; } catch { return undefined; } };
-    while (uid() !== "65534") {
+    while (uid() !== String(RUNS_AS.uid)) {
       if (Date.now() > until || this.proc.exitCode !== null) throw new Error(`never listening; stderr: ${this.err.join(" | ")}`);
       await Bun.sleep(20);
     }
