@@ -20,6 +20,20 @@ export async function readLines(stream: ReadableStream<Uint8Array>, onLine: (lin
   if (buf) onLine(buf); // a last line without its newline: tests look for exactly this
 }
 
+/**
+ * dhcptool ARGS run on a pty (util-linux's script), in the lab's client namespace (lab null:
+ * where we are): everything it wrote, stdout and stderr, as the terminal got them.
+ */
+export async function runOnTerminal(lab: LabState | null, args: string[], env: Record<string, string> = {}): Promise<{ screen: string; code: number }> {
+  const cmd = [process.execPath, MAIN, ...args].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(" ");
+  const argv = ["script", "-qec", cmd, "/dev/null"];
+  const p = Bun.spawn(lab ? inClient(lab, argv) : argv, {
+    stdout: "pipe", stderr: "pipe", stdin: "ignore", env: { ...process.env, TERM: "xterm", ...env },
+  });
+  const [screen, code] = await Promise.all([new Response(p.stdout).text(), p.exited]);
+  return { screen, code };
+}
+
 export class Running {
   readonly out: string[] = [];
   readonly err: string[] = [];
