@@ -19,6 +19,7 @@ export function clearStatusLine(): void {
 export class StatusLine {
   #timer: Timer | null = null;
   #shown = false;
+  #drawnAt = -Infinity;
 
   /** render() gives the line's text; it is drawn now and every 100 ms until stop(). */
   constructor(private readonly render: () => string) {}
@@ -42,8 +43,14 @@ export class StatusLine {
     let text = this.render();
     if (text.length > width) text = `${text.slice(0, width - 1)}…`;
     stderr.write(`\r\x1b[K${text}`);
+    this.#drawnAt = performance.now();
     this.#shown = true;
     onScreen = this;
+  }
+
+  /** Draws if the last drawing is 100 ms old: for a caller in a synchronous wait, where the timer cannot fire. */
+  tick(): void {
+    if (performance.now() - this.#drawnAt >= REDRAW_MS) this.draw();
   }
 
   erase(): void {
@@ -56,6 +63,40 @@ export class StatusLine {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = null;
     this.erase();
+  }
+}
+
+/**
+ * A status line of the step a command is at and how long it has lasted ("DHCPINFORM 2 of 3
+ * sent, waiting for the DHCPACK, 1.2 s"; "lab dtlab: waiting for kea-dhcp4 in dtlab-s2 to be
+ * ready, 0.3 s"), for waits that go by steps.
+ */
+export class StepStatus {
+  #step = "";
+  #since = 0;
+  #started = false;
+  readonly #line = new StatusLine(() => `${this.#step}, ${((performance.now() - this.#since) / 1000).toFixed(1)} s`);
+
+  /** One where it may be shown (stderr a terminal, a human reading it), else null. */
+  static forTerminal(human: boolean): StepStatus | null {
+    return human && isTty(2) ? new StepStatus() : null;
+  }
+
+  /** A new step, shown now and timed from now (the same step again is only redrawn when due). */
+  step(text: string): void {
+    if (text === this.#step) return this.#line.tick();
+    this.#step = text;
+    this.#since = performance.now();
+    if (this.#started) this.#line.draw();
+    else this.#line.start(); // drawn now, then every 100 ms
+    this.#started = true;
+  }
+
+  /** Erases the line: call before the result is printed. */
+  stop(): void {
+    this.#line.stop();
+    this.#started = false;
+    this.#step = "";
   }
 }
 

@@ -1,6 +1,6 @@
 // Which user to become after the sockets are open, and when. Every command that opens a
 // packet socket as root calls dropAfterOpen() right after: from then on the process parses
-// wire input as `--user` (default nobody) with at most the capability its mode still needs
+// wire input as `--user` (by default dhcptool's own account, see defaultAccount) with at most the capability its mode still needs
 // (CAP_NET_ADMIN for the daemon's --apply, CAP_NET_RAW for a prober that opens a socket per
 // probe). Run by an ordinary user with file capabilities (setcap on a copy of bun), it keeps
 // its uid and those capabilities (see dropAfterOpen). `--user root` keeps root, for a hook
@@ -11,30 +11,61 @@ import { log } from "./log.ts";
 import { UsageError, UserError } from "./errors.ts";
 import type { Capability } from "../native/privilege.ts";
 
-export const DEFAULT_USER = "nobody";
+/**
+ * The default `--user`: an account of dhcptool's own, as dhcpcd has `dhcpcd` and dhcpleased
+ * `_dhcp` (scripts/install.sh creates it: a system account with no home and no shell). Every
+ * other service that runs as nobody shares nobody's uid, and with it the right to signal our
+ * daemons (and ptrace them, were they dumpable); a uid of our own shares it with no one.
+ * Where the account does not exist (dhcptool run from a clone that setup.sh never installed),
+ * nobody.
+ */
+export const DEDICATED_USER = "dhcptool";
+export const FALLBACK_USER = "nobody";
 
 export const userArg = {
-  user: { type: "string", description: `After opening its sockets, run as USER with no other privilege (default ${DEFAULT_USER}; root keeps root)`, valueHint: "USER" },
+  user: {
+    type: "string",
+    description: `After opening its sockets, run as USER with no other privilege (default ${DEDICATED_USER}, its own account, or ${FALLBACK_USER} where that does not exist; root keeps root)`,
+    valueHint: "USER",
+  },
 } as const;
 
-export interface Account { name: string; uid: number; gid: number }
+/** A user to become; `why` says how it was chosen when no --user named it (for -v). */
+export interface Account { name: string; uid: number; gid: number; why?: string }
 
-/** A user from /etc/passwd (name or numeric uid). */
-export function lookupUser(name: string, passwd = "/etc/passwd"): Account {
+/** A user from passwd (name or numeric uid), or null when it has none. */
+export function findUser(name: string, passwd = "/etc/passwd"): Account | null {
   let text: string;
   try { text = readFileSync(passwd, "utf8"); } catch (err) { throw new UserError(`cannot read ${passwd} to find user "${name}": ${(err as Error).message}`); }
   for (const line of text.split("\n")) {
-    const f = line.split(":");
-    if (f.length < 4) continue;
+    const f = line.split(":"); // name:password:uid:gid:gecos:home:shell
+    if (f.length !== 7 || !/^\d+$/.test(f[2]) || !/^\d+$/.test(f[3])) continue;
     if (f[0] === name || (/^\d+$/.test(name) && f[2] === name)) return { name: f[0], uid: Number(f[2]), gid: Number(f[3]) };
   }
-  throw new UsageError(`--user ${name}: no such user in ${passwd}`);
+  return null;
 }
 
-export function accountFromArgs(args: Record<string, unknown>): Account | null {
-  const name = typeof args.user === "string" && args.user !== "" ? args.user : DEFAULT_USER;
-  if (name === "root" || name === "0") return null;
-  return lookupUser(name);
+/** A user from passwd that must exist (`--user NAME`). */
+export function lookupUser(name: string, passwd = "/etc/passwd"): Account {
+  const account = findUser(name, passwd);
+  if (account === null) throw new UsageError(`--user ${name}: no such user in ${passwd}`);
+  return account;
+}
+
+/** Who to become when no --user is given: dhcptool's own account, else nobody. */
+export function defaultAccount(passwd = "/etc/passwd"): Account {
+  const own = findUser(DEDICATED_USER, passwd);
+  if (own !== null) return { ...own, why: `the default --user: this tool's own account` };
+  const fallback = findUser(FALLBACK_USER, passwd);
+  if (fallback === null) throw new UserError(`neither ${DEDICATED_USER} nor ${FALLBACK_USER} is in ${passwd}: name a user to run as with --user USER`);
+  return { ...fallback, why: `the default --user: no ${DEDICATED_USER} account here (scripts/setup.sh creates it)` };
+}
+
+/** Who `--user` names (null: stay root). */
+export function accountFromArgs(args: Record<string, unknown>, passwd = "/etc/passwd"): Account | null {
+  if (typeof args.user !== "string" || args.user === "") return defaultAccount(passwd);
+  if (args.user === "root" || args.user === "0") return null;
+  return lookupUser(args.user, passwd);
 }
 
 /**
@@ -55,7 +86,7 @@ export async function dropAfterOpen(account: Account | null, keep: readonly Capa
   }
   const { dropPrivileges } = await import("../native/privilege.ts");
   const r = dropPrivileges(account.uid, account.gid, keep);
-  log.verbose(`${what}: now uid ${r.uid} gid ${r.gid} (${account.name}), capabilities kept: ${r.kept.length ? r.kept.map((c) => "cap_" + c).join(", ") : "none"} (checked in /proc/self/status, ${r.threads} threads)`);
+  log.verbose(`${what}: now uid ${r.uid} gid ${r.gid} (${account.why ? `${account.name}, ${account.why}` : account.name}), capabilities kept: ${r.kept.length ? r.kept.map((c) => "cap_" + c).join(", ") : "none"} (checked in /proc/self/status, ${r.threads} threads)`);
 }
 
 /**

@@ -28,9 +28,10 @@ export interface NextHop {
 /**
  * The next hop from iface to server. On the link (or no route at all: an interface without
  * an address, as discover often runs) the answer has no MAC: the caller's default stands.
- * Through a gateway: its MAC, resolved if need be; throws a UserError when it does not answer.
+ * Through a gateway: its MAC, resolved if need be (onResolving is told before that wait, up to
+ * 1.5 s); throws a UserError when it does not answer.
  */
-export async function nextHop(iface: string, server: string): Promise<NextHop> {
+export async function nextHop(iface: string, server: string, onResolving?: (gateway: string) => void): Promise<NextHop> {
   const { interfaceInfo } = await import("../../native/rawsocket.ts");
   const { NetlinkRoute } = await import("../../native/netlink.ts");
   const ifindex = interfaceInfo(iface).index;
@@ -49,6 +50,7 @@ export async function nextHop(iface: string, server: string): Promise<NextHop> {
     let mac = known();
     if (mac === null) {
       log.verbose(`${server} is routed through ${gateway}, not yet in the neighbour table: waking ARP for it`);
+      onResolving?.(gateway);
       await wakeArp(gateway);
       for (const until = performance.now() + RESOLVE_MS; mac === null && performance.now() < until;) {
         await Bun.sleep(POLL_MS);

@@ -67,6 +67,8 @@ export interface InformOptions {
   retryMs: number;
   tries: number;
   afterOpen?: () => Promise<void>;
+  /** Told after each INFORM goes out (n from 1), the wait for its ACK beginning. */
+  onSent?: (n: number) => void;
   /** Aborted (Ctrl-C, SIGTERM): stop waiting; the reason is the signal's name. */
   signal?: AbortSignal;
 }
@@ -116,10 +118,11 @@ export async function informOver(io: { transport: Transport; timers: Timers; clo
   let sent = 0;
   o.signal?.addEventListener("abort", () => wake(), { once: true });
   try {
-    await o.afterOpen?.(); // the ACK is parsed as nobody
+    await o.afterOpen?.(); // the ACK is parsed as --user
     for (let i = 0; i < o.tries && !ack && !o.signal?.aborted; i++) {
       transport.send(frame);
       sent++;
+      o.onSent?.(sent);
       await new Promise<void>((resolve) => {
         wake = resolve;
         timers.arm("retransmit", clock.now() + o.retryMs, resolve);

@@ -10,7 +10,8 @@ import {
 import { outputArgs, parseNumber, rejectUnknownFlags } from "../args.ts";
 import { EXIT, UsageError, UserError } from "../errors.ts";
 import { printJson } from "../render.ts";
-import { log, print } from "../log.ts";
+import { StepStatus } from "../live.ts";
+import { log, logLevel, print } from "../log.ts";
 import { selfArgv, selfCommand } from "../self.ts";
 
 const ACTIONS = ["up", "down", "status", "exec", "block", "unblock"] as const;
@@ -122,7 +123,7 @@ function seconds(value: string | undefined, flag: string): number | undefined {
   return parseNumber(value, flag, { min: 1, max: 0xfffffffe, integer: true, fallback: 0 });
 }
 
-function upLab(name: string, args: ParsedArgs<typeof labArgs>): LabState {
+function upLab(name: string, args: ParsedArgs<typeof labArgs>, progress?: (step: string) => void): LabState {
   const links = parseNumber(args.links, "links", { min: 1, max: MAX_LINKS, integer: true, fallback: 1 });
   const servers = parseNumber(args.servers, "servers", { min: 0, max: MAX_SERVERS, integer: true, fallback: links });
   return labUp({
@@ -134,7 +135,22 @@ function upLab(name: string, args: ParsedArgs<typeof labArgs>): LabState {
     renewTime: seconds(args["renew-time"], "renew-time"),
     rebindTime: seconds(args["rebind-time"], "rebind-time"),
     pool: args.pool === undefined || args.pool === "" ? undefined : parseNumber(args.pool, "pool", { min: 1, max: 65535, integer: true, fallback: 0 }),
-  });
+  }, progress);
+}
+
+/**
+ * lab up with, on a terminal, a status line of the step it is at (the network, each server,
+ * the wait for one to be ready, the relay) and for how long, erased before the result. labUp
+ * runs synchronously, so the line is drawn from its progress calls, not from a timer.
+ */
+function upLabShowingSteps(name: string, args: ParsedArgs<typeof labArgs>): LabState {
+  const status = StepStatus.forTerminal(args.json !== true && logLevel() >= 1);
+  if (!status) return upLab(name, args);
+  try {
+    return upLab(name, args, (step) => status.step(step));
+  } finally {
+    status.stop();
+  }
 }
 
 function upLabOrNot(name: string): LabState {
@@ -160,7 +176,7 @@ export default defineCommand({
     try {
       switch (args.action) {
         case "up": {
-          const state = upLab(name, args);
+          const state = upLabShowingSteps(name, args);
           if (args.json) printJson(state);
           else {
             describe(state);

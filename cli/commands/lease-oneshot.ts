@@ -4,6 +4,7 @@
 // address is in use (RFC 2131 3.1.5); inform asks for configuration for an address the host
 // already has (RFC 2131 3.4: the ACK carries options but no lease). Flags → cli/client/oneshot.ts → render.
 
+import { existsSync } from "node:fs";
 import { defineCommand, type ParsedArgs } from "citty";
 import { macToString, parseMac } from "../../core/bytes.ts";
 import type { ClientIdentity } from "../../core/client.ts";
@@ -16,11 +17,12 @@ import {
 } from "../args.ts";
 import { randomU32 } from "../client/identity.ts";
 import { nextHop } from "../client/next-hop.ts";
-import { interfaceMac, runInform, sendDecline, sendRelease } from "../client/oneshot.ts";
+import { interfaceMac, runInform, sendDecline, sendRelease, type InformResult } from "../client/oneshot.ts";
 import { callControl, controlPath, ControlError } from "../daemon/control.ts";
 import { leasePath, loadLease, removeLease } from "../daemon/store.ts";
 import { EXIT, signalExit, UsageError, UserError } from "../errors.ts";
-import { log, print } from "../log.ts";
+import { StepStatus } from "../live.ts";
+import { log, logLevel, print } from "../log.ts";
 import { printJson, renderPacket } from "../render.ts";
 import { accountFromArgs, dropAfterOpen, userArg } from "../privilege.ts";
 
@@ -38,6 +40,19 @@ async function identityFor(iface: string, args: ParsedArgs<typeof common>, store
   if (given instanceof Uint8Array) mac = given;
   else if (storedMac) mac = parseMac(storedMac) ?? mac;
   return { mac, hostname: null, clientId: clientIdFromArgs(args) };
+}
+
+/**
+ * On a terminal, what a one-shot waits for (the daemon's answer, ARP for the router to the
+ * server, the ACK to an INFORM), erased before the result; nothing on a pipe or with --json.
+ */
+function waitStatus(args: { json?: boolean }): StepStatus | null {
+  return StepStatus.forTerminal(args.json !== true && logLevel() >= 1);
+}
+
+/** nextHop(), its wait for ARP said on the status line. */
+function nextHopShown(status: StepStatus | null, iface: string, server: string) {
+  return nextHop(iface, server, (gateway) => status?.step(`waiting for ${gateway}, the router to ${server}, to answer ARP`));
 }
 
 /** A flag that must be given: its value, or a usage error saying what it is for. */
@@ -65,9 +80,12 @@ export const release = defineCommand({
     const iface = ifaceFromArgs(args.iface, "dhcptool lease release eth0");
     const { stateDir, runDir } = dirsFromArgs(args);
     const explicit = args.address !== undefined || args.server !== undefined;
+    const status = waitStatus(args);
     if (!explicit) {
       try {
-        const r = await callControl(controlPath(runDir, iface), { cmd: "release" });
+        const path = controlPath(runDir, iface);
+        if (existsSync(path)) status?.step(`asking the daemon on ${escapeText(iface)} to release its lease`);
+        const r = await callControl(path, { cmd: "release" }).finally(() => status?.stop());
         if (args.json) printJson({ ...r, via: "daemon" });
         else print(`${iface}: ${r.ok ? String(r.result) : `the daemon refused: ${escapeText(r.error)}`} (by its daemon)\n`);
         return r.ok ? EXIT.ok : EXIT.error;
@@ -83,7 +101,7 @@ export const release = defineCommand({
     const server = hostFromArgs(args.server, "server") ?? required(s?.lease.serverId ?? null, "--server IP: which server gave the address?");
     const serverMac = serverMacFromArgs(args)
       ?? (s && s.lease.serverId === server ? parseMac(s.lease.serverMac) : null)
-      ?? (await nextHop(iface, server)).mac ?? BROADCAST_MAC;
+      ?? (await nextHopShown(status, iface, server).finally(() => status?.stop())).mac ?? BROADCAST_MAC;
     const id = await identityFor(iface, args, s?.mac);
     const xid = randomU32();
     // Send only, nothing read from the wire: no need to drop privileges (--user root keeps
@@ -160,13 +178,20 @@ export const inform = defineCommand({
     const server = hostFromArgs(args.server, "server");
     const given = serverMacFromArgs(args);
     if (given && server === null) throw new UsageError("--server-mac goes with --server IP (the server it belongs to)");
-    const serverMac = given ?? (server !== null ? (await nextHop(iface, server)).mac : null) ?? BROADCAST_MAC;
     const { retryMs, tries } = retryFromArgs(args);
-    const id = await identityFor(iface, args);
     const account = accountFromArgs(args);
-    const r = await runInform({
-      iface, id, xid: randomU32(), address, server, serverMac, retryMs, tries, afterOpen: () => dropAfterOpen(account, [], "lease inform"),
-    });
+    const status = waitStatus(args);
+    let r: InformResult;
+    try {
+      const serverMac = given ?? (server !== null ? (await nextHopShown(status, iface, server)).mac : null) ?? BROADCAST_MAC;
+      const id = await identityFor(iface, args);
+      r = await runInform({
+        iface, id, xid: randomU32(), address, server, serverMac, retryMs, tries, afterOpen: () => dropAfterOpen(account, [], "lease inform"),
+        onSent: (n) => status?.step(`DHCPINFORM ${n} of ${tries} sent for ${address}, waiting for the DHCPACK`),
+      });
+    } finally {
+      status?.stop();
+    }
     if (!r.ack) {
       if (args.json) printJson({ ok: false, interface: iface, address, answer: null, dropped: r.dropped, interrupted: r.interrupted });
       if (r.interrupted) {

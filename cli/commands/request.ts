@@ -15,7 +15,7 @@ import { randomMac, randomU32 } from "../client/identity.ts";
 import type { LoadOptions } from "../client/load.ts";
 import { runRequest, type RequestOptions, type RequestResult } from "../client/request.ts";
 import { accountFromArgs, dropAfterOpen, userArg } from "../privilege.ts";
-import { StatusLine } from "../live.ts";
+import { StepStatus } from "../live.ts";
 import { log, logLevel, print, setDaemonLog } from "../log.ts";
 import { streamOutput } from "../output.ts";
 import { renderLeaseEnv, renderLeaseText } from "../render-lease.ts";
@@ -36,7 +36,7 @@ export const requestArgs = {
   apply: { type: "boolean", description: "--daemon: put the address, default route and classless routes on the interface (netlink); take them off when the lease ends" },
   hook: { type: "string", description: "--daemon: run PROG (an absolute path, no shell) on every event, lease fields in its environment, JSON on stdin", valueHint: "PROG" },
   "hook-timeout": { type: "string", description: "--daemon: kill a hook still running after S seconds (default 10)", valueHint: "S" },
-  "hook-user": { type: "string", description: "--daemon: run the hook as USER (default: --user's, nobody; root for a hook that writes /etc)", valueHint: "USER" },
+  "hook-user": { type: "string", description: "--daemon: run the hook as USER (default --user's; root for a hook that writes /etc)", valueHint: "USER" },
   "route-metric": { type: "string", description: "--daemon --apply: the routes' metric (default 1000 + the interface's index)", valueHint: "N" },
   config: { type: "string", description: "--daemon: per-interface settings (TOML or JSON); SIGHUP re-reads it", valueHint: "FILE" },
   "state-dir": { ...dirArgs["state-dir"], description: "--daemon: where leases are stored, one JSON file per interface (default /var/lib/dhcptool)" },
@@ -236,12 +236,9 @@ export default defineCommand({
     const opts = requestOptionsFromArgs(args, rawArgs);
     const account = accountFromArgs(args);
     // On a terminal: what was last sent and how long ago, erased when the exchange is over.
-    let last = "", since = performance.now();
-    const status = StatusLine.forTerminal(format === "text" && logLevel() >= 1, () => `${last}, ${((performance.now() - since) / 1000).toFixed(1)} s`);
+    const status = StepStatus.forTerminal(format === "text" && logLevel() >= 1);
     const onSent = (type: string, n: number) => {
-      last = `${type} ${n} of ${opts.tries} sent, waiting for ${type === "DISCOVER" ? "an OFFER" : "the ACK"}`;
-      since = performance.now();
-      if (n === 1 && type !== "RELEASE") status?.start();
+      if (type !== "RELEASE") status?.step(`${type} ${n} of ${opts.tries} sent, waiting for ${type === "DISCOVER" ? "an OFFER" : "the ACK"}`);
     };
     let r: RequestResult;
     try {

@@ -12,7 +12,7 @@
 import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { serverKind } from "./kinds.ts";
-import { namespaceExists, run, stopOurs } from "./proc.ts";
+import { namespaceExists, reportingWaits, run, stopOurs } from "./proc.ts";
 import { relayKind } from "./relay.ts";
 import {
   DEFAULT_LEASE_TIME, DEFAULT_POOL, DNSMASQ_MIN_LEASE_TIME, isOneOf, maxPool, LAB_ROOT, LabError, LabUsageError, MAX_LINKS, MAX_SERVERS,
@@ -82,7 +82,12 @@ function checkOptions(opts: LabOptions): Plan {
   };
 }
 
-export function labUp(opts: LabOptions = {}): LabState {
+/**
+ * Builds the lab and starts its servers and relay; returns once every one is listening.
+ * progress is told each step as it begins, and again as a wait for a server goes on (about
+ * every 10 ms: this runs synchronously), for a status line on a terminal.
+ */
+export function labUp(opts: LabOptions = {}, progress?: (step: string) => void): LabState {
   const plan = checkOptions(opts);
   const { name } = plan;
   if (process.getuid?.() !== 0) throw new LabError("the lab needs root to create network namespaces (run with sudo)");
@@ -94,11 +99,22 @@ export function labUp(opts: LabOptions = {}): LabState {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
   }
   writeLab(state); // written first, so `down` can clean up a half-built lab
+  const say = progress ?? (() => {});
   try {
-    buildNetwork(state);
-    for (const s of state.servers) startServer(state, s.index);
-    if (state.router) startRelay(state);
-    return state;
+    return reportingWaits(progress && ((wait) => progress(`lab ${name}: ${wait}`)), () => {
+      const namespaces = 2 + state.servers.length + (state.router ? 1 : 0);
+      say(`lab ${name}: making the network (${namespaces} namespaces, bridges and veth pairs)`);
+      buildNetwork(state);
+      for (const s of state.servers) {
+        say(`lab ${name}: starting server ${s.index} of ${state.servers.length}, ${s.kind} in ${s.ns}`);
+        startServer(state, s.index);
+      }
+      if (state.router) {
+        say(`lab ${name}: starting the relay, ${state.router.relay} in ${state.router.ns}`);
+        startRelay(state);
+      }
+      return state;
+    });
   } catch (err) {
     labDown(name);
     throw err;

@@ -35,6 +35,20 @@ export function readText(path: string, from = 0): string {
   try { return readFileSync(path).subarray(from).toString("utf8"); } catch { return ""; }
 }
 
+/**
+ * Told what is awaited while startForeground polls a program until it is ready (lab up's
+ * status line on a terminal), about every 10 ms. Set by labUp for its duration, so that a
+ * ServerKind's start() stays a function of its server alone.
+ */
+let waiting: ((step: string) => void) | null = null;
+
+/** Runs body with onWait told of each wait for a program to be ready; restores the previous listener. */
+export function reportingWaits<T>(onWait: ((step: string) => void) | undefined, body: () => T): T {
+  const before = waiting;
+  waiting = onWait ?? null;
+  try { return body(); } finally { waiting = before; }
+}
+
 function fileSize(path: string): number {
   try { return statSync(path).size; } catch { return 0; }
 }
@@ -162,6 +176,7 @@ export function startForeground(f: Foreground): number {
       lastForeign = pid;
     } else lastForeign = 0;
     if (Date.now() > until) throw failed("was not ready within 10 s");
+    waiting?.(`waiting for ${f.what} in ${f.ns} to be ready`);
     Bun.sleepSync(10);
   }
 }

@@ -7,7 +7,7 @@ export const NAME =
 
 export const DESCRIPTION = [
   "dhcptool answers the questions a network engineer asks about DHCP on a link: which servers answer, what each one offers and how fast, whether one of them is rogue, whether a lease is granted, renewed and released correctly. Every command gives the same answer as JSON with --json, and an exit status for scripts.",
-  "It sends its own DHCPDISCOVER and DHCPREQUEST on a packet socket, so it works on an interface that has no address, and it configures nothing on the machine unless the resident client is run with --apply. It needs root (or CAP_NET_RAW) only to open its sockets: before it reads a single reply it becomes --user (default nobody) with no capability left, or only the one its mode needs.",
+  "It sends its own DHCPDISCOVER and DHCPREQUEST on a packet socket, so it works on an interface that has no address, and it configures nothing on the machine unless the resident client is run with --apply. It needs root (or CAP_NET_RAW) only to open its sockets: before it reads a single reply it becomes --user (default dhcptool, a system account of its own, or nobody where that account does not exist) with no capability left, or only the one its mode needs.",
   "Everything a server sends is treated as hostile: frames are validated (lengths, checksums, ports, xid, MAC, magic cookie), bad ones are dropped and counted, and every string from the wire is escaped before it reaches a terminal, a hook or a JSON document.",
   "Results go to standard output, logs and warnings to standard error.",
 ];
@@ -84,7 +84,7 @@ export const EXAMPLES: [string, string][] = [
 ];
 
 export const SECURITY = [
-  "Commands that need a packet socket open it as root (or with CAP_NET_RAW) and then, before they read a reply, become --user (default nobody) with no supplementary groups, no_new_privs, nothing inheritable or ambient, and a bounding set of only what the mode keeps: nothing for one-shot commands and watch, CAP_NET_RAW for the prober (discover --daemon), CAP_NET_ADMIN for the resident client with --apply. The drop is checked against the kernel's own account in /proc/self/status for every thread; a mismatch stops the program.",
+  "Commands that need a packet socket open it as root (or with CAP_NET_RAW) and then, before they read a reply, become --user (default dhcptool, a system account no other service runs as, so none of them may signal dhcptool's daemons; nobody where it does not exist: scripts/setup.sh creates it) with no supplementary groups, no_new_privs, nothing inheritable or ambient, and a bounding set of only what the mode keeps: nothing for one-shot commands and watch, CAP_NET_RAW for the prober (discover --daemon), CAP_NET_ADMIN for the resident client with --apply. The drop is checked against the kernel's own account in /proc/self/status for every thread; a mismatch stops the program.",
   "Without root: setcap cap_net_raw,cap_net_admin+ep on the compiled binary gives an ordinary user exactly these capabilities for dhcptool alone (never set them on a shared bun: every script it runs would get them). The error for a missing permission names the file to set them on.",
   "Hooks (--hook) are executed directly, never through a shell, with the lease in environment variables and as JSON on standard input, and an environment built from nothing else. Lease values are the server's bytes: quote them in a hook, never eval them.",
   "The compiled binary loads its embedded shim from a sealed memfd (no file on any disk) and reads no .env or bunfig.toml from the working directory.",

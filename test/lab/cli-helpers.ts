@@ -3,7 +3,7 @@
 
 import { readFileSync } from "node:fs";
 import { inClient, type LabState } from "../../cli/lab/index.ts";
-import { MAIN } from "./helpers.ts";
+import { MAIN, RUNS_AS } from "./helpers.ts";
 
 /** Calls onLine with each line of stream as it comes, and with a last line that has no newline. */
 export async function readLines(stream: ReadableStream<Uint8Array>, onLine: (line: string) => void): Promise<void> {
@@ -18,6 +18,20 @@ export async function readLines(stream: ReadableStream<Uint8Array>, onLine: (lin
     }
   }
   if (buf) onLine(buf); // a last line without its newline: tests look for exactly this
+}
+
+/**
+ * dhcptool ARGS run on a pty (util-linux's script), in the lab's client namespace (lab null:
+ * where we are): everything it wrote, stdout and stderr, as the terminal got them.
+ */
+export async function runOnTerminal(lab: LabState | null, args: string[], env: Record<string, string> = {}): Promise<{ screen: string; code: number }> {
+  const cmd = [process.execPath, MAIN, ...args].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(" ");
+  const argv = ["script", "-qec", cmd, "/dev/null"];
+  const p = Bun.spawn(lab ? inClient(lab, argv) : argv, {
+    stdout: "pipe", stderr: "pipe", stdin: "ignore", env: { ...process.env, TERM: "xterm", ...env },
+  });
+  const [screen, code] = await Promise.all([new Response(p.stdout).text(), p.exited]);
+  return { screen, code };
 }
 
 export class Running {
@@ -62,11 +76,11 @@ export class Running {
     }
   }
 
-  /** Resolves once the process runs as nobody: its sockets are open and it is listening. */
+  /** Resolves once the process runs as the default --user: its sockets are open and it is listening. */
   async listening(timeoutMs = 15_000): Promise<void> {
     const until = Date.now() + timeoutMs;
     const uid = () => { try { return /^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${this.proc.pid}/status`, "utf8"))?.[1]; } catch { return undefined; } };
-    while (uid() !== "65534") {
+    while (uid() !== String(RUNS_AS.uid)) {
       if (Date.now() > until || this.proc.exitCode !== null) throw new Error(`never listening; stderr: ${this.err.join(" | ")}`);
       await Bun.sleep(20);
     }

@@ -96,7 +96,7 @@ export interface DaemonDirs { root: string; state: string; run: string }
 
 export function daemonDirs(): DaemonDirs {
   const root = mkdtempSync(join(tmpdir(), "dhcptool-daemon-"));
-  chmodSync(root, 0o755); // as /var/lib is: the daemon runs as nobody once its sockets are open
+  chmodSync(root, 0o755); // as /var/lib is: the daemon runs as --user once its sockets are open
   return { root, state: join(root, "state"), run: join(root, "run") };
 }
 

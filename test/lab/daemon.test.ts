@@ -9,7 +9,7 @@ import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from "no
 import { join } from "node:path";
 import { labDown, serverLeaseList, type LabState } from "../../cli/lab/index.ts";
 import { Daemon, daemonDirs, dhcpRoutes, ipv4Addresses, lease, privileges, removeDirs, type DaemonDirs } from "./daemon-helpers.ts";
-import { dhcptool, eventually, inNs, startLab } from "./helpers.ts";
+import { dhcptool, eventually, inNs, RUNS_AS, startLab } from "./helpers.ts";
 
 let lab: LabState;
 let d: DaemonDirs;
@@ -50,12 +50,12 @@ describe("request --daemon --apply against dnsmasq: one daemon's life", () => {
     expect(address).toMatch(/^198\.18\.0\.1\d\d$/);
   });
 
-  test("sockets open, the Bun process runs as nobody with no capability, no_new_privs and the seccomp filter in every thread; the helper is root with CAP_NET_ADMIN alone", () => {
+  test("sockets open, the Bun process runs as --user (its own account) with no capability, no_new_privs and the seccomp filter in every thread; the helper is root with CAP_NET_ADMIN alone", () => {
     const p = privileges(x.proc.pid);
     const none = "0000000000000000";
     expect(p.threads.length).toBeGreaterThan(1);
     for (const t of [p, ...p.threads]) {
-      expect(t).toMatchObject({ uid: "65534\t65534\t65534\t65534", gid: "65534\t65534\t65534\t65534", capEff: none, capPrm: none, capBnd: none, noNewPrivs: "1", seccomp: "2" });
+      expect(t).toMatchObject({ uid: Array(4).fill(RUNS_AS.uid).join("\t"), gid: Array(4).fill(RUNS_AS.gid).join("\t"), capEff: none, capPrm: none, capBnd: none, noNewPrivs: "1", seccomp: "2" });
     }
     const pid = x.events.find((e) => e.event === "helper")!.pid as number;
     expect(readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ")[1]).toBe(String(x.proc.pid)); // its parent is the daemon
@@ -131,7 +131,7 @@ describe("request --daemon --apply against dnsmasq: one daemon's life", () => {
   });
 
   test("after the release: no daemon answers, the server has let the lease go, lease show has none", async () => {
-    // The socket file may stay (the daemon ran as nobody and cannot unlink in a root-owned
+    // The socket file may stay (the daemon ran as --user and cannot unlink in a root-owned
     // run dir); nobody answers on it, and the next daemon replaces it.
     const gone = await lease(lab, d, ["renew", "lab0"]);
     expect(gone.exitCode).toBe(1);
@@ -153,7 +153,7 @@ describe("request --daemon against dnsmasq", () => {
     const out = join(d.root, "hook.log");
     const hook = join(d.root, "hook.sh");
     writeFileSync(out, "");
-    chmodSync(out, 0o666); // the hook runs as the daemon's user (nobody)
+    chmodSync(out, 0o666); // the hook runs as the daemon's --user
     writeFileSync(hook, `#!/bin/sh\n{ echo "reason=$reason if=$interface ip=$new_ip_address mask=$new_subnet_mask routers=$new_routers dns=$new_domain_name_servers old=$old_ip_address"; cat; echo; } >> ${out}\n`);
     chmodSync(hook, 0o755);
     const x = start(["--hook", hook, "--release-on-exit"]);

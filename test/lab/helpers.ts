@@ -4,8 +4,18 @@
 import { readFileSync } from "node:fs";
 import { ipToU32, parseIp } from "../../core/bytes.ts";
 import { inClient, labDown, labUp, type LabOptions, type LabState } from "../../cli/lab/index.ts";
+import { defaultAccount } from "../../cli/privilege.ts";
 
 export const MAIN = `${import.meta.dir}/../../cli/main.ts`;
+
+/**
+ * Who the commands become here once their sockets are open when no --user is given: the
+ * dhcptool account that scripts/setup.sh creates (as CI does), nobody where it does not exist
+ * (test/lab/account.test.ts insists that it does).
+ */
+export const RUNS_AS = defaultAccount();
+/** /proc/PID/status's Uid: or Gid: line of a process that runs as `id` (real, effective, saved, fs). */
+export const idLine = (field: "Uid" | "Gid", id: number): RegExp => new RegExp(`^${field}:\\s+${id}\\s+${id}\\s+${id}\\s+${id}$`, "m");
 
 let counter = 0;
 /** A short, unique lab name for this process (names end up in namespace names). */

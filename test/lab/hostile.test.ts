@@ -310,7 +310,7 @@ const COMMANDS: CommandRun[] = [
     },
   },
   {
-    // The resident client, as nobody (its default), with a hook that uses the values the way
+    // The resident client, as its default --user, with a hook that uses the values the way
     // careless scripts do (unquoted): it must get them verbatim and nothing may run.
     name: "request --daemon --json --hook",
     applies: (s) => !s.jsonOnly,
@@ -353,7 +353,7 @@ const DAEMON_HOOK_OUT = new Map<string, string>();
 async function runDaemon(lab: LabState, args: string[]): Promise<Run> {
   const mac = args[args.indexOf("--mac") + 1];
   const dir = mkdtempSync(join(tmp, "d-"));
-  chmodSync(dir, 0o755); // the daemon works as nobody once its sockets are open
+  chmodSync(dir, 0o755); // the daemon works as --user once its sockets are open
   const out = join(dir, "hook.out");
   writeFileSync(out, "");
   chmodSync(out, 0o666);
@@ -390,7 +390,7 @@ let lab: LabState;
 const tmp = mkdtempSync("/tmp/dth-");
 // short, and without dots: hostile strings carry it, and one becomes a single DNS label
 const markerDir = mkdtempSync("/tmp/dth-");
-// The daemon and its hook run as nobody: were a hostile string executed there, it must be able
+// The daemon and its hook run as --user: were a hostile string executed there, it must be able
 // to leave its marker, or the check below would pass for the wrong reason.
 chmodSync(markerDir, 0o1777);
 chmodSync(tmp, 0o755);

@@ -9,13 +9,13 @@ import { labDown, stopServer, type LabState } from "../../cli/lab/index.ts";
 import { systemBinary } from "../../cli/lab/proc.ts";
 import { metricSamples } from "../unit/helpers.ts";
 import { Daemon, daemonDirs, lease, privileges, removeDirs, Resident, type DaemonDirs } from "./daemon-helpers.ts";
-import { dhcptool, startLab } from "./helpers.ts";
+import { dhcptool, RUNS_AS, startLab } from "./helpers.ts";
 import { hostileHttpClients, httpInClient, Prometheus, until } from "./prometheus.ts";
 
 const RULES = join(import.meta.dir, "../../packaging/prometheus/dhcptool-alerts.yml");
 const RULE_TESTS = join(import.meta.dir, "../../packaging/prometheus/dhcptool-alerts.test.yml");
 const ALLOWED = "198.18.0.1", ROGUE = "198.18.0.2";
-/** Below 1024: only root may listen there, and the daemon has dropped to nobody by the time it is scraped. */
+/** Below 1024: only root may listen there, and the daemon has dropped to --user by the time it is scraped. */
 const WATCH_ADDRESS = "127.0.0.1:999";
 
 function promtool(args: string[], stdin?: string): { exitCode: number; output: string } {
@@ -67,13 +67,13 @@ describe("metrics scraped by a real Prometheus", () => {
     expect(t.exitCode).toBe(0);
   });
 
-  test("watch --daemon --metrics on port 999: served after the drop to nobody; GET and HEAD only; promtool check metrics passes", async () => {
+  test("watch --daemon --metrics on port 999: served after the drop to --user; GET and HEAD only; promtool check metrics passes", async () => {
     watch = new Resident(lab, ["watch", "lab0", "--daemon", "--allow-server", ALLOWED, "--metrics", WATCH_ADDRESS, "-v"]);
     residents.push(watch);
     const start = await watch.event("start", 15_000);
     expect(start.metrics).toBe(`http://${WATCH_ADDRESS}/metrics`);
     const p = privileges(watch.proc.pid);
-    expect(p.uid.split(/\s+/)).toEqual(["65534", "65534", "65534", "65534"]);
+    expect(p.uid.split(/\s+/)).toEqual(Array(4).fill(String(RUNS_AS.uid)));
     expect(p.threads.every((t) => t.capEff === "0000000000000000")).toBe(true);
     const text = await scrape(lab, `http://${WATCH_ADDRESS}/metrics`);
     const s = metricSamples(text);

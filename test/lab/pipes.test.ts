@@ -11,7 +11,7 @@ import { inClient, labDown, SERVER_IFACE, type LabState } from "../../cli/lab/in
 import { buildDiscover, frameClientMessage } from "../../core/client.ts";
 import { encodePcapHeader, encodePcapRecord } from "../../core/pcap.ts";
 import { daemonDirs, removeDirs, type DaemonDirs } from "./daemon-helpers.ts";
-import { captureOn, eventually, MAIN, startLab } from "./helpers.ts";
+import { captureOn, eventually, idLine, MAIN, RUNS_AS, startLab } from "./helpers.ts";
 
 let lab: LabState;
 let tmp: string;
@@ -166,8 +166,8 @@ describe("a reader that stalls", () => {
       const s = RawSocket.open("${SERVER_IFACE}", { filter: "client", onFrame() {} });
       for (let i = 0; i < 30000; i++) { s.send(f); if (i % 500 === 499) await Bun.sleep(10); }
       s.close();`;
-    // Its socket is open once it runs as nobody (its start line sits in the full pipe).
-    expect(await eventually(() => /^Uid:\s+65534/m.test(procStatus(p.pid)), 10_000)).toBe(true);
+    // Its socket is open once it runs as --user (its start line sits in the full pipe).
+    expect(await eventually(() => idLine("Uid", RUNS_AS.uid).test(procStatus(p.pid)), 10_000)).toBe(true);
     const flood = Bun.spawnSync(["ip", "netns", "exec", lab.servers[0].ns, process.execPath, "-e", script], { stderr: "pipe" });
     expect(flood.exitCode).toBe(0);
     // Now read: what was queued drains, then the summary says how many lines were dropped.

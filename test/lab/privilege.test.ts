@@ -1,6 +1,7 @@
-// Least privilege (issue "hardening" item 1): one-shot commands parse the wire as nobody with
-// no capability once their socket is open, the prober keeps only CAP_NET_RAW, --user root
-// keeps root, and the commands that need no privilege run as nobody from the start. The
+// Least privilege (issue "hardening" item 1): one-shot commands parse the wire as the default
+// --user (dhcptool's own account, test/lab/account.test.ts) with no capability once their
+// socket is open, the prober keeps only CAP_NET_RAW, --user root keeps root, and the commands
+// that need no privilege run as nobody from the start. The
 // daemon's own drop (CAP_NET_ADMIN for --apply, every thread) is checked in daemon.test.ts.
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
@@ -8,20 +9,23 @@ import { chmodSync, copyFileSync, mkdtempSync, realpathSync, rmSync } from "node
 import { join } from "node:path";
 import { inClient, labDown, type LabState } from "../../cli/lab/index.ts";
 import { parseStatus } from "../../native/privilege.ts";
-import { MAIN, dhcptool, startLab } from "./helpers.ts";
+import { MAIN, RUNS_AS, dhcptool, startLab } from "./helpers.ts";
 
 let lab: LabState;
 beforeAll(() => { lab = startLab("prv", { servers: 1 }); });
 afterAll(() => { labDown(lab.name); });
 
-const dropped = /now uid 65534 gid 65534 \(nobody\), capabilities kept: (.*) \(checked in \/proc\/self\/status, (\d+) threads\)/;
+const literal = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+/** -v's line once a command has become the default --user, with what it kept (group 1) and its thread count (2). */
+const becameDefault = (what: string) =>
+  new RegExp(`${literal(what)}: now uid ${RUNS_AS.uid} gid ${RUNS_AS.gid} \\(${literal(`${RUNS_AS.name}, ${RUNS_AS.why}`)}\\), capabilities kept: (.*) \\(checked in /proc/self/status, (\\d+) threads\\)`);
 
 describe("privilege drop", () => {
-  test("discover, request and watch parse replies as nobody with no capability", async () => {
+  test("discover, request and watch parse replies as the default --user with no capability", async () => {
     for (const args of [["discover", "lab0", "--first"], ["request", "lab0", "--release"], ["watch", "lab0", "--duration", "0.3"]]) {
       const r = await dhcptool(lab, [...args, "-v"]);
       expect(r.exitCode).toBe(0);
-      const m = r.stderr.match(dropped);
+      const m = r.stderr.match(becameDefault(args[0]));
       expect({ args, kept: m?.[1] ?? r.stderr }).toEqual({ args, kept: "none" });
       expect(Number(m![2])).toBeGreaterThan(1);
     }
@@ -30,7 +34,7 @@ describe("privilege drop", () => {
   test("the prober keeps CAP_NET_RAW (a socket per probe), nothing else", async () => {
     const r = await dhcptool(lab, ["discover", "lab0", "--daemon", "--interval", "1", "--wait", "0.5", "-v", "--json"], 5000);
     // It runs until killed; dhcptool() kills it at the timeout (exit by signal).
-    expect(r.stderr).toMatch(/discover --daemon: now uid 65534 gid 65534 \(nobody\), capabilities kept: cap_net_raw/);
+    expect(r.stderr.match(becameDefault("discover --daemon"))?.[1]).toBe("cap_net_raw");
     expect(r.stdout).toContain('"event":"probe"');
   }, 15_000);
 

@@ -9,7 +9,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, symlinkSync, 
 import { join } from "node:path";
 import { inClient, labDown, type LabState } from "../../cli/lab/index.ts";
 import { Daemon, daemonDirs, dhcpRoutes, ipv4Addresses, lease, removeDirs, type DaemonDirs } from "./daemon-helpers.ts";
-import { eventually, inNs, running, startLab } from "./helpers.ts";
+import { eventually, inNs, RUNS_AS, running, startLab } from "./helpers.ts";
 
 let lab: LabState;
 let d: DaemonDirs;
@@ -104,7 +104,7 @@ describe("the resident client with its helper", () => {
     const firstSent = x.events.findIndex((e) => e.event === "sent");
     expect(dropped).toBeGreaterThanOrEqual(0);
     expect(dropped).toBeLessThan(firstSent);
-    expect(x.events[dropped].uid).toBe(65534);
+    expect(x.events[dropped].uid).toBe(RUNS_AS.uid);
   }, 20_000);
 
   test("finding 6: a local user who binds the old abstract name and cannot create the lock file does not keep the daemon from starting", async () => {
@@ -176,7 +176,7 @@ describe("the resident client with its helper", () => {
     x.kill("SIGKILL");
     await x.exited;
     expect(await eventually(() => !started.some(running), 5000)).toBe(true);
-    // The hook ran as nobody, not root.
+    // The hook ran as the daemon's --user, not root.
     expect(readFileSync(hook, "utf8")).toContain("trap");
   }, 30_000);
 

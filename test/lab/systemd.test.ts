@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { labDown, type LabState } from "../../cli/lab/index.ts";
-import { eventually, inNs, startLab } from "./helpers.ts";
+import { eventually, idLine, inNs, RUNS_AS, startLab } from "./helpers.ts";
 import { ROOT, compiledBinary, installInto, run, tempDir } from "./ship-helpers.ts";
 
 const UNITS = join(ROOT, "packaging/systemd");
@@ -216,11 +216,11 @@ describe("systemd units", () => {
         applied: true,
         lease: { address: lease.address },
       });
-      // what it runs as once bound: nobody with no capability, no_new_privs, under seccomp, and
+      // what it runs as once bound: its own account with no capability, no_new_privs, under seccomp, and
       // never a capability outside the unit's bounding set (in any thread); CAP_NET_ADMIN is
       // the privileged helper's alone
       const status = readFileSync(`/proc/${p.pid}/status`, "utf8");
-      expect(status).toMatch(/^Uid:\s+65534\s+65534\s+65534\s+65534$/m);
+      expect(status).toMatch(idLine("Uid", RUNS_AS.uid));
       expect(status).toMatch(/^CapEff:\s+0000000000000000$/m);
       expect(status).toMatch(/^NoNewPrivs:\s+1$/m);
       expect(status).toMatch(/^Seccomp:\s+2$/m);
@@ -273,7 +273,7 @@ describe("systemd units", () => {
       try {
         expect(await eventually(() => ready.test(out), 15_000)).toBe(true);
         const status = readFileSync(`/proc/${p.pid}/status`, "utf8");
-        expect(status).toMatch(/^Uid:\s+65534\s+65534\s+65534\s+65534$/m);
+        expect(status).toMatch(idLine("Uid", RUNS_AS.uid));
         // the prober opens a socket per probe: CAP_NET_RAW; the monitor keeps nothing
         expect(status).toMatch(
           file.includes("probe") ? /^CapEff:\s+0000000000002000$/m : /^CapEff:\s+0000000000000000$/m,

@@ -3,23 +3,17 @@
 // result; the pipe gets exactly the result.
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { inClient, labDown, type LabState } from "../../cli/lab/index.ts";
-import { dhcptool, MAIN, startLab } from "./helpers.ts";
+import { labDown, type LabState } from "../../cli/lab/index.ts";
+import { runOnTerminal } from "./cli-helpers.ts";
+import { dhcptool, startLab } from "./helpers.ts";
 
 let lab: LabState;
 
 beforeAll(() => { lab = startLab("term", { servers: 2 }); });
 afterAll(() => { labDown(lab.name); });
 
-/** argv run on a pty in the client namespace: everything it wrote (stdout and stderr, as the terminal got them). */
-async function onTerminal(args: string[], env: Record<string, string> = {}): Promise<{ screen: string; code: number }> {
-  const cmd = [process.execPath, MAIN, ...args].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(" ");
-  const p = Bun.spawn(inClient(lab, ["script", "-qec", cmd, "/dev/null"]), {
-    stdout: "pipe", stderr: "pipe", stdin: "ignore", env: { ...process.env, TERM: "xterm", ...env },
-  });
-  const [screen, code] = await Promise.all([new Response(p.stdout).text(), p.exited]);
-  return { screen, code };
-}
+/** dhcptool on a pty in the client namespace. */
+const onTerminal = (args: string[], env: Record<string, string> = {}) => runOnTerminal(lab, args, env);
 
 describe("discover's live feedback", () => {
   test("on a terminal: a status line redrawn in place with the offers and the time left, erased before the table", async () => {
