@@ -21,18 +21,39 @@ export interface ProcessPrivileges {
   capAmb: bigint;
   capBnd: bigint;
   noNewPrivs: boolean;
+  /** 0 none, 1 strict, 2 filter; -1 when the kernel does not say. */
+  seccomp: number;
 }
 
-/** The kernel's view of a task, from a /proc/.../status text. */
+const idList = (v: string) => v.split(/\s+/).filter(Boolean).map(Number);
+const capMask = (v: string) => BigInt("0x" + (v || "0"));
+
+/**
+ * The kernel's view of a task, from a /proc/.../status text: one pass over its lines (a
+ * one-shot checks a dozen threads on its way to the first packet: no pattern per field).
+ */
 export function parseStatus(text: string): ProcessPrivileges {
-  const field = (name: string) => text.match(new RegExp(`^${name}:[ \\t]*(.*)$`, "m"))?.[1]?.trim() ?? "";
-  const ids = (name: string) => field(name).split(/\s+/).filter(Boolean).map(Number);
-  const caps = (name: string) => BigInt("0x" + (field(name) || "0"));
-  return {
-    uid: ids("Uid"), gid: ids("Gid"), groups: ids("Groups"),
-    capEff: caps("CapEff"), capPrm: caps("CapPrm"), capInh: caps("CapInh"), capAmb: caps("CapAmb"), capBnd: caps("CapBnd"),
-    noNewPrivs: field("NoNewPrivs") === "1",
+  const p: ProcessPrivileges = {
+    uid: [], gid: [], groups: [], capEff: 0n, capPrm: 0n, capInh: 0n, capAmb: 0n, capBnd: 0n, noNewPrivs: false, seccomp: -1,
   };
+  for (const line of text.split("\n")) {
+    const colon = line.indexOf(":");
+    if (colon < 0) continue;
+    const value = line.slice(colon + 1).trim();
+    switch (line.slice(0, colon)) {
+      case "Uid": p.uid = idList(value); break;
+      case "Gid": p.gid = idList(value); break;
+      case "Groups": p.groups = idList(value); break;
+      case "CapInh": p.capInh = capMask(value); break;
+      case "CapPrm": p.capPrm = capMask(value); break;
+      case "CapEff": p.capEff = capMask(value); break;
+      case "CapBnd": p.capBnd = capMask(value); break;
+      case "CapAmb": p.capAmb = capMask(value); break;
+      case "NoNewPrivs": p.noNewPrivs = value === "1"; break;
+      case "Seccomp": p.seccomp = Number(value); break;
+    }
+  }
+  return p;
 }
 
 export function maskOf(keep: readonly Capability[]): number {
@@ -49,30 +70,34 @@ export function dropPrivileges(uid: number, gid: number, keep: readonly Capabili
   const mask = maskOf(keep);
   const rc = native().dt_drop_privileges(uid, gid, mask);
   if (rc < 0) throw new NativeError(codeFor(-rc), `cannot drop privileges to uid ${uid}: ${strerror(-rc)}`, -rc);
-  const self = parseStatus(readFileSync("/proc/self/status", "utf8"));
   const wrong: string[] = [];
+  const allowed = BigInt(mask);
   // Every thread: the new ids, and no capability beyond the kept ones (the others have none).
   const check = (where: string, p: ProcessPrivileges) => {
     if (p.uid.some((x) => x !== uid)) wrong.push(`${where}: uid ${p.uid.join(" ")}`);
     if (p.gid.some((x) => x !== gid)) wrong.push(`${where}: gid ${p.gid.join(" ")}`);
-    const allowed = BigInt(mask);
     if ((p.capEff & ~allowed) !== 0n || (p.capPrm & ~allowed) !== 0n) wrong.push(`${where}: capabilities ${p.capEff.toString(16)}`);
     if (p.capInh !== 0n || p.capAmb !== 0n) wrong.push(`${where}: inheritable/ambient capabilities`);
     // Per thread too (finding 3): the bounding set and no_new_privs of every thread.
     if ((p.capBnd & ~allowed) !== 0n) wrong.push(`${where}: bounding set ${p.capBnd.toString(16)}`);
     if (!p.noNewPrivs) wrong.push(`${where}: no_new_privs not set`);
   };
-  check("process", self);
-  if (self.capEff !== BigInt(mask)) wrong.push(`process: kept ${self.capEff.toString(16)}, wanted ${mask.toString(16)}`);
-  if (!self.noNewPrivs) wrong.push("process: no_new_privs not set");
-  if (uid !== 0 && self.groups.length > 0 && self.groups.some((g) => g !== gid)) wrong.push(`process: groups ${self.groups.join(" ")}`);
+  // Each thread's status is read once; the process's own (the JS thread, whose id is the
+  // process id: /proc/self/status) is one of them.
+  const pid = String(process.pid);
+  let self: ProcessPrivileges | null = null;
   let threads = 0;
   for (const tid of readdirSync("/proc/self/task")) {
     let text: string;
     try { text = readFileSync(`/proc/self/task/${tid}/status`, "utf8"); } catch { continue; } // a thread that just ended
     threads++;
-    check(`thread ${tid}`, parseStatus(text));
+    const status = parseStatus(text);
+    if (tid === pid) self = status;
+    check(`thread ${tid}`, status);
   }
+  self ??= parseStatus(readFileSync("/proc/self/status", "utf8"));
+  if (self.capEff !== allowed) wrong.push(`process: kept ${self.capEff.toString(16)}, wanted ${mask.toString(16)}`);
+  if (uid !== 0 && self.groups.length > 0 && self.groups.some((g) => g !== gid)) wrong.push(`process: groups ${self.groups.join(" ")}`);
   if (wrong.length) throw new NativeError("EPERM", `privileges were not dropped as asked: ${wrong.join("; ")}`, 1);
   return { uid, gid, kept: [...keep], threads, status: self };
 }
@@ -92,8 +117,8 @@ export function installSeccomp(): number {
     let text: string;
     try { text = readFileSync(`/proc/self/task/${tid}/status`, "utf8"); } catch { continue; }
     threads++;
-    const seccomp = text.match(/^Seccomp:\s*(\d+)/m)?.[1];
-    if (seccomp !== "2" || !parseStatus(text).noNewPrivs) wrong.push(`thread ${tid}: Seccomp ${seccomp ?? "?"}`);
+    const status = parseStatus(text);
+    if (status.seccomp !== 2 || !status.noNewPrivs) wrong.push(`thread ${tid}: Seccomp ${status.seccomp < 0 ? "?" : status.seccomp}`);
   }
   if (wrong.length) throw new NativeError("EPERM", `the seccomp filter is not on every thread: ${wrong.join("; ")}`, 1);
   return threads;

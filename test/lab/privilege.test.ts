@@ -82,8 +82,9 @@ describe("privilege drop", () => {
   }, 30_000);
 
   test("parseStatus reads the kernel's account", () => {
-    const p = parseStatus("Name:\tbun\nUid:\t65534\t65534\t65534\t65534\nGid:\t65534\t65534\t65534\t65534\nGroups:\t\nCapInh:\t0000000000000000\nCapPrm:\t0000000000001000\nCapEff:\t0000000000001000\nCapBnd:\t0000000000001000\nCapAmb:\t0000000000000000\nNoNewPrivs:\t1\n");
-    expect(p).toEqual({ uid: [65534, 65534, 65534, 65534], gid: [65534, 65534, 65534, 65534], groups: [], capEff: 0x1000n, capPrm: 0x1000n, capInh: 0n, capAmb: 0n, capBnd: 0x1000n, noNewPrivs: true });
+    const p = parseStatus("Name:\tbun\nUid:\t65534\t65534\t65534\t65534\nGid:\t65534\t65534\t65534\t65534\nGroups:\t\nCapInh:\t0000000000000000\nCapPrm:\t0000000000001000\nCapEff:\t0000000000001000\nCapBnd:\t0000000000001000\nCapAmb:\t0000000000000000\nNoNewPrivs:\t1\nSeccomp:\t2\nSeccomp_filters:\t1\n");
+    expect(p).toEqual({ uid: [65534, 65534, 65534, 65534], gid: [65534, 65534, 65534, 65534], groups: [], capEff: 0x1000n, capPrm: 0x1000n, capInh: 0n, capAmb: 0n, capBnd: 0x1000n, noNewPrivs: true, seccomp: 2 });
+    expect(parseStatus("Name:\tbun\n").seccomp).toBe(-1);
   });
 });
 
