@@ -15,8 +15,7 @@ import type { OptionBytes } from "../core/message.ts";
 import { parseOptionArg } from "../core/options.ts";
 import type { ClientOptions, MacChoice } from "./client/identity.ts";
 import type { UnicastChoice } from "./client/unicast.ts";
-import { DEFAULT_RUN_DIR, DEFAULT_STATE_DIR } from "./daemon/paths.ts";
-import { interfaceNameProblem } from "./daemon/store.ts";
+import { DEFAULT_RUN_DIR, DEFAULT_STATE_DIR, interfaceNameProblem } from "./daemon/paths.ts";
 import { UsageError } from "./errors.ts";
 import { parseMetricsAddress, type MetricsAddress } from "./metrics/address.ts";
 

@@ -10,7 +10,7 @@ import {
 import { outputWidth } from "../term.ts";
 import { EXIT, UsageError } from "../errors.ts";
 import { StatusLine, timeLeft } from "../live.ts";
-import { log, logLevel, print, setDaemonLog } from "../log.ts";
+import { log, logLevel, print, printJson, setDaemonLog } from "../log.ts";
 import { streamOutput } from "../output.ts";
 import { accountFromArgs, dropAfterOpen, userArg } from "../privilege.ts";
 import { runDiscover, type DiscoverOptions, type DiscoverResult } from "../client/discover.ts";
@@ -161,7 +161,6 @@ export default defineCommand({
     const rogue = result.rogueServers.length > 0;
     for (const r of result.rogueServers) log.warn(`rogue DHCP server: ${escapeText(r)} is not in --allow-server`);
     if (args.json) {
-      const { printJson } = await import("../render.ts");
       printJson(result);
     } else {
       const render = await import("../render.ts");

@@ -9,8 +9,7 @@ import {
 } from "../lab/index.ts";
 import { outputArgs, parseNumber, rejectUnknownFlags } from "../args.ts";
 import { EXIT, UsageError, UserError } from "../errors.ts";
-import { printJson } from "../render.ts";
-import { log, print } from "../log.ts";
+import { log, print, printJson } from "../log.ts";
 import { selfArgv, selfCommand } from "../self.ts";
 
 const ACTIONS = ["up", "down", "status", "exec", "block", "unblock"] as const;

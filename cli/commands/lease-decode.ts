@@ -9,8 +9,8 @@ import { inspect, viewCaptured, type Inspection, type PacketView } from "../../c
 import { outputArgs, rejectUnknownFlags } from "../args.ts";
 import { CHUNK_BYTES, InputStream, replayCapture } from "../capture-io.ts";
 import { EXIT, UsageError, UserError } from "../errors.ts";
-import { log, print } from "../log.ts";
-import { printJson, renderPacket } from "../render.ts";
+import { log, print, printJson } from "../log.ts";
+import { renderPacket } from "../render.ts";
 import { isTty } from "../term.ts";
 
 /** A message, a frame, or a hex dump of one: far less than this. More is not one of them. */

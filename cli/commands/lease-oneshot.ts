@@ -19,8 +19,8 @@ import { interfaceMac, runInform, sendDecline, sendRelease } from "../client/one
 import { callControl, controlPath, ControlError } from "../daemon/control.ts";
 import { leasePath, loadLease, removeLease } from "../daemon/store.ts";
 import { EXIT, signalExit, UsageError, UserError } from "../errors.ts";
-import { log, print } from "../log.ts";
-import { printJson, renderPacket } from "../render.ts";
+import { log, print, printJson } from "../log.ts";
+import { renderPacket } from "../render.ts";
 import { accountFromArgs, dropAfterOpen, userArg } from "../privilege.ts";
 
 const common = {
