@@ -1,7 +1,8 @@
 // `dhcptool discover IFACE`: broadcast DISCOVER, collect every OFFER, show who answered,
 // with what, and how fast. Flags → cli/client/discover.ts (or the prober, --daemon) → render.
 
-import { defineCommand, type ParsedArgs } from "citty";
+import type { ParsedArgs } from "citty";
+import { defineCommand } from "../command-line.ts";
 import { escapeText } from "../../core/escape.ts";
 import {
   allowListFromArgs, clientArgs, clientOptionsFromArgs, identityArgs, metricsArg, metricsFromArgs, outputArgs, parseNumber,

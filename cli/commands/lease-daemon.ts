@@ -2,7 +2,8 @@
 // `request --daemon` over its control socket. `show` needs no daemon: without one it reads
 // the stored lease file (no privilege needed beyond reading it).
 
-import { defineCommand, type ParsedArgs } from "citty";
+import type { ParsedArgs } from "citty";
+import { defineCommand } from "../command-line.ts";
 import { readdirSync } from "node:fs";
 import { escapeText } from "../../core/escape.ts";
 import { dirArgs, dirsFromArgs, ifaceFromArgs, outputArgs, rejectUnknownFlags } from "../args.ts";

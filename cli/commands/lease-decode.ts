@@ -2,7 +2,7 @@
 // A capture is read and printed as it streams in, in bounded memory, whatever its size;
 // anything else is one message or frame, read whole up to MAX_SINGLE_INPUT.
 
-import { defineCommand } from "citty";
+import { defineCommand } from "../command-line.ts";
 import { describeStart, isCaptureStart } from "../../core/capture-types.ts";
 import { safeJson } from "../../core/escape.ts";
 import { inspect, viewCaptured, type Inspection, type PacketView } from "../../core/inspect.ts";

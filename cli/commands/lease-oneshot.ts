@@ -4,7 +4,8 @@
 // address is in use (RFC 2131 3.1.5); inform asks for configuration for an address the host
 // already has (RFC 2131 3.4: the ACK carries options but no lease). Flags → cli/client/oneshot.ts → render.
 
-import { defineCommand, type ParsedArgs } from "citty";
+import type { ParsedArgs } from "citty";
+import { defineCommand } from "../command-line.ts";
 import { macToString, parseMac } from "../../core/bytes.ts";
 import type { ClientIdentity } from "../../core/client.ts";
 import { escapeText } from "../../core/escape.ts";

@@ -2,7 +2,8 @@
 // and how long each step took; with --daemon, the resident client. Flags → cli/client/request.ts
 // (or cli/daemon/run.ts) → render (cli/render-lease.ts); the protocol is the engine's.
 
-import { defineCommand, type ParsedArgs } from "citty";
+import type { ParsedArgs } from "citty";
+import { defineCommand } from "../command-line.ts";
 import { escapeText } from "../../core/escape.ts";
 import {
   clientArgs, clientOptionsFromArgs, dirArgs, dirsFromArgs, identityArgs, ipFromArgs, metricsArg, metricsFromArgs, outputArgs,

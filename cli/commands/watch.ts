@@ -2,7 +2,7 @@
 // directions, any MAC): one line per packet, exchanges with the server's latency, rogue
 // alerts, pcap in and out, a summary at the end (and on SIGUSR1).
 
-import { defineCommand } from "citty";
+import { defineCommand } from "../command-line.ts";
 import { macToString, parseIp, parseMac } from "../../core/bytes.ts";
 import { ConversationTracker, type PacketEvent, type SeenPacket, type Summary } from "../../core/conversations.ts";
 import type { AllowList } from "../../core/allow-list.ts";
