@@ -145,10 +145,8 @@ void close_fd(int *fd)
 static void release_slot(struct slot *s)
 {
 	ring_unmap(&s->ring); /* first: the mapping holds the socket open too */
-	pid_t closer = handoff_close(s->fd);
+	handoff_close(s->fd); /* its closer is reaped on a later open or close */
 	s->fd = -1;
-	if (closer > 0)
-		remember_closer(closer); /* table full: the zombie waits for init */
 	close_fd(&s->stopfd);
 	close_fd(&s->armfd);
 	if (s->stage != NULL) {
@@ -207,8 +205,7 @@ static void *receive_thread(void *arg)
 	pthread_mutex_unlock(&s->release_lock);
 	release_slot(s); /* s->fd is -1 by now: only the eventfds are closed */
 	/* Reap our closer (a grace period from now); the process may exit first. */
-	while (closer > 0 && waitpid(closer, NULL, __WALL) < 0 && errno == EINTR)
-		;
+	wait_closer(closer);
 	return NULL;
 }
 

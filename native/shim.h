@@ -186,7 +186,7 @@ int ring_has_frames(const struct rx_ring *ring);
 
 /* closer.c */
 void reap_closers(void);
-int remember_closer(pid_t pid);
+void wait_closer(pid_t pid);
 pid_t handoff_close(int fd);
 
 /* netlink.c, nlmonitor.c: rtnetlink sockets, in slots of their own */
