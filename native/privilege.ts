@@ -1,11 +1,10 @@
 /**
  * Dropping privileges (native/privdrop.c), then checking that it happened: the kernel's own
- * account in /proc/self/status (and every thread's in /proc/self/task/N/status) must show
- * the new uid and gid everywhere, no capabilities beyond the ones kept, none inheritable or
- * ambient, and no_new_privs. Anything else throws: a process that believes it dropped
- * privileges and did not is worse than one that stops.
+ * account of every thread (/proc/self/task/N/status, read once each by native/taskstatus.c)
+ * must show the new uid and gid everywhere, no capabilities beyond the ones kept, none
+ * inheritable or ambient, and no_new_privs. Anything else throws: a process that believes it
+ * dropped privileges and did not is worse than one that stops.
  */
-import { readdirSync, readFileSync } from "node:fs";
 import { codeFor, native, NativeError, strerror } from "./shim.ts";
 
 export const CAPABILITIES = { net_admin: 12, net_raw: 13 } as const;
@@ -14,6 +13,7 @@ export type Capability = keyof typeof CAPABILITIES;
 export interface ProcessPrivileges {
   uid: number[];
   gid: number[];
+  /** Supplementary groups (-1 for any past the eighth: native/taskstatus.c reads eight). */
   groups: number[];
   capEff: bigint;
   capPrm: bigint;
@@ -25,35 +25,35 @@ export interface ProcessPrivileges {
   seccomp: number;
 }
 
-const idList = (v: string) => v.split(/\s+/).filter(Boolean).map(Number);
-const capMask = (v: string) => BigInt("0x" + (v || "0"));
+/** int32s per thread in dt_task_status's answer; the layout is documented in native/taskstatus.c. */
+const TASK_ROW = 30;
+const TASK_GROUPS = 8;
+const MAX_THREADS = 512;
 
-/**
- * The kernel's view of a task, from a /proc/.../status text: one pass over its lines (a
- * one-shot checks a dozen threads on its way to the first packet: no pattern per field).
- */
-export function parseStatus(text: string): ProcessPrivileges {
-  const p: ProcessPrivileges = {
-    uid: [], gid: [], groups: [], capEff: 0n, capPrm: 0n, capInh: 0n, capAmb: 0n, capBnd: 0n, noNewPrivs: false, seccomp: -1,
+/** Every thread of this process with the kernel's account of its privileges, each status read once. */
+export function taskPrivileges(): { tid: number; status: ProcessPrivileges }[] {
+  const rows = new Int32Array(TASK_ROW * MAX_THREADS);
+  const n = native().dt_task_status(rows, rows.length);
+  if (n < 0) throw new NativeError(codeFor(-n), `cannot read the threads' status in /proc/self/task: ${strerror(-n)}`, -n);
+  // Plain loops: this runs once, cold, on a one-shot's way to its first packet.
+  const cap = (at: number) => (rows[at + 1] === 0 ? BigInt(rows[at] >>> 0) : (BigInt(rows[at + 1] >>> 0) << 32n) | BigInt(rows[at] >>> 0));
+  const ids = (from: number, count: number, known = count) => {
+    const out: number[] = [];
+    for (let i = 0; i < count; i++) out.push(i < known ? rows[from + i] : -1);
+    return out;
   };
-  for (const line of text.split("\n")) {
-    const colon = line.indexOf(":");
-    if (colon < 0) continue;
-    const value = line.slice(colon + 1).trim();
-    switch (line.slice(0, colon)) {
-      case "Uid": p.uid = idList(value); break;
-      case "Gid": p.gid = idList(value); break;
-      case "Groups": p.groups = idList(value); break;
-      case "CapInh": p.capInh = capMask(value); break;
-      case "CapPrm": p.capPrm = capMask(value); break;
-      case "CapEff": p.capEff = capMask(value); break;
-      case "CapBnd": p.capBnd = capMask(value); break;
-      case "CapAmb": p.capAmb = capMask(value); break;
-      case "NoNewPrivs": p.noNewPrivs = value === "1"; break;
-      case "Seccomp": p.seccomp = Number(value); break;
-    }
+  const out: { tid: number; status: ProcessPrivileges }[] = [];
+  for (let o = 0; o < n * TASK_ROW; o += TASK_ROW) {
+    out.push({
+      tid: rows[o],
+      status: {
+        uid: ids(o + 1, 4), gid: ids(o + 5, 4), groups: ids(o + 10, rows[o + 9], TASK_GROUPS),
+        capInh: cap(o + 18), capPrm: cap(o + 20), capEff: cap(o + 22), capBnd: cap(o + 24), capAmb: cap(o + 26),
+        noNewPrivs: rows[o + 28] === 1, seccomp: rows[o + 29],
+      },
+    });
   }
-  return p;
+  return out;
 }
 
 export function maskOf(keep: readonly Capability[]): number {
@@ -82,20 +82,15 @@ export function dropPrivileges(uid: number, gid: number, keep: readonly Capabili
     if ((p.capBnd & ~allowed) !== 0n) wrong.push(`${where}: bounding set ${p.capBnd.toString(16)}`);
     if (!p.noNewPrivs) wrong.push(`${where}: no_new_privs not set`);
   };
-  // Each thread's status is read once; the process's own (the JS thread, whose id is the
-  // process id: /proc/self/status) is one of them.
-  const pid = String(process.pid);
+  // The process's own account is its JS thread's, whose id is the process id.
   let self: ProcessPrivileges | null = null;
   let threads = 0;
-  for (const tid of readdirSync("/proc/self/task")) {
-    let text: string;
-    try { text = readFileSync(`/proc/self/task/${tid}/status`, "utf8"); } catch { continue; } // a thread that just ended
+  for (const { tid, status } of taskPrivileges()) {
     threads++;
-    const status = parseStatus(text);
-    if (tid === pid) self = status;
+    if (tid === process.pid) self = status;
     check(`thread ${tid}`, status);
   }
-  self ??= parseStatus(readFileSync("/proc/self/status", "utf8"));
+  if (self === null) throw new NativeError("EPERM", `privileges were not dropped as asked: thread ${process.pid} is not in /proc/self/task`, 1);
   if (self.capEff !== allowed) wrong.push(`process: kept ${self.capEff.toString(16)}, wanted ${mask.toString(16)}`);
   if (uid !== 0 && self.groups.length > 0 && self.groups.some((g) => g !== gid)) wrong.push(`process: groups ${self.groups.join(" ")}`);
   if (wrong.length) throw new NativeError("EPERM", `privileges were not dropped as asked: ${wrong.join("; ")}`, 1);
@@ -113,11 +108,8 @@ export function installSeccomp(): number {
   if (rc > 0) throw new NativeError("EPERM", `cannot install the seccomp filter: thread ${rc} could not be synchronised`, 1);
   const wrong: string[] = [];
   let threads = 0;
-  for (const tid of readdirSync("/proc/self/task")) {
-    let text: string;
-    try { text = readFileSync(`/proc/self/task/${tid}/status`, "utf8"); } catch { continue; }
+  for (const { tid, status } of taskPrivileges()) {
     threads++;
-    const status = parseStatus(text);
     if (status.seccomp !== 2 || !status.noNewPrivs) wrong.push(`thread ${tid}: Seccomp ${status.seccomp < 0 ? "?" : status.seccomp}`);
   }
   if (wrong.length) throw new NativeError("EPERM", `the seccomp filter is not on every thread: ${wrong.join("; ")}`, 1);

@@ -87,6 +87,8 @@ const SYMBOLS = {
   dt_priv_close: { args: ["i32"], returns: "i32" },
   // native/seccomp.c; wrapped by native/privilege.ts
   dt_seccomp_install: { args: [], returns: "i32" },
+  // native/taskstatus.c; wrapped by native/privilege.ts
+  dt_task_status: { args: ["ptr", "i32"], returns: "i32" },
 } as const;
 
 export type Shim = ReturnType<typeof dlopen<typeof SYMBOLS>>["symbols"];
