@@ -20,8 +20,6 @@ export interface InterfaceInfo {
 
 const IFF_UP = 0x1;
 const IFF_RUNNING = 0x40;
-export const ARPHRD_ETHER = 1;
-export const ARPHRD_LOOPBACK = 772;
 const IFINFO_LEN = 24;
 const IFNAMSIZ = 16;
 
@@ -69,7 +67,14 @@ export function readLink(name: string): LinkFacts {
     if (errno === ENODEV || errno === ENXIO) throw noSuchInterface(name, errno);
     throw new NativeError(codeFor(errno), `cannot read interface ${show(name)}: ${errnoText(errno)}`, errno);
   }
-  // Layout documented at dt_ifinfo in link.c.
+  return linkFacts(name, out);
+}
+
+/** Room for what dt_ifinfo and dt_open say about a link. */
+export const linkFactsBuffer = (): Uint8Array => new Uint8Array(IFINFO_LEN);
+
+/** The facts in dt_ifinfo's layout (documented at dt_ifinfo in link.c). */
+export function linkFacts(name: string, out: Uint8Array): LinkFacts {
   const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
   const flags = view.getUint32(12, true);
   const carrier = view.getInt32(20, true);

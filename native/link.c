@@ -150,6 +150,18 @@ static int parse_link(const char *resp, size_t len, struct link_facts *lf)
  *   [16] u32 mtu
  *   [20] i32 carrier: 1 up, 0 down, -1 unknown (interface administratively down)
  */
+void link_facts_out(const struct link_facts *lf, uint8_t *out)
+{
+	uint32_t index = (uint32_t)lf->ifindex;
+	int32_t carrier = (lf->flags & IFF_UP) ? ((lf->flags & IFF_LOWER_UP) ? 1 : 0) : -1;
+	memcpy(out + 0, &index, 4);
+	memcpy(out + 4, lf->mac, 6);
+	memcpy(out + 10, &lf->type, 2);
+	memcpy(out + 12, &lf->flags, 4);
+	memcpy(out + 16, &lf->mtu, 4);
+	memcpy(out + 20, &carrier, 4);
+}
+
 EXPORT int dt_ifinfo(const char *name, uint8_t *out, int outlen)
 {
 	if (out == NULL || outlen < IFINFO_LEN)
@@ -158,13 +170,6 @@ EXPORT int dt_ifinfo(const char *name, uint8_t *out, int outlen)
 	int err = link_query(name, &lf);
 	if (err)
 		return err;
-	uint32_t index = (uint32_t)lf.ifindex;
-	int32_t carrier = (lf.flags & IFF_UP) ? ((lf.flags & IFF_LOWER_UP) ? 1 : 0) : -1;
-	memcpy(out + 0, &index, 4);
-	memcpy(out + 4, lf.mac, 6);
-	memcpy(out + 10, &lf.type, 2);
-	memcpy(out + 12, &lf.flags, 4);
-	memcpy(out + 16, &lf.mtu, 4);
-	memcpy(out + 20, &carrier, 4);
+	link_facts_out(&lf, out);
 	return 0;
 }

@@ -17,20 +17,13 @@
  * of the bytes, its VLAN tag and the kernel's receive time.
  */
 import { insertVlanTag, TPID_8021Q, tagFrame, type VlanTag, vlanTag } from "../core/frame.ts";
-import {
-  ARPHRD_ETHER,
-  ARPHRD_LOOPBACK,
-  type InterfaceInfo,
-  interfaceNameBytes,
-  noSuchInterface,
-  readLink,
-  show,
-} from "./interface.ts";
+import { type InterfaceInfo, interfaceNameBytes, linkFacts, linkFactsBuffer, noSuchInterface, show } from "./interface.ts";
 import {
   codeFor,
   EINVAL,
   EMSGSIZE,
   ENETDOWN,
+  EPFNOSUPPORT,
   errnoText,
   native,
   NativeError,
@@ -202,32 +195,26 @@ export class RawSocket {
     if (vlan !== "any" && vlan !== "none" && !(Number.isInteger(vlan) && vlan >= 1 && vlan <= 4094)) {
       throw new NativeError("EINVAL", `RawSocket.open: vlan ${show(String(vlan))} is not "any", "none" or a VLAN id 1-4094`, EINVAL);
     }
-    const { info, hardwareType } = readLink(ifname);
-    if (hardwareType !== ARPHRD_ETHER && hardwareType !== ARPHRD_LOOPBACK) {
-      throw new NativeError(
-        "EINVAL",
-        `interface ${show(ifname)} is not an Ethernet interface (link type ${hardwareType}): DHCP here runs over Ethernet frames`,
-        EINVAL,
-      );
-    }
-    if (!info.up) {
-      throw new NativeError(
-        "ENETDOWN",
-        `interface ${show(ifname)} is down: bring it up with \`ip link set ${ifname} up\``,
-        ENETDOWN,
-      );
-    }
-
     const shim = native();
     const mode =
       (options.filter === "client" ? MODE_CLIENT : MODE_WATCH) |
       (options.promiscuous ? OPEN_PROMISC : 0) |
       (options.ring ? OPEN_RING : 0);
     const vlanArg = vlan === "any" ? VLAN_ANY : vlan === "none" ? VLAN_NONE : vlan;
-    const handle = shim.dt_open(interfaceNameBytes(ifname), mode, vlanArg);
+    // One RTM_GETLINK, in dt_open: the link's facts come back with the socket (or its refusal).
+    const facts = linkFactsBuffer();
+    const handle = shim.dt_open(interfaceNameBytes(ifname), mode, vlanArg, facts, facts.length);
+    const { info, hardwareType } = linkFacts(ifname, facts);
     if (handle < 0) {
       const errno = -handle;
       const code = codeFor(errno);
+      if (errno === EPFNOSUPPORT) {
+        throw new NativeError(
+          "EINVAL",
+          `interface ${show(ifname)} is not an Ethernet interface (link type ${hardwareType}): DHCP here runs over Ethernet frames`,
+          errno,
+        );
+      }
       if (code === "EPERM") {
         throw new NativeError(
           "EPERM",

@@ -67,13 +67,20 @@ struct slot *slot_get(int h)
  *
  * vlan: which frames by their VLAN tag: VLAN_ANY (-1) all, VLAN_NONE (-2)
  * untagged and priority-tagged ones (VID 0), or 1-4094 that VLAN's only.
+ *
+ * info (infolen >= IFINFO_LEN) gets the link's facts in dt_ifinfo's layout (link.c),
+ * read once for the open: zeros when the link could not be read.
  */
-EXPORT int dt_open(const char *ifname, int mode, int vlan)
+EXPORT int dt_open(const char *ifname, int mode, int vlan, uint8_t *info, int infolen)
 {
+	if (info == NULL || infolen < IFINFO_LEN)
+		return -EINVAL;
 	struct link_facts lf;
 	struct rx_ring ring;
+	memset(&lf, 0, sizeof lf);
 	memset(&ring, 0, sizeof ring);
 	const int fd = packet_open(ifname, mode, vlan, &lf, &ring);
+	link_facts_out(&lf, info); /* the link's facts as dt_ifinfo gives them, whatever came of the open */
 	if (fd < 0)
 		return fd;
 	int err, stopfd = -1, armfd = -1;

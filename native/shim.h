@@ -22,6 +22,7 @@
 #include <linux/rtnetlink.h>
 #include <net/ethernet.h>
 #include <net/if.h>
+#include <net/if_arp.h>
 #include <fcntl.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
@@ -173,6 +174,7 @@ struct link_facts {
 };
 int check_ifname(const char *name);
 int link_query(const char *name, struct link_facts *lf);
+void link_facts_out(const struct link_facts *lf, uint8_t *out);
 
 /* packet.c */
 int packet_open(const char *ifname, int mode, int vlan, struct link_facts *lf, struct rx_ring *ring);

@@ -59,7 +59,7 @@ const LIBRARY_PATHS = nativeAssetPaths(SHIM_ASSET);
 
 const SYMBOLS = {
   dt_ifinfo: { args: ["ptr", "ptr", "i32"], returns: "i32" },
-  dt_open: { args: ["ptr", "i32", "i32"], returns: "i32" },
+  dt_open: { args: ["ptr", "i32", "i32", "ptr", "i32"], returns: "i32" },
   dt_start: { args: ["i32", "ptr"], returns: "i32" },
   dt_recv_batch: { args: ["i32", "ptr", "i32", "ptr", "i32", "i32"], returns: "i32" },
   dt_rearm: { args: ["i32"], returns: "i32" },
@@ -252,6 +252,7 @@ export const ENODEV = 19;
 export const EINVAL = 22;
 export const ENAMETOOLONG = 36;
 export const EMSGSIZE = 90;
+export const EPFNOSUPPORT = 96;
 export const EADDRNOTAVAIL = 99;
 export const ENETDOWN = 100;
 export const ENOBUFS = 105;

@@ -24,18 +24,20 @@ export interface ExchangeIo {
 export async function withExchange<T>(
   o: ClientOptions, run: (io: ExchangeIo, route: UnicastRoute) => Promise<T>, socket: { promiscuous?: boolean } = {},
 ): Promise<T> {
-  const { interfaceInfo } = await import("../../native/rawsocket.ts");
-  const info = interfaceInfo(o.iface);
-  refuseLoopback(o.iface, info.flags);
-  if (info.carrier === false) log.warn(`${escapeText(o.iface)} has no carrier (cable unplugged? no link?); trying anyway`);
-  const route = resolveUnicast(o.iface, o);
-  // The client filter passes only UDP to port 68; a relay's answers go to port 67.
-  const transport = await openRawTransport(o.iface, route.relay ? "watch" : "client", socket.promiscuous === true);
-  const interrupt = abortOnSignal();
+  // The client filter passes only UDP to port 68; a relay's answers (--giaddr with --server,
+  // which resolveUnicast makes a relay route) go to port 67. The socket brings the link's facts.
+  const relay = o.server !== null && o.giaddr !== null;
+  const transport = await openRawTransport(o.iface, relay ? "watch" : "client", socket.promiscuous === true);
+  let interrupt: ReturnType<typeof abortOnSignal> | null = null;
   try {
+    const info = transport.info;
+    refuseLoopback(o.iface, info.flags);
+    if (info.carrier === false) log.warn(`${escapeText(o.iface)} has no carrier (cable unplugged? no link?); trying anyway`);
+    const route = resolveUnicast(o.iface, o);
+    interrupt = abortOnSignal();
     return await run({ transport, timers: new RealTimers(), clock: systemClock, interfaceMac: info.mac, signal: interrupt.signal }, route);
   } finally {
-    interrupt.dispose();
+    interrupt?.dispose();
     transport.close();
   }
 }

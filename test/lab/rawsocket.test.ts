@@ -101,6 +101,17 @@ describe("RawSocket between two network namespaces", () => {
     });
   });
 
+  test("a link that is not Ethernet (a tun device): open() says so, with its link type", () => {
+    run(["ip", "netns", "exec", nsA, "ip", "tuntap", "add", "dev", "dttun0", "mode", "tun"]);
+    run(["ip", "netns", "exec", nsA, "ip", "link", "set", "dttun0", "up"]);
+    const probe = Bun.spawnSync(["ip", "netns", "exec", nsA, process.execPath, join(fixtures, "native-probe.ts"), "dttun0"]);
+    expect(probe.stderr.toString()).toBe("");
+    expect(JSON.parse(probe.stdout.toString()).open).toEqual({
+      code: "EINVAL",
+      message: 'interface "dttun0" is not an Ethernet interface (link type 65534): DHCP here runs over Ethernet frames',
+    });
+  });
+
   test("client filter delivers exactly the frame to port 68, byte for byte", async () => {
     const toClient = udpFrame({ sourcePort: 67, destinationPort: 68, payload: `offer ${process.pid}` });
     const toDns = udpFrame({ sourcePort: 40000, destinationPort: 53, payload: "not dhcp" });
