@@ -5,7 +5,8 @@
 //
 //   sudo bun bench/daemon.ts            IDLE_SECONDS=20 sudo bun bench/daemon.ts
 //   SMOL=1 runs the daemon under `bun --smol` (it made no difference here: 44 MB either way);
-//   BUNDLE=1 runs dist/main.js (bun run build:bundle first) instead of the sources.
+//   BUNDLE=1 runs dist/main.js (bun run build:bundle first) instead of the sources;
+//   COMPILED=1 runs the shipped binary, dist/dhcptool (bun run compile first).
 
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -39,10 +40,11 @@ labDown(name);
 const lab = labUp({ name, servers: 1 });
 // BUNDLE=1: the minified bundle (bun run build:bundle), as an installed dhcptool would run.
 const main = process.env.BUNDLE ? `${import.meta.dir}/../dist/main.js` : `${import.meta.dir}/../cli/main.ts`;
+const command = process.env.COMPILED ? [`${import.meta.dir}/../dist/dhcptool`] : [process.execPath, ...(process.env.SMOL ? ["--smol"] : []), main];
 let daemon: ReturnType<typeof Bun.spawn> | null = null;
 let bare: ReturnType<typeof Bun.spawn> | null = null;
 try {
-  daemon = Bun.spawn(inClient(lab, [process.execPath, ...(process.env.SMOL ? ["--smol"] : []), main, "request", "lab0", "--daemon", "--apply", "--json",
+  daemon = Bun.spawn(inClient(lab, [...command, "request", "lab0", "--daemon", "--apply", "--json",
     "--state-dir", join(dir, "state"), "--run-dir", join(dir, "run")]), { stdout: "pipe", stderr: "inherit" });
   const reader = (daemon.stdout as ReadableStream<Uint8Array>).getReader();
   let text = "";

@@ -3,6 +3,7 @@
 // anything else is one message or frame, read whole up to MAX_SINGLE_INPUT.
 
 import { defineCommand } from "../command-line.ts";
+import { compileHotCode } from "../jit.ts";
 import { describeStart, isCaptureStart } from "../../core/capture-types.ts";
 import { safeJson } from "../../core/escape.ts";
 import { inspect, viewCaptured, type Inspection, type PacketView } from "../../core/inspect.ts";
@@ -88,6 +89,7 @@ export default defineCommand({
   meta: { name: "decode", description: "Decode a DHCP/BOOTP message, a frame, or a pcap/pcapng capture" },
   args: leaseDecodeArgs,
   async run({ args, rawArgs }) {
+    compileHotCode(); // a capture may hold millions of packets
     rejectUnknownFlags(rawArgs, leaseDecodeArgs);
     const format = (args.format as string | undefined) ?? "auto";
     if (format !== "auto" && format !== "hex" && format !== "raw" && format !== "pcap") throw new UsageError(`--format ${format}: use auto, hex, raw or pcap`);

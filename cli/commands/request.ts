@@ -4,6 +4,7 @@
 
 import type { ParsedArgs } from "citty";
 import { defineCommand } from "../command-line.ts";
+import { compileHotCode } from "../jit.ts";
 import { escapeText } from "../../core/escape.ts";
 import {
   clientArgs, clientOptionsFromArgs, dirArgs, dirsFromArgs, identityArgs, ipFromArgs, metricsArg, metricsFromArgs, outputArgs,
@@ -197,6 +198,7 @@ async function load(args: RequestArgs, rawArgs: string[]): Promise<number> {
     };
   }
   const account = accountFromArgs(args);
+  compileHotCode(); // thousands of exchanges a second
   const { runLoad } = await import("../client/load.ts");
   const r = await runLoad({ ...o, afterOpen: () => dropAfterOpen(account, [], "request") });
   if (live) process.stderr.write("\r\x1b[K");

@@ -3,6 +3,7 @@
 // alerts, pcap in and out, a summary at the end (and on SIGUSR1).
 
 import { defineCommand } from "../command-line.ts";
+import { compileHotCode } from "../jit.ts";
 import { macToString, parseIp, parseMac } from "../../core/bytes.ts";
 import { ConversationTracker, type PacketEvent, type SeenPacket, type Summary } from "../../core/conversations.ts";
 import type { AllowList } from "../../core/allow-list.ts";
@@ -187,6 +188,7 @@ export default defineCommand({
   meta: { name: "watch", description: "Watch all DHCP traffic on a link: packets, exchanges and latencies, rogue servers" },
   args: watchArgs,
   async run({ args, rawArgs }) {
+    compileHotCode(); // a loop over every packet on the wire
     rejectUnknownFlags(rawArgs, watchArgs);
     const o = optionsFromArgs(args as Parsed, rawArgs, metricsFromArgs(args));
     if (!o.json) await loadTable(); // the summary's tables
