@@ -153,6 +153,16 @@ export function extraOptionsFromArgs(rawArgs: string[], noType53: string): Optio
 
 // ---------------------------------------------------------------- how it reaches servers
 
+export const vlanArg = {
+  vlan: { type: "string", description: "On a trunk: VLAN ID's frames only, ours tagged with it (no VLAN interface needed)", valueHint: "ID" },
+} as const;
+
+/** --vlan: an 802.1Q VLAN id, 1-4094; undefined when not given. */
+export function vlanFromArgs(args: ParsedArgs<typeof vlanArg>): number | undefined {
+  const text = flagText(args.vlan, "vlan");
+  return text === null ? undefined : parseNumber(text, "vlan", { min: 1, max: 4094, integer: true, fallback: 0 });
+}
+
 export const retryArgs = {
   timeout: { type: "string", description: "Retransmit after S seconds (default 2)", valueHint: "S" },
   tries: { type: "string", description: "Send at most N times (default 3)", valueHint: "N" },
@@ -167,8 +177,8 @@ export function retryFromArgs(args: ParsedArgs<typeof retryArgs>): { retryMs: nu
 
 export const unicastArgs = {
   server: { type: "string", description: "Ask this one server by unicast instead of broadcasting; replies from any other are dropped", valueHint: "IP" },
-  "server-mac": { type: "string", description: "With --server: the Ethernet destination (default ff:ff:ff:ff:ff:ff, since nothing ARPs for the server)", valueHint: "MAC" },
-  giaddr: { type: "string", description: "Relay simulation: send as a relay agent at IP (an address on IFACE), with giaddr and hops 1, from IP:67 to --server; the server answers to IP:67", valueHint: "IP" },
+  "server-mac": { type: "string", description: "With --server: the Ethernet destination (default: the router's MAC when the server is routed, else ff:ff:ff:ff:ff:ff)", valueHint: "MAC" },
+  giaddr: { type: "string", description: "Relay simulation: send as a relay agent at IP (an address of this host), with giaddr and hops 1, from IP:67 to --server; the server answers to IP:67", valueHint: "IP" },
 } as const;
 
 /** A flag's value, or null when not given; given empty (or as a bare flag) is a usage error. */
@@ -216,13 +226,14 @@ export function unicastFromArgs(args: ParsedArgs<typeof unicastArgs>): UnicastCh
 /** The flags every client exchange takes (discover and request spread them in their own order). */
 export const clientArgs = { ...retryArgs, ...identityArgs, ...unicastArgs } as const;
 
-/** IFACE and the flags of clientArgs, as the options of cli/client (discover, request). */
+/** IFACE (args.iface unless given) and the flags of clientArgs, as the options of cli/client (discover, request). */
 export function clientOptionsFromArgs(
-  args: ParsedArgs<typeof clientArgs> & { iface: string }, rawArgs: string[], command: string, noType53: string,
+  args: ParsedArgs<typeof clientArgs> & { iface?: string }, rawArgs: string[], command: string, noType53: string,
+  iface: string | undefined = args.iface,
 ): ClientOptions {
-  if (!args.iface) throw new UsageError(`which interface? e.g. dhcptool ${command} eth0`);
+  if (!iface) throw new UsageError(`which interface? e.g. dhcptool ${command} eth0`);
   return {
-    iface: args.iface, mac: macFromArgs(args, { random: true }) ?? "interface", identity: identityFromArgs(args, rawArgs),
+    iface, mac: macFromArgs(args, { random: true }) ?? "interface", identity: identityFromArgs(args, rawArgs),
     broadcastFlag: args["broadcast-flag"] === true, extra: extraOptionsFromArgs(rawArgs, noType53),
     ...retryFromArgs(args), ...unicastFromArgs(args),
   };

@@ -103,7 +103,9 @@ export function checkCommandLine(command: string, defs: Record<string, ArgDef>, 
     const [name, d] = missing[0];
     throw new UsageError(`missing ${d.valueHint ?? name.toUpperCase()}: ${usage}`);
   }
-  if (positionals.length > wanted.length) {
+  // IFACE…: a positional that takes several (discover eth0 eth1)
+  const several = wanted.some(([, d]) => (d.valueHint ?? "").endsWith("…"));
+  if (positionals.length > wanted.length && !several) {
     const what = wanted.length ? `takes one ${wanted.map(([n, d]) => d.valueHint ?? n.toUpperCase()).join(" ")}` : "takes no argument";
     throw new UsageError(`unexpected argument "${escapeText(positionals[wanted.length])}": dhcptool ${command} ${what}`);
   }

@@ -87,21 +87,28 @@ function summaryText(s: ProbeRunSummary, now: number, final: boolean, wide: bool
   return text;
 }
 
-/** The prober's output: lines for a person, or NDJSON with --json. */
-export function probePrinter(json: boolean, verbose: boolean, wide = false): ProbeOutput {
+/**
+ * The prober's output: lines for a person, or NDJSON with --json. `several`: more than one
+ * interface is probed, so each line starts with it and each event carries `interface`.
+ */
+export function probePrinter(json: boolean, verbose: boolean, wide = false, several = false): ProbeOutput {
+  const tagged = <T extends { event: string }>(e: T, iface: string) => (several ? { ...e, interface: iface } : e);
+  const prefix = (iface: string, text: string) => (several ? text.replace(/^(?=.)/gm, `${escapeText(iface)}  `) : text);
   return {
     start(info: ProbeStart, now: number) {
       if (json) print(eventJson({ event: "start", ...info }, now));
     },
-    events(events: ProbeEvent[], now: number) {
+    events(events: ProbeEvent[], now: number, iface: string) {
       for (const e of events) {
-        if (e.event === "rogue") log.warn(`rogue DHCP server: ${escapeText(e.server)} (${escapeText(e.sourceMac)}) is not in --allow-server`);
-        const line = json ? eventJson(e, now) : eventLine(e, now, verbose);
-        if (line !== null) print(line);
+        if (e.event === "rogue") {
+          log.warn(`rogue DHCP server${several ? ` on ${escapeText(iface)}` : ""}: ${escapeText(e.server)} (${escapeText(e.sourceMac)}) is not in --allow-server`);
+        }
+        const line = json ? eventJson(tagged(e, iface), now) : eventLine(e, now, verbose);
+        if (line !== null) print(json ? line : prefix(iface, line));
       }
     },
-    summary(s: ProbeRunSummary, rogueSeen: boolean, final: boolean, now: number) {
-      print(json ? eventJson({ ...s, event: final ? "summary" : "stats", rogueSeen }, now) : summaryText(s, now, final, wide));
+    summary(s: ProbeRunSummary, rogueSeen: boolean, final: boolean, now: number, iface: string) {
+      print(json ? eventJson(tagged({ ...s, event: final ? "summary" : "stats", rogueSeen }, iface), now) : prefix(iface, summaryText(s, now, final, wide)));
     },
   };
 }

@@ -8,6 +8,7 @@ import type { Offer } from "../core/offers.ts";
 import type { InputKind, PacketView } from "../core/inspect.ts";
 import { MESSAGE_TYPES, OPTIONS } from "../core/options.ts";
 import { seconds } from "../core/option-codecs.ts";
+import { isSubOptionList, subOptionsText } from "../core/vendor-options.ts";
 
 /** 3150 → "52m30s", 3600 → "1h", 90061 → "1d1h1m1s". */
 function compactDuration(s: number): string {
@@ -37,6 +38,8 @@ export function renderValue(v: { code: number; value?: unknown; error?: string; 
 function formatValue(x: unknown): string {
   if (typeof x === "string") return escapeText(x);
   if (typeof x === "number" || typeof x === "boolean") return String(x);
+  // 82, 43: in the syntax --option takes (1=text,2=hex:0a0b), escaped for the terminal
+  if (isSubOptionList(x)) return escapeText(subOptionsText(x));
   if (Array.isArray(x)) return x.map(formatValue).join(", ");
   if (x && typeof x === "object") {
     const o = x as Record<string, unknown>;
@@ -54,11 +57,16 @@ const OFFER_COLUMNS: Column[] = [
   { header: "MS", align: "right" },
 ];
 
-/** One row per offer: the columns an engineer scans first; ROGUE in red where colour is on. */
-export function renderOfferTable(offers: Offer[], showRogue: boolean, fit: { width: number | null; wide: boolean }): Fitted {
-  const columns = showRogue ? [...OFFER_COLUMNS, { header: "" }] : OFFER_COLUMNS;
-  const rows = offers.map((o) => {
+/**
+ * One row per offer: the columns an engineer scans first; ROGUE in red where colour is on.
+ * `ifaces` (one per offer, offers grouped by interface) adds an IFACE column first: discover
+ * on several interfaces.
+ */
+export function renderOfferTable(offers: Offer[], showRogue: boolean, fit: { width: number | null; wide: boolean }, ifaces?: string[]): Fitted {
+  const columns = [...(ifaces ? [{ header: "IFACE" }] : []), ...OFFER_COLUMNS, ...(showRogue ? [{ header: "" }] : [])];
+  const rows = offers.map((o, i) => {
     const row: Cell[] = [
+      ...(ifaces ? [escapeText(ifaces[i] ?? "")] : []),
       escapeText(o.serverId ?? o.sourceIp), o.sourceMac, o.yiaddr, o.subnetMask ?? "-",
       o.routers.map(escapeText), o.dns.map(escapeText), formatDuration(o.leaseTime), o.latencyMs.toFixed(1),
     ];

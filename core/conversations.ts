@@ -13,6 +13,8 @@ export interface SeenPacket {
   timeUs: number;
   frame: FrameView;
   message: MessageView;
+  /** The interface it was seen on, when watch listens on several: exchanges are per link. */
+  iface?: string;
 }
 
 export type ConversationKind = "dora" | "request" | "inform" | "release" | "decline" | "other";
@@ -25,19 +27,27 @@ export interface Conversation {
   kind: ConversationKind;
   startedUs: number;
   lastUs: number;
-  /** Time of the latest client message: replies are timed from it. */
+  /** Time of the latest DISCOVER: an OFFER is timed from the retransmission it follows. */
+  lastDiscoverUs: number | null;
+  /** Time of the latest REQUEST, INFORM (any client message but DISCOVER): an ACK or NAK is timed from it. */
   lastRequestUs: number | null;
+  /** Each offer of the exchange (the first MAX_OFFERS): the address with the server that offered it. */
+  offers: AddressOffer[];
   /** The first MAX_STEPS messages of the exchange; `moreSteps` counts the rest. */
   steps: { type: string; timeUs: number; server?: string; latencyMs?: number }[];
   moreSteps: number;
   outcome: Outcome;
+  /** The address the exchange ended with (the ACK's, else the first offer's) and the server that gave it. */
   server: string | null;
   address: string | null;
 }
 
+/** An address and the server that offered (or acked) it. */
+export interface AddressOffer { address: string; server: string }
+
 export interface PacketEvent {
   conversation: number;
-  /** For a server's reply: milliseconds since the client's latest message in the exchange. */
+  /** For a server's reply: milliseconds since the client message it answers (OFFER: the latest DISCOVER; ACK, NAK: the latest REQUEST or INFORM). */
   latencyMs: number | null;
   /** The server as watch names it: its server identifier (54), else the source IP. */
   server: string | null;
@@ -60,11 +70,25 @@ export interface ServerStats {
   rogue: boolean;
 }
 
-export interface ClientStats { client: string; outcome: Outcome; address: string | null; server: string | null; exchanges: number }
+/** Per client, its latest exchange: the outcome, the address with the server that gave it, every offer. */
+export interface ClientStats {
+  client: string; outcome: Outcome; address: string | null; server: string | null; offers: AddressOffer[]; exchanges: number;
+}
+
+/**
+ * Exchanges by how they ended; every exchange is in exactly one count, so acked + naked +
+ * offered + unanswered + released + declined + other + open = total. acked includes an
+ * INFORM's ACK; offered: OFFERs came but the client asked for none (a probe, discover);
+ * other: replies with no client message seen (the capture began mid-exchange).
+ */
+export interface ExchangeCounts {
+  total: number; acked: number; naked: number; offered: number; unanswered: number; released: number; declined: number;
+  other: number; open: number; evicted: number;
+}
 
 export interface Summary {
   packets: number;
-  conversations: { total: number; acked: number; naked: number; unanswered: number; open: number; evicted: number };
+  conversations: ExchangeCounts;
   servers: ServerStats[];
   clients: ClientStats[];
   rogueServers: string[];
@@ -73,7 +97,7 @@ export interface Summary {
 }
 
 /** Exchanges that are over, by how they ended (counts only go up: metrics read them as counters). */
-export interface ClosedCounts { total: number; acked: number; naked: number; unanswered: number; evicted: number }
+export type ClosedCounts = Omit<ExchangeCounts, "open">;
 
 /** A server as a metrics scrape sees it: no percentiles (summary() sorts for those); mac "" where the link has none. */
 export interface ServerSeen { server: string; mac: string; rogue: boolean; lastSeenUs: number }
@@ -123,7 +147,7 @@ export class ConversationTracker {
   private nextId = 1;
   private lastExpireUs = -Infinity;
   private packets = 0;
-  private closed: ClosedCounts = { total: 0, acked: 0, naked: 0, unanswered: 0, evicted: 0 };
+  private closed: ClosedCounts = { total: 0, acked: 0, naked: 0, offered: 0, unanswered: 0, released: 0, declined: 0, other: 0, evicted: 0 };
   /** The first MAX_ALERTS alerts. */
   readonly alerts: Alert[] = [];
   /** Every alert raised, kept or not. */
@@ -140,13 +164,13 @@ export class ConversationTracker {
     if (p.timeUs - this.lastExpireUs >= 100_000) this.expire(p.timeUs);
     const m = p.message;
     const type = m.messageType ?? (m.op === 1 ? "BOOTREQUEST" : "BOOTREPLY");
-    const key = `${m.xid}/${m.chaddr}`;
+    const key = `${p.iface ?? ""}/${m.xid}/${m.chaddr}`;
     let c = this.conversations.get(key);
     const fromClient = m.op === 1;
     if (!c) {
       c = {
         id: this.nextId++, xid: m.xid, client: m.chaddr, kind: kindOf(type, m), startedUs: p.timeUs, lastUs: p.timeUs,
-        lastRequestUs: null, steps: [], moreSteps: 0, outcome: "pending", server: null, address: null,
+        lastDiscoverUs: null, lastRequestUs: null, offers: [], steps: [], moreSteps: 0, outcome: "pending", server: null, address: null,
       };
       this.conversations.set(key, c);
       if (this.conversations.size > this.limits.maxConversations) this.evictOldest();
@@ -154,7 +178,8 @@ export class ConversationTracker {
     c.lastUs = p.timeUs;
     const event: PacketEvent = { conversation: c.id, latencyMs: null, server: null, rogue: false };
     if (fromClient) {
-      c.lastRequestUs = p.timeUs;
+      if (type === "DISCOVER") c.lastDiscoverUs = p.timeUs;
+      else c.lastRequestUs = p.timeUs;
       if (type === "REQUEST" && c.kind === "dora" && c.outcome === "offered") c.outcome = "pending";
       if (type === "RELEASE") c.outcome = "released";
       if (type === "DECLINE") c.outcome = "declined";
@@ -167,14 +192,25 @@ export class ConversationTracker {
     // a BOOTP reply (RFC 951) assigns its yiaddr as an ACK does: it is counted as one
     const acks = type === "ACK" || m.bootp === true;
     event.server = server;
-    if (c.lastRequestUs !== null) event.latencyMs = Math.round((p.timeUs - c.lastRequestUs) / 10) / 100;
+    // A reply is timed from the client message it answers, not from a later one of another kind.
+    const askedUs = type === "OFFER" ? c.lastDiscoverUs : acks || type === "NAK" ? c.lastRequestUs : (c.lastRequestUs ?? c.lastDiscoverUs);
+    if (askedUs !== null) event.latencyMs = Math.round((p.timeUs - askedUs) / 10) / 100;
     addStep(c, event.latencyMs !== null ? { type, timeUs: p.timeUs, server, latencyMs: event.latencyMs } : { type, timeUs: p.timeUs, server });
     const s = this.serverState(server, p.frame.srcMac, p.timeUs);
-    if (type === "OFFER") { s.stats.offers++; if (c.outcome === "pending") c.outcome = "offered"; }
-    if (acks) { s.stats.acks++; c.outcome = c.kind === "inform" ? "informed" : "acked"; c.address = m.yiaddr !== "0.0.0.0" ? m.yiaddr : m.ciaddr; }
-    if (type === "NAK") { s.stats.naks++; c.outcome = "naked"; }
-    if (type === "OFFER" || acks) c.address ??= m.yiaddr;
-    c.server = server;
+    if (type === "OFFER") {
+      s.stats.offers++;
+      if (c.outcome === "pending") c.outcome = "offered";
+      if (c.offers.length < MAX_OFFERS) c.offers.push({ address: m.yiaddr, server });
+      // Until an ACK says otherwise, the exchange's address is its first offer's, with that server.
+      if (c.address === null) { c.address = m.yiaddr; c.server = server; }
+    }
+    if (acks) {
+      s.stats.acks++;
+      c.outcome = c.kind === "inform" ? "informed" : "acked";
+      c.address = m.yiaddr !== "0.0.0.0" ? m.yiaddr : m.ciaddr;
+      c.server = server;
+    }
+    if (type === "NAK") { s.stats.naks++; c.outcome = "naked"; c.address = null; c.server = server; }
     if (event.latencyMs !== null && (type === "OFFER" || acks || type === "NAK")) {
       s.samples.push(event.latencyMs);
       if (s.samples.length > this.limits.latencySamples) s.samples.shift();
@@ -194,14 +230,15 @@ export class ConversationTracker {
   private touchClient(c: Conversation): void {
     let cl = this.clients.get(c.client);
     if (!cl) {
-      cl = { client: c.client, outcome: c.outcome, address: null, server: null, exchanges: 0 };
+      cl = { client: c.client, outcome: c.outcome, address: null, server: null, offers: [], exchanges: 0 };
       if (this.clients.size >= this.limits.maxClients) this.clients.delete(this.clients.oldest()![0]);
       this.clients.set(c.client, cl);
     } else this.clients.touch(c.client);
     if (c.steps.length === 1 && c.moreSteps === 0) cl.exchanges++;
     cl.outcome = c.outcome;
-    if (c.address) cl.address = c.address;
-    if (c.server) cl.server = c.server;
+    // The pair moves together: never one exchange's address with another's server.
+    if (c.address !== null || c.server !== null) { cl.address = c.address; cl.server = c.server; }
+    if (c.offers.length) cl.offers = c.offers.slice();
   }
 
   private serverState(server: string, mac: string | null, now: number): ServerState {
@@ -221,12 +258,10 @@ export class ConversationTracker {
   }
 
   private close(c: Conversation, evicted: boolean): void {
-    if (c.outcome === "pending" && c.lastRequestUs !== null) c.outcome = "unanswered";
+    if (c.outcome === "pending" && (c.lastRequestUs !== null || c.lastDiscoverUs !== null)) c.outcome = "unanswered";
     this.closed.total++;
-    if (c.outcome === "acked" || c.outcome === "informed") this.closed.acked++;
-    if (c.outcome === "naked") this.closed.naked++;
+    this.closed[countOf(c.outcome)]++;
     if (c.outcome === "unanswered") {
-      this.closed.unanswered++;
       const cl = this.clients.get(c.client);
       if (cl) cl.outcome = "unanswered";
     }
@@ -272,10 +307,12 @@ export class ConversationTracker {
   }
 
   summary(): Summary {
-    let acked = this.closed.acked, naked = this.closed.naked, unanswered = this.closed.unanswered;
+    const { total, evicted, ...counts } = this.closed;
+    let open = 0;
+    // An exchange still remembered counts by its outcome once it has a final one, else as open.
     for (const c of this.conversations.values()) {
-      if (c.outcome === "acked" || c.outcome === "informed") acked++;
-      if (c.outcome === "naked") naked++;
+      if (c.outcome === "pending" || c.outcome === "offered") open++;
+      else counts[countOf(c.outcome)]++;
     }
     const servers = [...this.servers.values()].map((s) => {
       const sorted = [...s.samples].sort((a, b) => a - b);
@@ -283,9 +320,9 @@ export class ConversationTracker {
     });
     return {
       packets: this.packets,
-      conversations: { total: this.closed.total + this.conversations.size, acked, naked, unanswered, open: this.conversations.size, evicted: this.closed.evicted },
+      conversations: { total: total + this.conversations.size, ...counts, open, evicted },
       servers,
-      clients: [...this.clients.values()].map((c) => ({ ...c })),
+      clients: [...this.clients.values()].map((c) => ({ ...c, offers: c.offers.slice() })),
       rogueServers: this.alerts.map((a) => a.server),
       rogueServersTruncated: this.alertCount > this.alerts.length,
     };
@@ -294,6 +331,22 @@ export class ConversationTracker {
 
 /** An exchange that keeps going (same xid and MAC, a flood) must not grow without limit. */
 const MAX_STEPS = 32;
+const MAX_OFFERS = 16;
+
+type Count = Exclude<keyof ExchangeCounts, "total" | "open" | "evicted">;
+
+/** Which count a finished exchange is in. */
+function countOf(outcome: Outcome): Count {
+  switch (outcome) {
+    case "acked": case "informed": return "acked";
+    case "naked": return "naked";
+    case "offered": return "offered";
+    case "unanswered": return "unanswered";
+    case "released": return "released";
+    case "declined": return "declined";
+    case "pending": return "other";
+  }
+}
 
 function addStep(c: Conversation, step: Conversation["steps"][number]): void {
   if (c.steps.length < MAX_STEPS) c.steps.push(step);

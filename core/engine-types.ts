@@ -156,6 +156,8 @@ export type Action =
   | { kind: "ipv6-only"; server: string; waitSec: number }
   | { kind: "released"; lease: Lease }
   | { kind: "failed"; reason: FailReason }
+  /** REQUESTING gave up: the server's offer of address was not ACKed after `requests` REQUESTs. */
+  | { kind: "not-acked"; serverId: string; address: string; requests: number }
   | { kind: "dropped"; reason: string };
 
 export interface StepResult { state: ClientState; actions: Action[] }

@@ -283,8 +283,8 @@ function onTimer(s: ClientState, timer: TimerName, now: number, actions: Action[
         return transmit(s, now, actions);
       }
       if (s.phase === "REQUESTING") {
-        const limit = c.resident ? (c.residentRequestTries ?? 4) : c.tries;
-        if (s.sent >= limit) {
+        if (s.sent >= (c.resident ? (c.residentRequestTries ?? 4) : c.tries)) {
+          actions.push({ kind: "not-acked", serverId: s.chosen!.serverId, address: s.chosen!.address, requests: s.sent });
           if (!c.resident) actions.push({ kind: "failed", reason: "no-ack" });
           return enter(s, "INIT", now, actions); // RFC 2131 4.4.1: back to INIT
         }

@@ -9,6 +9,7 @@ import { isSupportedLinktype, linktypeName, unwrapLink, LINKTYPE_ETHERNET } from
 import { decodeBootp, decodeMessage, type DecodeErrorKind, type DecodeWarning, type DhcpMessage } from "./message.ts";
 import { decodeOption, optionName, MESSAGE_TYPES } from "./options.ts";
 import { isCaptureStart } from "./capture-types.ts";
+import { nameVendorSubOptions } from "./vendor-options.ts";
 import { decodePcap } from "./pcap.ts";
 
 export type InputKind = "pcap" | "frame" | "message";
@@ -115,7 +116,7 @@ function messageView(payload: Uint8Array, m: DhcpMessage, options: OptionEntry[]
     chaddr: m.htype === 1 && m.hlen === 6 ? macToString(m.chaddr) : toHex(m.chaddr.subarray(0, Math.min(m.hlen, 16))),
     sname: unterminated("sname-unterminated") ? latin1(payload, 44, 108) : m.sname,
     file: unterminated("file-unterminated") ? latin1(payload, 108, 236) : m.file,
-    options, warnings,
+    options: nameVendorSubOptions(options), warnings,
   };
 }
 

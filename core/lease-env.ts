@@ -2,9 +2,11 @@
 // dhclient-script made the convention (new_ip_address, new_routers, …). Pure: the caller
 // decides how the pairs travel (a hook's environment, or quoted lines to `source`).
 
-import { ipToU32, parseIp, u32ToIp } from "./bytes.ts";
+import { fromHex, ipToU32, parseIp, u32ToIp } from "./bytes.ts";
 import { escapeText } from "./escape.ts";
 import type { Lease, RawOption } from "./engine-types.ts";
+import { decodeOption } from "./options.ts";
+import { isSubOptionList, subOptionsText } from "./vendor-options.ts";
 
 /**
  * The fields of a lease the variables are made from: the engine's Lease, with its end as a
@@ -45,6 +47,9 @@ export function leaseVars(lease: LeaseEnvFields, prefix: LeaseVarPrefix): [strin
     ["expiry", lease.expiresAt ?? ""],
     ["dhcp_server_identifier", lease.serverId],
     ["dhcp_server_mac", lease.serverMac],
+    // in the syntax --option 43= and 82= take: 1=text,2=hex:0a0b (43 that is not sub-options: hex:…)
+    ["vendor_encapsulated_options", subOptionsOption(lease.options, 43)],
+    ["relay_agent_information", subOptionsOption(lease.options, 82)],
   ];
   return vars.map(([name, value]) => [prefix + name, envValue(value)]);
 }
@@ -82,4 +87,15 @@ function hostNameOption(options: LeaseEnvFields["options"]): string | null {
   let s = "";
   for (let i = 0; i < o.hex.length; i += 2) s += String.fromCharCode(parseInt(o.hex.slice(i, i + 2), 16));
   return s;
+}
+
+/** Option 43 or 82 from the ACK's raw options as sub-options text; "" when absent or not decodable. */
+function subOptionsOption(options: LeaseEnvFields["options"], code: 43 | 82): string {
+  const o = options?.find((x) => x.code === code);
+  const data = o ? fromHex(o.hex) : null;
+  if (!data) return "";
+  const r = decodeOption(code, data);
+  if (!r.ok) return "";
+  if (isSubOptionList(r.value)) return subOptionsText(r.value);
+  return typeof r.value === "string" && r.value !== "" ? `hex:${r.value}` : "";
 }

@@ -8,7 +8,8 @@ import { decodeOption, optionName, DHCPOFFER, MESSAGE_TYPES, type ClasslessRoute
 import { isSubnetEdge, isUsableAddress } from "./lease-times.ts";
 import { isAllowed, type AllowList } from "./allow-list.ts";
 import { DropCounters } from "./drops.ts";
-import { clientReplyPath, fromServer, receiveReply, replyMismatch, type ReceivedFrameLike, type ReplyPath } from "./reply.ts";
+import { nameVendorSubOptions } from "./vendor-options.ts";
+import { clientReplyPath, frameVlan, fromServer, receiveReply, replyMismatch, type ReceivedFrameLike, type ReplyPath } from "./reply.ts";
 
 export interface OptionView {
   code: number;
@@ -38,7 +39,7 @@ export interface Offer {
   relayAgentInfo: OptionValue | null;
   options: OptionView[];
   latencyMs: number;
-  /** How many copies of this server's OFFER arrived (retransmissions answered). */
+  /** How many copies of this OFFER (same server, same address) arrived. */
   copies: number;
   rogue: boolean;
 }
@@ -51,8 +52,11 @@ export function optionViews(msg: DhcpMessage): OptionView[] {
       ? { code, name: optionName(code), value: r.value, hex: toHex(data) }
       : { code, name: optionName(code), error: r.error.reason, hex: toHex(data) });
   }
-  return out;
+  return nameVendorSubOptions(out);
 }
+
+/** Offers kept per exchange at most: a flood of fake offers stays bounded (HOSTILE 28). */
+export const MAX_OFFERS = 256;
 
 export interface CollectorOptions {
   xid: number;
@@ -63,16 +67,29 @@ export interface CollectorOptions {
   replyPath?: ReplyPath;
   /** --server: offers from any other server are dropped ("other-server"), never shown or rogue. */
   server?: string;
+  /**
+   * The VLAN probed: null the link's own, an id on a trunk. A reply of another VLAN is dropped
+   * ("other-vlan": its server is not on that link) and its VLAN noted in otherVlans.
+   */
+  vlan?: number | null;
 }
+
+/** Distinct other VLANs noted at most (a flood of tags stays bounded). */
+const MAX_OTHER_VLANS = 16;
 
 /**
  * Collects OFFERs for one exchange. Every frame that is not an OFFER for our xid and MAC is
- * dropped into a counter; one Offer per server (by server id, else source IP) is kept.
+ * dropped into a counter; one Offer per server (by server id, else source IP) and offered
+ * address is kept: a repeat of the same offer is a copy, but a server that offers another
+ * address (Kea answers each DISCOVER it hears with a new one) has made another offer, and
+ * it is shown as one.
  */
 export class OfferCollector {
   readonly offers: Offer[] = [];
   readonly drops = new DropCounters();
   readonly warnings = new DropCounters();
+  /** The VLANs that answers to our DISCOVER came tagged with, other than the one probed (at most MAX_OTHER_VLANS). */
+  readonly otherVlans = new Set<number>();
   constructor(private readonly opts: CollectorOptions) {}
 
   /** Returns the new Offer when the frame was a first OFFER from a server, else null. */
@@ -93,6 +110,14 @@ export class OfferCollector {
     const msg = r.message;
     const mismatch = replyMismatch(msg, this.opts.xid, this.opts.mac);
     if (mismatch !== null) { this.drops.add(mismatch); return null; }
+    // An answer to our DISCOVER that came on another VLAN than the one probed is from a server
+    // that is not on this link (a VLAN 10 OFFER to an untagged probe is not a native server).
+    const vlan = frameVlan(frame);
+    if (this.opts.vlan !== undefined && vlan !== this.opts.vlan) {
+      this.drops.add("other-vlan");
+      if (vlan !== null && this.otherVlans.size < MAX_OTHER_VLANS) this.otherVlans.add(vlan);
+      return null;
+    }
     const type = messageType(msg);
     if (type === 0 || type >= MESSAGE_TYPES.length) { this.drops.add("no-message-type"); return null; }
     if (type !== DHCPOFFER) { this.drops.add("not-offer"); return null; }
@@ -104,8 +129,9 @@ export class OfferCollector {
     if (msg.yiaddr === "0.0.0.0" && !serverId) { this.drops.add("offer-no-address"); return null; }
     if (!isUsableAddress(msg.yiaddr) || isSubnetEdge(msg.yiaddr, getIp(msg, 1))) { this.drops.add("offer-bad-address"); return null; }
     const key = serverId ?? r.frame.srcIp;
-    const seen = this.offers.find((o) => (o.serverId ?? o.sourceIp) === key);
+    const seen = this.offers.find((o) => (o.serverId ?? o.sourceIp) === key && o.yiaddr === msg.yiaddr);
     if (seen) { seen.copies++; return null; }
+    if (this.offers.length >= MAX_OFFERS) { this.drops.add("too-many-offers"); return null; }
     const offer = summarizeOffer(msg, r.frame, now - this.opts.startedAt);
     // Options that did not decode are ignored (the offer stands); count them, by code.
     for (const v of offer.options) if (v.error !== undefined) this.warnings.add(`option-${v.code}-invalid`);

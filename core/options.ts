@@ -40,7 +40,7 @@ const SPECS: OptionSpec[] = [
   T(37, "tcp-default-ttl", c.u8), T(38, "tcp-keepalive-interval", c.seconds), T(39, "tcp-keepalive-garbage", c.bool),
   // section 8: applications and services
   T(40, "nis-domain", c.text), T(41, "nis-servers", ips), T(42, "ntp-servers", ips),
-  T(43, "vendor-specific", c.hex), T(44, "netbios-name-servers", ips), T(45, "netbios-dd-servers", ips),
+  T(43, "vendor-specific", c.vendorSpecific), T(44, "netbios-name-servers", ips), T(45, "netbios-dd-servers", ips),
   T(46, "netbios-node-type", c.u8), T(47, "netbios-scope", c.text), T(48, "x-font-servers", ips),
   T(49, "x-display-managers", ips),
   // section 9: DHCP extensions

@@ -219,7 +219,7 @@ export class ProbeTracker {
         events.push({ event: "server-vanished", server: rec.server, missedProbes: rec.missed, lastSeen: rec.lastSeen });
       }
     }
-    events.push({ event: "probe", probe, offers: offers.length, servers: this.presentCount(), rogue: rogueOffers, durationMs: Math.round(durationMs) });
+    events.push({ event: "probe", probe, offers: new Set(offers.map(serverKey)).size, servers: this.presentCount(), rogue: rogueOffers, durationMs: Math.round(durationMs) });
     return events;
   }
 

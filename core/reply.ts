@@ -15,8 +15,11 @@ export type ReplyFrameDropReason = FrameDropReason | "not-to-giaddr" | "outgoing
 /**
  * A frame as a packet socket hands it over (native/rawsocket.ts ReceivedFrame fits).
  * receivedAt: when it was read off the socket, on the monotonic clock (performance.now()).
+ * vlan: the 802.1Q tag it came with (the kernel keeps it beside the bytes); null: untagged.
  */
-export interface ReceivedFrameLike { bytes: Uint8Array; csum: ChecksumStatus; outgoing?: boolean; receivedAt?: number }
+export interface ReceivedFrameLike {
+  bytes: Uint8Array; csum: ChecksumStatus; outgoing?: boolean; receivedAt?: number; vlan?: { id: number } | null;
+}
 
 /**
  * Where a server's reply to us arrives. A client's: UDP port 68, in a frame to chaddr or
@@ -46,6 +49,11 @@ export function parseReplyFrame(frame: ReceivedFrameLike, path: ReplyPath): Repl
   // addressed to giaddr is an answer to us.
   if (path.dstIp !== undefined && f.frame.dstIp !== path.dstIp) return { ok: false, reason: "not-to-giaddr" };
   return f;
+}
+
+/** The VLAN a frame came on: its tag's id, null when untagged or priority-tagged (VID 0: the native VLAN). */
+export function frameVlan(frame: ReceivedFrameLike): number | null {
+  return frame.vlan && frame.vlan.id !== 0 ? frame.vlan.id : null;
 }
 
 export type ReplyResult =

@@ -31,6 +31,9 @@ export const RTM_DELADDR = 21;
 export const RTM_GETADDR = 22;
 export const RTM_NEWROUTE = 24;
 export const RTM_DELROUTE = 25;
+export const RTM_GETROUTE = 26;
+export const RTM_NEWNEIGH = 28;
+export const RTM_GETNEIGH = 30;
 
 export const NLM_F_REQUEST = 0x1;
 export const NLM_F_ACK = 0x4;
@@ -44,7 +47,7 @@ export const AF_INET = 2;
 export const NLMSG_HDRLEN = 16;
 export const IFINFOMSG_LEN = 16;
 export const IFADDRMSG_LEN = 8;
-const RTMSG_LEN = 12;
+export const RTMSG_LEN = 12;
 
 export const IFA_ADDRESS = 1;
 export const IFA_LOCAL = 2;
@@ -53,9 +56,9 @@ export const IFA_CACHEINFO = 6;
 const IFA_FLAGS = 8;
 const IFA_F_NOPREFIXROUTE = 0x200;
 
-const RTA_DST = 1;
-const RTA_OIF = 4;
-const RTA_GATEWAY = 5;
+export const RTA_DST = 1;
+export const RTA_OIF = 4;
+export const RTA_GATEWAY = 5;
 const RTA_PRIORITY = 6;
 const RT_TABLE_MAIN = 254;
 /** RTPROT_DHCP: marks routes as ours, and makes deletes match only routes with it. */
@@ -71,25 +74,25 @@ const RTEXT_FILTER_SKIP_STATS = 1 << 3;
 
 export type BuildResult = { ok: true; bytes: Uint8Array } | { ok: false; reason: string };
 
-interface Attribute {
+export interface Attribute {
   type: number;
   data: Uint8Array;
 }
 
 export const align4 = (n: number) => (n + 3) & ~3;
 
-function u32(value: number): Uint8Array {
+export function u32(value: number): Uint8Array {
   const b = new Uint8Array(4);
   new DataView(b.buffer).setUint32(0, value, HOST_LE);
   return b;
 }
 
-function ipBytes(ip: number): Uint8Array {
+export function ipBytes(ip: number): Uint8Array {
   return new Uint8Array([ip >>> 24, (ip >>> 16) & 255, (ip >>> 8) & 255, ip & 255]);
 }
 
 /** One request: header, the fixed part (already filled), then the attributes, each padded to 4. */
-function message(type: number, flags: number, fixed: Uint8Array, attributes: Attribute[] = []): Uint8Array {
+export function message(type: number, flags: number, fixed: Uint8Array, attributes: Attribute[] = []): Uint8Array {
   let length = NLMSG_HDRLEN + align4(fixed.length);
   for (const a of attributes) length += align4(4 + a.data.length);
   const out = new Uint8Array(length);
@@ -110,7 +113,7 @@ function message(type: number, flags: number, fixed: Uint8Array, attributes: Att
 }
 
 const isU32 = (n: unknown): n is number => typeof n === "number" && Number.isInteger(n) && n >= 0 && n <= 0xffffffff;
-const isIfindex = (n: unknown): n is number => typeof n === "number" && Number.isInteger(n) && n > 0 && n <= 0x7fffffff;
+export const isIfindex = (n: unknown): n is number => typeof n === "number" && Number.isInteger(n) && n > 0 && n <= 0x7fffffff;
 const isPrefix = (n: unknown): n is number => typeof n === "number" && Number.isInteger(n) && n >= 0 && n <= 32;
 const ipOf = (text: unknown): number | null => (typeof text === "string" ? parseIp(text) : null);
 

@@ -32,6 +32,10 @@ const IFLA_ADDRESS = 1;
 const IFLA_IFNAME = 3;
 const IFLA_MTU = 4;
 const IFLA_OPERSTATE = 16;
+const IFLA_MASTER = 10;
+const IFLA_LINKINFO = 18;
+const IFLA_INFO_KIND = 1;
+const IFLA_INFO_SLAVE_KIND = 4;
 const IFF_UP = 0x1;
 const IFF_RUNNING = 0x40;
 const IFF_LOWER_UP = 0x10000;
@@ -128,6 +132,14 @@ export interface LinkMessage {
   /** 0 when the message does not say. */
   mtu: number;
   operstate: OperState;
+  /** ifi_type, an ARPHRD_* number (1: Ethernet, 772: loopback). */
+  hardwareType: number;
+  /** The index of the link this one is enslaved to (a bridge, a bond), or null. */
+  master: number | null;
+  /** What kind of link this is (IFLA_INFO_KIND: "bridge", "veth", "bond", …), null for a plain NIC. */
+  linkKind: string | null;
+  /** What it is a port of (IFLA_INFO_SLAVE_KIND: "bridge", "bond", …), null when it is nobody's. */
+  portKind: string | null;
 }
 
 /** RTM_NEWLINK / RTM_DELLINK. */
@@ -143,6 +155,10 @@ export function parseLinkMessage(message: Uint8Array): ParseResult<LinkMessage> 
   const address = attributes.get(IFLA_ADDRESS);
   if (address && address.length > MAX_ADDR_LEN) return fail("address", 0, `hardware address of ${address.length} bytes`);
   const operstate = attributes.get(IFLA_OPERSTATE);
+  const linkInfo = attributes.get(IFLA_LINKINFO);
+  const info = linkInfo ? parseAttributes(linkInfo, 0) : null;
+  if (info && !info.ok) return info;
+  const infoText = (type: number) => (info?.ok && info.value.has(type) ? cString(info.value.get(type)) || null : null);
   return {
     ok: true,
     value: {
@@ -156,6 +172,10 @@ export function parseLinkMessage(message: Uint8Array): ParseResult<LinkMessage> 
       carrier: (flags & IFF_LOWER_UP) !== 0,
       mtu: readU32(attributes.get(IFLA_MTU)) ?? 0,
       operstate: (operstate && operstate.length >= 1 && OPERSTATES[operstate[0]!]) || "unknown",
+      hardwareType: view.getUint16(NLMSG_HDRLEN + 2, HOST_LE),
+      master: readU32(attributes.get(IFLA_MASTER)) || null,
+      linkKind: infoText(IFLA_INFO_KIND),
+      portKind: infoText(IFLA_INFO_SLAVE_KIND),
     },
   };
 }

@@ -172,6 +172,7 @@ static int nl_request_allowed(const struct nlmsghdr *nh)
 	case RTM_NEWROUTE:
 	case RTM_DELROUTE:
 	case RTM_GETROUTE:
+	case RTM_GETNEIGH: /* the next hop's MAC for a unicast beyond a router */
 		return 1;
 	default:
 		return 0;

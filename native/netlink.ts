@@ -34,12 +34,26 @@ import {
   RTM_DELLINK,
   RTM_NEWADDR,
   RTM_NEWLINK,
+  RTM_NEWNEIGH,
+  RTM_NEWROUTE,
   type RouteSpec,
 } from "./netlink-msg.ts";
-import { type LinkMessage, parseAddressMessage, parseErrorMessage, parseLinkMessage, splitMessages } from "./netlink-parse.ts";
+import {
+  buildGetNeighbourDump,
+  buildGetRoute,
+  type NeighbourEntry,
+  parseNeighbourMessage,
+  parseRouteAnswer,
+  type RouteAnswer,
+} from "./netlink-lookup.ts";
+import {
+  type LinkMessage, parseAddressMessage, parseErrorMessage, parseLinkMessage, type ParseResult, splitMessages,
+} from "./netlink-parse.ts";
 import { codeFor, native, NativeError, readyCallback, strerror } from "./shim.ts";
 
 export type { AddressSpec, RouteSpec } from "./netlink-msg.ts";
+export type { NeighbourEntry, RouteAnswer } from "./netlink-lookup.ts";
+export type { LinkMessage } from "./netlink-parse.ts";
 
 const EINVAL = 22;
 const EMSGSIZE = 90;
@@ -118,11 +132,46 @@ export class NetlinkRoute {
     return found;
   }
 
+  /** Every link in this network namespace, with its kind and master (bridge ports, bond slaves). */
+  listLinks(): LinkMessage[] {
+    return this.#parseDump(this.#dump(buildGetLinkDump(), "listing links"), "listing links", RTM_NEWLINK, parseLinkMessage);
+  }
+
+  /** How the kernel would send to `destination` (through oif when given): `ip route get`. Throws ENETUNREACH and the like. */
+  routeTo(destination: string, oif?: number): RouteAnswer {
+    const what = `looking up the route to ${destination}`;
+    const built = buildGetRoute(destination, oif);
+    if (!built.ok) throw new NativeError("EINVAL", `${what}: ${built.reason}`, EINVAL);
+    const answers = this.#parseDump(this.#dump(built.bytes, what), what, RTM_NEWROUTE, parseRouteAnswer);
+    if (!answers[0]) throw malformed(what, "no route in the answer");
+    return answers[0];
+  }
+
+  /** The IPv4 neighbour (ARP) table, or one interface's part of it. */
+  neighbours(ifindex?: number): NeighbourEntry[] {
+    const all = this.#parseDump(this.#dump(buildGetNeighbourDump(), "listing neighbours"), "listing neighbours", RTM_NEWNEIGH, parseNeighbourMessage);
+    return all.filter((n): n is NeighbourEntry => n !== null && (ifindex === undefined || n.ifindex === ifindex));
+  }
+
   /** Idempotent. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     native().dt_nl_close(this.#handle);
+  }
+
+  /** The messages of one type in an answer, each parsed; any malformed one fails the whole answer. */
+  #parseDump<T>(answer: Uint8Array, what: string, type: number, parse: (m: Uint8Array) => ParseResult<T>): T[] {
+    const split = splitMessages(answer);
+    if (!split.ok) throw malformed(what, split.error.reason);
+    const out: T[] = [];
+    for (const m of split.value) {
+      if (m.type !== type) continue;
+      const parsed = parse(m.bytes);
+      if (!parsed.ok) throw malformed(what, parsed.error.reason);
+      out.push(parsed.value);
+    }
+    return out;
   }
 
   /** rc from dt_nl_transact, and the kernel's reason when it gave one. */

@@ -53,6 +53,19 @@ static struct sock_filter client_filter[] = {
 	BPF_STMT(BPF_RET + BPF_K, ACCEPT_BYTES),                        /* 13 accept */ \
 	BPF_STMT(BPF_RET + BPF_K, 0)                                    /* 14 drop */
 
+/*
+ * arp: ARP requests (operation 1, at offset 20). The resident client answers those for a
+ * leased address it holds but has not put on the interface (no --apply), as the host would.
+ */
+static struct sock_filter arp_filter[] = {
+	BPF_STMT(BPF_LD + BPF_H + BPF_ABS, 12),                   /* 0 ethertype */
+	BPF_JUMP(BPF_JMP + BPF_JEQ + BPF_K, ETHERTYPE_ARP, 0, 3), /* 1 else drop */
+	BPF_STMT(BPF_LD + BPF_H + BPF_ABS, 20),                   /* 2 ARP operation */
+	BPF_JUMP(BPF_JMP + BPF_JEQ + BPF_K, 1, 0, 1),             /* 3 a request, else drop */
+	BPF_STMT(BPF_RET + BPF_K, ACCEPT_BYTES),                  /* 4 accept */
+	BPF_STMT(BPF_RET + BPF_K, 0),                             /* 5 drop */
+};
+
 static struct sock_filter watch_filter[] = { WATCH_PROGRAM(0) };
 static struct sock_filter watch_tagged_filter[] = { WATCH_PROGRAM(VLAN_TAG_LEN) };
 
@@ -95,7 +108,7 @@ static const struct sock_filter tag_dispatch[] = {
 	BPF_JUMP(BPF_JMP + BPF_JEQ + BPF_K, 0x88a8, 1, 0),
 	BPF_JUMP(BPF_JMP + BPF_JEQ + BPF_K, 0x9100, 0, UNTAGGED),
 };
-/* client: what this host sends itself is not a reply (the socket is on ETH_P_ALL, see packet_open). */
+/* client, arp: what this host sends itself is not for us (the socket is on ETH_P_ALL, see packet_open). */
 static const struct sock_filter incoming_prelude[] = {
 	BPF_STMT(BPF_LD + BPF_B + BPF_ABS, ANCILLARY(SKF_AD_PKTTYPE)),
 	BPF_JUMP(BPF_JMP + BPF_JEQ + BPF_K, PACKET_OUTGOING, DROP, 0),
@@ -123,7 +136,7 @@ static int build_filter(struct sock_filter *out, int filter, int vlan)
 		if (n > 0)
 			out[n - 1].k = (uint32_t)vlan;
 	}
-	if (filter == MODE_CLIENT)
+	if (filter != MODE_WATCH)
 		n = append(out, n, incoming_prelude, LEN(incoming_prelude));
 	else
 		n = append(out, n, tag_dispatch, LEN(tag_dispatch));
@@ -131,6 +144,8 @@ static int build_filter(struct sock_filter *out, int filter, int vlan)
 	int untagged = n;
 	if (filter == MODE_CLIENT) {
 		n = append(out, n, client_filter, LEN(client_filter));
+	} else if (filter == MODE_ARP) {
+		n = append(out, n, arp_filter, LEN(arp_filter));
 	} else {
 		n = append(out, n, watch_tagged_filter, LEN(watch_tagged_filter));
 		untagged = n;
@@ -164,7 +179,7 @@ static int build_filter(struct sock_filter *out, int filter, int vlan)
 int packet_open(const char *ifname, int mode, int vlan, struct link_facts *lf, struct rx_ring *ring)
 {
 	const int filter = mode & MODE_FILTER_MASK;
-	if ((filter != MODE_CLIENT && filter != MODE_WATCH) || (mode & ~(MODE_FILTER_MASK | OPEN_PROMISC | OPEN_RING)))
+	if ((filter != MODE_CLIENT && filter != MODE_WATCH && filter != MODE_ARP) || (mode & ~(MODE_FILTER_MASK | OPEN_PROMISC | OPEN_RING)))
 		return -EINVAL;
 	if (vlan != VLAN_ANY && vlan != VLAN_NONE && (vlan < 1 || vlan > 4094))
 		return -EINVAL;

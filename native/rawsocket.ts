@@ -78,8 +78,11 @@ export interface ReceivedFrame {
  */
 export type VlanFilter = "any" | "none" | number;
 
-/** client: IPv4 UDP to port 68. watch: IPv4 UDP from or to port 67 or 68. Fragments never pass. */
-export type FilterMode = "client" | "watch";
+/**
+ * client: IPv4 UDP to port 68. watch: IPv4 UDP from or to port 67 or 68. Fragments never
+ * pass. arp: ARP requests (what the resident client answers for an address it has not applied).
+ */
+export type FilterMode = "client" | "watch" | "arp";
 
 export interface RawSocketOptions {
   filter: FilterMode;
@@ -91,7 +94,7 @@ export interface RawSocketOptions {
    */
   promiscuous?: boolean;
   /**
-   * Default "none" for the client filter (a server on another VLAN of a trunk is not a server
+   * Default "none" for the client and arp filters (a server on another VLAN of a trunk is not a server
    * on this link), "any" for watch. With a VLAN id, send() tags what it sends with that id.
    */
   vlan?: VlanFilter;
@@ -123,6 +126,7 @@ const PACKET_OUTGOING = 4;
 // dt_open's mode: the filter, plus flags (shim.c).
 const MODE_CLIENT = 0;
 const MODE_WATCH = 1;
+const MODE_ARP = 2;
 const OPEN_PROMISC = 0x100;
 const OPEN_RING = 0x200;
 // dt_open's vlan besides an id.
@@ -177,8 +181,8 @@ export class RawSocket {
   }
 
   static open(ifname: string, options: RawSocketOptions): RawSocket {
-    if (options.filter !== "client" && options.filter !== "watch") {
-      throw new NativeError("EINVAL", `unknown filter ${show(String(options.filter))}: use "client" or "watch"`, EINVAL);
+    if (options.filter !== "client" && options.filter !== "watch" && options.filter !== "arp") {
+      throw new NativeError("EINVAL", `unknown filter ${show(String(options.filter))}: use "client", "watch" or "arp"`, EINVAL);
     }
     if (typeof options.onFrame !== "function") {
       throw new NativeError("EINVAL", "RawSocket.open needs an onFrame callback", EINVAL);
@@ -191,13 +195,13 @@ export class RawSocket {
         throw new NativeError("EINVAL", `RawSocket.open: ${flag} must be true or false`, EINVAL);
       }
     }
-    const vlan = options.vlan ?? (options.filter === "client" ? "none" : "any");
+    const vlan = options.vlan ?? (options.filter === "watch" ? "any" : "none");
     if (vlan !== "any" && vlan !== "none" && !(Number.isInteger(vlan) && vlan >= 1 && vlan <= 4094)) {
       throw new NativeError("EINVAL", `RawSocket.open: vlan ${show(String(vlan))} is not "any", "none" or a VLAN id 1-4094`, EINVAL);
     }
     const shim = native();
     const mode =
-      (options.filter === "client" ? MODE_CLIENT : MODE_WATCH) |
+      { client: MODE_CLIENT, watch: MODE_WATCH, arp: MODE_ARP }[options.filter] |
       (options.promiscuous ? OPEN_PROMISC : 0) |
       (options.ring ? OPEN_RING : 0);
     const vlanArg = vlan === "any" ? VLAN_ANY : vlan === "none" ? VLAN_NONE : vlan;

@@ -49,7 +49,7 @@
 #define STATS_LEN 2
 #define RCVBUF_BYTES (4 * 1024 * 1024)
 
-enum { MODE_CLIENT = 0, MODE_WATCH = 1 };
+enum { MODE_CLIENT = 0, MODE_WATCH = 1, MODE_ARP = 2 };
 #define MODE_FILTER_MASK 0xff
 /* dt_open flag: the interface goes promiscuous while the socket is open. */
 #define OPEN_PROMISC 0x100

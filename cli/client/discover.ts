@@ -11,7 +11,7 @@ import { OfferCollector, type Offer } from "../../core/offers.ts";
 import { clientReplyPath, relayReplyPath } from "../../core/reply.ts";
 import { log } from "../log.ts";
 import { randomU32, resolveMac, type ClientOptions } from "./identity.ts";
-import { withExchange, type ExchangeIo } from "./exchange.ts";
+import { withExchange, withExchanges, type ExchangeIo } from "./exchange.ts";
 import { unicastDestination, type UnicastRoute } from "./unicast.ts";
 
 export interface DiscoverOptions extends ClientOptions {
@@ -31,8 +31,12 @@ export interface DiscoverResult {
   /** --server and --giaddr as used (null: broadcast, no relay). */
   server: string | null;
   giaddr: string | null;
+  /** --vlan: the VLAN probed on a trunk (null: the link's own, untagged). */
+  vlan: number | null;
   offers: Offer[];
   rogueServers: string[];
+  /** VLANs that replies came tagged with, other than the one probed: dropped (other-vlan), their servers are not on this link. */
+  otherVlans: number[];
   dropped: Record<string, number>;
   warnings: Record<string, number>;
   kernelDrops: number;
@@ -44,8 +48,29 @@ export interface DiscoverIo extends ExchangeIo {
   xid: number;
 }
 
+/**
+ * discover's socket hears every VLAN: a reply tagged with another VLAN than the one probed
+ * is then dropped and counted (other-vlan) where the user sees it, not silently in the kernel.
+ * With --vlan the socket hears that VLAN alone (and tags the DISCOVERs).
+ */
+const EVERY_VLAN = { vlan: "any" } as const;
+
 export function runDiscover(o: DiscoverOptions): Promise<DiscoverResult> {
-  return withExchange(o, (io, route) => discoverOver({ ...io, xid: randomU32() }, o, route));
+  return withExchange(o, (io, route) => discoverOver({ ...io, xid: randomU32() }, o, route), EVERY_VLAN);
+}
+
+/** One interface of several that failed in its window (it went down, went away): the others still count. */
+export interface DiscoverFailure { interface: string; error: string }
+
+/**
+ * discover on several interfaces at once, in one process: every socket opened first, then
+ * `afterOpen` (the privilege drop), then one window per interface side by side. Results in
+ * the order given; an interface that fails mid-window is a DiscoverFailure, not the end.
+ */
+export function runDiscoverMany(list: DiscoverOptions[], afterOpen: () => Promise<void>): Promise<(DiscoverResult | DiscoverFailure)[]> {
+  return withExchanges(list, afterOpen, (io, route, o) =>
+    discoverOver({ ...io, xid: randomU32() }, { ...o, afterOpen: undefined }, route).catch((err: unknown) =>
+      ({ interface: o.iface, error: err instanceof Error ? err.message : String(err) })), EVERY_VLAN);
 }
 
 export async function discoverOver(io: DiscoverIo, o: DiscoverOptions, route: UnicastRoute): Promise<DiscoverResult> {
@@ -55,7 +80,7 @@ export async function discoverOver(io: DiscoverIo, o: DiscoverOptions, route: Un
   const startedAt = clock.now();
   const relay = route.relay;
   const collector = new OfferCollector({
-    xid, mac, startedAt, allow: o.allow ?? undefined, server: route.server?.ip,
+    xid, mac, startedAt, allow: o.allow ?? undefined, server: route.server?.ip, vlan: o.vlan ?? null,
     // A relay's answers come to giaddr:67, in frames to the interface's MAC (chaddr may be random).
     replyPath: relay ? relayReplyPath(relay.giaddr, io.interfaceMac) : clientReplyPath(mac),
   });
@@ -78,6 +103,13 @@ export async function discoverOver(io: DiscoverIo, o: DiscoverOptions, route: Un
   let sent = 0;
   let sendError: unknown = null;
   const sendNext = () => {
+    // RFC 2131 4.1: a client retransmits while no reply has come. Once an OFFER is in, another
+    // DISCOVER only asks each server to set aside one more address (Kea offers a new one per
+    // DISCOVER it hears); the window stays open for the slower servers all the same.
+    if (sent > 0 && collector.offers.length > 0) {
+      log.verbose(`no retransmission: ${collector.offers.length} offer(s) in; listening until the window closes`);
+      return;
+    }
     const secs = Math.min(0xffff, Math.floor((clock.now() - startedAt) / 1000));
     const dhcp = buildDiscover(identity, {
       xid, secs, broadcastFlag: o.broadcastFlag, extra: o.extra, ...(relay ? { giaddr: relay.giaddr, hops: 1 } : {}),
@@ -116,8 +148,10 @@ export async function discoverOver(io: DiscoverIo, o: DiscoverOptions, route: Un
     elapsedMs: Math.round(elapsedMs),
     server: route.server?.ip ?? null,
     giaddr: relay?.giaddr ?? null,
+    vlan: o.vlan ?? null,
     offers: collector.offers,
-    rogueServers: collector.offers.filter((x) => x.rogue).map((x) => x.serverId ?? x.sourceIp),
+    rogueServers: [...new Set(collector.offers.filter((x) => x.rogue).map((x) => x.serverId ?? x.sourceIp))],
+    otherVlans: [...collector.otherVlans],
     dropped: collector.drops.toJSON(),
     warnings: collector.warnings.toJSON(),
     kernelDrops,

@@ -40,6 +40,8 @@ export interface EngineReactions {
   nak?(server: string, message: string | null): void;
   released?(lease: Lease): void;
   failed?(reason: FailReason): void;
+  /** The offer of `address` from `serverId` got no ACK to `requests` REQUESTs (the engine starts over or gives up). */
+  notAcked?(serverId: string, address: string, requests: number): void;
   ipv6Only?(server: string, waitSec: number): void;
   /** The engine refused a reply (already counted in the driver's drops). */
   dropped?(reason: string): void;
@@ -144,6 +146,7 @@ export class EngineDriver {
       case "nak": return this.#react(a.kind, () => r.nak?.(a.server, a.message));
       case "released": return this.#react(a.kind, () => r.released?.(a.lease));
       case "failed": return this.#react(a.kind, () => r.failed?.(a.reason));
+      case "not-acked": return this.#react(a.kind, () => r.notAcked?.(a.serverId, a.address, a.requests));
       case "ipv6-only": return this.#react(a.kind, () => r.ipv6Only?.(a.server, a.waitSec));
       case "dropped":
         this.drops.add(a.reason);

@@ -43,4 +43,6 @@ export interface ClientOptions extends UnicastChoice {
   tries: number;
   /** Runs once the packet socket is open, before anything is sent or read (the privilege drop). */
   afterOpen?: () => Promise<void>;
+  /** --vlan: the exchange runs on this VLAN of a trunk (frames tagged with it, replies only from it); absent: the link's own. */
+  vlan?: number;
 }

@@ -37,12 +37,21 @@ export function sendRelease(iface: string, id: ClientIdentity, p: ReleaseParams)
   return sendOnce(iface, frameClientMessage(id.mac, payload, { mac: p.serverMac, ip: p.server, srcIp: p.address }));
 }
 
-export interface DeclineParams { xid: number; address: string; server: string; message?: string }
+export interface DeclineParams {
+  xid: number; address: string; server: string; message?: string;
+  /** --server-mac: to this MAC and the server's address instead of broadcast. */
+  serverMac?: Uint8Array | null;
+}
 
-/** RFC 2131 4.4.1: the client has no address: broadcast from 0.0.0.0. */
+/**
+ * RFC 2131 4.4.4: the client has no address, so it broadcasts from 0.0.0.0 (a relay agent
+ * forwards it to a server beyond a router; a router would not route a datagram from
+ * 0.0.0.0). With --server-mac, to that MAC and the server's address, still from 0.0.0.0.
+ */
 export function sendDecline(iface: string, id: ClientIdentity, p: DeclineParams, afterOpen?: () => Promise<void>): Promise<void> {
   const payload = buildDecline(id, { xid: p.xid, address: p.address, serverId: p.server, message: p.message });
-  return sendOnce(iface, frameClientMessage(id.mac, payload), afterOpen);
+  const to = p.serverMac ? { mac: p.serverMac, ip: p.server, srcIp: "0.0.0.0" } : undefined;
+  return sendOnce(iface, frameClientMessage(id.mac, payload, to), afterOpen);
 }
 
 export interface InformOptions {
@@ -53,6 +62,8 @@ export interface InformOptions {
   address: string;
   /** Unicast to this server; null: broadcast. */
   server: string | null;
+  /** The Ethernet destination (the server's or its router's MAC; broadcast when unknown). */
+  serverMac: Uint8Array;
   retryMs: number;
   tries: number;
   afterOpen?: () => Promise<void>;
@@ -87,7 +98,9 @@ export async function informOver(io: { transport: Transport; timers: Timers; clo
   const { transport, timers, clock } = io;
   // RFC 2131 4.4.3: ciaddr = our address; no 50, 54 or 51; the ACK comes unicast to ciaddr.
   const payload = buildClientMessage(o.id, { messageType: DHCPINFORM, xid: o.xid, ciaddr: o.address });
-  const frame = frameClientMessage(o.id.mac, payload, { mac: BROADCAST_MAC, ip: o.server ?? "255.255.255.255", srcIp: o.address });
+  const frame = o.server === null
+    ? frameClientMessage(o.id.mac, payload, { mac: BROADCAST_MAC, ip: "255.255.255.255", srcIp: o.address })
+    : frameClientMessage(o.id.mac, payload, { mac: o.serverMac, ip: o.server, srcIp: o.address });
   let ack: InformResult["ack"] = null;
   let dropped = 0;
   let wake = () => {};

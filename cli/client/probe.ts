@@ -1,7 +1,7 @@
 // `discover --daemon`: a resident active prober in the spirit of dhcp_probe. Every interval
-// it runs the one-shot discover exchange (runDiscover, the same options) and hands the offers
-// to core's ProbeTracker, which says what changed; the command's ProbeOutput prints it
-// (cli/render-probe.ts). Loaded lazily, so the one-shot path pays nothing for it.
+// it runs the one-shot discover exchange (runDiscover, the same options) on each of its
+// interfaces side by side and hands each one's offers to that interface's ProbeTracker,
+// which says what changed; the command's ProbeOutput prints it (cli/render-probe.ts). Loaded lazily, so the one-shot path pays nothing for it.
 //
 // It must not drain pools: every probe uses one MAC fixed at start (the interface's, --mac,
 // or one random MAC drawn once), and it only ever sends DISCOVERs (never REQUEST, RELEASE
@@ -16,14 +16,17 @@ import { escapeText } from "../../core/escape.ts";
 import { ProbeTracker, type ProbeEvent, type ProbeRunSummary } from "../../core/probe.ts";
 import { EXIT } from "../errors.ts";
 import { log } from "../log.ts";
-import type { MetricsAddress } from "../metrics/address.ts";
 import { dropAfterOpen, type Account } from "../privilege.ts";
+import type { MetricsAddress } from "../metrics/address.ts";
 import { runDiscover, type DiscoverOptions, type DiscoverResult } from "./discover.ts";
 import { refuseLoopback } from "./exchange.ts";
 import { resolveMac } from "./identity.ts";
 
 export interface ProbeDaemonOptions {
+  /** The exchange every probe runs; its iface is the first of `interfaces`. */
   discover: DiscoverOptions;
+  /** Probed side by side, each with its own servers, events and summary. */
+  interfaces: string[];
   intervalMs: number;
   vanishAfter: number;
   /** --metrics: where to serve /metrics (null: nowhere). */
@@ -41,11 +44,11 @@ export interface ProbeStart {
   metrics?: string;
 }
 
-/** Where the prober's news goes (the command renders it). */
+/** Where the prober's news goes (the command renders it); `iface` says which interface it is about. */
 export interface ProbeOutput {
   start(info: ProbeStart, now: number): void;
-  events(events: ProbeEvent[], now: number): void;
-  summary(s: ProbeRunSummary, rogueSeen: boolean, final: boolean, now: number): void;
+  events(events: ProbeEvent[], now: number, iface: string): void;
+  summary(s: ProbeRunSummary, rogueSeen: boolean, final: boolean, now: number, iface: string): void;
 }
 
 /** Probe errors that will not heal by waiting: stop the daemon (exit 1) instead of looping. */
@@ -53,39 +56,45 @@ const FATAL_NATIVE_CODES = new Set(["EPERM", "ENOSHIM", "EINVAL"]);
 
 type ProbeOutcome = { ok: true; result: DiscoverResult } | { ok: false; err: unknown };
 
+/** One probed interface: its exchange (with the MAC fixed at start), its servers, its last failure. */
+interface Probed { iface: string; opts: DiscoverOptions; tracker: ProbeTracker; lastError: string | null }
+
 /** Runs until SIGTERM/SIGINT; returns the exit status. */
 export async function runProbeDaemon(o: ProbeDaemonOptions, account: Account | null, out: ProbeOutput): Promise<number> {
   const { interfaceInfo } = await import("../../native/rawsocket.ts");
   // A missing interface at start is an error (exit 1), as for one-shot; later it is one failed probe.
-  const info = interfaceInfo(o.discover.iface);
-  refuseLoopback(o.discover.iface, info.flags);
-  const tracker = new ProbeTracker({ allow: o.discover.allow, vanishAfter: o.vanishAfter });
+  const infos = o.interfaces.map((iface) => ({ iface, info: interfaceInfo(iface) }));
+  for (const { iface, info } of infos) refuseLoopback(iface, info.flags);
+  const trackers = infos.map(({ iface }) => ({ iface, tracker: new ProbeTracker({ allow: o.discover.allow, vanishAfter: o.vanishAfter }) }));
   // The metrics endpoint listens before the drop (the port may be below 1024).
   let metrics: import("../metrics/probe.ts").ProbeMetrics | null = null;
   let endpoint: import("../metrics/serve.ts").MetricsServer | null = null;
   if (o.metrics) {
     const [{ openMetrics }, { ProbeMetrics }] = await Promise.all([import("../metrics/serve.ts"), import("../metrics/probe.ts")]);
-    ({ metrics, server: endpoint } = openMetrics(o.metrics, (r) => new ProbeMetrics(r, o.discover.iface, tracker)));
+    ({ metrics, server: endpoint } = openMetrics(o.metrics, (r) => new ProbeMetrics(r, trackers)));
   }
   // Each probe opens its own packet socket: the prober keeps CAP_NET_RAW and nothing else.
   await dropAfterOpen(account, ["net_raw"], "discover --daemon");
-  const mac = resolveMac(o.discover.mac, info.mac);
-  const probeOpts: DiscoverOptions = { ...o.discover, mac };
-
-  const printSummary = (final: boolean) => out.summary(tracker.summary(), tracker.rogueSeen, final, Date.now());
-
   const startedAt = Date.now();
-  const macText = macToString(mac);
-  out.start({
-    interface: o.discover.iface, mac: macText, intervalS: o.intervalMs / 1000,
-    waitS: o.discover.waitMs / 1000, vanishAfter: o.vanishAfter,
-    allowServers: o.discover.allow ? [...o.discover.allow.ips, ...o.discover.allow.macs] : null,
-    ...(endpoint ? { metrics: endpoint.url } : {}),
-  }, startedAt);
   if (endpoint) log.info(`metrics: ${endpoint.url}`);
-  log.info(`probing ${escapeText(o.discover.iface)} every ${o.intervalMs / 1000} s as ${macText}, listening ${o.discover.waitMs / 1000} s per probe ` +
-    `(SIGTERM or Ctrl-C to stop; SIGUSR1 for a summary)`);
-  if (!info.up) log.warn(`${escapeText(o.discover.iface)} is down; probing anyway until it comes up`);
+  const probed: Probed[] = infos.map(({ iface, info }, k) => {
+    const mac = resolveMac(o.discover.mac, info.mac);
+    const macText = macToString(mac);
+    out.start({
+      interface: iface, mac: macText, intervalS: o.intervalMs / 1000,
+      waitS: o.discover.waitMs / 1000, vanishAfter: o.vanishAfter,
+      allowServers: o.discover.allow ? [...o.discover.allow.ips, ...o.discover.allow.macs] : null,
+      ...(endpoint ? { metrics: endpoint.url } : {}),
+    }, startedAt);
+    log.info(`probing ${escapeText(iface)} every ${o.intervalMs / 1000} s as ${macText}, listening ${o.discover.waitMs / 1000} s per probe ` +
+      `(SIGTERM or Ctrl-C to stop; SIGUSR1 for a summary)`);
+    if (!info.up) log.warn(`${escapeText(iface)} is down; probing anyway until it comes up`);
+    return { iface, opts: { ...o.discover, iface, mac }, tracker: trackers[k]!.tracker, lastError: null };
+  });
+
+  const printSummary = (final: boolean) => {
+    for (const p of probed) out.summary(p.tracker.summary(), p.tracker.rogueSeen, final, Date.now(), p.iface);
+  };
 
   let stopRequested = false;
   let stop!: () => void;
@@ -95,39 +104,20 @@ export async function runProbeDaemon(o: ProbeDaemonOptions, account: Account | n
   process.on("SIGTERM", stop);
   process.on("SIGUSR1", onUsr1);
 
-  let lastError: string | null = null;
   let timer: Timer | undefined;
   let nextAt = performance.now();
   try {
     while (!stopRequested) {
       const t0 = performance.now();
-      const probe: Promise<ProbeOutcome> = runDiscover(probeOpts).then(
-        (result) => ({ ok: true, result }), (err: unknown) => ({ ok: false, err }));
-      const outcome = await Promise.race([probe, stopped]);
+      const probes: Promise<ProbeOutcome[]> = Promise.all(probed.map((p) => runDiscover(p.opts).then(
+        (result): ProbeOutcome => ({ ok: true, result }), (err: unknown): ProbeOutcome => ({ ok: false, err }))));
+      const outcomes = await Promise.race([probes, stopped]);
       // Stopped inside a window: a partial window is not a probe (it would look like misses).
-      // The abandoned socket is closed at exit by native/rawsocket.ts.
-      if (outcome === null || stopRequested) break;
+      // The abandoned sockets are closed at exit by native/rawsocket.ts.
+      if (outcomes === null || stopRequested) break;
       const now = Date.now();
       const durationMs = performance.now() - t0;
-      if (outcome.ok) {
-        if (lastError !== null) log.info(`probing ${escapeText(o.discover.iface)} works again`);
-        lastError = null;
-        const events = tracker.observe(outcome.result.offers, now, durationMs);
-        metrics?.probed(outcome.result, events, now);
-        out.events(events, now);
-      } else {
-        const err = outcome.err as { name?: string; code?: string; message?: string; stack?: string };
-        if (err?.name === "NativeError" && FATAL_NATIVE_CODES.has(String(err.code))) throw outcome.err;
-        const message = String(err?.message ?? outcome.err);
-        // Say it once; repeats of the same failure only with --verbose.
-        if (message !== lastError) log.warn(`probe failed: ${escapeText(message)}; still probing every ${o.intervalMs / 1000} s`);
-        else log.verbose(`probe failed: ${escapeText(message)}`);
-        log.debug(String(err?.stack ?? ""));
-        lastError = message;
-        const events = tracker.failed(message, now, durationMs);
-        metrics?.probed(null, events, now);
-        out.events(events, now);
-      }
+      for (const [i, p] of probed.entries()) report(p, outcomes[i]!, now, durationMs, o.intervalMs, out, metrics);
       // Probes start on a fixed cadence; a slot already missed is skipped, not made up.
       nextAt += o.intervalMs;
       if (nextAt < performance.now()) nextAt = performance.now();
@@ -144,5 +134,32 @@ export async function runProbeDaemon(o: ProbeDaemonOptions, account: Account | n
     process.off("SIGUSR1", onUsr1);
   }
   printSummary(true);
-  return tracker.rogueSeen ? EXIT.rogue : EXIT.ok;
+  return probed.some((p) => p.tracker.rogueSeen) ? EXIT.rogue : EXIT.ok;
+}
+
+/** One interface's probe outcome: its events out, its failure said once; a fatal one thrown. */
+function report(
+  p: Probed, outcome: ProbeOutcome, now: number, durationMs: number, intervalMs: number, out: ProbeOutput,
+  metrics: import("../metrics/probe.ts").ProbeMetrics | null,
+): void {
+  const name = escapeText(p.iface);
+  if (outcome.ok) {
+    if (p.lastError !== null) log.info(`probing ${name} works again`);
+    p.lastError = null;
+    const events = p.tracker.observe(outcome.result.offers, now, durationMs);
+    metrics?.probed(p.iface, outcome.result, events, now);
+    out.events(events, now, p.iface);
+    return;
+  }
+  const err = outcome.err as { name?: string; code?: string; message?: string; stack?: string };
+  if (err?.name === "NativeError" && FATAL_NATIVE_CODES.has(String(err.code))) throw outcome.err;
+  const message = String(err?.message ?? outcome.err);
+  // Say it once; repeats of the same failure only with --verbose.
+  if (message !== p.lastError) log.warn(`probe failed: ${escapeText(message)}; still probing every ${intervalMs / 1000} s`);
+  else log.verbose(`probe failed: ${escapeText(message)}`);
+  log.debug(String(err?.stack ?? ""));
+  p.lastError = message;
+  const events = p.tracker.failed(message, now, durationMs);
+  metrics?.probed(p.iface, null, events, now);
+  out.events(events, now, p.iface);
 }

@@ -32,6 +32,8 @@ export interface RequestResult {
   outcome: RequestOutcome;
   lease: LeaseRecord | null;
   nak: { server: string; message: string | null } | null;
+  /** The offer the REQUESTs asked for (null: none was taken, or INIT-REBOOT). */
+  offer: { server: string; address: string } | null;
   /** RFC 8925 (with --prefer-ipv6): the server said IPv6-only; DHCPv4 should wait this long. */
   ipv6Only: { server: string; waitSec: number } | null;
   timing: { discoverToOfferMs: number | null; requestToAckMs: number | null; totalMs: number };
@@ -64,6 +66,7 @@ export async function requestOver(io: RequestIo, o: RequestOptions, route: Unica
   let outcome: RequestOutcome | null = null;
   let lease: Lease | null = null;
   let nak: RequestResult["nak"] = null;
+  let chosen: RequestResult["offer"] = null;
   let ipv6Only: RequestResult["ipv6Only"] = null;
   let released = false;
   let firstDiscoverAt: number | null = null, offerAt: number | null = null;
@@ -94,6 +97,7 @@ export async function requestOver(io: RequestIo, o: RequestOptions, route: Unica
       },
       offer(serverId, address, now) {
         offerAt ??= now;
+        chosen = { server: serverId, address };
         log.verbose(`offer of ${address} from ${escapeText(serverId)}`);
       },
       bound(l, _from, now) { ackAt = now; lease = l; end("bound"); },
@@ -137,7 +141,7 @@ export async function requestOver(io: RequestIo, o: RequestOptions, route: Unica
     mac: macToString(mac),
     outcome: outcome ?? (interrupted ? "interrupted" : o.address ? "no-ack" : "no-offer"),
     lease: finalLease ? leaseRecord(finalLease, wallOffset(clock)) : null,
-    nak, ipv6Only,
+    nak, ipv6Only, offer: chosen,
     timing: {
       discoverToOfferMs: firstDiscoverAt !== null && offerAt !== null ? round(offerAt - firstDiscoverAt) : null,
       requestToAckMs: firstRequestAt !== null && ackAt !== null ? round(ackAt - firstRequestAt) : null,

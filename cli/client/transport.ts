@@ -17,6 +17,16 @@ export interface Transport {
   close(): void;
 }
 
+export interface TransportOptions {
+  /** Also hear frames to MACs other than the interface's (load's simulated clients). */
+  promiscuous?: boolean;
+  /**
+   * Which VLANs' frames reach the receiver (the socket's default: the link's own for a client).
+   * "any" lets a receiver see and count what came from other VLANs; an id tags what is sent.
+   */
+  vlan?: "any" | "none" | number;
+}
+
 /** The real Transport, with the facts of the link it was opened on (read once, as it opened). */
 export interface RawTransport extends Transport {
   readonly info: InterfaceInfo;
@@ -27,13 +37,15 @@ export interface RawTransport extends Transport {
  * import a command cannot do without, but `--help` and usage errors should not pay for it.
  * Frames that arrive before listen() are dropped (nothing has asked yet).
  */
-export async function openRawTransport(iface: string, filter: FilterMode, promiscuous = false): Promise<RawTransport> {
+export async function openRawTransport(iface: string, filter: FilterMode, o: TransportOptions = {}): Promise<RawTransport> {
   const { RawSocket } = await import("../../native/rawsocket.ts");
   let onFrame: ((frame: ReceivedFrameLike) => void) | null = null;
   let onError: ((err: unknown) => void) | undefined;
   const socket = RawSocket.open(iface, {
     filter,
-    promiscuous,
+    promiscuous: o.promiscuous === true,
+    // a VLAN id: that VLAN's frames only, and what is sent is tagged with it
+    ...(o.vlan !== undefined ? { vlan: o.vlan } : {}),
     onFrame: (frame) => onFrame?.(frame),
     onError: (err) => onError?.(err),
   });

@@ -10,6 +10,7 @@ import { escapeText } from "../../core/escape.ts";
 import { BROADCAST_MAC, DHCP_SERVER_PORT } from "../../core/frame.ts";
 import { UsageError } from "../errors.ts";
 import { log } from "../log.ts";
+import { nextHop } from "./next-hop.ts";
 
 /** --server (with --server-mac) and --giaddr as given: unicast to this server, maybe as a relay. */
 export interface UnicastChoice {
@@ -18,13 +19,15 @@ export interface UnicastChoice {
   giaddr: string | null;
 }
 
-interface InterfaceAddress { address: string; netmask: string }
+interface InterfaceAddress { address: string; netmask: string; iface: string }
 
-/** IPv4 addresses on an interface in this namespace (labelled ones, IFACE:x, included). */
-export function interfaceAddresses(iface: string): InterfaceAddress[] {
+/** IPv4 addresses on an interface in this namespace (labelled ones, IFACE:x, included), or on all. */
+export function interfaceAddresses(iface?: string): InterfaceAddress[] {
   return Object.entries(networkInterfaces())
-    .filter(([name]) => name === iface || name.startsWith(`${iface}:`))
-    .flatMap(([, addrs]) => (addrs ?? []).filter((a) => a.family === "IPv4" || (a.family as unknown) === 4));
+    .filter(([name]) => iface === undefined || name === iface || name.startsWith(`${iface}:`))
+    .flatMap(([name, addrs]) => (addrs ?? [])
+      .filter((a) => a.family === "IPv4" || (a.family as unknown) === 4)
+      .map((a) => ({ address: a.address, netmask: a.netmask, iface: name.replace(/:.*$/, "") })));
 }
 
 const sameSubnet = (a: string, b: string, mask: string) => ((ipToU32(a) ^ ipToU32(b)) & ipToU32(mask)) === 0;
@@ -37,10 +40,12 @@ export interface UnicastRoute { server?: UnicastServer; relay?: { giaddr: string
  * plain --server unicast goes from an address IFACE holds, since Linux drops a unicast from
  * 0.0.0.0 as a martian source.
  */
-export function resolveUnicast(iface: string, o: UnicastChoice): UnicastRoute {
+export async function resolveUnicast(iface: string, o: UnicastChoice): Promise<UnicastRoute> {
   if (!o.server) return {};
   const addrs = interfaceAddresses(iface);
-  const server: UnicastServer = { ip: o.server.ip, ...(o.server.mac ? { mac: o.server.mac } : {}) };
+  // No --server-mac: a server beyond a router gets the frame in the router's MAC.
+  const mac = o.server.mac ?? (await nextHop(iface, o.server.ip)).mac;
+  const server: UnicastServer = { ip: o.server.ip, ...(mac ? { mac } : {}) };
   const name = escapeText(iface);
   if (o.giaddr !== null) {
     checkRelayAddress(iface, o.giaddr, addrs);
@@ -54,12 +59,24 @@ export function resolveUnicast(iface: string, o: UnicastChoice): UnicastRoute {
   return { server };
 }
 
-/** --giaddr must be an address on the interface: the server ARPs for it and answers there. */
+/**
+ * --giaddr must be an address of this host: the server sends its answer to giaddr. On IFACE
+ * itself (the server ARPs for it there), or on another interface, as dhcrelay on a router
+ * sends with its client-side address as giaddr out of its server-side interface (RFC 1542
+ * 4.1.1): the answer is then routed back to the host, in through IFACE when that is the way
+ * from the server.
+ */
 export function checkRelayAddress(iface: string, giaddr: string, addrs = interfaceAddresses(iface)): void {
   if (addrs.some((a) => a.address === giaddr)) return;
-  const held = addrs.length ? `it has ${addrs.map((a) => a.address).join(", ")}` : "it has no IPv4 address";
   const name = escapeText(iface);
-  throw new UsageError(`--giaddr ${giaddr} is not an address of ${name} (${held}): the server sends its answer ` +
+  const elsewhere = interfaceAddresses().find((a) => a.address === giaddr);
+  if (elsewhere) {
+    log.verbose(`--giaddr ${giaddr} is on ${escapeText(elsewhere.iface)}, not ${name}: relaying as a router does; ` +
+      `the server's answer must be routed back in through ${name}`);
+    return;
+  }
+  const held = addrs.length ? `${name} has ${addrs.map((a) => a.address).join(", ")}` : `${name} has no IPv4 address`;
+  throw new UsageError(`--giaddr ${giaddr} is not an address of this host (${held}): the server sends its answer ` +
     `to giaddr, so add it first, e.g. ip addr add ${giaddr}/24 dev ${name}`);
 }
 

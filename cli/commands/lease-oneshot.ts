@@ -16,6 +16,7 @@ import {
   outputArgs, rejectUnknownFlags, retryArgs, retryFromArgs, serverMacFromArgs, unicastArgs,
 } from "../args.ts";
 import { randomU32 } from "../client/identity.ts";
+import { nextHop } from "../client/next-hop.ts";
 import { interfaceMac, runInform, sendDecline, sendRelease } from "../client/oneshot.ts";
 import { callControl, controlPath, ControlError } from "../daemon/control.ts";
 import { leasePath, loadLease, removeLease } from "../daemon/store.ts";
@@ -52,7 +53,7 @@ const releaseArgs = {
   ...common,
   address: { type: "string", description: "The leased address (default: from the stored lease)", valueHint: "IP" },
   server: { ...unicastArgs.server, description: "The server that gave it (default: from the stored lease)" },
-  "server-mac": { ...unicastArgs["server-mac"], description: "The server's MAC (default: from the stored lease, else broadcast)" },
+  "server-mac": { ...unicastArgs["server-mac"], description: "The Ethernet destination (default: the stored lease's server MAC, else the router's when the server is routed, else broadcast)" },
   ...dirArgs,
   ...outputArgs,
 } as const;
@@ -82,7 +83,8 @@ export const release = defineCommand({
       `no daemon runs on ${iface} and no lease is stored in ${stateDir}: say which with --address IP --server IP`);
     const server = hostFromArgs(args.server, "server") ?? required(s?.lease.serverId ?? null, "--server IP: which server gave the address?");
     const serverMac = serverMacFromArgs(args)
-      ?? (s && s.lease.serverId === server ? parseMac(s.lease.serverMac) : null) ?? BROADCAST_MAC;
+      ?? (s && s.lease.serverId === server ? parseMac(s.lease.serverMac) : null)
+      ?? (await nextHop(iface, server)).mac ?? BROADCAST_MAC;
     const id = await identityFor(iface, args, s?.mac);
     const xid = randomU32();
     // Send only, nothing read from the wire: no need to drop privileges (--user root keeps
@@ -109,6 +111,7 @@ const declineArgs = {
   ...common,
   address: { type: "string", required: true, description: "The address found in use", valueHint: "IP" },
   server: { ...unicastArgs.server, required: true, description: "The server that offered it" },
+  "server-mac": { ...unicastArgs["server-mac"], description: "Send to the server's MAC and address (default: broadcast, RFC 2131 4.4.4; relays forward it)" },
   message: { type: "string", description: "Why (option 56, shown in the server's log)", valueHint: "TEXT" },
   ...outputArgs,
 } as const;
@@ -126,7 +129,8 @@ export const decline = defineCommand({
     const id = await identityFor(iface, args);
     const xid = randomU32();
     const account = accountFromArgs(args);
-    await sendDecline(iface, id, { xid, address, server, message }, () => dropAfterOpen(account, [], "lease decline"));
+    const serverMac = serverMacFromArgs(args);
+    await sendDecline(iface, id, { xid, address, server, message, serverMac }, () => dropAfterOpen(account, [], "lease decline"));
     if (args.json) printJson({ ok: true, interface: iface, address, server, mac: macToString(id.mac), xid });
     else print(`declined ${address} (server ${escapeText(server)}) on ${escapeText(iface)}\n`);
     return EXIT.ok;
@@ -139,6 +143,7 @@ const informArgs = {
   ...common,
   address: { type: "string", description: "This host's address (default: the interface's first IPv4 address)", valueHint: "IP" },
   server: { ...unicastArgs.server, description: "Ask this server by unicast (default: broadcast)" },
+  "server-mac": { ...unicastArgs["server-mac"], description: "With --server: the Ethernet destination (default: the router's MAC when the server is routed, else broadcast)" },
   timeout: { ...retryArgs.timeout, description: "Resend after S seconds (default 2)" },
   tries: { ...retryArgs.tries, description: "Send at most N times (default 3)" },
   ...outputArgs,
@@ -154,11 +159,14 @@ export const inform = defineCommand({
     const address = ipFromArgs(args.address, "address") ?? interfaceAddresses(iface)[0]?.address ?? null;
     if (!address) throw new UsageError(`${iface} has no IPv4 address: give the host's address with --address IP`);
     const server = hostFromArgs(args.server, "server");
+    const given = serverMacFromArgs(args);
+    if (given && server === null) throw new UsageError("--server-mac goes with --server IP (the server it belongs to)");
+    const serverMac = given ?? (server !== null ? (await nextHop(iface, server)).mac : null) ?? BROADCAST_MAC;
     const { retryMs, tries } = retryFromArgs(args);
     const id = await identityFor(iface, args);
     const account = accountFromArgs(args);
     const r = await runInform({
-      iface, id, xid: randomU32(), address, server, retryMs, tries, afterOpen: () => dropAfterOpen(account, [], "lease inform"),
+      iface, id, xid: randomU32(), address, server, serverMac, retryMs, tries, afterOpen: () => dropAfterOpen(account, [], "lease inform"),
     });
     if (!r.ack) {
       if (args.json) printJson({ ok: false, interface: iface, address, answer: null, dropped: r.dropped, interrupted: r.interrupted });

@@ -268,7 +268,9 @@ export default defineCommand({
         log.warn(`no DHCP offer on ${escapeText(r.interface)} after ${opts.tries} DISCOVER(s), ${opts.retryMs / 1000} s apart`);
         return EXIT.noAnswer;
       case "no-ack":
-        log.warn(`no answer to ${opts.tries} REQUEST(s) on ${escapeText(r.interface)}`);
+        log.warn(`no answer to ${opts.tries} REQUEST(s) on ${escapeText(r.interface)}` + (r.offer
+          ? ` for ${r.offer.address}, which ${escapeText(r.offer.server)} offered`
+          : opts.address ? ` for ${opts.address} (INIT-REBOOT)` : ""));
         return EXIT.noAnswer;
       case "interrupted": {
         const { signal, phase } = r.interrupted!;

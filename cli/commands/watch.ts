@@ -1,6 +1,7 @@
-// `dhcptool watch IFACE`: a passive monitor of all DHCP traffic on a link (both ports, both
-// directions, any MAC): one line per packet, exchanges with the server's latency, rogue
-// alerts, pcap in and out, a summary at the end (and on SIGUSR1).
+// `dhcptool watch IFACE…`: a passive monitor of all DHCP traffic on one link or several
+// (both ports, both directions, any MAC), merged into one stream: one line per packet,
+// exchanges with the server's latency, rogue alerts, pcap in and out, a summary at the end
+// (and on SIGUSR1).
 
 import { defineCommand } from "../command-line.ts";
 import { compileHotCode } from "../jit.ts";
@@ -10,9 +11,11 @@ import type { AllowList } from "../../core/allow-list.ts";
 import { escapeText, safeJson } from "../../core/escape.ts";
 import { viewCaptured } from "../../core/inspect.ts";
 import { LINKTYPE_ETHERNET } from "../../core/link.ts";
-import { allValues, allowListFromArgs, metricsArg, metricsFromArgs, outputArgs, parseNumber, rejectUnknownFlags, wideArg } from "../args.ts";
+import {
+  allValues, allowListFromArgs, metricsArg, metricsFromArgs, outputArgs, parseNumber, rejectUnknownFlags, vlanArg, vlanFromArgs, wideArg,
+} from "../args.ts";
 import { CaptureSink, InputStream, replayCapture } from "../capture-io.ts";
-import { EXIT, UsageError } from "../errors.ts";
+import { EXIT, UsageError, UserError } from "../errors.ts";
 import { droppedOutput, flushOutput, log, print, setDaemonLog } from "../log.ts";
 import { streamOutput } from "../output.ts";
 import type { MetricsAddress } from "../metrics/address.ts";
@@ -24,12 +27,14 @@ import { loadTable, renderTable } from "../render-table.ts";
 import { outputWidth, paint } from "../term.ts";
 
 export const watchArgs = {
-  iface: { type: "positional", required: false, description: "Interface to listen on (not with --read)", valueHint: "IFACE" },
+  iface: { type: "positional", required: false, description: "Interfaces to listen on (not with --read)", valueHint: "IFACE…" },
+  all: { type: "boolean", description: "Every up Ethernet interface (not lo; bridge ports skipped)" },
   read: { type: "string", description: "Read a pcap/pcapng capture (- stdin), not an interface", valueHint: "FILE" },
   write: { type: "string", description: "Also write the packets seen to a pcap file (Wireshark/tshark read it)", valueHint: "FILE" },
   ...userArg,
   count: { type: "string", description: "Stop after N DHCP packets", valueHint: "N" },
   duration: { type: "string", description: "Stop after S seconds", valueHint: "S" },
+  vlan: { ...vlanArg.vlan, description: "On a trunk: only frames of VLAN ID (default: every VLAN, each line says its tag)" },
   "filter-mac": { type: "string", description: "Only packets of this client MAC (chaddr or Ethernet address); repeatable", valueHint: "MAC" },
   "filter-server": { type: "string", description: "Only packets to or from this server (IP or server id); repeatable", valueHint: "IP" },
   "allow-server": { type: "string", description: "A legitimate server (IP or MAC; repeat or comma-separate); any other that offers or acks raises an alert: exit 5", valueHint: "IP|MAC" },
@@ -44,6 +49,7 @@ export const watchExamples = `
 Examples:
   dhcptool watch eth0                              every DHCP packet on eth0, one line each
   dhcptool watch eth0 --allow-server 192.0.2.1     ... and an alert if anyone else answers
+  dhcptool watch eth0 eth1                         both links, one stream, each line tagged
   dhcptool watch eth0 --json --count 100 | jq .     NDJSON, then stop
   dhcptool watch eth0 --write dhcp.pcap --duration 600
   dhcptool watch --read dhcp.pcap --verbose         the same view of a capture, every option
@@ -51,15 +57,19 @@ Examples:
   dhcptool watch eth0 --daemon --metrics 9267      metrics at 127.0.0.1:9267/metrics
 
 Each line: time, message type, xid, client MAC, addresses; replies add the server, the
-offered address, the lease, and the server's latency since the client's last message in
-that exchange. The summary (at the end, and on SIGUSR1) lists per server its offers, acks,
+offered address, the lease, and the server's latency since the client message it answers
+(an OFFER: the DISCOVER it follows; an ACK: the REQUEST). On several interfaces (IFACE IFACE…, or --all) each line starts with the
+interface, each JSON packet and alert carries "interface", and the start event lists
+"interfaces". The summary (at the end, and on SIGUSR1) lists per server its offers, acks,
 naks and latency p50/p95/max, per client the outcome, and the unanswered exchanges.
 Exit status: 0, or 5 when a server outside --allow-server offered or acked; 1 error; 2 usage.`;
 
 type Parsed = Record<string, string | boolean | undefined>;
 
 interface WatchOptions {
-  iface: string | null;
+  /** Live: the interfaces listened on (empty with --read; --all fills it at run time). */
+  ifaces: string[];
+  all: boolean;
   read: string | null;
   write: string | null;
   count: number | null;
@@ -73,14 +83,20 @@ interface WatchOptions {
   statsIntervalMs: number;
   wide: boolean;
   metrics: MetricsAddress | null;
+  /** --vlan: that VLAN's frames only (undefined: every VLAN). */
+  vlan: number | undefined;
 }
 
-function optionsFromArgs(args: Parsed, rawArgs: string[], metrics: MetricsAddress | null): WatchOptions {
-  const iface = typeof args.iface === "string" && args.iface ? args.iface : null;
+function optionsFromArgs(args: Parsed, rawArgs: string[], positionals: string[], metrics: MetricsAddress | null, vlan: number | undefined): WatchOptions {
+  const ifaces = positionals.filter((n) => n !== "");
+  for (const [i, n] of ifaces.entries()) if (ifaces.indexOf(n) !== i) throw new UsageError(`${escapeText(n)} is named twice`);
+  const all = args.all === true;
   const read = typeof args.read === "string" && args.read ? args.read : null;
-  if (!iface && !read) throw new UsageError("which interface? e.g. dhcptool watch eth0 (or --read FILE)");
-  if (iface && read) throw new UsageError("give an interface or --read FILE, not both");
+  if (!ifaces.length && !read && !all) throw new UsageError("which interface? e.g. dhcptool watch eth0 (or eth0 eth1, --all, --read FILE)");
+  if ((ifaces.length || all) && read) throw new UsageError("give interfaces or --read FILE, not both");
+  if (all && ifaces.length) throw new UsageError("--all listens on every interface: name none, or drop --all");
   if (read && args.daemon) throw new UsageError("--daemon watches an interface, not a file");
+  if (read && vlan !== undefined) throw new UsageError("--vlan picks what an interface hears; with --read every packet shows its VLAN ids (vlan=)");
   const macs = new Set<string>();
   for (const v of allValues(rawArgs, "filter-mac").flatMap((x) => x.split(","))) {
     const m = parseMac(v.trim());
@@ -98,10 +114,10 @@ function optionsFromArgs(args: Parsed, rawArgs: string[], metrics: MetricsAddres
   const statsS = parseNumber(args["stats-interval"] as string | undefined, "stats-interval", { min: 0, fallback: 60 });
   if (args["stats-interval"] !== undefined && !args.daemon) throw new UsageError("--stats-interval goes with --daemon");
   return {
-    iface, read, write: typeof args.write === "string" && args.write ? args.write : null,
+    ifaces, all, read, write: typeof args.write === "string" && args.write ? args.write : null,
     count, durationMs: duration === null ? null : duration * 1000, macs, servers, allow,
     json: args.json === true || args.daemon === true, verbose: args.verbose === true, daemon: args.daemon === true,
-    statsIntervalMs: statsS * 1000, metrics, wide: args.wide === true,
+    statsIntervalMs: statsS * 1000, metrics, vlan, wide: args.wide === true,
   };
 }
 
@@ -121,6 +137,7 @@ function packetLine(p: SeenPacket, e: PacketEvent, verbose: boolean): string {
   const m = p.message, f = p.frame;
   const type = m.messageType ?? (m.op === 1 ? "BOOTREQUEST" : "BOOTREPLY");
   const parts = [timeOfDay(p.timeUs), type === "NAK" ? paint(1, "red", type.padEnd(8)) : type.padEnd(8), m.xid, m.chaddr, `${f.srcIp} > ${f.dstIp}`];
+  if (p.iface !== undefined) parts.unshift(escapeText(p.iface));
   const kv = (k: string, v: string | null) => { if (v !== null) parts.push(`${k}=${v}`); };
   kv("vlan", f.vlan ? f.vlan.join("/") : null); // outer/inner
   if (m.bootp) parts.push("BOOTP");
@@ -153,6 +170,7 @@ function packetLine(p: SeenPacket, e: PacketEvent, verbose: boolean): string {
 function packetJson(p: SeenPacket, e: PacketEvent): string {
   return safeJson({
     event: "packet", time: new Date(p.timeUs / 1000).toISOString(), timeUs: p.timeUs,
+    ...(p.iface !== undefined ? { interface: p.iface } : {}),
     conversation: e.conversation, latencyMs: e.latencyMs, server: e.server, rogue: e.rogue,
     frame: p.frame, message: p.message, // options carry hex only with --verbose
   }) + "\n";
@@ -164,8 +182,12 @@ function reasonList(reasons: Map<string, number>): string {
 }
 
 function summaryText(s: Summary, decodeErrors: number, reasons: Map<string, number>, kernelDrops: number | null, wide: boolean): string {
-  const lines = [`${s.packets} DHCP packet(s), ${s.conversations.total} exchange(s): ${s.conversations.acked} acked, ` +
-    `${s.conversations.naked} NAKed, ${s.conversations.unanswered} unanswered, ${s.conversations.open} still open` +
+  const c = s.conversations;
+  // Every exchange is in one count: the parts add up to the total (the rarer ones shown when there are any).
+  const rare = ([["offered only", c.offered], ["released", c.released], ["declined", c.declined], ["begun before the capture", c.other]] as const)
+    .filter(([, k]) => k > 0).map(([what, k]) => `, ${k} ${what}`).join("");
+  const lines = [`${s.packets} DHCP packet(s), ${c.total} exchange(s): ${c.acked} acked, ${c.naked} NAKed, ` +
+    `${c.unanswered} unanswered${rare}, ${c.open} still open` +
     (decodeErrors ? `; ${decodeErrors} packet(s) not decodable (${reasonList(reasons)})` : "") + (kernelDrops ? `; ${kernelDrops} dropped by the kernel` : "")];
   const fit = { width: outputWidth(1), wide };
   const n = (header: string) => ({ header, align: "right" as const });
@@ -177,7 +199,11 @@ function summaryText(s: Summary, decodeErrors: number, reasons: Map<string, numb
       rows, fit).text.trimEnd());
   }
   if (s.clients.length) {
-    const rows = s.clients.map((c) => [c.client, c.outcome === "naked" ? paint(1, "red", c.outcome) : c.outcome, c.address ?? "-", escapeText(c.server ?? "-"), String(c.exchanges)]);
+    // each client's address with the server that gave it, then the other offers of its latest exchange
+    const rows = s.clients.flatMap((c) => [
+      [c.client, c.outcome === "naked" ? paint(1, "red", c.outcome) : c.outcome, c.address ?? "-", escapeText(c.server ?? "-"), String(c.exchanges)],
+      ...c.offers.filter((x) => x.address !== c.address || x.server !== c.server).map((x) => ["", "offered", x.address, escapeText(x.server), ""]),
+    ]);
     lines.push(renderTable([{ header: "CLIENT" }, { header: "OUTCOME" }, { header: "ADDRESS" }, { header: "SERVER" }, n("EXCHANGES")], rows, fit).text.trimEnd());
   }
   if (s.rogueServers.length) lines.push(`ROGUE servers: ${s.rogueServers.map(escapeText).join(", ")}`);
@@ -190,7 +216,16 @@ export default defineCommand({
   async run({ args, rawArgs }) {
     compileHotCode(); // a loop over every packet on the wire
     rejectUnknownFlags(rawArgs, watchArgs);
-    const o = optionsFromArgs(args as Parsed, rawArgs, metricsFromArgs(args));
+    const o = optionsFromArgs(args as Parsed, rawArgs, args._.map(String), metricsFromArgs(args), vlanFromArgs(args));
+    if (o.all) {
+      const { chooseAll, listLinks } = await import("../client/links.ts");
+      const choice = chooseAll(await listLinks());
+      for (const k of choice.skipped) log.info(`skipping ${escapeText(k.interface)}: ${escapeText(k.reason)}`);
+      if (!choice.use.length) throw new UserError("--all: no interface is up with Ethernet framing (loopback, bridge and bond ports do not count)");
+      o.ifaces = choice.use;
+    }
+    /** Several interfaces: every packet line and event says which one it came from. */
+    const several = o.ifaces.length > 1;
     if (!o.json) await loadTable(); // the summary's tables
     const account = accountFromArgs(args as Parsed);
     const tracker = new ConversationTracker(o.allow);
@@ -201,12 +236,14 @@ export default defineCommand({
     // the file is created before privileges go; live frames are Ethernet, a capture's are its own
     const sink = o.write ? CaptureSink.open(o.write, o.read ? undefined : LINKTYPE_ETHERNET) : null;
 
-    let stop!: () => void;
-    const stopped = new Promise<void>((resolve) => { stop = resolve; });
     let stopping = false;
+    let stopped!: () => void;
+    const whenStopped = new Promise<void>((resolve) => { stopped = resolve; });
+    // Synchronous: the rest of a received batch must not be printed past --count.
+    const stop = () => { stopping = true; stopped(); };
 
     /** One captured frame, live or from a file. Never throws: the receive path must not. */
-    const onFrame = (bytes: Uint8Array, timeUs: number, linktype = LINKTYPE_ETHERNET) => {
+    const onFrame = (bytes: Uint8Array, timeUs: number, linktype = LINKTYPE_ETHERNET, iface?: string) => {
       if (stopping) return;
       frames++;
       const v = viewCaptured(linktype, bytes, frames, timeUs, o.verbose);
@@ -218,7 +255,7 @@ export default defineCommand({
         log.verbose(`packet ${frames}: ${escapeText(v.error ?? "not DHCP")}`);
         return;
       }
-      const p: SeenPacket = { timeUs, frame: v.frame, message: v.message };
+      const p: SeenPacket = { timeUs, frame: v.frame, message: v.message, ...(several && iface !== undefined ? { iface } : {}) };
       if (o.macs.size && !o.macs.has(v.message.chaddr) && !o.macs.has(v.frame.srcMac ?? "") && !o.macs.has(v.frame.dstMac ?? "")) return;
       if (o.servers.size) {
         const sid = v.message.options.find((x) => x.code === 54)?.value;
@@ -230,8 +267,8 @@ export default defineCommand({
       print(o.json ? packetJson(p, e) : packetLine(p, e, o.verbose));
       if (e.alert) {
         const a = e.alert;
-        if (o.json) print(safeJson({ event: "alert", time: new Date(timeUs / 1000).toISOString(), ...a }) + "\n");
-        log.warn(`rogue DHCP server: ${escapeText(a.server)} (${a.mac}) sent ${a.messageType} to ${a.client}`);
+        if (o.json) print(safeJson({ event: "alert", time: new Date(timeUs / 1000).toISOString(), ...a, ...(p.iface !== undefined ? { interface: p.iface } : {}) }) + "\n");
+        log.warn(`rogue DHCP server${p.iface !== undefined ? ` on ${escapeText(p.iface)}` : ""}: ${escapeText(a.server)} (${a.mac}) sent ${a.messageType} to ${a.client}`);
       }
       if (o.count !== null && ++shown >= o.count) stop();
     };
@@ -261,49 +298,53 @@ export default defineCommand({
       streamOutput();
       if (o.daemon) setDaemonLog();
       const { RawSocket } = await import("../../native/rawsocket.ts");
-      const socket = RawSocket.open(o.iface!, {
-        filter: "watch",
-        promiscuous: true,
-        ring: true, // one wake-up per block of frames, no system call per frame: see native/ring.c
-        vlanInBytes: true, // the tag the kernel took off, back where the decoder and --write look
-        onFrame: (f) => onFrame(f.bytes, f.timeUs),
-        onError: (err) => log.warn(String((err as Error).message ?? err)),
-      });
-      if (o.metrics) {
-        // listening before the drop: the port may be below 1024
-        const [{ openMetrics }, { WatchMetrics }] = await Promise.all([import("../metrics/serve.ts"), import("../metrics/watch.ts")]);
-        try {
-          ({ metrics, server: endpoint } = openMetrics(o.metrics, (r) => new WatchMetrics(r, o.iface!, tracker, () => socket.stats().drops)));
-        } catch (err) {
-          socket.close();
-          throw err;
+      const sockets: import("../../native/rawsocket.ts").RawSocket[] = [];
+      const kernelDropsNow = () => sockets.reduce((n, sk) => n + sk.stats().drops, 0);
+      try {
+        for (const iface of o.ifaces) {
+          sockets.push(RawSocket.open(iface, {
+            filter: "watch",
+            promiscuous: true,
+            vlan: o.vlan ?? "any",
+            ring: true, // one wake-up per block of frames, no system call per frame: see native/ring.c
+            vlanInBytes: true, // the tag the kernel took off, back where the decoder and --write look
+            onFrame: (f) => onFrame(f.bytes, f.timeUs, LINKTYPE_ETHERNET, iface),
+            onError: (err) => log.warn(`${several ? `${escapeText(iface)}: ` : ""}${String((err as Error).message ?? err)}`),
+          }));
         }
+        if (o.metrics) {
+          // listening before the drop: the port may be below 1024; a merged stream is labelled with every interface
+          const [{ openMetrics }, { WatchMetrics }] = await Promise.all([import("../metrics/serve.ts"), import("../metrics/watch.ts")]);
+          ({ metrics, server: endpoint } = openMetrics(o.metrics, (r) => new WatchMetrics(r, o.ifaces.join(","), tracker, kernelDropsNow)));
+        }
+        await dropAfterOpen(account, [], "watch"); // every frame is parsed as --user, no capability
+        // the sockets are open: from here on nothing is missed (scripts wait for this line)
+        const heard = sockets.map((sk) => ({ interface: sk.info.name, mac: macToString(sk.info.mac) }));
+        if (o.json) {
+          print(safeJson({ event: "start", time: new Date().toISOString(), ...(several ? { interfaces: heard } : heard[0]), ...(endpoint ? { metrics: endpoint.url } : {}) }) + "\n");
+        } else log.info(`watching DHCP on ${o.ifaces.map(escapeText).join(", ")} (Ctrl-C to stop; SIGUSR1 for a summary)`);
+        if (endpoint) log.info(`metrics: ${endpoint.url}`);
+        const timers: Timer[] = [];
+        // a timer keeps the event loop alive while the receive threads wait; it also closes idle exchanges
+        timers.push(setInterval(() => tracker.expire((performance.timeOrigin + performance.now()) * 1000), 1000));
+        if (o.durationMs !== null) timers.push(setTimeout(stop, o.durationMs));
+        if (o.daemon && o.statsIntervalMs > 0) {
+          timers.push(setInterval(() => { kernelDrops = kernelDropsNow(); printSummary(false); }, o.statsIntervalMs));
+        }
+        const onUsr1 = () => { kernelDrops = kernelDropsNow(); printSummary(false); };
+        process.on("SIGUSR1", onUsr1);
+        process.once("SIGINT", stop);
+        process.once("SIGTERM", stop);
+        await whenStopped;
+        for (const t of timers) clearInterval(t);
+        process.off("SIGUSR1", onUsr1);
+        process.off("SIGINT", stop);
+        process.off("SIGTERM", stop);
+        kernelDrops = kernelDropsNow();
+      } finally {
+        endpoint?.stop(); // before the sockets: a scrape reads their statistics
+        for (const sk of sockets) sk.close();
       }
-      await dropAfterOpen(account, [], "watch"); // every frame is parsed as --user, no capability
-      // the socket is open: from here on nothing is missed (scripts wait for this line)
-      if (o.json) print(safeJson({ event: "start", time: new Date().toISOString(), interface: o.iface, mac: macToString(socket.info.mac), ...(endpoint ? { metrics: endpoint.url } : {}) }) + "\n");
-      else log.info(`watching DHCP on ${escapeText(o.iface!)} (Ctrl-C to stop; SIGUSR1 for a summary)`);
-      if (endpoint) log.info(`metrics: ${endpoint.url}`);
-      const timers: Timer[] = [];
-      // a timer keeps the event loop alive while the receive thread waits; it also closes idle exchanges
-      timers.push(setInterval(() => tracker.expire((performance.timeOrigin + performance.now()) * 1000), 1000));
-      if (o.durationMs !== null) timers.push(setTimeout(stop, o.durationMs));
-      if (o.daemon && o.statsIntervalMs > 0) {
-        timers.push(setInterval(() => { kernelDrops = socket.stats().drops; printSummary(false); }, o.statsIntervalMs));
-      }
-      const onUsr1 = () => { kernelDrops = socket.stats().drops; printSummary(false); };
-      process.on("SIGUSR1", onUsr1);
-      process.once("SIGINT", stop);
-      process.once("SIGTERM", stop);
-      await stopped;
-      stopping = true;
-      for (const t of timers) clearInterval(t);
-      process.off("SIGUSR1", onUsr1);
-      process.off("SIGINT", stop);
-      process.off("SIGTERM", stop);
-      kernelDrops = socket.stats().drops;
-      endpoint?.stop(); // before the socket: a scrape reads its statistics
-      socket.close();
     }
     if (sink) {
       await sink.end();

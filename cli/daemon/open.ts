@@ -10,9 +10,10 @@ import { cryptoRandom } from "../client/identity.ts";
 import { RealTimers, systemClock } from "../client/time.ts";
 import { openRawTransport, type Transport } from "../client/transport.ts";
 import { Applier } from "./apply.ts";
+import { openArpResponder } from "./arp-responder.ts";
 import { hookEnv, hookStdin, type HookEvent, type HookResult, type RunHookOptions } from "./hook.ts";
 import { ResidentClient, type ResidentIo, type ResidentOptions } from "./resident.ts";
-import type { DaemonEvent, HookSink, LeaseStore, LinkSource } from "./resident-io.ts";
+import type { ArpSink, DaemonEvent, HookSink, LeaseStore, LinkSource } from "./resident-io.ts";
 import { leaseFileBytes, leasePath, loadLease, StoreError } from "./store.ts";
 
 export interface OpenOptions extends ResidentOptions {
@@ -77,8 +78,15 @@ export async function openResident(o: OpenOptions): Promise<OpenedResident> {
   const store = helperLeaseStore(o.helper, o.stateDir, o.iface);
   let raw: Transport | null = null;
   let monitor: { close(): void } | null = null;
+  let arp: ArpSink | null = null;
   try {
     raw = await openRawTransport(o.iface, "client");
+    // Without --apply the kernel does not hold the leased address: we answer ARP for it (from
+    // the first lease on: until then nothing is served, and what arrives is dropped unread).
+    arp = o.apply ? null : await openArpResponder(o.iface, {
+      answered: (asker, address) => o.emit({ level: "debug", event: "arp", interface: o.iface, message: `answered ARP for ${address} to ${asker}`, asker, address }),
+      dropped: (reason) => o.emit({ level: "debug", event: "dropped", interface: o.iface, message: `dropped an ARP request: ${reason}`, reason }),
+    });
     const wire = raw;
     let started = false;
     const transport: Transport = {
@@ -105,7 +113,7 @@ export async function openResident(o: OpenOptions): Promise<OpenedResident> {
     };
     const io: ResidentIo = {
       facts: { index: info.index, mac: info.mac, up: info.up && info.carrier !== false },
-      transport, links, applier: o.apply ? new Applier(o.helper) : null, store, hook: o.hook, emit: o.emit,
+      transport, links, applier: o.apply ? new Applier(o.helper) : null, arp, store, hook: o.hook, emit: o.emit,
       timers: new RealTimers(systemClock), clock: systemClock, random: cryptoRandom,
     };
     const client = new ResidentClient(o, io);
@@ -113,6 +121,7 @@ export async function openResident(o: OpenOptions): Promise<OpenedResident> {
   } catch (err) {
     raw?.close();
     monitor?.close();
+    arp?.close();
     throw err;
   }
 }

@@ -53,6 +53,17 @@ export interface LeaseApplier {
   close(): void;
 }
 
+/**
+ * Without --apply: answers ARP for the leased address the kernel does not hold, so that a
+ * router can deliver the server's unicast ACK to a renewal (cli/daemon/arp-responder.ts).
+ */
+export interface ArpSink {
+  /** Answer for address (as mac) from now on; null: for nothing. */
+  serve(address: string | null, mac: Uint8Array): void;
+  readonly answered: number;
+  close(): void;
+}
+
 /** The lease of this one interface, kept across restarts. */
 export interface LeaseStore {
   /** Where it is kept (shown by lease show). */

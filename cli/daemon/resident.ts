@@ -19,7 +19,7 @@ import type { Transport } from "../client/transport.ts";
 import { formatDuration } from "../render.ts";
 import type { InterfaceSettings } from "./config.ts";
 import type {
-  DaemonEvent, HookSink, InterfaceFacts, LeaseApplier, LeaseStore, Level, LinkChange, LinkSource,
+  ArpSink, DaemonEvent, HookSink, InterfaceFacts, LeaseApplier, LeaseStore, Level, LinkChange, LinkSource,
 } from "./resident-io.ts";
 import { StoreError } from "./store.ts";
 
@@ -53,6 +53,8 @@ export interface ResidentIo {
   links: LinkSource;
   /** null without --apply. */
   applier: LeaseApplier | null;
+  /** Without --apply: answers ARP for the leased address (null: nothing answers, as in a unit test). */
+  arp?: ArpSink | null;
   store: LeaseStore;
   /** null without --hook. */
   hook: HookSink | null;
@@ -154,6 +156,10 @@ export class ResidentClient {
       // The engine's retransmission timer is armed: the next try may work (link back, buffers free).
       sendFailed: (_a, name, err) => this.#emit("warn", "send-failed", `sending ${name} on ${this.iface}: ${err instanceof Error ? err.message : String(err)}`),
       offer: (serverId, address) => this.#emit("debug", "offer", `offer of ${address} from ${escapeText(serverId)}`, { server: serverId, address }),
+      // Said at the default level: a server that offers and then never ACKs is what to look at.
+      notAcked: (serverId, address, requests) => this.#emit("warn", "not-acked",
+        `the offer of ${address} from ${escapeText(serverId)} got no ACK to ${requests} REQUEST(s): starting over with a DISCOVER`,
+        { server: serverId, address, requests }),
       bound: (lease, from, now) => this.#bound(lease, BOUND_REASON[from] ?? "BOUND", now),
       unbound: (lease, why) => this.#unbound(lease, why),
       nak: (server, message) => this.#emit("warn", "nak", `NAK from ${escapeText(server)}${message ? `: ${escapeText(message)}` : ""}`, { server, text: message }),
@@ -214,7 +220,7 @@ export class ResidentClient {
       const rep = applier.apply(lease, now, !this.#o.settings.ignoreRoutes);
       for (const f of rep.failed) this.#emit("warn", "apply", `--apply: ${f}`);
       this.#emit("debug", "applied", `--apply: ${rep.done.join(", ")}`, { done: rep.done });
-    }
+    } else this.#io.arp?.serve(lease.address, this.#mac); // the kernel does not hold it: we answer for it
     this.#hook(reason, lease, old && old.address !== lease.address ? old : null);
     const times = lease.infinite ? "infinite lease" : `lease ${formatDuration(lease.leaseTime)}, renew in ${formatDuration(lease.t1)}`;
     this.#emit("info", reason.toLowerCase(), `${BOUND_VERB[reason]} ${lease.address} from ${escapeText(lease.serverId)} (${times})`,
@@ -229,6 +235,7 @@ export class ResidentClient {
 
   #deconfigure(lease: Lease): void {
     this.#current = null;
+    this.#io.arp?.serve(null, this.#mac);
     try {
       this.#io.store.remove();
     } catch (err) {
@@ -320,17 +327,18 @@ export class ResidentClient {
   /** Closes everything it was given and says so, with the packet counters. */
   #end(why: string): void {
     this.#stopped = true;
-    const { transport, links, applier } = this.#io;
+    const { transport, links, applier, arp } = this.#io;
     this.#driver.close();
     links.close();
     transport.close();
     applier?.close();
+    arp?.close();
     this.#emit("info", "stop", `stopped on ${this.iface} (${why})`, { why, counters: this.#counters() });
   }
 
-  #counters(): { sent: Record<string, number>; received: number; dropped: Record<string, number> } {
+  #counters(): { sent: Record<string, number>; received: number; dropped: Record<string, number>; arpAnswered?: number } {
     const d = this.#driver;
-    return { sent: { ...d.sent }, received: d.received, dropped: d.drops.toJSON() };
+    return { sent: { ...d.sent }, received: d.received, dropped: d.drops.toJSON(), ...(this.#io.arp ? { arpAnswered: this.#io.arp.answered } : {}) };
   }
 
   status(): ClientStatus {

@@ -18,15 +18,17 @@ export interface ProbeResult {
 
 const SERVER_EVENTS = new Set(["server-new", "server-changed", "server-vanished", "server-back"]);
 
+/** A probed interface and the tracker of its servers. */
+export interface ProbedInterface { iface: string; tracker: ProbeTracker }
+
 export class ProbeMetrics {
-  readonly #iface: string;
   readonly #servers: ServerMetrics;
   readonly #probes: Counter<"interface" | "result">;
   readonly #lastSuccess: Gauge<"interface">;
   readonly #events: Counter<"interface" | "event">;
 
-  constructor(r: Registry, iface: string, tracker: ProbeTracker) {
-    this.#iface = iface;
+  /** One set of families for every probed interface, each series labelled with its interface. */
+  constructor(r: Registry, probed: readonly ProbedInterface[]) {
     this.#probes = r.counter({
       name: "dhcptool_probes_total", labels: ["interface", "result"],
       help: "Probes (one DISCOVER window each) by result: ok (ran; with or without offers) or failed (could not run).",
@@ -45,30 +47,35 @@ export class ProbeMetrics {
       help: "Server events: server-new, server-changed (what it hands out changed), server-vanished, server-back.",
     });
     // Every counter starts at 0, so that the first event is an increase Prometheus sees.
-    const i = { interface: iface };
-    for (const result of ["ok", "failed"]) this.#probes.inc({ ...i, result }, 0);
-    for (const event of SERVER_EVENTS) this.#events.inc({ ...i, event }, 0);
-    this.#servers.rogueAlerts.inc(i, 0);
-    this.#servers.kernelDropped.inc(i, 0);
+    for (const { iface } of probed) {
+      const i = { interface: iface };
+      for (const result of ["ok", "failed"]) this.#probes.inc({ ...i, result }, 0);
+      for (const event of SERVER_EVENTS) this.#events.inc({ ...i, event }, 0);
+      this.#servers.rogueAlerts.inc(i, 0);
+      this.#servers.kernelDropped.inc(i, 0);
+    }
     r.onCollect(() => {
       const { lastSeen, rogueServers } = this.#servers;
       up.clear();
       lastSeen.clear();
-      let rogue = 0;
-      for (const s of tracker.summary().servers) {
-        const labels = { ...i, server: s.server, mac: tracker.server(s.server)?.facts.sourceMac ?? "", status: s.rogue ? "rogue" : "allowed" };
-        const present = s.status === "present";
-        if (present && s.rogue) rogue++;
-        up.set(labels, present ? 1 : 0);
-        lastSeen.set(labels, s.lastSeen / 1000);
+      for (const { iface, tracker } of probed) {
+        const i = { interface: iface };
+        let rogue = 0;
+        for (const s of tracker.summary().servers) {
+          const labels = { ...i, server: s.server, mac: tracker.server(s.server)?.facts.sourceMac ?? "", status: s.rogue ? "rogue" : "allowed" };
+          const present = s.status === "present";
+          if (present && s.rogue) rogue++;
+          up.set(labels, present ? 1 : 0);
+          lastSeen.set(labels, s.lastSeen / 1000);
+        }
+        rogueServers.set(i, rogue);
       }
-      rogueServers.set(i, rogue);
     });
   }
 
-  /** One probe: its result (null when it failed), the tracker's events for it, and when it ended (ms). */
-  probed(result: ProbeResult | null, events: readonly ProbeEvent[], now: number): void {
-    const i = { interface: this.#iface };
+  /** One probe of iface: its result (null when it failed), the tracker's events for it, and when it ended (ms). */
+  probed(iface: string, result: ProbeResult | null, events: readonly ProbeEvent[], now: number): void {
+    const i = { interface: iface };
     this.#probes.inc({ ...i, result: result ? "ok" : "failed" });
     for (const e of events) {
       if (e.event === "rogue") this.#servers.rogueAlerts.inc(i);

@@ -56,7 +56,7 @@ function valueKind(name: string, def: ArgDef): ValueKind {
   const hint = (def.valueHint ?? "").toUpperCase();
   const choices = "options" in def && Array.isArray(def.options) ? def.options.map(String) : [];
   if (choices.length) return { kind: "choice", choices };
-  if (hint === "IFACE") return { kind: "interface" };
+  if (hint.replace(/(…|\.\.\.)$/, "") === "IFACE") return { kind: "interface" }; // IFACE…: several of them
   // --option CODE|NAME=VALUE: the registry's names (core/options.ts)
   if (name === "option") return { kind: "option-name" };
   if (/\b(FILE|DIR|PROG|PATH)\b/.test(hint)) return { kind: "file" };

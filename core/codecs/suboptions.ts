@@ -1,5 +1,6 @@
 // Options inside an option: 82 relay agent information sub-options (RFC 3046, also the shape
-// of 125's payloads) and 124/125 vendor-identifying blocks (RFC 3925).
+// of 125's payloads), 43 vendor-specific information when it is sub-options (RFC 2132 8.4),
+// and 124/125 vendor-identifying blocks (RFC 3925).
 
 import { fromHex, toHex } from "../bytes.ts";
 import { bad, type Codec, ok, splitList, itemBytes, view, writeU32 } from "./codec.ts";
@@ -73,5 +74,43 @@ export const vendorBlocks: Codec<VendorBlock[]> = {
       out.push({ enterprise: Number(m[1]), hex: toHex(d) });
     }
     return out.length ? ok(out) : bad("needs at least one ENTERPRISE:HEX");
+  },
+};
+
+/**
+ * 43 vendor-specific information (RFC 2132 8.4): opaque to DHCP, but "SHOULD be encoded in
+ * the same format as DHCP options", and PXE (vendor class PXEClient) does so. Decoded as
+ * sub-options when the bytes are that (PAD skipped, END ends them); any other bytes stay one
+ * hex string, as before: an opaque blob is not an error. A list is written back with its END.
+ */
+export const vendorSpecific: Codec<SubOption[] | string> = {
+  decode(b) {
+    const subs: SubOption[] = [];
+    let p = 0;
+    while (p < b.length) {
+      const code = b[p];
+      if (code === 0) { p++; continue; }
+      if (code === 255) {
+        if (b.subarray(p + 1).some((x) => x !== 0)) return ok(toHex(b));
+        break;
+      }
+      if (p + 2 > b.length || p + 2 + b[p + 1] > b.length) return ok(toHex(b));
+      subs.push({ code, hex: toHex(b.subarray(p + 2, p + 2 + b[p + 1])) });
+      p += 2 + b[p + 1];
+    }
+    return ok(subs.length ? subs : toHex(b));
+  },
+  encodingLength: (v) => (typeof v === "string" ? v.length / 2 : subOptions.encodingLength(v) + 1),
+  encode(v, buf, off) {
+    if (typeof v === "string") { const b = fromHex(v)!; buf.set(b, off); return b.length; }
+    const n = subOptions.encode(v, buf, off);
+    buf[off + n] = 255;
+    return n + 1;
+  },
+  /** "1=text,6=hex:08" as sub-options (END added), or the bytes as hex (hex:0102ff, 01:02:ff). */
+  parse(t) {
+    if (/^\s*\d{1,3}=/.test(t)) return subOptions.parse(t);
+    const b = fromHex(t.replace(/^hex:/i, ""));
+    return b ? ok(toHex(b)) : bad(`"${t}" is neither CODE=VALUE sub-options nor hex bytes (e.g. 1=text,6=hex:08 or 01aaff)`);
   },
 };

@@ -17,7 +17,7 @@ import { Rng } from "./rng.ts";
 
 const PHASES = new Set(["INIT", "SELECTING", "REQUESTING", "BOUND", "RENEWING", "REBINDING", "INIT_REBOOT", "REBOOTING", "STOPPED", "DOWN", "IPV6_ONLY"]);
 const TIMERS: TimerName[] = ["retransmit", "renew", "rebind", "expire", "init"];
-const ACTION_KINDS = new Set(["send", "arm", "disarm", "offer", "bound", "nak", "unbound", "ipv6-only", "released", "failed", "dropped"]);
+const ACTION_KINDS = new Set(["send", "arm", "disarm", "offer", "bound", "nak", "unbound", "ipv6-only", "released", "failed", "not-acked", "dropped"]);
 /** More actions than this from one event is a livelock inside step (the most seen is ~12). */
 export const MAX_ACTIONS_PER_STEP = 50;
 /** Timers fired back to back with the clock standing still: a livelock between steps. */

@@ -46,6 +46,18 @@ describe("a Kea server with a 6 s lease", () => {
     expect(readFileSync(`/proc/${s.pid}/comm`, "utf8").trim()).toBe("kea-dhcp4");
   });
 
+  test("discover sends no DISCOVER once Kea has offered (each copy would cost a new address), and shows one offer", async () => {
+    let out: { discoversSent: number; offers: { yiaddr: string; copies: number }[] } | null = null;
+    const seen = await seenByServer(lab, 1, async () => {
+      const r = await dhcptool(lab, ["discover", "lab0", "--json", "--wait", "2.5", "--timeout", "0.5", "--mac", "02:00:00:00:0e:09"]);
+      expect(r.exitCode).toBe(0);
+      out = JSON.parse(r.stdout);
+    });
+    expect(seen.filter((l) => /Request from 02:00:00:00:0e:09|BOOTP\/DHCP, Request/.test(l))).toHaveLength(1);
+    expect(out!.discoversSent).toBe(1);
+    expect(out!.offers.map((o) => o.copies)).toEqual([1]);
+  });
+
   test("dhcptool request gets Kea's lease with the configured lease time, T1 and T2", async () => {
     const lease = await takeLease(lab, "02:00:00:00:0e:01");
     const s = lab.servers[0];

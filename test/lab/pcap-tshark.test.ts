@@ -9,34 +9,7 @@ import { toHex } from "../../core/bytes.ts";
 import { decodePcap, encodePcap } from "../../core/pcap.ts";
 import { offerFrame } from "../unit/helpers.ts";
 import { dhcpPackets, expectSamePackets, handPcap, handPcapng, ok } from "../unit/pcap-fixtures.ts";
-
-function tool(name: string): string {
-  const path = Bun.which(name);
-  if (!path) throw new Error(`${name} is not installed: this interop test needs it and does not skip (apt-get install tshark, which brings editcap)`);
-  return path;
-}
-
-function run(argv: string[]) {
-  const p = Bun.spawnSync(argv, { stdout: "pipe", stderr: "pipe" });
-  // tshark warns when run as root; that says nothing about the file
-  const stderr = p.stderr.toString().replace(/^Running as user .*\n?/m, "");
-  return { exitCode: p.exitCode, stdout: p.stdout.toString(), stderr };
-}
-
-const COMPLAINTS = /malformed|appears to have been cut short|isn't a capture file|appears to be damaged or corrupt/i;
-
-function tsharkRead(file: string, fields: string[]): string[][] {
-  const r = run([tool("tshark"), "-r", file, "-T", "fields", "-E", "separator=/t", ...fields.flatMap((f) => ["-e", f])]);
-  expect(r.stderr).not.toMatch(COMPLAINTS);
-  expect(r.exitCode).toBe(0);
-  return r.stdout.split("\n").filter(Boolean).map((l) => l.split("\t"));
-}
-
-/** tshark's frame.time_epoch ("1700000000.123456789") in whole µs. */
-function epochUs(text: string): number {
-  const [sec, frac = ""] = text.split(".");
-  return Number(sec) * 1e6 + Math.floor(Number(frac.padEnd(9, "0")) / 1000);
-}
+import { epochUs, run, tool, tsharkRead } from "./tshark.ts";
 
 describe("interop with tshark and editcap", () => {
   const withTempDir = (fn: (dir: string) => void) => {

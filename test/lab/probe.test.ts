@@ -3,50 +3,7 @@
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { labDown, startServer, stopServer, type LabState } from "../../cli/lab/index.ts";
-import { dhcptool, MAIN, startLab } from "./helpers.ts";
-
-type Event = { time: string; event: string; server?: string; [k: string]: unknown };
-
-/** A running daemon's stdout as NDJSON events, read as they come. */
-class EventStream {
-  readonly events: Event[] = [];
-  private buffer = "";
-  private readonly done: Promise<void>;
-
-  constructor(stream: ReadableStream<Uint8Array>) {
-    this.done = (async () => {
-      const decoder = new TextDecoder();
-      for await (const chunk of stream) {
-        this.buffer += decoder.decode(chunk, { stream: true });
-        let nl: number;
-        while ((nl = this.buffer.indexOf("\n")) >= 0) {
-          const line = this.buffer.slice(0, nl);
-          this.buffer = this.buffer.slice(nl + 1);
-          if (line.trim()) this.events.push(JSON.parse(line) as Event);
-        }
-      }
-    })();
-  }
-
-  find(pred: (e: Event) => boolean): Event | undefined {
-    return this.events.find(pred);
-  }
-
-  /** Waits until an event matching pred has arrived (polling the parsed lines; the test owns the clock). */
-  async waitFor(what: string, pred: (e: Event) => boolean, timeoutMs: number): Promise<Event> {
-    const until = performance.now() + timeoutMs;
-    for (;;) {
-      const e = this.find(pred);
-      if (e) return e;
-      if (performance.now() > until) throw new Error(`no ${what} within ${timeoutMs} ms; events: ${this.events.map((x) => x.event + (x.server ? ` ${x.server}` : "")).join(", ")}`);
-      await Bun.sleep(50);
-    }
-  }
-
-  closed(): Promise<void> {
-    return this.done;
-  }
-}
+import { dhcptool, EventStream, MAIN, startLab } from "./helpers.ts";
 
 describe("discover --daemon with two dnsmasq servers, one allowed", () => {
   let lab: LabState;

@@ -174,6 +174,30 @@ describe("RawSocket between two network namespaces", () => {
     expect(report?.seen).toEqual(watched.map((h) => ({ hex: h, outgoing: true })));
   });
 
+  test("arp filter: ARP requests only (the resident client's ARP answering), not replies, not IPv4", async () => {
+    const arp = (op: number, sender: string) => Uint8Array.from(Buffer.from(
+      `ffffffffffff${sender}0806` + `000108000604000${op}` + `${sender}c6120101` + "000000000000c6120164", "hex"));
+    const request = arp(1, "020000000001");
+    const reply = arp(2, "020000000002");
+    const ipv4 = udpFrame({ sourcePort: 67, destinationPort: 68, payload: "not arp" });
+    const lastRequest = arp(1, "020000000003"); // last: once it is in, the rest has been judged
+    const script = `
+      import { RawSocket } from "${join(import.meta.dir, "../../native/rawsocket.ts")}";
+      const s = RawSocket.open("v0", { filter: "arp", onFrame: (f) => console.log(JSON.stringify({ hex: Buffer.from(f.bytes).toString("hex") })) });
+      console.log(JSON.stringify({ ready: true }));
+      process.stdin.on("data", () => {}); process.stdin.on("end", () => { s.close(); process.exit(0); });`;
+    const receiver = Bun.spawn(["ip", "netns", "exec", nsA, process.execPath, "-e", script], { stdin: "pipe", stdout: "pipe", stderr: "pipe" });
+    const got = collectLines(receiver.stdout);
+    await waitFor("arp receiver ready", () => got.events.some((e) => e.ready));
+    const sender = spawnIn(nsB, "native-send.ts", ["v1", ...[request, reply, ipv4, lastRequest].map(hex)]);
+    expect(await sender.exited).toBe(0);
+    await waitFor("both requests", () => got.events.filter((e) => e.hex).length >= 2);
+    receiver.stdin.end();
+    expect(await receiver.exited).toBe(0);
+    await got.done;
+    expect(got.events.filter((e) => e.hex).map((e) => e.hex.slice(0, 84))).toEqual([hex(request), hex(lastRequest)]);
+  });
+
   test("a kernel UDP datagram over veth arrives with its checksum marked partial", async () => {
     // What a real server's reply looks like on veth: the UDP checksum is left
     // to an offload that never happens, and AUXDATA says so.

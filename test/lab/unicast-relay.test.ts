@@ -154,9 +154,9 @@ describe(`with ${GIADDR}/24 on lab0`, () => {
   test.each([
     ["discover --giaddr without --server", ["discover", "lab0", "--giaddr", GIADDR], "--giaddr needs --server IP"],
     ["request --giaddr without --server", ["request", "lab0", "--giaddr", GIADDR], "--giaddr needs --server IP"],
-    ["discover --giaddr not on lab0", ["discover", "lab0", "--giaddr", "198.18.0.9", "--server", S1], `--giaddr 198.18.0.9 is not an address of lab0 (it has ${GIADDR})`],
-    ["request --giaddr not on lab0", ["request", "lab0", "--giaddr", "198.18.0.9", "--server", S1], `--giaddr 198.18.0.9 is not an address of lab0 (it has ${GIADDR})`],
-    ["discover --daemon --giaddr not on lab0", ["discover", "lab0", "--daemon", "--giaddr", "198.18.0.9", "--server", S1], "--giaddr 198.18.0.9 is not an address of lab0"],
+    ["discover --giaddr not on lab0", ["discover", "lab0", "--giaddr", "198.18.0.9", "--server", S1], `--giaddr 198.18.0.9 is not an address of this host (lab0 has ${GIADDR})`],
+    ["request --giaddr not on lab0", ["request", "lab0", "--giaddr", "198.18.0.9", "--server", S1], `--giaddr 198.18.0.9 is not an address of this host (lab0 has ${GIADDR})`],
+    ["discover --daemon --giaddr not on lab0", ["discover", "lab0", "--daemon", "--giaddr", "198.18.0.9", "--server", S1], "--giaddr 198.18.0.9 is not an address of this host"],
     ["--server-mac without --server", ["discover", "lab0", "--server-mac", "02:00:00:00:00:01"], "--server-mac goes with --server"],
     ["--server that is no unicast address", ["discover", "lab0", "--server", "255.255.255.255"], "is not a unicast IPv4 address"],
     ["request --daemon --server", ["request", "lab0", "--daemon", "--server", S1], "--server and --giaddr are for the one-shot request"],

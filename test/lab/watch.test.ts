@@ -3,7 +3,9 @@
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { labDown, type LabState } from "../../cli/lab/index.ts";
+import { buildClientMessage, frameClientMessage } from "../../core/client.ts";
 import { eventually, MAIN, startLab } from "./helpers.ts";
+import { injectFromServer } from "./inject.ts";
 
 interface Watch { lines: () => any[]; done: Promise<number>; proc: ReturnType<typeof Bun.spawn> }
 
@@ -80,6 +82,23 @@ describe("one server", () => {
     expect(t.exitCode).toBe(0);
     expect(t.stderr.toString().replace(/Running as user.*\n/, "")).toBe("");
     expect(t.stdout.toString().trim().split("\n").map((l) => l.trim())).toEqual(["1", "2", "3", "5"]);
+  });
+});
+
+describe("--count", () => {
+  let lab: LabState;
+  beforeAll(() => { lab = startLab("wcnt", { servers: 1 }); });
+  afterAll(() => { if (lab) labDown(lab.name); });
+
+  test("--count 1 prints one packet even when a burst arrives in one receive batch", async () => {
+    const w = await startWatch(lab, ["--count", "1"]);
+    const mac = Uint8Array.of(2, 0, 0, 0, 0x7c, 1);
+    const burst = Array.from({ length: 20 }, (_, xid) => frameClientMessage(mac, buildClientMessage({ mac, hostname: null }, { messageType: 1, xid: xid + 1 })));
+    await injectFromServer(lab, 1, burst);
+    expect(await w.done).toBe(0);
+    const packets = w.lines().filter((e) => e.event === "packet");
+    expect(packets.map((p) => p.message.xid)).toEqual(["0x00000001"]);
+    expect(w.lines().find((e) => e.event === "summary").packets).toBe(1);
   });
 });
 

@@ -19,8 +19,10 @@ function run(args: string[], env: Record<string, string> = {}): { code: number; 
 
 describe("wrong input: one line, exit 2", () => {
   test.each([
-    [["discover"], "missing IFACE: dhcptool discover IFACE"],
-    [["discover", "lo", "eth0"], `unexpected argument "eth0": dhcptool discover takes one IFACE`],
+    [["discover"], "which interface? e.g. dhcptool discover eth0 (or eth0 eth1, or --all)"],
+    [["request"], "missing IFACE: dhcptool request IFACE"],
+    [["request", "lo", "eth0"], `unexpected argument "eth0": dhcptool request takes one IFACE`],
+    [["discover", "eth0", "eth0"], "eth0 is named twice"],
     [["lease", "decode", "a", "b"], `unexpected argument "b": dhcptool lease decode takes one FILE|-`],
     [["discover", "lo", "--wait"], "--wait needs a value: --wait S"],
     [["discover", "lo", "--wait", "--json"], "--wait needs a value: --wait S"],

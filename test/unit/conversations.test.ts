@@ -33,7 +33,10 @@ describe("a real DORA with two servers answering", () => {
     const byServer = Object.fromEntries(s.servers.map((x) => [x.server, x]));
     expect(byServer["198.18.0.2"]).toMatchObject({ offers: 1, acks: 1, naks: 0, latency: { n: 2, p50: 1.21, max: 10.86 } });
     expect(byServer["198.18.0.1"]).toMatchObject({ offers: 1, acks: 0, latency: { n: 1, p50: 11.71 } });
-    expect(s.clients).toEqual([{ client: "1a:8a:91:fc:5a:7f", outcome: "acked", address: "198.18.0.150", server: "198.18.0.2", exchanges: 1 }]);
+    expect(s.clients).toEqual([{
+      client: "1a:8a:91:fc:5a:7f", outcome: "acked", address: "198.18.0.150", server: "198.18.0.2", exchanges: 1,
+      offers: [{ address: "198.18.0.150", server: "198.18.0.2" }, { address: "198.18.0.100", server: "198.18.0.1" }],
+    }]);
     expect(s.rogueServers).toEqual([]);
   });
 
@@ -55,9 +58,9 @@ describe("a real DORA with two servers answering", () => {
   });
 });
 
-function synthetic(op: number, type: number, xid: number, mac: Uint8Array, server: string, timeUs: number): SeenPacket {
+function synthetic(op: number, type: number, xid: number, mac: Uint8Array, server: string, timeUs: number, yiaddr = "198.18.0.100"): SeenPacket {
   const options = [{ code: 53, data: Uint8Array.of(type) }, ...(op === BOOTREPLY ? [{ code: 54, data: ip4(server) }] : [])];
-  const payload = encodeMessage({ op, xid, chaddr: mac, yiaddr: op === BOOTREPLY ? "198.18.0.100" : undefined, options });
+  const payload = encodeMessage({ op, xid, chaddr: mac, yiaddr: op === BOOTREPLY ? yiaddr : undefined, options });
   const frame = buildUdpFrame({
     srcMac: op === BOOTREPLY ? Uint8Array.of(2, 9, 9, 9, 9, 9) : mac, dstMac: new Uint8Array(6).fill(255),
     srcIp: op === BOOTREPLY ? server : "0.0.0.0", dstIp: "255.255.255.255",
@@ -134,5 +137,69 @@ describe("bounds under a flood", () => {
     expect(t.openConversations).toBe(1000);
     t.expire(20_000_000);
     expect(t.openConversations).toBe(0);
+  });
+});
+
+describe("every figure right", () => {
+  const mac = Uint8Array.of(2, 0, 0, 0, 0, 0x21);
+  const ms = 1000;
+  const DISCOVER = 1, OFFER = 2, REQUEST = 3, DECLINE = 4, ACK = 5, NAK = 6, RELEASE = 7;
+  const ask = (type: number, xid: number, t: number, who = mac) => synthetic(BOOTREQUEST, type, xid, who, "", t);
+  const reply = (type: number, xid: number, server: string, t: number, yiaddr = "198.18.0.100", who = mac) =>
+    synthetic(BOOTREPLY, type, xid, who, server, t, yiaddr);
+
+  test("a late OFFER is timed from the DISCOVER it answers, not from the REQUEST the client sent meanwhile", () => {
+    const t = new ConversationTracker();
+    t.add(ask(DISCOVER, 7, 0));
+    expect(t.add(reply(OFFER, 7, "198.18.0.1", 1 * ms)).latencyMs).toBe(1);
+    t.add(ask(REQUEST, 7, 2 * ms));
+    expect(t.add(reply(OFFER, 7, "198.18.0.2", 3000 * ms, "198.18.0.150")).latencyMs).toBe(3000); // was 998: from the REQUEST
+    expect(t.add(reply(ACK, 7, "198.18.0.1", 2 * ms + 400)).latencyMs).toBe(0.4);
+    expect(t.summary().servers.find((s) => s.server === "198.18.0.2")!.latency.max).toBe(3000);
+  });
+
+  test("an OFFER after a retransmitted DISCOVER is timed from that retransmission", () => {
+    const t = new ConversationTracker();
+    t.add(ask(DISCOVER, 8, 0));
+    t.add(ask(DISCOVER, 8, 2000 * ms));
+    expect(t.add(reply(OFFER, 8, "198.18.0.1", 2005 * ms)).latencyMs).toBe(5);
+  });
+
+  test("the per-client summary pairs each address with the server that offered it", () => {
+    const t = new ConversationTracker();
+    t.add(ask(DISCOVER, 9, 0));
+    t.add(reply(OFFER, 9, "198.18.0.2", 1 * ms, "198.18.0.150"));
+    t.add(reply(OFFER, 9, "198.18.0.1", 2 * ms, "198.18.0.110"));
+    const [c] = t.summary().clients;
+    // before: address .150 (the first offer's) with server .1 (the last replier's)
+    expect(c).toMatchObject({ outcome: "offered", address: "198.18.0.150", server: "198.18.0.2" });
+    expect(c!.offers).toEqual([{ address: "198.18.0.150", server: "198.18.0.2" }, { address: "198.18.0.110", server: "198.18.0.1" }]);
+    t.add(ask(REQUEST, 9, 3 * ms));
+    t.add(reply(ACK, 9, "198.18.0.1", 4 * ms, "198.18.0.110"));
+    expect(t.summary().clients[0]).toMatchObject({ outcome: "acked", address: "198.18.0.110", server: "198.18.0.1" });
+  });
+
+  test("exchange counts add up, while open and once every exchange is closed", () => {
+    const t = new ConversationTracker(null, { idleTimeoutMs: 1000 });
+    const who = (n: number) => Uint8Array.of(2, 0, 0, 0, 1, n);
+    const script: SeenPacket[] = [
+      ask(DISCOVER, 1, 0, who(1)), reply(OFFER, 1, "198.18.0.1", 1 * ms, undefined, who(1)), // a probe: offered only
+      ask(REQUEST, 2, 0, who(2)), reply(ACK, 2, "198.18.0.1", 1 * ms, undefined, who(2)), // acked
+      ask(REQUEST, 3, 0, who(3)), reply(NAK, 3, "198.18.0.1", 1 * ms, undefined, who(3)), // NAKed
+      ask(DISCOVER, 4, 0, who(4)), // unanswered
+      ask(RELEASE, 5, 0, who(5)), ask(DECLINE, 6, 0, who(6)), // no reply expected
+      reply(ACK, 7, "198.18.0.1", 1 * ms, undefined, who(7)), // the capture began mid-exchange
+      ask(DISCOVER, 8, 0, who(8)), reply(OFFER, 8, "198.18.0.1", 1 * ms, undefined, who(8)), ask(REQUEST, 8, 2 * ms, who(8)), // still open
+    ];
+    for (const p of script) t.add(p);
+    const sum = (c: ReturnType<ConversationTracker["summary"]>["conversations"]) =>
+      c.acked + c.naked + c.offered + c.unanswered + c.released + c.declined + c.other + c.open;
+    const open = t.summary().conversations;
+    expect(open).toMatchObject({ total: 8, acked: 2, naked: 1, released: 1, declined: 1, open: 3 });
+    expect(sum(open)).toBe(open.total);
+    t.expire(10_000 * ms);
+    const closed = t.summary().conversations;
+    expect(closed).toEqual({ total: 8, acked: 2, naked: 1, offered: 1, unanswered: 2, released: 1, declined: 1, other: 0, open: 0, evicted: 0 });
+    expect(sum(closed)).toBe(closed.total);
   });
 });

@@ -90,6 +90,9 @@ describe("one-shot request on the driver", () => {
     const s = setup();
     s.server.answer = "nak";
     expect((await request(s)).nak).toEqual({ server: SERVER, message: "wrong network" });
+    const silent = setup();
+    silent.server.answer = "silent";
+    expect(await request(silent)).toMatchObject({ outcome: "no-ack", offer: { server: SERVER, address: ADDR }, requestsSent: 3 });
     const quiet = setup();
     quiet.server.offers = false;
     const r = await request(quiet);
@@ -116,18 +119,31 @@ describe("one-shot discover", () => {
     retryMs: 2000, tries: 3, server: null, giaddr: null, waitMs: 5000, first: false, allow: null,
   };
 
-  test("DISCOVERs on the schedule inside the window, one offer per server, copies counted", async () => {
+  test("RFC 2131 4.1: a DISCOVER is retransmitted while no offer has come, and not once one has", async () => {
     const s = setup();
+    s.server.offers = false; // the first DISCOVER goes unanswered
     const p = discoverOver({ ...s.io, xid: 0x1234 }, opts, {});
+    await microtasks();
+    s.wire.flush();
+    s.server.offers = true;
+    s.clock.advance(5000); // the second, at 2 s, is answered; the third (4 s) is not sent
+    const r = await p;
+    expect(r.discoversSent).toBe(2);
+    expect(s.server.seen.map((f) => [f.type, f.xid, f.dstMac])).toEqual([[1, 0x1234, BROADCAST], [1, 0x1234, BROADCAST]]);
+    expect(r.offers).toHaveLength(1);
+    expect(r.offers[0]).toMatchObject({ serverId: SERVER, yiaddr: ADDR, copies: 1 });
+    expect(r.xid).toBe("0x00001234");
+  });
+
+  test("an offer answering the first DISCOVER ends the retransmissions; the window stays open", async () => {
+    const s = setup();
+    const p = discoverOver({ ...s.io, xid: 0x1235 }, opts, {});
     await microtasks();
     s.wire.flush();
     s.clock.advance(5000);
     const r = await p;
-    expect(r.discoversSent).toBe(3);
-    expect(s.server.seen.map((f) => [f.type, f.xid, f.dstMac])).toEqual([[1, 0x1234, BROADCAST], [1, 0x1234, BROADCAST], [1, 0x1234, BROADCAST]]);
-    expect(r.offers).toHaveLength(1);
-    expect(r.offers[0]).toMatchObject({ serverId: SERVER, yiaddr: ADDR, copies: 3 });
-    expect(r.xid).toBe("0x00001234");
+    expect(r.discoversSent).toBe(1);
+    expect(r.elapsedMs).toBe(5000);
   });
 });
 

@@ -64,11 +64,13 @@ describe("hookEnv", () => {
       new_domain_name: "lab.example", new_domain_search: "lab.example", new_host_name: "", new_lease_time: "3600",
       new_renewal_time: "1800", new_rebinding_time: "3150", new_expiry: "2030-01-01T01:00:00.000Z",
       new_dhcp_server_identifier: "198.18.0.1", new_dhcp_server_mac: "02:00:00:00:00:fe",
+      new_vendor_encapsulated_options: "", new_relay_agent_information: "",
       old_ip_address: "198.18.0.100", old_subnet_mask: "255.255.255.0", old_broadcast_address: "198.18.0.255",
       old_prefix_length: "24", old_routers: "198.18.0.1", old_classless_static_routes: "", old_domain_name_servers: "198.18.0.1",
       old_domain_name: "lab.example", old_domain_search: "lab.example", old_host_name: "", old_lease_time: "3600",
       old_renewal_time: "1800", old_rebinding_time: "3150", old_expiry: "2030-01-01T01:00:00.000Z",
       old_dhcp_server_identifier: "198.18.0.1", old_dhcp_server_mac: "02:00:00:00:00:fe",
+      old_vendor_encapsulated_options: "", old_relay_agent_information: "",
       PATH: "/usr/sbin:/usr/bin:/sbin:/bin", reason: "RENEW", interface: "eth0",
     });
   });

@@ -2,7 +2,7 @@
 // named reason, and nothing throws out of the receive path.
 
 import { describe, expect, test } from "bun:test";
-import { OfferCollector } from "../../core/offers.ts";
+import { MAX_OFFERS, OfferCollector } from "../../core/offers.ts";
 import { ipv4HeaderChecksum, udpChecksum } from "../../core/checksum.ts";
 import type { ChecksumStatus } from "../../core/frame.ts";
 import { CLIENT_MAC, offerFrame, offerPayload, XID } from "./helpers.ts";
@@ -155,5 +155,55 @@ describe("random garbage never throws", () => {
     expect(c.drops.total + accepted).toBe(10000);
     expect(c.drops.total).toBeGreaterThan(8000);
     expect(c.drops.toJSON()["internal-error"]).toBeUndefined();
+  });
+});
+
+describe("one server, several OFFERs (HOSTILE 28, 29)", () => {
+  const offered = (yiaddr: string) => offerFrame(offerPayload({ yiaddr }));
+
+  test("the same offer again is a copy; another address from the same server is another offer", () => {
+    const c = collector();
+    expect(c.accept({ bytes: offered("198.18.0.103"), csum: "unknown" }, 1)).not.toBeNull();
+    expect(c.accept({ bytes: offered("198.18.0.103"), csum: "unknown" }, 2)).toBeNull();
+    // Kea answers each DISCOVER it hears with a new address: three offers, not one with "3 copies"
+    expect(c.accept({ bytes: offered("198.18.0.104"), csum: "unknown" }, 2003)).not.toBeNull();
+    expect(c.accept({ bytes: offered("198.18.0.105"), csum: "unknown" }, 4003)).not.toBeNull();
+    expect(c.offers.map((o) => [o.serverId, o.yiaddr, o.copies, o.latencyMs])).toEqual([
+      ["198.18.0.1", "198.18.0.103", 2, 1], ["198.18.0.1", "198.18.0.104", 1, 2003], ["198.18.0.1", "198.18.0.105", 1, 4003],
+    ]);
+  });
+
+  test("a server offering address after address stays bounded: the rest are counted, not kept", () => {
+    const c = collector();
+    for (let i = 0; i < 1000; i++) c.accept({ bytes: offered(`198.18.${(i >> 8) + 1}.${(i & 255) || 1}`), csum: "unknown" }, i);
+    expect(c.offers).toHaveLength(MAX_OFFERS);
+    expect(c.drops.toJSON()["too-many-offers"]).toBeGreaterThan(0);
+  });
+});
+
+describe("the VLAN an OFFER came on", () => {
+  const onVlan = (vlan: number | null, id: number | null) => {
+    const c = new OfferCollector({ xid: XID, mac: CLIENT_MAC, startedAt: 0, vlan });
+    const offer = c.accept({ bytes: offerFrame(), csum: "unknown", vlan: id === null ? null : { id } }, 1);
+    return { offer, drops: c.drops.toJSON(), otherVlans: [...c.otherVlans] };
+  };
+
+  test("an untagged probe takes untagged and priority-tagged (VID 0) offers, and drops a VLAN 10 one as other-vlan", () => {
+    expect(onVlan(null, null).offer).not.toBeNull();
+    expect(onVlan(null, 0).offer).not.toBeNull();
+    expect(onVlan(null, 10)).toEqual({ offer: null, drops: { "other-vlan": 1 }, otherVlans: [10] });
+  });
+
+  test("a probe of VLAN 10 takes VLAN 10's offers only", () => {
+    expect(onVlan(10, 10).offer).not.toBeNull();
+    expect(onVlan(10, null)).toEqual({ offer: null, drops: { "other-vlan": 1 }, otherVlans: [] });
+    expect(onVlan(10, 20)).toEqual({ offer: null, drops: { "other-vlan": 1 }, otherVlans: [20] });
+  });
+
+  test("an offer for another xid on another VLAN is not ours either way: counted as the xid, not as a VLAN", () => {
+    const c = new OfferCollector({ xid: XID + 1, mac: CLIENT_MAC, startedAt: 0, vlan: null });
+    c.accept({ bytes: offerFrame(), csum: "unknown", vlan: { id: 10 } }, 1);
+    expect(c.drops.toJSON()).toEqual({ "wrong-xid": 1 });
+    expect([...c.otherVlans]).toEqual([]);
   });
 });

@@ -38,7 +38,19 @@ describe("leaseVars", () => {
       ["new_expiry", "2030-01-01T01:00:00.000Z"],
       ["new_dhcp_server_identifier", "198.18.0.1"],
       ["new_dhcp_server_mac", "02:00:00:00:00:fe"],
+      ["new_vendor_encapsulated_options", ""],
+      ["new_relay_agent_information", ""],
     ]);
+  });
+
+  test("43 and 82 in the syntax --option takes: printable values as text, others as hex:", () => {
+    const vars = Object.fromEntries(leaseVars({
+      ...LEASE, options: [{ code: 43, hex: "060108" + "0a04" + "626f6f74" + "ff" }, { code: 82, hex: "010465746830" + "02020a0b" }],
+    }, "new_"));
+    expect(vars.new_vendor_encapsulated_options).toBe("6=hex:08,10=boot");
+    expect(vars.new_relay_agent_information).toBe("1=eth0,2=hex:0a0b");
+    const opaque = Object.fromEntries(leaseVars({ ...LEASE, options: [{ code: 43, hex: "0102ff" }] }, "new_"));
+    expect(opaque.new_vendor_encapsulated_options).toBe("hex:0102ff");
   });
 
   test("old_ prefix gives the same values under old_ names", () => {

@@ -28,17 +28,17 @@ const B = (ms: number) => offer("198.18.0.2", "02:00:00:00:00:02", ms);
 function prober(allow: string[] | null, vanishAfter = 1) {
   const tracker = new ProbeTracker({ allow: allow ? parseAllowList(allow).list : null, vanishAfter });
   const r = new Registry();
-  const m = new ProbeMetrics(r, "lab0", tracker);
+  const m = new ProbeMetrics(r, [{ iface: "lab0", tracker }]);
   let now = T0;
   return {
     probe(offers: Offer[], dropped: Record<string, number> = {}, kernelDrops = 0) {
       now += 60_000;
       const result: ProbeResult = { offers, dropped, kernelDrops };
-      m.probed(result, tracker.observe(offers, now, 500), now);
+      m.probed("lab0", result, tracker.observe(offers, now, 500), now);
     },
     fail() {
       now += 60_000;
-      m.probed(null, tracker.failed("interface down", now, 1), now);
+      m.probed("lab0", null, tracker.failed("interface down", now, 1), now);
     },
     samples: () => metricSamples(r.expose()),
     get now() { return now; },

@@ -248,6 +248,7 @@ describe("parsers read what the kernel sends", () => {
       value: {
         kind: "new", ifindex: 3, name: "dtnlxa", mac: "02:00:5e:00:00:42", flags: 0x11043,
         up: true, running: true, carrier: true, mtu: 1500, operstate: "up",
+        hardwareType: 1, master: null, linkKind: "veth", portKind: null,
       },
     });
   });
@@ -259,6 +260,7 @@ describe("parsers read what the kernel sends", () => {
       value: {
         kind: "new", ifindex: 5, name: "lab0", mac: "02:00:00:00:00:01", flags: 0x1003,
         up: true, running: false, carrier: false, mtu: 1500, operstate: "lowerlayerdown",
+        hardwareType: 1, master: null, linkKind: null, portKind: null,
       },
     });
     const deleted = CARRIER_LOST.slice();

@@ -196,7 +196,7 @@ const TABLES: Table<any>[] = [
     parseErrors: [["", /empty text/], ["snow \u2603", /only 8-bit characters/]],
   }),
   table({
-    kind: "hex", title: "hex (43, unknown options)", codec: codecs.hex,
+    kind: "hex", title: "hex (unknown options)", codec: codecs.hex,
     decode: [["", ""], ["0102ff", "0102ff"], [rep("ab", 300), rep("ab", 300)]],
     decodeErrors: [], // any bytes are hex: nothing to refuse
     parse: [["hex:0102ff", "0102ff"], ["01:02:FF", "0102ff"], ["0102ff", "0102ff"], ["", ""]],
@@ -354,6 +354,22 @@ const TABLES: Table<any>[] = [
     ],
     parse: [["1=hex:0a0b,2=eth0", [{ code: 1, hex: "0a0b" }, { code: 2, hex: a("eth0") }]], ["9=", [{ code: 9, hex: "" }]]],
     parseErrors: [["", /at least one CODE=VALUE/], ["x=1", /not CODE=VALUE/], ["256=a", /not CODE=VALUE/], ["1=hex:zz", /sub-option 1: bad value/]],
+  }),
+  table({
+    kind: "vendorSpecific", title: "vendorSpecific (43: sub-options when they are, else opaque hex; RFC 2132 8.4)", codec: codecs.vendorSpecific,
+    decode: [
+      // PXE as dnsmasq sends it: discovery-control 8, then END
+      ["060108ff", [{ code: 6, hex: "08" }]],
+      ["0104" + a("eth0") + "0900ff", [{ code: 1, hex: a("eth0") }, { code: 9, hex: "" }], "0104" + a("eth0") + "0900ff"],
+      ["0000060108ff0000", [{ code: 6, hex: "08" }], "060108ff"], // PAD skipped, END ends them
+      ["060108", [{ code: 6, hex: "08" }], "060108ff"],             // no END: written back with one
+      ["0102ff", "0102ff"],                                         // not sub-options: opaque bytes
+      ["060108ff01", "060108ff01"],                                 // bytes after END: opaque
+      ["", ""], ["0000", "0000"],
+    ],
+    decodeErrors: [], // any bytes are a 43: nothing to refuse
+    parse: [["1=eth0,6=hex:08", [{ code: 1, hex: a("eth0") }, { code: 6, hex: "08" }]], ["hex:0102ff", "0102ff"], ["01:02:ff", "0102ff"]],
+    parseErrors: [["1=hex:zz", /sub-option 1: bad value/], ["zz", /neither CODE=VALUE sub-options nor hex/]],
   }),
   table({
     kind: "clientFqdn", title: "clientFqdn (81, RFC 4702; HOSTILE 22)", codec: codecs.clientFqdn,

@@ -9,7 +9,7 @@
 
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { toHex, u32ToIp } from "../../core/bytes.ts";
+import { fromHex, toHex, u32ToIp } from "../../core/bytes.ts";
 import { optionViews, OfferCollector } from "../../core/offers.ts";
 import { safeJson } from "../../core/escape.ts";
 import { effectiveRoutes, ipv6OnlyWait, messageLeaseTimes, subnetMask } from "../../core/lease-times.ts";
@@ -106,6 +106,12 @@ function arbOf(kind: string, max: number): fc.Arbitrary<unknown> {
     }
     case "subOptions": return fc.array(fc.record({ code: byte, hex: bytesHex(Math.min(255, max - 2)) }), { maxLength: 20, size })
       .map((v) => (v.length && c.subOptions.encodingLength(v) > max ? fitting(v, (x) => 2 + x.hex.length / 2, max) : v));
+    case "vendorSpecific": return fc.oneof(
+      // sub-options (PAD and END are not codes), or bytes that are not sub-options: each decodes to itself
+      fc.array(fc.record({ code: fc.integer({ min: 1, max: 254 }), hex: bytesHex(Math.min(255, max - 3)) }), { minLength: 1, maxLength: 20, size })
+        .map((v) => fitting(v, (x) => 2 + x.hex.length / 2, max - 1)),
+      bytesHex(max).filter((h) => same(c.vendorSpecific.decode(fromHex(h)!), { ok: true, value: h })),
+    );
     case "clientFqdn": return fc.record({ flags: fc.nat(15), rcode1: byte, rcode2: byte }).chain((h) =>
       (h.flags & 4 ? dnsName(max - 3) : fc.string({ unit: latin1Char(0), maxLength: max - 3, size })).map((name) => ({ ...h, name })));
     case "vendorBlocks": return fc.array(fc.record({ enterprise: u32, hex: bytesHex(Math.min(255, max - 5)) }), { minLength: 1, maxLength: 20, size })

@@ -3,7 +3,7 @@
 // what they were asked. Every piece satisfies an interface of cli/daemon/resident-io.ts.
 
 import { ResidentClient, type ResidentOptions } from "../../cli/daemon/resident.ts";
-import type { DaemonEvent, LeaseApplier, LeaseStore, LinkChange, LinkSource } from "../../cli/daemon/resident-io.ts";
+import type { ArpSink, DaemonEvent, LeaseApplier, LeaseStore, LinkChange, LinkSource } from "../../cli/daemon/resident-io.ts";
 import type { ApplyReport } from "../../cli/daemon/apply.ts";
 import { DEFAULT_SETTINGS } from "../../cli/daemon/config.ts";
 import type { HookEvent } from "../../cli/daemon/hook.ts";
@@ -83,6 +83,8 @@ export interface WorldOptions {
   mac?: ResidentOptions["mac"];
   /** The wall clock's time when the client is built (it loads the store then). */
   wallAt?: number;
+  /** No --apply: no applier, and this answers ARP for the lease instead. */
+  arp?: ArpSink;
 }
 
 export class World {
@@ -110,7 +112,7 @@ export class World {
       broadcastFlag: false, extra: [],
     }, {
       facts: { index: IFINDEX, mac: CLIENT_MAC, up: o.linkUp ?? true },
-      transport: this.wire.client, links: this.links, applier: this.applier, store: this.store,
+      transport: this.wire.client, links: this.links, applier: o.arp ? null : this.applier, arp: o.arp ?? null, store: this.store,
       hook: { push: (e) => { this.hooks.push(e); }, dropped: 0 },
       emit: (e) => { this.events.push(e); },
       timers: this.clock, clock: this.clock,

@@ -139,6 +139,19 @@ describe("the resident client's life", () => {
     expect(w.exit).toBeNull();
   });
 
+  test("an offer that is never ACKed is said at the default level (warn), naming the address and the server, and it starts over", () => {
+    const w = new World();
+    w.server.answer = "silent";
+    w.start();
+    for (let i = 0; i < 10 && !w.named("not-acked").length; i++) w.clock.advanceTo(w.clock.now() + 10_000);
+    expect(w.named("not-acked")).toEqual([{
+      level: "warn", event: "not-acked", interface: "eth0", server: SERVER, address: ADDR, requests: 4,
+      message: `the offer of ${ADDR} from ${SERVER} got no ACK to 4 REQUEST(s): starting over with a DISCOVER`,
+    }]);
+    w.clock.advanceTo(w.clock.now() + 60_000);
+    expect(w.server.sent(DISCOVER).length).toBeGreaterThan(1); // back to INIT: a DISCOVER again
+  });
+
   test("a stored lease at start: the applier adopts it, REBOOTING asks for its address, the ACK is a REBOOT", () => {
     const wall = Date.parse("2030-01-01T00:00:00.000Z");
     const w = new World({ stored: storedLease(wall, 1000) });

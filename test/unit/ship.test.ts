@@ -32,7 +32,7 @@ describe("the command tree, from the definitions", () => {
     const discover = specs.find((s) => s.path[0] === "discover")!;
     const flag = (name: string) => discover.flags.find((f) => f.name === name);
     expect(discover.positionals).toMatchObject([
-      { name: "iface", valueHint: "IFACE", required: true, value: { kind: "interface" } },
+      { name: "iface", valueHint: "IFACE…", required: false, value: { kind: "interface" } }, // several, or --all
     ]);
     expect(flag("option")).toMatchObject({ takesValue: true, value: { kind: "option-name" } });
     expect(flag("first")).toMatchObject({ takesValue: false });
