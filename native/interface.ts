@@ -16,11 +16,13 @@ export interface InterfaceInfo {
   mtu: number;
   /** null when unknown: the interface is administratively down. */
   carrier: boolean | null;
+  /** The ifindex of the bridge or bond this interface is a port of; 0 for none. */
+  master: number;
 }
 
 const IFF_UP = 0x1;
 const IFF_RUNNING = 0x40;
-const IFINFO_LEN = 24;
+const IFINFO_LEN = 28;
 const IFNAMSIZ = 16;
 
 export const show = (name: string) => JSON.stringify(name);
@@ -88,6 +90,7 @@ export function linkFacts(name: string, out: Uint8Array): LinkFacts {
       running: (flags & IFF_RUNNING) !== 0,
       mtu: view.getUint32(16, true),
       carrier: carrier < 0 ? null : carrier === 1,
+      master: view.getUint32(24, true),
     },
     hardwareType: view.getUint16(10, true),
   };

@@ -45,7 +45,7 @@
 
 #define ETH_HDR_LEN 14
 #define VLAN_TAG_LEN 4
-#define IFINFO_LEN 24
+#define IFINFO_LEN 28
 #define STATS_LEN 2
 #define RCVBUF_BYTES (4 * 1024 * 1024)
 
@@ -171,6 +171,7 @@ struct link_facts {
 	uint32_t flags; /* IFF_*, full 32 bits (IFF_LOWER_UP is not in SIOCGIFFLAGS) */
 	uint32_t mtu;
 	uint8_t mac[6];
+	uint32_t master; /* IFLA_MASTER: the bridge or bond this link is a port of; 0 for none */
 };
 int check_ifname(const char *name);
 int link_query(const char *name, struct link_facts *lf);

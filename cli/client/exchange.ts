@@ -35,7 +35,7 @@ async function openExchange(o: ClientOptions, signal: AbortSignal, socket: Trans
     const info = transport.info;
     refuseLoopback(o.iface, info.flags);
     if (info.carrier === false) log.warn(`${escapeText(o.iface)} has no carrier (cable unplugged? no link?); trying anyway`);
-    await warnIfPort(o.iface);
+    await warnIfPort(o.iface, info.master);
     const route = await resolveUnicast(o.iface, o);
     return { io: { transport, timers: new RealTimers(), clock: systemClock, interfaceMac: info.mac, signal }, route };
   } catch (err) {
