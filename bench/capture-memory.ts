@@ -4,7 +4,7 @@
 // 150 MB for the second, and a quick, clear error for /dev/zero. A measurement, not a test:
 // it prints what it saw and asserts nothing.
 //
-//   bun bench/capture-memory.ts [--big-mb N]      (default 300; the files go in a temp dir)
+//   bun bench/capture-memory.ts [--big-mb N]      (or BIG_MB=N; default 300; the files go in a temp dir)
 
 import { closeSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -13,7 +13,7 @@ import { encodePcapHeader, encodePcapRecord } from "../core/pcap.ts";
 import { doraMessages, ethernet, ipPacket } from "../test/unit/capture-fixtures.ts";
 
 const MAIN = `${import.meta.dir}/../cli/main.ts`;
-const bigMb = Number(process.argv[process.argv.indexOf("--big-mb") + 1]) || 300;
+const bigMb = Number(process.argv[process.argv.indexOf("--big-mb") + 1]) || Number(process.env.BIG_MB) || 300;
 
 /** A capture of DORA exchanges (each its own xid), written a record at a time. */
 function writeCapture(path: string, stopAt: (packets: number, bytes: number) => boolean): number {

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # One-shot start-up and exchange, in the lab: the shipped binary's `discover --first` and
 # `request` (a whole DORA) beside the runtime's floor (`bun -e 0`) and ISC dhclient's whole
-# DORA (`dhclient -1`, the fastest native client here), and the npm bundle's discover.
+# DORA (`dhclient -1`, the fastest native client here), the npm bundle's discover, and the
+# floor under discover: bench/oneshot-floor.ts compiled alike (one DISCOVER, its first
+# OFFER, through the project's own layers, no command line).
 # hyperfine runs them in ROUNDS rounds of RUNS runs each, the order of the commands turned
 # by one every round, so that the machine's other work falls on all of them alike; the ratios
 # are taken per round and their median reported (bench/report.ts). Prints Markdown.
@@ -53,6 +55,9 @@ while [ -e /proc/"\$pid" ] && [ "\$(cut -d' ' -f3 /proc/"\$pid"/stat 2>/dev/null
 rm -f "\$d/lf" "\$d/pf"
 EOF
 chmod 0755 "$out/dhclient-done"
+# scripts/compile.sh's flags
+bun build --compile --bytecode --format=esm --splitting --minify-syntax --minify-whitespace --compile-jit-policy=1000 \
+  --no-compile-autoload-dotenv --no-compile-autoload-bunfig bench/oneshot-floor.ts --outfile "$out/floor" >/dev/null
 
 bin=dist/dhcptool
 # name|command|prepare (the first is the floor the ratios are taken against)
@@ -63,6 +68,7 @@ commands=(
   "request --json (DORA)|$bin request lab0 --json|true"
   "dhclient -1 (DORA)|dhclient -1 -cf $out/dhclient.conf -lf $out/lf -pf $out/pf -sf /bin/true lab0|$out/dhclient-done"
   "discover --first --json (bundle)|bun dist/main.js discover lab0 --first --json|true"
+  "floor: one DISCOVER, first OFFER, no CLI|$out/floor lab0|true"
 )
 
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }

@@ -61,8 +61,11 @@ function ratio(cmd: string, ref: string): { mid: number; lo: number; hi: number 
 const ms = (s: number) => (s * 1000).toFixed(1);
 const showRatio = (r: ReturnType<typeof ratio>) => (r ? (rounds.length > 1 ? `${r.mid.toFixed(2)} (${r.lo.toFixed(2)}–${r.hi.toFixed(2)})` : r.mid.toFixed(2)) : "-");
 
-if (title) console.log(`**${title}**\n`);
-console.log(benchHeader({ before: loads[0], after: loads[1] }) + "\n");
+// Under bench:all (bench/all.ts) the section already has its title and a header line.
+if (!process.env.DHCPTOOL_BENCH_ALL) {
+  if (title) console.log(`**${title}**\n`);
+  console.log(benchHeader({ before: loads[0], after: loads[1] }) + "\n");
+}
 const runs = pooled(order[0]).length;
 console.log(`${rounds.length > 1 ? `${rounds.length} rounds, ` : ""}${runs} runs per command in all${rounds.length > 1 ? "; ratios: median of the rounds' (lowest–highest)" : ""}.\n`);
 const hasFloor = order.includes(floorName);
