@@ -1,13 +1,15 @@
-// The resident client at rest (DESIGN.md: < 0.1 % CPU idle over 60 s, RSS ≤ 40 MB): a lab
-// with one dnsmasq server, `request lab0 --daemon --apply` bound to it, then its CPU time
-// and RSS over IDLE_SECONDS (default 60), beside a bare Bun process holding a timer over the
-// same window. Prints a Markdown table. Needs root; the lab is removed on exit.
+// The resident client at rest (DESIGN.md: < 0.1 % CPU idle, RSS ≤ 32 MB): a lab with one
+// dnsmasq server, `request lab0 --daemon --apply` bound to it, then its CPU time and RSS over
+// IDLE_SECONDS (default 60) beside a bare Bun process holding a timer over the same window,
+// for each form it ships in (FORMS, default "compiled bundle source": dist/dhcptool, the npm
+// bundle dist/main.js, the sources), one after the other. RSS is split into what is mapped
+// from files (the executable's pages: Bun's code) and anonymous memory (heap, stacks).
+// Prints a Markdown table. Needs root; the lab is removed on exit.
 //
-//   sudo bun bench/daemon.ts            IDLE_SECONDS=20 sudo bun bench/daemon.ts
-//   SMOL=1 runs the daemon under `bun --smol` (it made no difference here: 44 MB either way);
-//   BUNDLE=1 runs dist/main.js (bun run build:bundle first) instead of the sources.
+//   sudo bun bench/daemon.ts            IDLE_SECONDS=20 FORMS=compiled sudo bun bench/daemon.ts
+//   SMOL=1 runs the bundle and the sources under `bun --smol`.
 
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { inClient, labDown, labUp } from "../cli/lab/index.ts";
@@ -20,52 +22,78 @@ function cpuTicks(pid: number): number {
   return Number(f[11]) + Number(f[12]); // utime + stime (fields 14, 15)
 }
 
-function rssKb(pid: number): number {
-  return Number(readFileSync(`/proc/${pid}/status`, "utf8").match(/^VmRSS:\s+(\d+)/m)![1]);
+/** VmRSS, and the part of it mapped from files (RssFile) and anonymous (RssAnon), in kB. */
+function rssKb(pid: number): { rss: number; file: number; anon: number } {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const kb = (field: string) => Number(status.match(new RegExp(`^${field}:\\s+(\\d+)`, "m"))?.[1] ?? Number.NaN);
+  return { rss: kb("VmRSS"), file: kb("RssFile"), anon: kb("RssAnon") };
 }
 
-async function measure(pid: number): Promise<{ cpuPct: number; rssMb: number; ticks: number }> {
+async function measure(pid: number): Promise<{ cpuPct: number; ticks: number; rssMb: number; fileMb: number; anonMb: number }> {
   const t0 = cpuTicks(pid);
   const w0 = performance.now();
   await Bun.sleep(IDLE_S * 1000);
   const ticks = cpuTicks(pid) - t0;
   const wall = (performance.now() - w0) / 1000;
-  return { cpuPct: (ticks / TICKS / wall) * 100, rssMb: rssKb(pid) / 1024, ticks };
+  const r = rssKb(pid);
+  return { cpuPct: (ticks / TICKS / wall) * 100, ticks, rssMb: r.rss / 1024, fileMb: r.file / 1024, anonMb: r.anon / 1024 };
 }
 
+const root = `${import.meta.dir}/..`;
+const FORMS: Record<string, () => string[]> = {
+  compiled: () => [`${root}/dist/dhcptool`],
+  bundle: () => [process.execPath, ...(process.env.SMOL ? ["--smol"] : []), `${root}/dist/main.js`],
+  source: () => [process.execPath, ...(process.env.SMOL ? ["--smol"] : []), `${root}/cli/main.ts`],
+};
+const forms = (process.env.FORMS ?? "compiled bundle source").split(/\s+/).filter(Boolean);
+for (const f of forms) if (!Object.hasOwn(FORMS, f)) throw new Error(`FORMS: "${f}" is not one of ${Object.keys(FORMS).join(", ")}`);
+for (const script of ["native/build.sh", "scripts/bundle.sh", "scripts/compile.sh"]) {
+  if (Bun.spawnSync(["bash", `${root}/${script}`], { stdout: "ignore", stderr: "inherit" }).exitCode !== 0) throw new Error(`${script} failed`);
+}
+
+const RSS_GOAL_MB = 32;
+const CPU_GOAL_PCT = 0.1;
 const name = `dtbd${process.pid % 1000}`;
 const dir = mkdtempSync(join(tmpdir(), "dhcptool-bench-"));
 labDown(name);
 const lab = labUp({ name, servers: 1 });
-// BUNDLE=1: the minified bundle (bun run build:bundle), as an installed dhcptool would run.
-const main = process.env.BUNDLE ? `${import.meta.dir}/../dist/main.js` : `${import.meta.dir}/../cli/main.ts`;
-let daemon: ReturnType<typeof Bun.spawn> | null = null;
-let bare: ReturnType<typeof Bun.spawn> | null = null;
+const rows: string[] = [];
+const verdicts: string[] = [];
+const bare = Bun.spawn([process.execPath, "-e", "setInterval(() => {}, 1 << 30)"], { stdout: "ignore" });
 try {
-  daemon = Bun.spawn(inClient(lab, [process.execPath, ...(process.env.SMOL ? ["--smol"] : []), main, "request", "lab0", "--daemon", "--apply", "--json",
-    "--state-dir", join(dir, "state"), "--run-dir", join(dir, "run")]), { stdout: "pipe", stderr: "inherit" });
-  const reader = (daemon.stdout as ReadableStream<Uint8Array>).getReader();
-  let text = "";
-  while (!text.includes('"event":"bound"')) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error("the daemon ended before binding");
-    text += new TextDecoder().decode(value);
+  for (const form of forms) {
+    mkdirSync(join(dir, form)); // the daemon makes its state and run directories in it, not their parents
+    const daemon = Bun.spawn(inClient(lab, [...FORMS[form](), "request", "lab0", "--daemon", "--apply", "--json",
+      "--state-dir", join(dir, form, "state"), "--run-dir", join(dir, form, "run")]), { stdout: "pipe", stderr: "inherit" });
+    try {
+      const reader = (daemon.stdout as ReadableStream<Uint8Array>).getReader();
+      let text = "";
+      while (!text.includes('"event":"bound"')) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`the daemon (${form}) ended before binding`);
+        text += new TextDecoder().decode(value);
+      }
+      void (async () => { while (!(await reader.read()).done); })(); // keep draining
+      await Bun.sleep(2000); // start-up work done
+      console.error(`bench: ${form}: measuring ${IDLE_S} s of idle…`);
+      const [d, b] = await Promise.all([measure(daemon.pid), measure(bare.pid)]);
+      const mb = (x: number) => `${x.toFixed(1)} MB`;
+      rows.push(`| request --daemon --apply, ${form} | ${d.cpuPct.toFixed(3)} % | ${d.ticks} | ${mb(d.rssMb)} | ${mb(d.fileMb)} | ${mb(d.anonMb)} |`);
+      rows.push(`| bare bun (a timer), same window | ${b.cpuPct.toFixed(3)} % | ${b.ticks} | ${mb(b.rssMb)} | ${mb(b.fileMb)} | ${mb(b.anonMb)} |`);
+      const ok = (cond: boolean) => (cond ? "**met**" : "**not met**");
+      verdicts.push(`- ${form}: CPU < ${CPU_GOAL_PCT} % ${ok(d.cpuPct < CPU_GOAL_PCT)} (${d.cpuPct.toFixed(3)} %); RSS ≤ ${RSS_GOAL_MB} MB ${ok(d.rssMb <= RSS_GOAL_MB)} (${mb(d.rssMb)})`);
+    } finally {
+      daemon.kill("SIGTERM");
+      await daemon.exited;
+    }
   }
-  void (async () => { while (!(await reader.read()).done); })(); // keep draining
-  await Bun.sleep(1000); // start-up work done
-  bare = Bun.spawn([process.execPath, "-e", "setInterval(() => {}, 1 << 30)"], { stdout: "ignore" });
-  await Bun.sleep(1000);
-  console.error(`bench: measuring ${IDLE_S} s of idle…`);
-  const [d, b] = await Promise.all([measure(daemon.pid), measure(bare.pid)]);
-  console.log(`| idle ${IDLE_S} s | CPU | CPU ticks | RSS |`);
-  console.log(`|---|---|---|---|`);
-  console.log(`| request --daemon --apply (bound) | ${d.cpuPct.toFixed(3)} % | ${d.ticks} | ${d.rssMb.toFixed(1)} MB |`);
-  console.log(`| bare bun (a timer) | ${b.cpuPct.toFixed(3)} % | ${b.ticks} | ${b.rssMb.toFixed(1)} MB |`);
-  console.log(`\ntargets: CPU < 0.1 % (${d.cpuPct < 0.1 ? "met" : "NOT met"}), RSS ≤ 40 MB (${d.rssMb <= 40 ? "met" : "NOT met"})`);
+  console.log(`| idle ${IDLE_S} s | CPU | CPU ticks | RSS | mapped from files | anonymous |`);
+  console.log("|---|---:|---:|---:|---:|---:|");
+  for (const r of rows) console.log(r);
+  console.log("\nGoals:");
+  for (const v of verdicts) console.log(v);
 } finally {
-  daemon?.kill("SIGTERM");
-  bare?.kill();
-  await daemon?.exited;
+  bare.kill();
   labDown(name);
   rmSync(dir, { recursive: true, force: true });
 }

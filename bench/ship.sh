@@ -24,7 +24,8 @@ variants=(
   "plain|"
   "bytecode|--bytecode --format=esm"
   "bytecode+splitting|--bytecode --format=esm --splitting"
-  "shipped|--bytecode --format=esm --splitting --minify-syntax --minify-whitespace"
+  "minified|--bytecode --format=esm --splitting --minify-syntax --minify-whitespace"
+  "shipped|--bytecode --format=esm --splitting --minify-syntax --minify-whitespace --compile-jit-policy=1000"
   "all-minified|--bytecode --format=esm --splitting --minify"
 )
 echo "| flags | build s | size MiB |"

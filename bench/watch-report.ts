@@ -84,6 +84,16 @@ function row(r: Received): string {
   );
 }
 
+/** DESIGN.md's goal for watch, judged on this run: 100k/s decoded, no kernel drop, no output line dropped. */
+function goalLine(r: Received, setup: Setup): string {
+  const perS = r.decoded / (r.sent.elapsedMs / 1000);
+  const asked = setup.rate >= 100_000;
+  const met = asked && perS >= 100_000 * 0.98 && r.drops === 0 && r.outputDropped === 0 && r.lines === r.decoded;
+  return `Goal (watch --json to a file under a 100k/s flood: 100k/s decoded, 0 kernel drops, 0 output lines dropped): ` +
+    `${met ? "**met**" : "**not met**"} (${int(perS)}/s decoded of ${int(r.sent.rate)}/s sent, ${int(r.drops)} kernel drops, ` +
+    `${int(r.outputDropped)} output lines dropped${asked ? "" : `; the flood asked for ${int(setup.rate)}/s only`})`;
+}
+
 function soakLines(soaked: Soak, warmupS: number): string[] {
   const s = soaked.samples;
   const mibs = s.map((x) => x.mib);
@@ -152,6 +162,8 @@ export async function report(results: Received[], soaked: Soak | null, setup: Se
       );
     }
   }
+  const watch = results.find((r) => r.tool === "watch");
+  if (watch) lines.push("", goalLine(watch, setup));
   if (soaked) lines.push(...soakLines(soaked, setup.warmupS));
   lines.push(
     "",

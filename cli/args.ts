@@ -15,9 +15,10 @@ import type { OptionBytes } from "../core/message.ts";
 import { parseOptionArg } from "../core/options.ts";
 import type { ClientOptions, MacChoice } from "./client/identity.ts";
 import type { UnicastChoice } from "./client/unicast.ts";
-import { DEFAULT_RUN_DIR, DEFAULT_STATE_DIR } from "./daemon/paths.ts";
-import { interfaceNameProblem } from "./daemon/store.ts";
+import { DEFAULT_RUN_DIR, DEFAULT_STATE_DIR, interfaceNameProblem } from "./daemon/paths.ts";
 import { UsageError } from "./errors.ts";
+
+export { checkCommandLine, rejectUnknownFlags, usageLine } from "./command-line.ts";
 import { parseMetricsAddress, type MetricsAddress } from "./metrics/address.ts";
 
 export const outputArgs = {
@@ -30,113 +31,6 @@ export const outputArgs = {
 export const wideArg = {
   wide: { type: "boolean", alias: "w", description: "Show every column and every list item, however wide (a table fits the terminal otherwise)" },
 } as const;
-
-type ArgDefLike = { type?: string; alias?: string | readonly string[] };
-
-/** Rejects flags the command does not declare (citty passes them silently). */
-export function rejectUnknownFlags(rawArgs: string[], defs: Record<string, ArgDefLike>): void {
-  const known = new Set<string>(["help", "h"]);
-  const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase());
-  for (const [name, def] of Object.entries(defs)) {
-    if (def.type === "positional") continue;
-    known.add(name);
-    known.add(kebab(name));
-    if (def.type === "boolean") { known.add("no-" + name); known.add("no-" + kebab(name)); }
-    const aliases = def.alias === undefined ? [] : typeof def.alias === "string" ? [def.alias] : def.alias;
-    for (const a of aliases) known.add(a);
-  }
-  for (const arg of rawArgs) {
-    if (arg === "--") break;
-    if (!arg.startsWith("-") || arg === "-") continue;
-    const name = arg.replace(/^--?/, "").split("=")[0];
-    if (arg.startsWith("--") || name.length === 1) {
-      if (!known.has(name)) throw new UsageError(`unknown option ${arg.split("=")[0]}`);
-    } else {
-      for (const ch of name) if (!known.has(ch)) throw new UsageError(`unknown option -${ch} in ${arg}`);
-    }
-  }
-}
-
-type ArgDef = ArgDefLike & { required?: boolean; valueHint?: string };
-
-/** The usage line: `dhcptool discover IFACE`, `dhcptool lease decline IFACE --address IP --server IP`. */
-export function usageLine(command: string, defs: Record<string, ArgDef>): string {
-  const parts = [`dhcptool ${command}`];
-  for (const [name, d] of Object.entries(defs)) {
-    if (d.type === "positional") parts.push(d.required ? (d.valueHint ?? name.toUpperCase()) : `[${d.valueHint ?? name.toUpperCase()}]`);
-  }
-  for (const [name, d] of Object.entries(defs)) {
-    if (d.type === "string" && d.required) parts.push(`--${name} ${d.valueHint ?? "VALUE"}`);
-  }
-  return parts.join(" ");
-}
-
-/** A token that is a flag, not a value (a lone "-" is stdin; -1 would be a number). */
-const isFlag = (t: string) => t.startsWith("-") && t !== "-" && !/^-\d/.test(t);
-
-/**
- * What citty leaves unchecked or says in its own words, in ours (exit 2): unknown flags, a
- * flag that needs a value given none, missing and extra positionals, missing required flags,
- * flags that contradict each other. `command` is how the command is typed ("lease decline").
- */
-export function checkCommandLine(command: string, defs: Record<string, ArgDef>, rawArgs: string[]): void {
-  try {
-    rejectUnknownFlags(rawArgs, defs);
-  } catch (err) {
-    throw new UsageError(`${(err as Error).message}: dhcptool ${command} --help lists the options`);
-  }
-  const usage = usageLine(command, defs);
-  const byName = new Map<string, [string, ArgDef]>();
-  for (const [name, d] of Object.entries(defs)) {
-    byName.set(name, [name, d]);
-    const aliases = d.alias === undefined ? [] : typeof d.alias === "string" ? [d.alias] : d.alias;
-    for (const al of aliases) byName.set(al, [name, d]);
-  }
-  const given = new Set<string>();
-  const positionals: string[] = [];
-  for (let i = 0; i < rawArgs.length; i++) {
-    const t = rawArgs[i];
-    if (t === "--") break;
-    if (!isFlag(t)) { positionals.push(t); continue; }
-    const [flag, inline] = t.startsWith("--") ? [t.slice(2).split("=")[0], t.includes("=")] : [t.slice(1), false];
-    const letters = t.startsWith("--") ? [flag] : [...flag];
-    for (const l of letters) {
-      const [name, d] = byName.get(l) ?? byName.get(l.replace(/^no-/, "")) ?? [l, {}];
-      given.add(l.startsWith("no-") && !byName.has(l) ? `no-${name}` : name);
-      if (d.type === "string" && !inline) {
-        const value = rawArgs[i + 1];
-        if (value === undefined || isFlag(value)) throw new UsageError(`--${name} needs a value: --${name} ${d.valueHint ?? "VALUE"}`);
-        i++;
-      }
-    }
-  }
-  const wanted = Object.entries(defs).filter(([, d]) => d.type === "positional");
-  const missing = wanted.filter(([, d]) => d.required).slice(positionals.length);
-  if (missing.length) {
-    const [name, d] = missing[0];
-    throw new UsageError(`missing ${d.valueHint ?? name.toUpperCase()}: ${usage}`);
-  }
-  // IFACE…: a positional that takes several (discover eth0 eth1)
-  const several = wanted.some(([, d]) => (d.valueHint ?? "").endsWith("…"));
-  if (positionals.length > wanted.length && !several) {
-    const what = wanted.length ? `takes one ${wanted.map(([n, d]) => d.valueHint ?? n.toUpperCase()).join(" ")}` : "takes no argument";
-    throw new UsageError(`unexpected argument "${escapeText(positionals[wanted.length])}": dhcptool ${command} ${what}`);
-  }
-  for (const [name, d] of Object.entries(defs)) {
-    if (d.type === "string" && d.required && !given.has(name)) throw new UsageError(`missing --${name} ${d.valueHint ?? "VALUE"}: ${usage}`);
-  }
-  const both = (a: string, b: string, why: string) => {
-    if (given.has(a) && given.has(b)) throw new UsageError(`${why}: give one of them`);
-  };
-  both("quiet", "verbose", "-q (errors only) and -v (more detail) contradict each other");
-  both("hostname", "no-hostname", "--hostname and --no-hostname contradict each other");
-  if (given.has("json") && given.has("format")) {
-    const i = rawArgs.findIndex((t) => t === "--format" || t.startsWith("--format="));
-    const format = rawArgs[i].includes("=") ? rawArgs[i].split("=")[1] : rawArgs[i + 1];
-    // request's --format is an output (text, json, env); lease decode's an input (hex, raw, …)
-    if (format === "text" || format === "env") throw new UsageError(`--json and --format ${escapeText(format)} contradict each other: give one of them`);
-  }
-}
 
 /** Every value given for a repeatable string flag (`--x a --x=b`), in order. */
 export function allValues(rawArgs: string[], flag: string): string[] {

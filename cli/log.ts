@@ -14,11 +14,17 @@
 
 import type { ConsolaInstance, LogObject } from "consola";
 import { fstatSync } from "node:fs";
+import { safeJson } from "../core/escape.ts";
 import { clearStatusLine } from "./live.ts";
-import { stderr, stdout } from "./output.ts";
+import { print, stderr, stdout } from "./output.ts";
 import { colorEnabled, isTty, outputWidth } from "./term.ts";
 
 export { droppedOutput, flushOutput, print, queuedOutput } from "./output.ts";
+
+/** A result as JSON, every wire string escaped (safeJson): the one way a command prints one. */
+export function printJson(value: unknown): void {
+  print(safeJson(value, 2) + "\n");
+}
 
 export type LogLevel = 0 | 1 | 2 | 3; // quiet (errors only), normal, verbose, debug
 type Kind = "error" | "warn" | "info" | "verbose" | "debug";

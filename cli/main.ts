@@ -5,6 +5,7 @@
 import { escapeText } from "../core/escape.ts";
 import { EXIT, UserError } from "./errors.ts";
 import type { CommandDef } from "citty";
+import { runCommand } from "./command-line.ts";
 import { flushLog, flushOutput, log, print, setLogLevel, setMachineOutput } from "./log.ts";
 import { EXIT_PIPE, stdout } from "./output.ts";
 import { helpWidth } from "./term.ts";
@@ -118,10 +119,7 @@ async function main(argvIn: string[]): Promise<number> {
     return EXIT.usage;
   }
   try {
-    const { checkCommandLine } = await import("./args.ts");
-    checkCommandLine(title, (target.args ?? {}) as Record<string, object>, args);
-    const citty = await import("citty");
-    const { result } = await citty.runCommand(target, { rawArgs: args });
+    const result = await runCommand(title, target, args);
     return typeof result === "number" ? result : EXIT.ok;
   } catch (err) {
     return report(err, verbose);

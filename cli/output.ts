@@ -21,6 +21,8 @@ import { closeSync, constants, fstatSync, openSync, writeSync } from "node:fs";
 export const EXIT_PIPE = 141;
 
 const FLUSH_AT = 64 * 1024;
+/** Room a packet's JSON line may need (watch's are ~0.5-2 KiB): less than this left, one is dropped unmade. */
+const LINE_ROOM = 16 * 1024;
 const RETRY_MIN_MS = 2;
 const RETRY_MAX_MS = 200;
 
@@ -76,6 +78,19 @@ class FdWriter {
       this.#scheduled = true;
       setImmediate(() => this.#flushChunks());
     }
+  }
+
+  /**
+   * Stream mode: the queue is so near its bound that a line would be dropped. A caller that
+   * makes a line per packet asks first, and counts a drop (skipLine) instead of making it.
+   */
+  get full(): boolean {
+    return this.#mode === "stream" && this.#queued + this.#buffered + LINE_ROOM > this.limit;
+  }
+
+  /** A line not made because the queue was full: counted as dropped. */
+  skipLine(): void {
+    this.dropped++;
   }
 
   /** Bytes written but not yet taken by the reader (gathered, or queued in stream mode). */
@@ -231,6 +246,16 @@ export function streamOutput(): void {
 /** Bytes printed but not yet taken by stdout (a capture is read no faster than it prints). */
 export function queuedOutput(): number {
   return stdout.backlog;
+}
+
+/**
+ * For a line per packet: false when stdout is so far behind that the line would be dropped
+ * (counted as dropped now), so that it is not made at all (watch under a flood).
+ */
+export function roomForLine(): boolean {
+  if (!stdout.full) return true;
+  stdout.skipLine();
+  return false;
 }
 
 /** Lines print() dropped because stdout could not keep up (watch and the daemons report it). */

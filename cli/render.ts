@@ -1,8 +1,7 @@
 // Rendering of results: human tables (TTY), JSON (scripts). Every string that came off the
 // wire goes through escapeText or safeJson before it is printed.
 
-import { escapeText, safeJson } from "../core/escape.ts";
-import { print } from "./log.ts";
+import { escapeText } from "../core/escape.ts";
 import { renderTable, type Cell, type Column, type Fitted } from "./render-table.ts";
 import { paint } from "./term.ts";
 import type { Offer } from "../core/offers.ts";
@@ -10,10 +9,6 @@ import type { InputKind, PacketView } from "../core/inspect.ts";
 import { MESSAGE_TYPES, OPTIONS } from "../core/options.ts";
 import { seconds } from "../core/option-codecs.ts";
 import { isSubOptionList, subOptionsText } from "../core/vendor-options.ts";
-
-export function printJson(value: unknown): void {
-  print(safeJson(value, 2) + "\n");
-}
 
 /** 3150 → "52m30s", 3600 → "1h", 90061 → "1d1h1m1s". */
 function compactDuration(s: number): string {

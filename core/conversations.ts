@@ -165,7 +165,7 @@ export class ConversationTracker {
     const m = p.message;
     const type = m.messageType ?? (m.op === 1 ? "BOOTREQUEST" : "BOOTREPLY");
     const key = `${p.iface ?? ""}/${m.xid}/${m.chaddr}`;
-    let c = this.conversations.get(key);
+    let c = this.conversations.use(key);
     const fromClient = m.op === 1;
     if (!c) {
       c = {
@@ -174,7 +174,7 @@ export class ConversationTracker {
       };
       this.conversations.set(key, c);
       if (this.conversations.size > this.limits.maxConversations) this.evictOldest();
-    } else this.conversations.touch(key);
+    }
     c.lastUs = p.timeUs;
     const event: PacketEvent = { conversation: c.id, latencyMs: null, server: null, rogue: false };
     if (fromClient) {
@@ -228,12 +228,12 @@ export class ConversationTracker {
   }
 
   private touchClient(c: Conversation): void {
-    let cl = this.clients.get(c.client);
+    let cl = this.clients.use(c.client);
     if (!cl) {
       cl = { client: c.client, outcome: c.outcome, address: null, server: null, offers: [], exchanges: 0 };
       if (this.clients.size >= this.limits.maxClients) this.clients.delete(this.clients.oldest()![0]);
       this.clients.set(c.client, cl);
-    } else this.clients.touch(c.client);
+    }
     if (c.steps.length === 1 && c.moreSteps === 0) cl.exchanges++;
     cl.outcome = c.outcome;
     // The pair moves together: never one exchange's address with another's server.

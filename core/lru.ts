@@ -17,6 +17,19 @@ export class LruMap<K, V> {
     return this.map.get(key)?.value;
   }
 
+  /** The value, marked as just used: get() and touch() with one lookup (a flood's hot path). */
+  use(key: K): V | undefined {
+    const n = this.map.get(key);
+    if (n && n !== this.tail) {
+      this.unlink(n);
+      n.prev = this.tail;
+      n.next = null;
+      this.tail!.next = n;
+      this.tail = n;
+    }
+    return n?.value;
+  }
+
   has(key: K): boolean {
     return this.map.has(key);
   }
@@ -26,7 +39,7 @@ export class LruMap<K, V> {
     const n = this.map.get(key);
     if (n) {
       n.value = value;
-      this.touch(key);
+      this.use(key);
       return;
     }
     const node: Node<K, V> = { key, value, prev: this.tail, next: null };
@@ -38,13 +51,7 @@ export class LruMap<K, V> {
 
   /** Marks an entry as just used. */
   touch(key: K): void {
-    const n = this.map.get(key);
-    if (!n || n === this.tail) return;
-    this.unlink(n);
-    n.prev = this.tail;
-    n.next = null;
-    this.tail!.next = n;
-    this.tail = n;
+    this.use(key);
   }
 
   delete(key: K): boolean {

@@ -16,13 +16,13 @@ export interface InterfaceInfo {
   mtu: number;
   /** null when unknown: the interface is administratively down. */
   carrier: boolean | null;
+  /** The ifindex of the bridge or bond this interface is a port of; 0 for none. */
+  master: number;
 }
 
 const IFF_UP = 0x1;
 const IFF_RUNNING = 0x40;
-export const ARPHRD_ETHER = 1;
-export const ARPHRD_LOOPBACK = 772;
-const IFINFO_LEN = 24;
+const IFINFO_LEN = 28;
 const IFNAMSIZ = 16;
 
 export const show = (name: string) => JSON.stringify(name);
@@ -69,7 +69,14 @@ export function readLink(name: string): LinkFacts {
     if (errno === ENODEV || errno === ENXIO) throw noSuchInterface(name, errno);
     throw new NativeError(codeFor(errno), `cannot read interface ${show(name)}: ${errnoText(errno)}`, errno);
   }
-  // Layout documented at dt_ifinfo in link.c.
+  return linkFacts(name, out);
+}
+
+/** Room for what dt_ifinfo and dt_open say about a link. */
+export const linkFactsBuffer = (): Uint8Array => new Uint8Array(IFINFO_LEN);
+
+/** The facts in dt_ifinfo's layout (documented at dt_ifinfo in link.c). */
+export function linkFacts(name: string, out: Uint8Array): LinkFacts {
   const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
   const flags = view.getUint32(12, true);
   const carrier = view.getInt32(20, true);
@@ -83,6 +90,7 @@ export function readLink(name: string): LinkFacts {
       running: (flags & IFF_RUNNING) !== 0,
       mtu: view.getUint32(16, true),
       carrier: carrier < 0 ? null : carrier === 1,
+      master: view.getUint32(24, true),
     },
     hardwareType: view.getUint16(10, true),
   };

@@ -135,6 +135,8 @@ static int parse_link(const char *resp, size_t len, struct link_facts *lf)
 				memcpy(&lf->mtu, RTA_DATA(a), sizeof(uint32_t));
 			else if (a->rta_type == IFLA_ADDRESS && plen == 6)
 				memcpy(lf->mac, RTA_DATA(a), 6);
+			else if (a->rta_type == IFLA_MASTER && plen >= sizeof(uint32_t))
+				memcpy(&lf->master, RTA_DATA(a), sizeof(uint32_t));
 		}
 		return lf->ifindex > 0 ? 0 : -EIO;
 	}
@@ -149,7 +151,21 @@ static int parse_link(const char *resp, size_t len, struct link_facts *lf)
  *   [12] u32 flags (IFF_*, including IFF_LOWER_UP / IFF_DORMANT)
  *   [16] u32 mtu
  *   [20] i32 carrier: 1 up, 0 down, -1 unknown (interface administratively down)
+ *   [24] u32 master: the ifindex of the bridge or bond the link is a port of, 0 for none
  */
+void link_facts_out(const struct link_facts *lf, uint8_t *out)
+{
+	uint32_t index = (uint32_t)lf->ifindex;
+	int32_t carrier = (lf->flags & IFF_UP) ? ((lf->flags & IFF_LOWER_UP) ? 1 : 0) : -1;
+	memcpy(out + 0, &index, 4);
+	memcpy(out + 4, lf->mac, 6);
+	memcpy(out + 10, &lf->type, 2);
+	memcpy(out + 12, &lf->flags, 4);
+	memcpy(out + 16, &lf->mtu, 4);
+	memcpy(out + 20, &carrier, 4);
+	memcpy(out + 24, &lf->master, 4);
+}
+
 EXPORT int dt_ifinfo(const char *name, uint8_t *out, int outlen)
 {
 	if (out == NULL || outlen < IFINFO_LEN)
@@ -158,13 +174,6 @@ EXPORT int dt_ifinfo(const char *name, uint8_t *out, int outlen)
 	int err = link_query(name, &lf);
 	if (err)
 		return err;
-	uint32_t index = (uint32_t)lf.ifindex;
-	int32_t carrier = (lf.flags & IFF_UP) ? ((lf.flags & IFF_LOWER_UP) ? 1 : 0) : -1;
-	memcpy(out + 0, &index, 4);
-	memcpy(out + 4, lf.mac, 6);
-	memcpy(out + 10, &lf.type, 2);
-	memcpy(out + 12, &lf.flags, 4);
-	memcpy(out + 16, &lf.mtu, 4);
-	memcpy(out + 20, &carrier, 4);
+	link_facts_out(&lf, out);
 	return 0;
 }

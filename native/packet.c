@@ -173,7 +173,8 @@ static int build_filter(struct sock_filter *out, int filter, int vlan)
 /*
  * Opens, filters and binds a packet socket on ifname (see dt_open in shim.c
  * for mode and vlan), with its ring mapped into *ring when mode asks for one.
- * Returns the descriptor, or -errno; *lf gets the link's facts.
+ * Returns the descriptor, or -errno (-EPFNOSUPPORT: not an Ethernet or loopback link;
+ * -ENETDOWN: the link is down); *lf gets the link's facts (from one RTM_GETLINK), even then.
  */
 int packet_open(const char *ifname, int mode, int vlan, struct link_facts *lf, struct rx_ring *ring)
 {
@@ -191,6 +192,11 @@ int packet_open(const char *ifname, int mode, int vlan, struct link_facts *lf, s
 	int err = link_query(ifname, lf);
 	if (err)
 		return err;
+	/* DHCP here runs over Ethernet frames (the caller has the link type to say so), on a link that is up. */
+	if (lf->type != ARPHRD_ETHER && lf->type != ARPHRD_LOOPBACK)
+		return -EPFNOSUPPORT;
+	if (!(lf->flags & IFF_UP))
+		return -ENETDOWN;
 
 	/*
 	 * Protocol 0: the socket is on no receive hook until bind() names one,

@@ -23,6 +23,7 @@
 #include <dirent.h>
 #include <grp.h>
 #include <linux/capability.h>
+#include <linux/futex.h>
 #include <sys/prctl.h>
 
 /*
@@ -46,11 +47,49 @@ static int drop_bounding(uint64_t keep)
 			continue;
 		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0) {
 			if (errno == EINVAL)
-				continue; /* a capability this kernel does not know */
+				break; /* past the last capability this kernel knows (they are numbered without gaps) */
 			return -errno; /* EPERM: no CAP_SETPCAP (file capabilities, not root) */
 		}
 	}
 	return 0;
+}
+
+/*
+ * The waiter sleeps on at_done's futex and each handler wakes it (futex(2) is a plain system
+ * call, safe in a handler): the answer comes as soon as the last thread is done, where a
+ * sleep-and-look loop cost a whole sleep per pass (1 ms, most of a one-shot's privilege drop).
+ */
+static void wake_waiter(volatile int *word)
+{
+	syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+/* Waits until *word >= want or timeout_ns pass; 0, or -ETIMEDOUT. */
+static int wait_count(volatile int *word, int want, long timeout_ns)
+{
+	struct timespec now, end;
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	end.tv_sec += timeout_ns / 1000000000L;
+	end.tv_nsec += timeout_ns % 1000000000L;
+	if (end.tv_nsec >= 1000000000L) {
+		end.tv_sec++;
+		end.tv_nsec -= 1000000000L;
+	}
+	for (;;) {
+		int seen = __atomic_load_n(word, __ATOMIC_SEQ_CST);
+		if (seen >= want)
+			return 0;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		struct timespec left = { end.tv_sec - now.tv_sec, end.tv_nsec - now.tv_nsec };
+		if (left.tv_nsec < 0) {
+			left.tv_sec--;
+			left.tv_nsec += 1000000000L;
+		}
+		if (left.tv_sec < 0)
+			return -ETIMEDOUT;
+		/* Returns at once when *word is no longer `seen` (a handler ran in between). */
+		syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, seen, &left, NULL, 0);
+	}
 }
 
 static void on_all_threads(int sig)
@@ -63,6 +102,7 @@ static void on_all_threads(int sig)
 	if (err)
 		__atomic_store_n(&at_err, err, __ATOMIC_SEQ_CST);
 	__atomic_add_fetch(&at_done, 1, __ATOMIC_SEQ_CST);
+	wake_waiter(&at_done);
 	errno = saved;
 }
 
@@ -107,14 +147,11 @@ static int all_threads(uint64_t keep)
 				rc = -errno;
 		}
 		closedir(d);
-		/* Each thread runs its handler at its next return to user space: wait up to 2 s. */
-		for (int waited = 0; __atomic_load_n(&at_done, __ATOMIC_SEQ_CST) < want; waited++) {
-			if (waited >= 2000) {
-				rc = -ETIMEDOUT; /* a thread that blocks the signal: the checks after report which */
-				break;
-			}
-			usleep(1000);
-		}
+		/* Each thread runs its handler at its next return to user space: wait up to 2 s
+		 * (a thread that blocks the signal: the checks after report which). */
+		const int waited = wait_count(&at_done, want, 2000000000L);
+		if (rc == 0)
+			rc = waited;
 	}
 	if (rc == 0 && at_err)
 		rc = at_err;

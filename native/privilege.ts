@@ -1,11 +1,10 @@
 /**
  * Dropping privileges (native/privdrop.c), then checking that it happened: the kernel's own
- * account in /proc/self/status (and every thread's in /proc/self/task/N/status) must show
- * the new uid and gid everywhere, no capabilities beyond the ones kept, none inheritable or
- * ambient, and no_new_privs. Anything else throws: a process that believes it dropped
- * privileges and did not is worse than one that stops.
+ * account of every thread (/proc/self/task/N/status, read once each by native/taskstatus.c)
+ * must show the new uid and gid everywhere, no capabilities beyond the ones kept, none
+ * inheritable or ambient, and no_new_privs. Anything else throws: a process that believes it
+ * dropped privileges and did not is worse than one that stops.
  */
-import { readdirSync, readFileSync } from "node:fs";
 import { codeFor, native, NativeError, strerror } from "./shim.ts";
 
 export const CAPABILITIES = { net_admin: 12, net_raw: 13 } as const;
@@ -14,6 +13,7 @@ export type Capability = keyof typeof CAPABILITIES;
 export interface ProcessPrivileges {
   uid: number[];
   gid: number[];
+  /** Supplementary groups (-1 for any past the eighth: native/taskstatus.c reads eight). */
   groups: number[];
   capEff: bigint;
   capPrm: bigint;
@@ -21,18 +21,39 @@ export interface ProcessPrivileges {
   capAmb: bigint;
   capBnd: bigint;
   noNewPrivs: boolean;
+  /** 0 none, 1 strict, 2 filter; -1 when the kernel does not say. */
+  seccomp: number;
 }
 
-/** The kernel's view of a task, from a /proc/.../status text. */
-export function parseStatus(text: string): ProcessPrivileges {
-  const field = (name: string) => text.match(new RegExp(`^${name}:[ \\t]*(.*)$`, "m"))?.[1]?.trim() ?? "";
-  const ids = (name: string) => field(name).split(/\s+/).filter(Boolean).map(Number);
-  const caps = (name: string) => BigInt("0x" + (field(name) || "0"));
-  return {
-    uid: ids("Uid"), gid: ids("Gid"), groups: ids("Groups"),
-    capEff: caps("CapEff"), capPrm: caps("CapPrm"), capInh: caps("CapInh"), capAmb: caps("CapAmb"), capBnd: caps("CapBnd"),
-    noNewPrivs: field("NoNewPrivs") === "1",
+/** int32s per thread in dt_task_status's answer; the layout is documented in native/taskstatus.c. */
+const TASK_ROW = 30;
+const TASK_GROUPS = 8;
+const MAX_THREADS = 512;
+
+/** Every thread of this process with the kernel's account of its privileges, each status read once. */
+export function taskPrivileges(): { tid: number; status: ProcessPrivileges }[] {
+  const rows = new Int32Array(TASK_ROW * MAX_THREADS);
+  const n = native().dt_task_status(rows, rows.length);
+  if (n < 0) throw new NativeError(codeFor(-n), `cannot read the threads' status in /proc/self/task: ${strerror(-n)}`, -n);
+  // Plain loops: this runs once, cold, on a one-shot's way to its first packet.
+  const cap = (at: number) => (rows[at + 1] === 0 ? BigInt(rows[at] >>> 0) : (BigInt(rows[at + 1] >>> 0) << 32n) | BigInt(rows[at] >>> 0));
+  const ids = (from: number, count: number, known = count) => {
+    const out: number[] = [];
+    for (let i = 0; i < count; i++) out.push(i < known ? rows[from + i] : -1);
+    return out;
   };
+  const out: { tid: number; status: ProcessPrivileges }[] = [];
+  for (let o = 0; o < n * TASK_ROW; o += TASK_ROW) {
+    out.push({
+      tid: rows[o],
+      status: {
+        uid: ids(o + 1, 4), gid: ids(o + 5, 4), groups: ids(o + 10, rows[o + 9], TASK_GROUPS),
+        capInh: cap(o + 18), capPrm: cap(o + 20), capEff: cap(o + 22), capBnd: cap(o + 24), capAmb: cap(o + 26),
+        noNewPrivs: rows[o + 28] === 1, seccomp: rows[o + 29],
+      },
+    });
+  }
+  return out;
 }
 
 export function maskOf(keep: readonly Capability[]): number {
@@ -49,30 +70,29 @@ export function dropPrivileges(uid: number, gid: number, keep: readonly Capabili
   const mask = maskOf(keep);
   const rc = native().dt_drop_privileges(uid, gid, mask);
   if (rc < 0) throw new NativeError(codeFor(-rc), `cannot drop privileges to uid ${uid}: ${strerror(-rc)}`, -rc);
-  const self = parseStatus(readFileSync("/proc/self/status", "utf8"));
   const wrong: string[] = [];
+  const allowed = BigInt(mask);
   // Every thread: the new ids, and no capability beyond the kept ones (the others have none).
   const check = (where: string, p: ProcessPrivileges) => {
     if (p.uid.some((x) => x !== uid)) wrong.push(`${where}: uid ${p.uid.join(" ")}`);
     if (p.gid.some((x) => x !== gid)) wrong.push(`${where}: gid ${p.gid.join(" ")}`);
-    const allowed = BigInt(mask);
     if ((p.capEff & ~allowed) !== 0n || (p.capPrm & ~allowed) !== 0n) wrong.push(`${where}: capabilities ${p.capEff.toString(16)}`);
     if (p.capInh !== 0n || p.capAmb !== 0n) wrong.push(`${where}: inheritable/ambient capabilities`);
     // Per thread too (finding 3): the bounding set and no_new_privs of every thread.
     if ((p.capBnd & ~allowed) !== 0n) wrong.push(`${where}: bounding set ${p.capBnd.toString(16)}`);
     if (!p.noNewPrivs) wrong.push(`${where}: no_new_privs not set`);
   };
-  check("process", self);
-  if (self.capEff !== BigInt(mask)) wrong.push(`process: kept ${self.capEff.toString(16)}, wanted ${mask.toString(16)}`);
-  if (!self.noNewPrivs) wrong.push("process: no_new_privs not set");
-  if (uid !== 0 && self.groups.length > 0 && self.groups.some((g) => g !== gid)) wrong.push(`process: groups ${self.groups.join(" ")}`);
+  // The process's own account is its JS thread's, whose id is the process id.
+  let self: ProcessPrivileges | null = null;
   let threads = 0;
-  for (const tid of readdirSync("/proc/self/task")) {
-    let text: string;
-    try { text = readFileSync(`/proc/self/task/${tid}/status`, "utf8"); } catch { continue; } // a thread that just ended
+  for (const { tid, status } of taskPrivileges()) {
     threads++;
-    check(`thread ${tid}`, parseStatus(text));
+    if (tid === process.pid) self = status;
+    check(`thread ${tid}`, status);
   }
+  if (self === null) throw new NativeError("EPERM", `privileges were not dropped as asked: thread ${process.pid} is not in /proc/self/task`, 1);
+  if (self.capEff !== allowed) wrong.push(`process: kept ${self.capEff.toString(16)}, wanted ${mask.toString(16)}`);
+  if (uid !== 0 && self.groups.length > 0 && self.groups.some((g) => g !== gid)) wrong.push(`process: groups ${self.groups.join(" ")}`);
   if (wrong.length) throw new NativeError("EPERM", `privileges were not dropped as asked: ${wrong.join("; ")}`, 1);
   return { uid, gid, kept: [...keep], threads, status: self };
 }
@@ -88,12 +108,9 @@ export function installSeccomp(): number {
   if (rc > 0) throw new NativeError("EPERM", `cannot install the seccomp filter: thread ${rc} could not be synchronised`, 1);
   const wrong: string[] = [];
   let threads = 0;
-  for (const tid of readdirSync("/proc/self/task")) {
-    let text: string;
-    try { text = readFileSync(`/proc/self/task/${tid}/status`, "utf8"); } catch { continue; }
+  for (const { tid, status } of taskPrivileges()) {
     threads++;
-    const seccomp = text.match(/^Seccomp:\s*(\d+)/m)?.[1];
-    if (seccomp !== "2" || !parseStatus(text).noNewPrivs) wrong.push(`thread ${tid}: Seccomp ${seccomp ?? "?"}`);
+    if (status.seccomp !== 2 || !status.noNewPrivs) wrong.push(`thread ${tid}: Seccomp ${status.seccomp < 0 ? "?" : status.seccomp}`);
   }
   if (wrong.length) throw new NativeError("EPERM", `the seccomp filter is not on every thread: ${wrong.join("; ")}`, 1);
   return threads;

@@ -17,20 +17,13 @@
  * of the bytes, its VLAN tag and the kernel's receive time.
  */
 import { insertVlanTag, TPID_8021Q, tagFrame, type VlanTag, vlanTag } from "../core/frame.ts";
-import {
-  ARPHRD_ETHER,
-  ARPHRD_LOOPBACK,
-  type InterfaceInfo,
-  interfaceNameBytes,
-  noSuchInterface,
-  readLink,
-  show,
-} from "./interface.ts";
+import { type InterfaceInfo, interfaceNameBytes, linkFacts, linkFactsBuffer, noSuchInterface, show } from "./interface.ts";
 import {
   codeFor,
   EINVAL,
   EMSGSIZE,
   ENETDOWN,
+  EPFNOSUPPORT,
   errnoText,
   native,
   NativeError,
@@ -206,48 +199,22 @@ export class RawSocket {
     if (vlan !== "any" && vlan !== "none" && !(Number.isInteger(vlan) && vlan >= 1 && vlan <= 4094)) {
       throw new NativeError("EINVAL", `RawSocket.open: vlan ${show(String(vlan))} is not "any", "none" or a VLAN id 1-4094`, EINVAL);
     }
-    const { info, hardwareType } = readLink(ifname);
-    if (hardwareType !== ARPHRD_ETHER && hardwareType !== ARPHRD_LOOPBACK) {
-      throw new NativeError(
-        "EINVAL",
-        `interface ${show(ifname)} is not an Ethernet interface (link type ${hardwareType}): DHCP here runs over Ethernet frames`,
-        EINVAL,
-      );
-    }
-    if (!info.up) {
-      throw new NativeError(
-        "ENETDOWN",
-        `interface ${show(ifname)} is down: bring it up with \`ip link set ${ifname} up\``,
-        ENETDOWN,
-      );
-    }
-
     const shim = native();
     const mode =
       { client: MODE_CLIENT, watch: MODE_WATCH, arp: MODE_ARP }[options.filter] |
       (options.promiscuous ? OPEN_PROMISC : 0) |
       (options.ring ? OPEN_RING : 0);
     const vlanArg = vlan === "any" ? VLAN_ANY : vlan === "none" ? VLAN_NONE : vlan;
-    const handle = shim.dt_open(interfaceNameBytes(ifname), mode, vlanArg);
+    // One RTM_GETLINK, in dt_open: the link's facts come back with the socket (or its refusal).
+    const facts = linkFactsBuffer();
+    const handle = shim.dt_open(interfaceNameBytes(ifname), mode, vlanArg, facts, facts.length);
+    const { info, hardwareType } = linkFacts(ifname, facts);
     if (handle < 0) {
-      const errno = -handle;
-      const code = codeFor(errno);
-      if (code === "EPERM") {
-        throw new NativeError(
-          "EPERM",
-          `no permission to open a raw socket on ${ifname}: ${capabilityHint()}`,
-          errno,
-        );
-      }
-      if (code === "ENODEV") throw noSuchInterface(ifname, errno);
-      if (code === "ENETDOWN") {
-        throw new NativeError(
-          "ENETDOWN",
-          `interface ${show(ifname)} is down: bring it up with \`ip link set ${ifname} up\``,
-          errno,
-        );
-      }
-      throw new NativeError(code, `cannot open a raw socket on ${ifname}: ${errnoText(errno)}`, errno);
+      const err = openError(ifname, -handle, hardwareType);
+      // the link was read before the socket was asked for: a caller can still say what is
+      // wrong with the link itself (lo for a DHCP client) before what is wrong with us
+      if (err.code !== "ENODEV" && info.flags !== 0) err.linkFlags = info.flags;
+      throw err;
     }
 
     const socket = new RawSocket(info, handle, options);
@@ -424,4 +391,32 @@ export class RawSocket {
       else shim.dt_rearm(handle);
     }
   }
+}
+
+/** Why dt_open refused a socket on `ifname`, said for a person. */
+function openError(ifname: string, errno: number, hardwareType: number): NativeError {
+  const code = codeFor(errno);
+  if (errno === EPFNOSUPPORT) {
+    return new NativeError(
+      "EINVAL",
+      `interface ${show(ifname)} is not an Ethernet interface (link type ${hardwareType}): DHCP here runs over Ethernet frames`,
+      errno,
+    );
+  }
+  if (code === "EPERM") {
+    return new NativeError(
+      "EPERM",
+      `no permission to open a raw socket on ${ifname}: ${capabilityHint()}`,
+      errno,
+    );
+  }
+  if (code === "ENODEV") throw noSuchInterface(ifname, errno);
+  if (code === "ENETDOWN") {
+    return new NativeError(
+      "ENETDOWN",
+      `interface ${show(ifname)} is down: bring it up with \`ip link set ${ifname} up\``,
+      errno,
+    );
+  }
+  return new NativeError(code, `cannot open a raw socket on ${ifname}: ${errnoText(errno)}`, errno);
 }

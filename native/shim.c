@@ -67,13 +67,20 @@ struct slot *slot_get(int h)
  *
  * vlan: which frames by their VLAN tag: VLAN_ANY (-1) all, VLAN_NONE (-2)
  * untagged and priority-tagged ones (VID 0), or 1-4094 that VLAN's only.
+ *
+ * info (infolen >= IFINFO_LEN) gets the link's facts in dt_ifinfo's layout (link.c),
+ * read once for the open: zeros when the link could not be read.
  */
-EXPORT int dt_open(const char *ifname, int mode, int vlan)
+EXPORT int dt_open(const char *ifname, int mode, int vlan, uint8_t *info, int infolen)
 {
+	if (info == NULL || infolen < IFINFO_LEN)
+		return -EINVAL;
 	struct link_facts lf;
 	struct rx_ring ring;
+	memset(&lf, 0, sizeof lf);
 	memset(&ring, 0, sizeof ring);
 	const int fd = packet_open(ifname, mode, vlan, &lf, &ring);
+	link_facts_out(&lf, info); /* the link's facts as dt_ifinfo gives them, whatever came of the open */
 	if (fd < 0)
 		return fd;
 	int err, stopfd = -1, armfd = -1;
@@ -145,10 +152,8 @@ void close_fd(int *fd)
 static void release_slot(struct slot *s)
 {
 	ring_unmap(&s->ring); /* first: the mapping holds the socket open too */
-	pid_t closer = handoff_close(s->fd);
+	handoff_close(s->fd); /* its closer is reaped on a later open or close */
 	s->fd = -1;
-	if (closer > 0)
-		remember_closer(closer); /* table full: the zombie waits for init */
 	close_fd(&s->stopfd);
 	close_fd(&s->armfd);
 	if (s->stage != NULL) {
@@ -207,8 +212,7 @@ static void *receive_thread(void *arg)
 	pthread_mutex_unlock(&s->release_lock);
 	release_slot(s); /* s->fd is -1 by now: only the eventfds are closed */
 	/* Reap our closer (a grace period from now); the process may exit first. */
-	while (closer > 0 && waitpid(closer, NULL, __WALL) < 0 && errno == EINTR)
-		;
+	wait_closer(closer);
 	return NULL;
 }
 

@@ -22,6 +22,7 @@
 #include <linux/rtnetlink.h>
 #include <net/ethernet.h>
 #include <net/if.h>
+#include <net/if_arp.h>
 #include <fcntl.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
@@ -44,7 +45,7 @@
 
 #define ETH_HDR_LEN 14
 #define VLAN_TAG_LEN 4
-#define IFINFO_LEN 24
+#define IFINFO_LEN 28
 #define STATS_LEN 2
 #define RCVBUF_BYTES (4 * 1024 * 1024)
 
@@ -170,9 +171,11 @@ struct link_facts {
 	uint32_t flags; /* IFF_*, full 32 bits (IFF_LOWER_UP is not in SIOCGIFFLAGS) */
 	uint32_t mtu;
 	uint8_t mac[6];
+	uint32_t master; /* IFLA_MASTER: the bridge or bond this link is a port of; 0 for none */
 };
 int check_ifname(const char *name);
 int link_query(const char *name, struct link_facts *lf);
+void link_facts_out(const struct link_facts *lf, uint8_t *out);
 
 /* packet.c */
 int packet_open(const char *ifname, int mode, int vlan, struct link_facts *lf, struct rx_ring *ring);
@@ -186,7 +189,7 @@ int ring_has_frames(const struct rx_ring *ring);
 
 /* closer.c */
 void reap_closers(void);
-int remember_closer(pid_t pid);
+void wait_closer(pid_t pid);
 pid_t handoff_close(int fd);
 
 /* netlink.c, nlmonitor.c: rtnetlink sockets, in slots of their own */

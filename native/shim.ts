@@ -34,6 +34,8 @@ export type NativeErrorCode =
 export class NativeError extends Error {
   readonly code: NativeErrorCode;
   readonly errno: number;
+  /** A socket that could not be opened: the link's flags (IFF_*) when the kernel gave them first. */
+  linkFlags?: number;
 
   constructor(code: NativeErrorCode, message: string, errno = 0) {
     super(message);
@@ -59,7 +61,7 @@ const LIBRARY_PATHS = nativeAssetPaths(SHIM_ASSET);
 
 const SYMBOLS = {
   dt_ifinfo: { args: ["ptr", "ptr", "i32"], returns: "i32" },
-  dt_open: { args: ["ptr", "i32", "i32"], returns: "i32" },
+  dt_open: { args: ["ptr", "i32", "i32", "ptr", "i32"], returns: "i32" },
   dt_start: { args: ["i32", "ptr"], returns: "i32" },
   dt_recv_batch: { args: ["i32", "ptr", "i32", "ptr", "i32", "i32"], returns: "i32" },
   dt_rearm: { args: ["i32"], returns: "i32" },
@@ -87,6 +89,8 @@ const SYMBOLS = {
   dt_priv_close: { args: ["i32"], returns: "i32" },
   // native/seccomp.c; wrapped by native/privilege.ts
   dt_seccomp_install: { args: [], returns: "i32" },
+  // native/taskstatus.c; wrapped by native/privilege.ts
+  dt_task_status: { args: ["ptr", "i32"], returns: "i32" },
 } as const;
 
 export type Shim = ReturnType<typeof dlopen<typeof SYMBOLS>>["symbols"];
@@ -250,6 +254,7 @@ export const ENODEV = 19;
 export const EINVAL = 22;
 export const ENAMETOOLONG = 36;
 export const EMSGSIZE = 90;
+export const EPFNOSUPPORT = 96;
 export const EADDRNOTAVAIL = 99;
 export const ENETDOWN = 100;
 export const ENOBUFS = 105;

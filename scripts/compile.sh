@@ -7,6 +7,8 @@
 #   --bytecode --format=esm   precompiled bytecode: start-up without parsing (ESM for top-level await)
 #   --splitting               each command's code loads only when that command runs
 #   --minify-syntax --minify-whitespace   smaller and faster to load; names kept for --verbose stacks
+#   --compile-jit-policy=1000   tier-up thresholds x1000 until a command that loops over packets
+#       asks for the normal policy (cli/jit.ts): one-shots and idle daemons do no JIT work
 #   --no-compile-autoload-dotenv --no-compile-autoload-bunfig
 #       a compiled Bun program otherwise reads .env (DHCPTOOL_SHIM=…) and bunfig.toml (preload =
 #       code to run) from the working directory: `sudo dhcptool` in someone else's directory
@@ -24,7 +26,7 @@ mkdir -p dist
 # Build under a temporary name and rename: an interrupted build never leaves half a binary.
 tmp="dist/.dhcptool.$$"
 trap 'rm -f "$tmp"' EXIT
-bun build --compile --bytecode --format=esm --splitting --minify-syntax --minify-whitespace \
+bun build --compile --bytecode --format=esm --splitting --minify-syntax --minify-whitespace --compile-jit-policy=1000 \
   --no-compile-autoload-dotenv --no-compile-autoload-bunfig \
   cli/ship/binary.ts --outfile "$tmp" >/dev/null
 mv -f "$tmp" "$out"

@@ -26,16 +26,26 @@ export interface ExchangeIo {
 interface OpenExchange { io: ExchangeIo; route: UnicastRoute }
 
 async function openExchange(o: ClientOptions, signal: AbortSignal, socket: TransportOptions = {}): Promise<OpenExchange> {
-  const { interfaceInfo } = await import("../../native/rawsocket.ts");
-  const info = interfaceInfo(o.iface);
-  refuseLoopback(o.iface, info.flags);
-  if (info.carrier === false) log.warn(`${escapeText(o.iface)} has no carrier (cable unplugged? no link?); trying anyway`);
-  await warnIfPort(o.iface);
-  const route = await resolveUnicast(o.iface, o);
-  // The client filter passes only UDP to port 68; a relay's answers go to port 67.
-  // --vlan: the socket hears that VLAN alone and tags what it sends.
-  const transport = await openRawTransport(o.iface, route.relay ? "watch" : "client", o.vlan !== undefined ? { ...socket, vlan: o.vlan } : socket);
-  return { io: { transport, timers: new RealTimers(), clock: systemClock, interfaceMac: info.mac, signal }, route };
+  // The client filter passes only UDP to port 68; a relay's answers (--giaddr with --server,
+  // which resolveUnicast makes a relay route) go to port 67. --vlan: the socket hears that
+  // VLAN alone and tags what it sends. The socket brings the link's facts: one RTM_GETLINK.
+  const relay = o.server !== null && o.giaddr !== null;
+  const transport = await openRawTransport(o.iface, relay ? "watch" : "client", o.vlan !== undefined ? { ...socket, vlan: o.vlan } : socket).catch((err) => {
+    // lo as an ordinary user: that it is loopback is the first thing wrong, not the permission
+    if (typeof err?.linkFlags === "number") refuseLoopback(o.iface, err.linkFlags);
+    throw err;
+  });
+  try {
+    const info = transport.info;
+    refuseLoopback(o.iface, info.flags);
+    if (info.carrier === false) log.warn(`${escapeText(o.iface)} has no carrier (cable unplugged? no link?); trying anyway`);
+    await warnIfPort(o.iface, info.master);
+    const route = await resolveUnicast(o.iface, o);
+    return { io: { transport, timers: new RealTimers(), clock: systemClock, interfaceMac: info.mac, signal }, route };
+  } catch (err) {
+    transport.close();
+    throw err;
+  }
 }
 
 /** SIGINT or SIGTERM aborts the signal while fn runs. */

@@ -60,9 +60,13 @@ export function chooseAll(links: LinkMessage[]): InterfaceChoice {
 
 const warned = new Set<string>();
 
-/** Warns once per process when iface is a bridge or bond port. Never throws: the hint is a courtesy. */
-export async function warnIfPort(iface: string): Promise<void> {
-  if (warned.has(iface)) return;
+/**
+ * Warns once per process when iface is a bridge or bond port (`master`: the ifindex of the
+ * link it is a port of, from the facts the socket brought; 0: none, and no dump of every
+ * link to name it). Never throws: the hint is a courtesy.
+ */
+export async function warnIfPort(iface: string, master: number): Promise<void> {
+  if (master === 0 || warned.has(iface)) return;
   warned.add(iface);
   try {
     const port = portOf(await listLinks(), iface);

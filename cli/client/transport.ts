@@ -4,7 +4,7 @@
 // socket pair.
 
 import type { ReceivedFrameLike } from "../../core/reply.ts";
-import type { FilterMode } from "../../native/rawsocket.ts";
+import type { FilterMode, InterfaceInfo } from "../../native/rawsocket.ts";
 
 export interface Transport {
   /** Received frames go to onFrame from now on (one receiver); receive-path errors to onError. */
@@ -27,12 +27,17 @@ export interface TransportOptions {
   vlan?: "any" | "none" | number;
 }
 
+/** The real Transport, with the facts of the link it was opened on (read once, as it opened). */
+export interface RawTransport extends Transport {
+  readonly info: InterfaceInfo;
+}
+
 /**
  * A packet socket on `iface` as a Transport. Loaded on demand: the native shim is the one
  * import a command cannot do without, but `--help` and usage errors should not pay for it.
  * Frames that arrive before listen() are dropped (nothing has asked yet).
  */
-export async function openRawTransport(iface: string, filter: FilterMode, o: TransportOptions = {}): Promise<Transport> {
+export async function openRawTransport(iface: string, filter: FilterMode, o: TransportOptions = {}): Promise<RawTransport> {
   const { RawSocket } = await import("../../native/rawsocket.ts");
   let onFrame: ((frame: ReceivedFrameLike) => void) | null = null;
   let onError: ((err: unknown) => void) | undefined;
@@ -45,6 +50,7 @@ export async function openRawTransport(iface: string, filter: FilterMode, o: Tra
     onError: (err) => onError?.(err),
   });
   return {
+    info: socket.info,
     listen(frameHandler, errorHandler) {
       onFrame = frameHandler;
       onError = errorHandler;

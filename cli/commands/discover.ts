@@ -2,7 +2,8 @@
 // with what, and how fast; on several interfaces (or --all) side by side in one process.
 // Flags → cli/client/discover.ts (or the prober, --daemon) → render.
 
-import { defineCommand, type ParsedArgs } from "citty";
+import type { ParsedArgs } from "citty";
+import { defineCommand } from "../command-line.ts";
 import { escapeText } from "../../core/escape.ts";
 import {
   allowListFromArgs, clientArgs, clientOptionsFromArgs, identityArgs, metricsArg, metricsFromArgs, outputArgs, parseNumber,
@@ -11,7 +12,7 @@ import {
 import { outputWidth } from "../term.ts";
 import { EXIT, UsageError, UserError } from "../errors.ts";
 import { StatusLine, timeLeft } from "../live.ts";
-import { log, logLevel, print, setDaemonLog } from "../log.ts";
+import { log, logLevel, print, printJson, setDaemonLog } from "../log.ts";
 import { streamOutput } from "../output.ts";
 import { accountFromArgs, dropAfterOpen, userArg } from "../privilege.ts";
 import { runDiscover, runDiscoverMany, type DiscoverFailure, type DiscoverOptions, type DiscoverResult } from "../client/discover.ts";
@@ -233,7 +234,6 @@ export default defineCommand({
       if (r.otherVlans.length) log.warn(otherVlansText(r));
     }
     if (args.json) {
-      const { printJson } = await import("../render.ts");
       printJson(several ? { interfaces: results, skipped } : results[0]);
     } else await printOffers(results, opts, several, { verbose: args.verbose === true, wide: args.wide === true });
     // Like ping and tcpdump: Ctrl-C ends the window early, with what was seen so far.

@@ -1,7 +1,8 @@
 // `dhcptool lab up|down|status|exec|block|unblock`: a private network with real DHCP servers
 // to try the tool on, made of network namespaces on this machine (needs root).
 
-import { defineCommand, type ParsedArgs } from "citty";
+import type { ParsedArgs } from "citty";
+import { defineCommand } from "../command-line.ts";
 import {
   blockUnicast, DNSMASQ_MIN_LEASE_TIME, inClient, isOneOf, labDown, labUp, LabError, LabUsageError, listLabs,
   MAX_LINKS, MAX_SERVERS, readLab, RELAY_KIND_NAMES, SERVER_KIND_NAMES, TOPOLOGIES,
@@ -9,9 +10,8 @@ import {
 } from "../lab/index.ts";
 import { outputArgs, parseNumber, rejectUnknownFlags } from "../args.ts";
 import { EXIT, UsageError, UserError } from "../errors.ts";
-import { printJson } from "../render.ts";
 import { StepStatus } from "../live.ts";
-import { log, logLevel, print } from "../log.ts";
+import { log, logLevel, print, printJson } from "../log.ts";
 import { selfArgv, selfCommand } from "../self.ts";
 
 const ACTIONS = ["up", "down", "status", "exec", "block", "unblock"] as const;

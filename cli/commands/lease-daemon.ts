@@ -2,15 +2,16 @@
 // `request --daemon` over its control socket. `show` needs no daemon: without one it reads
 // the stored lease file (no privilege needed beyond reading it).
 
-import { defineCommand, type ParsedArgs } from "citty";
+import type { ParsedArgs } from "citty";
+import { defineCommand } from "../command-line.ts";
 import { readdirSync } from "node:fs";
 import { escapeText } from "../../core/escape.ts";
 import { dirArgs, dirsFromArgs, ifaceFromArgs, outputArgs, rejectUnknownFlags } from "../args.ts";
 import { callControl, controlPath, ControlError, type ControlCommand } from "../daemon/control.ts";
-import { interfaceNameProblem, leasePath, listStored, loadLease } from "../daemon/store.ts";
+import { interfaceNameProblem } from "../daemon/paths.ts";
+import { leasePath, listStored, loadLease } from "../daemon/store.ts";
 import { EXIT, UserError } from "../errors.ts";
-import { print } from "../log.ts";
-import { printJson } from "../render.ts";
+import { print, printJson } from "../log.ts";
 import { renderShown, type Shown } from "../render-lease.ts";
 
 async function showOne(iface: string, stateDir: string, runDir: string): Promise<Shown | null> {

@@ -2,15 +2,16 @@
 // A capture is read and printed as it streams in, in bounded memory, whatever its size;
 // anything else is one message or frame, read whole up to MAX_SINGLE_INPUT.
 
-import { defineCommand } from "citty";
+import { defineCommand } from "../command-line.ts";
+import { compileHotCode } from "../jit.ts";
 import { describeStart, isCaptureStart } from "../../core/capture-types.ts";
 import { safeJson } from "../../core/escape.ts";
 import { inspect, viewCaptured, type Inspection, type PacketView } from "../../core/inspect.ts";
 import { outputArgs, rejectUnknownFlags } from "../args.ts";
 import { CHUNK_BYTES, InputStream, replayCapture } from "../capture-io.ts";
 import { EXIT, UsageError, UserError } from "../errors.ts";
-import { log, print } from "../log.ts";
-import { printJson, renderPacket } from "../render.ts";
+import { log, print, printJson } from "../log.ts";
+import { renderPacket } from "../render.ts";
 import { isTty } from "../term.ts";
 
 /** A message, a frame, or a hex dump of one: far less than this. More is not one of them. */
@@ -88,6 +89,7 @@ export default defineCommand({
   meta: { name: "decode", description: "Decode a DHCP/BOOTP message, a frame, or a pcap/pcapng capture" },
   args: leaseDecodeArgs,
   async run({ args, rawArgs }) {
+    compileHotCode(); // a capture may hold millions of packets
     rejectUnknownFlags(rawArgs, leaseDecodeArgs);
     const format = (args.format as string | undefined) ?? "auto";
     if (format !== "auto" && format !== "hex" && format !== "raw" && format !== "pcap") throw new UsageError(`--format ${format}: use auto, hex, raw or pcap`);

@@ -5,7 +5,8 @@
 // already has (RFC 2131 3.4: the ACK carries options but no lease). Flags → cli/client/oneshot.ts → render.
 
 import { existsSync } from "node:fs";
-import { defineCommand, type ParsedArgs } from "citty";
+import type { ParsedArgs } from "citty";
+import { defineCommand } from "../command-line.ts";
 import { macToString, parseMac } from "../../core/bytes.ts";
 import type { ClientIdentity } from "../../core/client.ts";
 import { escapeText } from "../../core/escape.ts";
@@ -22,8 +23,8 @@ import { callControl, controlPath, ControlError } from "../daemon/control.ts";
 import { leasePath, loadLease, removeLease } from "../daemon/store.ts";
 import { EXIT, signalExit, UsageError, UserError } from "../errors.ts";
 import { StepStatus } from "../live.ts";
-import { log, logLevel, print } from "../log.ts";
-import { printJson, renderPacket } from "../render.ts";
+import { log, logLevel, print, printJson } from "../log.ts";
+import { renderPacket } from "../render.ts";
 import { accountFromArgs, dropAfterOpen, userArg } from "../privilege.ts";
 
 const common = {

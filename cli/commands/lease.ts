@@ -2,7 +2,7 @@
 // daemon; renew/rebind talk to a running `request --daemon`; release/decline/inform send
 // one message (release goes through the daemon when one runs).
 
-import { defineCommand } from "citty";
+import { defineCommand } from "../command-line.ts";
 
 export const leaseExamples = `
 Examples:

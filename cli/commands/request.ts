@@ -2,7 +2,9 @@
 // and how long each step took; with --daemon, the resident client. Flags → cli/client/request.ts
 // (or cli/daemon/run.ts) → render (cli/render-lease.ts); the protocol is the engine's.
 
-import { defineCommand, type ParsedArgs } from "citty";
+import type { ParsedArgs } from "citty";
+import { defineCommand } from "../command-line.ts";
+import { compileHotCode } from "../jit.ts";
 import { escapeText } from "../../core/escape.ts";
 import {
   clientArgs, clientOptionsFromArgs, dirArgs, dirsFromArgs, identityArgs, ipFromArgs, metricsArg, metricsFromArgs, outputArgs,
@@ -16,7 +18,7 @@ import type { LoadOptions } from "../client/load.ts";
 import { runRequest, type RequestOptions, type RequestResult } from "../client/request.ts";
 import { accountFromArgs, dropAfterOpen, userArg } from "../privilege.ts";
 import { StepStatus } from "../live.ts";
-import { log, logLevel, print, setDaemonLog } from "../log.ts";
+import { log, logLevel, print, printJson, setDaemonLog } from "../log.ts";
 import { streamOutput } from "../output.ts";
 import { renderLeaseEnv, renderLeaseText } from "../render-lease.ts";
 import { renderLoadCsv, renderLoadStatus, renderLoadText } from "../render-load.ts";
@@ -196,11 +198,11 @@ async function load(args: RequestArgs, rawArgs: string[]): Promise<number> {
     };
   }
   const account = accountFromArgs(args);
+  compileHotCode(); // thousands of exchanges a second
   const { runLoad } = await import("../client/load.ts");
   const r = await runLoad({ ...o, afterOpen: () => dropAfterOpen(account, [], "request") });
   if (live) process.stderr.write("\r\x1b[K");
   if (format === "json") {
-    const { printJson } = await import("../render.ts");
     printJson(r);
   } else {
     if (format === "text") await (await import("../render-table.ts")).loadTable();
@@ -249,7 +251,6 @@ export default defineCommand({
     const drops = Object.entries(r.dropped).map(([k, v]) => `${k} ${v}`).join(", ");
     log.verbose(`${r.discoversSent} DISCOVER(s), ${r.requestsSent} REQUEST(s), ${r.timing.totalMs.toFixed(1)} ms` + (drops ? `; dropped: ${drops}` : ""));
     if (format === "json") {
-      const { printJson } = await import("../render.ts");
       printJson(r);
     } else if (r.lease) {
       print(format === "env" ? renderLeaseEnv(r) : renderLeaseText(r));

@@ -3,7 +3,8 @@
 // exchanges with the server's latency, rogue alerts, pcap in and out, a summary at the end
 // (and on SIGUSR1).
 
-import { defineCommand } from "citty";
+import { defineCommand } from "../command-line.ts";
+import { compileHotCode } from "../jit.ts";
 import { macToString, parseIp, parseMac } from "../../core/bytes.ts";
 import { ConversationTracker, type PacketEvent, type SeenPacket, type Summary } from "../../core/conversations.ts";
 import type { AllowList } from "../../core/allow-list.ts";
@@ -16,7 +17,7 @@ import {
 import { CaptureSink, InputStream, replayCapture } from "../capture-io.ts";
 import { EXIT, UsageError, UserError } from "../errors.ts";
 import { droppedOutput, flushOutput, log, print, setDaemonLog } from "../log.ts";
-import { streamOutput } from "../output.ts";
+import { roomForLine, streamOutput } from "../output.ts";
 import type { MetricsAddress } from "../metrics/address.ts";
 import type { MetricsServer } from "../metrics/serve.ts";
 import type { WatchMetrics } from "../metrics/watch.ts";
@@ -166,9 +167,17 @@ function packetLine(p: SeenPacket, e: PacketEvent, verbose: boolean): string {
   return line + "\n";
 }
 
+/** ISO time of a packet; packets of one millisecond (a hundred at 100k/s) share the string. */
+let isoMs = Number.NaN, isoText = "";
+function isoTime(timeUs: number): string {
+  const ms = Math.floor(timeUs / 1000);
+  if (ms !== isoMs) { isoMs = ms; isoText = new Date(ms).toISOString(); }
+  return isoText;
+}
+
 function packetJson(p: SeenPacket, e: PacketEvent): string {
   return safeJson({
-    event: "packet", time: new Date(p.timeUs / 1000).toISOString(), timeUs: p.timeUs,
+    event: "packet", time: isoTime(p.timeUs), timeUs: p.timeUs,
     ...(p.iface !== undefined ? { interface: p.iface } : {}),
     conversation: e.conversation, latencyMs: e.latencyMs, server: e.server, rogue: e.rogue,
     frame: p.frame, message: p.message, // options carry hex only with --verbose
@@ -213,6 +222,7 @@ export default defineCommand({
   meta: { name: "watch", description: "Watch all DHCP traffic on a link: packets, exchanges and latencies, rogue servers" },
   args: watchArgs,
   async run({ args, rawArgs }) {
+    compileHotCode(); // a loop over every packet on the wire
     rejectUnknownFlags(rawArgs, watchArgs);
     const o = optionsFromArgs(args as Parsed, rawArgs, args._.map(String), metricsFromArgs(args), vlanFromArgs(args));
     if (o.all) {
@@ -262,7 +272,7 @@ export default defineCommand({
       sink?.write(bytes, timeUs, linktype);
       const e = tracker.add(p);
       metrics?.packet(p, e);
-      print(o.json ? packetJson(p, e) : packetLine(p, e, o.verbose));
+      if (roomForLine()) print(o.json ? packetJson(p, e) : packetLine(p, e, o.verbose)); // else dropped unmade
       if (e.alert) {
         const a = e.alert;
         if (o.json) print(safeJson({ event: "alert", time: new Date(timeUs / 1000).toISOString(), ...a, ...(p.iface !== undefined ? { interface: p.iface } : {}) }) + "\n");

@@ -8,7 +8,8 @@ import * as fs from "node:fs";
 import { fromHex, parseIp, parseMac, u32ToIp, bytesEqual } from "../../core/bytes.ts";
 import { escapeText } from "../../core/escape.ts";
 import { UserError } from "../errors.ts";
-import { errnoText, interfaceNameProblem } from "./store.ts";
+import { interfaceNameProblem } from "./paths.ts";
+import { errnoText } from "./store.ts";
 
 export interface InterfaceSettings {
   /** Do not take DNS servers, domain and search list from the lease. */

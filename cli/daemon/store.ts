@@ -11,6 +11,7 @@ import { parseIp } from "../../core/bytes.ts";
 import { escapeText } from "../../core/escape.ts";
 import type { LeaseRecord } from "../../core/lease-record.ts";
 import { UserError } from "../errors.ts";
+import { interfaceNameProblem } from "./paths.ts";
 
 export interface StoredLease {
   version: 1;
@@ -37,20 +38,6 @@ export class StoreError extends UserError {
 export const MAX_LEASE_FILE = 64 * 1024;
 
 // ---------------------------------------------------------------- names and paths
-
-/**
- * The kernel's own rule for an interface name (net/core/dev.c dev_valid_name): 1–15 bytes,
- * not "." or "..", no '/', ':' or whitespace. NUL is refused too. A name that passes cannot
- * leave `dir` or collide with a temp file (those start with '.' and end in ".tmp").
- */
-export function interfaceNameProblem(iface: string): string | null {
-  const bytes = new TextEncoder().encode(iface).length;
-  if (bytes === 0) return "is empty";
-  if (bytes > 15) return "is longer than 15 bytes";
-  if (iface === "." || iface === "..") return "is . or ..";
-  if (/[/:\0\s]/.test(iface)) return "contains '/', ':', NUL or whitespace";
-  return null;
-}
 
 export function leasePath(dir: string, iface: string): string {
   const problem = interfaceNameProblem(iface);

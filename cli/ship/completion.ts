@@ -2,7 +2,8 @@
 // the command definitions (so it offers exactly the flags this build has), with interface
 // names read from /sys/class/net when completing and option names for --option.
 
-import { defineCommand, type CommandDef } from "citty";
+import type { CommandDef } from "citty";
+import { defineCommand } from "../command-line.ts";
 import { OPTIONS_BY_NAME } from "../../core/options.ts";
 import { rejectUnknownFlags } from "../args.ts";
 import { UsageError } from "../errors.ts";

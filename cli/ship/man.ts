@@ -2,7 +2,8 @@
 // (every command, its arguments and options, its examples as --help shows them) and the prose
 // of man-prose.ts. `dhcptool man | man -l -` reads it; scripts/setup.sh installs it.
 
-import { defineCommand, type CommandDef } from "citty";
+import type { CommandDef } from "citty";
+import { defineCommand } from "../command-line.ts";
 import { version } from "../../package.json" with { type: "json" };
 import { rejectUnknownFlags } from "../args.ts";
 import { print } from "../log.ts";

@@ -4,8 +4,7 @@
 import { native, NativeError, shimOrigin, type ShimOrigin } from "../../native/shim.ts";
 import { capabilityTarget, programForm, type ProgramForm } from "../../native/self.ts";
 import { EXIT } from "../errors.ts";
-import { print } from "../log.ts";
-import { printJson } from "../render.ts";
+import { print, printJson } from "../log.ts";
 
 export interface VersionReport {
   name: "dhcptool";

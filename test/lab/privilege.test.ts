@@ -5,10 +5,10 @@
 // daemon's own drop (CAP_NET_ADMIN for --apply, every thread) is checked in daemon.test.ts.
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, copyFileSync, mkdtempSync, realpathSync, rmSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { inClient, labDown, type LabState } from "../../cli/lab/index.ts";
-import { parseStatus } from "../../native/privilege.ts";
+import { taskPrivileges } from "../../native/privilege.ts";
 import { MAIN, RUNS_AS, dhcptool, startLab } from "./helpers.ts";
 
 let lab: LabState;
@@ -85,9 +85,29 @@ describe("privilege drop", () => {
     }
   }, 30_000);
 
-  test("parseStatus reads the kernel's account", () => {
-    const p = parseStatus("Name:\tbun\nUid:\t65534\t65534\t65534\t65534\nGid:\t65534\t65534\t65534\t65534\nGroups:\t\nCapInh:\t0000000000000000\nCapPrm:\t0000000000001000\nCapEff:\t0000000000001000\nCapBnd:\t0000000000001000\nCapAmb:\t0000000000000000\nNoNewPrivs:\t1\n");
-    expect(p).toEqual({ uid: [65534, 65534, 65534, 65534], gid: [65534, 65534, 65534, 65534], groups: [], capEff: 0x1000n, capPrm: 0x1000n, capInh: 0n, capAmb: 0n, capBnd: 0x1000n, noNewPrivs: true });
+  test("taskPrivileges reads the kernel's account of every thread", () => {
+    const field = (text: string, name: string) => text.match(new RegExp(`^${name}:[ \\t]*(.*)$`, "m"))![1].trim();
+    // every thread there before and after, and none that was never there (Bun's pool threads come and go)
+    const listed = () => readdirSync("/proc/self/task").map(Number);
+    const before = listed();
+    const tasks = taskPrivileges();
+    const after = listed();
+    const seen = tasks.map((t) => t.tid);
+    expect(before.filter((t) => after.includes(t) && !seen.includes(t))).toEqual([]);
+    expect(seen.filter((t) => !before.includes(t) && !after.includes(t))).toEqual([]);
+    for (const { tid, status } of tasks) {
+      let text: string;
+      try { text = readFileSync(`/proc/self/task/${tid}/status`, "utf8"); } catch { continue; } // ended meanwhile
+      expect(status).toEqual({
+        uid: field(text, "Uid").split(/\s+/).map(Number), gid: field(text, "Gid").split(/\s+/).map(Number),
+        groups: field(text, "Groups").split(/\s+/).filter(Boolean).map(Number),
+        capInh: BigInt(`0x${field(text, "CapInh")}`), capPrm: BigInt(`0x${field(text, "CapPrm")}`), capEff: BigInt(`0x${field(text, "CapEff")}`),
+        capBnd: BigInt(`0x${field(text, "CapBnd")}`), capAmb: BigInt(`0x${field(text, "CapAmb")}`),
+        noNewPrivs: field(text, "NoNewPrivs") === "1", seccomp: Number(field(text, "Seccomp")),
+      });
+    }
+    // this test runs as root with every capability: the bits above 31 must come through too
+    expect(tasks.find((t) => t.tid === process.pid)!.status.capEff > 0xffffffffn).toBe(true);
   });
 });
 

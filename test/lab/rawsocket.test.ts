@@ -42,24 +42,23 @@ describe("RawSocket (root, no namespaces)", () => {
   });
 
   test("close hands the socket to a short-lived closer that finishes and is reaped", async () => {
+    // Every process whose parent is one of our threads, from each one's own stat (the
+    // per-thread /proc/PID/task/TID/children lists are unreliable while children come and go).
     const children = () => {
-      const pids: number[] = [];
-      for (const tid of require("node:fs").readdirSync(`/proc/${process.pid}/task`)) {
-        const list = require("node:fs").readFileSync(`/proc/${process.pid}/task/${tid}/children`, "utf8").trim();
-        if (list) pids.push(...list.split(/\s+/).map(Number));
+      const fs = require("node:fs");
+      const out: { pid: number; state: string }[] = [];
+      for (const name of fs.readdirSync("/proc")) {
+        if (!/^\d+$/.test(name)) continue;
+        let stat: string;
+        try { stat = fs.readFileSync(`/proc/${name}/stat`, "utf8"); } catch { continue; } // gone meanwhile
+        const [state, ppid] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+        if (Number(ppid) === process.pid) out.push({ pid: Number(name), state });
       }
-      return pids.map((pid) => {
-        try {
-          const stat = require("node:fs").readFileSync(`/proc/${pid}/stat`, "utf8");
-          return { pid, state: stat.slice(stat.lastIndexOf(")") + 2)[0] };
-        } catch {
-          return { pid, state: "gone" };
-        }
-      });
+      return out;
     };
     const before = new Set(children().map((c) => c.pid));
     for (let i = 0; i < 5; i++) RawSocket.open("lo", { filter: "client", onFrame }).close();
-    // close() forked each closer before it returned; the receive thread of each socket waits
+    // close() started each closer before it returned; the receive thread of each socket waits
     // for its closer and reaps it: soon none is left, neither running (holding a socket) nor a zombie
     const closers = () => children().filter((c) => !before.has(c.pid));
     await waitFor("the closers to be reaped", () => closers().length === 0, 3000).catch(() => {});
@@ -99,6 +98,17 @@ describe("RawSocket between two network namespaces", () => {
       carrier: null,
       index: 1,
       open: { code: "ENETDOWN", message: 'interface "lo" is down: bring it up with `ip link set lo up`' },
+    });
+  });
+
+  test("a link that is not Ethernet (a tun device): open() says so, with its link type", () => {
+    run(["ip", "netns", "exec", nsA, "ip", "tuntap", "add", "dev", "dttun0", "mode", "tun"]);
+    run(["ip", "netns", "exec", nsA, "ip", "link", "set", "dttun0", "up"]);
+    const probe = Bun.spawnSync(["ip", "netns", "exec", nsA, process.execPath, join(fixtures, "native-probe.ts"), "dttun0"]);
+    expect(probe.stderr.toString()).toBe("");
+    expect(JSON.parse(probe.stdout.toString()).open).toEqual({
+      code: "EINVAL",
+      message: 'interface "dttun0" is not an Ethernet interface (link type 65534): DHCP here runs over Ethernet frames',
     });
   });
 
