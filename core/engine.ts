@@ -4,14 +4,15 @@
 // each event, random() with the config. One function, enter(), owns every state change and
 // the timers that go with it (dhcpleased engine.c state_transition()).
 
-import { bytesEqual, toHex } from "./bytes.ts";
+import { bytesEqual } from "./bytes.ts";
 import { sendDiscover, sendRelease, sendRequest } from "./engine-messages.ts";
-import { isSubnetEdge, isUsableAddress, ipv6OnlyWait, effectiveRoutes, messageLeaseTimes } from "./lease-times.ts";
-import { getIp, getIps, getOption, getString, messageType, BOOTREPLY } from "./message.ts";
+import { isSubnetEdge, isUsableAddress, ipv6OnlyWait, messageLeaseTimes } from "./lease-times.ts";
+import { leaseFromAck, leaseOver } from "./engine-lease.ts";
+import { getIp, getString, messageType, BOOTREPLY } from "./message.ts";
 import { badServerId, badSourceMac } from "./reply-sanity.ts";
 import { DHCPACK, DHCPNAK, DHCPOFFER } from "./options.ts";
 import {
-  ALL_TIMERS, type Action, type ClientState, type EngineConfig, type Event, type Lease, type Phase, type Received,
+  ALL_TIMERS, type Action, type ClientState, type EngineConfig, type Event, type Phase, type Received,
   type StepResult, type TimerName, type UnboundReason,
 } from "./engine-types.ts";
 
@@ -135,10 +136,6 @@ function toInit(s: ClientState, now: number, actions: Action[], why: UnboundReas
 /** Back in INIT after NAKs: at once after the first, then 1, 2, 4 … 64 s (a server NAKing everything). */
 function initDelayMs(naks: number): number {
   return naks <= 1 ? 0 : Math.min(2 ** (naks - 2), 64) * SECOND;
-}
-
-function leaseOver(lease: Lease, now: number): boolean {
-  return lease.expiresAt !== null && now >= lease.expiresAt;
 }
 
 /** REBOOTING into an address we hold (or held), keeping its lease while we ask. */
@@ -408,33 +405,8 @@ function onAck(s: ClientState, r: Received, now: number, actions: Action[]): Cli
   // The lease counts from our REQUEST (RFC 2131 4.4.1): an ACK slower than the lease it gives
   // would bind an address that is already gone (and expire it at once).
   if (!times.infinite && start + times.lease * SECOND <= now) return drop(s, actions, "ack-expired");
-  const lease: Lease = {
-    address: m.yiaddr,
-    serverId: server,
-    serverMac: r.srcMac.slice(0, 6),
-    subnetMask: getIp(m, 1),
-    routers: getIps(m, 3),
-    routes: effectiveRoutes(m),
-    dns: getIps(m, 6),
-    domain: getString(m, 15),
-    search: stringList(getOption(m, 119)),
-    leaseTime: times.lease,
-    t1: times.t1,
-    t2: times.t2,
-    infinite: times.infinite,
-    ipv6OnlyWait: ipv6OnlyWait(m, s.config.identity.preferIpv6 === true),
-    adjusted: times.adjusted,
-    acquiredAt: start,
-    renewAt: times.infinite ? null : start + times.t1 * SECOND,
-    rebindAt: times.infinite ? null : start + times.t2 * SECOND,
-    expiresAt: times.infinite ? null : start + times.lease * SECOND,
-    options: [...m.options].map(([code, data]) => ({ code, hex: toHex(data) })),
-  };
+  const lease = leaseFromAck(r, server, start, times, s.config.identity.preferIpv6 === true);
   return enter(s, "BOUND", now, actions, { lease });
-}
-
-function stringList(v: unknown): string[] {
-  return Array.isArray(v) && v.every((x) => typeof x === "string") ? (v as string[]) : [];
 }
 
 function onNak(s: ClientState, r: Received, now: number, actions: Action[]): ClientState {
