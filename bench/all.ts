@@ -36,8 +36,10 @@ if (process.getuid?.() !== 0) {
 
 /** The doc with `body` between the markers of `name`; an error when the doc has no place for it. */
 function placeSection(doc: string, name: string, body: string): string {
-  const open = `<!-- bench:${name} -->`, close = `<!-- /bench:${name} -->`;
-  const from = doc.indexOf(open), to = doc.indexOf(close);
+  const open = `<!-- bench:${name} -->`,
+    close = `<!-- /bench:${name} -->`;
+  const from = doc.indexOf(open),
+    to = doc.indexOf(close);
   if (from < 0 || to < from) throw new Error(`docs/BENCHMARKS.md has no ${open} … ${close} for this benchmark`);
   return `${doc.slice(0, from + open.length)}\n${body.trim()}\n${doc.slice(to)}`;
 }
@@ -50,8 +52,10 @@ function placeSection(doc: string, name: string, body: string): string {
 function goalsList(doc: string): string {
   const out: string[] = [];
   for (const name of Object.keys(BENCHES)) {
-    const open = `<!-- bench:${name} -->`, close = `<!-- /bench:${name} -->`;
-    const from = doc.indexOf(open), to = doc.indexOf(close);
+    const open = `<!-- bench:${name} -->`,
+      close = `<!-- /bench:${name} -->`;
+    const from = doc.indexOf(open),
+      to = doc.indexOf(close);
     if (from < 0 || to < from) continue;
     const body = doc.slice(from + open.length, to);
     const run = body.match(/^_`bun run bench:all`, [^:]+: (\d{4}-\d\d-\d\d \d\d:\d\d UTC); commit ([^;]+);/m);

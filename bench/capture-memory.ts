@@ -18,32 +18,55 @@ const bigMb = Number(process.argv[process.argv.indexOf("--big-mb") + 1]) || Numb
 /** A capture of DORA exchanges (each its own xid), written a record at a time. */
 function writeCapture(path: string, stopAt: (packets: number, bytes: number) => boolean): number {
   const fd = openSync(path, "w");
-  let bytes = 0, packets = 0, t = 1_700_000_000_000_000;
-  const put = (b: Uint8Array) => { writeSync(fd, b); bytes += b.length; };
+  let bytes = 0,
+    packets = 0,
+    t = 1_700_000_000_000_000;
+  const put = (b: Uint8Array) => {
+    writeSync(fd, b);
+    bytes += b.length;
+  };
   put(encodePcapHeader());
   for (let xid = 1; !stopAt(packets, bytes); xid++) {
-    for (const m of doraMessages(xid)) { put(encodePcapRecord(ethernet(ipPacket(m)), t += 500)); packets++; }
+    for (const m of doraMessages(xid)) {
+      put(encodePcapRecord(ethernet(ipPacket(m)), (t += 500)));
+      packets++;
+    }
   }
   closeSync(fd);
   return packets;
 }
 
-interface Row { what: string; input: string; rssMb: number; seconds: number; exit: number; target: string; said: string }
+interface Row {
+  what: string;
+  input: string;
+  rssMb: number;
+  seconds: number;
+  exit: number;
+  target: string;
+  said: string;
+}
 
 function measure(what: string, input: string, argv: string[], target: string): Row {
   const t0 = performance.now();
   const p = Bun.spawnSync(argv, { stdout: "ignore", stderr: "pipe" });
-  const said = p.stderr.toString().split("\n").filter((l) => l && !l.includes("now uid")).slice(0, 1).join("");
+  const said = p.stderr
+    .toString()
+    .split("\n")
+    .filter((l) => l && !l.includes("now uid"))
+    .slice(0, 1)
+    .join("");
   return { what, input, rssMb: p.resourceUsage.maxRSS / 2 ** 20, seconds: (performance.now() - t0) / 1000, exit: p.exitCode ?? -1, target, said };
 }
 
 const dir = mkdtempSync(join(tmpdir(), "dhcptool-capmem-"));
 try {
-  const small = join(dir, "50k.pcap"), big = join(dir, "big.pcap");
+  const small = join(dir, "50k.pcap"),
+    big = join(dir, "big.pcap");
   const n = writeCapture(small, (packets) => packets >= 50_000);
   const m = writeCapture(big, (_, bytes) => bytes >= bigMb * 1e6);
   const mb = (f: string) => `${(statSync(f).size / 1e6).toFixed(1)} MB`;
-  const smallIn = `${n} pkts, ${mb(small)}`, bigIn = `${m} pkts, ${mb(big)}`;
+  const smallIn = `${n} pkts, ${mb(small)}`,
+    bigIn = `${m} pkts, ${mb(big)}`;
   const dt = (args: string[]) => [process.execPath, MAIN, ...args];
   const piped = (cmd: string) => ["bash", "-c", `cat /dev/zero | exec ${process.execPath} ${MAIN} ${cmd}`];
   const rows = [
@@ -68,7 +91,9 @@ try {
   console.log("| command | input | peak RSS | time | exit | target | | what it said |");
   console.log("|---|---|---:|---:|---:|---|---|---|");
   for (const r of rows) {
-    console.log(`| ${cell(r.what)} | ${r.input} | ${r.rssMb.toFixed(1)} MB | ${r.seconds.toFixed(2)} s | ${r.exit} | ${r.target} | ${met(r)} | ${cell(r.said.slice(0, 70))} |`);
+    console.log(
+      `| ${cell(r.what)} | ${r.input} | ${r.rssMb.toFixed(1)} MB | ${r.seconds.toFixed(2)} s | ${r.exit} | ${r.target} | ${met(r)} | ${cell(r.said.slice(0, 70))} |`,
+    );
   }
   const missed = rows.filter((r) => met(r) !== "met").length;
   console.log(`\nGoal (every row within its target): ${missed ? `**not met** (${missed} row(s))` : "**met**"}.`);

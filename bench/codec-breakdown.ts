@@ -14,10 +14,13 @@ import { measureInterleaved, median, sunk, type Body } from "./codec-measure.ts"
 
 const pinned = process.env.CODEC_BENCH_PINNED;
 if (!pinned && !process.env.CODEC_BENCH_NO_PIN && Bun.which("taskset")) {
-  const status = await Bun.file("/proc/self/status").text().catch(() => "");
+  const status = await Bun.file("/proc/self/status")
+    .text()
+    .catch(() => "");
   const cpu = process.env.CODEC_BENCH_CPU ?? (status.match(/Cpus_allowed_list:\s*([0-9,-]+)/)?.[1] ?? "0").split(/[,-]/).at(-1)!;
   const child = Bun.spawn(["taskset", "-c", cpu, process.execPath, ...process.execArgv, ...process.argv.slice(1)], {
-    stdio: ["inherit", "inherit", "inherit"], env: { ...process.env, CODEC_BENCH_PINNED: cpu },
+    stdio: ["inherit", "inherit", "inherit"],
+    env: { ...process.env, CODEC_BENCH_PINNED: cpu },
   });
   process.exit(await child.exited);
 }
@@ -32,7 +35,8 @@ if (!npm) {
 /** The bench's typed loop, leaving out the header (skip = "header"), one code, or nothing. */
 function typedWithout(skip: number | "header" | null): Body {
   return (n) => {
-    let s = 0, next = LAST;
+    let s = 0,
+      next = LAST;
     for (let i = 0; i < n; i++) {
       const r = decodeMessage(ACK_STREAM[(next = (next + 1) & LAST)]);
       if (!r.ok) continue;
@@ -50,7 +54,8 @@ function typedWithout(skip: number | "header" | null): Body {
 }
 
 const decodeOnly: Body = (n) => {
-  let s = 0, next = LAST;
+  let s = 0,
+    next = LAST;
   for (let i = 0; i < n; i++) {
     const r = decodeMessage(ACK_STREAM[(next = (next + 1) & LAST)]);
     if (r.ok) s += r.message.xid + r.message.options.size;
@@ -59,7 +64,8 @@ const decodeOnly: Body = (n) => {
 };
 
 const npmParse: Body = (n) => {
-  let s = 0, next = LAST;
+  let s = 0,
+    next = LAST;
   for (let i = 0; i < n; i++) s += npm.parse(ACK_BUFFERS[(next = (next + 1) & LAST)]).xid;
   return s;
 };
@@ -81,7 +87,10 @@ const rows: { name: string; body: Body }[] = [
   { name: "decodeMessage alone", body: decodeOnly },
   { name: "npm dhcp: Protocol.parse", body: npmParse },
 ];
-const rates = measureInterleaved(rows.map((r) => r.body), { warmupMs: 400, rounds: 9, roundMs: 200, sliceMs: 5 });
+const rates = measureInterleaved(
+  rows.map((r) => r.body),
+  { warmupMs: 400, rounds: 9, roundMs: 200, sliceMs: 5 },
+);
 const ns = rates.map((rs) => rs.map((r) => 1e9 / r));
 const whole = ns[0];
 
@@ -98,4 +107,6 @@ const dec = median(ns[rows.length - 2]);
 console.log(`| decodeMessage alone (measured, not a difference) | ${dec.toFixed(0)} | ${((dec / wholeNs) * 100).toFixed(0)} % |`);
 console.log(`| npm dhcp: Protocol.parse, for scale | ${median(ns[rows.length - 1]).toFixed(0)} | — |`);
 console.log("");
-console.log(`Differences of medians paired per round, 9 rounds; parts under ~20 ns are within the noise. ${pinned ? `Pinned to CPU ${pinned}.` : "Not pinned."} (sink ${sunk()})`);
+console.log(
+  `Differences of medians paired per round, 9 rounds; parts under ~20 ns are within the noise. ${pinned ? `Pinned to CPU ${pinned}.` : "Not pinned."} (sink ${sunk()})`,
+);

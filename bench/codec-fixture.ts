@@ -18,11 +18,11 @@ const hostName = (i: number) => `laptop-${String(i).padStart(4, "0")}`;
 /** Typed option values in wire order, as a caller of encodeOption holds them (client i's ACK). */
 export function typedOptions(i = 0): [number, unknown][] {
   return [
-    [53, 5],                                  // DHCPACK
-    [54, "192.168.8.1"],                      // server id
-    [51, 86400],                              // lease time
-    [58, 43200],                              // T1
-    [59, 75600],                              // T2
+    [53, 5], // DHCPACK
+    [54, "192.168.8.1"], // server id
+    [51, 86400], // lease time
+    [58, 43200], // T1
+    [59, 75600], // T2
     [1, "255.255.248.0"],
     [3, ["192.168.8.1"]],
     [6, ["192.168.8.1", "192.168.8.2"]],
@@ -31,10 +31,13 @@ export function typedOptions(i = 0): [number, unknown][] {
     [119, ["corp.example.com", "example.com"]],
     // 5 + 7 bytes: a multiple of 4, so the npm parser (which reads 121 as a list of addresses)
     // stays aligned with the options after it instead of running into them.
-    [121, [
-      { destination: "0.0.0.0", prefix: 0, router: "192.168.8.1" },
-      { destination: "172.16.0.0", prefix: 12, router: "192.168.8.254" },
-    ] satisfies ClasslessRoute[]],
+    [
+      121,
+      [
+        { destination: "0.0.0.0", prefix: 0, router: "192.168.8.1" },
+        { destination: "172.16.0.0", prefix: 12, router: "192.168.8.254" },
+      ] satisfies ClasslessRoute[],
+    ],
     [12, hostName(i)],
     [42, ["192.168.8.1", "192.168.8.2"]],
   ];
@@ -52,7 +55,11 @@ export function ackFields(i = 0): MessageFields {
   chaddr[4] = i >> 8;
   chaddr[5] = i & 255;
   return {
-    op: 2, xid: XID + i, chaddr, yiaddr: u32ToIp(0xc0a80810 + i), siaddr: "192.168.8.1",
+    op: 2,
+    xid: XID + i,
+    chaddr,
+    yiaddr: u32ToIp(0xc0a80810 + i),
+    siaddr: "192.168.8.1",
     options: typedOptions(i).map(([code, v]) => ({ code, data: encodeOption(code, v) })),
   };
 }
@@ -64,10 +71,16 @@ export const ACK_BYTES: Uint8Array = ACK_STREAM[0];
 // ---- the npm `dhcp` package ----
 
 export interface NpmParsed {
-  op: number; xid: number; yiaddr: string; chaddr: string;
+  op: number;
+  xid: number;
+  yiaddr: string;
+  chaddr: string;
   options: Record<number, unknown>;
 }
-export interface NpmSeqBuffer { _data: Buffer; _w: number }
+export interface NpmSeqBuffer {
+  _data: Buffer;
+  _w: number;
+}
 export interface NpmProtocol {
   /** What its Server and Client call on every datagram (lib/dhcp.js: `req = Protocol.parse(buf)`). */
   parse(buf: Buffer): NpmParsed;
@@ -120,8 +133,20 @@ export function npmFormatInput(): Record<string, unknown> {
     } else opts[code] = v;
   }
   return {
-    op: 2, htype: 1, hlen: 6, hops: 0, xid: XID, secs: 0, flags: 0,
-    ciaddr: "0.0.0.0", yiaddr: YIADDR, siaddr: "192.168.10.1", giaddr: "0.0.0.0",
-    chaddr: "52-54-00-12-00-00", sname: "", file: "", options: opts,
+    op: 2,
+    htype: 1,
+    hlen: 6,
+    hops: 0,
+    xid: XID,
+    secs: 0,
+    flags: 0,
+    ciaddr: "0.0.0.0",
+    yiaddr: YIADDR,
+    siaddr: "192.168.10.1",
+    giaddr: "0.0.0.0",
+    chaddr: "52-54-00-12-00-00",
+    sname: "",
+    file: "",
+    options: opts,
   };
 }

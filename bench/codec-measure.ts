@@ -30,7 +30,7 @@ function calibrate(body: Body, ms: number): number {
     const t0 = Bun.nanoseconds();
     sink ^= body(n);
     const dt = Bun.nanoseconds() - t0;
-    if (dt >= ms * 1e6 / 4 || n > 1 << 26) return Math.max(1, Math.round((n * ms * 1e6) / Math.max(dt, 1)));
+    if (dt >= (ms * 1e6) / 4 || n > 1 << 26) return Math.max(1, Math.round((n * ms * 1e6) / Math.max(dt, 1)));
     n *= 4;
   }
 }
@@ -54,7 +54,9 @@ let seed = 0x2545f491;
 function shuffled(n: number): number[] {
   const a = Array.from({ length: n }, (_, i) => i);
   for (let i = n - 1; i > 0; i--) {
-    seed ^= seed << 13; seed ^= seed >>> 17; seed ^= seed << 5;
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
     const j = (seed >>> 0) % (i + 1);
     [a[i], a[j]] = [a[j], a[i]];
   }
@@ -68,7 +70,8 @@ export function measureInterleaved(bodies: Body[], o: MeasureOptions = DEFAULTS)
   const rates: number[][] = bodies.map(() => []);
   const slices = Math.max(1, Math.round(o.roundMs / o.sliceMs));
   for (let r = 0; r < o.rounds; r++) {
-    const ns = bodies.map(() => 0), n = bodies.map(() => 0);
+    const ns = bodies.map(() => 0),
+      n = bodies.map(() => 0);
     for (let s = 0; s < slices; s++) {
       const order = shuffled(bodies.length);
       for (let j = 0; j < bodies.length; j++) {
@@ -98,7 +101,12 @@ export function pairedRatio(a: number[], b: number[]): { median: number; low: nu
 /** Load average and how busy the CPUs were while the bench ran (from /proc). */
 export async function cpuBusy(): Promise<() => Promise<string>> {
   const read = async () => {
-    const line = (await Bun.file("/proc/stat").text().catch(() => "")).split("\n")[0] ?? "";
+    const line =
+      (
+        await Bun.file("/proc/stat")
+          .text()
+          .catch(() => "")
+      ).split("\n")[0] ?? "";
     const f = line.trim().split(/\s+/).slice(1).map(Number);
     return { idle: (f[3] ?? 0) + (f[4] ?? 0), total: f.reduce((x, y) => x + y, 0) };
   };
@@ -106,7 +114,14 @@ export async function cpuBusy(): Promise<() => Promise<string>> {
   return async () => {
     const after = await read();
     const busy = 1 - (after.idle - before.idle) / Math.max(1, after.total - before.total);
-    const load = (await Bun.file("/proc/loadavg").text().catch(() => "?")).split(" ").slice(0, 3).join(" ");
+    const load = (
+      await Bun.file("/proc/loadavg")
+        .text()
+        .catch(() => "?")
+    )
+      .split(" ")
+      .slice(0, 3)
+      .join(" ");
     return `all CPUs ${(busy * 100).toFixed(0)} % busy during the run (this bench keeps one busy), load average ${load}`;
   };
 }

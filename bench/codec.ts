@@ -20,8 +20,19 @@ import { optionViews } from "../core/offers.ts";
 import { bytesEqual } from "../core/bytes.ts";
 import { cpuBusy, DEFAULTS, measureInterleaved, median, pairedRatio, sunk, type Body } from "./codec-measure.ts";
 import {
-  ACK_BUFFER, ACK_BUFFERS, ACK_BYTES, ACK_STREAM, CLIENTS, LEASE, TYPED_OPTIONS, XID, YIADDR,
-  ackFields, loadNpmProtocol, loadNpmProtocolCopy, npmFormatInput,
+  ACK_BUFFER,
+  ACK_BUFFERS,
+  ACK_BYTES,
+  ACK_STREAM,
+  CLIENTS,
+  LEASE,
+  TYPED_OPTIONS,
+  XID,
+  YIADDR,
+  ackFields,
+  loadNpmProtocol,
+  loadNpmProtocolCopy,
+  npmFormatInput,
 } from "./codec-fixture.ts";
 
 // ---- one core: pin the whole process (JIT and GC helper threads too) ----
@@ -29,7 +40,9 @@ import {
 const pinned = process.env.CODEC_BENCH_PINNED;
 if (!pinned && !process.env.CODEC_BENCH_NO_PIN && Bun.which("taskset")) {
   // The last CPU this process may use (CPU 0 tends to take the device interrupts), or CODEC_BENCH_CPU.
-  const status = await Bun.file("/proc/self/status").text().catch(() => "");
+  const status = await Bun.file("/proc/self/status")
+    .text()
+    .catch(() => "");
   const allowed = status.match(/Cpus_allowed_list:\s*([0-9,-]+)/)?.[1] ?? "0";
   const cpu = process.env.CODEC_BENCH_CPU ?? allowed.split(/[,-]/).at(-1)!;
   const child = Bun.spawn(["taskset", "-c", cpu, process.execPath, ...process.argv.slice(1)], {
@@ -41,7 +54,8 @@ if (!pinned && !process.env.CODEC_BENCH_NO_PIN && Bun.which("taskset")) {
 
 const TARGET_RATE = 1_000_000;
 /** Issue 16: decodeMessage >= 8x npm's Protocol.parse; every option typed >= 2x. */
-const TARGET_DECODE = 8, TARGET_TYPED = 2;
+const TARGET_DECODE = 8,
+  TARGET_TYPED = 2;
 
 // ---- check once, before timing, that both parsers read the same message ----
 
@@ -74,7 +88,8 @@ if (ours.message.options.size !== TYPED_OPTIONS.length || Object.keys(theirs.opt
 }
 // Every client's ACK: both read its xid, address and host name alike.
 ACK_STREAM.forEach((bytes, i) => {
-  const a = decodeMessage(bytes), b = npm.parse(ACK_BUFFERS[i]);
+  const a = decodeMessage(bytes),
+    b = npm.parse(ACK_BUFFERS[i]);
   if (!a.ok || a.message.xid !== XID + i || b.xid !== XID + i || a.message.yiaddr !== b.yiaddr || getString(a.message, 12) !== b.options[12]) {
     mismatch.push(`client ${i}: xid, yiaddr or host name differ`);
   }
@@ -101,7 +116,9 @@ if (mismatch.length) {
 // ---- the operations ----
 
 // Each decoding body walks the stream of ACKs, one client after another from the first.
-const stream = ACK_STREAM, buffers = ACK_BUFFERS, LAST = CLIENTS - 1;
+const stream = ACK_STREAM,
+  buffers = ACK_BUFFERS,
+  LAST = CLIENTS - 1;
 const npmInput = npmFormatInput();
 
 const bodies: { name: string; body: Body; vs?: string }[] = [
@@ -109,7 +126,8 @@ const bodies: { name: string; body: Body; vs?: string }[] = [
     name: "ours: decodeMessage",
     vs: "npm dhcp: Protocol.parse",
     body(n) {
-      let s = 0, next = LAST;
+      let s = 0,
+        next = LAST;
       for (let i = 0; i < n; i++) {
         const r = decodeMessage(stream[(next = (next + 1) & LAST)]);
         if (r.ok) s += r.message.xid + r.message.options.size;
@@ -121,7 +139,8 @@ const bodies: { name: string; body: Body; vs?: string }[] = [
     name: "ours: decodeMessage + every option typed",
     vs: "npm dhcp: Protocol.parse",
     body(n) {
-      let s = 0, next = LAST;
+      let s = 0,
+        next = LAST;
       for (let i = 0; i < n; i++) {
         const r = decodeMessage(stream[(next = (next + 1) & LAST)]);
         if (!r.ok) continue;
@@ -141,7 +160,8 @@ const bodies: { name: string; body: Body; vs?: string }[] = [
     name: "ours: decodeMessage + optionViews (adds names, hex)",
     vs: "npm dhcp: Protocol.parse",
     body(n) {
-      let s = 0, next = LAST;
+      let s = 0,
+        next = LAST;
       for (let i = 0; i < n; i++) {
         const r = decodeMessage(stream[(next = (next + 1) & LAST)]);
         if (r.ok) s += optionViews(r.message as DhcpMessage).length;
@@ -152,7 +172,8 @@ const bodies: { name: string; body: Body; vs?: string }[] = [
   {
     name: "npm dhcp: Protocol.parse",
     body(n) {
-      let s = 0, next = LAST;
+      let s = 0,
+        next = LAST;
       for (let i = 0; i < n; i++) {
         const r = npm.parse(buffers[(next = (next + 1) & LAST)]);
         s += r.xid + (r.options[51] as number);
@@ -164,7 +185,8 @@ const bodies: { name: string; body: Body; vs?: string }[] = [
     name: "control: npm dhcp, a second copy: Protocol.parse",
     vs: "npm dhcp: Protocol.parse",
     body(n) {
-      let s = 0, next = LAST;
+      let s = 0,
+        next = LAST;
       for (let i = 0; i < n; i++) {
         const r = npmCopy.protocol.parse(buffers[(next = (next + 1) & LAST)]);
         s += r.xid + (r.options[51] as number);
@@ -229,7 +251,10 @@ const opts = {
   sliceMs: Number(process.env.CODEC_BENCH_SLICE_MS ?? DEFAULTS.sliceMs),
 };
 const busy = await cpuBusy();
-const rates = measureInterleaved(bodies.map((b) => b.body), opts);
+const rates = measureInterleaved(
+  bodies.map((b) => b.body),
+  opts,
+);
 npmCopy.remove();
 const results = new Map(bodies.map((b, k) => [b.name, { median: median(rates[k]), runs: rates[k] }]));
 
@@ -237,7 +262,8 @@ const results = new Map(bodies.map((b, k) => [b.name, { median: median(rates[k])
 
 const fmtRate = (r: number) => Math.round(r).toLocaleString("en-US");
 const spread = (runs: number[]) => {
-  const lo = Math.min(...runs), hi = Math.max(...runs);
+  const lo = Math.min(...runs),
+    hi = Math.max(...runs);
   return `${(((hi - lo) / ((hi + lo) / 2)) * 100).toFixed(0)} %`;
 };
 const git = (args: string[]) => {
@@ -246,11 +272,20 @@ const git = (args: string[]) => {
 };
 const head = git(["rev-parse", "--short", "HEAD"]);
 const coreDirty = git(["status", "--porcelain", "--", "../core"]) !== "";
-const cpu = (await Bun.file("/proc/cpuinfo").text().catch(() => "")).match(/model name\s*:\s*(.*)/)?.[1] ?? cpus()[0]?.model ?? "cpu?";
+const cpu =
+  (
+    await Bun.file("/proc/cpuinfo")
+      .text()
+      .catch(() => "")
+  ).match(/model name\s*:\s*(.*)/)?.[1] ??
+  cpus()[0]?.model ??
+  "cpu?";
 const ratio = (ours: string, theirs: string) => pairedRatio(results.get(ours)!.runs, results.get(theirs)!.runs);
 const R = opts.rounds;
 
-console.log(`Messages: ${CLIENTS} DHCPACKs of ${ACK_BYTES.length} bytes, one per client (own xid, chaddr, yiaddr, host name), decoded in turn; ${TYPED_OPTIONS.length} options (${TYPED_OPTIONS.map(([c]) => c).join(", ")}). Encoder rows: the first ACK, option bytes prepared once.`);
+console.log(
+  `Messages: ${CLIENTS} DHCPACKs of ${ACK_BYTES.length} bytes, one per client (own xid, chaddr, yiaddr, host name), decoded in turn; ${TYPED_OPTIONS.length} options (${TYPED_OPTIONS.map(([c]) => c).join(", ")}). Encoder rows: the first ACK, option bytes prepared once.`,
+);
 console.log("");
 console.log(`| operation | msgs/s (median of ${R}) | ns/msg | ÷ npm (median of ${R} paired rounds) | lowest–highest round | spread of rates |`);
 console.log("|---|---:|---:|---:|---:|---:|");
@@ -262,15 +297,22 @@ for (const b of bodies) {
   console.log(`| ${b.name} | ${fmtRate(r.median)} | ${(1e9 / r.median).toFixed(0)} | ${vs} | ${range} | ${spread(r.runs)} |`);
 }
 console.log("");
-console.log(`Date: ${new Date().toISOString()}; Bun ${Bun.version} (${process.platform}-${process.arch}); CPU: ${cpu}; git ${head || "?"}${coreDirty ? " (core/ modified)" : ""}; ${pinned ? `pinned to CPU ${pinned} (taskset)` : "not pinned"}; warm-up ${opts.warmupMs} ms per row, ${R} rounds of ${opts.roundMs} ms per row in ${opts.sliceMs} ms slices, rows interleaved.`);
+console.log(
+  `Date: ${new Date().toISOString()}; Bun ${Bun.version} (${process.platform}-${process.arch}); CPU: ${cpu}; git ${head || "?"}${coreDirty ? " (core/ modified)" : ""}; ${pinned ? `pinned to CPU ${pinned} (taskset)` : "not pinned"}; warm-up ${opts.warmupMs} ms per row, ${R} rounds of ${opts.roundMs} ms per row in ${opts.sliceMs} ms slices, rows interleaved.`,
+);
 console.log(`Load: ${await busy()}.`);
 
 const control = ratio("control: npm dhcp, a second copy: Protocol.parse", "npm dhcp: Protocol.parse");
-console.log(`Control: npm's parser against a second copy of itself reads ${control.median.toFixed(2)} × (rounds ${control.low.toFixed(2)}–${control.high.toFixed(2)}); ratios closer than that to each other are not told apart.`);
+console.log(
+  `Control: npm's parser against a second copy of itself reads ${control.median.toFixed(2)} × (rounds ${control.low.toFixed(2)}–${control.high.toFixed(2)}); ratios closer than that to each other are not told apart.`,
+);
 
-const DECODE = "ours: decodeMessage", TYPED = "ours: decodeMessage + every option typed", NPM = "npm dhcp: Protocol.parse";
+const DECODE = "ours: decodeMessage",
+  TYPED = "ours: decodeMessage + every option typed",
+  NPM = "npm dhcp: Protocol.parse";
 const decode = results.get(DECODE)!.median;
-const vsNpm = ratio(DECODE, NPM).median, typedVsNpm = ratio(TYPED, NPM).median;
+const vsNpm = ratio(DECODE, NPM).median,
+  typedVsNpm = ratio(TYPED, NPM).median;
 const verdict = (ok: boolean) => (ok ? "MET" : "MISSED");
 console.log("");
 console.log(`Target ≥ ${fmtRate(TARGET_RATE)} decodes/s: ${verdict(decode >= TARGET_RATE)} (${fmtRate(decode)}/s decodeMessage)`);

@@ -42,7 +42,8 @@ try {
   const rows: string[] = [];
   let idle = 0;
   for (const [i, [label, use]] of probes.entries()) {
-    const src = join(dir, `p${i}.ts`), exe = join(dir, `p${i}`);
+    const src = join(dir, `p${i}.ts`),
+      exe = join(dir, `p${i}`);
     writeFileSync(src, `${use.map((u) => parts[u]).join("")}setInterval(() => {}, 1 << 30);\n`);
     const built = Bun.spawnSync(["bun", "build", ...FLAGS, src, "--outfile", exe], { stdout: "ignore", stderr: "pipe" });
     if (built.exitCode !== 0) throw new Error(`build of ${label} failed: ${built.stderr.toString()}`);
@@ -52,7 +53,9 @@ try {
     p.kill();
     await p.exited;
     if (i === 0) idle = r.rss;
-    rows.push(`| ${label} | ${r.rss.toFixed(1)} MB | ${i === 0 ? "" : `+${(r.rss - idle).toFixed(1)} MB`} | ${r.file.toFixed(1)} MB | ${r.anon.toFixed(1)} MB |`);
+    rows.push(
+      `| ${label} | ${r.rss.toFixed(1)} MB | ${i === 0 ? "" : `+${(r.rss - idle).toFixed(1)} MB`} | ${r.file.toFixed(1)} MB | ${r.anon.toFixed(1)} MB |`,
+    );
   }
   console.log("| compiled program, idle 2 s | RSS | over idle | mapped from files | anonymous |");
   console.log("|---|---:|---:|---:|---:|");

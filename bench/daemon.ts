@@ -63,8 +63,21 @@ const bare = Bun.spawn([process.execPath, "-e", "setInterval(() => {}, 1 << 30)"
 try {
   for (const form of forms) {
     mkdirSync(join(dir, form)); // the daemon makes its state and run directories in it, not their parents
-    const daemon = Bun.spawn(inClient(lab, [...FORMS[form](), "request", "lab0", "--daemon", "--apply", "--json",
-      "--state-dir", join(dir, form, "state"), "--run-dir", join(dir, form, "run")]), { stdout: "pipe", stderr: "inherit" });
+    const daemon = Bun.spawn(
+      inClient(lab, [
+        ...FORMS[form](),
+        "request",
+        "lab0",
+        "--daemon",
+        "--apply",
+        "--json",
+        "--state-dir",
+        join(dir, form, "state"),
+        "--run-dir",
+        join(dir, form, "run"),
+      ]),
+      { stdout: "pipe", stderr: "inherit" },
+    );
     try {
       const reader = (daemon.stdout as ReadableStream<Uint8Array>).getReader();
       let text = "";
@@ -73,7 +86,9 @@ try {
         if (done) throw new Error(`the daemon (${form}) ended before binding`);
         text += new TextDecoder().decode(value);
       }
-      void (async () => { while (!(await reader.read()).done); })(); // keep draining
+      void (async () => {
+        while (!(await reader.read()).done);
+      })(); // keep draining
       await Bun.sleep(2000); // start-up work done
       console.error(`bench: ${form}: measuring ${IDLE_S} s of idle…`);
       const [d, b] = await Promise.all([measure(daemon.pid), measure(bare.pid)]);
@@ -81,7 +96,9 @@ try {
       rows.push(`| request --daemon --apply, ${form} | ${d.cpuPct.toFixed(3)} % | ${d.ticks} | ${mb(d.rssMb)} | ${mb(d.fileMb)} | ${mb(d.anonMb)} |`);
       rows.push(`| bare bun (a timer), same window | ${b.cpuPct.toFixed(3)} % | ${b.ticks} | ${mb(b.rssMb)} | ${mb(b.fileMb)} | ${mb(b.anonMb)} |`);
       const ok = (cond: boolean) => (cond ? "**met**" : "**not met**");
-      verdicts.push(`- ${form}: CPU < ${CPU_GOAL_PCT} % ${ok(d.cpuPct < CPU_GOAL_PCT)} (${d.cpuPct.toFixed(3)} %); RSS ≤ ${RSS_GOAL_MB} MB ${ok(d.rssMb <= RSS_GOAL_MB)} (${mb(d.rssMb)})`);
+      verdicts.push(
+        `- ${form}: CPU < ${CPU_GOAL_PCT} % ${ok(d.cpuPct < CPU_GOAL_PCT)} (${d.cpuPct.toFixed(3)} %); RSS ≤ ${RSS_GOAL_MB} MB ${ok(d.rssMb <= RSS_GOAL_MB)} (${mb(d.rssMb)})`,
+      );
     } finally {
       daemon.kill("SIGTERM");
       await daemon.exited;

@@ -59,40 +59,84 @@ function parsePerfdhcp(text: string, target: number, cpuS: number, wallS: number
   const section = (name: string) => text.split(`Statistics for: ${name}***`)[1]?.split("***")[0] ?? "";
   const num = (s: string, label: string) => Number(s.match(new RegExp(`${label}:\\s*([\\d.]+)`))?.[1] ?? Number.NaN);
   const lat = (s: string) => ({ min: num(s, "min delay"), avg: num(s, "avg delay"), max: num(s, "max delay"), p99: null });
-  const doS = section("DISCOVER-OFFER"), raS = section("REQUEST-ACK");
+  const doS = section("DISCOVER-OFFER"),
+    raS = section("REQUEST-ACK");
   // Its own "Rate" divides by the whole run, exit wait included: ACKs over the sending period
   // here, as for dhcptool.
   const sent = num(doS, "sent packets");
   return {
-    tool: "perfdhcp", target, sentRate: round(sent / seconds), ackRate: round(num(raS, "received packets") / seconds),
+    tool: "perfdhcp",
+    target,
+    sentRate: round(sent / seconds),
+    ackRate: round(num(raS, "received packets") / seconds),
     dropPct: round(((num(doS, "drops") + num(raS, "drops")) * 100) / Math.max(1, sent)),
-    offer: lat(doS), ack: lat(raS), cpuPct: round((cpuS / wallS) * 100),
+    offer: lat(doS),
+    ack: lat(raS),
+    cpuPct: round((cpuS / wallS) * 100),
   };
 }
 
 async function perfdhcp(lab: LabState, rate: number): Promise<Result> {
   // -R: clients drawn at random from a million, so few exchanges repeat a client (Kea's pool
   // holds every distinct one); -W: a second after the end for the last answers.
-  const argv = [systemBinary("perfdhcp") ?? "perfdhcp", "-4", "-l", "lab0", "-r", String(rate), "-R", "1000000", "-p", String(secondsAt(rate)),
-    "-W", "1000000", lab.servers[0].ip];
+  const argv = [
+    systemBinary("perfdhcp") ?? "perfdhcp",
+    "-4",
+    "-l",
+    "lab0",
+    "-r",
+    String(rate),
+    "-R",
+    "1000000",
+    "-p",
+    String(secondsAt(rate)),
+    "-W",
+    "1000000",
+    lab.servers[0].ip,
+  ];
   const r = await spawnIn(lab, argv);
   if (!r.stdout.includes("Statistics for: DISCOVER-OFFER")) throw new Error(`perfdhcp said: ${r.stdout}${r.stderr}`);
   return parsePerfdhcp(r.stdout, rate, r.cpuS, r.wallS);
 }
 
 async function dhcptool(lab: LabState, rate: number, kea: string): Promise<Result> {
-  const argv = [process.execPath, MAIN, "request", "lab0", "--clients", String(Math.round(rate * secondsAt(rate))), "--rate", String(rate),
-    "--giaddr", GIADDR, "--server", lab.servers[0].ip, "--server-mac", kea, "--json", "-q"];
+  const argv = [
+    process.execPath,
+    MAIN,
+    "request",
+    "lab0",
+    "--clients",
+    String(Math.round(rate * secondsAt(rate))),
+    "--rate",
+    String(rate),
+    "--giaddr",
+    GIADDR,
+    "--server",
+    lab.servers[0].ip,
+    "--server-mac",
+    kea,
+    "--json",
+    "-q",
+  ];
   const r = await spawnIn(lab, argv);
   let rep;
-  try { rep = JSON.parse(r.stdout); } catch { throw new Error(`dhcptool said: ${r.stdout}${r.stderr}`); }
+  try {
+    rep = JSON.parse(r.stdout);
+  } catch {
+    throw new Error(`dhcptool said: ${r.stdout}${r.stderr}`);
+  }
   const windowS = rep.startWindowMs / 1000 + 1 / rate;
   const lat = (l: { min: number; avg: number; max: number; p99: number } | null) =>
     l ? { min: l.min, avg: l.avg, max: l.max, p99: l.p99 } : { min: Number.NaN, avg: Number.NaN, max: Number.NaN, p99: null };
   return {
-    tool: "dhcptool", target: rate, sentRate: rep.rate.achieved ?? rate, ackRate: round(rep.counts.acks / windowS),
+    tool: "dhcptool",
+    target: rate,
+    sentRate: rep.rate.achieved ?? rate,
+    ackRate: round(rep.counts.acks / windowS),
     dropPct: round(((rep.counts.noOffer + rep.counts.noAck) * 100) / Math.max(1, rep.started)),
-    offer: lat(rep.latencyMs.offer), ack: lat(rep.latencyMs.ack), cpuPct: round((r.cpuS / r.wallS) * 100),
+    offer: lat(rep.latencyMs.offer),
+    ack: lat(rep.latencyMs.ack),
+    cpuPct: round((r.cpuS / r.wallS) * 100),
   };
 }
 
@@ -120,11 +164,21 @@ async function run(lab: LabState, kea: string, tool: Result["tool"], rate: numbe
 }
 
 function table(rows: Result[]): string {
-  const head = "| tool | target /s | sent /s | ACKs /s | drops % | D→O min / avg / max ms | D→O p99 | R→A min / avg / max ms | R→A p99 | tool CPU % |\n" +
+  const head =
+    "| tool | target /s | sent /s | ACKs /s | drops % | D→O min / avg / max ms | D→O p99 | R→A min / avg / max ms | R→A p99 | tool CPU % |\n" +
     "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
-  return head + rows.map((r) => `| ${r.tool} | ${r.target} | ${r.sentRate} | ${r.ackRate} | ${r.dropPct} | ` +
-    `${f(r.offer.min)} / ${f(r.offer.avg)} / ${f(r.offer.max)} | ${f(r.offer.p99)} | ${f(r.ack.min)} / ${f(r.ack.avg)} / ${f(r.ack.max)} | ` +
-    `${f(r.ack.p99)} | ${r.cpuPct} |`).join("\n") + "\n";
+  return (
+    head +
+    rows
+      .map(
+        (r) =>
+          `| ${r.tool} | ${r.target} | ${r.sentRate} | ${r.ackRate} | ${r.dropPct} | ` +
+          `${f(r.offer.min)} / ${f(r.offer.avg)} / ${f(r.offer.max)} | ${f(r.offer.p99)} | ${f(r.ack.min)} / ${f(r.ack.avg)} / ${f(r.ack.max)} | ` +
+          `${f(r.ack.p99)} | ${r.cpuPct} |`,
+      )
+      .join("\n") +
+    "\n"
+  );
 }
 
 if (process.getuid?.() !== 0) throw new Error("bench: needs root (network namespaces, raw sockets)");
@@ -133,7 +187,10 @@ const loadBefore = (await Bun.file("/proc/loadavg").text()).split(" ").slice(0, 
 const name = `dtbl${process.pid % 1000}`;
 labDown(name);
 const lab = labUp({ name, kinds: ["kea"], pool: POOL });
-const cleanup = () => { labDown(name); process.exit(130); };
+const cleanup = () => {
+  labDown(name);
+  process.exit(130);
+};
 process.once("SIGINT", cleanup);
 process.once("SIGTERM", cleanup);
 try {
@@ -162,20 +219,33 @@ try {
     if (!going.size) break;
   }
   const loadAfter = (await Bun.file("/proc/loadavg").text()).split(" ").slice(0, 3).join(" ");
-  const commit = Bun.spawnSync(["git", "-C", import.meta.dir, "rev-parse", "--short", "HEAD"]).stdout.toString().trim() || "unknown";
-  console.log(`${new Date().toISOString()}, commit ${commit}; Kea ${lab.servers[0].ip}, pool ${POOL}, relay ${GIADDR}; ` +
-    `${SECONDS} s per run (fewer where the pool would not last); load average ${loadBefore} before, ${loadAfter} after (${navigator.hardwareConcurrency} cores)\n`);
+  const commit =
+    Bun.spawnSync(["git", "-C", import.meta.dir, "rev-parse", "--short", "HEAD"])
+      .stdout.toString()
+      .trim() || "unknown";
+  console.log(
+    `${new Date().toISOString()}, commit ${commit}; Kea ${lab.servers[0].ip}, pool ${POOL}, relay ${GIADDR}; ` +
+      `${SECONDS} s per run (fewer where the pool would not last); load average ${loadBefore} before, ${loadAfter} after (${navigator.hardwareConcurrency} cores)\n`,
+  );
   console.log("Fixed rates:\n");
   console.log(table(fixed));
-  console.log(`Ramp (${RAMP.join(", ")} /s, both tools at each rate, up to ${TRIES} tries; a tool's ramp stops at its first rate ` +
-    `where no try has < ${SUSTAINED_DROP_PCT} % drops while sending at least 98 % of the rate):\n`);
+  console.log(
+    `Ramp (${RAMP.join(", ")} /s, both tools at each rate, up to ${TRIES} tries; a tool's ramp stops at its first rate ` +
+      `where no try has < ${SUSTAINED_DROP_PCT} % drops while sending at least 98 % of the rate):\n`,
+  );
   console.log(table(ramp));
-  const p = sustained.perfdhcp, d = sustained.dhcptool;
-  const verdict = p === null && d === null
-    ? "not measured: neither tool sustained the ramp's first rate (a server or a machine too busy for it)"
-    : d !== null && (p === null || d >= p) ? "met" : "not met";
-  console.log(`Highest rate sustained with < ${SUSTAINED_DROP_PCT} % drops: perfdhcp ${p ?? "none"}/s, dhcptool ${d ?? "none"}/s. ` +
-    `Goal (dhcptool ≥ perfdhcp): ${verdict}.`);
+  const p = sustained.perfdhcp,
+    d = sustained.dhcptool;
+  const verdict =
+    p === null && d === null
+      ? "not measured: neither tool sustained the ramp's first rate (a server or a machine too busy for it)"
+      : d !== null && (p === null || d >= p)
+        ? "met"
+        : "not met";
+  console.log(
+    `Highest rate sustained with < ${SUSTAINED_DROP_PCT} % drops: perfdhcp ${p ?? "none"}/s, dhcptool ${d ?? "none"}/s. ` +
+      `Goal (dhcptool ≥ perfdhcp): ${verdict}.`,
+  );
 } finally {
   labDown(name);
 }

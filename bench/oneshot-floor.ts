@@ -14,7 +14,9 @@ const iface = process.argv[2] ?? "lab0";
 const xid = (Math.random() * 2 ** 32) >>> 0;
 const XID_AT = 14 + 20 + 8 + 4; // Ethernet, IPv4, UDP, then op htype hlen hops
 let answered!: () => void;
-const offer = new Promise<void>((resolve) => { answered = resolve; });
+const offer = new Promise<void>((resolve) => {
+  answered = resolve;
+});
 const socket = RawSocket.open(iface, {
   filter: "client",
   onFrame: (f) => {

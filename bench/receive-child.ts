@@ -19,7 +19,7 @@
  * host, so a send stamp from one and an arrival stamp from the other compare.
  */
 
-const [mode = '', ...args] = process.argv.slice(2);
+const [mode = "", ...args] = process.argv.slice(2);
 export {};
 
 const emit = (event: Record<string, unknown>) => process.stdout.write(`${JSON.stringify(event)}\n`);
@@ -98,12 +98,12 @@ function positiveInt(text: string | undefined, what: string): number {
   return n;
 }
 
-const rawsocket = () => import('../native/rawsocket.ts');
+const rawsocket = () => import("../native/rawsocket.ts");
 
 /** Resolves when stdin ends (the parent's "stop"), and keeps the process alive till then. */
 function stdinEnded(): Promise<void> {
   return new Promise((resolve) => {
-    process.stdin.on('end', () => resolve());
+    process.stdin.on("end", () => resolve());
     process.stdin.resume();
   });
 }
@@ -117,7 +117,7 @@ async function latencyRx(ifname: string): Promise<void> {
   const arrived: number[] = [];
   let foreign = 0;
   const socket = RawSocket.open(ifname, {
-    filter: 'client',
+    filter: "client",
     onFrame: (frame) => {
       const at = wallNow();
       const bytes = frame.bytes;
@@ -132,16 +132,16 @@ async function latencyRx(ifname: string): Promise<void> {
     },
     onError: (err) => process.stderr.write(`latency-rx: ${err instanceof Error ? err.message : String(err)}\n`),
   });
-  emit({ event: 'ready', pid: process.pid });
+  emit({ event: "ready", pid: process.pid });
   await stdinEnded();
   const stats = socket.stats();
   socket.close();
-  emit({ event: 'result', seqs, sent, arrived, foreign, stats });
+  emit({ event: "result", seqs, sent, arrived, foreign, stats });
 }
 
 async function latencyTx(ifname: string, count: number, intervalMs: number): Promise<void> {
   const { RawSocket } = await rawsocket();
-  const socket = RawSocket.open(ifname, { filter: 'client', onFrame: () => {} });
+  const socket = RawSocket.open(ifname, { filter: "client", onFrame: () => {} });
   const frame = dhcpFrame();
   const view = new DataView(frame.buffer);
   const start = performance.now();
@@ -155,7 +155,7 @@ async function latencyTx(ifname: string, count: number, intervalMs: number): Pro
   }
   const elapsed = performance.now() - start;
   socket.close();
-  emit({ event: 'result', sent: count, elapsedMs: elapsed, meanIntervalMs: count > 1 ? elapsed / (count - 1) : 0 });
+  emit({ event: "result", sent: count, elapsedMs: elapsed, meanIntervalMs: count > 1 ? elapsed / (count - 1) : 0 });
 }
 
 async function idle(ifname: string | null, seconds: number): Promise<void> {
@@ -163,7 +163,7 @@ async function idle(ifname: string | null, seconds: number): Promise<void> {
   let socket: { close(): void } | null = null;
   if (ifname !== null) {
     const { RawSocket } = await rawsocket();
-    socket = RawSocket.open(ifname, { filter: 'client', onFrame: () => void frames++ });
+    socket = RawSocket.open(ifname, { filter: "client", onFrame: () => void frames++ });
   }
   let ticks = 0;
   // The timer is the only thing holding the event loop (the receive thread does not).
@@ -171,9 +171,9 @@ async function idle(ifname: string | null, seconds: number): Promise<void> {
     if (++ticks < seconds) return;
     clearInterval(timer);
     socket?.close();
-    emit({ event: 'result', ticks, frames });
+    emit({ event: "result", ticks, frames });
   }, 1000);
-  emit({ event: 'ready', pid: process.pid });
+  emit({ event: "ready", pid: process.pid });
 }
 
 async function countRx(ifname: string, expected: number, ring: boolean): Promise<void> {
@@ -190,7 +190,7 @@ async function countRx(ifname: string, expected: number, ring: boolean): Promise
     inCallback = false;
   };
   const socket = RawSocket.open(ifname, {
-    filter: 'client',
+    filter: "client",
     ring,
     onFrame: (frame) => {
       if (!inCallback) {
@@ -201,24 +201,24 @@ async function countRx(ifname: string, expected: number, ring: boolean): Promise
       last = performance.now();
       if (count++ === 0) first = last;
       if (frame.bytes[BOOTP] === 2) ours++;
-      if (count === expected) emit({ event: 'all', count });
+      if (count === expected) emit({ event: "all", count });
     },
     onError: (err) => process.stderr.write(`count-rx: ${err instanceof Error ? err.message : String(err)}\n`),
   });
-  emit({ event: 'ready', pid: process.pid });
+  emit({ event: "ready", pid: process.pid });
   await stdinEnded();
   const stats = socket.stats();
   socket.close();
-  emit({ event: 'result', count, ours, firstMs: first, lastMs: last, stats, callbacks });
+  emit({ event: "result", count, ours, firstMs: first, lastMs: last, stats, callbacks });
 }
 
 async function floodTx(ifname: string, count: number): Promise<void> {
   const { RawSocket } = await rawsocket();
-  const socket = RawSocket.open(ifname, { filter: 'client', onFrame: () => {} });
+  const socket = RawSocket.open(ifname, { filter: "client", onFrame: () => {} });
   const frame = dhcpFrame();
   const view = new DataView(frame.buffer);
   let errors = 0;
-  let firstError = '';
+  let firstError = "";
   const start = performance.now();
   for (let i = 0; i < count; i++) {
     view.setUint32(SEQ_OFFSET, i);
@@ -230,27 +230,27 @@ async function floodTx(ifname: string, count: number): Promise<void> {
   }
   const elapsed = performance.now() - start;
   socket.close();
-  emit({ event: 'result', sent: count - errors, errors, firstError, elapsedMs: elapsed });
+  emit({ event: "result", sent: count - errors, errors, firstError, elapsedMs: elapsed });
 }
 
 switch (mode) {
-  case 'latency-rx':
-    await latencyRx(args[0] ?? 'v0');
+  case "latency-rx":
+    await latencyRx(args[0] ?? "v0");
     break;
-  case 'latency-tx':
-    await latencyTx(args[0] ?? 'v1', positiveInt(args[1], 'N'), Number(args[2] ?? 2));
+  case "latency-tx":
+    await latencyTx(args[0] ?? "v1", positiveInt(args[1], "N"), Number(args[2] ?? 2));
     break;
-  case 'idle-raw':
-    await idle(args[0] ?? 'v0', positiveInt(args[1], 'SECONDS'));
+  case "idle-raw":
+    await idle(args[0] ?? "v0", positiveInt(args[1], "SECONDS"));
     break;
-  case 'idle-bare':
-    await idle(null, positiveInt(args[0], 'SECONDS'));
+  case "idle-bare":
+    await idle(null, positiveInt(args[0], "SECONDS"));
     break;
-  case 'count-rx':
-    await countRx(args[0] ?? 'v0', positiveInt(args[1], 'N'), args[2] === 'ring');
+  case "count-rx":
+    await countRx(args[0] ?? "v0", positiveInt(args[1], "N"), args[2] === "ring");
     break;
-  case 'flood-tx':
-    await floodTx(args[0] ?? 'v1', positiveInt(args[1], 'N'));
+  case "flood-tx":
+    await floodTx(args[0] ?? "v1", positiveInt(args[1], "N"));
     break;
   default:
     process.stderr.write(`receive-child: unknown mode ${JSON.stringify(mode)}\n`);

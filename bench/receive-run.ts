@@ -16,12 +16,12 @@
  *      shim's staging area, or the socket's TPACKET_V3 ring).
  * Every wait is bounded; every child is killed (by its PID) when this process ends.
  */
-import { readdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
-import { join } from 'node:path';
+import { readdirSync, readFileSync, readlinkSync, realpathSync } from "node:fs";
+import { join } from "node:path";
 
 const [nsA, ifA, nsB, ifB] = process.argv.slice(2);
 if (!nsA || !ifA || !nsB || !ifB) {
-  console.error('usage: bun bench/receive-run.ts NS_A IF_A NS_B IF_B (run by bench/receive.sh)');
+  console.error("usage: bun bench/receive-run.ts NS_A IF_A NS_B IF_B (run by bench/receive.sh)");
   process.exit(2);
 }
 
@@ -33,20 +33,20 @@ const envInt = (name: string, fallback: number) => {
   }
   return value;
 };
-const LATENCY_FRAMES = envInt('LATENCY_FRAMES', 500);
-const LATENCY_INTERVAL_MS = envInt('LATENCY_INTERVAL_MS', 2);
-const IDLE_SECONDS = envInt('IDLE_SECONDS', 20);
-const FLOOD_FRAMES = envInt('FLOOD_FRAMES', 200_000);
-const FLOOD_SENDERS = envInt('FLOOD_SENDERS', 2);
-const RX_PATHS = (process.env.RX_PATHS ?? 'recvmmsg ring').split(/[\s,]+/).filter(Boolean);
-if (RX_PATHS.length === 0 || RX_PATHS.some((p) => p !== 'recvmmsg' && p !== 'ring')) {
-  console.error('bench: RX_PATHS lists recvmmsg and/or ring');
+const LATENCY_FRAMES = envInt("LATENCY_FRAMES", 500);
+const LATENCY_INTERVAL_MS = envInt("LATENCY_INTERVAL_MS", 2);
+const IDLE_SECONDS = envInt("IDLE_SECONDS", 20);
+const FLOOD_FRAMES = envInt("FLOOD_FRAMES", 200_000);
+const FLOOD_SENDERS = envInt("FLOOD_SENDERS", 2);
+const RX_PATHS = (process.env.RX_PATHS ?? "recvmmsg ring").split(/[\s,]+/).filter(Boolean);
+if (RX_PATHS.length === 0 || RX_PATHS.some((p) => p !== "recvmmsg" && p !== "ring")) {
+  console.error("bench: RX_PATHS lists recvmmsg and/or ring");
   process.exit(2);
 }
 /** Idle sampling starts this long after the child says ready: start-up work is not idling. */
 const IDLE_SETTLE_MS = 500;
 
-const childScript = join(import.meta.dir, 'receive-child.ts');
+const childScript = join(import.meta.dir, "receive-child.ts");
 const log = (text: string) => process.stderr.write(`bench: ${text}\n`);
 
 // ---- children ----------------------------------------------------------------
@@ -55,7 +55,7 @@ type Event = Record<string, any>;
 
 interface Child {
   name: string;
-  proc: Bun.Subprocess<'pipe', 'pipe', 'inherit'>;
+  proc: Bun.Subprocess<"pipe", "pipe", "inherit">;
   events: Event[];
   done: Promise<void>;
 }
@@ -66,7 +66,7 @@ function killChildren(): void {
   for (const child of children) {
     if (child.proc.exitCode === null && child.proc.signalCode === null) {
       try {
-        process.kill(child.proc.pid, 'SIGKILL');
+        process.kill(child.proc.pid, "SIGKILL");
       } catch {
         // already gone
       }
@@ -74,8 +74,8 @@ function killChildren(): void {
   }
 }
 
-process.on('exit', killChildren);
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+process.on("exit", killChildren);
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
   process.on(signal, () => {
     log(`${signal}: stopping`);
     killChildren();
@@ -93,18 +93,18 @@ setTimeout(() => {
 
 /** `ip netns exec` execs in place, so the PID Bun.spawn reports is the bun child's own. */
 function spawnIn(ns: string, mode: string, args: (string | number)[]): Child {
-  const proc = Bun.spawn(['ip', 'netns', 'exec', ns, process.execPath, childScript, mode, ...args.map(String)], {
-    stdin: 'pipe',
-    stdout: 'pipe',
-    stderr: 'inherit',
+  const proc = Bun.spawn(["ip", "netns", "exec", ns, process.execPath, childScript, mode, ...args.map(String)], {
+    stdin: "pipe",
+    stdout: "pipe",
+    stderr: "inherit",
   });
   const events: Event[] = [];
   const done = (async () => {
     const decoder = new TextDecoder();
-    let pending = '';
+    let pending = "";
     for await (const chunk of proc.stdout) {
       pending += decoder.decode(chunk, { stream: true });
-      for (let nl = pending.indexOf('\n'); nl >= 0; nl = pending.indexOf('\n')) {
+      for (let nl = pending.indexOf("\n"); nl >= 0; nl = pending.indexOf("\n")) {
         const line = pending.slice(0, nl).trim();
         pending = pending.slice(nl + 1);
         if (line) events.push(JSON.parse(line));
@@ -127,23 +127,23 @@ async function waitFor(what: string, predicate: () => boolean, timeoutMs: number
 const eventOf = (child: Child, name: string) => child.events.find((e) => e.event === name);
 
 async function ready(child: Child): Promise<Event> {
-  await waitFor(`${child.name} to be ready`, () => eventOf(child, 'ready') !== undefined || child.proc.exitCode !== null, 15_000);
-  const event = eventOf(child, 'ready');
+  await waitFor(`${child.name} to be ready`, () => eventOf(child, "ready") !== undefined || child.proc.exitCode !== null, 15_000);
+  const event = eventOf(child, "ready");
   if (!event) throw new Error(`${child.name} exited (${child.proc.exitCode}) before it was ready`);
   return event;
 }
 
 async function result(child: Child, timeoutMs: number): Promise<Event> {
-  await waitFor(`${child.name} to report`, () => eventOf(child, 'result') !== undefined || child.proc.exitCode !== null, timeoutMs);
+  await waitFor(`${child.name} to report`, () => eventOf(child, "result") !== undefined || child.proc.exitCode !== null, timeoutMs);
   await Promise.race([child.done, Bun.sleep(1000)]);
-  const event = eventOf(child, 'result');
+  const event = eventOf(child, "result");
   if (!event) throw new Error(`${child.name} exited (${child.proc.exitCode}) without a result`);
   return event;
 }
 
 async function finished(child: Child, timeoutMs: number): Promise<void> {
-  const code = await Promise.race([child.proc.exited, Bun.sleep(timeoutMs).then(() => 'timeout' as const)]);
-  if (code === 'timeout') throw new Error(`${child.name} did not exit within ${timeoutMs} ms`);
+  const code = await Promise.race([child.proc.exited, Bun.sleep(timeoutMs).then(() => "timeout" as const)]);
+  if (code === "timeout") throw new Error(`${child.name} did not exit within ${timeoutMs} ms`);
   if (code !== 0) throw new Error(`${child.name} exited with ${code}`);
 }
 
@@ -157,9 +157,9 @@ function percentile(sorted: number[], p: number): number {
 
 async function latency() {
   log(`latency: ${LATENCY_FRAMES} frames, one every ${LATENCY_INTERVAL_MS} ms, ${nsB} -> ${nsA}`);
-  const rx = spawnIn(nsA, 'latency-rx', [ifA]);
+  const rx = spawnIn(nsA, "latency-rx", [ifA]);
   await ready(rx);
-  const tx = spawnIn(nsB, 'latency-tx', [ifB, LATENCY_FRAMES, LATENCY_INTERVAL_MS]);
+  const tx = spawnIn(nsB, "latency-tx", [ifB, LATENCY_FRAMES, LATENCY_INTERVAL_MS]);
   const sent = await result(tx, LATENCY_FRAMES * LATENCY_INTERVAL_MS + 20_000);
   await finished(tx, 5000);
   await Bun.sleep(250); // stragglers
@@ -192,7 +192,7 @@ async function latency() {
 // ---- 2. idle CPU -------------------------------------------------------------
 
 const CLK_TCK = (() => {
-  const out = Bun.spawnSync(['getconf', 'CLK_TCK']).stdout.toString().trim();
+  const out = Bun.spawnSync(["getconf", "CLK_TCK"]).stdout.toString().trim();
   const n = Number(out);
   return Number.isInteger(n) && n > 0 ? n : 100;
 })();
@@ -212,26 +212,25 @@ interface ProcSample {
 
 /** utime + stime (fields 14 and 15) from a stat line; the comm in parentheses may hold anything. */
 function statTicks(stat: string): number {
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   // fields[0] is field 3 (state), so field n is fields[n - 3]
   return Number(fields[11]) + Number(fields[12]);
 }
 
 function sampleProcess(pid: number): ProcSample {
   const at = performance.now();
-  const ticks = statTicks(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  const ticks = statTicks(readFileSync(`/proc/${pid}/stat`, "utf8"));
   const threads = new Map<string, ThreadSample>();
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     try {
       const dir = `/proc/${pid}/task/${tid}`;
-      const status = readFileSync(`${dir}/status`, 'utf8');
+      const status = readFileSync(`${dir}/status`, "utf8");
       const switches =
-        Number(/^voluntary_ctxt_switches:\s*(\d+)/m.exec(status)?.[1] ?? 0) +
-        Number(/^nonvoluntary_ctxt_switches:\s*(\d+)/m.exec(status)?.[1] ?? 0);
+        Number(/^voluntary_ctxt_switches:\s*(\d+)/m.exec(status)?.[1] ?? 0) + Number(/^nonvoluntary_ctxt_switches:\s*(\d+)/m.exec(status)?.[1] ?? 0);
       threads.set(tid, {
-        comm: readFileSync(`${dir}/comm`, 'utf8').trim(),
-        ticks: statTicks(readFileSync(`${dir}/stat`, 'utf8')),
-        runNs: Number(readFileSync(`${dir}/schedstat`, 'utf8').split(' ')[0]),
+        comm: readFileSync(`${dir}/comm`, "utf8").trim(),
+        ticks: statTicks(readFileSync(`${dir}/stat`, "utf8")),
+        runNs: Number(readFileSync(`${dir}/schedstat`, "utf8").split(" ")[0]),
         switches,
       });
     } catch {
@@ -243,7 +242,7 @@ function sampleProcess(pid: number): ProcSample {
 
 function idleFigures(start: ProcSample, end: ProcSample) {
   const seconds = (end.at - start.at) / 1000;
-  const cpuPercent = (ticks: number) => ((ticks / CLK_TCK) / seconds) * 100;
+  const cpuPercent = (ticks: number) => (ticks / CLK_TCK / seconds) * 100;
   let runNs = 0;
   let switches = 0;
   let rx: { ticks: number; runNs: number; switches: number } | null = null;
@@ -256,7 +255,7 @@ function idleFigures(start: ProcSample, end: ProcSample) {
     };
     runNs += d.runNs;
     switches += d.switches;
-    if (t.comm === 'dhcptool-rx') rx = d;
+    if (t.comm === "dhcptool-rx") rx = d;
   }
   return {
     seconds,
@@ -278,8 +277,8 @@ async function idleCpu() {
   log(`idle CPU: RawSocket + 1 s timer vs bare Bun + 1 s timer, side by side in ${nsA}, ${IDLE_SECONDS} s`);
   // The children hold their timer a little longer than we measure, and then exit on their own.
   const hold = IDLE_SECONDS + Math.ceil(IDLE_SETTLE_MS / 1000) + 2;
-  const raw = spawnIn(nsA, 'idle-raw', [ifA, hold]);
-  const bare = spawnIn(nsA, 'idle-bare', [hold]);
+  const raw = spawnIn(nsA, "idle-raw", [ifA, hold]);
+  const bare = spawnIn(nsA, "idle-bare", [hold]);
   await Promise.all([ready(raw), ready(bare)]);
   const bun = realpathSync(process.execPath);
   for (const child of [raw, bare]) {
@@ -293,7 +292,7 @@ async function idleCpu() {
   const [rawResult, bareResult] = await Promise.all([result(raw, 10_000), result(bare, 10_000)]);
   await Promise.all([finished(raw, 5000), finished(bare, 5000)]);
   const rawFigures = idleFigures(start[0], end[0]);
-  if (!rawFigures.rx) throw new Error('no dhcptool-rx thread in the RawSocket child');
+  if (!rawFigures.rx) throw new Error("no dhcptool-rx thread in the RawSocket child");
   return {
     raw: rawFigures,
     bare: idleFigures(start[1], end[1]),
@@ -318,20 +317,18 @@ function cpuNs(start: ProcSample, end: ProcSample): number {
  */
 async function throughput(senders: number, path: string) {
   log(`throughput: ${FLOOD_FRAMES} frames as fast as ${senders} sender(s) in ${nsB} can send them, received by ${path}`);
-  const rx = spawnIn(nsA, 'count-rx', [ifA, FLOOD_FRAMES, ...(path === 'ring' ? ['ring'] : [])]);
+  const rx = spawnIn(nsA, "count-rx", [ifA, FLOOD_FRAMES, ...(path === "ring" ? ["ring"] : [])]);
   await ready(rx);
   const before = sampleProcess(rx.proc.pid);
-  const shares = Array.from({ length: senders }, (_, i) =>
-    Math.floor(FLOOD_FRAMES / senders) + (i < FLOOD_FRAMES % senders ? 1 : 0),
-  );
-  const txs = shares.map((n) => spawnIn(nsB, 'flood-tx', [ifB, n]));
+  const shares = Array.from({ length: senders }, (_, i) => Math.floor(FLOOD_FRAMES / senders) + (i < FLOOD_FRAMES % senders ? 1 : 0));
+  const txs = shares.map((n) => spawnIn(nsB, "flood-tx", [ifB, n]));
   const sentAll = await Promise.all(txs.map((tx) => result(tx, 120_000)));
   await Promise.all(txs.map((tx) => finished(tx, 5000)));
   // Every frame counted, or (some were lost) give the receiver time to drain what it has.
   try {
-    await waitFor('the receiver to count every frame', () => eventOf(rx, 'all') !== undefined, 3000);
+    await waitFor("the receiver to count every frame", () => eventOf(rx, "all") !== undefined, 3000);
   } catch {
-    log('throughput: not every frame reached onFrame');
+    log("throughput: not every frame reached onFrame");
   }
   const after = sampleProcess(rx.proc.pid);
   rx.proc.stdin.end();
@@ -345,7 +342,7 @@ async function throughput(senders: number, path: string) {
     path,
     sent,
     sendErrors: sentAll.reduce((sum, s) => sum + (s.errors as number), 0),
-    firstSendError: (sentAll.find((s) => s.firstError)?.firstError ?? '') as string,
+    firstSendError: (sentAll.find((s) => s.firstError)?.firstError ?? "") as string,
     sendRate: sent / (elapsedMs / 1000),
     received: got.count as number,
     receiveRate: got.count > 1 && spanMs > 0 ? (got.count - 1) / (spanMs / 1000) : Number.NaN,
@@ -360,8 +357,8 @@ async function throughput(senders: number, path: string) {
 
 // ---- report ------------------------------------------------------------------
 
-const int = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '-');
-const fixed = (n: number, digits: number) => (Number.isFinite(n) ? n.toFixed(digits) : '-');
+const int = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString("en-US") : "-");
+const fixed = (n: number, digits: number) => (Number.isFinite(n) ? n.toFixed(digits) : "-");
 
 try {
   const lat = await latency();
@@ -374,21 +371,21 @@ try {
     if (senders === 1 && tputs.length > 0) continue;
     const tput = await throughput(senders, path);
     log(
-      `throughput (${senders} sender${senders > 1 ? 's' : ''}): ${int(tput.receiveRate)} frames/s received, ` +
+      `throughput (${senders} sender${senders > 1 ? "s" : ""}): ${int(tput.receiveRate)} frames/s received, ` +
         `${tput.drops} dropped by the kernel, ${fixed(tput.cpuNsPerFrame / 1000, 2)} µs CPU per frame`,
     );
     tputs.push(tput);
   }
 
-  const cpu = (await Bun.file('/proc/cpuinfo').text()).match(/model name\s*:\s*(.*)/)?.[1] ?? 'cpu?';
+  const cpu = (await Bun.file("/proc/cpuinfo").text()).match(/model name\s*:\s*(.*)/)?.[1] ?? "cpu?";
   const cores = navigator.hardwareConcurrency;
-  const kernel = readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim();
+  const kernel = readFileSync("/proc/sys/kernel/osrelease", "utf8").trim();
   const rx = idle.raw.rx!;
   const lines = [
     `Date: ${new Date().toISOString().slice(0, 10)}; Bun ${Bun.version}; ${cpu} (${cores} CPUs); Linux ${kernel}; veth between two namespaces`,
-    '',
-    '| benchmark | measure | result |',
-    '|---|---|---:|',
+    "",
+    "| benchmark | measure | result |",
+    "|---|---|---:|",
     `| latency | frames sent / received / lost | ${lat.sent} / ${lat.received} / ${lat.lost} |`,
     `| latency | send interval (mean) | ${fixed(lat.meanIntervalMs, 3)} ms |`,
     `| latency | one-way p50 | ${fixed(lat.p50, 0)} µs |`,
@@ -403,7 +400,7 @@ try {
     `| idle ${IDLE_SECONDS} s | bare / RawSocket: context switches per s, all threads | ${fixed(idle.bare.wakeupsPerSecond, 2)} / ${fixed(idle.raw.wakeupsPerSecond, 2)} |`,
     `| idle ${IDLE_SECONDS} s | dhcptool-rx thread: context switches | ${rx.switches} |`,
     ...tputs.flatMap((tput) => {
-      const name = `throughput, ${tput.senders} sender${tput.senders > 1 ? 's' : ''}, ${tput.path}`;
+      const name = `throughput, ${tput.senders} sender${tput.senders > 1 ? "s" : ""}, ${tput.path}`;
       return [
         `| ${name} | frames sent (errors) | ${int(tput.sent)} (${tput.sendErrors}) |`,
         `| ${name} | send rate | ${int(tput.sendRate)} frames/s |`,
@@ -418,7 +415,7 @@ try {
   ];
   for (const tput of tputs) if (tput.firstSendError) log(`throughput: first send error: ${tput.firstSendError}`);
   if (idle.rawFrames > 0) log(`idle: the RawSocket child saw ${idle.rawFrames} frames while idle`);
-  process.stdout.write(`${lines.join('\n')}\n`);
+  process.stdout.write(`${lines.join("\n")}\n`);
 } catch (err) {
   log(`failed: ${err instanceof Error ? err.message : String(err)}`);
   killChildren();

@@ -8,7 +8,10 @@
 
 import { benchHeader } from "./header.ts";
 
-interface Result { command: string; times: number[] }
+interface Result {
+  command: string;
+  times: number[];
+}
 
 const files: string[] = [];
 const goals: { cmd: string; ref: string; max: number }[] = [];
@@ -59,7 +62,8 @@ function ratio(cmd: string, ref: string): { mid: number; lo: number; hi: number 
   return rs.length ? { mid: median(rs), lo: Math.min(...rs), hi: Math.max(...rs) } : null;
 }
 const ms = (s: number) => (s * 1000).toFixed(1);
-const showRatio = (r: ReturnType<typeof ratio>) => (r ? (rounds.length > 1 ? `${r.mid.toFixed(2)} (${r.lo.toFixed(2)}–${r.hi.toFixed(2)})` : r.mid.toFixed(2)) : "-");
+const showRatio = (r: ReturnType<typeof ratio>) =>
+  r ? (rounds.length > 1 ? `${r.mid.toFixed(2)} (${r.lo.toFixed(2)}–${r.hi.toFixed(2)})` : r.mid.toFixed(2)) : "-";
 
 // Under bench:all (bench/all.ts) the section already has its title and a header line.
 if (!process.env.DHCPTOOL_BENCH_ALL) {
@@ -67,7 +71,9 @@ if (!process.env.DHCPTOOL_BENCH_ALL) {
   console.log(benchHeader({ before: loads[0], after: loads[1] }) + "\n");
 }
 const runs = pooled(order[0]).length;
-console.log(`${rounds.length > 1 ? `${rounds.length} rounds, ` : ""}${runs} runs per command in all${rounds.length > 1 ? "; ratios: median of the rounds' (lowest–highest)" : ""}.\n`);
+console.log(
+  `${rounds.length > 1 ? `${rounds.length} rounds, ` : ""}${runs} runs per command in all${rounds.length > 1 ? "; ratios: median of the rounds' (lowest–highest)" : ""}.\n`,
+);
 const hasFloor = order.includes(floorName);
 const hasVersus = versusName !== "" && order.includes(versusName);
 console.log(`| command | median ms | mean ± σ ms | min ms |${hasFloor ? ` × ${floorName} |` : ""}${hasVersus ? ` × ${versusName} |` : ""}`);

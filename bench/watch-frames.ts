@@ -12,16 +12,16 @@
  *   bun bench/watch-frames.ts pcap FILE N    writes N frames of the flood as a pcap
  *                                            (for `dhcptool watch --read FILE`, profiling)
  */
-import { buildClientMessage, buildDiscover, frameClientMessage } from '../core/client.ts';
-import { buildUdpFrame, BROADCAST_MAC, DHCP_CLIENT_PORT, DHCP_SERVER_PORT } from '../core/frame.ts';
-import { encodeMessage, BOOTREPLY, type OptionBytes } from '../core/message.ts';
-import { encodeOption, DHCPACK, DHCPOFFER, DHCPREQUEST } from '../core/options.ts';
+import { buildClientMessage, buildDiscover, frameClientMessage } from "../core/client.ts";
+import { buildUdpFrame, BROADCAST_MAC, DHCP_CLIENT_PORT, DHCP_SERVER_PORT } from "../core/frame.ts";
+import { encodeMessage, BOOTREPLY, type OptionBytes } from "../core/message.ts";
+import { encodeOption, DHCPACK, DHCPOFFER, DHCPREQUEST } from "../core/options.ts";
 
 export const FRAMES_PER_CLIENT = 4;
 const XID_OFFSET = 14 + 20 + 8 + 4; // Ethernet, IPv4, UDP, then op htype hlen hops
 const UDP_CSUM_OFFSET = 14 + 20 + 6;
 
-const SERVER_IP = '10.99.0.1';
+const SERVER_IP = "10.99.0.1";
 const SERVER_MAC = Uint8Array.of(0x02, 0xdc, 0x5e, 0x00, 0x00, 0x01);
 const clientMac = (i: number) => Uint8Array.of(0x02, 0xdc, 0xc1, (i >>> 16) & 255, (i >>> 8) & 255, i & 255);
 const clientIp = (i: number) => `10.99.${1 + ((i >>> 8) & 127)}.${i & 255}`;
@@ -31,17 +31,34 @@ const xidOf = (i: number, pass: number, clients: number) => (Math.imul(pass, cli
 function serverReply(type: number, xid: number, chaddr: Uint8Array, yiaddr: string): Uint8Array {
   const opt = (code: number, value: unknown): OptionBytes => ({ code, data: encodeOption(code, value) });
   const dhcp = encodeMessage({
-    op: BOOTREPLY, xid, chaddr, yiaddr, siaddr: SERVER_IP, flags: 0x8000,
+    op: BOOTREPLY,
+    xid,
+    chaddr,
+    yiaddr,
+    siaddr: SERVER_IP,
+    flags: 0x8000,
     options: [
-      opt(53, type), opt(54, SERVER_IP), opt(51, 3600), opt(58, 1800), opt(59, 3150),
-      opt(1, '255.255.0.0'), opt(3, [SERVER_IP]), opt(6, [SERVER_IP, '10.99.0.2']),
-      opt(15, 'bench.example'), opt(28, '10.99.255.255'),
+      opt(53, type),
+      opt(54, SERVER_IP),
+      opt(51, 3600),
+      opt(58, 1800),
+      opt(59, 3150),
+      opt(1, "255.255.0.0"),
+      opt(3, [SERVER_IP]),
+      opt(6, [SERVER_IP, "10.99.0.2"]),
+      opt(15, "bench.example"),
+      opt(28, "10.99.255.255"),
     ],
   });
   // broadcast flag set by the client: the reply goes to the broadcast address
   return buildUdpFrame({
-    srcMac: SERVER_MAC, dstMac: BROADCAST_MAC, srcIp: SERVER_IP, dstIp: '255.255.255.255',
-    srcPort: DHCP_SERVER_PORT, dstPort: DHCP_CLIENT_PORT, payload: dhcp,
+    srcMac: SERVER_MAC,
+    dstMac: BROADCAST_MAC,
+    srcIp: SERVER_IP,
+    dstIp: "255.255.255.255",
+    srcPort: DHCP_SERVER_PORT,
+    dstPort: DHCP_CLIENT_PORT,
+    payload: dhcp,
   });
 }
 
@@ -62,9 +79,18 @@ export function buildPool(clients: number, repeat = false): FramePool {
     const ip = clientIp(i);
     frames.push(frameClientMessage(mac, buildDiscover(id, { xid, broadcastFlag: true })));
     frames.push(serverReply(DHCPOFFER, xid, mac, ip));
-    frames.push(frameClientMessage(mac, buildClientMessage(id, {
-      messageType: DHCPREQUEST, xid, broadcastFlag: true, requestedIp: ip, serverId: SERVER_IP,
-    })));
+    frames.push(
+      frameClientMessage(
+        mac,
+        buildClientMessage(id, {
+          messageType: DHCPREQUEST,
+          xid,
+          broadcastFlag: true,
+          requestedIp: ip,
+          serverId: SERVER_IP,
+        }),
+      ),
+    );
     frames.push(serverReply(DHCPACK, xid, mac, ip));
   }
   const views = frames.map((f) => new DataView(f.buffer, f.byteOffset, f.byteLength));
@@ -93,9 +119,9 @@ export function buildPool(clients: number, repeat = false): FramePool {
 
 if (import.meta.main) {
   const [mode, ...rest] = process.argv.slice(2);
-  if (mode === 'check') {
-    const { udpChecksum } = await import('../core/checksum.ts');
-    const { viewFrame } = await import('../core/inspect.ts');
+  if (mode === "check") {
+    const { udpChecksum } = await import("../core/checksum.ts");
+    const { viewFrame } = await import("../core/inspect.ts");
     const pool = buildPool(1024);
     let bad = 0;
     for (const pass of [0, 1, 2, 77, 4000, 0]) {
@@ -113,13 +139,13 @@ if (import.meta.main) {
     const sizes = [...new Set(pool.frames.map((f) => f.length))].sort((a, b) => a - b);
     console.log(JSON.stringify({ frames: pool.frames.length, sizes, badChecksums: bad, sample: v.message?.messageType, udp: v.frame?.udpChecksum }));
     process.exit(bad ? 1 : 0);
-  } else if (mode === 'pcap') {
+  } else if (mode === "pcap") {
     const [file, n] = [rest[0], Number(rest[1] ?? 400_000)];
     if (!file || !Number.isInteger(n) || n <= 0) {
-      console.error('usage: bun bench/watch-frames.ts pcap FILE N');
+      console.error("usage: bun bench/watch-frames.ts pcap FILE N");
       process.exit(2);
     }
-    const { encodePcapHeader, encodePcapRecord } = await import('../core/pcap.ts');
+    const { encodePcapHeader, encodePcapRecord } = await import("../core/pcap.ts");
     const pool = buildPool(1024);
     const sink = Bun.file(file).writer();
     sink.write(encodePcapHeader());
@@ -131,7 +157,7 @@ if (import.meta.main) {
     await sink.end();
     console.error(`wrote ${n} frames to ${file}`);
   } else {
-    console.error('usage: bun bench/watch-frames.ts check | pcap FILE N');
+    console.error("usage: bun bench/watch-frames.ts check | pcap FILE N");
     process.exit(2);
   }
 }

@@ -8,8 +8,7 @@ import { join } from "node:path";
 
 const root = join(import.meta.dir, "..");
 export const log = (text: string) => process.stderr.write(`bench: ${text}\n`);
-export const int = (n: number | null) =>
-  n !== null && Number.isFinite(n) ? Math.round(n).toLocaleString("en-US") : "-";
+export const int = (n: number | null) => (n !== null && Number.isFinite(n) ? Math.round(n).toLocaleString("en-US") : "-");
 const CLK_TCK = (() => {
   const n = Number(Bun.spawnSync(["getconf", "CLK_TCK"]).stdout.toString().trim());
   return Number.isInteger(n) && n > 0 ? n : 100;
@@ -78,13 +77,7 @@ export function killChildrenOnExit(budgetMs: number): void {
 
 /** `ip netns exec` execs in place: the PID is the command's own. stdout/stderr: files, appended. */
 /** `out` "pipe": read the child's stdout (a ReadableStream). */
-export function spawnIn(
-  ns: string,
-  cmd: string[],
-  out: string,
-  err: string,
-  env?: Record<string, string>,
-): Bun.Subprocess {
+export function spawnIn(ns: string, cmd: string[], out: string, err: string, env?: Record<string, string>): Bun.Subprocess {
   const fds: number[] = [];
   const open = (path: string) => {
     const fd = openSync(path, "a");

@@ -89,9 +89,11 @@ function goalLine(r: Received, setup: Setup): string {
   const perS = r.decoded / (r.sent.elapsedMs / 1000);
   const asked = setup.rate >= 100_000;
   const met = asked && perS >= 100_000 * 0.98 && r.drops === 0 && r.outputDropped === 0 && r.lines === r.decoded;
-  return `Goal (watch --json to a file under a 100k/s flood: 100k/s decoded, 0 kernel drops, 0 output lines dropped): ` +
+  return (
+    `Goal (watch --json to a file under a 100k/s flood: 100k/s decoded, 0 kernel drops, 0 output lines dropped): ` +
     `${met ? "**met**" : "**not met**"} (${int(perS)}/s decoded of ${int(r.sent.rate)}/s sent, ${int(r.drops)} kernel drops, ` +
-    `${int(r.outputDropped)} output lines dropped${asked ? "" : `; the flood asked for ${int(setup.rate)}/s only`})`;
+    `${int(r.outputDropped)} output lines dropped${asked ? "" : `; the flood asked for ${int(setup.rate)}/s only`})`
+  );
 }
 
 function soakLines(soaked: Soak, warmupS: number): string[] {
@@ -111,9 +113,7 @@ function soakLines(soaked: Soak, warmupS: number): string[] {
     "",
     `RSS of watch --json > ${toFile ? "a file in /dev/shm" : "/dev/null"} over a ${soaked.seconds} s flood ` +
       `(${int(soaked.sent.sent)} frames, ${int(soaked.sent.rate)}/s` +
-      (soaked.packets !== null
-        ? `; decoded ${int(soaked.packets)}, kernel drops ${int(soaked.drops)}, output dropped ${int(soaked.outputDropped)}`
-        : "") +
+      (soaked.packets !== null ? `; decoded ${int(soaked.packets)}, kernel drops ${int(soaked.drops)}, output dropped ${int(soaked.outputDropped)}` : "") +
       "): " +
       `min ${Math.min(...mibs).toFixed(0)} MiB, max ${Math.max(...mibs).toFixed(0)} MiB; ` +
       `from ${warmupS} s: ${late[0]?.mib.toFixed(0)} → ${late[late.length - 1]?.mib.toFixed(0)} MiB, ` +
@@ -149,17 +149,13 @@ export async function report(results: Received[], soaked: Soak | null, setup: Se
   ];
   const notes = [
     ...results.map(
-      (r) =>
-        `- ${r.tool}: \`${r.command}\`` +
-        (r.tool === "tcpdump" ? " (defaults: buffered, no --immediate-mode; libpcap's 2 MiB TPACKET_V3 ring)" : ""),
+      (r) => `- ${r.tool}: \`${r.command}\`` + (r.tool === "tcpdump" ? " (defaults: buffered, no --immediate-mode; libpcap's 2 MiB TPACKET_V3 ring)" : ""),
     ),
     ...results.filter((r) => r.note.trim()).map((r) => `- ${r.tool}: ${r.note.trim()}`),
   ];
   for (const r of results) {
     if (r.sent.writtenOff > 0) {
-      notes.push(
-        `- ${r.tool}: the sender fell behind and wrote off ${int(r.sent.writtenOff)} frames (max burst ${r.sent.maxBurst})`,
-      );
+      notes.push(`- ${r.tool}: the sender fell behind and wrote off ${int(r.sent.writtenOff)} frames (max burst ${r.sent.maxBurst})`);
     }
   }
   const watch = results.find((r) => r.tool === "watch");

@@ -90,26 +90,15 @@ const QUIET_MS = 500;
 const DRAIN_MAX_MS = { watch: 5_000, tcpdump: 2_500, tshark: Math.max(15, 2 * SECONDS) * 1000 } as const;
 const FILTER = "udp port 67 or udp port 68";
 
-const budgetMs =
-  (TOOLS.reduce((sum, t) => sum + (t === "tshark" ? 3 * SECONDS + 60 : SECONDS + 45), 0) +
-    (SOAK_SECONDS > 0 ? SOAK_SECONDS + 60 : 0)) *
-  1000;
+const budgetMs = (TOOLS.reduce((sum, t) => sum + (t === "tshark" ? 3 * SECONDS + 60 : SECONDS + 45), 0) + (SOAK_SECONDS > 0 ? SOAK_SECONDS + 60 : 0)) * 1000;
 killChildrenOnExit(budgetMs);
 
 // ---- the flood ---------------------------------------------------------------
 
 async function flood(seconds: number): Promise<Sent> {
   const errFile = join(workDir, "tx.err");
-  const tx = spawnIn(
-    nsB,
-    [process.execPath, "bench/watch-tx.ts", ifB, String(RATE), String(seconds), String(CLIENTS), XID_MODE],
-    "pipe",
-    errFile,
-  );
-  const out = await Promise.race([
-    new Response(tx.stdout as ReadableStream).text(),
-    Bun.sleep((seconds + 30) * 1000).then(() => null),
-  ]);
+  const tx = spawnIn(nsB, [process.execPath, "bench/watch-tx.ts", ifB, String(RATE), String(seconds), String(CLIENTS), XID_MODE], "pipe", errFile);
+  const out = await Promise.race([new Response(tx.stdout as ReadableStream).text(), Bun.sleep((seconds + 30) * 1000).then(() => null)]);
   if (out === null) throw new Error("the sender did not finish");
   const code = await tx.exited;
   const line = out.trim().split("\n").pop() ?? "";
@@ -213,8 +202,7 @@ async function runTool(tool: "watch" | "tcpdump" | "tshark"): Promise<Received> 
     r.received = captured ? Number(captured[1]) : Number.NaN;
     r.drops = dropped ? Number(dropped[1]) : tool === "tshark" && captured ? 0 : null;
     r.decoded = r.lines = tool === "tshark" ? countLines(out) : Number.NaN;
-    if (tool === "tshark" && !dropped)
-      r.note = 'no "dropped" line at exit: tshark prints one only when dumpcap reports drops';
+    if (tool === "tshark" && !dropped) r.note = 'no "dropped" line at exit: tshark prints one only when dumpcap reports drops';
     const byFilter = /(\d+) packets? received by filter/.exec(errText);
     if (byFilter && Number(byFilter[1]) !== r.received) r.note = `${int(Number(byFilter[1]))} received by filter`;
   }
@@ -236,9 +224,7 @@ async function soak(): Promise<Soak> {
   const out = join(workDir, "soak.out");
   const err = join(workDir, "soak.err");
   const toFile = SOAK_OUT === "file";
-  log(
-    `soak: dhcptool watch ${ifA} --json > ${toFile ? "file" : "/dev/null"} under ${RATE} frames/s for ${SOAK_SECONDS} s, VmRSS every ${RSS_EVERY_S} s`,
-  );
+  log(`soak: dhcptool watch ${ifA} --json > ${toFile ? "file" : "/dev/null"} under ${RATE} frames/s for ${SOAK_SECONDS} s, VmRSS every ${RSS_EVERY_S} s`);
   const proc = spawnIn(nsA, [process.execPath, "cli/main.ts", "watch", ifA, "--json"], toFile ? out : "/dev/null", err);
   // with stdout to /dev/null, the start line cannot be seen: the socket is open once the
   // process has its receive thread
@@ -301,9 +287,7 @@ async function soak(): Promise<Soak> {
   const total = size(out);
   Bun.spawnSync(["rm", "-f", out, err]);
   if (toFile && summary.event !== "summary") {
-    throw new Error(
-      `soak: no summary at the end of watch output (exit ${proc.exitCode}, ${total} bytes, ends ${JSON.stringify(tailText.slice(-200))})`,
-    );
+    throw new Error(`soak: no summary at the end of watch output (exit ${proc.exitCode}, ${total} bytes, ends ${JSON.stringify(tailText.slice(-200))})`);
   }
   return {
     seconds: SOAK_SECONDS,

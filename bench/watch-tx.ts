@@ -13,28 +13,28 @@
  * older debt is written off, so no burst is much larger than a tick's worth. Frames are
  * built before the clock starts; in the loop only the xids of a new pass are patched.
  */
-import { RawSocket } from '../native/rawsocket.ts';
-import { buildPool } from './watch-frames.ts';
+import { RawSocket } from "../native/rawsocket.ts";
+import { buildPool } from "./watch-frames.ts";
 
-const [ifname = 'v1', rateText = '100000', secondsText = '10', clientsText = '1024', mode = 'fresh'] = process.argv.slice(2);
+const [ifname = "v1", rateText = "100000", secondsText = "10", clientsText = "1024", mode = "fresh"] = process.argv.slice(2);
 const rate = Number(rateText);
 const seconds = Number(secondsText);
 const clients = Number(clientsText);
-if (!(rate > 0) || !(seconds > 0) || !Number.isInteger(clients) || clients <= 0 || (mode !== 'fresh' && mode !== 'repeat')) {
-  console.error('usage: bun bench/watch-tx.ts IFNAME RATE SECONDS [CLIENTS] [fresh|repeat]');
+if (!(rate > 0) || !(seconds > 0) || !Number.isInteger(clients) || clients <= 0 || (mode !== "fresh" && mode !== "repeat")) {
+  console.error("usage: bun bench/watch-tx.ts IFNAME RATE SECONDS [CLIENTS] [fresh|repeat]");
   process.exit(2);
 }
 const TICK_MS = Number(process.env.TICK_US ?? 200) / 1000;
 const CATCH_UP_MS = 5;
 
-const pool = buildPool(clients, mode === 'repeat');
+const pool = buildPool(clients, mode === "repeat");
 const frames = pool.frames;
-const socket = RawSocket.open(ifname, { filter: 'client', onFrame: () => {} });
+const socket = RawSocket.open(ifname, { filter: "client", onFrame: () => {} });
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
 let sent = 0;
 let errors = 0;
-let firstError = '';
+let firstError = "";
 let bursts = 0;
 let maxBurst = 0;
 let writtenOff = 0; // frames never sent because the sender was too far behind
@@ -75,7 +75,7 @@ const elapsedMs = performance.now() - t0;
 socket.close();
 process.stdout.write(
   `${JSON.stringify({
-    event: 'result',
+    event: "result",
     sent: sent - errors,
     errors,
     firstError,

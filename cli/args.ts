@@ -46,10 +46,7 @@ export function allValues(rawArgs: string[], flag: string): string[] {
   return out;
 }
 
-export function parseNumber(
-  value: string | undefined, flag: string,
-  opts: { min?: number; max?: number; integer?: boolean; fallback: number },
-): number {
+export function parseNumber(value: string | undefined, flag: string, opts: { min?: number; max?: number; integer?: boolean; fallback: number }): number {
   if (value === undefined || value === "") return opts.fallback;
   const n = Number(value);
   if (!Number.isFinite(n) || (opts.integer && !Number.isInteger(n))) {
@@ -89,7 +86,11 @@ export const identityArgs = {
   "request-options": { type: "string", description: "Option 55 list (default 1,3,6,12,15,28,119,121)", valueHint: "1,3,6" },
   "broadcast-flag": { type: "boolean", description: "Ask servers to broadcast their reply (BOOTP flags bit)" },
   "prefer-ipv6": { type: "boolean", description: "Ask for option 108, IPv6-only preferred (RFC 8925)" },
-  option: { type: "string", description: "Add or replace an option: CODE|NAME=VALUE, typed (121=192.0.2.0/24,10.0.0.1) or hex:BYTES; repeatable", valueHint: "CODE=VALUE" },
+  option: {
+    type: "string",
+    description: "Add or replace an option: CODE|NAME=VALUE, typed (121=192.0.2.0/24,10.0.0.1) or hex:BYTES; repeatable",
+    valueHint: "CODE=VALUE",
+  },
 } as const;
 
 /** --mac: `random` only where a random MAC makes sense (a new exchange, not a lease given back). */
@@ -117,7 +118,11 @@ export function identityFromArgs(args: ParsedArgs<typeof identityArgs>, rawArgs:
   let requestList = DEFAULT_REQUEST_LIST;
   const list = args["request-options"];
   if (typeof list === "string") {
-    const codes = list.split(",").map((s) => s.trim()).filter(Boolean).map(Number);
+    const codes = list
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean)
+      .map(Number);
     if (!codes.length || codes.some((c) => !Number.isInteger(c) || c < 1 || c > 254)) {
       throw new UsageError("--request-options takes option codes 1-254, comma-separated (e.g. 1,3,6)");
     }
@@ -177,8 +182,17 @@ export function retryFromArgs(args: ParsedArgs<typeof retryArgs>): { retryMs: nu
 
 export const unicastArgs = {
   server: { type: "string", description: "Ask this one server by unicast instead of broadcasting; replies from any other are dropped", valueHint: "IP" },
-  "server-mac": { type: "string", description: "With --server: the Ethernet destination (default: the router's MAC when the server is routed, else ff:ff:ff:ff:ff:ff)", valueHint: "MAC" },
-  giaddr: { type: "string", description: "Relay simulation: send as a relay agent at IP (an address of this host), with giaddr and hops 1, from IP:67 to --server; the server answers to IP:67", valueHint: "IP" },
+  "server-mac": {
+    type: "string",
+    description: "With --server: the Ethernet destination (default: the router's MAC when the server is routed, else ff:ff:ff:ff:ff:ff)",
+    valueHint: "MAC",
+  },
+  giaddr: {
+    type: "string",
+    description:
+      "Relay simulation: send as a relay agent at IP (an address of this host), with giaddr and hops 1, from IP:67 to --server; the server answers to IP:67",
+    valueHint: "IP",
+  },
 } as const;
 
 /** A flag's value, or null when not given; given empty (or as a bare flag) is a usage error. */
@@ -228,14 +242,21 @@ export const clientArgs = { ...retryArgs, ...identityArgs, ...unicastArgs } as c
 
 /** IFACE (args.iface unless given) and the flags of clientArgs, as the options of cli/client (discover, request). */
 export function clientOptionsFromArgs(
-  args: ParsedArgs<typeof clientArgs> & { iface?: string }, rawArgs: string[], command: string, noType53: string,
+  args: ParsedArgs<typeof clientArgs> & { iface?: string },
+  rawArgs: string[],
+  command: string,
+  noType53: string,
   iface: string | undefined = args.iface,
 ): ClientOptions {
   if (!iface) throw new UsageError(`which interface? e.g. dhcptool ${command} eth0`);
   return {
-    iface, mac: macFromArgs(args, { random: true }) ?? "interface", identity: identityFromArgs(args, rawArgs),
-    broadcastFlag: args["broadcast-flag"] === true, extra: extraOptionsFromArgs(rawArgs, noType53),
-    ...retryFromArgs(args), ...unicastFromArgs(args),
+    iface,
+    mac: macFromArgs(args, { random: true }) ?? "interface",
+    identity: identityFromArgs(args, rawArgs),
+    broadcastFlag: args["broadcast-flag"] === true,
+    extra: extraOptionsFromArgs(rawArgs, noType53),
+    ...retryFromArgs(args),
+    ...unicastFromArgs(args),
   };
 }
 

@@ -15,8 +15,7 @@ export const CHUNK_BYTES = 256 * 1024;
 
 function openError(path: string, err: unknown): UserError {
   const code = (err as { code?: string }).code;
-  const what = code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied"
-    : code === "EISDIR" ? "is a directory" : (err as Error).message;
+  const what = code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : code === "EISDIR" ? "is a directory" : (err as Error).message;
   return new UserError(`${path}: ${what}`);
 }
 
@@ -31,7 +30,10 @@ export class InputStream {
   private stream: AsyncIterator<Uint8Array> | null = null;
   private eof = false;
 
-  private constructor(readonly path: string, private fd: number | null) {}
+  private constructor(
+    readonly path: string,
+    private fd: number | null,
+  ) {}
 
   /** Opens now, so the file is opened with the caller's rights even if privileges go next. */
   static open(path: string): InputStream {
@@ -82,7 +84,10 @@ export class InputStream {
     }
     const bytes = new Uint8Array(total);
     let off = 0;
-    for (const p of parts) { bytes.set(p, off); off += p.length; }
+    for (const p of parts) {
+      bytes.set(p, off);
+      off += p.length;
+    }
     return { bytes, ended: this.eof };
   }
 
@@ -108,7 +113,10 @@ export class CaptureSink {
   /** Packets not written: their link type is not the file's. */
   otherLinktype = 0;
 
-  private constructor(readonly path: string, private readonly sink: import("bun").FileSink) {}
+  private constructor(
+    readonly path: string,
+    private readonly sink: import("bun").FileSink,
+  ) {}
 
   /** Creates the file now, with the caller's rights (privileges may go next). */
   static open(path: string, linktype?: number): CaptureSink {
@@ -131,7 +139,10 @@ export class CaptureSink {
 
   write(frame: Uint8Array, timestampUs: number, linktype: number): void {
     if (this.linktype === null) this.start(linktype);
-    if (linktype !== this.linktype) { this.otherLinktype++; return; }
+    if (linktype !== this.linktype) {
+      this.otherLinktype++;
+      return;
+    }
     this.sink.write(encodePcapRecord(frame, Math.floor(timestampUs)));
   }
 
@@ -149,13 +160,14 @@ const OUTPUT_BACKLOG = 1024 * 1024;
  * already read from it), until the end or until `stop()` says so. Damage after the start is a
  * warning (logged, and returned with the others); a start that is no capture, an error.
  */
-export async function replayCapture(
-  input: InputStream, first: Uint8Array | null, onPacket: (p: PcapPacket) => void, stop: () => boolean,
-): Promise<string[]> {
+export async function replayCapture(input: InputStream, first: Uint8Array | null, onPacket: (p: PcapPacket) => void, stop: () => boolean): Promise<string[]> {
   const reader = new CaptureReader();
   const linktypes = new LinktypeCheck();
   const warnings: string[] = [];
-  const warn = (w: string) => { warnings.push(w); log.warn(`${input.name}: ${w}`); };
+  const warn = (w: string) => {
+    warnings.push(w);
+    log.warn(`${input.name}: ${w}`);
+  };
   const drain = () => {
     for (let pk = reader.next(); pk; pk = reader.next()) {
       const w = linktypes.check(pk.linktype);
@@ -165,7 +177,7 @@ export async function replayCapture(
     }
     return false;
   };
-  for (let chunk = first ?? await input.read(); chunk && !reader.done; chunk = await input.read()) {
+  for (let chunk = first ?? (await input.read()); chunk && !reader.done; chunk = await input.read()) {
     reader.push(chunk);
     if (drain()) return warnings;
     if (queuedOutput() > OUTPUT_BACKLOG) await flushOutput();

@@ -30,7 +30,10 @@ export function rejectUnknownFlags(rawArgs: string[], defs: Record<string, ArgDe
     if (def.type === "positional") continue;
     known.add(name);
     known.add(kebab(name));
-    if (def.type === "boolean") { known.add("no-" + name); known.add("no-" + kebab(name)); }
+    if (def.type === "boolean") {
+      known.add("no-" + name);
+      known.add("no-" + kebab(name));
+    }
     for (const a of aliasesOf(def)) known.add(a);
   }
   for (const arg of rawArgs) {
@@ -84,7 +87,10 @@ export function checkCommandLine(command: string, defs: Record<string, ArgDef>, 
   for (let i = 0; i < rawArgs.length; i++) {
     const t = rawArgs[i];
     if (t === "--") break;
-    if (!isFlag(t)) { positionals.push(t); continue; }
+    if (!isFlag(t)) {
+      positionals.push(t);
+      continue;
+    }
     const [flag, inline] = t.startsWith("--") ? [t.slice(2).split("=")[0], t.includes("=")] : [t.slice(1), false];
     const letters = t.startsWith("--") ? [flag] : [...flag];
     for (const l of letters) {

@@ -19,7 +19,10 @@ export function signalExit(signal: string): number {
 }
 
 export class UserError extends Error {
-  constructor(message: string, readonly exitCode: number = EXIT.error) {
+  constructor(
+    message: string,
+    readonly exitCode: number = EXIT.error,
+  ) {
     super(message);
     this.name = "UserError";
   }

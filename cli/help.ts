@@ -4,7 +4,13 @@
 
 import { usageLine } from "./args.ts";
 
-interface ArgDefLike { type?: string; description?: string; valueHint?: string; alias?: string | readonly string[]; required?: boolean }
+interface ArgDefLike {
+  type?: string;
+  description?: string;
+  valueHint?: string;
+  alias?: string | readonly string[];
+  required?: boolean;
+}
 
 /** Words of text on lines of at most `width` columns; the first line after `first`, the rest after `indent`. */
 export function wrapWords(text: string, width: number, first: string, indent: string): string[] {
@@ -36,7 +42,10 @@ export function wrapText(text: string, width: number): string {
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i];
     if (line.trim() === "" || /^\S/.test(line) === false) {
-      if (line.length <= width) { out.push(line); continue; }
+      if (line.length <= width) {
+        out.push(line);
+        continue;
+      }
       const ex = EXAMPLE.exec(line);
       if (ex && /dhcptool /.test(ex[2]) && ex[1].length + ex[2].length <= width) {
         out.push(ex[1] + ex[2]);
@@ -99,9 +108,7 @@ export interface HelpPage {
 }
 
 export function renderHelp(page: HelpPage, width: number): string {
-  const usage = page.subcommands
-    ? `dhcptool ${page.command} COMMAND [options]`
-    : `${usageLine(page.command, page.args)} [options]`;
+  const usage = page.subcommands ? `dhcptool ${page.command} COMMAND [options]` : `${usageLine(page.command, page.args)} [options]`;
   const lines = [...wrapWords(usage, width, "Usage: ", "         "), "", ...wrapWords(page.description, width, "", ""), ""];
   if (page.subcommands) {
     lines.push("Commands:", ...twoColumns(page.subcommands, width, 24), "");

@@ -96,11 +96,13 @@ let loading: Promise<void> | null = null;
 function consolaSink(): Sink {
   let ready: Sink | null = null;
   let waiting: [Kind, string][] = [];
-  loading = makeConsola().catch(() => plainSink()).then((s) => {
-    ready = s;
-    for (const [k, m] of waiting) s(k, m);
-    waiting = [];
-  });
+  loading = makeConsola()
+    .catch(() => plainSink())
+    .then((s) => {
+      ready = s;
+      for (const [k, m] of waiting) s(k, m);
+      waiting = [];
+    });
   return (kind, msg) => {
     if (ready) ready(kind, msg);
     else waiting.push([kind, msg]);
@@ -116,26 +118,45 @@ export async function flushLog(): Promise<void> {
 async function makeConsola(): Promise<Sink> {
   const tty = isTty(2);
   const out = {
-    write: (s: string) => { clearStatusLine(); stderr.write(s); return true; },
+    write: (s: string) => {
+      clearStatusLine();
+      stderr.write(s);
+      return true;
+    },
     // the width lets consola put a daemon's time at the right edge; a one-shot's lines end at their text
-    get columns() { return tty && daemon ? outputWidth(2) ?? 80 : 0; },
+    get columns() {
+      return tty && daemon ? (outputWidth(2) ?? 80) : 0;
+    },
   } as unknown as NodeJS.WriteStream;
   let c: ConsolaInstance;
   if (tty) {
     // consola decides on colour once, at import, from the environment: tell it ours (stderr's).
     const env = process.env;
     const saved = { NO_COLOR: env.NO_COLOR, FORCE_COLOR: env.FORCE_COLOR };
-    if (colorEnabled(2)) { delete env.NO_COLOR; env.FORCE_COLOR = "1"; } else { env.NO_COLOR = "1"; delete env.FORCE_COLOR; }
+    if (colorEnabled(2)) {
+      delete env.NO_COLOR;
+      env.FORCE_COLOR = "1";
+    } else {
+      env.NO_COLOR = "1";
+      delete env.FORCE_COLOR;
+    }
     let createConsola: typeof import("consola").createConsola;
     try {
       ({ createConsola } = await import("consola"));
     } finally {
-      for (const [k, v] of Object.entries(saved)) if (v === undefined) delete env[k]; else env[k] = v;
+      for (const [k, v] of Object.entries(saved))
+        if (v === undefined) delete env[k];
+        else env[k] = v;
     }
     // fancy: consola picks its plain reporter under CI or NODE_ENV=test; a terminal is a terminal
     // (index.mjs reads `fancy`; its .d.ts, as resolved here, does not declare it)
     const options: Parameters<typeof createConsola>[0] & { fancy: boolean } = {
-      level: 5, throttle: 0, fancy: true, stdout: out, stderr: out, formatOptions: { date: daemon, compact: true },
+      level: 5,
+      throttle: 0,
+      fancy: true,
+      stdout: out,
+      stderr: out,
+      formatOptions: { date: daemon, compact: true },
     };
     c = createConsola(options);
   } else {
@@ -143,7 +164,10 @@ async function makeConsola(): Promise<Sink> {
     const style = daemon ? (stderrIsJournal() ? "journal" : "daemon") : "oneshot";
     const reverse: Record<string, Kind> = { error: "error", warn: "warn", info: "info", log: "verbose", debug: "debug" };
     c = createConsola({
-      level: 5, throttle: 0, stdout: out, stderr: out,
+      level: 5,
+      throttle: 0,
+      stdout: out,
+      stderr: out,
       reporters: [{ log: (o: LogObject) => stderr.write(plainLine(reverse[o.type] ?? "info", String(o.args[0]), style, o.date)) }],
     });
   }
@@ -167,9 +191,19 @@ function emit(kind: Kind, msg: string): void {
 }
 
 export const log = {
-  error(msg: string): void { emit("error", msg); },
-  warn(msg: string): void { emit("warn", msg); },
-  info(msg: string): void { emit("info", msg); },
-  verbose(msg: string): void { emit("verbose", msg); },
-  debug(msg: string): void { emit("debug", msg); },
+  error(msg: string): void {
+    emit("error", msg);
+  },
+  warn(msg: string): void {
+    emit("warn", msg);
+  },
+  info(msg: string): void {
+    emit("info", msg);
+  },
+  verbose(msg: string): void {
+    emit("verbose", msg);
+  },
+  debug(msg: string): void {
+    emit("debug", msg);
+  },
 };

@@ -113,9 +113,11 @@ async function main(argvIn: string[]): Promise<number> {
   }
   if (subs && !subName) {
     const list = Object.keys(subs).join("|");
-    log.error(rest[0] === undefined || rest[0].startsWith("-")
-      ? `missing COMMAND: dhcptool ${name} ${list} …`
-      : `unknown command "${name} ${escapeText(rest[0])}": dhcptool ${name} ${list}`);
+    log.error(
+      rest[0] === undefined || rest[0].startsWith("-")
+        ? `missing COMMAND: dhcptool ${name} ${list} …`
+        : `unknown command "${name} ${escapeText(rest[0])}": dhcptool ${name} ${list}`,
+    );
     return EXIT.usage;
   }
   try {
@@ -141,8 +143,21 @@ async function helpPage(name: string, cmd: CommandDef, subName: string | null, t
     return renderHelp({ command: name, description: meta(cmd).description ?? "", args: {}, subcommands: list, text }, helpWidth());
   }
   // A subcommand: the examples that use it, without the rest of the parent's page.
-  const own = subName ? `\nExamples:\n${text.split("\n").filter((l) => l.includes(`${name} ${subName}`)).join("\n")}` : text;
-  return renderHelp({ command: subName ? `${name} ${subName}` : name, description: meta(target).description ?? "", args: (target.args ?? {}) as Record<string, object>, text: own }, helpWidth());
+  const own = subName
+    ? `\nExamples:\n${text
+        .split("\n")
+        .filter((l) => l.includes(`${name} ${subName}`))
+        .join("\n")}`
+    : text;
+  return renderHelp(
+    {
+      command: subName ? `${name} ${subName}` : name,
+      description: meta(target).description ?? "",
+      args: (target.args ?? {}) as Record<string, object>,
+      text: own,
+    },
+    helpWidth(),
+  );
 }
 
 function report(err: unknown, verbose: boolean): number {

@@ -46,7 +46,12 @@ class FdWriter {
   dropped = 0;
 
   /** immediate: each write goes out now (logs, a status line: few, and their order with the results matters). */
-  constructor(readonly fd: number, readonly limit: number, readonly immediate: boolean, readonly onClosed: () => void) {
+  constructor(
+    readonly fd: number,
+    readonly limit: number,
+    readonly immediate: boolean,
+    readonly onClosed: () => void,
+  ) {
     this.#out = fd;
   }
 
@@ -192,8 +197,16 @@ class FdWriter {
     let timer: Timer | undefined;
     const keepAlive = setInterval(() => this.#drain(), RETRY_MAX_MS);
     await Promise.race([
-      new Promise<void>((resolve) => { this.#waiters.push(resolve); }),
-      ...(deadlineMs === undefined ? [] : [new Promise<void>((resolve) => { timer = setTimeout(resolve, deadlineMs); })]),
+      new Promise<void>((resolve) => {
+        this.#waiters.push(resolve);
+      }),
+      ...(deadlineMs === undefined
+        ? []
+        : [
+            new Promise<void>((resolve) => {
+              timer = setTimeout(resolve, deadlineMs);
+            }),
+          ]),
     ]);
     clearInterval(keepAlive);
     clearTimeout(timer);
@@ -203,7 +216,12 @@ class FdWriter {
   }
 
   close(): void {
-    if (this.#out !== this.fd) try { closeSync(this.#out); } catch { /* already gone */ }
+    if (this.#out !== this.fd)
+      try {
+        closeSync(this.#out);
+      } catch {
+        /* already gone */
+      }
   }
 }
 

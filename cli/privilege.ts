@@ -31,12 +31,21 @@ export const userArg = {
 } as const;
 
 /** A user to become; `why` says how it was chosen when no --user named it (for -v). */
-export interface Account { name: string; uid: number; gid: number; why?: string }
+export interface Account {
+  name: string;
+  uid: number;
+  gid: number;
+  why?: string;
+}
 
 /** A user from passwd (name or numeric uid), or null when it has none. */
 export function findUser(name: string, passwd = "/etc/passwd"): Account | null {
   let text: string;
-  try { text = readFileSync(passwd, "utf8"); } catch (err) { throw new UserError(`cannot read ${passwd} to find user "${name}": ${(err as Error).message}`); }
+  try {
+    text = readFileSync(passwd, "utf8");
+  } catch (err) {
+    throw new UserError(`cannot read ${passwd} to find user "${name}": ${(err as Error).message}`);
+  }
   for (const line of text.split("\n")) {
     const f = line.split(":"); // name:password:uid:gid:gecos:home:shell
     if (f.length !== 7 || !/^\d+$/.test(f[2]) || !/^\d+$/.test(f[3])) continue;
@@ -86,7 +95,9 @@ export async function dropAfterOpen(account: Account | null, keep: readonly Capa
   }
   const { dropPrivileges } = await import("../native/privilege.ts");
   const r = dropPrivileges(account.uid, account.gid, keep);
-  log.verbose(`${what}: now uid ${r.uid} gid ${r.gid} (${account.why ? `${account.name}, ${account.why}` : account.name}), capabilities kept: ${r.kept.length ? r.kept.map((c) => "cap_" + c).join(", ") : "none"} (checked in /proc/self/status, ${r.threads} threads)`);
+  log.verbose(
+    `${what}: now uid ${r.uid} gid ${r.gid} (${account.why ? `${account.name}, ${account.why}` : account.name}), capabilities kept: ${r.kept.length ? r.kept.map((c) => "cap_" + c).join(", ") : "none"} (checked in /proc/self/status, ${r.threads} threads)`,
+  );
 }
 
 /**

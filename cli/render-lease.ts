@@ -37,21 +37,25 @@ export function renderLeaseText(r: RequestResult): string {
     t.discoverToOfferMs !== null ? `discover→offer ${t.discoverToOfferMs.toFixed(1)} ms` : null,
     t.requestToAckMs !== null ? `request→ack ${t.requestToAckMs.toFixed(1)} ms` : null,
     `total ${t.totalMs.toFixed(1)} ms`,
-  ].filter(Boolean).join(", ");
-  return [
-    `bound ${l.address} from ${escapeText(l.serverId)} (${l.serverMac}) on ${escapeText(r.interface)}, mac ${r.mac}`,
-    `  mask      ${l.subnetMask ?? "-"}`,
-    `  routers   ${list(l.routers)}`,
-    `  routes    ${l.routes.length ? l.routes.map((x) => `${x.destination}/${x.prefix} via ${x.router}`).join(", ") : "-"}`,
-    `  dns       ${list(l.dns)}`,
-    `  domain    ${l.domain === null ? "-" : escapeText(l.domain)}`,
-    `  search    ${list(l.search)}`,
-    `  lease     ${leaseTimes(l)}`,
-    `  acquired  ${l.acquiredAt}`,
-    `  expires   ${l.expiresAt ?? "never"}`,
-    `  steps     ${steps}`,
-    ...(r.released ? ["  released  (DHCPRELEASE sent)"] : []),
-  ].join("\n") + "\n";
+  ]
+    .filter(Boolean)
+    .join(", ");
+  return (
+    [
+      `bound ${l.address} from ${escapeText(l.serverId)} (${l.serverMac}) on ${escapeText(r.interface)}, mac ${r.mac}`,
+      `  mask      ${l.subnetMask ?? "-"}`,
+      `  routers   ${list(l.routers)}`,
+      `  routes    ${l.routes.length ? l.routes.map((x) => `${x.destination}/${x.prefix} via ${x.router}`).join(", ") : "-"}`,
+      `  dns       ${list(l.dns)}`,
+      `  domain    ${l.domain === null ? "-" : escapeText(l.domain)}`,
+      `  search    ${list(l.search)}`,
+      `  lease     ${leaseTimes(l)}`,
+      `  acquired  ${l.acquiredAt}`,
+      `  expires   ${l.expiresAt ?? "never"}`,
+      `  steps     ${steps}`,
+      ...(r.released ? ["  released  (DHCPRELEASE sent)"] : []),
+    ].join("\n") + "\n"
+  );
 }
 
 /** What `lease show` reports per interface, from the daemon (its status) or from the stored file. */
@@ -59,9 +63,16 @@ export type Shown = Record<string, unknown> & { interface: string; source: "daem
 
 /** The daemon's counters in a line: "sent DISCOVER 1, REQUEST 3; received 4; dropped none". */
 function countersText(c: Record<string, unknown>): string {
-  const kv = (o: unknown) => (o && typeof o === "object" ? Object.entries(o).map(([k, v]) => `${k} ${String(v)}`).join(", ") : "") || "none";
-  return `sent ${kv(c.sent)}; received ${String(c.received ?? 0)}; dropped ${kv(c.dropped)}` +
-    (typeof c.hooksDropped === "number" && c.hooksDropped > 0 ? `; hooks not run ${c.hooksDropped}` : "");
+  const kv = (o: unknown) =>
+    (o && typeof o === "object"
+      ? Object.entries(o)
+          .map(([k, v]) => `${k} ${String(v)}`)
+          .join(", ")
+      : "") || "none";
+  return (
+    `sent ${kv(c.sent)}; received ${String(c.received ?? 0)}; dropped ${kv(c.dropped)}` +
+    (typeof c.hooksDropped === "number" && c.hooksDropped > 0 ? `; hooks not run ${c.hooksDropped}` : "")
+  );
 }
 
 function whenText(iso: string | null | undefined, now: number): string {
@@ -73,7 +84,8 @@ function whenText(iso: string | null | undefined, now: number): string {
 /** An interface's lease for a person: `lease show`, and the resident client's SIGUSR1 status. */
 export function renderShown(x: Shown, now = Date.now()): string {
   const l = x.lease;
-  const head = `${escapeText(x.interface)}  ${String(x.phase)}` +
+  const head =
+    `${escapeText(x.interface)}  ${String(x.phase)}` +
     (x.source === "daemon" ? ` since ${String(x.since)} (daemon pid ${String(x.pid)}${x.applied ? ", applied" : ""})` : ` (stored lease, no daemon running)`);
   if (!l) return head + "\n  no lease\n";
   const rows: [string, string][] = [

@@ -22,8 +22,15 @@ function value(field: FactChange["field"] | null, v: FactValue): string {
 }
 
 const FIELD_LABEL: Record<FactChange["field"], string> = {
-  subnetMask: "mask", routers: "routers", dns: "dns", domain: "domain", search: "search",
-  classlessRoutes: "routes(121)", leaseTime: "lease", sourceIp: "source ip", sourceMac: "source mac",
+  subnetMask: "mask",
+  routers: "routers",
+  dns: "dns",
+  domain: "domain",
+  search: "search",
+  classlessRoutes: "routes(121)",
+  leaseTime: "lease",
+  sourceIp: "source ip",
+  sourceMac: "source mac",
 };
 
 /** One event for a terminal, or null when it is shown only with --verbose. */
@@ -34,9 +41,14 @@ export function eventLine(e: ProbeEvent, now: number, verbose: boolean): string 
     case "server-back": {
       const parts = [
         e.event === "server-back" ? `back after ${e.absentProbes} probe(s) without an offer:` : "",
-        `from ${escapeText(e.sourceIp)} ${escapeText(e.sourceMac)}`, `mask ${value(null, e.subnetMask)}`,
-        `routers ${value(null, e.routers)}`, `dns ${value(null, e.dns)}`, `domain ${value(null, e.domain)}`,
-        `lease ${value("leaseTime", e.leaseTime)}`, `offered ${escapeText(e.offered)}`, `${e.latencyMs.toFixed(1)} ms`,
+        `from ${escapeText(e.sourceIp)} ${escapeText(e.sourceMac)}`,
+        `mask ${value(null, e.subnetMask)}`,
+        `routers ${value(null, e.routers)}`,
+        `dns ${value(null, e.dns)}`,
+        `domain ${value(null, e.domain)}`,
+        `lease ${value("leaseTime", e.leaseTime)}`,
+        `offered ${escapeText(e.offered)}`,
+        `${e.latencyMs.toFixed(1)} ms`,
       ].filter(Boolean);
       if (e.rogue) parts.push("ROGUE");
       return `${head(e.event)}  ${parts.join("  ")}\n`;
@@ -51,9 +63,12 @@ export function eventLine(e: ProbeEvent, now: number, verbose: boolean): string 
     }
     case "probe":
       if (!verbose) return null;
-      return `${stamp(now)}  ${"probe".padEnd(15)}  #${e.probe}  ` + (e.error !== undefined
-        ? `failed: ${escapeText(e.error)}\n`
-        : `${e.offers} offer(s), ${e.servers} server(s) present${e.rogue ? `, ${e.rogue} rogue` : ""}, ${e.durationMs} ms\n`);
+      return (
+        `${stamp(now)}  ${"probe".padEnd(15)}  #${e.probe}  ` +
+        (e.error !== undefined
+          ? `failed: ${escapeText(e.error)}\n`
+          : `${e.offers} offer(s), ${e.servers} server(s) present${e.rogue ? `, ${e.rogue} rogue` : ""}, ${e.durationMs} ms\n`)
+      );
   }
 }
 
@@ -63,25 +78,40 @@ export function eventJson(e: ProbeEvent | ProbeRunSummary | { event: string; [k:
   if (e.event === "server-vanished") fields.lastSeen = new Date((e as { lastSeen: number }).lastSeen).toISOString();
   if (e.event === "summary" || e.event === "stats") {
     fields.servers = (e as ProbeRunSummary).servers.map((s) => ({
-      ...s, firstSeen: new Date(s.firstSeen).toISOString(), lastSeen: new Date(s.lastSeen).toISOString(),
+      ...s,
+      firstSeen: new Date(s.firstSeen).toISOString(),
+      lastSeen: new Date(s.lastSeen).toISOString(),
     }));
   }
   return safeJson(fields) + "\n";
 }
 
 function summaryText(s: ProbeRunSummary, now: number, final: boolean, wide: boolean): string {
-  const rogue = s.rogueServers.length
-    ? `; ROGUE: ${s.rogueServers.map(escapeText).join(", ")}${s.rogueServersTruncated ? ", …" : ""}`
-    : "; no rogue server";
-  let text = `${stamp(now)}  ${(final ? "summary" : "stats").padEnd(15)}  ${s.probes} probe(s)` +
-    (s.probesFailed ? ` (${s.probesFailed} failed)` : "") + `, ${s.serversSeen} server(s) seen` +
-    (s.serversForgotten ? ` (${s.serversForgotten} forgotten to stay bounded)` : "") + rogue + "\n";
+  const rogue = s.rogueServers.length ? `; ROGUE: ${s.rogueServers.map(escapeText).join(", ")}${s.rogueServersTruncated ? ", …" : ""}` : "; no rogue server";
+  let text =
+    `${stamp(now)}  ${(final ? "summary" : "stats").padEnd(15)}  ${s.probes} probe(s)` +
+    (s.probesFailed ? ` (${s.probesFailed} failed)` : "") +
+    `, ${s.serversSeen} server(s) seen` +
+    (s.serversForgotten ? ` (${s.serversForgotten} forgotten to stay bounded)` : "") +
+    rogue +
+    "\n";
   if (s.servers.length) {
     const rows = s.servers.map((v) => [
-      escapeText(v.server), v.status, String(v.probesSeen), stamp(v.firstSeen), stamp(v.lastSeen), v.rogue ? paint(1, "red", "ROGUE") : "",
+      escapeText(v.server),
+      v.status,
+      String(v.probesSeen),
+      stamp(v.firstSeen),
+      stamp(v.lastSeen),
+      v.rogue ? paint(1, "red", "ROGUE") : "",
     ]);
-    const columns = [{ header: "SERVER" }, { header: "STATUS" }, { header: "PROBES", align: "right" as const },
-      { header: "FIRST SEEN", drop: 1 }, { header: "LAST SEEN" }, { header: "" }];
+    const columns = [
+      { header: "SERVER" },
+      { header: "STATUS" },
+      { header: "PROBES", align: "right" as const },
+      { header: "FIRST SEEN", drop: 1 },
+      { header: "LAST SEEN" },
+      { header: "" },
+    ];
     text += renderTable(columns, rows, { width: outputWidth(1), wide }).text;
   }
   return text;
@@ -101,7 +131,9 @@ export function probePrinter(json: boolean, verbose: boolean, wide = false, seve
     events(events: ProbeEvent[], now: number, iface: string) {
       for (const e of events) {
         if (e.event === "rogue") {
-          log.warn(`rogue DHCP server${several ? ` on ${escapeText(iface)}` : ""}: ${escapeText(e.server)} (${escapeText(e.sourceMac)}) is not in --allow-server`);
+          log.warn(
+            `rogue DHCP server${several ? ` on ${escapeText(iface)}` : ""}: ${escapeText(e.server)} (${escapeText(e.sourceMac)}) is not in --allow-server`,
+          );
         }
         const line = json ? eventJson(tagged(e, iface), now) : eventLine(e, now, verbose);
         if (line !== null) print(json ? line : prefix(iface, line));

@@ -84,15 +84,23 @@ export function renderTable(columns: Column[], rows: Cell[][], opts: { width: nu
   const config: TableUserConfig = {
     border: getBorderCharacters("void"),
     drawHorizontalLine: () => false,
-    columns: keep.map((i, k): ColumnUserConfig => ({
-      alignment: columns[i].align ?? "left", width: ws[k], wrapWord: true,
-      paddingLeft: 0, paddingRight: k === keep.length - 1 ? 0 : GAP,
-    })),
+    columns: keep.map(
+      (i, k): ColumnUserConfig => ({
+        alignment: columns[i].align ?? "left",
+        width: ws[k],
+        wrapWord: true,
+        paddingLeft: 0,
+        paddingRight: k === keep.length - 1 ? 0 : GAP,
+      }),
+    ),
   };
   // A table whose headers are all empty is a list of key/value rows: no header line.
   const headed = columns.some((c) => c.header !== "");
   const data = [...(headed ? [keep.map((i) => columns[i].header)] : []), ...text.map((r) => keep.map((i) => r[i]))];
-  const out = table(data, config).split("\n").map((l) => l.trimEnd()).filter((l, i, all) => l !== "" || i < all.length - 1);
+  const out = table(data, config)
+    .split("\n")
+    .map((l) => l.trimEnd())
+    .filter((l, i, all) => l !== "" || i < all.length - 1);
   return { text: out.join("\n") + "\n", hidden: columns.filter((_, i) => !keep.includes(i)).map((c) => c.header), shortened };
 }
 

@@ -20,11 +20,14 @@ function optionText(p: SeenPacket, code: number): string | null {
 
 /** The one-line view of a packet for a terminal. */
 export function packetLine(p: SeenPacket, e: PacketEvent, verbose: boolean): string {
-  const m = p.message, f = p.frame;
+  const m = p.message,
+    f = p.frame;
   const type = m.messageType ?? (m.op === 1 ? "BOOTREQUEST" : "BOOTREPLY");
   const parts = [timeOfDay(p.timeUs), type === "NAK" ? paint(1, "red", type.padEnd(8)) : type.padEnd(8), m.xid, m.chaddr, `${f.srcIp} > ${f.dstIp}`];
   if (p.iface !== undefined) parts.unshift(escapeText(p.iface));
-  const kv = (k: string, v: string | null) => { if (v !== null) parts.push(`${k}=${v}`); };
+  const kv = (k: string, v: string | null) => {
+    if (v !== null) parts.push(`${k}=${v}`);
+  };
   kv("vlan", f.vlan ? f.vlan.join("/") : null); // outer/inner
   if (m.bootp) parts.push("BOOTP");
   if (f.ipChecksum === "zero") parts.push("ip-checksum=0");
@@ -54,43 +57,84 @@ export function packetLine(p: SeenPacket, e: PacketEvent, verbose: boolean): str
 }
 
 /** ISO time of a packet; packets of one millisecond (a hundred at 100k/s) share the string. */
-let isoMs = Number.NaN, isoText = "";
+let isoMs = Number.NaN,
+  isoText = "";
 function isoTime(timeUs: number): string {
   const ms = Math.floor(timeUs / 1000);
-  if (ms !== isoMs) { isoMs = ms; isoText = new Date(ms).toISOString(); }
+  if (ms !== isoMs) {
+    isoMs = ms;
+    isoText = new Date(ms).toISOString();
+  }
   return isoText;
 }
 
 export function packetJson(p: SeenPacket, e: PacketEvent): string {
-  return safeJson({
-    event: "packet", time: isoTime(p.timeUs), timeUs: p.timeUs,
-    ...(p.iface !== undefined ? { interface: p.iface } : {}),
-    conversation: e.conversation, latencyMs: e.latencyMs, server: e.server, rogue: e.rogue,
-    frame: p.frame, message: p.message, // options carry hex only with --verbose
-  }) + "\n";
+  return (
+    safeJson({
+      event: "packet",
+      time: isoTime(p.timeUs),
+      timeUs: p.timeUs,
+      ...(p.iface !== undefined ? { interface: p.iface } : {}),
+      conversation: e.conversation,
+      latencyMs: e.latencyMs,
+      server: e.server,
+      rogue: e.rogue,
+      frame: p.frame,
+      message: p.message, // options carry hex only with --verbose
+    }) + "\n"
+  );
 }
 
 /** "not-ipv4 2, 80211-protected 1": why packets were not DHCP, most frequent first. */
 function reasonList(reasons: Map<string, number>): string {
-  return [...reasons].sort((a, b) => b[1] - a[1]).map(([r, n]) => `${r} ${n}`).join(", ");
+  return [...reasons]
+    .sort((a, b) => b[1] - a[1])
+    .map(([r, n]) => `${r} ${n}`)
+    .join(", ");
 }
 
 export function summaryText(s: Summary, decodeErrors: number, reasons: Map<string, number>, kernelDrops: number | null, wide: boolean): string {
   const c = s.conversations;
   // Every exchange is in one count: the parts add up to the total (the rarer ones shown when there are any).
-  const rare = ([["offered only", c.offered], ["released", c.released], ["declined", c.declined], ["begun before the capture", c.other]] as const)
-    .filter(([, k]) => k > 0).map(([what, k]) => `, ${k} ${what}`).join("");
-  const lines = [`${s.packets} DHCP packet(s), ${c.total} exchange(s): ${c.acked} acked, ${c.naked} NAKed, ` +
-    `${c.unanswered} unanswered${rare}, ${c.open} still open` +
-    (decodeErrors ? `; ${decodeErrors} packet(s) not decodable (${reasonList(reasons)})` : "") + (kernelDrops ? `; ${kernelDrops} dropped by the kernel` : "")];
+  const rare = (
+    [
+      ["offered only", c.offered],
+      ["released", c.released],
+      ["declined", c.declined],
+      ["begun before the capture", c.other],
+    ] as const
+  )
+    .filter(([, k]) => k > 0)
+    .map(([what, k]) => `, ${k} ${what}`)
+    .join("");
+  const lines = [
+    `${s.packets} DHCP packet(s), ${c.total} exchange(s): ${c.acked} acked, ${c.naked} NAKed, ` +
+      `${c.unanswered} unanswered${rare}, ${c.open} still open` +
+      (decodeErrors ? `; ${decodeErrors} packet(s) not decodable (${reasonList(reasons)})` : "") +
+      (kernelDrops ? `; ${kernelDrops} dropped by the kernel` : ""),
+  ];
   const fit = { width: outputWidth(1), wide };
   const n = (header: string) => ({ header, align: "right" as const });
   if (s.servers.length) {
     const ms = (x: number | null) => (x === null ? "-" : x.toFixed(2));
-    const rows = s.servers.map((v) => [escapeText(v.server), v.mac ?? "-", String(v.offers), String(v.acks), String(v.naks),
-      ms(v.latency.p50), ms(v.latency.p95), ms(v.latency.max), v.rogue ? paint(1, "red", "ROGUE") : ""]);
-    lines.push(renderTable([{ header: "SERVER" }, { header: "MAC", drop: 1 }, n("OFFERS"), n("ACKS"), n("NAKS"), n("P50 MS"), n("P95 MS"), n("MAX MS"), { header: "" }],
-      rows, fit).text.trimEnd());
+    const rows = s.servers.map((v) => [
+      escapeText(v.server),
+      v.mac ?? "-",
+      String(v.offers),
+      String(v.acks),
+      String(v.naks),
+      ms(v.latency.p50),
+      ms(v.latency.p95),
+      ms(v.latency.max),
+      v.rogue ? paint(1, "red", "ROGUE") : "",
+    ]);
+    lines.push(
+      renderTable(
+        [{ header: "SERVER" }, { header: "MAC", drop: 1 }, n("OFFERS"), n("ACKS"), n("NAKS"), n("P50 MS"), n("P95 MS"), n("MAX MS"), { header: "" }],
+        rows,
+        fit,
+      ).text.trimEnd(),
+    );
   }
   if (s.clients.length) {
     // each client's address with the server that gave it, then the other offers of its latest exchange
@@ -98,7 +142,9 @@ export function summaryText(s: Summary, decodeErrors: number, reasons: Map<strin
       [c.client, c.outcome === "naked" ? paint(1, "red", c.outcome) : c.outcome, c.address ?? "-", escapeText(c.server ?? "-"), String(c.exchanges)],
       ...c.offers.filter((x) => x.address !== c.address || x.server !== c.server).map((x) => ["", "offered", x.address, escapeText(x.server), ""]),
     ]);
-    lines.push(renderTable([{ header: "CLIENT" }, { header: "OUTCOME" }, { header: "ADDRESS" }, { header: "SERVER" }, n("EXCHANGES")], rows, fit).text.trimEnd());
+    lines.push(
+      renderTable([{ header: "CLIENT" }, { header: "OUTCOME" }, { header: "ADDRESS" }, { header: "SERVER" }, n("EXCHANGES")], rows, fit).text.trimEnd(),
+    );
   }
   if (s.rogueServers.length) lines.push(`ROGUE servers: ${s.rogueServers.map(escapeText).join(", ")}`);
   return lines.join("\n") + "\n";

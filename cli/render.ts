@@ -12,8 +12,18 @@ import { isSubOptionList, subOptionsText } from "../core/vendor-options.ts";
 
 /** 3150 → "52m30s", 3600 → "1h", 90061 → "1d1h1m1s". */
 function compactDuration(s: number): string {
-  const parts: [number, string][] = [[Math.floor(s / 86400), "d"], [Math.floor((s % 86400) / 3600), "h"], [Math.floor((s % 3600) / 60), "m"], [s % 60, "s"]];
-  return parts.filter(([n]) => n > 0).map(([n, u]) => `${n}${u}`).join("") || "0s";
+  const parts: [number, string][] = [
+    [Math.floor(s / 86400), "d"],
+    [Math.floor((s % 86400) / 3600), "h"],
+    [Math.floor((s % 3600) / 60), "m"],
+    [s % 60, "s"],
+  ];
+  return (
+    parts
+      .filter(([n]) => n > 0)
+      .map(([n, u]) => `${n}${u}`)
+      .join("") || "0s"
+  );
 }
 
 /**
@@ -46,14 +56,21 @@ function formatValue(x: unknown): string {
     if ("destination" in o && "prefix" in o) return `${o.destination}/${o.prefix} via ${o.router}`;
     if ("code" in o && "hex" in o) return `${o.code}:${o.hex}`;
     if ("enterprise" in o) return `enterprise ${o.enterprise}: ${o.hex}`;
-    return Object.entries(o).map(([k, val]) => `${k}=${formatValue(val)}`).join(" ");
+    return Object.entries(o)
+      .map(([k, val]) => `${k}=${formatValue(val)}`)
+      .join(" ");
   }
   return "";
 }
 
 const OFFER_COLUMNS: Column[] = [
-  { header: "SERVER" }, { header: "MAC", drop: 1 }, { header: "OFFERED" }, { header: "MASK", drop: 2 },
-  { header: "ROUTER", list: true }, { header: "DNS", list: true, drop: 3 }, { header: "LEASE", align: "right" },
+  { header: "SERVER" },
+  { header: "MAC", drop: 1 },
+  { header: "OFFERED" },
+  { header: "MASK", drop: 2 },
+  { header: "ROUTER", list: true },
+  { header: "DNS", list: true, drop: 3 },
+  { header: "LEASE", align: "right" },
   { header: "MS", align: "right" },
 ];
 
@@ -67,8 +84,14 @@ export function renderOfferTable(offers: Offer[], showRogue: boolean, fit: { wid
   const rows = offers.map((o, i) => {
     const row: Cell[] = [
       ...(ifaces ? [escapeText(ifaces[i] ?? "")] : []),
-      escapeText(o.serverId ?? o.sourceIp), o.sourceMac, o.yiaddr, o.subnetMask ?? "-",
-      o.routers.map(escapeText), o.dns.map(escapeText), formatDuration(o.leaseTime), o.latencyMs.toFixed(1),
+      escapeText(o.serverId ?? o.sourceIp),
+      o.sourceMac,
+      o.yiaddr,
+      o.subnetMask ?? "-",
+      o.routers.map(escapeText),
+      o.dns.map(escapeText),
+      formatDuration(o.leaseTime),
+      o.latencyMs.toFixed(1),
     ];
     if (showRogue) row.push(o.rogue ? paint(1, "red", "ROGUE") : "ok");
     return row;
@@ -97,10 +120,12 @@ export function renderPacket(p: PacketView, kind: InputKind): string {
   if (p.frame) {
     const f = p.frame;
     const macs = f.srcMac || f.dstMac ? `  ${f.srcMac ?? "?"} -> ${f.dstMac ?? "?"}` : "";
-    head.push(`${f.srcIp}:${f.srcPort} -> ${f.dstIp}:${f.dstPort}${macs}` +
-      (f.vlan ? `  vlan ${f.vlan.join("/")}` : "") +
-      (f.ipChecksum === "zero" ? "  (IPv4 header checksum 0: captured before the NIC filled it in)" : "") +
-      (f.udpChecksum === "bad" ? "  (UDP checksum not valid: offloaded, or corrupt)" : ""));
+    head.push(
+      `${f.srcIp}:${f.srcPort} -> ${f.dstIp}:${f.dstPort}${macs}` +
+        (f.vlan ? `  vlan ${f.vlan.join("/")}` : "") +
+        (f.ipChecksum === "zero" ? "  (IPv4 header checksum 0: captured before the NIC filled it in)" : "") +
+        (f.udpChecksum === "bad" ? "  (UDP checksum not valid: offloaded, or corrupt)" : ""),
+    );
   }
   if (head.length) lines.push(head.join("  "));
   if (p.error !== undefined) {

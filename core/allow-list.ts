@@ -3,7 +3,10 @@
 
 import { macToString, parseIp, parseMac } from "./bytes.ts";
 
-export interface AllowList { ips: Set<string>; macs: Set<string> }
+export interface AllowList {
+  ips: Set<string>;
+  macs: Set<string>;
+}
 
 /** Parses --allow-server values (IP or MAC, comma or space separated); null marks a bad entry. */
 export function parseAllowList(values: string[]): { list: AllowList; bad: string[] } {
@@ -21,9 +24,12 @@ export function parseAllowList(values: string[]): { list: AllowList; bad: string
 }
 
 /** A server as a reply shows it: its id (option 54) when it gave one, the frame's source. */
-export interface ServerSeen { serverId: string | null; sourceIp: string; sourceMac: string }
+export interface ServerSeen {
+  serverId: string | null;
+  sourceIp: string;
+  sourceMac: string;
+}
 
 export function isAllowed(list: AllowList, server: ServerSeen): boolean {
-  return (server.serverId !== null && list.ips.has(server.serverId)) ||
-    list.ips.has(server.sourceIp) || list.macs.has(server.sourceMac);
+  return (server.serverId !== null && list.ips.has(server.serverId)) || list.ips.has(server.sourceIp) || list.macs.has(server.sourceMac);
 }

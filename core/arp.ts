@@ -10,7 +10,8 @@ export const ETHERTYPE_ARP = 0x0806;
 const ARP_LEN = 28;
 const HTYPE_ETHERNET = 1;
 const PTYPE_IPV4 = 0x0800;
-const OP_REQUEST = 1, OP_REPLY = 2;
+const OP_REQUEST = 1,
+  OP_REPLY = 2;
 
 export interface ArpRequest {
   senderMac: Uint8Array;

@@ -31,7 +31,10 @@ export function ipFromBytes(b: Uint8Array, off: number): string {
  * built and every frame framed converts a handful of addresses, thousands a second under load.
  */
 export function parseIp(text: string): number | null {
-  let v = 0, part = 0, digits = 0, dots = 0;
+  let v = 0,
+    part = 0,
+    digits = 0,
+    dots = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c >= 48 && c <= 57) {
@@ -115,8 +118,7 @@ export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
 // Node's Buffer (a global in Bun too, no IO) has a native ISO-8859-1 decoder that works on
 // any Uint8Array. TextDecoder("latin1") is not one: by WHATWG it is windows-1252, which
 // would turn 0x80-0x9f into other characters and hide C1 controls from the escaper.
-const nativeLatin1 = (globalThis as { Buffer?: { prototype: { latin1Slice?: (s: number, e: number) => string } } })
-  .Buffer?.prototype.latin1Slice;
+const nativeLatin1 = (globalThis as { Buffer?: { prototype: { latin1Slice?: (s: number, e: number) => string } } }).Buffer?.prototype.latin1Slice;
 
 /** Latin-1 decode of b[start, end): one char per byte, so nothing is lost and escaping sees every byte. */
 export function latin1(b: Uint8Array, start = 0, end = b.length): string {

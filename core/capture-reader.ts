@@ -9,8 +9,17 @@
 // Formats: draft-ietf-opsawg-pcap (libpcap), draft-ietf-opsawg-pcapng (pcapng).
 
 import {
-  describeStart, effectiveSnaplen, issue, MAGIC_MICROS, MAGIC_NANOS, PCAP_HEADER_LEN, PCAP_MAX_SNAPLEN,
-  PCAP_RECORD_HEADER_LEN, PCAPNG_SHB, type PcapIssue, type PcapPacket,
+  describeStart,
+  effectiveSnaplen,
+  issue,
+  MAGIC_MICROS,
+  MAGIC_NANOS,
+  PCAP_HEADER_LEN,
+  PCAP_MAX_SNAPLEN,
+  PCAP_RECORD_HEADER_LEN,
+  PCAPNG_SHB,
+  type PcapIssue,
+  type PcapPacket,
 } from "./capture-types.ts";
 import { blockHead, checkTrailer, isReadBlock, MAX_BLOCK_LEN, newPcapngState, readBlock, type BlockHead, type PcapngState } from "./pcapng.ts";
 
@@ -158,24 +167,39 @@ export class CaptureReader {
   /** Out of input: wait for more, or at the end say what was cut short. */
   private starved(): null {
     if (!this.eof) return null;
-    const have = this.heldLen, st = this.state;
-    const fail = (w: PcapIssue) => { this.fail(w); return null; };
+    const have = this.heldLen,
+      st = this.state;
+    const fail = (w: PcapIssue) => {
+      this.fail(w);
+      return null;
+    };
     switch (st.s) {
-      case "magic": return fail(issue("short", 0, `${have} bytes, too few for a capture file's magic number`));
-      case "pcap-header": return fail(issue("truncated-header", have, `the file ends after ${have} of the ${PCAP_HEADER_LEN}-byte pcap header`));
+      case "magic":
+        return fail(issue("short", 0, `${have} bytes, too few for a capture file's magic number`));
+      case "pcap-header":
+        return fail(issue("truncated-header", have, `the file ends after ${have} of the ${PCAP_HEADER_LEN}-byte pcap header`));
       case "record-head":
         if (have === 0) break;
         return fail(issue("truncated-record", this.offset, `truncated file: record ${this.packets} has ${have} of its ${PCAP_RECORD_HEADER_LEN} header bytes`));
-      case "record": return fail(issue("truncated-record", this.offset, `truncated file: record ${this.packets} has ${have - PCAP_RECORD_HEADER_LEN} of its ${st.capLen} bytes`));
+      case "record":
+        return fail(
+          issue("truncated-record", this.offset, `truncated file: record ${this.packets} has ${have - PCAP_RECORD_HEADER_LEN} of its ${st.capLen} bytes`),
+        );
       case "block-head":
         if (have === 0 && this.offset > 0) break;
         if (this.offset === 0) return fail(issue("truncated-header", have, `the file ends after ${have} bytes of the first pcapng block`));
         return fail(issue("truncated-block", this.offset, `truncated file: ${have} bytes left, a pcapng block takes at least 12`));
-      case "block": case "trailer": {
+      case "block":
+      case "trailer": {
         const start = st.s === "block" ? this.offset : st.start;
         const got = st.s === "block" ? have : this.offset - st.start + have;
-        return fail(issue(start === 0 ? "truncated-header" : "truncated-block", start,
-          `truncated file: block type ${st.head.type} claims ${st.head.length} bytes, ${got} are left`));
+        return fail(
+          issue(
+            start === 0 ? "truncated-header" : "truncated-block",
+            start,
+            `truncated file: block type ${st.head.type} claims ${st.head.length} bytes, ${got} are left`,
+          ),
+        );
       }
     }
     this.state = { s: "stopped" };
@@ -185,12 +209,18 @@ export class CaptureReader {
   private step(b: Uint8Array): Step {
     const st = this.state;
     switch (st.s) {
-      case "magic": return this.readMagic(b);
-      case "pcap-header": return this.readPcapHeader(b);
-      case "record-head": return this.readRecordHead(b);
-      case "record": return this.readRecord(b, st.capLen);
-      case "block-head": return this.readBlockHead(b);
-      case "block": return this.readWholeBlock(b, st.head);
+      case "magic":
+        return this.readMagic(b);
+      case "pcap-header":
+        return this.readPcapHeader(b);
+      case "record-head":
+        return this.readRecordHead(b);
+      case "record":
+        return this.readRecord(b, st.capLen);
+      case "block-head":
+        return this.readBlockHead(b);
+      case "block":
+        return this.readWholeBlock(b, st.head);
       case "trailer": {
         if (!this.needs(b, 4)) return "need";
         const bad = checkTrailer(this.ng, st.head, b, st.start);
@@ -198,7 +228,8 @@ export class CaptureReader {
         this.state = { s: "block-head" };
         return { consumed: 4 };
       }
-      case "stopped": return { consumed: 0 };
+      case "stopped":
+        return { consumed: 0 };
     }
   }
 
@@ -230,7 +261,8 @@ export class CaptureReader {
 
   private readPcapHeader(b: Uint8Array): Step {
     if (!this.needs(b, PCAP_HEADER_LEN)) return "need";
-    const dv = new DataView(b.buffer, b.byteOffset, PCAP_HEADER_LEN), le = this.le;
+    const dv = new DataView(b.buffer, b.byteOffset, PCAP_HEADER_LEN),
+      le = this.le;
     const major = dv.getUint16(4, le);
     if (major !== 2) return this.fail(issue("bad-version", 4, `pcap version ${major}.${dv.getUint16(6, le)}, only 2.x is read`));
     this.snaplen = effectiveSnaplen(dv.getUint32(16, le));
@@ -254,8 +286,10 @@ export class CaptureReader {
   private readRecord(b: Uint8Array, capLen: number): Step {
     const size = PCAP_RECORD_HEADER_LEN + capLen;
     if (!this.needs(b, size)) return "need";
-    const dv = new DataView(b.buffer, b.byteOffset, PCAP_RECORD_HEADER_LEN), le = this.le;
-    const seconds = dv.getUint32(0, le), fraction = dv.getUint32(4, le);
+    const dv = new DataView(b.buffer, b.byteOffset, PCAP_RECORD_HEADER_LEN),
+      le = this.le;
+    const seconds = dv.getUint32(0, le),
+      fraction = dv.getUint32(4, le);
     this.state = { s: "record-head" };
     return {
       consumed: size,
@@ -274,7 +308,9 @@ export class CaptureReader {
     if ("kind" in head) return this.fail(head);
     if (isReadBlock(head.type)) {
       if (head.length > MAX_BLOCK_LEN) {
-        return this.fail(issue("block-too-long", this.offset + 4, `block type ${head.type} claims ${head.length} bytes, over the ${MAX_BLOCK_LEN} a packet block can take`));
+        return this.fail(
+          issue("block-too-long", this.offset + 4, `block type ${head.type} claims ${head.length} bytes, over the ${MAX_BLOCK_LEN} a packet block can take`),
+        );
       }
       this.state = { s: "block", head };
       return { consumed: 0 };
@@ -292,8 +328,7 @@ export class CaptureReader {
   private readWholeBlock(b: Uint8Array, head: BlockHead): Step {
     if (!this.needs(b, head.length)) return "need";
     const at = this.offset;
-    const r = readBlock(this.ng, head, b.subarray(0, head.length), at,
-      (w) => this.warn({ ...w, reason: `packet ${this.packets}: ${w.reason}` }));
+    const r = readBlock(this.ng, head, b.subarray(0, head.length), at, (w) => this.warn({ ...w, reason: `packet ${this.packets}: ${w.reason}` }));
     if (r && "kind" in r) return this.fail(r);
     this.state = { s: "block-head" };
     return r ? { consumed: head.length, packet: r } : { consumed: head.length };

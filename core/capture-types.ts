@@ -12,21 +12,25 @@ export const PCAPNG_SHB = 0x0a0d0d0a; // a palindrome, so it reads the same in e
 export const MICROS_PER_SECOND = 1_000_000n;
 
 export type PcapIssueKind =
-  | "short"              // fewer bytes than a magic number
-  | "bad-magic"          // neither pcap nor pcapng (or a pcapng byte-order magic that is neither order)
-  | "bad-version"        // pcap major version not 2, pcapng major version not 1
-  | "truncated-header"   // the file ends inside the pcap global header or the first pcapng block
-  | "truncated-record"   // the file ends inside a record header or its data
-  | "record-too-long"    // a record larger than the snaplen or PCAP_MAX_SNAPLEN
-  | "truncated-block"    // the file ends inside a pcapng block
-  | "bad-block-length"   // a pcapng block length < 12, not a multiple of 4, or not repeated at its end
-  | "block-too-long"     // a pcapng block we would have to hold that is over MAX_BLOCK_LEN
-  | "bad-block"          // a pcapng block too short for its own fixed fields, or a broken option
-  | "unknown-interface"  // a pcapng packet naming an interface its section did not describe
-  | "bad-packet-length"  // a pcapng packet whose captured length overruns its block
-  | "bad-timestamp";     // a pcapng time before 1970 or past what a number (and a Date) holds: shown as 0
+  | "short" // fewer bytes than a magic number
+  | "bad-magic" // neither pcap nor pcapng (or a pcapng byte-order magic that is neither order)
+  | "bad-version" // pcap major version not 2, pcapng major version not 1
+  | "truncated-header" // the file ends inside the pcap global header or the first pcapng block
+  | "truncated-record" // the file ends inside a record header or its data
+  | "record-too-long" // a record larger than the snaplen or PCAP_MAX_SNAPLEN
+  | "truncated-block" // the file ends inside a pcapng block
+  | "bad-block-length" // a pcapng block length < 12, not a multiple of 4, or not repeated at its end
+  | "block-too-long" // a pcapng block we would have to hold that is over MAX_BLOCK_LEN
+  | "bad-block" // a pcapng block too short for its own fixed fields, or a broken option
+  | "unknown-interface" // a pcapng packet naming an interface its section did not describe
+  | "bad-packet-length" // a pcapng packet whose captured length overruns its block
+  | "bad-timestamp"; // a pcapng time before 1970 or past what a number (and a Date) holds: shown as 0
 
-export interface PcapIssue { kind: PcapIssueKind; offset: number; reason: string }
+export interface PcapIssue {
+  kind: PcapIssueKind;
+  offset: number;
+  reason: string;
+}
 
 export const issue = (kind: PcapIssueKind, offset: number, reason: string): PcapIssue => ({ kind, offset, reason });
 

@@ -126,7 +126,12 @@ export const BROADCAST_DESTINATION: Destination = { mac: BROADCAST_MAC, ip: "255
 
 export function frameClientMessage(srcMac: Uint8Array, dhcp: Uint8Array, to: Destination = BROADCAST_DESTINATION): Uint8Array {
   return buildUdpFrame({
-    srcMac, dstMac: to.mac, srcIp: to.srcIp, dstIp: to.ip,
-    srcPort: to.srcPort ?? DHCP_CLIENT_PORT, dstPort: DHCP_SERVER_PORT, payload: dhcp,
+    srcMac,
+    dstMac: to.mac,
+    srcIp: to.srcIp,
+    dstIp: to.ip,
+    srcPort: to.srcPort ?? DHCP_CLIENT_PORT,
+    dstPort: DHCP_SERVER_PORT,
+    payload: dhcp,
   });
 }

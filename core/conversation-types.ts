@@ -38,7 +38,10 @@ export interface Conversation {
 }
 
 /** An address and the server that offered (or acked) it. */
-export interface AddressOffer { address: string; server: string }
+export interface AddressOffer {
+  address: string;
+  server: string;
+}
 
 export interface PacketEvent {
   conversation: number;
@@ -52,7 +55,14 @@ export interface PacketEvent {
   alert?: Alert;
 }
 
-export interface Alert { kind: "rogue-server"; server: string; mac: string | null; firstSeenUs: number; messageType: string; client: string }
+export interface Alert {
+  kind: "rogue-server";
+  server: string;
+  mac: string | null;
+  firstSeenUs: number;
+  messageType: string;
+  client: string;
+}
 
 export interface ServerStats {
   server: string;
@@ -67,7 +77,12 @@ export interface ServerStats {
 
 /** Per client, its latest exchange: the outcome, the address with the server that gave it, every offer. */
 export interface ClientStats {
-  client: string; outcome: Outcome; address: string | null; server: string | null; offers: AddressOffer[]; exchanges: number;
+  client: string;
+  outcome: Outcome;
+  address: string | null;
+  server: string | null;
+  offers: AddressOffer[];
+  exchanges: number;
 }
 
 /**
@@ -77,8 +92,16 @@ export interface ClientStats {
  * other: replies with no client message seen (the capture began mid-exchange).
  */
 export interface ExchangeCounts {
-  total: number; acked: number; naked: number; offered: number; unanswered: number; released: number; declined: number;
-  other: number; open: number; evicted: number;
+  total: number;
+  acked: number;
+  naked: number;
+  offered: number;
+  unanswered: number;
+  released: number;
+  declined: number;
+  other: number;
+  open: number;
+  evicted: number;
 }
 
 export interface Summary {
@@ -95,4 +118,9 @@ export interface Summary {
 export type ClosedCounts = Omit<ExchangeCounts, "open">;
 
 /** A server as a metrics scrape sees it: no percentiles (summary() sorts for those); mac "" where the link has none. */
-export interface ServerSeen { server: string; mac: string; rogue: boolean; lastSeenUs: number }
+export interface ServerSeen {
+  server: string;
+  mac: string;
+  rogue: boolean;
+  lastSeenUs: number;
+}

@@ -7,9 +7,36 @@
 import type { MessageView } from "./inspect.ts";
 import { isAllowed, type AllowList } from "./allow-list.ts";
 import { LruMap } from "./lru.ts";
-import type { SeenPacket, ConversationKind, Outcome, Conversation, PacketEvent, Alert, ServerStats, ClientStats, ExchangeCounts, Summary, ClosedCounts, ServerSeen } from "./conversation-types.ts";
+import type {
+  SeenPacket,
+  ConversationKind,
+  Outcome,
+  Conversation,
+  PacketEvent,
+  Alert,
+  ServerStats,
+  ClientStats,
+  ExchangeCounts,
+  Summary,
+  ClosedCounts,
+  ServerSeen,
+} from "./conversation-types.ts";
 
-export type { SeenPacket, ConversationKind, Outcome, Conversation, AddressOffer, PacketEvent, Alert, ServerStats, ClientStats, ExchangeCounts, Summary, ClosedCounts, ServerSeen } from "./conversation-types.ts";
+export type {
+  SeenPacket,
+  ConversationKind,
+  Outcome,
+  Conversation,
+  AddressOffer,
+  PacketEvent,
+  Alert,
+  ServerStats,
+  ClientStats,
+  ExchangeCounts,
+  Summary,
+  ClosedCounts,
+  ServerSeen,
+} from "./conversation-types.ts";
 
 /**
  * Alerts kept for the summary at most: a flood of fake rogue server ids (each forgotten and
@@ -32,12 +59,20 @@ export interface TrackerLimits {
 }
 
 export const DEFAULT_LIMITS: TrackerLimits = {
-  maxConversations: 4096, idleTimeoutMs: 10_000, maxServers: 256, maxClients: 4096, latencySamples: 1024,
+  maxConversations: 4096,
+  idleTimeoutMs: 10_000,
+  maxServers: 256,
+  maxClients: 4096,
+  latencySamples: 1024,
 };
 
 const CLIENT_TYPES = new Set(["DISCOVER", "REQUEST", "INFORM", "RELEASE", "DECLINE"]);
 
-interface ServerState { stats: ServerStats; samples: number[]; lastUs: number }
+interface ServerState {
+  stats: ServerStats;
+  samples: number[];
+  lastUs: number;
+}
 
 function percentile(sorted: number[], p: number): number | null {
   if (!sorted.length) return null;
@@ -62,7 +97,10 @@ export class ConversationTracker {
   /** Every alert raised, kept or not. */
   alertCount = 0;
 
-  constructor(private readonly allow: AllowList | null = null, limits: Partial<TrackerLimits> = {}) {
+  constructor(
+    private readonly allow: AllowList | null = null,
+    limits: Partial<TrackerLimits> = {},
+  ) {
     this.limits = { ...DEFAULT_LIMITS, ...limits };
   }
 
@@ -78,8 +116,20 @@ export class ConversationTracker {
     const fromClient = m.op === 1;
     if (!c) {
       c = {
-        id: this.nextId++, xid: m.xid, client: m.chaddr, kind: kindOf(type, m), startedUs: p.timeUs, lastUs: p.timeUs,
-        lastDiscoverUs: null, lastRequestUs: null, offers: [], steps: [], moreSteps: 0, outcome: "pending", server: null, address: null,
+        id: this.nextId++,
+        xid: m.xid,
+        client: m.chaddr,
+        kind: kindOf(type, m),
+        startedUs: p.timeUs,
+        lastUs: p.timeUs,
+        lastDiscoverUs: null,
+        lastRequestUs: null,
+        offers: [],
+        steps: [],
+        moreSteps: 0,
+        outcome: "pending",
+        server: null,
+        address: null,
       };
       this.conversations.set(key, c);
       if (this.conversations.size > this.limits.maxConversations) this.evictOldest();
@@ -111,7 +161,10 @@ export class ConversationTracker {
       if (c.outcome === "pending") c.outcome = "offered";
       if (c.offers.length < MAX_OFFERS) c.offers.push({ address: m.yiaddr, server });
       // Until an ACK says otherwise, the exchange's address is its first offer's, with that server.
-      if (c.address === null) { c.address = m.yiaddr; c.server = server; }
+      if (c.address === null) {
+        c.address = m.yiaddr;
+        c.server = server;
+      }
     }
     if (acks) {
       s.stats.acks++;
@@ -119,13 +172,22 @@ export class ConversationTracker {
       c.address = m.yiaddr !== "0.0.0.0" ? m.yiaddr : m.ciaddr;
       c.server = server;
     }
-    if (type === "NAK") { s.stats.naks++; c.outcome = "naked"; c.address = null; c.server = server; }
+    if (type === "NAK") {
+      s.stats.naks++;
+      c.outcome = "naked";
+      c.address = null;
+      c.server = server;
+    }
     if (event.latencyMs !== null && (type === "OFFER" || acks || type === "NAK")) {
       s.samples.push(event.latencyMs);
       if (s.samples.length > this.limits.latencySamples) s.samples.shift();
     }
-    if ((type === "OFFER" || acks) && this.allow && !s.stats.rogue &&
-      !isAllowed(this.allow, { serverId: typeof sid === "string" ? sid : null, sourceIp: p.frame.srcIp, sourceMac: p.frame.srcMac ?? "" })) {
+    if (
+      (type === "OFFER" || acks) &&
+      this.allow &&
+      !s.stats.rogue &&
+      !isAllowed(this.allow, { serverId: typeof sid === "string" ? sid : null, sourceIp: p.frame.srcIp, sourceMac: p.frame.srcMac ?? "" })
+    ) {
       s.stats.rogue = true;
       event.rogue = true;
       event.alert = { kind: "rogue-server", server, mac: p.frame.srcMac, firstSeenUs: p.timeUs, messageType: type, client: m.chaddr };
@@ -146,7 +208,10 @@ export class ConversationTracker {
     if (c.steps.length === 1 && c.moreSteps === 0) cl.exchanges++;
     cl.outcome = c.outcome;
     // The pair moves together: never one exchange's address with another's server.
-    if (c.address !== null || c.server !== null) { cl.address = c.address; cl.server = c.server; }
+    if (c.address !== null || c.server !== null) {
+      cl.address = c.address;
+      cl.server = c.server;
+    }
     if (c.offers.length) cl.offers = c.offers.slice();
   }
 
@@ -155,8 +220,13 @@ export class ConversationTracker {
     if (!s) {
       if (this.servers.size >= this.limits.maxServers) {
         // forget the server heard from least recently (a rogue stays in the alerts list)
-        let oldest: string | null = null, t = Infinity;
-        for (const [k, v] of this.servers) if (v.lastUs < t) { t = v.lastUs; oldest = k; }
+        let oldest: string | null = null,
+          t = Infinity;
+        for (const [k, v] of this.servers)
+          if (v.lastUs < t) {
+            t = v.lastUs;
+            oldest = k;
+          }
         if (oldest !== null) this.servers.delete(oldest);
       }
       s = { stats: { server, mac, offers: 0, acks: 0, naks: 0, latency: { n: 0, p50: null, p95: null, max: null }, rogue: false }, samples: [], lastUs: now };
@@ -225,7 +295,10 @@ export class ConversationTracker {
     }
     const servers = [...this.servers.values()].map((s) => {
       const sorted = [...s.samples].sort((a, b) => a - b);
-      return { ...s.stats, latency: { n: sorted.length, p50: percentile(sorted, 50), p95: percentile(sorted, 95), max: sorted.length ? sorted[sorted.length - 1] : null } };
+      return {
+        ...s.stats,
+        latency: { n: sorted.length, p50: percentile(sorted, 50), p95: percentile(sorted, 95), max: sorted.length ? sorted[sorted.length - 1] : null },
+      };
     });
     return {
       packets: this.packets,
@@ -247,13 +320,21 @@ type Count = Exclude<keyof ExchangeCounts, "total" | "open" | "evicted">;
 /** Which count a finished exchange is in. */
 function countOf(outcome: Outcome): Count {
   switch (outcome) {
-    case "acked": case "informed": return "acked";
-    case "naked": return "naked";
-    case "offered": return "offered";
-    case "unanswered": return "unanswered";
-    case "released": return "released";
-    case "declined": return "declined";
-    case "pending": return "other";
+    case "acked":
+    case "informed":
+      return "acked";
+    case "naked":
+      return "naked";
+    case "offered":
+      return "offered";
+    case "unanswered":
+      return "unanswered";
+    case "released":
+      return "released";
+    case "declined":
+      return "declined";
+    case "pending":
+      return "other";
   }
 }
 
@@ -264,11 +345,18 @@ function addStep(c: Conversation, step: Conversation["steps"][number]): void {
 
 function kindOf(type: string, m: MessageView): ConversationKind {
   switch (type) {
-    case "DISCOVER": case "OFFER": return "dora";
-    case "REQUEST": return m.ciaddr !== "0.0.0.0" ? "request" : optionValue(m, 54) ? "dora" : "request";
-    case "INFORM": return "inform";
-    case "RELEASE": return "release";
-    case "DECLINE": return "decline";
-    default: return CLIENT_TYPES.has(type) ? "request" : "other";
+    case "DISCOVER":
+    case "OFFER":
+      return "dora";
+    case "REQUEST":
+      return m.ciaddr !== "0.0.0.0" ? "request" : optionValue(m, 54) ? "dora" : "request";
+    case "INFORM":
+      return "inform";
+    case "RELEASE":
+      return "release";
+    case "DECLINE":
+      return "decline";
+    default:
+      return CLIENT_TYPES.has(type) ? "request" : "other";
   }
 }

@@ -4,7 +4,15 @@
 /** Counters of what was dropped and why; shown with --verbose and in JSON. */
 export class DropCounters {
   readonly counts = new Map<string, number>();
-  add(reason: string, n = 1): void { this.counts.set(reason, (this.counts.get(reason) ?? 0) + n); }
-  get total(): number { let t = 0; for (const v of this.counts.values()) t += v; return t; }
-  toJSON(): Record<string, number> { return Object.fromEntries(this.counts); }
+  add(reason: string, n = 1): void {
+    this.counts.set(reason, (this.counts.get(reason) ?? 0) + n);
+  }
+  get total(): number {
+    let t = 0;
+    for (const v of this.counts.values()) t += v;
+    return t;
+  }
+  toJSON(): Record<string, number> {
+    return Object.fromEntries(this.counts);
+  }
 }

@@ -36,7 +36,11 @@ function broadcastRoute(c: EngineConfig, srcIp: string): Pick<Send, "to" | "srcI
 export function sendDiscover(s: ClientState, now: number): Action {
   const c = s.config;
   const payload = buildClientMessage(c.identity, {
-    messageType: DHCPDISCOVER, xid: s.xid, secs: secsSince(s, now), broadcastFlag: c.broadcastFlag, extra: c.extra,
+    messageType: DHCPDISCOVER,
+    xid: s.xid,
+    secs: secsSince(s, now),
+    broadcastFlag: c.broadcastFlag,
+    extra: c.extra,
     ...relayFields(c),
   });
   return { kind: "send", messageType: DHCPDISCOVER, xid: s.xid, payload, ...broadcastRoute(c, "0.0.0.0") };

@@ -7,8 +7,15 @@ import type { DhcpMessage, OptionBytes } from "./message.ts";
 import type { ClasslessRoute } from "./options.ts";
 
 export type Phase =
-  | "INIT" | "SELECTING" | "REQUESTING" | "BOUND" | "RENEWING" | "REBINDING"
-  | "INIT_REBOOT" | "REBOOTING" | "STOPPED"
+  | "INIT"
+  | "SELECTING"
+  | "REQUESTING"
+  | "BOUND"
+  | "RENEWING"
+  | "REBINDING"
+  | "INIT_REBOOT"
+  | "REBOOTING"
+  | "STOPPED"
   /** Resident: the link has no carrier; the lease is kept (its expiry still runs), nothing is sent. */
   | "DOWN"
   /** RFC 8925: the server said this network is IPv6-only; DHCPv4 waits for option 108's time. */
@@ -59,9 +66,16 @@ export interface EngineConfig {
   random: () => number;
 }
 
-export interface UnicastServer { ip: string; mac?: Uint8Array; srcIp?: string }
+export interface UnicastServer {
+  ip: string;
+  mac?: Uint8Array;
+  srcIp?: string;
+}
 
-export interface RawOption { code: number; hex: string }
+export interface RawOption {
+  code: number;
+  hex: string;
+}
 
 export interface Lease {
   address: string;
@@ -91,7 +105,12 @@ export interface Lease {
   options: RawOption[];
 }
 
-export interface ServerChoice { address: string; serverId: string; serverIp: string; serverMac: Uint8Array }
+export interface ServerChoice {
+  address: string;
+  serverId: string;
+  serverIp: string;
+  serverMac: Uint8Array;
+}
 
 export interface ClientState {
   readonly config: EngineConfig;
@@ -118,7 +137,11 @@ export interface ClientState {
 }
 
 /** Frame facts the engine needs beside the DHCP message (the shell parsed the frame). */
-export interface Received { message: DhcpMessage; srcIp: string; srcMac: Uint8Array }
+export interface Received {
+  message: DhcpMessage;
+  srcIp: string;
+  srcMac: Uint8Array;
+}
 
 export type Event =
   | { kind: "start" }
@@ -160,4 +183,7 @@ export type Action =
   | { kind: "not-acked"; serverId: string; address: string; requests: number }
   | { kind: "dropped"; reason: string };
 
-export interface StepResult { state: ClientState; actions: Action[] }
+export interface StepResult {
+  state: ClientState;
+  actions: Action[];
+}

@@ -11,15 +11,11 @@ import { leaseFromAck, leaseOver } from "./engine-lease.ts";
 import { getIp, getString, messageType, BOOTREPLY } from "./message.ts";
 import { badServerId, badSourceMac } from "./reply-sanity.ts";
 import { DHCPACK, DHCPNAK, DHCPOFFER } from "./options.ts";
-import {
-  ALL_TIMERS, type Action, type ClientState, type EngineConfig, type Event, type Phase, type Received,
-  type StepResult, type TimerName, type UnboundReason,
-} from "./engine-types.ts";
+import { ALL_TIMERS } from "./engine-types.ts";
+import type { Action, ClientState, EngineConfig, Event, Phase, Received, StepResult, TimerName, UnboundReason } from "./engine-types.ts";
 
-export type {
-  Action, ClientState, Destination, EngineConfig, Event, FailReason, Lease, Phase, RawOption, Received, ServerChoice,
-  StepResult, TimerName, UnboundReason, UnicastServer,
-} from "./engine-types.ts";
+export type { Action, ClientState, Destination, EngineConfig, Event, FailReason, Lease, Phase } from "./engine-types.ts";
+export type { RawOption, Received, ServerChoice, StepResult, TimerName, UnboundReason, UnicastServer } from "./engine-types.ts";
 
 const SECOND = 1000;
 /** RFC 2131 4.4.5: renew/rebind retransmissions no closer than 60 s. */
@@ -33,8 +29,18 @@ export const MIN_REQUEST_GAP_MS = 2 * SECOND;
 
 export function initialState(config: EngineConfig): ClientState {
   return {
-    config, phase: "INIT", xid: 0, exchangeStartedAt: 0, sent: 0, requestSentAt: 0, lastRequestAt: null, chosen: null,
-    lease: config.storedLease ?? null, rebootAddress: null, naks: 0, ipv6OnlyUntil: null,
+    config,
+    phase: "INIT",
+    xid: 0,
+    exchangeStartedAt: 0,
+    sent: 0,
+    requestSentAt: 0,
+    lastRequestAt: null,
+    chosen: null,
+    lease: config.storedLease ?? null,
+    rebootAddress: null,
+    naks: 0,
+    ipv6OnlyUntil: null,
   };
 }
 
@@ -68,7 +74,9 @@ function retryDelay(s: ClientState): number | null {
 function enter(from: ClientState, phase: Phase, now: number, actions: Action[], patch: Partial<ClientState> = {}): ClientState {
   let s: ClientState = { ...from, ...patch, phase };
   const c = s.config;
-  const newExchange = () => { s = { ...s, xid: newXid(c), exchangeStartedAt: now, sent: 0 }; };
+  const newExchange = () => {
+    s = { ...s, xid: newXid(c), exchangeStartedAt: now, sent: 0 };
+  };
   switch (phase) {
     case "INIT":
       // RFC 2131 4.4.1 / figure 5: NAK, expiry and a failed REQUEST all restart here
@@ -288,9 +296,7 @@ function onTimer(s: ClientState, timer: TimerName, now: number, actions: Action[
         return transmit(s, now, actions);
       }
       if (s.phase === "REBOOTING") {
-        const gaveUp = c.resident
-          ? now - s.exchangeStartedAt >= (c.rebootTimeoutMs ?? 6 * SECOND)
-          : s.sent >= c.tries;
+        const gaveUp = c.resident ? now - s.exchangeStartedAt >= (c.rebootTimeoutMs ?? 6 * SECOND) : s.sent >= c.tries;
         if (!gaveUp) return transmit(s, now, actions);
         if (!c.resident) {
           actions.push({ kind: "failed", reason: "no-ack" });
@@ -333,8 +339,8 @@ function onReceived(s: ClientState, r: Received, now: number, actions: Action[])
   // RFC 2131 4.4: a reply is ours only with op BOOTREPLY, our xid and our chaddr.
   if (m.op !== BOOTREPLY) return drop(s, actions, "not-reply");
   if (m.htype !== 1 || m.hlen !== 6) return drop(s, actions, "not-ethernet");
-  if (!(s.phase === "SELECTING" || s.phase === "REQUESTING" || s.phase === "REBOOTING" ||
-        s.phase === "RENEWING" || s.phase === "REBINDING")) return drop(s, actions, "not-expected");
+  if (!(s.phase === "SELECTING" || s.phase === "REQUESTING" || s.phase === "REBOOTING" || s.phase === "RENEWING" || s.phase === "REBINDING"))
+    return drop(s, actions, "not-expected");
   if (m.xid !== s.xid) return drop(s, actions, "wrong-xid");
   if (!bytesEqual(m.chaddr.subarray(0, 6), c.identity.mac)) return drop(s, actions, "wrong-chaddr");
   // Finding 12: renewals and the RELEASE go to the server id and the ACK's Ethernet source.
@@ -350,7 +356,6 @@ function onReceived(s: ClientState, r: Received, now: number, actions: Action[])
   if (type === DHCPNAK) return onNak(s, r, now, actions);
   return drop(s, actions, type === 0 ? "no-message-type" : "unexpected-type");
 }
-
 
 function onOffer(s: ClientState, r: Received, now: number, actions: Action[]): ClientState {
   // HOSTILE 29: an OFFER outside SELECTING (a server answering every REQUEST with a new

@@ -8,7 +8,8 @@ export const ETH_HLEN = 14;
 export const ETHERTYPE_IPV4 = 0x0800;
 export const IPPROTO_UDP = 17;
 export const IPTOS_LOWDELAY = 0x10;
-export const DHCP_SERVER_PORT = 67, DHCP_CLIENT_PORT = 68;
+export const DHCP_SERVER_PORT = 67,
+  DHCP_CLIENT_PORT = 68;
 export const BROADCAST_MAC = new Uint8Array([0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
 
 export interface UdpFrameSpec {
@@ -19,8 +20,8 @@ export interface UdpFrameSpec {
   srcPort: number;
   dstPort: number;
   payload: Uint8Array;
-  ttl?: number;  // default 128, as the seed sends
-  tos?: number;  // default low delay
+  ttl?: number; // default 128, as the seed sends
+  tos?: number; // default low delay
   ipId?: number;
 }
 
@@ -54,7 +55,8 @@ export function buildUdpFrame(spec: UdpFrameSpec): Uint8Array {
 }
 
 /** Tag protocol identifiers: an 802.1Q (VLAN) tag, an 802.1ad (QinQ service) tag. */
-export const TPID_8021Q = 0x8100, TPID_8021AD = 0x88a8;
+export const TPID_8021Q = 0x8100,
+  TPID_8021AD = 0x88a8;
 
 /** An 802.1Q/802.1ad tag: VLAN id (0: a priority tag only), priority code point, TPID. */
 export interface VlanTag {
@@ -100,8 +102,18 @@ export function insertVlanTag(frame: Uint8Array, tpid: number, tci: number): Uin
 export type ChecksumStatus = "valid" | "partial" | "unknown";
 
 export type FrameDropReason =
-  | "frame-short" | "not-ipv4" | "ip-header-bad" | "ip-version" | "not-udp" | "ip-fragment"
-  | "ip-length" | "ip-checksum" | "udp-length" | "udp-checksum" | "wrong-port" | "not-for-us";
+  | "frame-short"
+  | "not-ipv4"
+  | "ip-header-bad"
+  | "ip-version"
+  | "not-udp"
+  | "ip-fragment"
+  | "ip-length"
+  | "ip-checksum"
+  | "udp-length"
+  | "udp-checksum"
+  | "wrong-port"
+  | "not-for-us";
 
 export interface ParsedFrame extends Ipv4Udp {
   srcMac: Uint8Array;
@@ -199,7 +211,10 @@ export function parseIpv4Udp(b: Uint8Array, ip: number, check: Ipv4UdpCheck): { 
       dstPort,
       ttl: b[ip + 8],
       payload: b.subarray(udp + 8, udp + udpLen),
-      ipChecksum, ip, udp, udpLength: udpLen,
+      ipChecksum,
+      ip,
+      udp,
+      udpLength: udpLen,
     },
   };
 }

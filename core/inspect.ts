@@ -15,7 +15,13 @@ import { decodePcap } from "./pcap.ts";
 export type InputKind = "pcap" | "frame" | "message";
 
 /** `hex` is left out when the caller does not want it (watch without --verbose: it is costly). */
-export interface OptionEntry { code: number; name: string; value?: unknown; error?: string; hex?: string }
+export interface OptionEntry {
+  code: number;
+  name: string;
+  value?: unknown;
+  error?: string;
+  hex?: string;
+}
 
 export interface MessageView {
   op: number;
@@ -93,7 +99,8 @@ export function viewMessage(payload: Uint8Array, withHex = true): MessageResult 
   const options: OptionEntry[] = [];
   const t = m.options;
   for (let i = 0; i < t.size; i++) {
-    const code = t.codeAt(i), r = optionAt(t, i);
+    const code = t.codeAt(i),
+      r = optionAt(t, i);
     const entry: OptionEntry = r.ok
       ? { code, name: optionName(code), value: r.value }
       : { code, name: optionName(code), error: `${r.error.reason} (at byte ${r.error.offset})` };
@@ -109,15 +116,24 @@ function messageView(payload: Uint8Array, m: DhcpMessage, options: OptionEntry[]
   // A field with no NUL is still shown (escaped where printed), all its bytes, with the warning.
   const unterminated = (kind: DecodeWarning["kind"]) => warnings.some((w) => w.kind === kind);
   return {
-    op: m.op, messageType,
-    htype: m.htype, hlen: m.hlen, hops: m.hops,
+    op: m.op,
+    messageType,
+    htype: m.htype,
+    hlen: m.hlen,
+    hops: m.hops,
     xid: "0x" + m.xid.toString(16).padStart(8, "0"),
-    secs: m.secs, flags: m.flags, broadcast: (m.flags & 0x8000) !== 0,
-    ciaddr: m.ciaddr, yiaddr: m.yiaddr, siaddr: m.siaddr, giaddr: m.giaddr,
+    secs: m.secs,
+    flags: m.flags,
+    broadcast: (m.flags & 0x8000) !== 0,
+    ciaddr: m.ciaddr,
+    yiaddr: m.yiaddr,
+    siaddr: m.siaddr,
+    giaddr: m.giaddr,
     chaddr: m.htype === 1 && m.hlen === 6 ? macToString(m.chaddr) : toHex(m.chaddr.subarray(0, Math.min(m.hlen, 16))),
     sname: unterminated("sname-unterminated") ? latin1(payload, 44, 108) : m.sname,
     file: unterminated("file-unterminated") ? latin1(payload, 108, 236) : m.file,
-    options: nameVendorSubOptions(options), warnings,
+    options: nameVendorSubOptions(options),
+    warnings,
   };
 }
 
@@ -162,8 +178,12 @@ export function viewCaptured(linktype: number, bytes: Uint8Array, index: number,
   if (!f.ok) return view(undefined, undefined, `not a DHCP frame: ${f.reason}`, f.reason);
   const fr = f.packet;
   const frame: FrameView = {
-    srcMac: l.link.srcMac, dstMac: l.link.dstMac,
-    srcIp: fr.srcIp, dstIp: fr.dstIp, srcPort: fr.srcPort, dstPort: fr.dstPort,
+    srcMac: l.link.srcMac,
+    dstMac: l.link.dstMac,
+    srcIp: fr.srcIp,
+    dstIp: fr.dstIp,
+    srcPort: fr.srcPort,
+    dstPort: fr.dstPort,
     udpChecksum: udpChecksumStatus(bytes, fr.ip, fr.udp, fr.udpLength),
     ipChecksum: fr.ipChecksum,
   };

@@ -13,9 +13,10 @@ import { isSubOptionList, subOptionsText } from "./vendor-options.ts";
  * wall-clock ISO string and its server MAC as text (core/lease-record.ts's LeaseRecord fits).
  * options: every option of the ACK as hex; 12 (the host name the server gave) is read from it.
  */
-export type LeaseEnvFields =
-  Pick<Lease, "address" | "subnetMask" | "routers" | "routes" | "dns" | "domain" | "search" | "leaseTime" | "t1" | "t2" | "serverId">
-  & { serverMac: string; expiresAt: string | null; options?: readonly RawOption[] };
+export type LeaseEnvFields = Pick<
+  Lease,
+  "address" | "subnetMask" | "routers" | "routes" | "dns" | "domain" | "search" | "leaseTime" | "t1" | "t2" | "serverId"
+> & { serverMac: string; expiresAt: string | null; options?: readonly RawOption[] };
 
 export type LeaseVarPrefix = "new_" | "old_";
 

@@ -25,7 +25,10 @@ export function leaseRecord(lease: Lease, wallOffsetMs: number): LeaseRecord {
   return {
     ...lease,
     serverMac: macToString(lease.serverMac),
-    acquiredAt: iso(lease.acquiredAt)!, renewAt: iso(lease.renewAt), rebindAt: iso(lease.rebindAt), expiresAt: iso(lease.expiresAt),
+    acquiredAt: iso(lease.acquiredAt)!,
+    renewAt: iso(lease.renewAt),
+    rebindAt: iso(lease.rebindAt),
+    expiresAt: iso(lease.expiresAt),
   };
 }
 

@@ -34,9 +34,12 @@ export function leaseTimes(lease: number | null, t1: number | null, t2: number |
   if (lease < MIN_LEASE) return { error: `lease time ${lease} s: too short to renew (at least ${MIN_LEASE} s)` };
   if (lease === INFINITE) return { lease, t1: INFINITE, t2: INFINITE, infinite: true, adjusted: [] };
   const adjusted: string[] = [];
-  const defT1 = Math.floor(lease / 2), defT2 = Math.floor((lease * 7) / 8);
-  let r1 = t1 ?? defT1, r2 = t2 ?? defT2;
-  if (r1 === 0 || r1 >= r2 || r2 >= lease) { // T1 0 would renew at once, forever
+  const defT1 = Math.floor(lease / 2),
+    defT2 = Math.floor((lease * 7) / 8);
+  let r1 = t1 ?? defT1,
+    r2 = t2 ?? defT2;
+  if (r1 === 0 || r1 >= r2 || r2 >= lease) {
+    // T1 0 would renew at once, forever
     if (t1 !== null || t2 !== null) adjusted.push(`T1 ${t1 ?? "-"} / T2 ${t2 ?? "-"} do not fit lease ${lease}: reset to ${defT1} / ${defT2}`);
     r1 = defT1;
     r2 = defT2;
@@ -62,7 +65,9 @@ export function ipv6OnlyWait(msg: DhcpMessage, asked: boolean): number | null {
 export function effectiveRoutes(msg: DhcpMessage): ClasslessRoute[] {
   const classless = getOption(msg, 121);
   if (Array.isArray(classless)) return classless as ClasslessRoute[];
-  return getIps(msg, 3).slice(0, 1).map((router) => ({ destination: "0.0.0.0", prefix: 0, router }));
+  return getIps(msg, 3)
+    .slice(0, 1)
+    .map((router) => ({ destination: "0.0.0.0", prefix: 0, router }));
 }
 
 /** yiaddr a client could use: not 0/8, loopback, multicast/reserved or broadcast (HOSTILE 24). */
@@ -79,7 +84,8 @@ export function isUsableAddress(ip: string): boolean {
  */
 export function isSubnetEdge(address: string, mask: string | null): boolean {
   if (mask === null) return false;
-  const m = parseIp(mask), a = parseIp(address);
+  const m = parseIp(mask),
+    a = parseIp(address);
   if (m === null || a === null) return false;
   const host = ~m >>> 0;
   if (host <= 1) return false;

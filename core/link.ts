@@ -7,21 +7,37 @@
 import { macToString } from "./bytes.ts";
 
 export const LINKTYPE_ETHERNET = 1;
-export const LINKTYPE_LINUX_SLL = 113, LINKTYPE_LINUX_SLL2 = 276;
-export const LINKTYPE_RAW = 101, LINKTYPE_IPV4 = 228;
-export const LINKTYPE_IEEE802_11 = 105, LINKTYPE_IEEE802_11_RADIOTAP = 127;
+export const LINKTYPE_LINUX_SLL = 113,
+  LINKTYPE_LINUX_SLL2 = 276;
+export const LINKTYPE_RAW = 101,
+  LINKTYPE_IPV4 = 228;
+export const LINKTYPE_IEEE802_11 = 105,
+  LINKTYPE_IEEE802_11_RADIOTAP = 127;
 
 const NAMES = new Map<number, string>([
   [LINKTYPE_ETHERNET, "Ethernet"],
   // DLT_RAW's number differs between systems, and pcap files carry the system's number
-  [12, "raw IP (DLT_RAW)"], [14, "raw IP (DLT_RAW, OpenBSD)"], [LINKTYPE_RAW, "raw IP"], [LINKTYPE_IPV4, "raw IPv4"],
-  [LINKTYPE_LINUX_SLL, "Linux cooked (SLL)"], [LINKTYPE_LINUX_SLL2, "Linux cooked v2 (SLL2)"],
-  [LINKTYPE_IEEE802_11, "802.11"], [LINKTYPE_IEEE802_11_RADIOTAP, "802.11 with radiotap"],
+  [12, "raw IP (DLT_RAW)"],
+  [14, "raw IP (DLT_RAW, OpenBSD)"],
+  [LINKTYPE_RAW, "raw IP"],
+  [LINKTYPE_IPV4, "raw IPv4"],
+  [LINKTYPE_LINUX_SLL, "Linux cooked (SLL)"],
+  [LINKTYPE_LINUX_SLL2, "Linux cooked v2 (SLL2)"],
+  [LINKTYPE_IEEE802_11, "802.11"],
+  [LINKTYPE_IEEE802_11_RADIOTAP, "802.11 with radiotap"],
 ]);
 /** Link types some capture holds that we do not read, named so the warning says what they are. */
 const OTHER_NAMES = new Map<number, string>([
-  [0, "BSD loopback"], [9, "PPP"], [50, "PPP over HDLC"], [104, "Cisco HDLC"], [108, "OpenBSD loopback"],
-  [192, "PPI"], [197, "ERF"], [220, "USB"], [239, "Netlink"], [249, "USBPcap"],
+  [0, "BSD loopback"],
+  [9, "PPP"],
+  [50, "PPP over HDLC"],
+  [104, "Cisco HDLC"],
+  [108, "OpenBSD loopback"],
+  [192, "PPI"],
+  [197, "ERF"],
+  [220, "USB"],
+  [239, "Netlink"],
+  [249, "USBPcap"],
 ]);
 
 export function isSupportedLinktype(linktype: number): boolean {
@@ -33,16 +49,16 @@ export function linktypeName(linktype: number): string {
 }
 
 export type LinkDropReason =
-  | "link-unsupported"  // a link type we do not read
-  | "link-short"        // shorter than its link header
-  | "not-ipv4"          // another protocol (ARP, IPv6, …)
-  | "vlan-too-deep"     // more than MAX_VLAN_TAGS stacked tags
-  | "radiotap-bad"      // radiotap version not 0, or its length outside the frame
-  | "80211-not-data"    // management or control frame
-  | "80211-no-data"     // a data frame that carries none (null function, CF-Ack…)
-  | "80211-protected"   // encrypted: the payload cannot be read
-  | "80211-amsdu"       // an aggregate of several frames
-  | "llc-not-snap";     // not AA AA 03: no ethertype to follow
+  | "link-unsupported" // a link type we do not read
+  | "link-short" // shorter than its link header
+  | "not-ipv4" // another protocol (ARP, IPv6, …)
+  | "vlan-too-deep" // more than MAX_VLAN_TAGS stacked tags
+  | "radiotap-bad" // radiotap version not 0, or its length outside the frame
+  | "80211-not-data" // management or control frame
+  | "80211-no-data" // a data frame that carries none (null function, CF-Ack…)
+  | "80211-protected" // encrypted: the payload cannot be read
+  | "80211-amsdu" // an aggregate of several frames
+  | "llc-not-snap"; // not AA AA 03: no ethertype to follow
 
 export interface LinkFrame {
   /** Where the IPv4 header starts. */
@@ -71,7 +87,8 @@ const drop = (reason: LinkDropReason): LinkResult => ({ ok: false, reason });
  */
 function ethertypeChain(b: Uint8Array, typeAt: number, payloadAt: number, srcMac: string | null, dstMac: string | null): LinkResult {
   const vlan: number[] = [];
-  let t = typeAt, p = payloadAt;
+  let t = typeAt,
+    p = payloadAt;
   for (;;) {
     if (t + 2 > b.length) return drop("link-short");
     const type = u16(b, t);
@@ -130,12 +147,14 @@ function radiotap(b: Uint8Array): LinkResult {
  */
 function ieee80211(b: Uint8Array, h: number): LinkResult {
   if (b.length < h + 24) return drop("link-short");
-  const fc = b[h], flags = b[h + 1];
+  const fc = b[h],
+    flags = b[h + 1];
   if ((fc & 0x03) !== 0 || ((fc >> 2) & 0x03) !== 2) return drop("80211-not-data");
   const subtype = fc >> 4;
   if (subtype & 0x04) return drop("80211-no-data");
   if (flags & 0x40) return drop("80211-protected");
-  const toDs = (flags & 0x01) !== 0, fromDs = (flags & 0x02) !== 0;
+  const toDs = (flags & 0x01) !== 0,
+    fromDs = (flags & 0x02) !== 0;
   let p = h + 24 + (toDs && fromDs ? 6 : 0);
   const qos = (subtype & 0x08) !== 0;
   if (qos) {
@@ -154,12 +173,22 @@ function ieee80211(b: Uint8Array, h: number): LinkResult {
 /** The IPv4 header inside a captured frame of this link type, or why there is none. */
 export function unwrapLink(linktype: number, b: Uint8Array): LinkResult {
   switch (linktype) {
-    case LINKTYPE_ETHERNET: return ethernet(b);
-    case LINKTYPE_LINUX_SLL: return linuxSll(b);
-    case LINKTYPE_LINUX_SLL2: return linuxSll2(b);
-    case 12: case 14: case LINKTYPE_RAW: case LINKTYPE_IPV4: return rawIp(b);
-    case LINKTYPE_IEEE802_11_RADIOTAP: return radiotap(b);
-    case LINKTYPE_IEEE802_11: return ieee80211(b, 0);
-    default: return drop("link-unsupported");
+    case LINKTYPE_ETHERNET:
+      return ethernet(b);
+    case LINKTYPE_LINUX_SLL:
+      return linuxSll(b);
+    case LINKTYPE_LINUX_SLL2:
+      return linuxSll2(b);
+    case 12:
+    case 14:
+    case LINKTYPE_RAW:
+    case LINKTYPE_IPV4:
+      return rawIp(b);
+    case LINKTYPE_IEEE802_11_RADIOTAP:
+      return radiotap(b);
+    case LINKTYPE_IEEE802_11:
+      return ieee80211(b, 0);
+    default:
+      return drop("link-unsupported");
   }
 }

@@ -61,7 +61,10 @@ export function clientRandom(seed: number, index: number): () => number {
 }
 
 /** The open-loop schedule: `total` starts at `rate` per second from the run's start. */
-export interface Pace { rate: number; total: number }
+export interface Pace {
+  rate: number;
+  total: number;
+}
 
 /** How many DORAs should have started `elapsedMs` into the run (the first at 0). */
 export function startsDue(p: Pace, elapsedMs: number): number {

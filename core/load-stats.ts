@@ -4,14 +4,24 @@
 // had handed out K leases).
 
 /** Latency in ms: min, mean (perfdhcp's "avg"), p50, p90, p99, max (null when nothing was measured). */
-export interface LatencySummary { count: number; min: number; avg: number; p50: number; p90: number; p99: number; max: number }
+export interface LatencySummary {
+  count: number;
+  min: number;
+  avg: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+}
 
 /** Samples in a growing Float64Array: a million of them is 8 MB, not a million boxed numbers. */
 export class Samples {
   #data = new Float64Array(1024);
   #n = 0;
 
-  get count(): number { return this.#n; }
+  get count(): number {
+    return this.#n;
+  }
 
   add(ms: number): void {
     if (this.#n === this.#data.length) {
@@ -31,7 +41,12 @@ export class Samples {
     let sum = 0;
     for (const x of sorted) sum += x;
     return {
-      count: this.#n, min: r(sorted[0]), avg: r(sum / this.#n), p50: r(rank(0.5)), p90: r(rank(0.9)), p99: r(rank(0.99)),
+      count: this.#n,
+      min: r(sorted[0]),
+      avg: r(sum / this.#n),
+      p50: r(rank(0.5)),
+      p90: r(rank(0.9)),
+      p99: r(rank(0.99)),
       max: r(sorted[this.#n - 1]),
     };
   }
@@ -55,7 +70,18 @@ export interface Counts {
 }
 
 export const COUNT_NAMES: readonly (keyof Counts)[] = [
-  "discovers", "offers", "requests", "acks", "naks", "noOffer", "noAck", "renews", "renewAcks", "renewNaks", "renewNoAck", "releases",
+  "discovers",
+  "offers",
+  "requests",
+  "acks",
+  "naks",
+  "noOffer",
+  "noAck",
+  "renews",
+  "renewAcks",
+  "renewNaks",
+  "renewNoAck",
+  "releases",
 ];
 
 export function zeroCounts(): Counts {
@@ -78,7 +104,9 @@ export class Series {
   readonly #rows: { counts: Counts; offer: Samples; ack: Samples }[] = [];
   readonly #start: number;
 
-  constructor(startMs: number) { this.#start = startMs; }
+  constructor(startMs: number) {
+    this.#start = startMs;
+  }
 
   #row(at: number) {
     const i = Math.max(0, Math.floor((at - this.#start) / 1000));
@@ -99,7 +127,9 @@ export class Series {
   }
 
   /** Seconds so far (the current one included). */
-  get seconds(): number { return this.#rows.length; }
+  get seconds(): number {
+    return this.#rows.length;
+  }
 
   rows(): SecondRow[] {
     return this.#rows.map((_, second) => this.row(second)!);
@@ -109,7 +139,8 @@ export class Series {
   row(second: number): SecondRow | null {
     const r = this.#rows[second];
     if (!r) return null;
-    const o = r.offer.summary(), a = r.ack.summary();
+    const o = r.offer.summary(),
+      a = r.ack.summary();
     return { second, ...r.counts, offerP50: o?.p50 ?? null, offerP99: o?.p99 ?? null, ackP50: a?.p50 ?? null, ackP99: a?.p99 ?? null };
   }
 }

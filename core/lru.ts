@@ -2,7 +2,12 @@
 // (A JS Map reordered by delete+set keeps tombstones at its head; iterating from there to
 // find the oldest entry then costs more with every eviction: a flood makes that quadratic.)
 
-interface Node<K, V> { key: K; value: V; prev: Node<K, V> | null; next: Node<K, V> | null }
+interface Node<K, V> {
+  key: K;
+  value: V;
+  prev: Node<K, V> | null;
+  next: Node<K, V> | null;
+}
 
 export class LruMap<K, V> {
   private readonly map = new Map<K, Node<K, V>>();

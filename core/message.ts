@@ -11,8 +11,10 @@ export { OptionTable };
 export const BOOTP_HEADER_LEN = 236;
 export const MAGIC_COOKIE = 0x63825363;
 export const BOOTP_MIN_LEN = 300; // the seed pads every message to 300 bytes (RFC 951 size)
-export const BOOTREQUEST = 1, BOOTREPLY = 2;
-export const OPT_PAD = 0, OPT_END = 255;
+export const BOOTREQUEST = 1,
+  BOOTREPLY = 2;
+export const OPT_PAD = 0,
+  OPT_END = 255;
 const MAX_OPTION_TOTAL = 16384; // cap for one code's concatenated value (RFC 3396)
 
 /**
@@ -33,7 +35,7 @@ export interface DhcpMessage {
   siaddr: string;
   giaddr: string;
   chaddr: Uint8Array; // 16 bytes as on the wire
-  sname: string;      // up to the first NUL; "" when the field carries options or lacks a NUL
+  sname: string; // up to the first NUL; "" when the field carries options or lacks a NUL
   file: string;
   /**
    * Raw option values in first-seen order; repeated codes concatenated (RFC 3396). Reads as a
@@ -43,16 +45,21 @@ export interface DhcpMessage {
   options: OptionTable;
 }
 
-export type DecodeErrorKind =
-  | "short" | "cookie" | "option-truncated" | "option-too-long";
-export interface DecodeError { kind: DecodeErrorKind; code?: number; offset: number; reason: string }
+export type DecodeErrorKind = "short" | "cookie" | "option-truncated" | "option-too-long";
+export interface DecodeError {
+  kind: DecodeErrorKind;
+  code?: number;
+  offset: number;
+  reason: string;
+}
 /** Things wrong with a message that do not stop it being read; the receive path counts them. */
 export type DecodeWarningKind = "no-end" | "data-after-end" | "sname-unterminated" | "file-unterminated" | "overload-invalid";
-export interface DecodeWarning { kind: DecodeWarningKind; offset: number }
+export interface DecodeWarning {
+  kind: DecodeWarningKind;
+  offset: number;
+}
 
-export type DecodeResult =
-  | { ok: true; message: DhcpMessage; warnings: DecodeWarning[] }
-  | { ok: false; error: DecodeError };
+export type DecodeResult = { ok: true; message: DhcpMessage; warnings: DecodeWarning[] } | { ok: false; error: DecodeError };
 
 /** The NUL-terminated text in buf[start, end), or null without a NUL. Scans in place. */
 function cString(buf: Uint8Array, start: number, end: number): string | null {
@@ -120,24 +127,56 @@ class DecodedMessage implements DhcpMessage {
   #buf: Uint8Array;
   #chaddr: Uint8Array | undefined;
 
-  constructor(buf: Uint8Array, readonly sname: string, readonly file: string, readonly options: OptionTable) {
+  constructor(
+    buf: Uint8Array,
+    readonly sname: string,
+    readonly file: string,
+    readonly options: OptionTable,
+  ) {
     this.#buf = buf;
-    this.op = buf[0]; this.htype = buf[1]; this.hlen = buf[2]; this.hops = buf[3];
-    this.xid = u32at(buf, 4); this.secs = u16at(buf, 8); this.flags = u16at(buf, 10);
+    this.op = buf[0];
+    this.htype = buf[1];
+    this.hlen = buf[2];
+    this.hops = buf[3];
+    this.xid = u32at(buf, 4);
+    this.secs = u16at(buf, 8);
+    this.flags = u16at(buf, 10);
   }
 
-  get ciaddr(): string { return ipFromBytes(this.#buf, 12); }
-  get yiaddr(): string { return ipFromBytes(this.#buf, 16); }
-  get siaddr(): string { return ipFromBytes(this.#buf, 20); }
-  get giaddr(): string { return ipFromBytes(this.#buf, 24); }
+  get ciaddr(): string {
+    return ipFromBytes(this.#buf, 12);
+  }
+  get yiaddr(): string {
+    return ipFromBytes(this.#buf, 16);
+  }
+  get siaddr(): string {
+    return ipFromBytes(this.#buf, 20);
+  }
+  get giaddr(): string {
+    return ipFromBytes(this.#buf, 24);
+  }
   /** A copy, made once: the 16 bytes as on the wire. */
-  get chaddr(): Uint8Array { return (this.#chaddr ??= this.#buf.slice(28, 44)); }
+  get chaddr(): Uint8Array {
+    return (this.#chaddr ??= this.#buf.slice(28, 44));
+  }
 
   toJSON(): DhcpMessage {
     return {
-      op: this.op, htype: this.htype, hlen: this.hlen, hops: this.hops, xid: this.xid, secs: this.secs, flags: this.flags,
-      ciaddr: this.ciaddr, yiaddr: this.yiaddr, siaddr: this.siaddr, giaddr: this.giaddr,
-      chaddr: this.chaddr, sname: this.sname, file: this.file, options: this.options,
+      op: this.op,
+      htype: this.htype,
+      hlen: this.hlen,
+      hops: this.hops,
+      xid: this.xid,
+      secs: this.secs,
+      flags: this.flags,
+      ciaddr: this.ciaddr,
+      yiaddr: this.yiaddr,
+      siaddr: this.siaddr,
+      giaddr: this.giaddr,
+      chaddr: this.chaddr,
+      sname: this.sname,
+      file: this.file,
+      options: this.options,
     };
   }
 }
@@ -156,24 +195,30 @@ export function decodeBootp(buf: Uint8Array): { message: DhcpMessage; vend: Uint
   return { message: new DecodedMessage(buf, sname, file, new OptionTable(buf)), vend: buf.subarray(BOOTP_HEADER_LEN), warnings };
 }
 
-function parseOptions(
-  buf: Uint8Array, start: number, end: number,
-  into: OptionTable, warnings: DecodeWarning[], main: boolean,
-): DecodeError | null {
+function parseOptions(buf: Uint8Array, start: number, end: number, into: OptionTable, warnings: DecodeWarning[], main: boolean): DecodeError | null {
   let p = start;
   while (p < end) {
     const code = buf[p];
-    if (code === OPT_PAD) { p++; continue; }
+    if (code === OPT_PAD) {
+      p++;
+      continue;
+    }
     if (code === OPT_END) {
       for (let q = p + 1; q < end; q++) {
-        if (buf[q] !== OPT_PAD) { warnings.push({ kind: "data-after-end", offset: q }); break; }
+        if (buf[q] !== OPT_PAD) {
+          warnings.push({ kind: "data-after-end", offset: q });
+          break;
+        }
       }
       return null;
     }
     if (p + 1 >= end) return { kind: "option-truncated", code, offset: p, reason: `option ${code} has no length byte` };
     const len = buf[p + 1];
     if (p + 2 + len > end) return { kind: "option-truncated", code, offset: p, reason: `option ${code} length ${len} runs past the end` };
-    if (!main && code === 52) { p += 2 + len; continue; } // no second overload
+    if (!main && code === 52) {
+      p += 2 + len;
+      continue;
+    } // no second overload
     if (into.add(code, p + 2, len, MAX_OPTION_TOTAL) < 0) {
       return { kind: "option-too-long", code, offset: p, reason: `option ${code} concatenated over ${MAX_OPTION_TOTAL} bytes` };
     }
@@ -225,7 +270,10 @@ export function messageType(msg: DhcpMessage): number {
 
 // ---- encoding ----
 
-export interface OptionBytes { code: number; data: Uint8Array }
+export interface OptionBytes {
+  code: number;
+  data: Uint8Array;
+}
 
 export interface MessageFields {
   op: number;
@@ -241,7 +289,7 @@ export interface MessageFields {
   sname?: string;
   file?: string;
   options: OptionBytes[]; // in wire order (82 is moved last); END is added
-  minLength?: number;     // pad to this (default 300)
+  minLength?: number; // pad to this (default 300)
   /**
    * The largest message the receiver takes (its option 57, or 576 - 28 by RFC 2131). When
    * the options do not fit, the rest go into `file`, then `sname`, announced by option 52
@@ -250,7 +298,10 @@ export interface MessageFields {
   maxLength?: number;
 }
 
-const SNAME_OFF = 44, SNAME_LEN = 64, FILE_OFF = 108, FILE_LEN = 128;
+const SNAME_OFF = 44,
+  SNAME_LEN = 64,
+  FILE_OFF = 108,
+  FILE_LEN = 128;
 const OPTIONS_OFF = BOOTP_HEADER_LEN + 4;
 
 /** RFC 3046 2.1: the relay agent information option is the last before END. */
@@ -266,7 +317,11 @@ function instance(code: number, chunk: Uint8Array): Uint8Array {
   return inst;
 }
 
-interface Layout { main: Uint8Array[]; file: Uint8Array[] | null; sname: Uint8Array[] | null }
+interface Layout {
+  main: Uint8Array[];
+  file: Uint8Array[] | null;
+  sname: Uint8Array[] | null;
+}
 
 /**
  * Places options: all in the options field, or, past maxLength, flowing on into file and
@@ -315,7 +370,10 @@ function writeText(buf: Uint8Array, off: number, room: number, text: string): vo
 
 function writeArea(buf: Uint8Array, off: number, list: Uint8Array[]): number {
   let p = off;
-  for (const inst of list) { buf.set(inst, p); p += inst.length; }
+  for (const inst of list) {
+    buf.set(inst, p);
+    p += inst.length;
+  }
   buf[p] = OPT_END;
   return p + 1;
 }

@@ -48,10 +48,10 @@ export function optionViews(msg: DhcpMessage): OptionView[] {
   const out: OptionView[] = [];
   const t = msg.options;
   for (let i = 0; i < t.size; i++) {
-    const code = t.codeAt(i), r = optionAt(t, i), hex = t.hexAt(i);
-    out.push(r.ok
-      ? { code, name: optionName(code), value: r.value, hex }
-      : { code, name: optionName(code), error: r.error.reason, hex });
+    const code = t.codeAt(i),
+      r = optionAt(t, i),
+      hex = t.hexAt(i);
+    out.push(r.ok ? { code, name: optionName(code), value: r.value, hex } : { code, name: optionName(code), error: r.error.reason, hex });
   }
   return nameVendorSubOptions(out);
 }
@@ -62,8 +62,8 @@ export const MAX_OFFERS = 256;
 export interface CollectorOptions {
   xid: number;
   mac: Uint8Array;
-  startedAt: number;   // ms, from the caller's clock
-  allow?: AllowList;   // absent: nobody is rogue
+  startedAt: number; // ms, from the caller's clock
+  allow?: AllowList; // absent: nobody is rogue
   /** Where replies arrive (default: a client's, port 68 to mac). */
   replyPath?: ReplyPath;
   /** --server: offers from any other server are dropped ("other-server"), never shown or rogue. */
@@ -106,11 +106,17 @@ export class OfferCollector {
 
   private classify(frame: ReceivedFrameLike, now: number): Offer | null {
     const r = receiveReply(frame, this.opts.replyPath ?? clientReplyPath(this.opts.mac));
-    if (!r.ok) { this.drops.add(r.reason); return null; }
+    if (!r.ok) {
+      this.drops.add(r.reason);
+      return null;
+    }
     for (const w of r.warnings) this.warnings.add(w.kind);
     const msg = r.message;
     const mismatch = replyMismatch(msg, this.opts.xid, this.opts.mac);
-    if (mismatch !== null) { this.drops.add(mismatch); return null; }
+    if (mismatch !== null) {
+      this.drops.add(mismatch);
+      return null;
+    }
     // An answer to our DISCOVER that came on another VLAN than the one probed is from a server
     // that is not on this link (a VLAN 10 OFFER to an untagged probe is not a native server).
     const vlan = frameVlan(frame);
@@ -120,19 +126,37 @@ export class OfferCollector {
       return null;
     }
     const type = messageType(msg);
-    if (type === 0 || type >= MESSAGE_TYPES.length) { this.drops.add("no-message-type"); return null; }
-    if (type !== DHCPOFFER) { this.drops.add("not-offer"); return null; }
+    if (type === 0 || type >= MESSAGE_TYPES.length) {
+      this.drops.add("no-message-type");
+      return null;
+    }
+    if (type !== DHCPOFFER) {
+      this.drops.add("not-offer");
+      return null;
+    }
     const serverId = getIp(msg, 54);
     if (this.opts.server !== undefined && !fromServer(this.opts.server, serverId, r.frame.srcIp)) {
       this.drops.add("other-server");
       return null;
     }
-    if (msg.yiaddr === "0.0.0.0" && !serverId) { this.drops.add("offer-no-address"); return null; }
-    if (!isUsableAddress(msg.yiaddr) || isSubnetEdge(msg.yiaddr, getIp(msg, 1))) { this.drops.add("offer-bad-address"); return null; }
+    if (msg.yiaddr === "0.0.0.0" && !serverId) {
+      this.drops.add("offer-no-address");
+      return null;
+    }
+    if (!isUsableAddress(msg.yiaddr) || isSubnetEdge(msg.yiaddr, getIp(msg, 1))) {
+      this.drops.add("offer-bad-address");
+      return null;
+    }
     const key = serverId ?? r.frame.srcIp;
     const seen = this.offers.find((o) => (o.serverId ?? o.sourceIp) === key && o.yiaddr === msg.yiaddr);
-    if (seen) { seen.copies++; return null; }
-    if (this.offers.length >= MAX_OFFERS) { this.drops.add("too-many-offers"); return null; }
+    if (seen) {
+      seen.copies++;
+      return null;
+    }
+    if (this.offers.length >= MAX_OFFERS) {
+      this.drops.add("too-many-offers");
+      return null;
+    }
     const offer = summarizeOffer(msg, r.frame, now - this.opts.startedAt);
     // Options that did not decode are ignored (the offer stands); count them, by code.
     for (const v of offer.options) if (v.error !== undefined) this.warnings.add(`option-${v.code}-invalid`);

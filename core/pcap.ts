@@ -4,13 +4,25 @@
 
 import { CaptureReader } from "./capture-reader.ts";
 import {
-  effectiveSnaplen, MAGIC_MICROS, MICROS_PER_SECOND, PCAP_HEADER_LEN, PCAP_LINKTYPE_ETHERNET, PCAP_MAX_SNAPLEN,
-  PCAP_RECORD_HEADER_LEN, type PcapIssue, type PcapPacket,
+  effectiveSnaplen,
+  MAGIC_MICROS,
+  MICROS_PER_SECOND,
+  PCAP_HEADER_LEN,
+  PCAP_LINKTYPE_ETHERNET,
+  PCAP_MAX_SNAPLEN,
+  PCAP_RECORD_HEADER_LEN,
+  type PcapIssue,
+  type PcapPacket,
 } from "./capture-types.ts";
 
 export {
-  PCAP_HEADER_LEN, PCAP_LINKTYPE_ETHERNET, PCAP_MAX_SNAPLEN, PCAP_RECORD_HEADER_LEN,
-  type PcapIssue, type PcapIssueKind, type PcapPacket,
+  PCAP_HEADER_LEN,
+  PCAP_LINKTYPE_ETHERNET,
+  PCAP_MAX_SNAPLEN,
+  PCAP_RECORD_HEADER_LEN,
+  type PcapIssue,
+  type PcapIssueKind,
+  type PcapPacket,
 } from "./capture-types.ts";
 export { CaptureReader } from "./capture-reader.ts";
 
@@ -18,13 +30,13 @@ const LITTLE_ENDIAN = true; // what we write: tcpdump's output on x86
 
 export type PcapDecodeResult =
   | {
-    ok: true;
-    format: "pcap" | "pcapng";
-    /** pcapng: the first interface's link type; -1 when the file describes none. */
-    linktype: number;
-    packets: PcapPacket[];
-    warnings: PcapIssue[];
-  }
+      ok: true;
+      format: "pcap" | "pcapng";
+      /** pcapng: the first interface's link type; -1 when the file describes none. */
+      linktype: number;
+      packets: PcapPacket[];
+      warnings: PcapIssue[];
+    }
   | { ok: false; error: PcapIssue };
 
 function view(b: Uint8Array): DataView {
@@ -34,8 +46,15 @@ function view(b: Uint8Array): DataView {
 // ---- writing (classic pcap, microsecond timestamps) ----
 // Bad arguments are a caller's bug, not bad input: they throw.
 
-export interface PcapHeaderOptions { snaplen?: number; linktype?: number }
-export interface PcapPacketInput { data: Uint8Array; timestampUs: number | bigint; originalLength?: number }
+export interface PcapHeaderOptions {
+  snaplen?: number;
+  linktype?: number;
+}
+export interface PcapPacketInput {
+  data: Uint8Array;
+  timestampUs: number | bigint;
+  originalLength?: number;
+}
 
 function checkU32(name: string, v: number): void {
   if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new RangeError(`${name} ${v} is not a 32-bit unsigned integer`);

@@ -2,14 +2,15 @@
 // block, holds it whole when it is one of ours (section header, interface, packet) and hands
 // it here; any other block is skipped by its length without being held.
 
-import {
-  issue, MICROS_PER_SECOND, PCAP_MAX_SNAPLEN, PCAPNG_SHB,
-  type PcapIssue, type PcapPacket,
-} from "./capture-types.ts";
+import { issue, MICROS_PER_SECOND, PCAP_MAX_SNAPLEN, PCAPNG_SHB, type PcapIssue, type PcapPacket } from "./capture-types.ts";
 
 const BYTE_ORDER_MAGIC = 0x1a2b3c4d;
-const BLOCK_IDB = 1, BLOCK_SPB = 3, BLOCK_EPB = 6;
-const OPT_ENDOFOPT = 0, OPT_IF_TSRESOL = 9, OPT_IF_TSOFFSET = 14;
+const BLOCK_IDB = 1,
+  BLOCK_SPB = 3,
+  BLOCK_EPB = 6;
+const OPT_ENDOFOPT = 0,
+  OPT_IF_TSRESOL = 9,
+  OPT_IF_TSOFFSET = 14;
 /**
  * The largest block held in memory: a packet at libpcap's maximum snaplen with room for
  * options. A packet block over it is not a packet any tool wrote: reading stops there.
@@ -21,7 +22,7 @@ interface Interface {
   linktype: number;
   snaplen: number;
   unitsPerSecond: bigint; // if_tsresol
-  offsetSeconds: bigint;  // if_tsoffset
+  offsetSeconds: bigint; // if_tsoffset
 }
 
 export interface PcapngState {
@@ -35,7 +36,10 @@ export interface PcapngState {
 
 export const newPcapngState = (): PcapngState => ({ le: true, described: 0, firstLinktype: -1, section: [] });
 
-export interface BlockHead { type: number; length: number }
+export interface BlockHead {
+  type: number;
+  length: number;
+}
 
 /** The block's first 12 bytes (at absolute offset `at`): type and length; an SHB sets the byte order. */
 export function blockHead(st: PcapngState, b: Uint8Array, at: number): BlockHead | PcapIssue {
@@ -60,7 +64,8 @@ export function isReadBlock(type: number): boolean {
 /** The trailing copy of the length, from the block's last 4 bytes. */
 export function checkTrailer(st: PcapngState, head: BlockHead, last4: Uint8Array, at: number): PcapIssue | null {
   const trailer = new DataView(last4.buffer, last4.byteOffset, 4).getUint32(0, st.le);
-  return trailer === head.length ? null
+  return trailer === head.length
+    ? null
     : issue("bad-block-length", at + head.length - 4, `block type ${head.type} starts with length ${head.length} and ends with ${trailer}`);
 }
 
@@ -72,16 +77,26 @@ export function readBlock(st: PcapngState, head: BlockHead, b: Uint8Array, at: n
   if (bad) return bad;
   const blk = { b, dv: new DataView(b.buffer, b.byteOffset, b.byteLength), at, end: head.length - 4 };
   switch (head.type) {
-    case PCAPNG_SHB: return readSectionHeader(st, blk);
-    case BLOCK_IDB: return readInterface(st, blk);
-    case BLOCK_EPB: return readEnhancedPacket(st, blk, warn);
-    case BLOCK_SPB: return readSimplePacket(st, blk);
-    default: return null;
+    case PCAPNG_SHB:
+      return readSectionHeader(st, blk);
+    case BLOCK_IDB:
+      return readInterface(st, blk);
+    case BLOCK_EPB:
+      return readEnhancedPacket(st, blk, warn);
+    case BLOCK_SPB:
+      return readSimplePacket(st, blk);
+    default:
+      return null;
   }
 }
 
 /** A block's bytes; its body runs from 8 to `end` (before the trailing length). */
-interface Blk { b: Uint8Array; dv: DataView; at: number; end: number }
+interface Blk {
+  b: Uint8Array;
+  dv: DataView;
+  at: number;
+  end: number;
+}
 
 function readSectionHeader(st: PcapngState, k: Blk): PcapIssue | null {
   if (k.end - 8 < 16) return issue("bad-block-length", k.at + 4, `section header block of ${k.end + 4} bytes, under the 28 it needs`);
@@ -92,7 +107,8 @@ function readSectionHeader(st: PcapngState, k: Blk): PcapIssue | null {
 }
 
 function readInterface(st: PcapngState, k: Blk): PcapIssue | null {
-  const { dv } = k, le = st.le;
+  const { dv } = k,
+    le = st.le;
   if (k.end - 8 < 8) return issue("bad-block", k.at, "interface description block too short for its link type and snaplen");
   const iface: Interface = {
     id: st.described,
@@ -103,7 +119,8 @@ function readInterface(st: PcapngState, k: Blk): PcapIssue | null {
   };
   let p = 16;
   while (p + 4 <= k.end) {
-    const code = dv.getUint16(p, le), len = dv.getUint16(p + 2, le);
+    const code = dv.getUint16(p, le),
+      len = dv.getUint16(p + 2, le);
     if (code === OPT_ENDOFOPT) break;
     if (p + 4 + len > k.end) return issue("bad-block", k.at + p, `interface option ${code} of ${len} bytes runs past its block`);
     if (code === OPT_IF_TSRESOL && len === 1) {
@@ -133,7 +150,8 @@ function packet(iface: Interface, k: Blk, start: number, capLen: number, origina
 }
 
 function readEnhancedPacket(st: PcapngState, k: Blk, warn: (i: PcapIssue) => void): Packet | PcapIssue {
-  const { dv } = k, le = st.le;
+  const { dv } = k,
+    le = st.le;
   if (k.end - 8 < 20) return issue("bad-block", k.at, "enhanced packet block too short for its fixed fields");
   const ifId = dv.getUint32(8, le);
   const iface = st.section[ifId];

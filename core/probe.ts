@@ -34,18 +34,43 @@ export type FactValue = ServerFacts[FactField];
 
 /** The fields compared between probes, in the order changes are listed. */
 export const COMPARED_FIELDS: readonly FactField[] = [
-  "subnetMask", "routers", "dns", "domain", "search", "classlessRoutes", "leaseTime", "sourceIp", "sourceMac",
+  "subnetMask",
+  "routers",
+  "dns",
+  "domain",
+  "search",
+  "classlessRoutes",
+  "leaseTime",
+  "sourceIp",
+  "sourceMac",
 ];
 
-export interface FactChange { field: FactField; old: FactValue; new: FactValue }
+export interface FactChange {
+  field: FactField;
+  old: FactValue;
+  new: FactValue;
+}
 
 /** What one probe saw of a server, beside its facts. */
-interface Sighting { offered: string; latencyMs: number; rogue: boolean }
+interface Sighting {
+  offered: string;
+  latencyMs: number;
+  rogue: boolean;
+}
 
 export type ServerNewEvent = { event: "server-new"; server: string } & Sighting & ServerFacts;
 export type ServerBackEvent = { event: "server-back"; server: string; absentProbes: number } & Sighting & ServerFacts;
-export interface ServerChangedEvent { event: "server-changed"; server: string; changes: FactChange[] }
-export interface ServerVanishedEvent { event: "server-vanished"; server: string; missedProbes: number; lastSeen: number }
+export interface ServerChangedEvent {
+  event: "server-changed";
+  server: string;
+  changes: FactChange[];
+}
+export interface ServerVanishedEvent {
+  event: "server-vanished";
+  server: string;
+  missedProbes: number;
+  lastSeen: number;
+}
 export interface RogueEvent {
   event: "rogue";
   server: string;
@@ -68,8 +93,7 @@ export interface ProbeSummaryEvent {
   error?: string;
 }
 
-export type ProbeEvent =
-  | ServerNewEvent | ServerBackEvent | ServerChangedEvent | ServerVanishedEvent | RogueEvent | ProbeSummaryEvent;
+export type ProbeEvent = ServerNewEvent | ServerBackEvent | ServerChangedEvent | ServerVanishedEvent | RogueEvent | ProbeSummaryEvent;
 
 export interface ServerRecord {
   server: string;
@@ -187,7 +211,15 @@ export class ProbeTracker {
       if (!rec) {
         this.makeRoom();
         this.servers.set(key, {
-          server: key, facts, status: "present", rogue, firstSeen: now, lastSeen: now, probesSeen: 1, missed: 0, lastProbe: probe,
+          server: key,
+          facts,
+          status: "present",
+          rogue,
+          firstSeen: now,
+          lastSeen: now,
+          probesSeen: 1,
+          missed: 0,
+          lastProbe: probe,
         });
         this.serversSeen++;
         events.push({ event: "server-new", server: key, ...sighting, ...facts });
@@ -219,7 +251,14 @@ export class ProbeTracker {
         events.push({ event: "server-vanished", server: rec.server, missedProbes: rec.missed, lastSeen: rec.lastSeen });
       }
     }
-    events.push({ event: "probe", probe, offers: new Set(offers.map(serverKey)).size, servers: this.presentCount(), rogue: rogueOffers, durationMs: Math.round(durationMs) });
+    events.push({
+      event: "probe",
+      probe,
+      offers: new Set(offers.map(serverKey)).size,
+      servers: this.presentCount(),
+      rogue: rogueOffers,
+      durationMs: Math.round(durationMs),
+    });
     return events;
   }
 
@@ -266,8 +305,12 @@ export class ProbeTracker {
   private makeRoom(): void {
     if (this.servers.size < this.maxServers) return;
     let victim: ServerRecord | undefined;
-    for (const rec of this.servers.values()) { // least recently seen first
-      if (rec.status === "vanished") { victim = rec; break; }
+    for (const rec of this.servers.values()) {
+      // least recently seen first
+      if (rec.status === "vanished") {
+        victim = rec;
+        break;
+      }
     }
     victim ??= this.servers.values().next().value;
     if (victim) {

@@ -5,9 +5,7 @@
 // collectors, the engine's own rules for an exchange (core/engine.ts onReceived).
 
 import { bytesEqual } from "./bytes.ts";
-import {
-  parseUdpFrame, DHCP_CLIENT_PORT, DHCP_SERVER_PORT, type ChecksumStatus, type FrameDropReason, type ParsedFrame,
-} from "./frame.ts";
+import { parseUdpFrame, DHCP_CLIENT_PORT, DHCP_SERVER_PORT, type ChecksumStatus, type FrameDropReason, type ParsedFrame } from "./frame.ts";
 import { decodeMessage, BOOTREPLY, type DecodeErrorKind, type DecodeWarning, type DhcpMessage } from "./message.ts";
 
 export type ReplyFrameDropReason = FrameDropReason | "not-to-giaddr" | "outgoing";
@@ -18,7 +16,11 @@ export type ReplyFrameDropReason = FrameDropReason | "not-to-giaddr" | "outgoing
  * vlan: the 802.1Q tag it came with (the kernel keeps it beside the bytes); null: untagged.
  */
 export interface ReceivedFrameLike {
-  bytes: Uint8Array; csum: ChecksumStatus; outgoing?: boolean; receivedAt?: number; vlan?: { id: number } | null;
+  bytes: Uint8Array;
+  csum: ChecksumStatus;
+  outgoing?: boolean;
+  receivedAt?: number;
+  vlan?: { id: number } | null;
 }
 
 /**
@@ -26,7 +28,11 @@ export interface ReceivedFrameLike {
  * broadcast. A relay's (--giaddr, RFC 2131 4.1): UDP port 67 at giaddr, in a frame to the
  * interface's MAC, the one the server's ARP for giaddr found (chaddr may be another).
  */
-export interface ReplyPath { dstPort: number; mac: Uint8Array; dstIp?: string }
+export interface ReplyPath {
+  dstPort: number;
+  mac: Uint8Array;
+  dstIp?: string;
+}
 
 export function clientReplyPath(chaddr: Uint8Array): ReplyPath {
   return { dstPort: DHCP_CLIENT_PORT, mac: chaddr };
@@ -36,9 +42,7 @@ export function relayReplyPath(giaddr: string, interfaceMac: Uint8Array): ReplyP
   return { dstPort: DHCP_SERVER_PORT, mac: interfaceMac, dstIp: giaddr };
 }
 
-export type ReplyFrameResult =
-  | { ok: true; frame: ParsedFrame }
-  | { ok: false; reason: ReplyFrameDropReason };
+export type ReplyFrameResult = { ok: true; frame: ParsedFrame } | { ok: false; reason: ReplyFrameDropReason };
 
 /** The frame checks every reply passes before its DHCP message is decoded. */
 export function parseReplyFrame(frame: ReceivedFrameLike, path: ReplyPath): ReplyFrameResult {

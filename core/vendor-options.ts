@@ -11,9 +11,19 @@ export type NamedSubOption = SubOption & { name?: string };
 
 /** PXE's sub-options of option 43 (PXE 2.1 specification, table 2-1). */
 const PXE_SUBOPTIONS: Record<number, string> = {
-  1: "mtftp-ip", 2: "mtftp-client-port", 3: "mtftp-server-port", 4: "mtftp-timeout", 5: "mtftp-delay",
-  6: "discovery-control", 7: "discovery-multicast-address", 8: "boot-servers", 9: "boot-menu", 10: "menu-prompt",
-  11: "multicast-address-allocation", 12: "credential-types", 71: "boot-item",
+  1: "mtftp-ip",
+  2: "mtftp-client-port",
+  3: "mtftp-server-port",
+  4: "mtftp-timeout",
+  5: "mtftp-delay",
+  6: "discovery-control",
+  7: "discovery-multicast-address",
+  8: "boot-servers",
+  9: "boot-menu",
+  10: "menu-prompt",
+  11: "multicast-address-allocation",
+  12: "credential-types",
+  71: "boot-item",
 };
 
 const isSubOption = (x: unknown): x is SubOption =>
@@ -44,7 +54,7 @@ export function subOptionsText(subs: readonly NamedSubOption[]): string {
 export function nameVendorSubOptions<T extends { code: number; value?: unknown }>(options: T[]): T[] {
   const vendorClass = options.find((o) => o.code === 60)?.value;
   if (typeof vendorClass !== "string" || !vendorClass.startsWith("PXEClient")) return options;
-  return options.map((o) => (o.code === 43 && isSubOptionList(o.value)
-    ? { ...o, value: o.value.map((s) => (PXE_SUBOPTIONS[s.code] ? { ...s, name: PXE_SUBOPTIONS[s.code] } : s)) }
-    : o));
+  return options.map((o) =>
+    o.code === 43 && isSubOptionList(o.value) ? { ...o, value: o.value.map((s) => (PXE_SUBOPTIONS[s.code] ? { ...s, name: PXE_SUBOPTIONS[s.code] } : s)) } : o,
+  );
 }

@@ -27,8 +27,7 @@ const IFNAMSIZ = 16;
 
 export const show = (name: string) => JSON.stringify(name);
 
-export const noSuchInterface = (name: string, errno = ENODEV) =>
-  new NativeError("ENODEV", `interface ${show(name)} does not exist`, errno);
+export const noSuchInterface = (name: string, errno = ENODEV) => new NativeError("ENODEV", `interface ${show(name)} does not exist`, errno);
 
 /** NUL-terminated bytes of an interface name, after the kernel's own rules. */
 export function interfaceNameBytes(name: string): Uint8Array {
@@ -37,18 +36,10 @@ export function interfaceNameBytes(name: string): Uint8Array {
   }
   const bytes = new TextEncoder().encode(name);
   if (bytes.length >= IFNAMSIZ) {
-    throw new NativeError(
-      "EINVAL",
-      `interface name ${show(name)} is too long: ${bytes.length} bytes, Linux allows at most ${IFNAMSIZ - 1}`,
-      ENAMETOOLONG,
-    );
+    throw new NativeError("EINVAL", `interface name ${show(name)} is too long: ${bytes.length} bytes, Linux allows at most ${IFNAMSIZ - 1}`, ENAMETOOLONG);
   }
   if (name === "." || name === ".." || bytes.some((b) => b <= 0x20 || b === 0x2f || b === 0x3a)) {
-    throw new NativeError(
-      "EINVAL",
-      `interface name ${show(name)} is not valid: no spaces, control characters, "/" or ":"`,
-      EINVAL,
-    );
+    throw new NativeError("EINVAL", `interface name ${show(name)} is not valid: no spaces, control characters, "/" or ":"`, EINVAL);
   }
   const cName = new Uint8Array(bytes.length + 1);
   cName.set(bytes);

@@ -37,19 +37,32 @@ const NDA_LLADDR = 2;
 
 /** rtm_type values that say how the kernel would deliver (linux/rtnetlink.h). */
 const ROUTE_TYPES: Record<number, string> = {
-  1: "unicast", 2: "local", 3: "broadcast", 4: "anycast", 5: "multicast", 6: "blackhole", 7: "unreachable", 8: "prohibit", 9: "throw",
+  1: "unicast",
+  2: "local",
+  3: "broadcast",
+  4: "anycast",
+  5: "multicast",
+  6: "blackhole",
+  7: "unreachable",
+  8: "prohibit",
+  9: "throw",
 };
 
 /** Neighbour states (linux/neighbour.h) in which the entry's MAC can be used. */
 const NUD_USABLE = 0x02 | 0x04 | 0x08 | 0x10 | 0x40 | 0x80; // REACHABLE STALE DELAY PROBE NOARP PERMANENT
 const NUD_NAMES: [number, string][] = [
-  [0x01, "incomplete"], [0x02, "reachable"], [0x04, "stale"], [0x08, "delay"], [0x10, "probe"], [0x20, "failed"],
-  [0x40, "noarp"], [0x80, "permanent"],
+  [0x01, "incomplete"],
+  [0x02, "reachable"],
+  [0x04, "stale"],
+  [0x08, "delay"],
+  [0x10, "probe"],
+  [0x20, "failed"],
+  [0x40, "noarp"],
+  [0x80, "permanent"],
 ];
 
 const viewOf = (b: Uint8Array) => new DataView(b.buffer, b.byteOffset, b.byteLength);
-const fail = (kind: "short" | "type" | "address", offset: number, reason: string) =>
-  ({ ok: false, error: { kind, offset, reason } }) as const;
+const fail = (kind: "short" | "type" | "address", offset: number, reason: string) => ({ ok: false, error: { kind, offset, reason } }) as const;
 
 /** RTM_GETROUTE for one address, through one interface when oif is given: `ip route get ADDRESS [oif IFACE]`. */
 export function buildGetRoute(destination: string, oif?: number): BuildResult {
@@ -144,7 +157,10 @@ export function parseNeighbourMessage(m: Uint8Array): ParseResult<NeighbourEntry
       ifindex: view.getInt32(NLMSG_HDRLEN + 4, HOST_LE),
       address: address.value,
       mac,
-      state: NUD_NAMES.filter(([bit]) => (state & bit) !== 0).map(([, name]) => name).join(",") || "none",
+      state:
+        NUD_NAMES.filter(([bit]) => (state & bit) !== 0)
+          .map(([, name]) => name)
+          .join(",") || "none",
       usable: mac !== null && (state & NUD_USABLE) !== 0,
     },
   };

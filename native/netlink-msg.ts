@@ -239,9 +239,7 @@ function buildRoute(spec: RouteSpec, remove: boolean): BuildResult {
   if (gateway !== null) attributes.push({ type: RTA_GATEWAY, data: ipBytes(gateway) });
   if (spec.metric !== undefined) attributes.push({ type: RTA_PRIORITY, data: u32(spec.metric) });
   attributes.push({ type: RTA_OIF, data: u32(spec.ifindex) });
-  const flags = remove
-    ? NLM_F_REQUEST | NLM_F_ACK
-    : NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | (spec.replace ? NLM_F_REPLACE : NLM_F_EXCL);
+  const flags = remove ? NLM_F_REQUEST | NLM_F_ACK : NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | (spec.replace ? NLM_F_REPLACE : NLM_F_EXCL);
   return { ok: true, bytes: message(remove ? RTM_DELROUTE : RTM_NEWROUTE, flags, fixed, attributes) };
 }
 
@@ -262,9 +260,7 @@ function ifinfomsg(ifindex: number): Uint8Array {
 
 /** RTM_GETLINK dump of every link, without counters (they are large and unused). */
 export function buildGetLinkDump(): Uint8Array {
-  return message(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, ifinfomsg(0), [
-    { type: IFLA_EXT_MASK, data: u32(RTEXT_FILTER_SKIP_STATS) },
-  ]);
+  return message(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP, ifinfomsg(0), [{ type: IFLA_EXT_MASK, data: u32(RTEXT_FILTER_SKIP_STATS) }]);
 }
 
 /** RTM_GETLINK for one index. */
@@ -272,8 +268,6 @@ export function buildGetLink(ifindex: number): BuildResult {
   if (!isIfindex(ifindex)) return { ok: false, reason: `interface index ${String(ifindex)} is not valid` };
   return {
     ok: true,
-    bytes: message(RTM_GETLINK, NLM_F_REQUEST, ifinfomsg(ifindex), [
-      { type: IFLA_EXT_MASK, data: u32(RTEXT_FILTER_SKIP_STATS) },
-    ]),
+    bytes: message(RTM_GETLINK, NLM_F_REQUEST, ifinfomsg(ifindex), [{ type: IFLA_EXT_MASK, data: u32(RTEXT_FILTER_SKIP_STATS) }]),
   };
 }

@@ -53,8 +53,7 @@ export interface NetlinkParseError {
 }
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; error: NetlinkParseError };
 
-const fail = (kind: NetlinkParseError["kind"], offset: number, reason: string) =>
-  ({ ok: false, error: { kind, offset, reason } }) as const;
+const fail = (kind: NetlinkParseError["kind"], offset: number, reason: string) => ({ ok: false, error: { kind, offset, reason } }) as const;
 
 export interface NetlinkMessage {
   type: number;

@@ -38,17 +38,8 @@ import {
   RTM_NEWROUTE,
   type RouteSpec,
 } from "./netlink-msg.ts";
-import {
-  buildGetNeighbourDump,
-  buildGetRoute,
-  type NeighbourEntry,
-  parseNeighbourMessage,
-  parseRouteAnswer,
-  type RouteAnswer,
-} from "./netlink-lookup.ts";
-import {
-  type LinkMessage, parseAddressMessage, parseErrorMessage, parseLinkMessage, type ParseResult, splitMessages,
-} from "./netlink-parse.ts";
+import { buildGetNeighbourDump, buildGetRoute, type NeighbourEntry, parseNeighbourMessage, parseRouteAnswer, type RouteAnswer } from "./netlink-lookup.ts";
+import { type LinkMessage, parseAddressMessage, parseErrorMessage, parseLinkMessage, type ParseResult, splitMessages } from "./netlink-parse.ts";
 import { codeFor, native, NativeError, readyCallback, strerror } from "./shim.ts";
 
 export type { AddressSpec, RouteSpec } from "./netlink-msg.ts";
@@ -215,8 +206,7 @@ export class NetlinkRoute {
   }
 }
 
-const malformed = (what: string, reason: string) =>
-  new NativeError("EIO", `${what}: the kernel's answer is malformed: ${reason}`);
+const malformed = (what: string, reason: string) => new NativeError("EIO", `${what}: the kernel's answer is malformed: ${reason}`);
 
 // ---- LinkMonitor ----------------------------------------------------------------
 

@@ -47,9 +47,16 @@ export function taskPrivileges(): { tid: number; status: ProcessPrivileges }[] {
     out.push({
       tid: rows[o],
       status: {
-        uid: ids(o + 1, 4), gid: ids(o + 5, 4), groups: ids(o + 10, rows[o + 9], TASK_GROUPS),
-        capInh: cap(o + 18), capPrm: cap(o + 20), capEff: cap(o + 22), capBnd: cap(o + 24), capAmb: cap(o + 26),
-        noNewPrivs: rows[o + 28] === 1, seccomp: rows[o + 29],
+        uid: ids(o + 1, 4),
+        gid: ids(o + 5, 4),
+        groups: ids(o + 10, rows[o + 9], TASK_GROUPS),
+        capInh: cap(o + 18),
+        capPrm: cap(o + 20),
+        capEff: cap(o + 22),
+        capBnd: cap(o + 24),
+        capAmb: cap(o + 26),
+        noNewPrivs: rows[o + 28] === 1,
+        seccomp: rows[o + 29],
       },
     });
   }
@@ -60,7 +67,13 @@ export function maskOf(keep: readonly Capability[]): number {
   return keep.reduce((m, c) => m | (1 << CAPABILITIES[c]), 0);
 }
 
-export interface DropReport { uid: number; gid: number; kept: Capability[]; threads: number; status: ProcessPrivileges }
+export interface DropReport {
+  uid: number;
+  gid: number;
+  kept: Capability[];
+  threads: number;
+  status: ProcessPrivileges;
+}
 
 /**
  * Becomes uid/gid keeping only `keep` (in the calling thread, the JS thread) and verifies it.

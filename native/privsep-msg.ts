@@ -21,18 +21,47 @@ const HOOK_DONE_SIZE = 28 + MAX_STDERR;
 export const MAX_MSG = HDR + 8 + MAX_BLOB;
 
 export const T = {
-  APPLY: 1, ADOPT: 2, REMOVE: 3, SAVE: 4, UNSAVE: 5, CONFIG: 6, HOOK: 7, STOP: 8,
-  READY: 100, RESULT: 101, CONFIG_DATA: 102, HOOK_DONE: 103,
+  APPLY: 1,
+  ADOPT: 2,
+  REMOVE: 3,
+  SAVE: 4,
+  UNSAVE: 5,
+  CONFIG: 6,
+  HOOK: 7,
+  STOP: 8,
+  READY: 100,
+  RESULT: 101,
+  CONFIG_DATA: 102,
+  HOOK_DONE: 103,
 } as const;
 
-export interface PrivRoute { destination: string; prefix: number; gateway: string | null }
-export interface PrivLease { address: string; prefix: number; validSec: number | null; routes: PrivRoute[] }
+export interface PrivRoute {
+  destination: string;
+  prefix: number;
+  gateway: string | null;
+}
+export interface PrivLease {
+  address: string;
+  prefix: number;
+  validSec: number | null;
+  routes: PrivRoute[];
+}
 
 export type Reply =
   | { type: "ready"; seq: number; status: number; ifindex: number; metric: number; text: string }
   | { type: "result"; seq: number; status: number; done: string[]; failed: string[] }
   | { type: "config"; seq: number; status: number; data: Uint8Array }
-  | { type: "hook-done"; seq: number; status: number; exitCode: number | null; signal: number; timedOut: boolean; ms: number; stderr: Uint8Array; stderrDiscarded: number };
+  | {
+      type: "hook-done";
+      seq: number;
+      status: number;
+      exitCode: number | null;
+      signal: number;
+      timedOut: boolean;
+      ms: number;
+      stderr: Uint8Array;
+      stderrDiscarded: number;
+    };
 
 function header(type: number, seq: number, bodyLength: number): { bytes: Uint8Array; view: DataView } {
   const bytes = new Uint8Array(HDR + bodyLength);
@@ -111,7 +140,10 @@ export function encodeHookRecords(env: Record<string, string>, stdin: Uint8Array
   const total = parts.reduce((n, p) => n + p.length, 0);
   const out = new Uint8Array(total);
   let at = 0;
-  for (const p of parts) { out.set(p, at); at += p.length; }
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
   return out;
 }
 
@@ -136,8 +168,11 @@ function text(bytes: Uint8Array): string | null {
 export function decodeReply(bytes: Uint8Array): Reply | string {
   if (bytes.length < HDR) return `a message of ${bytes.length} bytes is shorter than a header`;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const version = view.getUint16(0, true), type = view.getUint16(2, true), length = view.getUint32(4, true);
-  const seq = view.getUint32(8, true), reserved = view.getUint32(12, true);
+  const version = view.getUint16(0, true),
+    type = view.getUint16(2, true),
+    length = view.getUint32(4, true);
+  const seq = view.getUint32(8, true),
+    reserved = view.getUint32(12, true);
   if (version !== PRIV_VERSION) return `version ${version} (this dhcptool speaks ${PRIV_VERSION})`;
   if (length !== bytes.length) return `the header says ${length} bytes, the datagram has ${bytes.length}`;
   if (reserved !== 0) return "reserved header bits set";
@@ -165,8 +200,11 @@ export function decodeReply(bytes: Uint8Array): Reply | string {
       const lines = t.split("\n").filter(Boolean);
       if (lines.some((l) => !/^[+-] /.test(l))) return "a result line that is neither done (+) nor failed (-)";
       return {
-        type: "result", seq, status: i32(0),
-        done: lines.filter((l) => l.startsWith("+")).map((l) => l.slice(2)), failed: lines.filter((l) => l.startsWith("-")).map((l) => l.slice(2)),
+        type: "result",
+        seq,
+        status: i32(0),
+        done: lines.filter((l) => l.startsWith("+")).map((l) => l.slice(2)),
+        failed: lines.filter((l) => l.startsWith("-")).map((l) => l.slice(2)),
       };
     }
     case T.CONFIG_DATA: {
@@ -182,8 +220,15 @@ export function decodeReply(bytes: Uint8Array): Reply | string {
       if (len > MAX_STDERR) return `stderr length ${len} past its buffer`;
       const exit = i32(4);
       return {
-        type: "hook-done", seq, status: i32(0), exitCode: exit < 0 ? null : exit, signal: i32(8), timedOut: u32(12) !== 0,
-        ms: u32(16), stderrDiscarded: u32(20), stderr: bytes.slice(HDR + 28, HDR + 28 + len),
+        type: "hook-done",
+        seq,
+        status: i32(0),
+        exitCode: exit < 0 ? null : exit,
+        signal: i32(8),
+        timedOut: u32(12) !== 0,
+        ms: u32(16),
+        stderrDiscarded: u32(20),
+        stderr: bytes.slice(HDR + 28, HDR + 28 + len),
       };
     }
     default:

@@ -9,9 +9,7 @@ import { constants, statSync } from "node:fs";
 import { dirname } from "node:path";
 import { embeddedAsset, HELPER_ASSET } from "./assets.ts";
 import { codeFor, materializeAsset, native, NativeError, nativeAssetPaths, readyCallback, strerror, type ReadyCallback } from "./shim.ts";
-import {
-  decodeReply, encodeBlob, encodeEmpty, encodeHookRecords, encodeLease, MAX_MSG, T, type PrivLease, type Reply,
-} from "./privsep-msg.ts";
+import { decodeReply, encodeBlob, encodeEmpty, encodeHookRecords, encodeLease, MAX_MSG, T, type PrivLease, type Reply } from "./privsep-msg.ts";
 
 const EPIPE = 32;
 const CALL_TIMEOUT_MS = 10_000;
@@ -30,7 +28,11 @@ export interface HelperOptions {
   hookTimeoutMs: number;
 }
 
-export interface HelperResult { status: number; done: string[]; failed: string[] }
+export interface HelperResult {
+  status: number;
+  done: string[];
+  failed: string[];
+}
 export type HookDone = Extract<Reply, { type: "hook-done" }>;
 
 export class HelperError extends NativeError {}
@@ -51,8 +53,15 @@ export function helperPath(): string {
   const euid = process.geteuid?.() ?? 0;
   for (const path of nativeAssetPaths(HELPER_ASSET)) {
     let st: ReturnType<typeof statSync>;
-    try { st = statSync(path); } catch { continue; }
-    for (const [what, s] of [[path, st], [dirname(path), statSync(dirname(path))]] as const) {
+    try {
+      st = statSync(path);
+    } catch {
+      continue;
+    }
+    for (const [what, s] of [
+      [path, st],
+      [dirname(path), statSync(dirname(path))],
+    ] as const) {
       if ((s.uid !== 0 && s.uid !== euid) || (s.mode & 0o022) !== 0) {
         throw new HelperError("EPERM", `${what} may be written by someone other than root: refusing to run the privileged helper from it`);
       }
@@ -94,7 +103,11 @@ export class PrivHelper {
   /** Spawns the helper and waits for it to be ready: it holds the lock, the state directory and a route socket. */
   static spawn(o: HelperOptions): PrivHelper {
     const shim = native();
-    const argv = new TextEncoder().encode(helperArgs(helperPath(), o).map((a) => `${a}\0`).join(""));
+    const argv = new TextEncoder().encode(
+      helperArgs(helperPath(), o)
+        .map((a) => `${a}\0`)
+        .join(""),
+    );
     const pid = shim.dt_priv_spawn(argv, argv.length);
     if (pid < 0) throw new HelperError(codeFor(-pid), `cannot start the privileged helper: ${strerror(-pid)}`, -pid);
     const out = new Uint8Array(MAX_MSG);
@@ -102,7 +115,16 @@ export class PrivHelper {
     const reply = n > 0 ? decodeReply(out.subarray(0, n)) : null;
     if (reply === null || typeof reply === "string" || reply.type !== "ready" || reply.status !== 0) {
       shim.dt_priv_close(2000);
-      const why = reply === null ? (n === -EPIPE ? "it exited" : strerror(-n)) : typeof reply === "string" ? reply : reply.type === "ready" ? reply.text : "it did not say it was ready";
+      const why =
+        reply === null
+          ? n === -EPIPE
+            ? "it exited"
+            : strerror(-n)
+          : typeof reply === "string"
+            ? reply
+            : reply.type === "ready"
+              ? reply.text
+              : "it did not say it was ready";
       const status = reply !== null && typeof reply !== "string" ? reply.status : -1;
       throw new HelperError(status === -16 ? "EEXIST" : codeFor(-status), why, -status);
     }
@@ -156,7 +178,9 @@ export class PrivHelper {
     const r = decodeReply(this.#buf.subarray(0, n));
     if (typeof r === "string") throw new HelperError("EIO", `the privileged helper sent a malformed reply: ${r}`);
     // A hook that ended while we waited is in the queue: read it once this call is back.
-    queueMicrotask(() => { if (!this.#gone) this.#drain(); });
+    queueMicrotask(() => {
+      if (!this.#gone) this.#drain();
+    });
     return r;
   }
 
@@ -171,11 +195,21 @@ export class PrivHelper {
     return this.#seq;
   }
 
-  apply(lease: PrivLease): HelperResult { return this.#result(encodeLease(T.APPLY, this.#next(), lease)); }
-  adopt(lease: PrivLease): HelperResult { return this.#result(encodeLease(T.ADOPT, this.#next(), lease)); }
-  remove(): HelperResult { return this.#result(encodeEmpty(T.REMOVE, this.#next())); }
-  save(bytes: Uint8Array): HelperResult { return this.#result(encodeBlob(T.SAVE, this.#next(), bytes)); }
-  unsave(): HelperResult { return this.#result(encodeEmpty(T.UNSAVE, this.#next())); }
+  apply(lease: PrivLease): HelperResult {
+    return this.#result(encodeLease(T.APPLY, this.#next(), lease));
+  }
+  adopt(lease: PrivLease): HelperResult {
+    return this.#result(encodeLease(T.ADOPT, this.#next(), lease));
+  }
+  remove(): HelperResult {
+    return this.#result(encodeEmpty(T.REMOVE, this.#next()));
+  }
+  save(bytes: Uint8Array): HelperResult {
+    return this.#result(encodeBlob(T.SAVE, this.#next(), bytes));
+  }
+  unsave(): HelperResult {
+    return this.#result(encodeEmpty(T.UNSAVE, this.#next()));
+  }
 
   /** The config file's bytes, read by the helper (it may be root's alone); throws with the errno. */
   readConfig(): Uint8Array {
@@ -191,8 +225,15 @@ export class PrivHelper {
     const started = this.#result(encodeBlob(T.HOOK, seq, encodeHookRecords(env, stdin)));
     if (started.status < 0) {
       return Promise.resolve({
-        type: "hook-done", seq, status: started.status, exitCode: null, signal: 0, timedOut: false, ms: 0,
-        stderr: new TextEncoder().encode(started.failed.join("; ")), stderrDiscarded: 0,
+        type: "hook-done",
+        seq,
+        status: started.status,
+        exitCode: null,
+        signal: 0,
+        timedOut: false,
+        ms: 0,
+        stderr: new TextEncoder().encode(started.failed.join("; ")),
+        stderrDiscarded: 0,
       });
     }
     return new Promise((resolve, reject) => this.#hooks.set(seq, { resolve, reject }));
@@ -201,7 +242,11 @@ export class PrivHelper {
   /** Ends a running hook's process group, then the helper. What is applied stays applied. */
   stop(): void {
     if (this.#gone) return;
-    try { this.#call(encodeEmpty(T.STOP, this.#next())); } catch { /* gone already */ }
+    try {
+      this.#call(encodeEmpty(T.STOP, this.#next()));
+    } catch {
+      /* gone already */
+    }
     this.close();
   }
 

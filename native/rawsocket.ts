@@ -18,18 +18,7 @@
  */
 import { insertVlanTag, TPID_8021Q, tagFrame, type VlanTag, vlanTag } from "../core/frame.ts";
 import { type InterfaceInfo, interfaceNameBytes, linkFacts, linkFactsBuffer, noSuchInterface, show } from "./interface.ts";
-import {
-  codeFor,
-  EINVAL,
-  EMSGSIZE,
-  ENETDOWN,
-  EPFNOSUPPORT,
-  errnoText,
-  native,
-  NativeError,
-  readyCallback,
-  type ReadyCallback,
-} from "./shim.ts";
+import { codeFor, EINVAL, EMSGSIZE, ENETDOWN, EPFNOSUPPORT, errnoText, native, NativeError, readyCallback, type ReadyCallback } from "./shim.ts";
 import { capabilityHint } from "./self.ts";
 
 // What callers have always imported from here.
@@ -201,9 +190,7 @@ export class RawSocket {
     }
     const shim = native();
     const mode =
-      { client: MODE_CLIENT, watch: MODE_WATCH, arp: MODE_ARP }[options.filter] |
-      (options.promiscuous ? OPEN_PROMISC : 0) |
-      (options.ring ? OPEN_RING : 0);
+      { client: MODE_CLIENT, watch: MODE_WATCH, arp: MODE_ARP }[options.filter] | (options.promiscuous ? OPEN_PROMISC : 0) | (options.ring ? OPEN_RING : 0);
     const vlanArg = vlan === "any" ? VLAN_ANY : vlan === "none" ? VLAN_NONE : vlan;
     // One RTM_GETLINK, in dt_open: the link's facts come back with the socket (or its refusal).
     const facts = linkFactsBuffer();
@@ -363,8 +350,7 @@ export class RawSocket {
           const restore = tagged && this.#vlanInBytes && bytes.length >= 14;
           const frame: ReceivedFrame = {
             bytes: restore ? insertVlanTag(bytes, tpid, meta[m + 6]!) : bytes.slice(),
-            csum:
-              status & TP_STATUS_CSUMNOTREADY ? "partial" : status & TP_STATUS_CSUM_VALID ? "valid" : "unknown",
+            csum: status & TP_STATUS_CSUMNOTREADY ? "partial" : status & TP_STATUS_CSUM_VALID ? "valid" : "unknown",
             truncated: meta[m + 4] !== 0,
             wireLength: meta[m + 3]! + (restore ? 4 : 0),
             outgoing: pkttype === PACKET_OUTGOING,
@@ -404,19 +390,11 @@ function openError(ifname: string, errno: number, hardwareType: number): NativeE
     );
   }
   if (code === "EPERM") {
-    return new NativeError(
-      "EPERM",
-      `no permission to open a raw socket on ${ifname}: ${capabilityHint()}`,
-      errno,
-    );
+    return new NativeError("EPERM", `no permission to open a raw socket on ${ifname}: ${capabilityHint()}`, errno);
   }
   if (code === "ENODEV") throw noSuchInterface(ifname, errno);
   if (code === "ENETDOWN") {
-    return new NativeError(
-      "ENETDOWN",
-      `interface ${show(ifname)} is down: bring it up with \`ip link set ${ifname} up\``,
-      errno,
-    );
+    return new NativeError("ENETDOWN", `interface ${show(ifname)} is down: bring it up with \`ip link set ${ifname} up\``, errno);
   }
   return new NativeError(code, `cannot open a raw socket on ${ifname}: ${errnoText(errno)}`, errno);
 }

@@ -33,7 +33,6 @@ export function capabilityTarget(): string {
 /** The advice for EPERM on a raw socket: one command that fixes it, with the right file in it. */
 export function capabilityHint(): string {
   const target = capabilityTarget();
-  const note =
-    programForm() === "compiled" ? "" : " (every script that bun runs gets them; SECURITY.md has a safer copy)";
+  const note = programForm() === "compiled" ? "" : " (every script that bun runs gets them; SECURITY.md has a safer copy)";
   return `run as root, or: sudo setcap cap_net_raw,cap_net_admin+ep ${target}${note}`;
 }

@@ -132,8 +132,7 @@ export function native(): Shim {
   }
   for (const path of LIBRARY_PATHS) {
     // A library that exists but does not load: say why rather than "not built".
-    if (require("node:fs").existsSync(path))
-      return loadFrom({ source: "file", path: require("node:path").resolve(path) });
+    if (require("node:fs").existsSync(path)) return loadFrom({ source: "file", path: require("node:path").resolve(path) });
   }
   throw new NativeError("ENOSHIM", `native shim not built: run \`bun run build\` in ${packageRoot()}`);
 }
@@ -143,10 +142,7 @@ function loadFrom(from: ShimOrigin, dlopenPath = from.path): Shim {
     shim = dlopen(dlopenPath, SYMBOLS).symbols;
   } catch (err) {
     const why = err instanceof Error ? err.message : String(err);
-    const fix =
-      from.source === "override"
-        ? "unset DHCPTOOL_SHIM or point it at a built libdhcptool.so"
-        : `run \`bun run build\` in ${packageRoot()}`;
+    const fix = from.source === "override" ? "unset DHCPTOOL_SHIM or point it at a built libdhcptool.so" : `run \`bun run build\` in ${packageRoot()}`;
     throw new NativeError("ENOSHIM", `native shim ${from.path} failed to load (${why}): ${fix}`);
   }
   origin = from;

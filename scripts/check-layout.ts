@@ -19,7 +19,10 @@ const SOURCE = /\.(ts|js|c|h|sh)$/;
 /** Not walked for file sizes: tests and their fixtures, what is built or installed. */
 const SKIP_DIRS = new Set(["node_modules", ".git", "test", "fixtures", "dist", "build", "crashes"]);
 
-interface Edge { to: string; kind: "import" | "type" | "dynamic" }
+interface Edge {
+  to: string;
+  kind: "import" | "type" | "dynamic";
+}
 
 function walk(dir: string, keep: (path: string) => boolean, out: string[] = []): string[] {
   for (const name of readdirSync(dir).sort()) {
@@ -51,8 +54,7 @@ function importsOf(path: string): { specifier: string; kind: Edge["kind"] }[] {
     if ((ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier)) {
       // `import type {…}`, or `import { type A, type B }` with nothing else; the same for exports
       const allTypes = (names: ts.NamedImportBindings | ts.NamedExportBindings | undefined) =>
-        names !== undefined && (ts.isNamedImports(names) || ts.isNamedExports(names)) &&
-        names.elements.length > 0 && names.elements.every((e) => e.isTypeOnly);
+        names !== undefined && (ts.isNamedImports(names) || ts.isNamedExports(names)) && names.elements.length > 0 && names.elements.every((e) => e.isTypeOnly);
       const typeOnly = ts.isImportDeclaration(node)
         ? node.importClause?.isTypeOnly === true || (node.importClause?.name === undefined && allTypes(node.importClause?.namedBindings))
         : node.isTypeOnly || allTypes(node.exportClause);

@@ -27,23 +27,60 @@ function usage(msg?: string): never {
 
 function parseArgs(argv: string[]) {
   const o = {
-    cases: 1_000_000, seed: Number(process.env.FUZZ_SEED) || 0x0dc9, targets: TARGET_NAMES,
-    jobs: navigator.hardwareConcurrency || 1, budgetMs: 50, killMs: 10_000, only: null as number | null,
+    cases: 1_000_000,
+    seed: Number(process.env.FUZZ_SEED) || 0x0dc9,
+    targets: TARGET_NAMES,
+    jobs: navigator.hardwareConcurrency || 1,
+    budgetMs: 50,
+    killMs: 10_000,
+    only: null as number | null,
   };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
-    const value = () => { const v = argv[++i]; if (v === undefined) usage(`${flag} needs a value`); return v; };
-    const int = (min: number) => { const v = value(); const n = Number(v.replace(/_/g, "")); if (!Number.isInteger(n) || n < min) usage(`${flag} ${v}: a whole number >= ${min}`); return n; };
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined) usage(`${flag} needs a value`);
+      return v;
+    };
+    const int = (min: number) => {
+      const v = value();
+      const n = Number(v.replace(/_/g, ""));
+      if (!Number.isInteger(n) || n < min) usage(`${flag} ${v}: a whole number >= ${min}`);
+      return n;
+    };
     switch (flag) {
-      case "--cases": o.cases = int(1); break;
-      case "--seed": { const v = value(); o.seed = v === "random" ? Math.floor(Math.random() * 0x100000000) : Number(v); if (!Number.isInteger(o.seed)) usage(`--seed ${v}`); break; }
-      case "--target": { const v = value(); if (v !== "all" && !(v in TARGETS)) usage(`--target ${v}`); o.targets = v === "all" ? TARGET_NAMES : [v as TargetName]; break; }
-      case "--jobs": o.jobs = int(1); break;
-      case "--budget": o.budgetMs = int(1); break;
-      case "--kill": o.killMs = int(100); break;
-      case "--case": o.only = int(0); break;
-      case "-h": case "--help": return usage();
-      default: usage(`unknown argument ${flag}`);
+      case "--cases":
+        o.cases = int(1);
+        break;
+      case "--seed": {
+        const v = value();
+        o.seed = v === "random" ? Math.floor(Math.random() * 0x100000000) : Number(v);
+        if (!Number.isInteger(o.seed)) usage(`--seed ${v}`);
+        break;
+      }
+      case "--target": {
+        const v = value();
+        if (v !== "all" && !(v in TARGETS)) usage(`--target ${v}`);
+        o.targets = v === "all" ? TARGET_NAMES : [v as TargetName];
+        break;
+      }
+      case "--jobs":
+        o.jobs = int(1);
+        break;
+      case "--budget":
+        o.budgetMs = int(1);
+        break;
+      case "--kill":
+        o.killMs = int(100);
+        break;
+      case "--case":
+        o.only = int(0);
+        break;
+      case "-h":
+      case "--help":
+        return usage();
+      default:
+        usage(`unknown argument ${flag}`);
     }
   }
   return o;
@@ -62,16 +99,22 @@ function save(f: FailureReport): string {
 /** Files of an earlier run with the same target and seed would be found again (or are fixed): remove them. */
 function clearSaved(t: TargetName, seed: number): void {
   let names: string[] = [];
-  try { names = readdirSync(CRASH_DIR); } catch { return; }
+  try {
+    names = readdirSync(CRASH_DIR);
+  } catch {
+    return;
+  }
   for (const n of names) if (n.startsWith(`${t}-seed${seed}-`)) rmSync(`${CRASH_DIR}/${n}`, { force: true });
 }
 
 const fmt = (n: number) => n.toLocaleString("en-US");
 
 function summaryLine(t: TargetName, c: Counts, seed: number, ms: number): string {
-  return `${t.padEnd(6)}  cases ${fmt(c.cases)}  exceptions ${c.exceptions}  violations ${c.violations}  hangs ${c.hangs}` +
+  return (
+    `${t.padEnd(6)}  cases ${fmt(c.cases)}  exceptions ${c.exceptions}  violations ${c.violations}  hangs ${c.hangs}` +
     `  slowest ${c.slowestMs.toFixed(1)} ms (case ${c.slowestIndex})  retried ${c.retried}  seed ${seed}` +
-    `  ${(ms / 1000).toFixed(1)} s  ${fmt(Math.round(c.cases / (ms / 1000)))} cases/s`;
+    `  ${(ms / 1000).toFixed(1)} s  ${fmt(Math.round(c.cases / (ms / 1000)))} cases/s`
+  );
 }
 
 function runOne(t: TargetName, seed: number, index: number, budgetMs: number): boolean {
@@ -100,21 +143,29 @@ async function main() {
     let saved = 0;
     clearSaved(t, o.seed);
     const r = await runTarget({
-      target: t, seed: o.seed, cases: o.cases, jobs: o.jobs, budgetMs: o.budgetMs, killMs: o.killMs,
+      target: t,
+      seed: o.seed,
+      cases: o.cases,
+      jobs: o.jobs,
+      budgetMs: o.budgetMs,
+      killMs: o.killMs,
       onProgress(c) {
         const now = performance.now();
         if (now - lastPrint < (tty ? 1000 : 10_000)) return;
         lastPrint = now;
         const s = (now - t0) / 1000;
-        const line = `  ${t} ${(100 * c.cases / o.cases).toFixed(1)}%  ${fmt(c.cases)}/${fmt(o.cases)}  ${fmt(Math.round(c.cases / s))} cases/s` +
+        const line =
+          `  ${t} ${((100 * c.cases) / o.cases).toFixed(1)}%  ${fmt(c.cases)}/${fmt(o.cases)}  ${fmt(Math.round(c.cases / s))} cases/s` +
           `  exceptions ${c.exceptions}  violations ${c.violations}  hangs ${c.hangs}  slowest ${c.slowestMs.toFixed(1)} ms`;
         process.stderr.write(tty ? `\r${line}\x1b[K` : line + "\n");
       },
       onFailure(f) {
         const key = signature(f.outcome, f.error);
         let g = groups.get(key);
-        if (g) { g.count++; if (f.index < g.first.index) g.first = f; }
-        else groups.set(key, (g = { count: 1, first: f }));
+        if (g) {
+          g.count++;
+          if (f.index < g.first.index) g.first = f;
+        } else groups.set(key, (g = { count: 1, first: f }));
         // the first input of each kind of failure, and a few more
         if (f.input !== undefined && (!g.file || saved < SAVED_PER_TARGET)) {
           const file = save(f);
@@ -133,7 +184,10 @@ async function main() {
     }
     if (failures(r.counts)) failed = true;
   }
-  if (o.targets.length > 1) { console.log("summary:"); for (const l of lines) console.log("  " + l); }
+  if (o.targets.length > 1) {
+    console.log("summary:");
+    for (const l of lines) console.log("  " + l);
+  }
   if (failed) console.log(`failing inputs: ${CRASH_DIR.replace(/^.*\/test\//, "test/")}/ (replay one: bun run fuzz --target T --seed S --case I)`);
   process.exit(failed ? 1 : 0);
 }

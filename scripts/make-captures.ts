@@ -14,6 +14,9 @@ for (const [name, bytes] of Object.entries(buildCaptures())) {
   if (same) continue;
   stale++;
   if (check) console.error(`${name}: differs from what the builder makes`);
-  else { writeFileSync(path, bytes); console.error(`wrote ${name} (${bytes.length} bytes)`); }
+  else {
+    writeFileSync(path, bytes);
+    console.error(`wrote ${name} (${bytes.length} bytes)`);
+  }
 }
 if (check && stale) process.exit(1);

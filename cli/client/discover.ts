@@ -60,7 +60,10 @@ export function runDiscover(o: DiscoverOptions): Promise<DiscoverResult> {
 }
 
 /** One interface of several that failed in its window (it went down, went away): the others still count. */
-export interface DiscoverFailure { interface: string; error: string }
+export interface DiscoverFailure {
+  interface: string;
+  error: string;
+}
 
 /**
  * discover on several interfaces at once, in one process: every socket opened first, then
@@ -68,9 +71,16 @@ export interface DiscoverFailure { interface: string; error: string }
  * the order given; an interface that fails mid-window is a DiscoverFailure, not the end.
  */
 export function runDiscoverMany(list: DiscoverOptions[], afterOpen: () => Promise<void>): Promise<(DiscoverResult | DiscoverFailure)[]> {
-  return withExchanges(list, afterOpen, (io, route, o) =>
-    discoverOver({ ...io, xid: randomU32() }, { ...o, afterOpen: undefined }, route).catch((err: unknown) =>
-      ({ interface: o.iface, error: err instanceof Error ? err.message : String(err) })), EVERY_VLAN);
+  return withExchanges(
+    list,
+    afterOpen,
+    (io, route, o) =>
+      discoverOver({ ...io, xid: randomU32() }, { ...o, afterOpen: undefined }, route).catch((err: unknown) => ({
+        interface: o.iface,
+        error: err instanceof Error ? err.message : String(err),
+      })),
+    EVERY_VLAN,
+  );
 }
 
 export async function discoverOver(io: DiscoverIo, o: DiscoverOptions, route: UnicastRoute): Promise<DiscoverResult> {
@@ -80,7 +90,12 @@ export async function discoverOver(io: DiscoverIo, o: DiscoverOptions, route: Un
   const startedAt = clock.now();
   const relay = route.relay;
   const collector = new OfferCollector({
-    xid, mac, startedAt, allow: o.allow ?? undefined, server: route.server?.ip, vlan: o.vlan ?? null,
+    xid,
+    mac,
+    startedAt,
+    allow: o.allow ?? undefined,
+    server: route.server?.ip,
+    vlan: o.vlan ?? null,
     // A relay's answers come to giaddr:67, in frames to the interface's MAC (chaddr may be random).
     replyPath: relay ? relayReplyPath(relay.giaddr, io.interfaceMac) : clientReplyPath(mac),
   });
@@ -90,15 +105,20 @@ export async function discoverOver(io: DiscoverIo, o: DiscoverOptions, route: Un
   if (route.server) log.verbose(`unicast to ${route.server.ip} from ${to.srcIp}:${to.srcPort ?? 68}${relay ? " as a relay agent" : ""}`);
 
   let finish!: () => void;
-  const done = new Promise<void>((resolve) => { finish = resolve; });
-  transport.listen((frame) => {
-    // --first: exactly one, though several may arrive in one receive batch
-    if (o.first && collector.offers.length) return;
-    const offer = collector.accept(frame, clock.now());
-    if (!offer) return;
-    o.onOffer?.(offer);
-    if (o.first) finish();
-  }, (err) => log.debug(`receive: ${String(err)}`));
+  const done = new Promise<void>((resolve) => {
+    finish = resolve;
+  });
+  transport.listen(
+    (frame) => {
+      // --first: exactly one, though several may arrive in one receive batch
+      if (o.first && collector.offers.length) return;
+      const offer = collector.accept(frame, clock.now());
+      if (!offer) return;
+      o.onOffer?.(offer);
+      if (o.first) finish();
+    },
+    (err) => log.debug(`receive: ${String(err)}`),
+  );
 
   let sent = 0;
   let sendError: unknown = null;
@@ -112,7 +132,11 @@ export async function discoverOver(io: DiscoverIo, o: DiscoverOptions, route: Un
     }
     const secs = Math.min(0xffff, Math.floor((clock.now() - startedAt) / 1000));
     const dhcp = buildDiscover(identity, {
-      xid, secs, broadcastFlag: o.broadcastFlag, extra: o.extra, ...(relay ? { giaddr: relay.giaddr, hops: 1 } : {}),
+      xid,
+      secs,
+      broadcastFlag: o.broadcastFlag,
+      extra: o.extra,
+      ...(relay ? { giaddr: relay.giaddr, hops: 1 } : {}),
     });
     try {
       transport.send(frameClientMessage(srcMac, dhcp, to));

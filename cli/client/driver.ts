@@ -13,8 +13,16 @@
 import { frameClientMessage, type Destination as FrameDestination } from "../../core/client.ts";
 import { DropCounters } from "../../core/drops.ts";
 import {
-  initialState, step, type Action, type ClientState, type EngineConfig, type Event, type FailReason, type Lease,
-  type Phase, type UnboundReason,
+  initialState,
+  step,
+  type Action,
+  type ClientState,
+  type EngineConfig,
+  type Event,
+  type FailReason,
+  type Lease,
+  type Phase,
+  type UnboundReason,
 } from "../../core/engine.ts";
 import { BROADCAST_MAC, DHCP_SERVER_PORT } from "../../core/frame.ts";
 import { DHCPDISCOVER, DHCPRELEASE, DHCPREQUEST } from "../../core/options.ts";
@@ -77,12 +85,19 @@ export class EngineDriver {
   constructor(o: DriverOptions) {
     this.#o = o;
     this.#state = initialState(o.config);
-    o.transport.listen((frame) => this.receive(frame), (err) => this.#react("receive", () => o.reactions.receiveError?.(err)));
+    o.transport.listen(
+      (frame) => this.receive(frame),
+      (err) => this.#react("receive", () => o.reactions.receiveError?.(err)),
+    );
   }
 
-  get state(): ClientState { return this.#state; }
+  get state(): ClientState {
+    return this.#state;
+  }
   /** step() threw: the driver stopped. */
-  get failed(): boolean { return this.#failed; }
+  get failed(): boolean {
+    return this.#failed;
+  }
 
   /** Feeds one event to the engine and carries out what it returns. Ignored once closed. */
   dispatch(event: Event): void {
@@ -115,7 +130,10 @@ export class EngineDriver {
       this.#react("receive", () => this.#o.reactions.shellError?.("receive path", err));
       return;
     }
-    if (!r.ok) { this.drops.add(r.reason); return; }
+    if (!r.ok) {
+      this.drops.add(r.reason);
+      return;
+    }
     this.received++;
     this.dispatch({ kind: "received", message: r.message, srcIp: r.frame.srcIp, srcMac: r.frame.srcMac });
   }
@@ -127,7 +145,8 @@ export class EngineDriver {
   }
 
   #replyPath(): ReplyPath {
-    const s = this.#state, c = s.config;
+    const s = this.#state,
+      c = s.config;
     // A relay's answers come to giaddr:67, in frames to the interface's MAC (chaddr may be
     // random). A RENEWING REQUEST is the client's own unicast even when relaying, so its
     // answer comes to the client: port 68, chaddr.
@@ -137,17 +156,28 @@ export class EngineDriver {
   #perform(a: Action, before: Phase, now: number): void {
     const { reactions: r, timers } = this.#o;
     switch (a.kind) {
-      case "send": return this.#send(a, now);
-      case "arm": return timers.arm(a.timer, a.at, () => this.dispatch({ kind: "timer", timer: a.timer }));
-      case "disarm": return timers.disarm(a.timer);
-      case "offer": return this.#react(a.kind, () => r.offer?.(a.serverId, a.address, now));
-      case "bound": return this.#react(a.kind, () => r.bound?.(a.lease, before, now));
-      case "unbound": return this.#react(a.kind, () => r.unbound?.(a.lease, a.why));
-      case "nak": return this.#react(a.kind, () => r.nak?.(a.server, a.message));
-      case "released": return this.#react(a.kind, () => r.released?.(a.lease));
-      case "failed": return this.#react(a.kind, () => r.failed?.(a.reason));
-      case "not-acked": return this.#react(a.kind, () => r.notAcked?.(a.serverId, a.address, a.requests));
-      case "ipv6-only": return this.#react(a.kind, () => r.ipv6Only?.(a.server, a.waitSec));
+      case "send":
+        return this.#send(a, now);
+      case "arm":
+        return timers.arm(a.timer, a.at, () => this.dispatch({ kind: "timer", timer: a.timer }));
+      case "disarm":
+        return timers.disarm(a.timer);
+      case "offer":
+        return this.#react(a.kind, () => r.offer?.(a.serverId, a.address, now));
+      case "bound":
+        return this.#react(a.kind, () => r.bound?.(a.lease, before, now));
+      case "unbound":
+        return this.#react(a.kind, () => r.unbound?.(a.lease, a.why));
+      case "nak":
+        return this.#react(a.kind, () => r.nak?.(a.server, a.message));
+      case "released":
+        return this.#react(a.kind, () => r.released?.(a.lease));
+      case "failed":
+        return this.#react(a.kind, () => r.failed?.(a.reason));
+      case "not-acked":
+        return this.#react(a.kind, () => r.notAcked?.(a.serverId, a.address, a.requests));
+      case "ipv6-only":
+        return this.#react(a.kind, () => r.ipv6Only?.(a.server, a.waitSec));
       case "dropped":
         this.drops.add(a.reason);
         return this.#react(a.kind, () => r.dropped?.(a.reason));
@@ -156,9 +186,10 @@ export class EngineDriver {
 
   #send(a: SendAction, now: number): void {
     const name = TYPE_NAMES[a.messageType] ?? String(a.messageType);
-    const to: FrameDestination = a.to === "broadcast"
-      ? { mac: BROADCAST_MAC, ip: "255.255.255.255", srcIp: a.srcIp, srcPort: a.srcPort }
-      : { mac: a.to.mac, ip: a.to.ip, srcIp: a.srcIp, srcPort: a.srcPort };
+    const to: FrameDestination =
+      a.to === "broadcast"
+        ? { mac: BROADCAST_MAC, ip: "255.255.255.255", srcIp: a.srcIp, srcPort: a.srcPort }
+        : { mac: a.to.mac, ip: a.to.ip, srcIp: a.srcIp, srcPort: a.srcPort };
     // What a relay agent forwards leaves from its own interface; the client's own, from chaddr.
     // RENEWING and RELEASE go unicast from the leased address to the server's MAC as a raw
     // frame (DESIGN.md): right whether or not the address is on the interface.
@@ -178,7 +209,11 @@ export class EngineDriver {
       fn();
     } catch (err) {
       // Not the engine's fault: the engine's state is sound, the next action still runs.
-      try { this.#o.reactions.shellError?.(`carrying out ${what}`, err); } catch { /* nothing left to tell */ }
+      try {
+        this.#o.reactions.shellError?.(`carrying out ${what}`, err);
+      } catch {
+        /* nothing left to tell */
+      }
     }
   }
 }

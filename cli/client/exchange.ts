@@ -23,7 +23,10 @@ export interface ExchangeIo {
   signal?: AbortSignal;
 }
 
-interface OpenExchange { io: ExchangeIo; route: UnicastRoute }
+interface OpenExchange {
+  io: ExchangeIo;
+  route: UnicastRoute;
+}
 
 async function openExchange(o: ClientOptions, signal: AbortSignal, socket: TransportOptions = {}): Promise<OpenExchange> {
   // The client filter passes only UDP to port 68; a relay's answers (--giaddr with --server,
@@ -59,9 +62,7 @@ async function interruptible<T>(fn: (signal: AbortSignal) => Promise<T>): Promis
 }
 
 /** socket: how the packet socket is opened (promiscuous for load's simulated clients; discover hears every VLAN). */
-export function withExchange<T>(
-  o: ClientOptions, run: (io: ExchangeIo, route: UnicastRoute) => Promise<T>, socket: TransportOptions = {},
-): Promise<T> {
+export function withExchange<T>(o: ClientOptions, run: (io: ExchangeIo, route: UnicastRoute) => Promise<T>, socket: TransportOptions = {}): Promise<T> {
   return interruptible(async (signal) => {
     const { io, route } = await openExchange(o, signal, socket);
     try {
@@ -78,7 +79,10 @@ export function withExchange<T>(
  * sent. An interface that cannot be opened fails them all, before anything is sent.
  */
 export function withExchanges<O extends ClientOptions, T>(
-  list: O[], afterOpen: () => Promise<void>, run: (io: ExchangeIo, route: UnicastRoute, o: O) => Promise<T>, socket: TransportOptions = {},
+  list: O[],
+  afterOpen: () => Promise<void>,
+  run: (io: ExchangeIo, route: UnicastRoute, o: O) => Promise<T>,
+  socket: TransportOptions = {},
 ): Promise<T[]> {
   return interruptible(async (signal) => {
     const opened: OpenExchange[] = [];

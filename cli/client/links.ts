@@ -23,7 +23,10 @@ export async function listLinks(): Promise<LinkMessage[]> {
 }
 
 /** An interface that is some link's port: the master's name and kind ("bridge", "bond", …). */
-export interface PortOf { master: string; kind: string }
+export interface PortOf {
+  master: string;
+  kind: string;
+}
 
 export function portOf(links: LinkMessage[], name: string): PortOf | null {
   const link = links.find((l) => l.name === name);
@@ -34,9 +37,12 @@ export function portOf(links: LinkMessage[], name: string): PortOf | null {
 
 /** What a bridge (or bond) port is for this host, and what to use instead. */
 export function portAdvice(iface: string, p: PortOf): string {
-  const name = escapeText(iface), master = escapeText(p.master);
-  return `${name} is a port of ${escapeText(p.kind)} ${master}: this host speaks on that link through ${master}, which holds ` +
-    `its address and routes; use ${master} (e.g. dhcptool discover ${master})`;
+  const name = escapeText(iface),
+    master = escapeText(p.master);
+  return (
+    `${name} is a port of ${escapeText(p.kind)} ${master}: this host speaks on that link through ${master}, which holds ` +
+    `its address and routes; use ${master} (e.g. dhcptool discover ${master})`
+  );
 }
 
 export interface InterfaceChoice {

@@ -10,7 +10,14 @@ import { macToString } from "../../core/bytes.ts";
 import { DHCPDISCOVER, DHCPRELEASE, DHCPREQUEST } from "../../core/options.ts";
 import { clientMac, clientRandom, hasPrefix, plannedStarts, startAt, startsDue, type Pace } from "../../core/load-plan.ts";
 import {
-  achievedRate, detectExhaustion, Samples, Series, type Counts, type DoraOutcome, type Exhaustion, type LatencySummary,
+  achievedRate,
+  detectExhaustion,
+  Samples,
+  Series,
+  type Counts,
+  type DoraOutcome,
+  type Exhaustion,
+  type LatencySummary,
   type SecondRow,
 } from "../../core/load-stats.ts";
 import { DropCounters } from "../../core/drops.ts";
@@ -82,25 +89,39 @@ export async function loadOver(io: ExchangeIo, o: LoadOptions, route: UnicastRou
   // The privilege drop first (replies are parsed as --user), and the run's clock starts after it.
   await o.afterOpen?.();
   const wheel = new TimerWheel(io.timers, clock);
-  const mux = new TransportMux(io.transport, (err) => log.debug(`receive: ${String(err)}`), (key) => hasPrefix(key, o.macPrefix));
+  const mux = new TransportMux(
+    io.transport,
+    (err) => log.debug(`receive: ${String(err)}`),
+    (key) => hasPrefix(key, o.macPrefix),
+  );
   /** When the reply being handled was read off the socket (the transport's clock is the clock's), else now. */
   const arrived = (now: number) => Math.min(now, mux.arrivedAt() ?? now);
   const pace: Pace = { rate: o.rate, total: plannedStarts(o.clients, o.rate, o.durationSec) };
   const outcomes = new Uint8Array(pace.total).fill(PENDING);
-  const offerMs = new Samples(), ackMs = new Samples(), renewMs = new Samples();
+  const offerMs = new Samples(),
+    ackMs = new Samples(),
+    renewMs = new Samples();
   const refused = new DropCounters();
   const holders = new Map<string, number>();
   let duplicates = 0;
   const t0 = clock.now();
   const series = new Series(t0);
-  let started = 0, active = 0;
-  let firstStart: number | null = null, lastStart: number | null = null, lastAck: number | null = null;
-  let stopping = false, failure: unknown = null;
+  let started = 0,
+    active = 0;
+  let firstStart: number | null = null,
+    lastStart: number | null = null,
+    lastAck: number | null = null;
+  let stopping = false,
+    failure: unknown = null;
   let finish!: () => void;
-  const done = new Promise<void>((resolve) => { finish = resolve; });
+  const done = new Promise<void>((resolve) => {
+    finish = resolve;
+  });
   const live = new Set<() => void>();
 
-  const maybeDone = () => { if (stopping || (started === pace.total && active === 0)) finish(); };
+  const maybeDone = () => {
+    if (stopping || (started === pace.total && active === 0)) finish();
+  };
   const stopAll = (err?: unknown) => {
     if (err !== undefined) failure ??= err;
     stopping = true;
@@ -111,8 +132,11 @@ export async function loadOver(io: ExchangeIo, o: LoadOptions, route: UnicastRou
     const mac = clientMac(o.macPrefix, o.seed, index);
     const port = mux.port(mac);
     const timers = wheel.view();
-    let discoverAt: number | null = null, requestAt: number | null = null, renewAt: number | null = null;
-    let renewing = false, closed = false;
+    let discoverAt: number | null = null,
+      requestAt: number | null = null,
+      renewAt: number | null = null;
+    let renewing = false,
+      closed = false;
     const end = (outcome: DoraOutcome | null) => {
       if (closed) return;
       closed = true;
@@ -150,10 +174,18 @@ export async function loadOver(io: ExchangeIo, o: LoadOptions, route: UnicastRou
     const driver = new EngineDriver({
       config: {
         identity: { ...o.identity, mac, hostname: o.hostnamePrefix === null ? null : `${o.hostnamePrefix}-${index}` },
-        resident: false, retryMs: o.retryMs, tries: o.tries, broadcastFlag: o.broadcastFlag, extra: o.extra,
-        random: clientRandom(o.seed, index), ...route,
+        resident: false,
+        retryMs: o.retryMs,
+        tries: o.tries,
+        broadcastFlag: o.broadcastFlag,
+        extra: o.extra,
+        random: clientRandom(o.seed, index),
+        ...route,
       },
-      transport: port, timers, clock, interfaceMac: io.interfaceMac,
+      transport: port,
+      timers,
+      clock,
+      interfaceMac: io.interfaceMac,
       reactions: {
         sent(a, _name, _to, now) {
           if (a.messageType === DHCPDISCOVER) {
@@ -171,7 +203,9 @@ export async function loadOver(io: ExchangeIo, o: LoadOptions, route: UnicastRou
             if (address !== undefined && holders.get(address) === index) holders.delete(address);
           }
         },
-        sendFailed(_a, name, err) { stopAll(new Error(`sending a ${name} failed: ${err instanceof Error ? err.message : String(err)}`)); },
+        sendFailed(_a, name, err) {
+          stopAll(new Error(`sending a ${name} failed: ${err instanceof Error ? err.message : String(err)}`));
+        },
         offer(_server, _address, now) {
           const ms = arrived(now) - (discoverAt ?? now);
           offerMs.add(ms);
@@ -216,8 +250,14 @@ export async function loadOver(io: ExchangeIo, o: LoadOptions, route: UnicastRou
           series.count("noOffer", clock.now());
           end("no-offer");
         },
-        shellError(what, err) { log.error(`${what}: ${err instanceof Error ? err.stack ?? err.message : String(err)}`); },
-        fatal(err) { stopAll(new Error(`the client engine failed (a bug in dhcptool, please report it): ${err instanceof Error ? err.message : String(err)}`, { cause: err })); },
+        shellError(what, err) {
+          log.error(`${what}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+        },
+        fatal(err) {
+          stopAll(
+            new Error(`the client engine failed (a bug in dhcptool, please report it): ${err instanceof Error ? err.message : String(err)}`, { cause: err }),
+          );
+        },
       },
     });
     active++;
@@ -259,13 +299,19 @@ export async function loadOver(io: ExchangeIo, o: LoadOptions, route: UnicastRou
   const finishedAt = clock.now();
   const c = series.total;
   return {
-    interface: o.iface, seed: o.seed, macPrefix: macToString(Uint8Array.of(...o.macPrefix, 0, 0, 0)).slice(0, 8),
-    server: route.server?.ip ?? null, giaddr: route.relay?.giaddr ?? null,
-    clients: o.clients, planned: pace.total, started,
+    interface: o.iface,
+    seed: o.seed,
+    macPrefix: macToString(Uint8Array.of(...o.macPrefix, 0, 0, 0)).slice(0, 8),
+    server: route.server?.ip ?? null,
+    giaddr: route.relay?.giaddr ?? null,
+    clients: o.clients,
+    planned: pace.total,
+    started,
     rate: {
       // from the schedule's origin: a first start that came late and the burst that caught up
       // do not make the rate look higher than it was
-      target: o.rate, achieved: achievedRate(started, firstStart === null ? null : t0, lastStart),
+      target: o.rate,
+      achieved: achievedRate(started, firstStart === null ? null : t0, lastStart),
       leasesPerSecond: achievedRate(counted.bound, firstStart, lastAck),
     },
     startWindowMs: round(firstStart !== null && lastStart !== null ? lastStart - firstStart : 0),

@@ -56,10 +56,14 @@ export class TransportMux {
    * so a reply's latency does not include the time the frames before it in its batch took.
    * Null outside that, or when the transport does not say.
    */
-  arrivedAt(): number | null { return this.#arrivedAt; }
+  arrivedAt(): number | null {
+    return this.#arrivedAt;
+  }
 
   /** Clients with an open port. */
-  get open(): number { return this.#ports.size; }
+  get open(): number {
+    return this.#ports.size;
+  }
 
   /**
    * A Transport for the client whose MAC is `mac`: sends on the shared socket, receives the
@@ -93,9 +97,15 @@ export class TransportMux {
 
   #route(frame: ReceivedFrameLike): void {
     // The socket sees what we send, too (the relay's filter passes port 67 both ways).
-    if (frame.outgoing) { this.drops.add("outgoing"); return; }
+    if (frame.outgoing) {
+      this.drops.add("outgoing");
+      return;
+    }
     const at = chaddrOffset(frame.bytes);
-    if (at < 0) { this.drops.add("too-short-to-route"); return; }
+    if (at < 0) {
+      this.drops.add("too-short-to-route");
+      return;
+    }
     const key = macKey(frame.bytes, at);
     const handler = this.#ports.get(key);
     if (!handler) {

@@ -52,14 +52,16 @@ export async function nextHop(iface: string, server: string, onResolving?: (gate
       log.verbose(`${server} is routed through ${gateway}, not yet in the neighbour table: waking ARP for it`);
       onResolving?.(gateway);
       await wakeArp(gateway);
-      for (const until = performance.now() + RESOLVE_MS; mac === null && performance.now() < until;) {
+      for (const until = performance.now() + RESOLVE_MS; mac === null && performance.now() < until; ) {
         await Bun.sleep(POLL_MS);
         mac = known();
       }
     }
     if (mac === null) {
-      throw new UserError(`${server} is routed through ${gateway} on ${escapeText(iface)}, which did not answer ARP: ` +
-        `give its MAC with --server-mac (ip neigh show ${gateway})`);
+      throw new UserError(
+        `${server} is routed through ${gateway} on ${escapeText(iface)}, which did not answer ARP: ` +
+          `give its MAC with --server-mac (ip neigh show ${gateway})`,
+      );
     }
     log.verbose(`${server} is routed through ${gateway} (${mac}): the frame goes to that MAC`);
     return { gateway, mac: parseMac(mac) };
@@ -72,7 +74,14 @@ export async function nextHop(iface: string, server: string, onResolving?: (gate
 function wakeArp(gateway: string): Promise<void> {
   return new Promise((resolve) => {
     const s = createSocket("udp4");
-    const done = () => { try { s.close(); } catch { /* closed already */ } resolve(); };
+    const done = () => {
+      try {
+        s.close();
+      } catch {
+        /* closed already */
+      }
+      resolve();
+    };
     s.on("error", done);
     s.send(new Uint8Array(0), DISCARD_PORT, gateway, done);
   });

@@ -29,7 +29,12 @@ async function sendOnce(iface: string, frame: Uint8Array, afterOpen?: () => Prom
   }
 }
 
-export interface ReleaseParams { xid: number; address: string; server: string; serverMac: Uint8Array }
+export interface ReleaseParams {
+  xid: number;
+  address: string;
+  server: string;
+  serverMac: Uint8Array;
+}
 
 /** RFC 2131 4.4.6: unicast to the server (its MAC, else broadcast), from the address being released. */
 export function sendRelease(iface: string, id: ClientIdentity, p: ReleaseParams): Promise<void> {
@@ -38,7 +43,10 @@ export function sendRelease(iface: string, id: ClientIdentity, p: ReleaseParams)
 }
 
 export interface DeclineParams {
-  xid: number; address: string; server: string; message?: string;
+  xid: number;
+  address: string;
+  server: string;
+  message?: string;
   /** --server-mac: to this MAC and the server's address instead of broadcast. */
   serverMac?: Uint8Array | null;
 }
@@ -100,9 +108,10 @@ export async function informOver(io: { transport: Transport; timers: Timers; clo
   const { transport, timers, clock } = io;
   // RFC 2131 4.4.3: ciaddr = our address; no 50, 54 or 51; the ACK comes unicast to ciaddr.
   const payload = buildClientMessage(o.id, { messageType: DHCPINFORM, xid: o.xid, ciaddr: o.address });
-  const frame = o.server === null
-    ? frameClientMessage(o.id.mac, payload, { mac: BROADCAST_MAC, ip: "255.255.255.255", srcIp: o.address })
-    : frameClientMessage(o.id.mac, payload, { mac: o.serverMac, ip: o.server, srcIp: o.address });
+  const frame =
+    o.server === null
+      ? frameClientMessage(o.id.mac, payload, { mac: BROADCAST_MAC, ip: "255.255.255.255", srcIp: o.address })
+      : frameClientMessage(o.id.mac, payload, { mac: o.serverMac, ip: o.server, srcIp: o.address });
   let ack: InformResult["ack"] = null;
   let dropped = 0;
   let wake = () => {};
@@ -110,7 +119,10 @@ export async function informOver(io: { transport: Transport; timers: Timers; clo
     if (ack) return;
     const r = receiveReply(f, clientReplyPath(o.id.mac));
     if (!r.ok && r.reason === "outgoing") return;
-    if (!r.ok || replyMismatch(r.message, o.xid, o.id.mac) !== null || messageType(r.message) !== DHCPACK) { dropped++; return; }
+    if (!r.ok || replyMismatch(r.message, o.xid, o.id.mac) !== null || messageType(r.message) !== DHCPACK) {
+      dropped++;
+      return;
+    }
     ack = { payload: r.frame.payload, from: r.frame.srcIp };
     wake();
   });

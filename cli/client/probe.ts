@@ -57,7 +57,12 @@ const FATAL_NATIVE_CODES = new Set(["EPERM", "ENOSHIM", "EINVAL"]);
 type ProbeOutcome = { ok: true; result: DiscoverResult } | { ok: false; err: unknown };
 
 /** One probed interface: its exchange (with the MAC fixed at start), its servers, its last failure. */
-interface Probed { iface: string; opts: DiscoverOptions; tracker: ProbeTracker; lastError: string | null }
+interface Probed {
+  iface: string;
+  opts: DiscoverOptions;
+  tracker: ProbeTracker;
+  lastError: string | null;
+}
 
 /** Runs until SIGTERM/SIGINT; returns the exit status. */
 export async function runProbeDaemon(o: ProbeDaemonOptions, account: Account | null, out: ProbeOutput): Promise<number> {
@@ -80,14 +85,22 @@ export async function runProbeDaemon(o: ProbeDaemonOptions, account: Account | n
   const probed: Probed[] = infos.map(({ iface, info }, k) => {
     const mac = resolveMac(o.discover.mac, info.mac);
     const macText = macToString(mac);
-    out.start({
-      interface: iface, mac: macText, intervalS: o.intervalMs / 1000,
-      waitS: o.discover.waitMs / 1000, vanishAfter: o.vanishAfter,
-      allowServers: o.discover.allow ? [...o.discover.allow.ips, ...o.discover.allow.macs] : null,
-      ...(endpoint ? { metrics: endpoint.url } : {}),
-    }, startedAt);
-    log.info(`probing ${escapeText(iface)} every ${o.intervalMs / 1000} s as ${macText}, listening ${o.discover.waitMs / 1000} s per probe ` +
-      `(SIGTERM or Ctrl-C to stop; SIGUSR1 for a summary)`);
+    out.start(
+      {
+        interface: iface,
+        mac: macText,
+        intervalS: o.intervalMs / 1000,
+        waitS: o.discover.waitMs / 1000,
+        vanishAfter: o.vanishAfter,
+        allowServers: o.discover.allow ? [...o.discover.allow.ips, ...o.discover.allow.macs] : null,
+        ...(endpoint ? { metrics: endpoint.url } : {}),
+      },
+      startedAt,
+    );
+    log.info(
+      `probing ${escapeText(iface)} every ${o.intervalMs / 1000} s as ${macText}, listening ${o.discover.waitMs / 1000} s per probe ` +
+        `(SIGTERM or Ctrl-C to stop; SIGUSR1 for a summary)`,
+    );
     if (!info.up) log.warn(`${escapeText(iface)} is down; probing anyway until it comes up`);
     return { iface, opts: { ...o.discover, iface, mac }, tracker: trackers[k]!.tracker, lastError: null };
   });
@@ -98,7 +111,12 @@ export async function runProbeDaemon(o: ProbeDaemonOptions, account: Account | n
 
   let stopRequested = false;
   let stop!: () => void;
-  const stopped = new Promise<null>((resolve) => { stop = () => { stopRequested = true; resolve(null); }; });
+  const stopped = new Promise<null>((resolve) => {
+    stop = () => {
+      stopRequested = true;
+      resolve(null);
+    };
+  });
   const onUsr1 = () => printSummary(false);
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
@@ -109,8 +127,14 @@ export async function runProbeDaemon(o: ProbeDaemonOptions, account: Account | n
   try {
     while (!stopRequested) {
       const t0 = performance.now();
-      const probes: Promise<ProbeOutcome[]> = Promise.all(probed.map((p) => runDiscover(p.opts).then(
-        (result): ProbeOutcome => ({ ok: true, result }), (err: unknown): ProbeOutcome => ({ ok: false, err }))));
+      const probes: Promise<ProbeOutcome[]> = Promise.all(
+        probed.map((p) =>
+          runDiscover(p.opts).then(
+            (result): ProbeOutcome => ({ ok: true, result }),
+            (err: unknown): ProbeOutcome => ({ ok: false, err }),
+          ),
+        ),
+      );
       const outcomes = await Promise.race([probes, stopped]);
       // Stopped inside a window: a partial window is not a probe (it would look like misses).
       // The abandoned sockets are closed at exit by native/rawsocket.ts.
@@ -122,7 +146,9 @@ export async function runProbeDaemon(o: ProbeDaemonOptions, account: Account | n
       nextAt += o.intervalMs;
       if (nextAt < performance.now()) nextAt = performance.now();
       // The timer also keeps the event loop alive between probes.
-      const sleep = new Promise<void>((resolve) => { timer = setTimeout(resolve, nextAt - performance.now()); });
+      const sleep = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, nextAt - performance.now());
+      });
       await Promise.race([sleep, stopped]);
       clearTimeout(timer);
     }
@@ -139,7 +165,12 @@ export async function runProbeDaemon(o: ProbeDaemonOptions, account: Account | n
 
 /** One interface's probe outcome: its events out, its failure said once; a fatal one thrown. */
 function report(
-  p: Probed, outcome: ProbeOutcome, now: number, durationMs: number, intervalMs: number, out: ProbeOutput,
+  p: Probed,
+  outcome: ProbeOutcome,
+  now: number,
+  durationMs: number,
+  intervalMs: number,
+  out: ProbeOutput,
   metrics: import("../metrics/probe.ts").ProbeMetrics | null,
 ): void {
   const name = escapeText(p.iface);

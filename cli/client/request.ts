@@ -69,20 +69,37 @@ export async function requestOver(io: RequestIo, o: RequestOptions, route: Unica
   let chosen: RequestResult["offer"] = null;
   let ipv6Only: RequestResult["ipv6Only"] = null;
   let released = false;
-  let firstDiscoverAt: number | null = null, offerAt: number | null = null;
-  let firstRequestAt: number | null = null, ackAt: number | null = null;
+  let firstDiscoverAt: number | null = null,
+    offerAt: number | null = null;
+  let firstRequestAt: number | null = null,
+    ackAt: number | null = null;
   let sendError: unknown = null;
   let bug: unknown = null;
   let finish!: () => void;
-  const done = new Promise<void>((resolve) => { finish = resolve; });
-  const end = (o: RequestOutcome) => { outcome = o; finish(); };
+  const done = new Promise<void>((resolve) => {
+    finish = resolve;
+  });
+  const end = (o: RequestOutcome) => {
+    outcome = o;
+    finish();
+  };
 
   const driver = new EngineDriver({
     config: {
-      identity: { ...o.identity, mac }, resident: false, retryMs: o.retryMs, tries: o.tries,
-      requestedAddress: o.address, broadcastFlag: o.broadcastFlag, extra: o.extra, random: io.random, ...route,
+      identity: { ...o.identity, mac },
+      resident: false,
+      retryMs: o.retryMs,
+      tries: o.tries,
+      requestedAddress: o.address,
+      broadcastFlag: o.broadcastFlag,
+      extra: o.extra,
+      random: io.random,
+      ...route,
     },
-    transport: io.transport, timers: io.timers, clock, interfaceMac: io.interfaceMac,
+    transport: io.transport,
+    timers: io.timers,
+    clock,
+    interfaceMac: io.interfaceMac,
     reactions: {
       sent(a, name, _to, now) {
         if (a.messageType === DHCPDISCOVER) firstDiscoverAt ??= now;
@@ -100,22 +117,49 @@ export async function requestOver(io: RequestIo, o: RequestOptions, route: Unica
         chosen = { server: serverId, address };
         log.verbose(`offer of ${address} from ${escapeText(serverId)}`);
       },
-      bound(l, _from, now) { ackAt = now; lease = l; end("bound"); },
-      nak(server, message) { nak = { server, message }; end("nak"); },
-      failed(reason) { end(reason); },
-      released() { released = true; },
-      ipv6Only(server, waitSec) { ipv6Only = { server, waitSec }; end("ipv6-only"); },
-      dropped(reason) { log.debug(`dropped a reply: ${reason}`); },
-      receiveError(err) { log.debug(`receive: ${String(err)}`); },
-      shellError(what, err) { log.error(`${what}: ${err instanceof Error ? err.stack ?? err.message : String(err)}`); },
-      fatal(err) { bug = err; finish(); },
+      bound(l, _from, now) {
+        ackAt = now;
+        lease = l;
+        end("bound");
+      },
+      nak(server, message) {
+        nak = { server, message };
+        end("nak");
+      },
+      failed(reason) {
+        end(reason);
+      },
+      released() {
+        released = true;
+      },
+      ipv6Only(server, waitSec) {
+        ipv6Only = { server, waitSec };
+        end("ipv6-only");
+      },
+      dropped(reason) {
+        log.debug(`dropped a reply: ${reason}`);
+      },
+      receiveError(err) {
+        log.debug(`receive: ${String(err)}`);
+      },
+      shellError(what, err) {
+        log.error(`${what}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      },
+      fatal(err) {
+        bug = err;
+        finish();
+      },
     },
   });
   let interrupted: RequestResult["interrupted"] = null;
-  io.signal?.addEventListener("abort", () => {
-    if (outcome === null) interrupted = { signal: String(io.signal?.reason), phase: driver.state.phase };
-    finish();
-  }, { once: true });
+  io.signal?.addEventListener(
+    "abort",
+    () => {
+      if (outcome === null) interrupted = { signal: String(io.signal?.reason), phase: driver.state.phase };
+      finish();
+    },
+    { once: true },
+  );
   try {
     await o.afterOpen?.(); // the privilege drop: replies are parsed as --user
     driver.dispatch({ kind: "start" });
@@ -141,7 +185,9 @@ export async function requestOver(io: RequestIo, o: RequestOptions, route: Unica
     mac: macToString(mac),
     outcome: outcome ?? (interrupted ? "interrupted" : o.address ? "no-ack" : "no-offer"),
     lease: finalLease ? leaseRecord(finalLease, wallOffset(clock)) : null,
-    nak, ipv6Only, offer: chosen,
+    nak,
+    ipv6Only,
+    offer: chosen,
     timing: {
       discoverToOfferMs: firstDiscoverAt !== null && offerAt !== null ? round(offerAt - firstDiscoverAt) : null,
       requestToAckMs: firstRequestAt !== null && ackAt !== null ? round(ackAt - firstRequestAt) : null,
@@ -149,7 +195,9 @@ export async function requestOver(io: RequestIo, o: RequestOptions, route: Unica
     },
     server: route.server?.ip ?? null,
     giaddr: route.relay?.giaddr ?? null,
-    discoversSent: driver.sent.DISCOVER ?? 0, requestsSent: driver.sent.REQUEST ?? 0, released,
+    discoversSent: driver.sent.DISCOVER ?? 0,
+    requestsSent: driver.sent.REQUEST ?? 0,
+    released,
     dropped: driver.drops.toJSON(),
     interrupted,
   };

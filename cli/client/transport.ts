@@ -57,7 +57,11 @@ export async function openRawTransport(iface: string, filter: FilterMode, o: Tra
     },
     send: (frame) => socket.send(frame),
     kernelDrops() {
-      try { return socket.stats().drops; } catch { return 0; } // the interface is gone
+      try {
+        return socket.stats().drops;
+      } catch {
+        return 0;
+      } // the interface is gone
     },
     close: () => socket.close(),
   };

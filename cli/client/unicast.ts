@@ -19,21 +19,30 @@ export interface UnicastChoice {
   giaddr: string | null;
 }
 
-interface InterfaceAddress { address: string; netmask: string; iface: string }
+interface InterfaceAddress {
+  address: string;
+  netmask: string;
+  iface: string;
+}
 
 /** IPv4 addresses on an interface in this namespace (labelled ones, IFACE:x, included), or on all. */
 export function interfaceAddresses(iface?: string): InterfaceAddress[] {
   return Object.entries(networkInterfaces())
     .filter(([name]) => iface === undefined || name === iface || name.startsWith(`${iface}:`))
-    .flatMap(([name, addrs]) => (addrs ?? [])
-      .filter((a) => a.family === "IPv4" || (a.family as unknown) === 4)
-      .map((a) => ({ address: a.address, netmask: a.netmask, iface: name.replace(/:.*$/, "") })));
+    .flatMap(([name, addrs]) =>
+      (addrs ?? [])
+        .filter((a) => a.family === "IPv4" || (a.family as unknown) === 4)
+        .map((a) => ({ address: a.address, netmask: a.netmask, iface: name.replace(/:.*$/, "") })),
+    );
 }
 
 const sameSubnet = (a: string, b: string, mask: string) => ((ipToU32(a) ^ ipToU32(b)) & ipToU32(mask)) === 0;
 
 /** How the exchange reaches the server: the engine's `server` and `relay` (none: broadcast). */
-export interface UnicastRoute { server?: UnicastServer; relay?: { giaddr: string } }
+export interface UnicastRoute {
+  server?: UnicastServer;
+  relay?: { giaddr: string };
+}
 
 /**
  * A relay's giaddr must be on IFACE: the server ARPs for it and sends its answer there. A
@@ -53,9 +62,11 @@ export async function resolveUnicast(iface: string, o: UnicastChoice): Promise<U
   }
   const from = addrs.find((a) => sameSubnet(a.address, server.ip, a.netmask)) ?? addrs[0];
   if (from) return { server: { ...server, srcIp: from.address } };
-  log.warn(`${name} has no IPv4 address: the unicast to ${server.ip} goes from 0.0.0.0, which a server on a Linux ` +
-    `UDP socket (dnsmasq) drops as a martian source (raw-socket servers such as Kea answer); add an address to ${name} ` +
-    `(ip addr add ADDRESS/PREFIX dev ${name})`);
+  log.warn(
+    `${name} has no IPv4 address: the unicast to ${server.ip} goes from 0.0.0.0, which a server on a Linux ` +
+      `UDP socket (dnsmasq) drops as a martian source (raw-socket servers such as Kea answer); add an address to ${name} ` +
+      `(ip addr add ADDRESS/PREFIX dev ${name})`,
+  );
   return { server };
 }
 
@@ -71,13 +82,17 @@ export function checkRelayAddress(iface: string, giaddr: string, addrs = interfa
   const name = escapeText(iface);
   const elsewhere = interfaceAddresses().find((a) => a.address === giaddr);
   if (elsewhere) {
-    log.verbose(`--giaddr ${giaddr} is on ${escapeText(elsewhere.iface)}, not ${name}: relaying as a router does; ` +
-      `the server's answer must be routed back in through ${name}`);
+    log.verbose(
+      `--giaddr ${giaddr} is on ${escapeText(elsewhere.iface)}, not ${name}: relaying as a router does; ` +
+        `the server's answer must be routed back in through ${name}`,
+    );
     return;
   }
   const held = addrs.length ? `${name} has ${addrs.map((a) => a.address).join(", ")}` : `${name} has no IPv4 address`;
-  throw new UsageError(`--giaddr ${giaddr} is not an address of this host (${held}): the server sends its answer ` +
-    `to giaddr, so add it first, e.g. ip addr add ${giaddr}/24 dev ${name}`);
+  throw new UsageError(
+    `--giaddr ${giaddr} is not an address of this host (${held}): the server sends its answer ` +
+      `to giaddr, so add it first, e.g. ip addr add ${giaddr}/24 dev ${name}`,
+  );
 }
 
 /** The frame a DISCOVER goes in: broadcast, or unicast to --server (from giaddr:67 when relaying). */

@@ -6,7 +6,12 @@
 
 import type { Clock, Timers } from "./time.ts";
 
-interface Entry { at: number; seq: number; fire: () => void; live: boolean }
+interface Entry {
+  at: number;
+  seq: number;
+  fire: () => void;
+  live: boolean;
+}
 
 export class TimerWheel {
   readonly #base: Timers;
@@ -26,7 +31,9 @@ export class TimerWheel {
   }
 
   /** Timers armed and not yet fired or disarmed. */
-  get size(): number { return this.#live; }
+  get size(): number {
+    return this.#live;
+  }
 
   /** A Timers of its own: its names are its own, clear() disarms only its timers. */
   view(): Timers {
@@ -36,7 +43,15 @@ export class TimerWheel {
         this.#cancel(mine.get(name));
         mine.delete(name);
         if (!Number.isFinite(at)) return;
-        const e: Entry = { at, seq: this.#seq++, fire: () => { mine.delete(name); fire(); }, live: true };
+        const e: Entry = {
+          at,
+          seq: this.#seq++,
+          fire: () => {
+            mine.delete(name);
+            fire();
+          },
+          live: true,
+        };
         mine.set(name, e);
         this.#push(e);
       },
@@ -146,7 +161,8 @@ function before(a: Entry, b: Entry): boolean {
 
 function siftDown(h: Entry[], i: number): void {
   for (;;) {
-    const l = 2 * i + 1, r = l + 1;
+    const l = 2 * i + 1,
+      r = l + 1;
     let m = i;
     if (l < h.length && before(h[l], h[m])) m = l;
     if (r < h.length && before(h[r], h[m])) m = r;

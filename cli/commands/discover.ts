@@ -6,8 +6,19 @@ import type { ParsedArgs } from "citty";
 import { defineCommand } from "../command-line.ts";
 import { escapeText } from "../../core/escape.ts";
 import {
-  allowListFromArgs, clientArgs, clientOptionsFromArgs, identityArgs, metricsArg, metricsFromArgs, outputArgs, parseNumber,
-  rejectUnknownFlags, unicastArgs, vlanArg, vlanFromArgs, wideArg,
+  allowListFromArgs,
+  clientArgs,
+  clientOptionsFromArgs,
+  identityArgs,
+  metricsArg,
+  metricsFromArgs,
+  outputArgs,
+  parseNumber,
+  rejectUnknownFlags,
+  unicastArgs,
+  vlanArg,
+  vlanFromArgs,
+  wideArg,
 } from "../args.ts";
 import { outputWidth } from "../term.ts";
 import { EXIT, UsageError, UserError } from "../errors.ts";
@@ -28,11 +39,18 @@ export const discoverArgs = {
   timeout: { ...clientArgs.timeout, description: "Retransmit the DISCOVER after S seconds (default 2)" },
   tries: { ...clientArgs.tries, description: "At most N DISCOVERs, until an offer comes (default 3)" },
   ...identityArgs,
-  "allow-server": { type: "string", description: "A legitimate server (IP or MAC; repeat or comma-separate). Any other that answers is rogue: exit 5", valueHint: "IP|MAC" },
+  "allow-server": {
+    type: "string",
+    description: "A legitimate server (IP or MAC; repeat or comma-separate). Any other that answers is rogue: exit 5",
+    valueHint: "IP|MAC",
+  },
   ...unicastArgs,
   ...vlanArg,
   // --- resident prober (cli/client/probe.ts) ---
-  daemon: { type: "boolean", description: "Stay resident: probe every --interval seconds with one stable MAC, report new, changed, vanished and rogue servers" },
+  daemon: {
+    type: "boolean",
+    description: "Stay resident: probe every --interval seconds with one stable MAC, report new, changed, vanished and rogue servers",
+  },
   interval: { type: "string", description: "With --daemon: seconds between probes (default 60, at least 1); --wait is kept below it", valueHint: "S" },
   "vanish-after": { type: "string", description: "With --daemon: a server missing from N probes in a row has vanished (default 2)", valueHint: "N" },
   ...metricsArg,
@@ -114,7 +132,9 @@ const DEFAULT_WAIT_MS = 5000;
 function probeOptionsFromArgs(args: ParsedArgs<typeof discoverArgs>, discover: DiscoverOptions, interfaces: string[]): ProbeDaemonOptions {
   if (args.daemon !== true) {
     const flag = args.interval !== undefined ? "--interval" : "--vanish-after";
-    throw new UsageError(`${flag} goes with --daemon (e.g. dhcptool discover ${discover.iface} --daemon ${flag === "--interval" ? "--interval 60" : "--vanish-after 3"})`);
+    throw new UsageError(
+      `${flag} goes with --daemon (e.g. dhcptool discover ${discover.iface} --daemon ${flag === "--interval" ? "--interval 60" : "--vanish-after 3"})`,
+    );
   }
   if (discover.first) throw new UsageError("--first stops at the first offer; --daemon probes listen for every server: drop one of them");
   const intervalS = parseNumber(args.interval, "interval", { min: 1, max: 86400, fallback: 60 });
@@ -132,7 +152,9 @@ function probeOptionsFromArgs(args: ParsedArgs<typeof discoverArgs>, discover: D
 }
 
 /** The interfaces to probe: those named, or --all's choice; `several` picks the JSON shape. */
-async function interfacesFromArgs(args: ParsedArgs<typeof discoverArgs>): Promise<{ names: string[]; several: boolean; skipped: { interface: string; reason: string }[] }> {
+async function interfacesFromArgs(
+  args: ParsedArgs<typeof discoverArgs>,
+): Promise<{ names: string[]; several: boolean; skipped: { interface: string; reason: string }[] }> {
   const named = args._.map(String).filter((n) => n !== "");
   for (const [i, n] of named.entries()) if (named.indexOf(n) !== i) throw new UsageError(`${escapeText(n)} is named twice`);
   if (args.all !== true) {
@@ -150,14 +172,19 @@ async function interfacesFromArgs(args: ParsedArgs<typeof discoverArgs>): Promis
 /** Answers that came on other VLANs than the one probed: what they are, and how to ask those VLANs. */
 function otherVlansText(r: DiscoverResult): string {
   const ids = r.otherVlans.join(", ");
-  return `${escapeText(r.interface)}: ${r.dropped["other-vlan"] ?? 0} answer(s) came tagged with VLAN ${ids}, not ` +
+  return (
+    `${escapeText(r.interface)}: ${r.dropped["other-vlan"] ?? 0} answer(s) came tagged with VLAN ${ids}, not ` +
     `${r.vlan === null ? "untagged as the DISCOVER went" : `VLAN ${r.vlan}`}: dropped (other-vlan), their servers are not on ` +
-    `this link; on a trunk, ask that VLAN: dhcptool discover ${escapeText(r.interface)} --vlan ${r.otherVlans[0]}`;
+    `this link; on a trunk, ask that VLAN: dhcptool discover ${escapeText(r.interface)} --vlan ${r.otherVlans[0]}`
+  );
 }
 
 /** The offer table (and --verbose detail) of one or several interfaces; the no-offer warning. */
 async function printOffers(
-  results: (DiscoverResult | DiscoverFailure)[], opts: DiscoverOptions, several: boolean, show: { verbose: boolean; wide: boolean },
+  results: (DiscoverResult | DiscoverFailure)[],
+  opts: DiscoverOptions,
+  several: boolean,
+  show: { verbose: boolean; wide: boolean },
 ): Promise<void> {
   const render = await import("../render.ts");
   const ok = results.filter((r): r is DiscoverResult => !("error" in r));
@@ -165,19 +192,31 @@ async function printOffers(
   if (rows.length) {
     const { fitNote, loadTable } = await import("../render-table.ts");
     await loadTable();
-    const table = render.renderOfferTable(rows.map((x) => x.offer), opts.allow !== null, { width: outputWidth(1), wide: show.wide },
-      several ? rows.map((x) => x.iface) : undefined);
+    const table = render.renderOfferTable(
+      rows.map((x) => x.offer),
+      opts.allow !== null,
+      { width: outputWidth(1), wide: show.wide },
+      several ? rows.map((x) => x.iface) : undefined,
+    );
     print(table.text);
     const note = fitNote(table);
     if (note) log.info(note);
   }
   for (const r of results) {
     const name = escapeText(r.interface);
-    if ("error" in r) { log.error(`${name}: ${escapeText(r.error)}`); continue; }
+    if ("error" in r) {
+      log.error(`${name}: ${escapeText(r.error)}`);
+      continue;
+    }
     if (show.verbose) for (const o of r.offers) print((several ? `${name}: ` : "") + render.renderOfferDetail(o) + "\n");
-    const drops = Object.entries(r.dropped).map(([k, v]) => `${k} ${v}`).join(", ");
-    log.verbose(`${several ? `${name}: ` : ""}xid ${r.xid}, mac ${r.mac}, ${r.discoversSent} DISCOVER(s), ${r.elapsedMs} ms` +
-      (drops ? `; dropped: ${drops}` : "") + (r.kernelDrops ? `; kernel drops ${r.kernelDrops}` : ""));
+    const drops = Object.entries(r.dropped)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(", ");
+    log.verbose(
+      `${several ? `${name}: ` : ""}xid ${r.xid}, mac ${r.mac}, ${r.discoversSent} DISCOVER(s), ${r.elapsedMs} ms` +
+        (drops ? `; dropped: ${drops}` : "") +
+        (r.kernelDrops ? `; kernel drops ${r.kernelDrops}` : ""),
+    );
     if (!r.offers.length && !r.interrupted) log.warn(`no DHCP offer on ${name}${r.vlan !== null ? ` VLAN ${r.vlan}` : ""} within ${opts.waitMs / 1000} s`);
   }
 }
@@ -208,11 +247,15 @@ export default defineCommand({
     // On a terminal: how many offers so far and how long the window still runs, erased at the end.
     const servers: string[] = [];
     let deadline = 0;
-    const status = StatusLine.forTerminal(args.json !== true && logLevel() >= 1, () =>
-      `${servers.length} offer(s)${servers.length ? ` (${servers.join(", ")})` : ""}, ${timeLeft(deadline)}`);
+    const status = StatusLine.forTerminal(
+      args.json !== true && logLevel() >= 1,
+      () => `${servers.length} offer(s)${servers.length ? ` (${servers.join(", ")})` : ""}, ${timeLeft(deadline)}`,
+    );
     const onOffer = (iface: string) => (o: Offer) => {
       servers.push(escapeText(o.serverId ?? o.sourceIp));
-      log.verbose(`${several ? `${escapeText(iface)}: ` : ""}offer of ${o.yiaddr} from ${escapeText(o.serverId ?? o.sourceIp)} in ${o.latencyMs.toFixed(1)} ms`);
+      log.verbose(
+        `${several ? `${escapeText(iface)}: ` : ""}offer of ${o.yiaddr} from ${escapeText(o.serverId ?? o.sourceIp)} in ${o.latencyMs.toFixed(1)} ms`,
+      );
     };
     // Every socket is open (and with several interfaces, all of them): the window starts now.
     const afterOpen = async () => {
@@ -223,14 +266,18 @@ export default defineCommand({
     let results: (DiscoverResult | DiscoverFailure)[];
     try {
       results = several
-        ? await runDiscoverMany(names.map((iface) => ({ ...opts, iface, onOffer: onOffer(iface) })), afterOpen)
+        ? await runDiscoverMany(
+            names.map((iface) => ({ ...opts, iface, onOffer: onOffer(iface) })),
+            afterOpen,
+          )
         : [await runDiscover({ ...opts, onOffer: onOffer(opts.iface), afterOpen })];
     } finally {
       status?.stop();
     }
     const ok = results.filter((r): r is DiscoverResult => !("error" in r));
     for (const r of ok) {
-      for (const x of r.rogueServers) log.warn(`rogue DHCP server${several ? ` on ${escapeText(r.interface)}` : ""}: ${escapeText(x)} is not in --allow-server`);
+      for (const x of r.rogueServers)
+        log.warn(`rogue DHCP server${several ? ` on ${escapeText(r.interface)}` : ""}: ${escapeText(x)} is not in --allow-server`);
       if (r.otherVlans.length) log.warn(otherVlansText(r));
     }
     if (args.json) {

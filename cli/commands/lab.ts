@@ -4,9 +4,24 @@
 import type { ParsedArgs } from "citty";
 import { defineCommand } from "../command-line.ts";
 import {
-  blockUnicast, DNSMASQ_MIN_LEASE_TIME, inClient, isOneOf, labDown, labUp, LabError, LabUsageError, listLabs,
-  MAX_LINKS, MAX_SERVERS, readLab, RELAY_KIND_NAMES, SERVER_KIND_NAMES, TOPOLOGIES,
-  type LabServer, type LabState, type ServerKindName,
+  blockUnicast,
+  DNSMASQ_MIN_LEASE_TIME,
+  inClient,
+  isOneOf,
+  labDown,
+  labUp,
+  LabError,
+  LabUsageError,
+  listLabs,
+  MAX_LINKS,
+  MAX_SERVERS,
+  readLab,
+  RELAY_KIND_NAMES,
+  SERVER_KIND_NAMES,
+  TOPOLOGIES,
+  type LabServer,
+  type LabState,
+  type ServerKindName,
 } from "../lab/index.ts";
 import { outputArgs, parseNumber, rejectUnknownFlags } from "../args.ts";
 import { EXIT, UsageError, UserError } from "../errors.ts";
@@ -85,16 +100,21 @@ function timers(x: LabServer): string {
 
 function describe(s: LabState): void {
   const links = s.links.map((l) => `${l.iface} ${l.network}/${l.prefixLen}`).join(", ");
-  print(`lab ${s.name}: ${s.topology}, client netns ${s.clientNs}: ${links}` +
-    `${s.clientBridge ? ` (${s.links[0].iface} a port of ${s.clientBridge})` : ""}\n`);
+  print(
+    `lab ${s.name}: ${s.topology}, client netns ${s.clientNs}: ${links}` + `${s.clientBridge ? ` (${s.links[0].iface} a port of ${s.clientBridge})` : ""}\n`,
+  );
   const r = s.router;
   if (r) {
-    print(`  router: netns ${r.ns}, ${r.down.ip} (${r.down.iface}) and ${r.up.ip} (${r.up.iface}), ` +
-      `relay ${r.relay} pid ${r.pid ?? "stopped"} to ${r.servers.join(", ")}\n`);
+    print(
+      `  router: netns ${r.ns}, ${r.down.ip} (${r.down.iface}) and ${r.up.ip} (${r.up.iface}), ` +
+        `relay ${r.relay} pid ${r.pid ?? "stopped"} to ${r.servers.join(", ")}\n`,
+    );
   }
   for (const x of s.servers) {
-    print(`  server ${x.index}: netns ${x.ns}, ${x.kind} ${x.ip} pid ${x.pid ?? "stopped"}, pool ${x.rangeStart}-${x.rangeEnd}, ${timers(x)}` +
-      `${x.unicastBlocked ? ", unicast blocked" : ""}\n`);
+    print(
+      `  server ${x.index}: netns ${x.ns}, ${x.kind} ${x.ip} pid ${x.pid ?? "stopped"}, pool ${x.rangeStart}-${x.rangeEnd}, ${timers(x)}` +
+        `${x.unicastBlocked ? ", unicast blocked" : ""}\n`,
+    );
   }
 }
 
@@ -126,16 +146,23 @@ function seconds(value: string | undefined, flag: string): number | undefined {
 function upLab(name: string, args: ParsedArgs<typeof labArgs>, progress?: (step: string) => void): LabState {
   const links = parseNumber(args.links, "links", { min: 1, max: MAX_LINKS, integer: true, fallback: 1 });
   const servers = parseNumber(args.servers, "servers", { min: 0, max: MAX_SERVERS, integer: true, fallback: links });
-  return labUp({
-    name, servers, links, ping: args.ping === true, clientBridge: args["client-bridge"] === true,
-    kinds: kindsFromArg(args.kind, servers),
-    topology: oneOf(args.topology, TOPOLOGIES, "topology"),
-    relay: oneOf(args.relay, RELAY_KIND_NAMES, "relay"),
-    leaseTime: seconds(args["lease-time"], "lease-time"),
-    renewTime: seconds(args["renew-time"], "renew-time"),
-    rebindTime: seconds(args["rebind-time"], "rebind-time"),
-    pool: args.pool === undefined || args.pool === "" ? undefined : parseNumber(args.pool, "pool", { min: 1, max: 65535, integer: true, fallback: 0 }),
-  }, progress);
+  return labUp(
+    {
+      name,
+      servers,
+      links,
+      ping: args.ping === true,
+      clientBridge: args["client-bridge"] === true,
+      kinds: kindsFromArg(args.kind, servers),
+      topology: oneOf(args.topology, TOPOLOGIES, "topology"),
+      relay: oneOf(args.relay, RELAY_KIND_NAMES, "relay"),
+      leaseTime: seconds(args["lease-time"], "lease-time"),
+      renewTime: seconds(args["renew-time"], "renew-time"),
+      rebindTime: seconds(args["rebind-time"], "rebind-time"),
+      pool: args.pool === undefined || args.pool === "" ? undefined : parseNumber(args.pool, "pool", { min: 1, max: 65535, integer: true, fallback: 0 }),
+    },
+    progress,
+  );
 }
 
 /**
@@ -191,11 +218,17 @@ export default defineCommand({
         case "status": {
           if (args.name) {
             const state = readLab(name);
-            if (!state) { log.error(`lab "${name}" is not up`); return EXIT.noAnswer; }
-            if (args.json) printJson(state); else describe(state);
+            if (!state) {
+              log.error(`lab "${name}" is not up`);
+              return EXIT.noAnswer;
+            }
+            if (args.json) printJson(state);
+            else describe(state);
             return EXIT.ok;
           }
-          const labs = listLabs().map((n) => readLab(n)).filter((s): s is LabState => s !== null);
+          const labs = listLabs()
+            .map((n) => readLab(n))
+            .filter((s): s is LabState => s !== null);
           if (args.json) printJson(labs);
           else if (!labs.length) log.info("no lab is up (dhcptool lab up)");
           for (const s of args.json ? [] : labs) describe(s);

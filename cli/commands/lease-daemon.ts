@@ -29,7 +29,12 @@ async function showOne(iface: string, stateDir: string, runDir: string): Promise
   }
   const s = stored.stored;
   return {
-    interface: iface, source: "file", phase: stored.expired ? "EXPIRED" : "STORED", mac: s.mac, savedAt: s.savedAt, lease: s.lease,
+    interface: iface,
+    source: "file",
+    phase: stored.expired ? "EXPIRED" : "STORED",
+    mac: s.mac,
+    savedAt: s.savedAt,
+    lease: s.lease,
     stateFile: leasePath(stateDir, iface),
   };
 }
@@ -49,7 +54,15 @@ export const show = defineCommand({
     let names: string[];
     if (args.iface) names = [ifaceFromArgs(args.iface, "dhcptool lease show eth0")];
     else {
-      const sockets = (() => { try { return readdirSync(runDir).filter((f) => f.endsWith(".sock")).map((f) => f.slice(0, -5)); } catch { return []; } })();
+      const sockets = (() => {
+        try {
+          return readdirSync(runDir)
+            .filter((f) => f.endsWith(".sock"))
+            .map((f) => f.slice(0, -5));
+        } catch {
+          return [];
+        }
+      })();
       names = [...new Set([...sockets, ...listStored(stateDir)])].filter((n) => interfaceNameProblem(n) === null).sort();
     }
     const shown: Shown[] = [];
@@ -57,10 +70,15 @@ export const show = defineCommand({
       const s = await showOne(n, stateDir, runDir);
       if (s) shown.push(s);
     }
-    if (args.json) printJson(args.iface ? shown[0] ?? null : shown);
+    if (args.json) printJson(args.iface ? (shown[0] ?? null) : shown);
     else print(shown.map((s) => renderShown(s)).join("\n"));
     if (shown.length === 0) {
-      if (!args.json) print(args.iface ? `no lease known for ${escapeText(String(args.iface))} (no daemon, nothing in ${stateDir})\n` : `no leases (no daemons in ${runDir}, nothing in ${stateDir})\n`);
+      if (!args.json)
+        print(
+          args.iface
+            ? `no lease known for ${escapeText(String(args.iface))} (no daemon, nothing in ${stateDir})\n`
+            : `no leases (no daemons in ${runDir}, nothing in ${stateDir})\n`,
+        );
       return EXIT.noAnswer;
     }
     return EXIT.ok;

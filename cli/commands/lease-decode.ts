@@ -42,29 +42,36 @@ class JsonCaptureOutput {
   private started = false;
 
   packet(v: PacketView): void {
-    print((this.started ? ",\n" : "{\n  \"kind\": \"pcap\",\n  \"packets\": [\n") + indent(safeJson(v, 2), "    "));
+    print((this.started ? ",\n" : '{\n  "kind": "pcap",\n  "packets": [\n') + indent(safeJson(v, 2), "    "));
     this.started = true;
   }
 
   end(warnings: string[]): void {
-    print((this.started ? "\n  ]" : "{\n  \"kind\": \"pcap\",\n  \"packets\": []") +
-      ",\n  \"warnings\": " + indent(safeJson(warnings, 2), "  ").trimStart() + "\n}\n");
+    print((this.started ? "\n  ]" : '{\n  "kind": "pcap",\n  "packets": []') + ',\n  "warnings": ' + indent(safeJson(warnings, 2), "  ").trimStart() + "\n}\n");
   }
 }
 
-interface Counts { packets: number; failed: number }
+interface Counts {
+  packets: number;
+  failed: number;
+}
 
 /** Reads, decodes and prints a capture as it streams in. */
 async function decodeCapture(input: InputStream, first: Uint8Array, json: boolean): Promise<Counts> {
   const out = json ? new JsonCaptureOutput() : null;
   const counts: Counts = { packets: 0, failed: 0 };
-  const warnings = await replayCapture(input, first, (pk) => {
-    const v = viewCaptured(pk.linktype, pk.data, pk.index + 1, pk.timestampUs);
-    counts.packets++;
-    if (v.error !== undefined) counts.failed++;
-    if (out) out.packet(v);
-    else print(renderPacket(v, "pcap"));
-  }, () => false);
+  const warnings = await replayCapture(
+    input,
+    first,
+    (pk) => {
+      const v = viewCaptured(pk.linktype, pk.data, pk.index + 1, pk.timestampUs);
+      counts.packets++;
+      if (v.error !== undefined) counts.failed++;
+      if (out) out.packet(v);
+      else print(renderPacket(v, "pcap"));
+    },
+    () => false,
+  );
   out?.end(warnings);
   return counts;
 }
@@ -74,8 +81,10 @@ async function decodeSingle(input: InputStream, head: Uint8Array, ended: boolean
   let bytes = head;
   if (!ended) bytes = concat(head, (await input.readAtLeast(MAX_SINGLE_INPUT + 1 - head.length, MAX_SINGLE_INPUT + 1 - head.length)).bytes);
   if (bytes.length > MAX_SINGLE_INPUT) {
-    throw new UserError(`${input.name} is not a capture file (it starts ${describeStart(bytes)}) and is over ` +
-      `${MAX_SINGLE_INPUT >> 20} MiB, more than one message or frame can be`);
+    throw new UserError(
+      `${input.name} is not a capture file (it starts ${describeStart(bytes)}) and is over ` +
+        `${MAX_SINGLE_INPUT >> 20} MiB, more than one message or frame can be`,
+    );
   }
   const result = inspect(bytes, format);
   if ("error" in result) throw new UserError(result.error);
@@ -101,9 +110,10 @@ export default defineCommand({
     try {
       const head = await input.readAtLeast(4, CHUNK_BYTES);
       if (head.bytes.length === 0) throw new UserError(`${input.name} is empty`);
-      counts = format === "pcap" || (format === "auto" && isCaptureStart(head.bytes))
-        ? await decodeCapture(input, head.bytes, args.json === true)
-        : await decodeSingle(input, head.bytes, head.ended, format, args.json === true);
+      counts =
+        format === "pcap" || (format === "auto" && isCaptureStart(head.bytes))
+          ? await decodeCapture(input, head.bytes, args.json === true)
+          : await decodeSingle(input, head.bytes, head.ended, format, args.json === true);
     } finally {
       input.close();
     }

@@ -13,8 +13,21 @@ import { escapeText } from "../../core/escape.ts";
 import { BROADCAST_MAC } from "../../core/frame.ts";
 import { viewMessage } from "../../core/inspect.ts";
 import {
-  clientIdArg, clientIdFromArgs, dirArgs, dirsFromArgs, hostFromArgs, ifaceFromArgs, ipFromArgs, macArg, macFromArgs,
-  outputArgs, rejectUnknownFlags, retryArgs, retryFromArgs, serverMacFromArgs, unicastArgs,
+  clientIdArg,
+  clientIdFromArgs,
+  dirArgs,
+  dirsFromArgs,
+  hostFromArgs,
+  ifaceFromArgs,
+  ipFromArgs,
+  macArg,
+  macFromArgs,
+  outputArgs,
+  rejectUnknownFlags,
+  retryArgs,
+  retryFromArgs,
+  serverMacFromArgs,
+  unicastArgs,
 } from "../args.ts";
 import { randomU32 } from "../client/identity.ts";
 import { nextHop } from "../client/next-hop.ts";
@@ -68,7 +81,10 @@ const releaseArgs = {
   ...common,
   address: { type: "string", description: "The leased address (default: from the stored lease)", valueHint: "IP" },
   server: { ...unicastArgs.server, description: "The server that gave it (default: from the stored lease)" },
-  "server-mac": { ...unicastArgs["server-mac"], description: "The Ethernet destination (default: the stored lease's server MAC, else the router's when the server is routed, else broadcast)" },
+  "server-mac": {
+    ...unicastArgs["server-mac"],
+    description: "The Ethernet destination (default: the stored lease's server MAC, else the router's when the server is routed, else broadcast)",
+  },
   ...dirArgs,
   ...outputArgs,
 } as const;
@@ -97,12 +113,15 @@ export const release = defineCommand({
     const stored = explicit ? null : loadLease(stateDir, iface);
     if (stored && !stored.ok && stored.reason !== "missing") throw new UserError(`${leasePath(stateDir, iface)}: ${stored.reason}: ${stored.detail}`);
     const s = stored?.ok ? stored.stored : null;
-    const address = ipFromArgs(args.address, "address") ?? required(s?.lease.address ?? null,
-      `no daemon runs on ${iface} and no lease is stored in ${stateDir}: say which with --address IP --server IP`);
+    const address =
+      ipFromArgs(args.address, "address") ??
+      required(s?.lease.address ?? null, `no daemon runs on ${iface} and no lease is stored in ${stateDir}: say which with --address IP --server IP`);
     const server = hostFromArgs(args.server, "server") ?? required(s?.lease.serverId ?? null, "--server IP: which server gave the address?");
-    const serverMac = serverMacFromArgs(args)
-      ?? (s && s.lease.serverId === server ? parseMac(s.lease.serverMac) : null)
-      ?? (await nextHopShown(status, iface, server).finally(() => status?.stop())).mac ?? BROADCAST_MAC;
+    const serverMac =
+      serverMacFromArgs(args) ??
+      (s && s.lease.serverId === server ? parseMac(s.lease.serverMac) : null) ??
+      (await nextHopShown(status, iface, server).finally(() => status?.stop())).mac ??
+      BROADCAST_MAC;
     const id = await identityFor(iface, args, s?.mac);
     const xid = randomU32();
     // Send only, nothing read from the wire: no need to drop privileges (--user root keeps
@@ -112,11 +131,14 @@ export const release = defineCommand({
     const { unapplyStored } = await import("../daemon/unapply.ts");
     const off = s && s.lease.address === address ? await unapplyStored(s, stateDir, runDir) : null;
     if (s) removeLease(stateDir, iface);
-    const interfaceNote = off === null || !off.applied
-      ? "the interface was not touched: the stored lease was not applied (--apply)"
-      : !off.found ? `${address} was no longer on ${escapeText(iface)}: nothing taken off`
-      : off.failed.length ? `taking it off ${escapeText(iface)} failed in part: ${off.failed.map(escapeText).join("; ")}`
-      : `taken off ${escapeText(iface)}: ${off.done.join(", ")}`;
+    const interfaceNote =
+      off === null || !off.applied
+        ? "the interface was not touched: the stored lease was not applied (--apply)"
+        : !off.found
+          ? `${address} was no longer on ${escapeText(iface)}: nothing taken off`
+          : off.failed.length
+            ? `taking it off ${escapeText(iface)} failed in part: ${off.failed.map(escapeText).join("; ")}`
+            : `taken off ${escapeText(iface)}: ${off.done.join(", ")}`;
     if (args.json) printJson({ ok: true, via: "oneshot", interface: iface, address, server, mac: macToString(id.mac), xid, unapplied: off });
     else print(`released ${address} to ${escapeText(server)} on ${escapeText(iface)} (DHCPRELEASE sent; no answer is expected); ${interfaceNote}\n`);
     return off?.failed.length ? EXIT.error : EXIT.ok;
@@ -161,7 +183,10 @@ const informArgs = {
   ...common,
   address: { type: "string", description: "This host's address (default: the interface's first IPv4 address)", valueHint: "IP" },
   server: { ...unicastArgs.server, description: "Ask this server by unicast (default: broadcast)" },
-  "server-mac": { ...unicastArgs["server-mac"], description: "With --server: the Ethernet destination (default: the router's MAC when the server is routed, else broadcast)" },
+  "server-mac": {
+    ...unicastArgs["server-mac"],
+    description: "With --server: the Ethernet destination (default: the router's MAC when the server is routed, else broadcast)",
+  },
   timeout: { ...retryArgs.timeout, description: "Resend after S seconds (default 2)" },
   tries: { ...retryArgs.tries, description: "Send at most N times (default 3)" },
   ...outputArgs,
@@ -187,7 +212,15 @@ export const inform = defineCommand({
       const serverMac = given ?? (server !== null ? (await nextHopShown(status, iface, server)).mac : null) ?? BROADCAST_MAC;
       const id = await identityFor(iface, args);
       r = await runInform({
-        iface, id, xid: randomU32(), address, server, serverMac, retryMs, tries, afterOpen: () => dropAfterOpen(account, [], "lease inform"),
+        iface,
+        id,
+        xid: randomU32(),
+        address,
+        server,
+        serverMac,
+        retryMs,
+        tries,
+        afterOpen: () => dropAfterOpen(account, [], "lease inform"),
         onSent: (n) => status?.step(`DHCPINFORM ${n} of ${tries} sent for ${address}, waiting for the DHCPACK`),
       });
     } finally {

@@ -7,8 +7,18 @@ import { defineCommand } from "../command-line.ts";
 import { compileHotCode } from "../jit.ts";
 import { escapeText } from "../../core/escape.ts";
 import {
-  clientArgs, clientOptionsFromArgs, dirArgs, dirsFromArgs, identityArgs, ipFromArgs, metricsArg, metricsFromArgs, outputArgs,
-  parseNumber, rejectUnknownFlags, unicastArgs,
+  clientArgs,
+  clientOptionsFromArgs,
+  dirArgs,
+  dirsFromArgs,
+  identityArgs,
+  ipFromArgs,
+  metricsArg,
+  metricsFromArgs,
+  outputArgs,
+  parseNumber,
+  rejectUnknownFlags,
+  unicastArgs,
 } from "../args.ts";
 import { parseMac } from "../../core/bytes.ts";
 import { DEFAULT_MAC_PREFIX, MAX_CLIENTS, plannedStarts } from "../../core/load-plan.ts";
@@ -29,14 +39,30 @@ export const requestArgs = {
   timeout: { ...clientArgs.timeout, description: "Retransmit a DISCOVER or REQUEST after S seconds (default 2)" },
   tries: { ...clientArgs.tries, description: "Send each message at most N times before giving up (default 3)" },
   ...identityArgs,
-  server: { ...unicastArgs.server, description: "Ask this one server by unicast (DISCOVER and REQUEST) instead of broadcasting; replies from any other are dropped" },
+  server: {
+    ...unicastArgs.server,
+    description: "Ask this one server by unicast (DISCOVER and REQUEST) instead of broadcasting; replies from any other are dropped",
+  },
   "server-mac": unicastArgs["server-mac"],
-  giaddr: { ...unicastArgs.giaddr, description: "Relay simulation: DISCOVER and REQUEST go as a relay agent at IP (an address on IFACE) sends them: giaddr, hops 1, from IP:67 to --server" },
+  giaddr: {
+    ...unicastArgs.giaddr,
+    description: "Relay simulation: DISCOVER and REQUEST go as a relay agent at IP (an address on IFACE) sends them: giaddr, hops 1, from IP:67 to --server",
+  },
   release: { type: "boolean", description: "Give the address back (DHCPRELEASE to the server) right after the ACK" },
   format: { type: "string", description: "Output: text (default), json, or env (KEY='value' lines to source in a shell)", valueHint: "FMT" },
-  daemon: { type: "boolean", description: "Stay resident: keep the lease (renew, rebind, reboot after a link flap), with a control socket for `dhcptool lease`" },
-  apply: { type: "boolean", description: "--daemon: put the address, default route and classless routes on the interface (netlink); take them off when the lease ends" },
-  hook: { type: "string", description: "--daemon: run PROG (an absolute path, no shell) on every event, lease fields in its environment, JSON on stdin", valueHint: "PROG" },
+  daemon: {
+    type: "boolean",
+    description: "Stay resident: keep the lease (renew, rebind, reboot after a link flap), with a control socket for `dhcptool lease`",
+  },
+  apply: {
+    type: "boolean",
+    description: "--daemon: put the address, default route and classless routes on the interface (netlink); take them off when the lease ends",
+  },
+  hook: {
+    type: "string",
+    description: "--daemon: run PROG (an absolute path, no shell) on every event, lease fields in its environment, JSON on stdin",
+    valueHint: "PROG",
+  },
   "hook-timeout": { type: "string", description: "--daemon: kill a hook still running after S seconds (default 10)", valueHint: "S" },
   "hook-user": { type: "string", description: "--daemon: run the hook as USER (default --user's; root for a hook that writes /etc)", valueHint: "USER" },
   "route-metric": { type: "string", description: "--daemon --apply: the routes' metric (default 1000 + the interface's index)", valueHint: "N" },
@@ -118,7 +144,8 @@ export function requestOptionsFromArgs(args: RequestArgs, rawArgs: string[]): Re
 }
 
 async function daemon(args: RequestArgs, rawArgs: string[]): Promise<number> {
-  if (args.release) throw new UsageError("--release gives a one-shot lease straight back; a daemon releases with --release-on-exit or `dhcptool lease release IFACE`");
+  if (args.release)
+    throw new UsageError("--release gives a one-shot lease straight back; a daemon releases with --release-on-exit or `dhcptool lease release IFACE`");
   if (args.format !== undefined) throw new UsageError("--format is for the one-shot; the daemon logs (or prints NDJSON events with --json)");
   const o = requestOptionsFromArgs(args, rawArgs);
   const given = (flag: string) => rawArgs.some((a) => a === `--${flag}` || a.startsWith(`--${flag}=`));
@@ -129,14 +156,17 @@ async function daemon(args: RequestArgs, rawArgs: string[]): Promise<number> {
   if (o.mac === "random") log.warn("--mac random with --daemon: a new MAC each start, so a stored lease is never rebooted into");
   const mac = o.mac === "random" ? randomMac() : o.mac;
   return await runDaemon({
-    iface: o.iface, mac, identity: o.identity,
+    iface: o.iface,
+    mac,
+    identity: o.identity,
     overrides: {
       ...(given("hostname") || given("no-hostname") ? { hostname: o.identity.hostname } : {}),
       ...(given("client-id") ? { clientId: o.identity.clientId } : {}),
       ...(given("vendor-class") ? { vendorClass: o.identity.vendorClass } : {}),
       ...(given("prefer-ipv6") ? { preferIpv6: true } : {}),
     },
-    broadcastFlag: o.broadcastFlag, extra: o.extra,
+    broadcastFlag: o.broadcastFlag,
+    extra: o.extra,
     configPath: typeof args.config === "string" ? args.config : null,
     ...dirsFromArgs(args),
     apply: args.apply === true,
@@ -146,7 +176,8 @@ async function daemon(args: RequestArgs, rawArgs: string[]): Promise<number> {
     json: args.json === true,
     account,
     hookAccount: typeof args["hook-user"] === "string" && args["hook-user"] !== "" ? accountFromArgs({ user: args["hook-user"] }) : account,
-    routeMetric: args["route-metric"] === undefined ? null : parseNumber(args["route-metric"], "route-metric", { min: 1, max: 0xffffffff, integer: true, fallback: 0 }),
+    routeMetric:
+      args["route-metric"] === undefined ? null : parseNumber(args["route-metric"], "route-metric", { min: 1, max: 0xffffffff, integer: true, fallback: 0 }),
     metrics: metricsFromArgs(args),
   });
 }
@@ -155,10 +186,14 @@ async function daemon(args: RequestArgs, rawArgs: string[]): Promise<number> {
 function whereStopped(phase: string, r: RequestResult): string {
   const sent = `${r.discoversSent} DISCOVER(s), ${r.requestsSent} REQUEST(s) sent`;
   switch (phase) {
-    case "SELECTING": return `waiting for an OFFER (${sent}; nothing was leased)`;
-    case "REQUESTING": return `waiting for the ACK to our REQUEST (${sent}; the server may hold the address until its offer times out)`;
-    case "REBOOTING": return `waiting for an answer to the INIT-REBOOT REQUEST (${sent})`;
-    default: return `in ${phase} (${sent})`;
+    case "SELECTING":
+      return `waiting for an OFFER (${sent}; nothing was leased)`;
+    case "REQUESTING":
+      return `waiting for the ACK to our REQUEST (${sent}; the server may hold the address until its offer times out)`;
+    case "REBOOTING":
+      return `waiting for an answer to the INIT-REBOOT REQUEST (${sent})`;
+    default:
+      return `in ${phase} (${sent})`;
   }
 }
 
@@ -179,16 +214,25 @@ async function load(args: RequestArgs, rawArgs: string[]): Promise<number> {
   const seed = args.seed === undefined ? randomU32() : parseNumber(args.seed, "seed", { min: 0, max: 0xffffffff, integer: true, fallback: 0 });
   const base = clientOptionsFromArgs(args, rawArgs, "request", "request sets the message type itself");
   const o: LoadOptions = {
-    ...base, clients, rate, durationSec, seed, renew: args.renew === true, release: args.release === true,
+    ...base,
+    clients,
+    rate,
+    durationSec,
+    seed,
+    renew: args.renew === true,
+    release: args.release === true,
     macPrefix: macPrefixFromArgs(args["mac-prefix"]),
     // Without --hostname no option 12: N clients under this host's one name would fight over it.
     hostnamePrefix: given("hostname") ? base.identity.hostname : null,
     // perfdhcp's way: one copy of each message, a drop after a second; --timeout/--tries change it.
-    retryMs: given("timeout") ? base.retryMs : 1000, tries: given("tries") ? base.tries : 1,
+    retryMs: given("timeout") ? base.retryMs : 1000,
+    tries: given("tries") ? base.tries : 1,
   };
   const planned = plannedStarts(clients, rate, durationSec);
-  log.info(`request --clients: up to ${planned} leases from the DHCP server(s) on ${escapeText(o.iface)}, ${rate}/s; ` +
-    (o.release ? "each given back (--release) right after its ACK" : "they stay taken until they expire (--release gives each back after its ACK)"));
+  log.info(
+    `request --clients: up to ${planned} leases from the DHCP server(s) on ${escapeText(o.iface)}, ${rate}/s; ` +
+      (o.release ? "each given back (--release) right after its ACK" : "they stay taken until they expire (--release gives each back after its ACK)"),
+  );
   const live = process.stderr.isTTY && logLevel() >= 1;
   if (live) {
     // Cut to the terminal's width: a line that wraps cannot be redrawn in place.
@@ -221,7 +265,10 @@ function macPrefixFromArgs(v: string | undefined): Uint8Array {
 }
 
 export default defineCommand({
-  meta: { name: "request", description: "Take a lease (DISCOVER, OFFER, REQUEST, ACK) and show it with each step's latency; with --daemon keep it (a resident client)" },
+  meta: {
+    name: "request",
+    description: "Take a lease (DISCOVER, OFFER, REQUEST, ACK) and show it with each step's latency; with --daemon keep it (a resident client)",
+  },
   args: requestArgs,
   async run({ args, rawArgs }) {
     rejectUnknownFlags(rawArgs, requestArgs);
@@ -231,7 +278,10 @@ export default defineCommand({
     }
     if (args.daemon) return await daemon(args, rawArgs);
     for (const flag of DAEMON_ONLY) {
-      if (args[flag] !== undefined && args[flag] !== false) throw new UsageError(`--${flag} goes with --daemon (e.g. dhcptool request ${String(args.iface ?? "eth0")} --daemon --${flag}${flag === "apply" || flag === "release-on-exit" ? "" : " …"})`);
+      if (args[flag] !== undefined && args[flag] !== false)
+        throw new UsageError(
+          `--${flag} goes with --daemon (e.g. dhcptool request ${String(args.iface ?? "eth0")} --daemon --${flag}${flag === "apply" || flag === "release-on-exit" ? "" : " …"})`,
+        );
     }
     const format = args.json ? "json" : String(args.format ?? "text");
     if (!["text", "json", "env"].includes(format)) throw new UsageError(`--format takes text, json or env, not "${format}"`);
@@ -248,7 +298,9 @@ export default defineCommand({
     } finally {
       status?.stop();
     }
-    const drops = Object.entries(r.dropped).map(([k, v]) => `${k} ${v}`).join(", ");
+    const drops = Object.entries(r.dropped)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(", ");
     log.verbose(`${r.discoversSent} DISCOVER(s), ${r.requestsSent} REQUEST(s), ${r.timing.totalMs.toFixed(1)} ms` + (drops ? `; dropped: ${drops}` : ""));
     if (format === "json") {
       printJson(r);
@@ -265,9 +317,10 @@ export default defineCommand({
         log.warn(`no DHCP offer on ${escapeText(r.interface)} after ${opts.tries} DISCOVER(s), ${opts.retryMs / 1000} s apart`);
         return EXIT.noAnswer;
       case "no-ack":
-        log.warn(`no answer to ${opts.tries} REQUEST(s) on ${escapeText(r.interface)}` + (r.offer
-          ? ` for ${r.offer.address}, which ${escapeText(r.offer.server)} offered`
-          : opts.address ? ` for ${opts.address} (INIT-REBOOT)` : ""));
+        log.warn(
+          `no answer to ${opts.tries} REQUEST(s) on ${escapeText(r.interface)}` +
+            (r.offer ? ` for ${r.offer.address}, which ${escapeText(r.offer.server)} offered` : opts.address ? ` for ${opts.address} (INIT-REBOOT)` : ""),
+        );
         return EXIT.noAnswer;
       case "interrupted": {
         const { signal, phase } = r.interrupted!;
@@ -275,7 +328,8 @@ export default defineCommand({
         return signalExit(signal);
       }
       case "ipv6-only":
-        if (format === "text") print(`IPv6-only network: ${escapeText(r.ipv6Only!.server)} asks DHCPv4 clients to wait ${r.ipv6Only!.waitSec} s (option 108, RFC 8925)\n`);
+        if (format === "text")
+          print(`IPv6-only network: ${escapeText(r.ipv6Only!.server)} asks DHCPv4 clients to wait ${r.ipv6Only!.waitSec} s (option 108, RFC 8925)\n`);
         return EXIT.ok;
     }
   },

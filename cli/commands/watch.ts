@@ -12,7 +12,16 @@ import { escapeText, safeJson } from "../../core/escape.ts";
 import { viewCaptured } from "../../core/inspect.ts";
 import { LINKTYPE_ETHERNET } from "../../core/link.ts";
 import {
-  allValues, allowListFromArgs, metricsArg, metricsFromArgs, outputArgs, parseNumber, rejectUnknownFlags, vlanArg, vlanFromArgs, wideArg,
+  allValues,
+  allowListFromArgs,
+  metricsArg,
+  metricsFromArgs,
+  outputArgs,
+  parseNumber,
+  rejectUnknownFlags,
+  vlanArg,
+  vlanFromArgs,
+  wideArg,
 } from "../args.ts";
 import { CaptureSink, InputStream, replayCapture } from "../capture-io.ts";
 import { EXIT, UsageError, UserError } from "../errors.ts";
@@ -36,7 +45,11 @@ export const watchArgs = {
   vlan: { ...vlanArg.vlan, description: "On a trunk: only frames of VLAN ID (default: every VLAN, each line says its tag)" },
   "filter-mac": { type: "string", description: "Only packets of this client MAC (chaddr or Ethernet address); repeatable", valueHint: "MAC" },
   "filter-server": { type: "string", description: "Only packets to or from this server (IP or server id); repeatable", valueHint: "IP" },
-  "allow-server": { type: "string", description: "A legitimate server (IP or MAC; repeat or comma-separate); any other that offers or acks raises an alert: exit 5", valueHint: "IP|MAC" },
+  "allow-server": {
+    type: "string",
+    description: "A legitimate server (IP or MAC; repeat or comma-separate); any other that offers or acks raises an alert: exit 5",
+    valueHint: "IP|MAC",
+  },
   daemon: { type: "boolean", description: "Run resident: NDJSON events on stdout, periodic stats, summary on SIGTERM" },
   "stats-interval": { type: "string", description: "With --daemon: a stats event every S seconds (default 60, 0 for none)", valueHint: "S" },
   ...wideArg,
@@ -113,10 +126,22 @@ function optionsFromArgs(args: Parsed, rawArgs: string[], positionals: string[],
   const statsS = parseNumber(args["stats-interval"] as string | undefined, "stats-interval", { min: 0, fallback: 60 });
   if (args["stats-interval"] !== undefined && !args.daemon) throw new UsageError("--stats-interval goes with --daemon");
   return {
-    ifaces, all, read, write: typeof args.write === "string" && args.write ? args.write : null,
-    count, durationMs: duration === null ? null : duration * 1000, macs, servers, allow,
-    json: args.json === true || args.daemon === true, verbose: args.verbose === true, daemon: args.daemon === true,
-    statsIntervalMs: statsS * 1000, metrics, vlan, wide: args.wide === true,
+    ifaces,
+    all,
+    read,
+    write: typeof args.write === "string" && args.write ? args.write : null,
+    count,
+    durationMs: duration === null ? null : duration * 1000,
+    macs,
+    servers,
+    allow,
+    json: args.json === true || args.daemon === true,
+    verbose: args.verbose === true,
+    daemon: args.daemon === true,
+    statsIntervalMs: statsS * 1000,
+    metrics,
+    vlan,
+    wide: args.wide === true,
   };
 }
 
@@ -139,7 +164,9 @@ export default defineCommand({
     if (!o.json) await loadTable(); // the summary's tables
     const account = accountFromArgs(args as Parsed);
     const tracker = new ConversationTracker(o.allow);
-    let decodeErrors = 0, shown = 0, frames = 0;
+    let decodeErrors = 0,
+      shown = 0,
+      frames = 0;
     let metrics: WatchMetrics | null = null;
     let endpoint: MetricsServer | null = null;
     const reasons = new Map<string, number>(); // why packets were not decodable, by reason
@@ -148,9 +175,14 @@ export default defineCommand({
 
     let stopping = false;
     let stopped!: () => void;
-    const whenStopped = new Promise<void>((resolve) => { stopped = resolve; });
+    const whenStopped = new Promise<void>((resolve) => {
+      stopped = resolve;
+    });
     // Synchronous: the rest of a received batch must not be printed past --count.
-    const stop = () => { stopping = true; stopped(); };
+    const stop = () => {
+      stopping = true;
+      stopped();
+    };
 
     /** One captured frame, live or from a file. Never throws: the receive path must not. */
     const onFrame = (bytes: Uint8Array, timeUs: number, linktype = LINKTYPE_ETHERNET, iface?: string) => {
@@ -177,8 +209,13 @@ export default defineCommand({
       if (roomForLine()) print(o.json ? packetJson(p, e) : packetLine(p, e, o.verbose)); // else dropped unmade
       if (e.alert) {
         const a = e.alert;
-        if (o.json) print(safeJson({ event: "alert", time: new Date(timeUs / 1000).toISOString(), ...a, ...(p.iface !== undefined ? { interface: p.iface } : {}) }) + "\n");
-        log.warn(`rogue DHCP server${p.iface !== undefined ? ` on ${escapeText(p.iface)}` : ""}: ${escapeText(a.server)} (${a.mac}) sent ${a.messageType} to ${a.client}`);
+        if (o.json)
+          print(
+            safeJson({ event: "alert", time: new Date(timeUs / 1000).toISOString(), ...a, ...(p.iface !== undefined ? { interface: p.iface } : {}) }) + "\n",
+          );
+        log.warn(
+          `rogue DHCP server${p.iface !== undefined ? ` on ${escapeText(p.iface)}` : ""}: ${escapeText(a.server)} (${a.mac}) sent ${a.messageType} to ${a.client}`,
+        );
       }
       if (o.count !== null && ++shown >= o.count) stop();
     };
@@ -189,7 +226,10 @@ export default defineCommand({
       const outputDropped = droppedOutput();
       if (final && outputDropped) log.warn(`${outputDropped} line(s) not printed: stdout did not keep up`);
       const notDecoded = Object.fromEntries(reasons);
-      if (o.json) print(safeJson({ event: final ? "summary" : "stats", time: new Date().toISOString(), ...s, decodeErrors, notDecoded, kernelDrops, outputDropped }) + "\n");
+      if (o.json)
+        print(
+          safeJson({ event: final ? "summary" : "stats", time: new Date().toISOString(), ...s, decodeErrors, notDecoded, kernelDrops, outputDropped }) + "\n",
+        );
       else print(summaryText(s, decodeErrors, reasons, kernelDrops, o.wide));
     };
 
@@ -197,7 +237,12 @@ export default defineCommand({
       const input = InputStream.open(o.read);
       await dropAfterOpen(account, [], "watch --read"); // read as the caller, parsed as --user
       try {
-        await replayCapture(input, null, (pk) => onFrame(pk.data, pk.timestampUs, pk.linktype), () => o.count !== null && shown >= o.count);
+        await replayCapture(
+          input,
+          null,
+          (pk) => onFrame(pk.data, pk.timestampUs, pk.linktype),
+          () => o.count !== null && shown >= o.count,
+        );
       } finally {
         input.close();
       }
@@ -212,15 +257,17 @@ export default defineCommand({
       const kernelDropsNow = () => sockets.reduce((n, sk) => n + sk.stats().drops, 0);
       try {
         for (const iface of o.ifaces) {
-          sockets.push(RawSocket.open(iface, {
-            filter: "watch",
-            promiscuous: true,
-            vlan: o.vlan ?? "any",
-            ring: true, // one wake-up per block of frames, no system call per frame: see native/ring.c
-            vlanInBytes: true, // the tag the kernel took off, back where the decoder and --write look
-            onFrame: (f) => onFrame(f.bytes, f.timeUs, LINKTYPE_ETHERNET, iface),
-            onError: (err) => log.warn(`${several ? `${escapeText(iface)}: ` : ""}${String((err as Error).message ?? err)}`),
-          }));
+          sockets.push(
+            RawSocket.open(iface, {
+              filter: "watch",
+              promiscuous: true,
+              vlan: o.vlan ?? "any",
+              ring: true, // one wake-up per block of frames, no system call per frame: see native/ring.c
+              vlanInBytes: true, // the tag the kernel took off, back where the decoder and --write look
+              onFrame: (f) => onFrame(f.bytes, f.timeUs, LINKTYPE_ETHERNET, iface),
+              onError: (err) => log.warn(`${several ? `${escapeText(iface)}: ` : ""}${String((err as Error).message ?? err)}`),
+            }),
+          );
         }
         if (o.metrics) {
           // listening before the drop: the port may be below 1024; a merged stream is labelled with every interface
@@ -231,7 +278,14 @@ export default defineCommand({
         // the sockets are open: from here on nothing is missed (scripts wait for this line)
         const heard = sockets.map((sk) => ({ interface: sk.info.name, mac: macToString(sk.info.mac) }));
         if (o.json) {
-          print(safeJson({ event: "start", time: new Date().toISOString(), ...(several ? { interfaces: heard } : heard[0]), ...(endpoint ? { metrics: endpoint.url } : {}) }) + "\n");
+          print(
+            safeJson({
+              event: "start",
+              time: new Date().toISOString(),
+              ...(several ? { interfaces: heard } : heard[0]),
+              ...(endpoint ? { metrics: endpoint.url } : {}),
+            }) + "\n",
+          );
         } else log.info(`watching DHCP on ${o.ifaces.map(escapeText).join(", ")} (Ctrl-C to stop; SIGUSR1 for a summary)`);
         if (endpoint) log.info(`metrics: ${endpoint.url}`);
         const timers: Timer[] = [];
@@ -239,9 +293,17 @@ export default defineCommand({
         timers.push(setInterval(() => tracker.expire((performance.timeOrigin + performance.now()) * 1000), 1000));
         if (o.durationMs !== null) timers.push(setTimeout(stop, o.durationMs));
         if (o.daemon && o.statsIntervalMs > 0) {
-          timers.push(setInterval(() => { kernelDrops = kernelDropsNow(); printSummary(false); }, o.statsIntervalMs));
+          timers.push(
+            setInterval(() => {
+              kernelDrops = kernelDropsNow();
+              printSummary(false);
+            }, o.statsIntervalMs),
+          );
         }
-        const onUsr1 = () => { kernelDrops = kernelDropsNow(); printSummary(false); };
+        const onUsr1 = () => {
+          kernelDrops = kernelDropsNow();
+          printSummary(false);
+        };
         process.on("SIGUSR1", onUsr1);
         process.once("SIGINT", stop);
         process.once("SIGTERM", stop);

@@ -38,13 +38,14 @@ export interface ApplyRequest {
 
 /** The prefix the lease's mask gives; /32 without a mask (then every route needs its own on-link route). */
 export function leasePrefix(lease: Pick<Lease, "subnetMask">): number {
-  return lease.subnetMask ? maskPrefix(lease.subnetMask) ?? 32 : 32;
+  return lease.subnetMask ? (maskPrefix(lease.subnetMask) ?? 32) : 32;
 }
 
 /** The request for `lease`: `nowMs` on the lease's clock gives the address's remaining lifetime. */
 export function applyRequest(lease: Lease, nowMs: number, withRoutes: boolean): ApplyRequest {
   return {
-    address: lease.address, prefix: leasePrefix(lease),
+    address: lease.address,
+    prefix: leasePrefix(lease),
     validSec: lease.expiresAt === null ? null : Math.max(1, Math.floor((lease.expiresAt - nowMs) / 1000)),
     routes: withRoutes ? lease.routes.map((r) => ({ destination: r.destination, prefix: r.prefix, gateway: r.router === "0.0.0.0" ? null : r.router })) : [],
   };

@@ -26,8 +26,14 @@ export class ArpResponder implements ArpSink {
   #answered = 0;
   readonly drops = new DropCounters();
 
-  constructor(private readonly transport: Transport, private readonly reports: ArpReports = {}) {
-    transport.listen((frame) => this.#receive(frame), () => this.#drop("arp-receive-error"));
+  constructor(
+    private readonly transport: Transport,
+    private readonly reports: ArpReports = {},
+  ) {
+    transport.listen(
+      (frame) => this.#receive(frame),
+      () => this.#drop("arp-receive-error"),
+    );
   }
 
   #drop(reason: string): void {
@@ -35,7 +41,9 @@ export class ArpResponder implements ArpSink {
     this.reports.dropped?.(reason);
   }
 
-  get answered(): number { return this.#answered; }
+  get answered(): number {
+    return this.#answered;
+  }
 
   serve(address: string | null, mac: Uint8Array): void {
     this.#address = address;
@@ -52,11 +60,17 @@ export class ArpResponder implements ArpSink {
     const address = this.#address;
     if (address === null || frame.outgoing) return;
     const r = parseArpRequest(frame.bytes);
-    if (!r.ok) { this.#drop(r.reason); return; }
+    if (!r.ok) {
+      this.#drop(r.reason);
+      return;
+    }
     const q = r.request;
     if (q.targetIp !== address) return; // someone else's address: not ours to answer
     // our own request, or someone announcing this address as theirs (a conflict is not ours to argue)
-    if (bytesEqual(q.senderMac, this.#mac) || q.senderIp === address) { this.#drop("arp-not-answered"); return; }
+    if (bytesEqual(q.senderMac, this.#mac) || q.senderIp === address) {
+      this.#drop("arp-not-answered");
+      return;
+    }
     try {
       this.transport.send(buildArpReply(this.#mac, address, q));
     } catch {

@@ -40,15 +40,24 @@ export interface Config {
 }
 
 export class ConfigError extends UserError {
-  constructor(message: string, readonly file: string, readonly keyPath: string | null = null) {
+  constructor(
+    message: string,
+    readonly file: string,
+    readonly keyPath: string | null = null,
+  ) {
     super(message);
     this.name = "ConfigError";
   }
 }
 
 export const DEFAULT_SETTINGS: Readonly<InterfaceSettings> = Object.freeze({
-  ignoreDns: false, ignoreRoutes: false, ignoreServers: [], clientId: null, vendorClass: null,
-  hostName: undefined, preferIpv6: false,
+  ignoreDns: false,
+  ignoreRoutes: false,
+  ignoreServers: [],
+  clientId: null,
+  vendorClass: null,
+  hostName: undefined,
+  preferIpv6: false,
 });
 
 /** A config file is a few lines; the helper reads it on SIGHUP into one message (native/privsep.h PRIV_MAX_BLOB). */
@@ -90,15 +99,29 @@ function parseText(text: string, file: string, format: ConfigFormat): unknown {
   const toml = (): unknown => Bun.TOML.parse(text);
   const message = (e: unknown) => escapeText(e instanceof Error ? e.message : String(e));
   if (format === "json") {
-    try { return json(); } catch (e) { throw new ConfigError(`${shown}: not valid JSON: ${message(e)}`, file); }
+    try {
+      return json();
+    } catch (e) {
+      throw new ConfigError(`${shown}: not valid JSON: ${message(e)}`, file);
+    }
   }
   if (format === "toml") {
-    try { return toml(); } catch (e) { throw new ConfigError(`${shown}: not valid TOML: ${message(e)}`, file); }
+    try {
+      return toml();
+    } catch (e) {
+      throw new ConfigError(`${shown}: not valid TOML: ${message(e)}`, file);
+    }
   }
   // No telling extension: JSON first (a JSON document is rarely valid TOML), then TOML.
   let jsonError: unknown;
-  try { return json(); } catch (e) { jsonError = e; }
-  try { return toml(); } catch (e) {
+  try {
+    return json();
+  } catch (e) {
+    jsonError = e;
+  }
+  try {
+    return toml();
+  } catch (e) {
     throw new ConfigError(`${shown}: neither valid JSON (${message(jsonError)}) nor valid TOML (${message(e)})`, file);
   }
 }
@@ -162,8 +185,7 @@ function checkSettings(t: Table, at: (string | number)[], fail: Fail): Partial<I
     const here = [...at, key];
     if (!(KEYS as readonly string[]).includes(key)) {
       // [interface.eth0.100] is a table "100" inside eth0 in TOML: say how to write a VLAN name.
-      const hint = isTable(value) && at.length === 2
-        ? `; an interface name with a dot is quoted: [interface."${at[1]}.${key}"]` : "";
+      const hint = isTable(value) && at.length === 2 ? `; an interface name with a dot is quoted: [interface."${at[1]}.${key}"]` : "";
       fail(here, `unknown key (known: ${at.length ? "" : "interface, "}${KEYS.join(", ")})${escapeText(hint)}`);
     }
     setKey(s, key as Key, value, here, fail);
@@ -205,7 +227,10 @@ function setKey(s: Partial<InterfaceSettings>, key: Key, v: unknown, at: (string
       return;
     }
     case "host-name":
-      if (v === false) { s.hostName = null; return; }
+      if (v === false) {
+        s.hostName = null;
+        return;
+      }
       if (typeof v !== "string") return fail(at, `must be a string, or false to send none, not ${describe(v)}`);
       if (v.length === 0) return fail(at, `is empty: write false to send no host name`);
       if (v.includes("\0")) return fail(at, "contains a NUL byte");
@@ -217,7 +242,8 @@ function setKey(s: Partial<InterfaceSettings>, key: Key, v: unknown, at: (string
       s.preferIpv6 = v;
       return;
     case "route-metric":
-      if (typeof v !== "number" || !Number.isInteger(v) || v < 1 || v > 0xffffffff) return fail(at, `must be a whole number from 1 to 4294967295, not ${describe(v)}`);
+      if (typeof v !== "number" || !Number.isInteger(v) || v < 1 || v > 0xffffffff)
+        return fail(at, `must be a whole number from 1 to 4294967295, not ${describe(v)}`);
       s.routeMetric = v;
       return;
   }
@@ -267,11 +293,13 @@ export function settingsFor(config: Config | null, iface: string): InterfaceSett
 export function sameSettings(a: InterfaceSettings, b: InterfaceSettings): boolean {
   const bytes = (x: Uint8Array | null, y: Uint8Array | null) => (x === null || y === null ? x === y : bytesEqual(x, y));
   const set = (xs: string[]) => [...new Set(xs)].sort().join(",");
-  return a.ignoreDns === b.ignoreDns
-    && a.ignoreRoutes === b.ignoreRoutes
-    && set(a.ignoreServers) === set(b.ignoreServers)
-    && bytes(a.clientId, b.clientId)
-    && bytes(a.vendorClass, b.vendorClass)
-    && a.hostName === b.hostName
-    && a.preferIpv6 === b.preferIpv6;
+  return (
+    a.ignoreDns === b.ignoreDns &&
+    a.ignoreRoutes === b.ignoreRoutes &&
+    set(a.ignoreServers) === set(b.ignoreServers) &&
+    bytes(a.clientId, b.clientId) &&
+    bytes(a.vendorClass, b.vendorClass) &&
+    a.hostName === b.hostName &&
+    a.preferIpv6 === b.preferIpv6
+  );
 }

@@ -23,7 +23,9 @@ const MAX_CONNECTIONS = 16;
 
 export type ControlCommand = "show" | "renew" | "rebind" | "release";
 export const CONTROL_COMMANDS: readonly ControlCommand[] = ["show", "renew", "rebind", "release"];
-export interface ControlRequest { cmd: ControlCommand }
+export interface ControlRequest {
+  cmd: ControlCommand;
+}
 export type ControlReply = { ok: true; [key: string]: unknown } | { ok: false; error: string };
 
 export function controlPath(runDir: string, iface: string): string {
@@ -36,7 +38,7 @@ export function parseRequest(line: string): ControlRequest | string {
   try {
     v = JSON.parse(line);
   } catch {
-    return "not JSON: send one line like {\"cmd\":\"show\"}";
+    return 'not JSON: send one line like {"cmd":"show"}';
   }
   if (typeof v !== "object" || v === null || Array.isArray(v)) return "a request is a JSON object";
   const cmd = (v as { cmd?: unknown }).cmd;
@@ -48,9 +50,17 @@ export function parseRequest(line: string): ControlRequest | string {
 
 export class LockError extends UserError {}
 
-interface ConnState { buf: string; answered: boolean; timer: Timer | null; pending: Uint8Array | null }
+interface ConnState {
+  buf: string;
+  answered: boolean;
+  timer: Timer | null;
+  pending: Uint8Array | null;
+}
 
-export interface ControlServer { path: string; close(): void }
+export interface ControlServer {
+  path: string;
+  close(): void;
+}
 
 /**
  * Listens on `path` and answers each request with `handle`'s reply. The socket file is made
@@ -97,14 +107,20 @@ export function serveControl(path: string, handle: (req: ControlRequest) => Prom
             reply(s, { ok: false, error: req });
             return;
           }
-          handle(req).then((r) => reply(s, r), (err) => reply(s, { ok: false, error: err instanceof Error ? err.message : String(err) }));
+          handle(req).then(
+            (r) => reply(s, r),
+            (err) => reply(s, { ok: false, error: err instanceof Error ? err.message : String(err) }),
+          );
         },
         drain(s) {
           const p = s.data.pending;
           if (!p) return;
           const n = s.write(p);
           if (n < p.length) s.data.pending = p.subarray(Math.max(0, n));
-          else { s.data.pending = null; s.end(); }
+          else {
+            s.data.pending = null;
+            s.end();
+          }
         },
         close(s) {
           open.delete(s);
@@ -121,7 +137,8 @@ export function serveControl(path: string, handle: (req: ControlRequest) => Prom
   function reply(s: Socket<ConnState>, r: ControlReply): void {
     const bytes = new TextEncoder().encode(JSON.stringify(r) + "\n");
     const n = s.write(bytes);
-    if (n < bytes.length) s.data.pending = bytes.subarray(Math.max(0, n)); // drain() sends the rest, or the timer ends it
+    if (n < bytes.length)
+      s.data.pending = bytes.subarray(Math.max(0, n)); // drain() sends the rest, or the timer ends it
     else s.end();
   }
 
@@ -131,7 +148,11 @@ export function serveControl(path: string, handle: (req: ControlRequest) => Prom
       // Not closing open connections: the answer to the `release` that ended the daemon may
       // still be on its way. Idle ones end by their own timer (or with the process).
       server.stop(false);
-      try { unlinkSync(path); } catch { /* already gone */ }
+      try {
+        unlinkSync(path);
+      } catch {
+        /* already gone */
+      }
     },
   };
 }
@@ -155,10 +176,15 @@ export async function callControl(path: string, req: ControlRequest, timeoutMs =
     Bun.connect({
       unix: path,
       socket: {
-        open(s) { s.write(JSON.stringify(req) + "\n"); },
+        open(s) {
+          s.write(JSON.stringify(req) + "\n");
+        },
         data(s, chunk) {
           buf += chunk.toString("utf8");
-          if (buf.length > 16 * 1024 * 1024) { s.terminate(); done(new ControlError("the daemon's answer is too large")); }
+          if (buf.length > 16 * 1024 * 1024) {
+            s.terminate();
+            done(new ControlError("the daemon's answer is too large"));
+          }
         },
         close() {
           const line = buf.split("\n", 1)[0];
@@ -170,7 +196,9 @@ export async function callControl(path: string, req: ControlRequest, timeoutMs =
             done(new ControlError(`the daemon at ${path} gave an answer that is not a reply`));
           }
         },
-        error(_s, err) { done(new ControlError(`${path}: ${err.message}`)); },
+        error(_s, err) {
+          done(new ControlError(`${path}: ${err.message}`));
+        },
         connectError(_s, err) {
           const code = (err as { code?: string }).code;
           done(new ControlError(code === "ECONNREFUSED" ? `no daemon listens on ${path} (a leftover socket file?)` : `${path}: ${err.message}`));

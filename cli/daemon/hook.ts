@@ -85,8 +85,10 @@ const withRaw = (l: LeaseRecord | null) => l && { ...l, raw: { domain: l.domain 
  * are in `options`), so a hook never has to trust a re-encoding (finding 8).
  */
 export function hookStdin(event: HookEvent): Uint8Array {
-  const json = JSON.stringify({ ...event, lease: withRaw(event.lease), oldLease: withRaw(event.oldLease) })
-    .replace(/[\u007f-\uffff]/g, (ch) => "\\u" + ch.charCodeAt(0).toString(16).padStart(4, "0"));
+  const json = JSON.stringify({ ...event, lease: withRaw(event.lease), oldLease: withRaw(event.oldLease) }).replace(
+    /[\u007f-\uffff]/g,
+    (ch) => "\\u" + ch.charCodeAt(0).toString(16).padStart(4, "0"),
+  );
   return new TextEncoder().encode(`${json}\n`);
 }
 
@@ -105,8 +107,15 @@ export async function runHook(prog: string, event: HookEvent, opts: RunHookOptio
     proc = Bun.spawn([prog], { env, stdin: "pipe", stdout: "pipe", stderr: "pipe", detached: true });
   } catch (e) {
     return {
-      exitCode: null, signal: null, timedOut: false, stdout: "", stderr: "", stdoutDiscarded: 0, stderrDiscarded: 0,
-      ms: performance.now() - started, error: `cannot run the hook ${prog}: ${errnoText(e)}`,
+      exitCode: null,
+      signal: null,
+      timedOut: false,
+      stdout: "",
+      stderr: "",
+      stdoutDiscarded: 0,
+      stderrDiscarded: 0,
+      ms: performance.now() - started,
+      error: `cannot run the hook ${prog}: ${errnoText(e)}`,
     };
   }
   // A hook that exits without reading stdin closes the pipe: EPIPE is its business, not ours.
@@ -115,13 +124,23 @@ export async function runHook(prog: string, event: HookEvent, opts: RunHookOptio
     const ended = proc.stdin.end();
     Promise.resolve(pending).catch(() => {});
     Promise.resolve(ended).catch(() => {});
-  } catch { /* already gone */ }
+  } catch {
+    /* already gone */
+  }
 
   const out = capture(proc.stdout, cap);
   const err = capture(proc.stderr, cap);
   let timedOut = false;
   const killGroup = (signal: NodeJS.Signals) => {
-    try { process.kill(-proc.pid, signal); } catch { try { proc.kill(signal); } catch { /* gone */ } }
+    try {
+      process.kill(-proc.pid, signal);
+    } catch {
+      try {
+        proc.kill(signal);
+      } catch {
+        /* gone */
+      }
+    }
   };
   let killTimer: Timer | undefined;
   const timer = setTimeout(() => {
@@ -137,22 +156,31 @@ export async function runHook(prog: string, event: HookEvent, opts: RunHookOptio
   let grace: Timer | undefined;
   await Promise.race([
     Promise.all([out.done, err.done]),
-    new Promise<void>((resolve) => { grace = setTimeout(resolve, PIPE_GRACE_MS); }),
+    new Promise<void>((resolve) => {
+      grace = setTimeout(resolve, PIPE_GRACE_MS);
+    }),
   ]);
   clearTimeout(grace);
   out.stop();
   err.stop();
   const signal = proc.signalCode;
   return {
-    exitCode: proc.exitCode, signal: signal === null || signal === undefined ? null : String(signal), timedOut,
-    stdout: out.text(), stderr: err.text(), stdoutDiscarded: out.discarded(), stderrDiscarded: err.discarded(), ms,
+    exitCode: proc.exitCode,
+    signal: signal === null || signal === undefined ? null : String(signal),
+    timedOut,
+    stdout: out.text(),
+    stderr: err.text(),
+    stdoutDiscarded: out.discarded(),
+    stderrDiscarded: err.discarded(),
+    ms,
   };
 }
 
 /** Reads a pipe to its end, keeping the first `cap` bytes and counting the rest. */
 function capture(stream: ReadableStream<Uint8Array>, cap: number) {
   const kept: Uint8Array[] = [];
-  let keptBytes = 0, discarded = 0;
+  let keptBytes = 0,
+    discarded = 0;
   const reader = stream.getReader();
   const done = (async () => {
     try {
@@ -167,11 +195,15 @@ function capture(stream: ReadableStream<Uint8Array>, cap: number) {
         }
         discarded += Math.max(0, value.length - Math.max(room, 0));
       }
-    } catch { /* cancelled, or the pipe broke: keep what came */ }
+    } catch {
+      /* cancelled, or the pipe broke: keep what came */
+    }
   })();
   return {
     done,
-    stop: () => { reader.cancel().catch(() => {}); },
+    stop: () => {
+      reader.cancel().catch(() => {});
+    },
     text: () => new TextDecoder().decode(Buffer.concat(kept)),
     discarded: () => discarded,
   };
@@ -213,13 +245,21 @@ export class HookQueue {
   }
 
   /** Events waiting to run. */
-  get pending(): number { return this.#queue.length; }
+  get pending(): number {
+    return this.#queue.length;
+  }
   /** Whether a hook is running now. */
-  get busy(): boolean { return this.#running; }
+  get busy(): boolean {
+    return this.#running;
+  }
   /** Events dropped because the queue was full. */
-  get dropped(): number { return this.#dropped; }
+  get dropped(): number {
+    return this.#dropped;
+  }
   /** Hooks run to a result. */
-  get ran(): number { return this.#ran; }
+  get ran(): number {
+    return this.#ran;
+  }
 
   push(event: HookEvent): void {
     if (this.#queue.length >= this.#max) {
@@ -248,7 +288,14 @@ export class HookQueue {
           result = await run(this.#prog, event, { timeoutMs, maxOutputBytes });
         } catch (e) {
           result = {
-            exitCode: null, signal: null, timedOut: false, stdout: "", stderr: "", stdoutDiscarded: 0, stderrDiscarded: 0, ms: 0,
+            exitCode: null,
+            signal: null,
+            timedOut: false,
+            stdout: "",
+            stderr: "",
+            stdoutDiscarded: 0,
+            stderrDiscarded: 0,
+            ms: 0,
             error: `the hook ${this.#prog} failed: ${e instanceof Error ? e.message : String(e)}`,
           };
         }
@@ -266,6 +313,10 @@ export class HookQueue {
 
   /** A throwing callback is a bug to report, but must not stop the hooks after it. */
   #callback(f: () => void): void {
-    try { f(); } catch (e) { log.error(`hook queue callback: ${e instanceof Error ? e.stack ?? e.message : String(e)}`); }
+    try {
+      f();
+    } catch (e) {
+      log.error(`hook queue callback: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    }
   }
 }

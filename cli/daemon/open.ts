@@ -38,7 +38,9 @@ export function helperLeaseStore(helper: Pick<PrivHelper, "save" | "unsave">, di
     load: (wallNow) => loadLease(dir, iface, wallNow),
     save: (stored) => {
       const bytes = leaseFileBytes(stored, path);
-      try { check(helper.save(bytes), "cannot store the lease in"); } catch (e) {
+      try {
+        check(helper.save(bytes), "cannot store the lease in");
+      } catch (e) {
         if (e instanceof StoreError) throw e;
         throw new StoreError(`cannot store the lease in ${path}: ${e instanceof Error ? e.message : String(e)}`, path);
       }
@@ -54,8 +56,14 @@ export function helperHookRun(helper: Pick<PrivHelper, "runHook">) {
   return async (_prog: string, event: HookEvent, _opts: RunHookOptions): Promise<HookResult> => {
     const d: HookDone = await helper.runHook(hookEnv(event), hookStdin(event));
     return {
-      exitCode: d.exitCode, signal: d.signal ? SIGNAL_NAMES.get(d.signal) ?? String(d.signal) : null, timedOut: d.timedOut,
-      stdout: "", stderr: new TextDecoder().decode(d.stderr), stdoutDiscarded: 0, stderrDiscarded: d.stderrDiscarded, ms: d.ms,
+      exitCode: d.exitCode,
+      signal: d.signal ? (SIGNAL_NAMES.get(d.signal) ?? String(d.signal)) : null,
+      timedOut: d.timedOut,
+      stdout: "",
+      stderr: new TextDecoder().decode(d.stderr),
+      stdoutDiscarded: 0,
+      stderrDiscarded: d.stderrDiscarded,
+      ms: d.ms,
       ...(d.status < 0 ? { error: `cannot run the hook: ${new TextDecoder().decode(d.stderr) || `errno ${-d.status}`}` } : {}),
     };
   };
@@ -83,15 +91,23 @@ export async function openResident(o: OpenOptions): Promise<OpenedResident> {
     raw = await openRawTransport(o.iface, "client");
     // Without --apply the kernel does not hold the leased address: we answer ARP for it (from
     // the first lease on: until then nothing is served, and what arrives is dropped unread).
-    arp = o.apply ? null : await openArpResponder(o.iface, {
-      answered: (asker, address) => o.emit({ level: "debug", event: "arp", interface: o.iface, message: `answered ARP for ${address} to ${asker}`, asker, address }),
-      dropped: (reason) => o.emit({ level: "debug", event: "dropped", interface: o.iface, message: `dropped an ARP request: ${reason}`, reason }),
-    });
+    arp = o.apply
+      ? null
+      : await openArpResponder(o.iface, {
+          answered: (asker, address) =>
+            o.emit({ level: "debug", event: "arp", interface: o.iface, message: `answered ARP for ${address} to ${asker}`, asker, address }),
+          dropped: (reason) => o.emit({ level: "debug", event: "dropped", interface: o.iface, message: `dropped an ARP request: ${reason}`, reason }),
+        });
     const wire = raw;
     let started = false;
     const transport: Transport = {
-      listen: (onFrame, onError) => wire.listen((f) => { if (started) onFrame(f); }, onError),
-      send: (f) => wire.send(f), kernelDrops: () => wire.kernelDrops(), close: () => wire.close(),
+      listen: (onFrame, onError) =>
+        wire.listen((f) => {
+          if (started) onFrame(f);
+        }, onError),
+      send: (f) => wire.send(f),
+      kernelDrops: () => wire.kernelDrops(),
+      close: () => wire.close(),
     };
     // The monitor is opened now (its buffer needs CAP_NET_ADMIN); events wait for listen().
     type LinkHandler = Parameters<LinkSource["listen"]>[0];
@@ -99,7 +115,10 @@ export async function openResident(o: OpenOptions): Promise<OpenedResident> {
     let onError: ((err: unknown) => void) | null = null;
     const early: Parameters<LinkHandler>[0][] = [];
     monitor = LinkMonitor.open({
-      onLink: (c) => { if (onLink) onLink(c); else if (early.length < 64) early.push(c); },
+      onLink: (c) => {
+        if (onLink) onLink(c);
+        else if (early.length < 64) early.push(c);
+      },
       onError: (e) => onError?.(e),
     });
     const opened = monitor;
@@ -109,15 +128,31 @@ export async function openResident(o: OpenOptions): Promise<OpenedResident> {
         onError = error;
         for (const c of early.splice(0)) link(c);
       },
-      close() { opened.close(); },
+      close() {
+        opened.close();
+      },
     };
     const io: ResidentIo = {
       facts: { index: info.index, mac: info.mac, up: info.up && info.carrier !== false },
-      transport, links, applier: o.apply ? new Applier(o.helper) : null, arp, store, hook: o.hook, emit: o.emit,
-      timers: new RealTimers(systemClock), clock: systemClock, random: cryptoRandom,
+      transport,
+      links,
+      applier: o.apply ? new Applier(o.helper) : null,
+      arp,
+      store,
+      hook: o.hook,
+      emit: o.emit,
+      timers: new RealTimers(systemClock),
+      clock: systemClock,
+      random: cryptoRandom,
     };
     const client = new ResidentClient(o, io);
-    return { client, start: () => { started = true; client.start(); } };
+    return {
+      client,
+      start: () => {
+        started = true;
+        client.start();
+      },
+    };
   } catch (err) {
     raw?.close();
     monitor?.close();

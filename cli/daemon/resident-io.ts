@@ -21,7 +21,11 @@ export interface DaemonEvent {
 }
 
 /** The interface as it was when the client started. */
-export interface InterfaceFacts { index: number; mac: Uint8Array; up: boolean }
+export interface InterfaceFacts {
+  index: number;
+  mac: Uint8Array;
+  up: boolean;
+}
 
 /** A link changed (any of its flags, its MAC) or went away; native/netlink.ts LinkEvent fits. */
 export interface LinkChange {

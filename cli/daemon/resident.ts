@@ -18,15 +18,19 @@ import { wallOffset, type Clock, type Timers } from "../client/time.ts";
 import type { Transport } from "../client/transport.ts";
 import { formatDuration } from "../render.ts";
 import type { InterfaceSettings } from "./config.ts";
-import type {
-  ArpSink, DaemonEvent, HookSink, InterfaceFacts, LeaseApplier, LeaseStore, Level, LinkChange, LinkSource,
-} from "./resident-io.ts";
+import type { ArpSink, DaemonEvent, HookSink, InterfaceFacts, LeaseApplier, LeaseStore, Level, LinkChange, LinkSource } from "./resident-io.ts";
 import { StoreError } from "./store.ts";
 
 /** What `lease show` prints of a running daemon, SIGUSR1 logs, and a metrics scrape reads. */
 export interface ClientStatus {
-  interface: string; pid: number; mac: string; phase: Phase; since: string;
-  link: { up: boolean }; applied: boolean; lease: LeaseRecord | null;
+  interface: string;
+  pid: number;
+  mac: string;
+  phase: Phase;
+  since: string;
+  link: { up: boolean };
+  applied: boolean;
+  lease: LeaseRecord | null;
   /** Whole seconds until T1, T2 and the lease's end (null: never, an infinite lease). */
   remaining: { renew: number | null; rebind: number | null; expire: number | null } | null;
   ipv6OnlyUntil: string | null;
@@ -66,14 +70,21 @@ export interface ResidentIo {
 
 /** The hook's reason for a lease taken, by the phase that took it (dhclient-script's words). */
 const BOUND_REASON: Partial<Record<Phase, string>> = {
-  REQUESTING: "BOUND", REBOOTING: "REBOOT", RENEWING: "RENEW", REBINDING: "REBIND",
+  REQUESTING: "BOUND",
+  REBOOTING: "REBOOT",
+  RENEWING: "RENEW",
+  REBINDING: "REBIND",
 };
 const UNBOUND_REASON: Record<UnboundReason, string> = {
-  expired: "EXPIRE", nak: "NAK", "reboot-failed": "FAIL", restart: "RESTART", "ipv6-only": "IPV6ONLY",
+  expired: "EXPIRE",
+  nak: "NAK",
+  "reboot-failed": "FAIL",
+  restart: "RESTART",
+  "ipv6-only": "IPV6ONLY",
 };
 const BOUND_VERB: Record<string, string> = { BOUND: "bound", REBOOT: "rebooted into", RENEW: "renewed", REBIND: "rebound" };
 
-const errorText = (err: unknown) => (err instanceof Error ? err.stack ?? err.message : String(err));
+const errorText = (err: unknown) => (err instanceof Error ? (err.stack ?? err.message) : String(err));
 
 export class ResidentClient {
   readonly iface: string;
@@ -97,20 +108,32 @@ export class ResidentClient {
     this.#mac = o.mac === "interface" ? io.facts.mac : o.mac;
     this.#linkUp = io.facts.up;
     this.#phaseSince = io.clock.wallNow();
-    this.done = new Promise((resolve) => { this.#finish = resolve; });
+    this.done = new Promise((resolve) => {
+      this.#finish = resolve;
+    });
     this.#driver = new EngineDriver({
       config: this.#engineConfig(this.#storedLease()),
-      transport: io.transport, timers: io.timers, clock: io.clock, interfaceMac: io.facts.mac,
+      transport: io.transport,
+      timers: io.timers,
+      clock: io.clock,
+      interfaceMac: io.facts.mac,
       reactions: this.#reactions(),
     });
   }
 
   /** Follows the link and starts: REBOOTING into a stored lease, or a DISCOVER. */
   start(): void {
-    this.#io.links.listen((change) => this.#onLink(change), (err) => this.#emit("warn", "link-monitor", `link monitor: ${String(err)}`));
+    this.#io.links.listen(
+      (change) => this.#onLink(change),
+      (err) => this.#emit("warn", "link-monitor", `link monitor: ${String(err)}`),
+    );
     const lease = this.#driver.state.lease;
-    this.#emit("info", "start", `managing ${this.iface} (mac ${macToString(this.#mac)})` +
-      (lease ? `, rebooting into the stored lease of ${lease.address}` : ""), { mac: macToString(this.#mac) });
+    this.#emit(
+      "info",
+      "start",
+      `managing ${this.iface} (mac ${macToString(this.#mac)})` + (lease ? `, rebooting into the stored lease of ${lease.address}` : ""),
+      { mac: macToString(this.#mac) },
+    );
     if (lease && this.#io.applier) {
       const adopted = this.#io.applier.adopt(lease, !this.#o.settings.ignoreRoutes);
       if (adopted) this.#emit("debug", "adopted", `${lease.address} is still on ${this.iface}: it is ours until the reboot says otherwise`);
@@ -128,8 +151,14 @@ export class ResidentClient {
   #engineConfig(storedLease: Lease | null): EngineConfig {
     const o = this.#o;
     return {
-      identity: { ...o.identity, mac: this.#mac }, resident: true, retryMs: 4000, tries: Infinity,
-      broadcastFlag: o.broadcastFlag, extra: o.extra, ignoreServers: o.settings.ignoreServers, storedLease,
+      identity: { ...o.identity, mac: this.#mac },
+      resident: true,
+      retryMs: 4000,
+      tries: Infinity,
+      broadcastFlag: o.broadcastFlag,
+      extra: o.extra,
+      ignoreServers: o.settings.ignoreServers,
+      storedLease,
       random: this.#io.random,
     };
   }
@@ -157,12 +186,17 @@ export class ResidentClient {
       sendFailed: (_a, name, err) => this.#emit("warn", "send-failed", `sending ${name} on ${this.iface}: ${err instanceof Error ? err.message : String(err)}`),
       offer: (serverId, address) => this.#emit("debug", "offer", `offer of ${address} from ${escapeText(serverId)}`, { server: serverId, address }),
       // Said at the default level: a server that offers and then never ACKs is what to look at.
-      notAcked: (serverId, address, requests) => this.#emit("warn", "not-acked",
-        `the offer of ${address} from ${escapeText(serverId)} got no ACK to ${requests} REQUEST(s): starting over with a DISCOVER`,
-        { server: serverId, address, requests }),
+      notAcked: (serverId, address, requests) =>
+        this.#emit(
+          "warn",
+          "not-acked",
+          `the offer of ${address} from ${escapeText(serverId)} got no ACK to ${requests} REQUEST(s): starting over with a DISCOVER`,
+          { server: serverId, address, requests },
+        ),
       bound: (lease, from, now) => this.#bound(lease, BOUND_REASON[from] ?? "BOUND", now),
       unbound: (lease, why) => this.#unbound(lease, why),
-      nak: (server, message) => this.#emit("warn", "nak", `NAK from ${escapeText(server)}${message ? `: ${escapeText(message)}` : ""}`, { server, text: message }),
+      nak: (server, message) =>
+        this.#emit("warn", "nak", `NAK from ${escapeText(server)}${message ? `: ${escapeText(message)}` : ""}`, { server, text: message }),
       released: (lease) => {
         this.#deconfigure(lease);
         this.#hook("RELEASE", null, lease);
@@ -204,13 +238,19 @@ export class ResidentClient {
     if (old && old.address !== lease.address) {
       // RFC 2131 leaves it open; like systemd's IP_CHANGE it is a new binding: the old
       // address comes off (the applier), the hook gets old_* and new_*.
-      this.#emit("warn", "address-changed", `${escapeText(lease.serverId)} moved ${this.iface} from ${old.address} to ${lease.address} (${reason})`,
-        { from: old.address, to: lease.address });
+      this.#emit("warn", "address-changed", `${escapeText(lease.serverId)} moved ${this.iface} from ${old.address} to ${lease.address} (${reason})`, {
+        from: old.address,
+        to: lease.address,
+      });
     }
     const rec = this.#record(lease);
     try {
       store.save({
-        version: 1, interface: this.iface, mac: macToString(this.#mac), savedAt: new Date(clock.wallNow()).toISOString(), lease: rec,
+        version: 1,
+        interface: this.iface,
+        mac: macToString(this.#mac),
+        savedAt: new Date(clock.wallNow()).toISOString(),
+        lease: rec,
         ...(applier ? { applied: { metric: applier.metric, routes: !this.#o.settings.ignoreRoutes } } : {}),
       });
     } catch (err) {
@@ -223,8 +263,12 @@ export class ResidentClient {
     } else this.#io.arp?.serve(lease.address, this.#mac); // the kernel does not hold it: we answer for it
     this.#hook(reason, lease, old && old.address !== lease.address ? old : null);
     const times = lease.infinite ? "infinite lease" : `lease ${formatDuration(lease.leaseTime)}, renew in ${formatDuration(lease.t1)}`;
-    this.#emit("info", reason.toLowerCase(), `${BOUND_VERB[reason]} ${lease.address} from ${escapeText(lease.serverId)} (${times})`,
-      { reason, address: lease.address, server: lease.serverId, lease: rec });
+    this.#emit("info", reason.toLowerCase(), `${BOUND_VERB[reason]} ${lease.address} from ${escapeText(lease.serverId)} (${times})`, {
+      reason,
+      address: lease.address,
+      server: lease.serverId,
+      lease: rec,
+    });
   }
 
   #unbound(lease: Lease, why: UnboundReason): void {
@@ -251,8 +295,11 @@ export class ResidentClient {
 
   #hook(reason: string, lease: Lease | null, oldLease: Lease | null, extra?: Record<string, string>): void {
     this.#io.hook?.push({
-      reason, interface: this.iface,
-      lease: lease ? this.#record(lease, true) : null, oldLease: oldLease ? this.#record(oldLease, true) : null, extra,
+      reason,
+      interface: this.iface,
+      lease: lease ? this.#record(lease, true) : null,
+      oldLease: oldLease ? this.#record(oldLease, true) : null,
+      extra,
     });
   }
 
@@ -348,9 +395,15 @@ export class ResidentClient {
     const now = clock.now();
     const inSec = (t: number | null | undefined) => (t == null ? null : Math.max(0, Math.round((t - now) / 1000)));
     return {
-      interface: this.iface, pid: process.pid, mac: macToString(this.#mac), phase: s.phase, since: new Date(this.#phaseSince).toISOString(),
-      link: { up: this.#linkUp }, applied: (applier?.applied ?? null) !== null,
-      lease, remaining: s.lease ? { renew: inSec(s.lease.renewAt), rebind: inSec(s.lease.rebindAt), expire: inSec(s.lease.expiresAt) } : null,
+      interface: this.iface,
+      pid: process.pid,
+      mac: macToString(this.#mac),
+      phase: s.phase,
+      since: new Date(this.#phaseSince).toISOString(),
+      link: { up: this.#linkUp },
+      applied: (applier?.applied ?? null) !== null,
+      lease,
+      remaining: s.lease ? { renew: inSec(s.lease.renewAt), rebind: inSec(s.lease.rebindAt), expire: inSec(s.lease.expiresAt) } : null,
       ipv6OnlyUntil: s.ipv6OnlyUntil === null ? null : new Date(s.ipv6OnlyUntil + wallOffset(clock)).toISOString(),
       settings: { ignoreDns: this.#o.settings.ignoreDns, ignoreRoutes: this.#o.settings.ignoreRoutes, ignoreServers: this.#o.settings.ignoreServers },
       counters: { ...this.#counters(), hooksDropped: hook?.dropped ?? 0 },

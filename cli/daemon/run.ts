@@ -99,9 +99,15 @@ async function spawnHelper(o: DaemonOptions, settings: InterfaceSettings): Promi
   const { PrivHelper, HelperError } = await import("../../native/privsep.ts");
   try {
     return PrivHelper.spawn({
-      iface: o.iface, metric: o.routeMetric ?? settings.routeMetric ?? null,
-      stateDir: resolve(o.stateDir), runDir: resolve(o.runDir), config: o.configPath === null ? null : resolve(o.configPath),
-      hook: o.hook, hookUid: o.hookAccount?.uid ?? 0, hookGid: o.hookAccount?.gid ?? 0, hookTimeoutMs: o.hookTimeoutMs,
+      iface: o.iface,
+      metric: o.routeMetric ?? settings.routeMetric ?? null,
+      stateDir: resolve(o.stateDir),
+      runDir: resolve(o.runDir),
+      config: o.configPath === null ? null : resolve(o.configPath),
+      hook: o.hook,
+      hookUid: o.hookAccount?.uid ?? 0,
+      hookGid: o.hookAccount?.gid ?? 0,
+      hookTimeoutMs: o.hookTimeoutMs,
     });
   } catch (err) {
     if (err instanceof HelperError && err.errno === 16) throw new LockError(err.message); // EBUSY: the lock is held
@@ -121,37 +127,64 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
   const logEvent = await makeEmitter(o.json);
   // every event reaches the metrics (when served) before the log
   let onEvent: ((e: DaemonEvent) => void) | null = null;
-  const emit = (e: DaemonEvent) => { onEvent?.(e); logEvent(e); };
+  const emit = (e: DaemonEvent) => {
+    onEvent?.(e);
+    logEvent(e);
+  };
   const helper = await spawnHelper(o, settings);
-  const hook = o.hook === null ? null : new HookQueue(o.hook, {
-    timeoutMs: o.hookTimeoutMs,
-    run: helperHookRun(helper),
-    onResult(ev, r) {
-      const how = r.error ?? (r.timedOut ? `killed after ${o.hookTimeoutMs / 1000} s` : r.signal ? `killed by ${r.signal}` : `exit ${r.exitCode}`);
-      const failed = r.error !== undefined || r.timedOut || r.exitCode !== 0;
-      emit({
-        level: failed ? "warn" : "debug", event: "hook", interface: o.iface,
-        message: `hook ${ev.reason}: ${escapeText(how)}${r.stderr ? `: ${escapeText(r.stderr.trim().slice(0, 500))}` : ""}`,
-        reason: ev.reason, exitCode: r.exitCode, timedOut: r.timedOut, ms: Math.round(r.ms),
-      });
-    },
-    onDrop(ev) {
-      emit({ level: "warn", event: "hook", interface: o.iface, message: `hook ${ev.reason} not run: too many events waiting` });
-    },
-  });
+  const hook =
+    o.hook === null
+      ? null
+      : new HookQueue(o.hook, {
+          timeoutMs: o.hookTimeoutMs,
+          run: helperHookRun(helper),
+          onResult(ev, r) {
+            const how = r.error ?? (r.timedOut ? `killed after ${o.hookTimeoutMs / 1000} s` : r.signal ? `killed by ${r.signal}` : `exit ${r.exitCode}`);
+            const failed = r.error !== undefined || r.timedOut || r.exitCode !== 0;
+            emit({
+              level: failed ? "warn" : "debug",
+              event: "hook",
+              interface: o.iface,
+              message: `hook ${ev.reason}: ${escapeText(how)}${r.stderr ? `: ${escapeText(r.stderr.trim().slice(0, 500))}` : ""}`,
+              reason: ev.reason,
+              exitCode: r.exitCode,
+              timedOut: r.timedOut,
+              ms: Math.round(r.ms),
+            });
+          },
+          onDrop(ev) {
+            emit({ level: "warn", event: "hook", interface: o.iface, message: `hook ${ev.reason} not run: too many events waiting` });
+          },
+        });
 
   let opened: OpenedResident;
   try {
     opened = await openResident({
-      iface: o.iface, mac: o.mac, identity: mergeIdentity(o.identity, settings, o.overrides), settings,
-      broadcastFlag: o.broadcastFlag, extra: o.extra, stateDir: o.stateDir, apply: o.apply, hook, emit, helper,
+      iface: o.iface,
+      mac: o.mac,
+      identity: mergeIdentity(o.identity, settings, o.overrides),
+      settings,
+      broadcastFlag: o.broadcastFlag,
+      extra: o.extra,
+      stateDir: o.stateDir,
+      apply: o.apply,
+      hook,
+      emit,
+      helper,
     });
   } catch (err) {
     helper.close();
     throw err;
   }
   const client = opened.client;
-  emit({ level: "debug", event: "helper", interface: o.iface, message: `privileged helper pid ${helper.pid} (route metric ${helper.metric})`, pid: helper.pid, metric: helper.metric });
+  emit({
+    level: "debug",
+    event: "helper",
+    interface: o.iface,
+    message: `privileged helper pid ${helper.pid} (route metric ${helper.metric})`,
+    pid: helper.pid,
+    metric: helper.metric,
+  });
   let endpoint: MetricsServer | null = null;
   if (o.metrics) {
     // before the drop: the port may be below 1024
@@ -171,9 +204,12 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
   const path = controlPath(o.runDir, o.iface);
   const control = serveControl(path, async (req: ControlRequest): Promise<ControlReply> => {
     switch (req.cmd) {
-      case "show": return { ok: true, source: "daemon", control: path, ...client.status() };
-      case "renew": return { ok: true, result: client.renew() };
-      case "rebind": return { ok: true, result: client.rebind() };
+      case "show":
+        return { ok: true, source: "daemon", control: path, ...client.status() };
+      case "renew":
+        return { ok: true, result: client.renew() };
+      case "rebind":
+        return { ok: true, result: client.rebind() };
       case "release": {
         const had = client.release();
         return { ok: true, result: had ? "released" : "no lease to release: stopped" };
@@ -182,7 +218,9 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
   });
 
   let stopBy!: (why: string) => void;
-  const stopped = new Promise<string>((resolve) => { stopBy = resolve; });
+  const stopped = new Promise<string>((resolve) => {
+    stopBy = resolve;
+  });
   const onTerm = () => stopBy("SIGTERM");
   const onInt = () => stopBy("SIGINT");
   const onHup = () => {
@@ -193,12 +231,22 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
     try {
       config = parseConfig(new TextDecoder().decode(helper.readConfig()), o.configPath, configFormatOf(o.configPath));
     } catch (err) {
-      emit({ level: "error", event: "reload", interface: o.iface, message: `SIGHUP: keeping the old settings: ${err instanceof Error ? err.message : String(err)}` });
+      emit({
+        level: "error",
+        event: "reload",
+        interface: o.iface,
+        message: `SIGHUP: keeping the old settings: ${err instanceof Error ? err.message : String(err)}`,
+      });
       return;
     }
     const next = settingsFor(config, o.iface);
     if (next.routeMetric !== settings.routeMetric && o.routeMetric === null) {
-      emit({ level: "warn", event: "reload", interface: o.iface, message: `SIGHUP: route-metric changes take effect at the next start (routes stay at metric ${helper.metric})` });
+      emit({
+        level: "warn",
+        event: "reload",
+        interface: o.iface,
+        message: `SIGHUP: route-metric changes take effect at the next start (routes stay at metric ${helper.metric})`,
+      });
     }
     if (sameSettings(next, settings)) {
       emit({ level: "info", event: "reload", interface: o.iface, message: `SIGHUP: ${o.configPath} re-read, nothing changed for ${o.iface}` });
@@ -211,7 +259,11 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
   const onUsr1 = () => {
     const status = client.status();
     if (o.json) emit({ level: "info", event: "status", interface: o.iface, message: `${String(status.phase)} (SIGUSR1)`, status });
-    else for (const line of renderShown({ ...status, source: "daemon" } as Shown).trimEnd().split("\n")) emit({ level: "info", event: "status", interface: o.iface, message: line.trim() });
+    else
+      for (const line of renderShown({ ...status, source: "daemon" } as Shown)
+        .trimEnd()
+        .split("\n"))
+        emit({ level: "info", event: "status", interface: o.iface, message: line.trim() });
   };
   process.on("SIGTERM", onTerm);
   process.on("SIGINT", onInt);
@@ -239,7 +291,13 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
     emit({ level: "error", event: "helper", interface: o.iface, message: `${why}: stopping (nothing can be applied or stored without it)` });
     stopBy("privileged helper gone");
   };
-  emit({ level: "debug", event: "dropped", interface: o.iface, message: `running as uid ${process.getuid?.()} with no capability, seccomp on: starting`, uid: process.getuid?.() });
+  emit({
+    level: "debug",
+    event: "dropped",
+    interface: o.iface,
+    message: `running as uid ${process.getuid?.()} with no capability, seccomp on: starting`,
+    uid: process.getuid?.(),
+  });
   opened.start();
 
   let code: number = EXIT.ok;

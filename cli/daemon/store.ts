@@ -23,12 +23,14 @@ export interface StoredLease {
   applied?: { metric: number; routes: boolean };
 }
 
-export type LoadResult =
-  | { ok: true; stored: StoredLease; expired: boolean }
-  | { ok: false; reason: "missing" | "corrupt" | "unreadable"; detail: string };
+export type LoadResult = { ok: true; stored: StoredLease; expired: boolean } | { ok: false; reason: "missing" | "corrupt" | "unreadable"; detail: string };
 
 export class StoreError extends UserError {
-  constructor(message: string, readonly path: string, readonly code: string | null = null) {
+  constructor(
+    message: string,
+    readonly path: string,
+    readonly code: string | null = null,
+  ) {
     super(message);
     this.name = "StoreError";
   }
@@ -59,8 +61,12 @@ export interface StoreIo {
 }
 
 export const nodeIo: StoreIo = {
-  mkdirSync: fs.mkdirSync, openSync: fs.openSync, fsyncSync: fs.fsyncSync, closeSync: fs.closeSync,
-  renameSync: fs.renameSync, unlinkSync: fs.unlinkSync,
+  mkdirSync: fs.mkdirSync,
+  openSync: fs.openSync,
+  fsyncSync: fs.fsyncSync,
+  closeSync: fs.closeSync,
+  renameSync: fs.renameSync,
+  unlinkSync: fs.unlinkSync,
   writeSync: (fd, data, offset, length) => fs.writeSync(fd, data, offset, length),
 };
 
@@ -77,7 +83,9 @@ const { O_WRONLY, O_RDONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_DIRECTORY
  */
 export function saveLease(dir: string, stored: StoredLease, io: StoreIo = nodeIo): void {
   const path = leasePath(dir, stored.interface);
-  const fail = (e: unknown): never => { throw storeError(`cannot store the lease in ${path}`, path, e); };
+  const fail = (e: unknown): never => {
+    throw storeError(`cannot store the lease in ${path}`, path, e);
+  };
   const data = leaseFileBytes(stored, path);
   try {
     io.mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -91,7 +99,7 @@ export function saveLease(dir: string, stored: StoredLease, io: StoreIo = nodeIo
     fd = io.openSync(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
     created = true;
     // write(2) may take less than asked (a signal, a nearly full disk): loop until all is down.
-    for (let done = 0; done < data.length;) {
+    for (let done = 0; done < data.length; ) {
       const n = io.writeSync(fd, data, done, data.length - done);
       if (n <= 0) throw Object.assign(new Error("short write"), { code: "EIO", errno: -5 });
       done += n;
@@ -102,9 +110,19 @@ export function saveLease(dir: string, stored: StoredLease, io: StoreIo = nodeIo
     io.closeSync(f); // close can report a deferred write error (NFS): it counts as a failure
     io.renameSync(tmp, path);
   } catch (e) {
-    if (fd !== null) try { io.closeSync(fd); } catch { /* already failing */ }
+    if (fd !== null)
+      try {
+        io.closeSync(fd);
+      } catch {
+        /* already failing */
+      }
     // Only our own temp file: after EEXIST the name is someone else's.
-    if (created) try { io.unlinkSync(tmp); } catch { /* already gone */ }
+    if (created)
+      try {
+        io.unlinkSync(tmp);
+      } catch {
+        /* already gone */
+      }
     fail(e);
   }
   syncDirectory(dir, path, io);
@@ -134,7 +152,12 @@ function syncDirectory(dir: string, path: string, io: StoreIo): void {
   } catch (e) {
     if (errnoCode(e) === "EIO") throw storeError(`the lease in ${path} may not survive a power cut`, path, e);
   } finally {
-    if (fd !== null) try { io.closeSync(fd); } catch { /* nothing left to lose */ }
+    if (fd !== null)
+      try {
+        io.closeSync(fd);
+      } catch {
+        /* nothing left to lose */
+      }
   }
 }
 
@@ -202,8 +225,13 @@ function readSmallFile(path: string): { ok: true; bytes: Uint8Array } | LoadFail
     // dropped to it wrote the file); otherwise a lease someone else could have planted.
     const euid = process.geteuid?.() ?? 0;
     let dirOwner = -1;
-    try { dirOwner = fs.statSync(dirname(path)).uid; } catch { /* gone meanwhile: no third owner */ }
-    if (st.uid !== euid && st.uid !== 0 && st.uid !== dirOwner) return { ok: false, reason: "unreadable", detail: `${shown} belongs to uid ${st.uid}, not to us (not trusted)` };
+    try {
+      dirOwner = fs.statSync(dirname(path)).uid;
+    } catch {
+      /* gone meanwhile: no third owner */
+    }
+    if (st.uid !== euid && st.uid !== 0 && st.uid !== dirOwner)
+      return { ok: false, reason: "unreadable", detail: `${shown} belongs to uid ${st.uid}, not to us (not trusted)` };
     if (st.size > MAX_LEASE_FILE) return corrupt(path, `is ${st.size} bytes, larger than a lease file can be (${MAX_LEASE_FILE})`);
     // Read one byte past the cap: a file that grew after fstat is still caught.
     const buf = new Uint8Array(MAX_LEASE_FILE + 1);
@@ -229,8 +257,7 @@ const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !
 const isIp = (v: unknown): v is string => typeof v === "string" && parseIp(v) !== null;
 const isMac = (v: unknown): v is string => typeof v === "string" && /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/.test(v);
 const isU32 = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 0xffffffff;
-const isIso = (v: unknown): v is string =>
-  typeof v === "string" && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/.test(v) && !Number.isNaN(Date.parse(v));
+const isIso = (v: unknown): v is string => typeof v === "string" && /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/.test(v) && !Number.isNaN(Date.parse(v));
 const isStrings = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === "string");
 const isIps = (v: unknown): v is string[] => Array.isArray(v) && v.every(isIp);
 
@@ -260,8 +287,13 @@ function checkLease(l: unknown): LeaseRecord | string {
   if (!isMac(l.serverMac)) return bad("serverMac");
   if (l.subnetMask !== null && !isIp(l.subnetMask)) return bad("subnetMask");
   if (!isIps(l.routers)) return bad("routers");
-  if (!Array.isArray(l.routes) || !l.routes.every((r) => isObj(r) && isIp(r.destination) && isIp(r.router)
-    && Number.isInteger(r.prefix) && (r.prefix as number) >= 0 && (r.prefix as number) <= 32)) return bad("routes");
+  if (
+    !Array.isArray(l.routes) ||
+    !l.routes.every(
+      (r) => isObj(r) && isIp(r.destination) && isIp(r.router) && Number.isInteger(r.prefix) && (r.prefix as number) >= 0 && (r.prefix as number) <= 32,
+    )
+  )
+    return bad("routes");
   if (!isIps(l.dns)) return bad("dns");
   if (l.domain !== null && typeof l.domain !== "string") return bad("domain");
   if (!isStrings(l.search)) return bad("search");
@@ -275,16 +307,39 @@ function checkLease(l: unknown): LeaseRecord | string {
     // An infinite lease has no deadlines; a finite one has all three (engine.ts onAck).
     if ((l[k] === null) !== l.infinite) return `${k} does not match infinite: ${l.infinite}`;
   }
-  if (!Array.isArray(l.options) || !l.options.every((o) => isObj(o) && Number.isInteger(o.code)
-    && (o.code as number) >= 0 && (o.code as number) <= 255 && typeof o.hex === "string" && /^([0-9a-f]{2})*$/.test(o.hex))) return bad("options");
+  if (
+    !Array.isArray(l.options) ||
+    !l.options.every(
+      (o) =>
+        isObj(o) &&
+        Number.isInteger(o.code) &&
+        (o.code as number) >= 0 &&
+        (o.code as number) <= 255 &&
+        typeof o.hex === "string" &&
+        /^([0-9a-f]{2})*$/.test(o.hex),
+    )
+  )
+    return bad("options");
   return {
-    address: l.address, serverId: l.serverId, serverMac: l.serverMac, subnetMask: l.subnetMask as string | null,
+    address: l.address,
+    serverId: l.serverId,
+    serverMac: l.serverMac,
+    subnetMask: l.subnetMask as string | null,
     routers: [...l.routers],
     routes: (l.routes as Obj[]).map((r) => ({ destination: r.destination as string, prefix: r.prefix as number, router: r.router as string })),
-    dns: [...l.dns], domain: l.domain as string | null, search: [...l.search],
-    leaseTime: l.leaseTime as number, t1: l.t1 as number, t2: l.t2 as number, infinite: l.infinite,
-    ipv6OnlyWait: l.ipv6OnlyWait as number | null, adjusted: [...l.adjusted],
-    acquiredAt: l.acquiredAt, renewAt: l.renewAt as string | null, rebindAt: l.rebindAt as string | null, expiresAt: l.expiresAt as string | null,
+    dns: [...l.dns],
+    domain: l.domain as string | null,
+    search: [...l.search],
+    leaseTime: l.leaseTime as number,
+    t1: l.t1 as number,
+    t2: l.t2 as number,
+    infinite: l.infinite,
+    ipv6OnlyWait: l.ipv6OnlyWait as number | null,
+    adjusted: [...l.adjusted],
+    acquiredAt: l.acquiredAt,
+    renewAt: l.renewAt as string | null,
+    rebindAt: l.rebindAt as string | null,
+    expiresAt: l.expiresAt as string | null,
     options: (l.options as Obj[]).map((o) => ({ code: o.code as number, hex: o.hex as string })),
   };
 }
@@ -334,7 +389,9 @@ export function errnoText(e: unknown): string {
   if (code !== null && typeof errno === "number") {
     try {
       return `${getSystemErrorMessage(errno)} (${code})`;
-    } catch { /* not a system errno */ }
+    } catch {
+      /* not a system errno */
+    }
   }
   if (code !== null) return code;
   return e instanceof Error ? e.message : String(e);

@@ -25,8 +25,15 @@ export async function unapplyStored(s: StoredLease, stateDir: string, runDir: st
   if (lease === null) return { applied: true, found: false, done: [], failed: ["the stored lease's times or server MAC do not parse"] };
   const { PrivHelper } = await import("../../native/privsep.ts");
   const helper = PrivHelper.spawn({
-    iface: s.interface, metric: s.applied.metric, stateDir: resolve(stateDir), runDir: resolve(runDir),
-    config: null, hook: null, hookUid: 0, hookGid: 0, hookTimeoutMs: 1000,
+    iface: s.interface,
+    metric: s.applied.metric,
+    stateDir: resolve(stateDir),
+    runDir: resolve(runDir),
+    config: null,
+    hook: null,
+    hookUid: 0,
+    hookGid: 0,
+    hookTimeoutMs: 1000,
   });
   try {
     const applier = new Applier(helper);

@@ -8,13 +8,17 @@ import { run } from "./proc.ts";
 import { serverOf, writeLab, type LabState } from "./state.ts";
 
 const BPF = {
-  ldh: 0x28, ldb: 0x30, ldw: 0x20,      // BPF_LD | size | BPF_ABS
-  ldxMsh: 0xb1,                          // BPF_LDX | BPF_B | BPF_MSH: x = 4 * ([k] & 0xf)
-  ldhInd: 0x48,                          // BPF_LD | BPF_H | BPF_IND: a = [x + k]
-  jeq: 0x15, jset: 0x45,                 // BPF_JMP | op | BPF_K
-  ret: 0x06,                             // BPF_RET | BPF_K
+  ldh: 0x28,
+  ldb: 0x30,
+  ldw: 0x20, // BPF_LD | size | BPF_ABS
+  ldxMsh: 0xb1, // BPF_LDX | BPF_B | BPF_MSH: x = 4 * ([k] & 0xf)
+  ldhInd: 0x48, // BPF_LD | BPF_H | BPF_IND: a = [x + k]
+  jeq: 0x15,
+  jset: 0x45, // BPF_JMP | op | BPF_K
+  ret: 0x06, // BPF_RET | BPF_K
 } as const;
-const TC_ACT_OK = 0, TC_ACT_SHOT = 2;
+const TC_ACT_OK = 0,
+  TC_ACT_SHOT = 2;
 
 function ipToU32(ip: string): number {
   return ip.split(".").reduce((n, part) => n * 256 + Number(part), 0);
@@ -32,19 +36,19 @@ export function unicastDropBytecode(ip: string): string {
     prog.push([code, jt, jf, k]);
   };
   const toPass = () => PASS - prog.length - 1; // relative jump from the instruction being added
-  add(BPF.ldh, 12);                          // 0  ethertype
-  add(BPF.jeq, 0x0800, 0, toPass());         // 1  IPv4?
-  add(BPF.ldb, 14 + 9);                      // 2  IP protocol
-  add(BPF.jeq, 17, 0, toPass());             // 3  UDP?
-  add(BPF.ldw, 14 + 16);                     // 4  destination address
-  add(BPF.jeq, ipToU32(ip), 0, toPass());    // 5  the server's?
-  add(BPF.ldh, 14 + 6);                      // 6  flags and fragment offset
-  add(BPF.jset, 0x1fff, toPass(), 0);        // 7  a later fragment: no UDP header
-  add(BPF.ldxMsh, 14);                       // 8  x = IP header length
-  add(BPF.ldhInd, 14 + 2);                   // 9  UDP destination port
-  add(BPF.jeq, 67, 0, toPass());             // 10 the DHCP server port?
-  add(BPF.ret, TC_ACT_SHOT);                 // 11 drop
-  add(BPF.ret, TC_ACT_OK);                   // 12 PASS
+  add(BPF.ldh, 12); // 0  ethertype
+  add(BPF.jeq, 0x0800, 0, toPass()); // 1  IPv4?
+  add(BPF.ldb, 14 + 9); // 2  IP protocol
+  add(BPF.jeq, 17, 0, toPass()); // 3  UDP?
+  add(BPF.ldw, 14 + 16); // 4  destination address
+  add(BPF.jeq, ipToU32(ip), 0, toPass()); // 5  the server's?
+  add(BPF.ldh, 14 + 6); // 6  flags and fragment offset
+  add(BPF.jset, 0x1fff, toPass(), 0); // 7  a later fragment: no UDP header
+  add(BPF.ldxMsh, 14); // 8  x = IP header length
+  add(BPF.ldhInd, 14 + 2); // 9  UDP destination port
+  add(BPF.jeq, 67, 0, toPass()); // 10 the DHCP server port?
+  add(BPF.ret, TC_ACT_SHOT); // 11 drop
+  add(BPF.ret, TC_ACT_OK); // 12 PASS
   if (prog.length !== PASS + 1) throw new Error("unicastDropBytecode: PASS is not the last instruction");
   return `${prog.length},${prog.map((i) => i.join(" ")).join(",")}`;
 }
@@ -61,8 +65,10 @@ export function blockUnicast(state: LabState, i: number, on: boolean): void {
   Bun.spawnSync([...tc, "qdisc", "del", "dev", port, "clsact"], { stdout: "ignore", stderr: "ignore" });
   if (on) {
     run([...tc, "qdisc", "add", "dev", port, "clsact"], `adding a clsact qdisc on ${state.hubNs}/${port}`);
-    run([...tc, "filter", "add", "dev", port, "egress", "bpf", "bytecode", unicastDropBytecode(s.ip), "da"],
-      `adding the unicast drop filter on ${state.hubNs}/${port}`);
+    run(
+      [...tc, "filter", "add", "dev", port, "egress", "bpf", "bytecode", unicastDropBytecode(s.ip), "da"],
+      `adding the unicast drop filter on ${state.hubNs}/${port}`,
+    );
   }
   s.unicastBlocked = on;
   writeLab(state);

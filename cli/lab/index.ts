@@ -15,18 +15,60 @@ import { serverKind } from "./kinds.ts";
 import { namespaceExists, reportingWaits, run, stopOurs } from "./proc.ts";
 import { relayKind } from "./relay.ts";
 import {
-  DEFAULT_LEASE_TIME, DEFAULT_POOL, DNSMASQ_MIN_LEASE_TIME, isOneOf, maxPool, LAB_ROOT, LabError, LabUsageError, MAX_LINKS, MAX_SERVERS,
-  readLab, RELAY_KIND_NAMES, SERVER_IFACE, SERVER_KIND_NAMES, serverOf, TOPOLOGIES, validLabName, writeLab,
-  type LabLease, type LabOptions, type LabServer, type LabState, type ServerKindName,
+  DEFAULT_LEASE_TIME,
+  DEFAULT_POOL,
+  DNSMASQ_MIN_LEASE_TIME,
+  isOneOf,
+  maxPool,
+  LAB_ROOT,
+  LabError,
+  LabUsageError,
+  MAX_LINKS,
+  MAX_SERVERS,
+  readLab,
+  RELAY_KIND_NAMES,
+  SERVER_IFACE,
+  SERVER_KIND_NAMES,
+  serverOf,
+  TOPOLOGIES,
+  validLabName,
+  writeLab,
+  type LabLease,
+  type LabOptions,
+  type LabServer,
+  type LabState,
+  type ServerKindName,
 } from "./state.ts";
 import { buildNetwork, planLab, type Plan } from "./topology.ts";
 
 export { blockUnicast } from "./block.ts";
 export {
-  CLIENT_IFACE, DEFAULT_LEASE_TIME, DNSMASQ_MIN_LEASE_TIME, isOneOf, LAB_ROOT, LAB_SUBNET, LabError, LabUsageError, listLabs,
-  MAX_LINKS, MAX_SERVERS, readLab, RELAY_KIND_NAMES, SERVER_IFACE, SERVER_KIND_NAMES, serverOf, TOPOLOGIES,
-  type LabLease, type LabLink, type LabOptions, type LabRouter, type LabServer, type LabState, type RelayKindName,
-  type ServerKindName, type Topology,
+  CLIENT_IFACE,
+  DEFAULT_LEASE_TIME,
+  DNSMASQ_MIN_LEASE_TIME,
+  isOneOf,
+  LAB_ROOT,
+  LAB_SUBNET,
+  LabError,
+  LabUsageError,
+  listLabs,
+  MAX_LINKS,
+  MAX_SERVERS,
+  readLab,
+  RELAY_KIND_NAMES,
+  SERVER_IFACE,
+  SERVER_KIND_NAMES,
+  serverOf,
+  TOPOLOGIES,
+  type LabLease,
+  type LabLink,
+  type LabOptions,
+  type LabRouter,
+  type LabServer,
+  type LabState,
+  type RelayKindName,
+  type ServerKindName,
+  type Topology,
 } from "./state.ts";
 
 function checkTimers(opts: LabOptions, kinds: ServerKindName[]): Plan["timers"] {
@@ -41,7 +83,8 @@ function checkTimers(opts: LabOptions, kinds: ServerKindName[]): Plan["timers"] 
     throw new LabUsageError(`lease time ${t.leaseTime} s: dnsmasq grants at least ${DNSMASQ_MIN_LEASE_TIME} s (--kind kea, isc or udhcpd grant shorter ones)`);
   }
   // RFC 2131 4.4.5: T1 < T2 < lease; a server sending otherwise is a test of its own (serverArgs)
-  const t1 = t.renewTime ?? t.leaseTime / 2, t2 = t.rebindTime ?? t.leaseTime * 7 / 8;
+  const t1 = t.renewTime ?? t.leaseTime / 2,
+    t2 = t.rebindTime ?? (t.leaseTime * 7) / 8;
   if (!(t1 < t2 && t2 < t.leaseTime)) {
     throw new LabUsageError(`timers: need renew (T1 ${t1} s) < rebind (T2 ${t2} s) < lease (${t.leaseTime} s)`);
   }
@@ -52,7 +95,8 @@ function checkTimers(opts: LabOptions, kinds: ServerKindName[]): Plan["timers"] 
 function checkOptions(opts: LabOptions): Plan {
   const name = opts.name ?? "dtlab";
   if (!validLabName(name)) throw new LabUsageError(`lab name "${name}": use 1-10 lower-case letters and digits, starting with a letter`);
-  const topology = opts.topology ?? "flat", links = opts.links ?? 1;
+  const topology = opts.topology ?? "flat",
+    links = opts.links ?? 1;
   if (!isOneOf(TOPOLOGIES, topology)) throw new LabUsageError(`topology "${topology}": use ${TOPOLOGIES.join(" or ")}`);
   if (!Number.isInteger(links) || links < 1 || links > MAX_LINKS) throw new LabUsageError(`links: 1 to ${MAX_LINKS}`);
   if (topology === "routed" && links > 1) throw new LabUsageError("a routed lab has one client link (--links 1)");
@@ -70,15 +114,26 @@ function checkOptions(opts: LabOptions): Plan {
     if (k !== "dnsmasq" && opts.serverArgs?.[i]?.length) throw new LabUsageError(`server ${i + 1} is ${k}: serverArgs are dnsmasq arguments`);
   });
   // udhcpd hands out one range on its own link: it has no pool for a relayed one
-  if (topology === "routed" && kinds.includes("udhcpd")) throw new LabUsageError("udhcpd cannot serve through a relay: use dnsmasq, kea or isc behind the router");
+  if (topology === "routed" && kinds.includes("udhcpd"))
+    throw new LabUsageError("udhcpd cannot serve through a relay: use dnsmasq, kea or isc behind the router");
   const pool = opts.pool ?? DEFAULT_POOL;
-  if (!Number.isInteger(pool) || pool < 1 || pool > maxPool(count)) throw new LabUsageError(`pool: 1 to ${maxPool(count)} addresses per server with ${count} server(s)`);
+  if (!Number.isInteger(pool) || pool < 1 || pool > maxPool(count))
+    throw new LabUsageError(`pool: 1 to ${maxPool(count)} addresses per server with ${count} server(s)`);
   if (pool > DEFAULT_POOL && (topology !== "flat" || links > 1)) {
     throw new LabUsageError(`a pool of more than ${DEFAULT_POOL} makes the lab's one segment a /16: flat with one link only`);
   }
   return {
-    name, dir: join(LAB_ROOT, name), topology, relay, links, clientBridge: opts.clientBridge ?? false, kinds,
-    timers: checkTimers(opts, kinds), serverArgs: opts.serverArgs ?? [], ping: opts.ping ?? false, pool,
+    name,
+    dir: join(LAB_ROOT, name),
+    topology,
+    relay,
+    links,
+    clientBridge: opts.clientBridge ?? false,
+    kinds,
+    timers: checkTimers(opts, kinds),
+    serverArgs: opts.serverArgs ?? [],
+    ping: opts.ping ?? false,
+    pool,
   };
 }
 
@@ -161,9 +216,17 @@ export function labDown(name = "dtlab"): boolean {
   let found = false;
   if (state) {
     found = true;
-    try { stopRelay(state); } catch { /* keep tearing down */ }
+    try {
+      stopRelay(state);
+    } catch {
+      /* keep tearing down */
+    }
     for (const s of state.servers) {
-      try { stopServer(state, s.index); } catch { /* keep tearing down */ }
+      try {
+        stopServer(state, s.index);
+      } catch {
+        /* keep tearing down */
+      }
     }
   }
   const namespaces = state
@@ -191,7 +254,11 @@ export function inClient(state: LabState, argv: string[]): string[] {
 export function serverLeaseList(s: LabServer): LabLease[] {
   const kind = serverKind(s.kind);
   let file = new Uint8Array();
-  try { file = readFileSync(join(s.dir, kind.leaseFile)); } catch { /* none written yet */ }
+  try {
+    file = readFileSync(join(s.dir, kind.leaseFile));
+  } catch {
+    /* none written yet */
+  }
   return kind.leases(file);
 }
 

@@ -54,15 +54,21 @@ function config(s: LabServer): string {
 function start(s: LabServer): number {
   const dhcpd = systemBinary("dhcpd");
   if (!dhcpd) throw new LabError("dhcpd is not installed (apt-get install isc-dhcp-server)");
-  const file = join(s.dir, CONFIG), leases = join(s.dir, LEASE_FILE), pidFile = join(s.dir, PID_FILE);
+  const file = join(s.dir, CONFIG),
+    leases = join(s.dir, LEASE_FILE),
+    pidFile = join(s.dir, PID_FILE);
   writeFileSync(file, config(s));
   // dhcpd refuses to start without a lease file; a restarted server keeps the one it has
   writeFileSync(leases, "", { flag: "a" });
   return startForeground({
-    what: "dhcpd", ns: s.ns, argv: [dhcpd, "-4", "-f", "-d", "-cf", file, "-lf", leases, "-pf", pidFile, SERVER_IFACE],
-    comm: "dhcpd", pidFile, output: join(s.dir, "log"),
+    what: "dhcpd",
+    ns: s.ns,
+    argv: [dhcpd, "-4", "-f", "-d", "-cf", file, "-lf", leases, "-pf", pidFile, SERVER_IFACE],
+    comm: "dhcpd",
+    pidFile,
+    output: join(s.dir, "log"),
     ready: (said) => said.includes("Server starting service."),
-    fatal: (said) => /exiting\./.test(said) ? "did not start" : null,
+    fatal: (said) => (/exiting\./.test(said) ? "did not start" : null),
     // dhcpd explains a fatal error in the lines before "exiting."; the first of them says it
     explain(said) {
       const lines = said.split("\n").filter(Boolean);
@@ -91,14 +97,17 @@ function leases(file: Uint8Array): LabLease[] {
     const [, address, body] = m;
     const field = (re: RegExp) => body.match(re)?.[1] ?? null;
     const held = field(/^\s*binding state (\w+);/m) === "active";
-    byAddress.set(address, held
-      ? {
-        address,
-        mac: field(/hardware ethernet ([0-9a-f:]+);/) ?? "",
-        expiresAt: iscTime(field(/^\s*ends ([^;]+);/m) ?? ""),
-        hostname: field(/client-hostname "([^"]*)";/),
-      }
-      : null);
+    byAddress.set(
+      address,
+      held
+        ? {
+            address,
+            mac: field(/hardware ethernet ([0-9a-f:]+);/) ?? "",
+            expiresAt: iscTime(field(/^\s*ends ([^;]+);/m) ?? ""),
+            hostname: field(/client-hostname "([^"]*)";/),
+          }
+        : null,
+    );
   }
   return [...byAddress.values()].filter((l): l is LabLease => l !== null);
 }

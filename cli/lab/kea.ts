@@ -33,18 +33,20 @@ function config(s: LabServer): string {
     ...(s.rebindTime === null ? {} : { "rebind-timer": s.rebindTime }),
     // expired leases are reclaimed within a second, so a short-lease test sees them go
     "expired-leases-processing": { "reclaim-timer-wait-time": 1, "hold-reclaimed-time": 0, "flush-reclaimed-timer-wait-time": 0 },
-    subnet4: [{
-      id: 1,
-      // behind a router: the relayed link's, which Kea picks by the giaddr in it
-      subnet: `${s.network}/${s.prefixLen}`,
-      pools: [{ pool: `${s.rangeStart} - ${s.rangeEnd}` }],
-      "option-data": [
-        { name: "routers", data: s.router },
-        { name: "domain-name-servers", data: s.ip },
-        { name: "domain-name", data: "lab.example" },
-        { name: "domain-search", data: "lab.example, example.org" },
-      ],
-    }],
+    subnet4: [
+      {
+        id: 1,
+        // behind a router: the relayed link's, which Kea picks by the giaddr in it
+        subnet: `${s.network}/${s.prefixLen}`,
+        pools: [{ pool: `${s.rangeStart} - ${s.rangeEnd}` }],
+        "option-data": [
+          { name: "routers", data: s.router },
+          { name: "domain-name-servers", data: s.ip },
+          { name: "domain-name", data: "lab.example" },
+          { name: "domain-search", data: "lab.example, example.org" },
+        ],
+      },
+    ],
     loggers: [
       { name: "kea-dhcp4", output_options: [{ output: join(s.dir, "log"), flush: true }], severity: "INFO" },
       // each packet received and sent, and why one was dropped, as dnsmasq's --log-dhcp tells
@@ -61,15 +63,28 @@ function start(s: LabServer): number {
   const file = join(s.dir, CONFIG);
   writeFileSync(file, config(s));
   return startForeground({
-    what: "kea-dhcp4", ns: s.ns, argv: [kea, "-c", file], comm: "kea-dhcp4",
-    pidFile: join(s.dir, PID_FILE), output: join(s.dir, "kea.out"), logs: [join(s.dir, "log")],
+    what: "kea-dhcp4",
+    ns: s.ns,
+    argv: [kea, "-c", file],
+    comm: "kea-dhcp4",
+    pidFile: join(s.dir, PID_FILE),
+    output: join(s.dir, "kea.out"),
+    logs: [join(s.dir, "log")],
     // Kea 2.7.9 and later refuse lease and log files outside these directories; 2.2 ignores them
     env: { KEA_PIDFILE_DIR: s.dir, KEA_LOCKFILE_DIR: s.dir, KEA_DHCP_DATA_DIR: s.dir, KEA_LOG_FILE_DIR: s.dir },
     ready: (said) => said.includes("DHCP4_STARTED"),
-    fatal: (said) => said.includes("OPEN_SOCKET_FAIL") ? `could not open its socket on ${SERVER_IFACE}`
-      : /DHCP4_INIT_FAIL|DHCP4_CONFIG_LOAD_FAIL/.test(said) ? "did not start" : null,
+    fatal: (said) =>
+      said.includes("OPEN_SOCKET_FAIL")
+        ? `could not open its socket on ${SERVER_IFACE}`
+        : /DHCP4_INIT_FAIL|DHCP4_CONFIG_LOAD_FAIL/.test(said)
+          ? "did not start"
+          : null,
     // the first error says why (Kea repeats it as it unwinds), without its timestamp and logger
-    explain: (said) => said.split("\n").find((l) => / (ERROR|FATAL) /.test(l))?.replace(/^.*?\] /, ""),
+    explain: (said) =>
+      said
+        .split("\n")
+        .find((l) => / (ERROR|FATAL) /.test(l))
+        ?.replace(/^.*?\] /, ""),
   });
 }
 
@@ -87,9 +102,10 @@ function leases(file: Uint8Array): LabLease[] {
     const f = row.split(",");
     const held = Number(f[at("valid_lifetime")]) > 0 && (f[at("state")] ?? "0") === "0";
     const host = f[at("hostname")]?.replace(/&#x2c/g, ",");
-    byAddress.set(f[at("address")], held
-      ? { address: f[at("address")], mac: f[at("hwaddr")], expiresAt: Number(f[at("expire")]), hostname: host || null }
-      : null);
+    byAddress.set(
+      f[at("address")],
+      held ? { address: f[at("address")], mac: f[at("hwaddr")], expiresAt: Number(f[at("expire")]), hostname: host || null } : null,
+    );
   }
   return [...byAddress.values()].filter((l): l is LabLease => l !== null);
 }

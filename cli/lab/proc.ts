@@ -32,7 +32,11 @@ export function namespaceExists(ns: string): boolean {
 
 /** A file's text from byte `from` on; "" when it cannot be read. */
 export function readText(path: string, from = 0): string {
-  try { return readFileSync(path).subarray(from).toString("utf8"); } catch { return ""; }
+  try {
+    return readFileSync(path).subarray(from).toString("utf8");
+  } catch {
+    return "";
+  }
 }
 
 /**
@@ -46,11 +50,19 @@ let waiting: ((step: string) => void) | null = null;
 export function reportingWaits<T>(onWait: ((step: string) => void) | undefined, body: () => T): T {
   const before = waiting;
   waiting = onWait ?? null;
-  try { return body(); } finally { waiting = before; }
+  try {
+    return body();
+  } finally {
+    waiting = before;
+  }
 }
 
 function fileSize(path: string): number {
-  try { return statSync(path).size; } catch { return 0; }
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
 }
 
 /** Alive and not a zombie: an exited process whose parent has not reaped it yet counts as gone. */
@@ -66,7 +78,11 @@ function alive(pid: number): boolean {
 }
 
 function inode(path: string): number | null {
-  try { return statSync(path).ino; } catch { return null; }
+  try {
+    return statSync(path).ino;
+  } catch {
+    return null;
+  }
 }
 
 /** The PID still names the program we started (comm), in the namespace we started it in. */
@@ -150,7 +166,10 @@ export function startForeground(f: Foreground): number {
   try {
     const argv = ["ip", "netns", "exec", f.ns, ...f.argv];
     const p = Bun.spawnSync(["setsid", "-f", ...(f.shellWritesPid ? ["sh", "-c", 'echo $$ > "$0" && exec "$@"', f.pidFile] : []), ...argv], {
-      stdin: "ignore", stdout: fd, stderr: fd, env: f.env ? { ...process.env, ...f.env } : undefined,
+      stdin: "ignore",
+      stdout: fd,
+      stderr: fd,
+      env: f.env ? { ...process.env, ...f.env } : undefined,
     });
     if (p.exitCode !== 0) throw new LabError(`starting ${f.what} in ${f.ns} failed: exit ${p.exitCode}`);
   } finally {

@@ -29,10 +29,15 @@ const dhcrelay: RelayKind = {
     const bin = systemBinary("dhcrelay");
     if (!bin) throw new LabError("dhcrelay is not installed (apt-get install isc-dhcp-relay)");
     return startForeground({
-      what: "dhcrelay", ns: r.ns, argv: [bin, "-4", "-d", "-id", r.down.iface, "-iu", r.up.iface, ...r.servers],
-      comm: "dhcrelay", pidFile: join(r.dir, "pid"), shellWritesPid: true, output: join(r.dir, "log"),
+      what: "dhcrelay",
+      ns: r.ns,
+      argv: [bin, "-4", "-d", "-id", r.down.iface, "-iu", r.up.iface, ...r.servers],
+      comm: "dhcrelay",
+      pidFile: join(r.dir, "pid"),
+      shellWritesPid: true,
+      output: join(r.dir, "log"),
       ready: (said) => /Sending on +Socket\/fallback/.test(said),
-      fatal: (said) => /exiting\./.test(said) ? "did not start" : null,
+      fatal: (said) => (/exiting\./.test(said) ? "did not start" : null),
       explain: (said) => said.split("\n").find((l) => /error|can't|unable|no /i.test(l)) ?? said.split("\n").filter(Boolean).at(-1),
     });
   },

@@ -51,7 +51,7 @@ export class LabError extends Error {}
 export class LabUsageError extends LabError {}
 
 export interface LabServer {
-  index: number;          // 1-based
+  index: number; // 1-based
   kind: ServerKindName;
   ns: string;
   ip: string;
@@ -87,12 +87,16 @@ export interface LabServer {
 export interface LabLink {
   iface: string;
   bridge: string;
-  network: string;        // 198.18.N.0, a /24 (a /16 with a big --pool)
+  network: string; // 198.18.N.0, a /24 (a /16 with a big --pool)
   prefixLen: number;
 }
 
 /** One side of the router: its interface, address, and the hub's bridge it is joined to. */
-export interface RouterPort { iface: string; ip: string; bridge: string }
+export interface RouterPort {
+  iface: string;
+  ip: string;
+  bridge: string;
+}
 
 /** The routed topology's middle namespace: forwarding, and a DHCP relay from down (clients) to up (servers). */
 export interface LabRouter {

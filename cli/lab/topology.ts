@@ -16,7 +16,19 @@ import { join } from "node:path";
 import { ipToU32, u32ToIp } from "../../core/bytes.ts";
 import { run } from "./proc.ts";
 import {
-  DEFAULT_POOL, LAB_SUBNET, LabError, SERVER_IFACE, WIDE_POOL_BLOCKS, WIDE_PREFIX_LEN, type LabLink, type LabRouter, type LabServer, type LabState, type RelayKindName, type ServerKindName, type Topology,
+  DEFAULT_POOL,
+  LAB_SUBNET,
+  LabError,
+  SERVER_IFACE,
+  WIDE_POOL_BLOCKS,
+  WIDE_PREFIX_LEN,
+  type LabLink,
+  type LabRouter,
+  type LabServer,
+  type LabState,
+  type RelayKindName,
+  type ServerKindName,
+  type Topology,
 } from "./state.ts";
 
 export interface Plan {
@@ -40,7 +52,8 @@ export interface Plan {
 const SERVER_BRIDGE = "br0";
 /** The routed lab's client link and the router's address on each side. */
 const ROUTED_LINK: LabLink = { iface: "lab0", bridge: "br1", network: "198.18.1.0", prefixLen: 24 };
-const ROUTER_DOWN_IP = "198.18.1.1", ROUTER_UP_IP = `${LAB_SUBNET}.254`;
+const ROUTER_DOWN_IP = "198.18.1.1",
+  ROUTER_UP_IP = `${LAB_SUBNET}.254`;
 
 const host = (network: string, n: number) => u32ToIp(ipToU32(network) + n);
 
@@ -65,11 +78,14 @@ export function planLab(p: Plan): LabState {
   if (wide) links[0].prefixLen = WIDE_PREFIX_LEN;
   const router: LabRouter | null = routed
     ? {
-      ns: `${p.name}-r`, dir: join(p.dir, "r"), relay: p.relay, pid: null,
-      down: { iface: "down0", ip: ROUTER_DOWN_IP, bridge: ROUTED_LINK.bridge },
-      up: { iface: "up0", ip: ROUTER_UP_IP, bridge: SERVER_BRIDGE },
-      servers: [],
-    }
+        ns: `${p.name}-r`,
+        dir: join(p.dir, "r"),
+        relay: p.relay,
+        pid: null,
+        down: { iface: "down0", ip: ROUTER_DOWN_IP, bridge: ROUTED_LINK.bridge },
+        up: { iface: "up0", ip: ROUTER_UP_IP, bridge: SERVER_BRIDGE },
+        servers: [],
+      }
     : null;
   const servers = p.kinds.map((kind, n): LabServer => {
     const i = n + 1;
@@ -79,18 +95,35 @@ export function planLab(p: Plan): LabState {
     const network = routed ? ROUTED_LINK.network : own.network;
     const [rangeStart, rangeEnd] = poolRange(network, i, p.kinds.length, p.pool, wide);
     return {
-      index: i, kind, ns: `${p.name}-s${i}`, ip, bridge: own.bridge, network, prefixLen: own.prefixLen, rangeStart, rangeEnd,
+      index: i,
+      kind,
+      ns: `${p.name}-s${i}`,
+      ip,
+      bridge: own.bridge,
+      network,
+      prefixLen: own.prefixLen,
+      rangeStart,
+      rangeEnd,
       router: routed ? ROUTER_DOWN_IP : ip,
-      pid: null, dir: join(p.dir, `s${i}`),
-      extraArgs: kind !== "dnsmasq" || p.ping ? p.serverArgs[n] ?? [] : ["--no-ping", ...p.serverArgs[n] ?? []],
+      pid: null,
+      dir: join(p.dir, `s${i}`),
+      extraArgs: kind !== "dnsmasq" || p.ping ? (p.serverArgs[n] ?? []) : ["--no-ping", ...(p.serverArgs[n] ?? [])],
       ...p.timers,
       unicastBlocked: false,
     };
   });
   if (router) router.servers = servers.map((s) => s.ip);
   return {
-    name: p.name, dir: p.dir, hubNs: `${p.name}-hub`, clientNs: `${p.name}-c`, clientIface: links[0].iface,
-    topology: p.topology, links, clientBridge: p.clientBridge ? "br0" : null, router, servers,
+    name: p.name,
+    dir: p.dir,
+    hubNs: `${p.name}-hub`,
+    clientNs: `${p.name}-c`,
+    clientIface: links[0].iface,
+    topology: p.topology,
+    links,
+    clientBridge: p.clientBridge ? "br0" : null,
+    router,
+    servers,
   };
 }
 
@@ -135,7 +168,10 @@ export function buildNetwork(state: LabState): void {
   }
   if (r) {
     namespace(r.ns);
-    for (const [side, peer] of [[r.down, "rd"], [r.up, "ru"]] as const) {
+    for (const [side, peer] of [
+      [r.down, "rd"],
+      [r.up, "ru"],
+    ] as const) {
       wire(state, r.ns, side.iface, peer, side.bridge);
       run(["ip", "-n", r.ns, "addr", "add", `${side.ip}/24`, "dev", side.iface], "addressing the router");
     }

@@ -11,8 +11,17 @@ import type { Counter, Registry } from "./registry.ts";
 
 /** Every phase, so each scrape shows all of them (0 or 1): a Record makes the compiler check the list. */
 const PHASES: Record<Phase, true> = {
-  INIT: true, SELECTING: true, REQUESTING: true, BOUND: true, RENEWING: true, REBINDING: true,
-  INIT_REBOOT: true, REBOOTING: true, STOPPED: true, DOWN: true, IPV6_ONLY: true,
+  INIT: true,
+  SELECTING: true,
+  REQUESTING: true,
+  BOUND: true,
+  RENEWING: true,
+  REBINDING: true,
+  INIT_REBOOT: true,
+  REBOOTING: true,
+  STOPPED: true,
+  DOWN: true,
+  IPV6_ONLY: true,
 };
 const UNBOUND_REASONS: Record<UnboundReason, true> = { expired: true, nak: true, "reboot-failed": true, restart: true, "ipv6-only": true };
 /** The phases in which the client holds a lease it may use. */
@@ -27,7 +36,10 @@ export interface ClientMetricsStatus extends Pick<ClientStatus, "phase" | "link"
 export type StatusSource = () => ClientMetricsStatus;
 
 /** The part of a daemon event the metrics read (DaemonEvent has these and more). */
-export interface ClientEvent { event: string; why?: unknown }
+export interface ClientEvent {
+  event: string;
+  why?: unknown;
+}
 
 export class ClientMetrics {
   readonly #iface: string;
@@ -41,31 +53,44 @@ export class ClientMetrics {
     this.#iface = iface;
     const i = { interface: iface };
     const phase = r.gauge({
-      name: "dhcptool_client_phase", labels: ["interface", "phase"],
+      name: "dhcptool_client_phase",
+      labels: ["interface", "phase"],
       help: "The resident client's phase (RFC 2131 states, and DOWN, IPV6_ONLY, STOPPED): 1 for the current one, 0 for the others.",
     });
     const holding = r.gauge({
-      name: "dhcptool_client_bound", labels: ["interface"],
+      name: "dhcptool_client_bound",
+      labels: ["interface"],
       help: "1 while the client holds a lease it may use (BOUND, RENEWING, REBINDING), else 0.",
     });
     const remaining = r.gauge({
-      name: "dhcptool_client_lease_remaining_seconds", labels: ["interface", "until"],
+      name: "dhcptool_client_lease_remaining_seconds",
+      labels: ["interface", "until"],
       help: "Seconds until the lease's renew time T1 (until=renew), rebind time T2 (rebind) and end (expiry); 0 once passed; no series without a lease or for an infinite one.",
     });
     const duration = r.gauge({ name: "dhcptool_client_lease_duration_seconds", labels: ["interface"], help: "The lease time the server granted (option 51)." });
     const link = r.gauge({ name: "dhcptool_client_link_up", labels: ["interface"], help: "1 while the interface is up with carrier." });
     const sent = r.counter({ name: "dhcptool_client_packets_sent_total", labels: ["interface", "type"], help: "DHCP messages sent, by type." });
-    const received = r.counter({ name: "dhcptool_client_packets_received_total", labels: ["interface"], help: "DHCP replies received and handed to the engine." });
+    const received = r.counter({
+      name: "dhcptool_client_packets_received_total",
+      labels: ["interface"],
+      help: "DHCP replies received and handed to the engine.",
+    });
     const dropped = droppedPackets(r);
-    this.#renewals = r.counter({ name: "dhcptool_client_renewals_total", labels: ["interface"], help: "Leases renewed with the server that granted them (RENEWING → BOUND)." });
+    this.#renewals = r.counter({
+      name: "dhcptool_client_renewals_total",
+      labels: ["interface"],
+      help: "Leases renewed with the server that granted them (RENEWING → BOUND).",
+    });
     this.#rebinds = r.counter({ name: "dhcptool_client_rebinds_total", labels: ["interface"], help: "Leases rebound from any server (REBINDING → BOUND)." });
     this.#naks = r.counter({ name: "dhcptool_client_naks_total", labels: ["interface"], help: "DHCPNAKs taken from the server." });
     this.#bound = r.counter({
-      name: "dhcptool_client_leases_bound_total", labels: ["interface", "how"],
+      name: "dhcptool_client_leases_bound_total",
+      labels: ["interface", "how"],
       help: "Leases taken: how=bound (a new lease, DORA) or reboot (the stored lease confirmed, INIT-REBOOT).",
     });
     this.#lost = r.counter({
-      name: "dhcptool_client_leases_lost_total", labels: ["interface", "reason"],
+      name: "dhcptool_client_leases_lost_total",
+      labels: ["interface", "reason"],
       help: "Leases given up: expired, nak, reboot-failed, restart, ipv6-only.",
     });
     // Every counter starts at 0, so that the first lease lost is an increase Prometheus sees.
@@ -96,12 +121,18 @@ export class ClientMetrics {
   event(e: ClientEvent): void {
     const i = { interface: this.#iface };
     switch (e.event) {
-      case "renew": return this.#renewals.inc(i);
-      case "rebind": return this.#rebinds.inc(i);
-      case "nak": return this.#naks.inc(i);
-      case "bound": return this.#bound.inc({ ...i, how: "bound" });
-      case "reboot": return this.#bound.inc({ ...i, how: "reboot" });
-      case "unbound": return this.#lost.inc({ ...i, reason: typeof e.why === "string" ? e.why : "unknown" });
+      case "renew":
+        return this.#renewals.inc(i);
+      case "rebind":
+        return this.#rebinds.inc(i);
+      case "nak":
+        return this.#naks.inc(i);
+      case "bound":
+        return this.#bound.inc({ ...i, how: "bound" });
+      case "reboot":
+        return this.#bound.inc({ ...i, how: "reboot" });
+      case "unbound":
+        return this.#lost.inc({ ...i, reason: typeof e.why === "string" ? e.why : "unknown" });
     }
   }
 }

@@ -19,7 +19,10 @@ export interface ProbeResult {
 const SERVER_EVENTS = new Set(["server-new", "server-changed", "server-vanished", "server-back"]);
 
 /** A probed interface and the tracker of its servers. */
-export interface ProbedInterface { iface: string; tracker: ProbeTracker }
+export interface ProbedInterface {
+  iface: string;
+  tracker: ProbeTracker;
+}
 
 export class ProbeMetrics {
   readonly #servers: ServerMetrics;
@@ -30,20 +33,24 @@ export class ProbeMetrics {
   /** One set of families for every probed interface, each series labelled with its interface. */
   constructor(r: Registry, probed: readonly ProbedInterface[]) {
     this.#probes = r.counter({
-      name: "dhcptool_probes_total", labels: ["interface", "result"],
+      name: "dhcptool_probes_total",
+      labels: ["interface", "result"],
       help: "Probes (one DISCOVER window each) by result: ok (ran; with or without offers) or failed (could not run).",
     });
     this.#lastSuccess = r.gauge({
-      name: "dhcptool_probe_last_success_timestamp_seconds", labels: ["interface"],
+      name: "dhcptool_probe_last_success_timestamp_seconds",
+      labels: ["interface"],
       help: "When the latest probe that ran ended (Unix time).",
     });
     this.#servers = serverMetrics(r);
     const up = r.gauge({
-      name: "dhcptool_server_up", labels: ["interface", "server", "mac", "status"],
+      name: "dhcptool_server_up",
+      labels: ["interface", "server", "mac", "status"],
       help: "1 while a DHCP server answers the probes, 0 once it has missed --vanish-after of them in a row.",
     });
     this.#events = r.counter({
-      name: "dhcptool_server_events_total", labels: ["interface", "event"],
+      name: "dhcptool_server_events_total",
+      labels: ["interface", "event"],
       help: "Server events: server-new, server-changed (what it hands out changed), server-vanished, server-back.",
     });
     // Every counter starts at 0, so that the first event is an increase Prometheus sees.

@@ -48,7 +48,10 @@ export interface MetricOptions<L extends string> {
   maxSeries?: number;
 }
 
-interface Series<V> { labelText: string; value: V }
+interface Series<V> {
+  labelText: string;
+  value: V;
+}
 
 abstract class Metric<L extends string, V> {
   readonly name: string;
@@ -58,7 +61,10 @@ abstract class Metric<L extends string, V> {
   abstract readonly type: MetricType;
   protected readonly series = new Map<string, Series<V>>();
 
-  constructor(o: MetricOptions<L>, private readonly onOverflow: (metric: string) => void) {
+  constructor(
+    o: MetricOptions<L>,
+    private readonly onOverflow: (metric: string) => void,
+  ) {
     if (!METRIC_NAME.test(o.name)) throw new Error(`metric name "${o.name}" is not valid`);
     for (const l of o.labels ?? []) {
       if (!LABEL_NAME.test(l) || l.startsWith("__")) throw new Error(`label name "${l}" of ${o.name} is not valid`);
@@ -132,7 +138,9 @@ abstract class Metric<L extends string, V> {
 
 /** A metric with one number per label set: counters and gauges. */
 abstract class Scalar<L extends string> extends Metric<L, number> {
-  protected initial(): number { return 0; }
+  protected initial(): number {
+    return 0;
+  }
 
   value(labels: Labels<L>): number | undefined {
     return this.find(labels)?.value;
@@ -177,7 +185,11 @@ export class Gauge<L extends string = never> extends Scalar<L> {
   }
 }
 
-interface HistogramValue { counts: Float64Array; sum: number; count: number }
+interface HistogramValue {
+  counts: Float64Array;
+  sum: number;
+  count: number;
+}
 
 export interface HistogramOptions<L extends string> extends MetricOptions<L> {
   /** Upper bounds, ascending; +Inf is added. */
@@ -235,10 +247,17 @@ export class Registry {
 
   constructor() {
     // its own label set is bounded by the number of metrics, so it has no cap of its own
-    this.#overflow = this.#add(new Counter<"metric">({
-      name: OVERFLOW_METRIC, labels: ["metric"], maxSeries: Infinity,
-      help: "Updates refused because the metric already held its maximum number of label sets (e.g. a flood of new server ids).",
-    }, () => {}));
+    this.#overflow = this.#add(
+      new Counter<"metric">(
+        {
+          name: OVERFLOW_METRIC,
+          labels: ["metric"],
+          maxSeries: Infinity,
+          help: "Updates refused because the metric already held its maximum number of label sets (e.g. a flood of new server ids).",
+        },
+        () => {},
+      ),
+    );
   }
 
   #add<M extends Metric<string, unknown>>(m: M): M {

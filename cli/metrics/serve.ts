@@ -68,10 +68,14 @@ export function serveMetrics(address: MetricsAddress, registry: Registry, onErro
     });
   } catch (err) {
     const code = (err as { code?: string }).code;
-    const why = code === "EADDRINUSE" ? "the port is in use"
-      : code === "EADDRNOTAVAIL" ? "that address is not on this host"
-        : code === "EACCES" ? "no permission to listen there (a port below 1024 needs root)"
-          : (err as Error).message;
+    const why =
+      code === "EADDRINUSE"
+        ? "the port is in use"
+        : code === "EADDRNOTAVAIL"
+          ? "that address is not on this host"
+          : code === "EACCES"
+            ? "no permission to listen there (a port below 1024 needs root)"
+            : (err as Error).message;
     throw new UserError(`--metrics ${metricsUrl(address)}: cannot listen: ${why}`);
   }
   const bound = { hostname: address.hostname, port: server.port ?? address.port };

@@ -21,20 +21,27 @@ export class WatchMetrics {
   constructor(r: Registry, iface: string, tracker: ConversationTracker, kernelDrops: () => number | null) {
     this.#iface = iface;
     this.#packets = r.counter({
-      name: "dhcptool_watch_packets_total", labels: ["interface", "type"],
+      name: "dhcptool_watch_packets_total",
+      labels: ["interface", "type"],
       help: "DHCP packets seen on the link, by message type (BOOTREQUEST/BOOTREPLY when option 53 is missing).",
     });
     this.#replies = r.counter({
-      name: "dhcptool_server_replies_total", labels: ["interface", "server", "type"], maxSeries: 512,
+      name: "dhcptool_server_replies_total",
+      labels: ["interface", "server", "type"],
+      maxSeries: 512,
       help: "Replies (OFFER, ACK, NAK) seen from each DHCP server.",
     });
     this.#servers = serverMetrics(r);
     this.#ackLatency = r.histogram({
-      name: "dhcptool_ack_latency_seconds", labels: ["interface", "server"], buckets: LATENCY_BUCKETS, maxSeries: MAX_SERVER_HISTOGRAMS,
+      name: "dhcptool_ack_latency_seconds",
+      labels: ["interface", "server"],
+      buckets: LATENCY_BUCKETS,
+      maxSeries: MAX_SERVER_HISTOGRAMS,
       help: "Time from the client's DHCPREQUEST to the server's DHCPACK.",
     });
     const exchanges = r.counter({
-      name: "dhcptool_watch_exchanges_total", labels: ["interface", "outcome"],
+      name: "dhcptool_watch_exchanges_total",
+      labels: ["interface", "outcome"],
       help: "Exchanges (per xid and client) that are over, by outcome: acked, naked, unanswered (the client got no reply), other.",
     });
     this.#servers.rogueAlerts.inc({ interface: iface }, 0); // from 0: the first alert is an increase Prometheus sees

@@ -15,10 +15,7 @@ function kindWord(v: ValueKind): string {
 }
 
 function specCase(spec: CommandSpec): string {
-  const spellings = (f: CommandSpec["flags"][number]) => [
-    ...f.long.map((l) => `--${l}`),
-    ...f.short.map((s) => `-${s}`),
-  ];
+  const spellings = (f: CommandSpec["flags"][number]) => [...f.long.map((l) => `--${l}`), ...f.short.map((s) => `-${s}`)];
   const flags = [...spec.flags.flatMap(spellings), "--help", "-h"];
   const vflags = spec.flags.filter((f) => f.takesValue).flatMap(spellings);
   const subs = spec.subcommands.map((s) => s.path.at(-1) ?? "");
@@ -34,9 +31,7 @@ function kindCases(specs: CommandSpec[]): string[] {
   for (const spec of specs) {
     for (const f of spec.flags) {
       if (!f.takesValue || f.value.kind === "text") continue;
-      const pattern = [...f.long.map((l) => `--${l}`), ...f.short.map((s) => `-${s}`)]
-        .map((flag) => shQuote(`${spec.path.join(" ")}|${flag}`))
-        .join("|");
+      const pattern = [...f.long.map((l) => `--${l}`), ...f.short.map((s) => `-${s}`)].map((flag) => shQuote(`${spec.path.join(" ")}|${flag}`)).join("|");
       out.push(`    ${pattern}) kind=${shQuote(kindWord(f.value))} ;;`);
     }
   }

@@ -9,12 +9,7 @@ export type CommandTable = Readonly<Record<string, () => Promise<CommandDef<any>
 export type ExamplesTable = Readonly<Record<string, () => Promise<string>>>;
 
 /** What a value is, for a shell to offer candidates. */
-export type ValueKind =
-  | { kind: "interface" }
-  | { kind: "option-name" }
-  | { kind: "file" }
-  | { kind: "choice"; choices: string[] }
-  | { kind: "text" };
+export type ValueKind = { kind: "interface" } | { kind: "option-name" } | { kind: "file" } | { kind: "choice"; choices: string[] } | { kind: "text" };
 
 export interface FlagSpec {
   /** long name without dashes */

@@ -2,8 +2,7 @@
 // cannot say (what the tool is for, exit codes, files, environment, security). The options
 // of each command come from the definitions themselves (man.ts).
 
-export const NAME =
-  "dhcptool - DHCPv4 diagnostics for Linux: find DHCP servers, inspect offers, detect rogues, keep a lease";
+export const NAME = "dhcptool - DHCPv4 diagnostics for Linux: find DHCP servers, inspect offers, detect rogues, keep a lease";
 
 export const DESCRIPTION = [
   "dhcptool answers the questions a network engineer asks about DHCP on a link: which servers answer, what each one offers and how fast, whether one of them is rogue, whether a lease is granted, renewed and released correctly. Every command gives the same answer as JSON with --json, and an exit status for scripts.",
@@ -16,10 +15,7 @@ export const EXIT_STATUS: [string, string][] = [
   ["0", "Success: an offer was seen, a lease bound, a command done."],
   ["1", "Error: the interface does not exist or is down, no permission, no daemon to talk to, unreadable input."],
   ["2", "Usage error: an unknown flag, a missing or malformed argument."],
-  [
-    "3",
-    "No answer: no offer or acknowledgement within the window (discover, request, lease inform), or no lease to show.",
-  ],
+  ["3", "No answer: no offer or acknowledgement within the window (discover, request, lease inform), or no lease to show."],
   ["4", "The server answered DHCPNAK (request)."],
   ["5", "A server outside --allow-server answered: a rogue server (discover, watch)."],
 ];
@@ -38,18 +34,12 @@ export const ENVIRONMENT: [string, string][] = [
 ];
 
 export const FILES: [string, string][] = [
-  [
-    "/usr/local/bin/dhcptool",
-    "The command, as scripts/setup.sh installs it: one self-contained binary with the shim inside.",
-  ],
+  ["/usr/local/bin/dhcptool", "The command, as scripts/setup.sh installs it: one self-contained binary with the shim inside."],
   [
     "/var/lib/dhcptool/IFACE.json",
     "The lease the resident client keeps for IFACE (request --daemon; --state-dir), mode 0600 in a 0700 directory, written atomically.",
   ],
-  [
-    "/run/dhcptool/IFACE.sock",
-    "The resident client's control socket, mode 0600 (--run-dir); lease show, renew, rebind and release talk to it.",
-  ],
+  ["/run/dhcptool/IFACE.sock", "The resident client's control socket, mode 0600 (--run-dir); lease show, renew, rebind and release talk to it."],
   ["/run/dhcptool/lab/NAME/", "A lab's state and its servers' logs (sN/log)."],
   [
     "/etc/dhcptool.toml",
@@ -62,24 +52,15 @@ export const FILES: [string, string][] = [
 ];
 
 export const EXAMPLES: [string, string][] = [
-  [
-    "dhcptool discover eth0",
-    "Every DHCP server on eth0, as a table: server, MAC, offered address, mask, router, DNS, lease, latency.",
-  ],
+  ["dhcptool discover eth0", "Every DHCP server on eth0, as a table: server, MAC, offered address, mask, router, DNS, lease, latency."],
   ["dhcptool discover eth0 --first --json", "The quickest check that anyone answers, for a script."],
   ["dhcptool discover eth0 --allow-server 192.0.2.1 || echo rogue", "Exit status 5 when any other server answers."],
   ["dhcptool request eth0 --release", "A full DORA exchange, each step timed, the lease given back at once."],
   ["dhcptool request eth0 --daemon --apply", "A resident client that puts the lease on eth0 and keeps it."],
   ["dhcptool lease show eth0", "The resident client's lease: state, address, server, routes, renewal and expiry."],
-  [
-    "dhcptool watch eth0 --allow-server 192.0.2.1 --write dhcp.pcap",
-    "Every DHCP packet on eth0, rogue alerts, a capture for Wireshark.",
-  ],
+  ["dhcptool watch eth0 --allow-server 192.0.2.1 --write dhcp.pcap", "Every DHCP packet on eth0, rogue alerts, a capture for Wireshark."],
   ["dhcptool lease decode capture.pcap", "Decode every DHCP message in a capture, no privileges needed."],
-  [
-    "dhcptool lab up && dhcptool lab exec -- dhcptool discover lab0 && dhcptool lab down",
-    "Try it on a private network of namespaces with a real DHCP server.",
-  ],
+  ["dhcptool lab up && dhcptool lab exec -- dhcptool discover lab0 && dhcptool lab down", "Try it on a private network of namespaces with a real DHCP server."],
   ["source <(dhcptool completion bash)", "Tab completion in this shell."],
 ];
 
@@ -90,12 +71,4 @@ export const SECURITY = [
   "The compiled binary loads its embedded shim from a sealed memfd (no file on any disk) and reads no .env or bunfig.toml from the working directory.",
 ];
 
-export const SEE_ALSO = [
-  "ip(8)",
-  "ip-netns(8)",
-  "setcap(8)",
-  "systemd.exec(5)",
-  "dhclient(8)",
-  "dnsmasq(8)",
-  "tcpdump(8)",
-];
+export const SEE_ALSO = ["ip(8)", "ip-netns(8)", "setcap(8)", "systemd.exec(5)", "dhclient(8)", "dnsmasq(8)", "tcpdump(8)"];

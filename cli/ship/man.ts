@@ -7,15 +7,7 @@ import { defineCommand } from "../command-line.ts";
 import { version } from "../../package.json" with { type: "json" };
 import { rejectUnknownFlags } from "../args.ts";
 import { print } from "../log.ts";
-import {
-  describeCommands,
-  flatten,
-  usageOf,
-  type CommandSpec,
-  type CommandTable,
-  type ExamplesTable,
-  type FlagSpec,
-} from "./definitions.ts";
+import { describeCommands, flatten, usageOf, type CommandSpec, type CommandTable, type ExamplesTable, type FlagSpec } from "./definitions.ts";
 import { DESCRIPTION, ENVIRONMENT, EXAMPLES, EXIT_STATUS, FILES, NAME, SECURITY, SEE_ALSO } from "./man-prose.ts";
 
 export const manExamples = `

@@ -53,10 +53,7 @@ function shimLine(shim: VersionReport["shim"]): string {
 }
 
 export function versionText(r: VersionReport): string {
-  const runtime =
-    r.form === "compiled"
-      ? `bun ${r.bun}, compiled into ${r.executable}`
-      : `bun ${r.bun} (${r.executable}) running ${r.script} (${r.form})`;
+  const runtime = r.form === "compiled" ? `bun ${r.bun}, compiled into ${r.executable}` : `bun ${r.bun} (${r.executable}) running ${r.script} (${r.form})`;
   return `dhcptool ${r.version}\n${runtime}\n${shimLine(r.shim)}\n`;
 }
 

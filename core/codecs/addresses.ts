@@ -7,7 +7,10 @@ import { bad, type Codec, codec, CodecError, fail, ipU32, ok, readU32, splitList
 export const ip: Codec<string> = codec({
   read: (b, off, len) => (len === 4 ? ipFromBytes(b, off) : fail(`length ${len}, an IPv4 address needs 4`)),
   encodingLength: () => 4,
-  encode(v, buf, off) { writeU32(buf, off, ipU32(v)); return 4; },
+  encode(v, buf, off) {
+    writeU32(buf, off, ipU32(v));
+    return 4;
+  },
   parse: (text) => (parseIp(text.trim()) === null ? bad(`"${text}" is not an IPv4 address`) : ok(u32ToIp(parseIp(text.trim())!))),
 });
 
@@ -50,7 +53,12 @@ export function ipList(opts: { allowEmpty?: boolean } = {}): Codec<string[]> {
       return out;
     },
     encodingLength: (v) => v.length * 4,
-    encode(v, buf, off) { v.forEach((a, i) => { writeU32(buf, off + i * 4, ipU32(a)); }); return v.length * 4; },
+    encode(v, buf, off) {
+      v.forEach((a, i) => {
+        writeU32(buf, off + i * 4, ipU32(a));
+      });
+      return v.length * 4;
+    },
     parse(text) {
       const parts = splitList(text);
       if (!parts.length && !opts.allowEmpty) return bad("an address list needs at least one address");
@@ -77,14 +85,18 @@ export const ipPairs: Codec<[string, string][]> = codec({
   },
   encodingLength: (v) => v.length * 8,
   encode(v, buf, off) {
-    v.forEach(([a, c], i) => { writeU32(buf, off + i * 8, ipU32(a)); writeU32(buf, off + i * 8 + 4, ipU32(c)); });
+    v.forEach(([a, c], i) => {
+      writeU32(buf, off + i * 8, ipU32(a));
+      writeU32(buf, off + i * 8 + 4, ipU32(c));
+    });
     return v.length * 8;
   },
   parse(text) {
     const out: [string, string][] = [];
     for (const pair of splitList(text)) {
       const [a, c, extra] = pair.split(/[:/]/);
-      const pa = ip.parse(a ?? ""), pc = ip.parse(c ?? "");
+      const pa = ip.parse(a ?? ""),
+        pc = ip.parse(c ?? "");
       if (extra !== undefined || !pa.ok || !pc.ok) return bad(`"${pair}" is not ADDRESS:ADDRESS`);
       out.push([pa.value, pc.value]);
     }

@@ -14,7 +14,10 @@ import { fromHex, parseIp } from "../bytes.ts";
  * a value read costs no wrapper object (a message has a dozen options, each read per packet).
  */
 export class CodecError {
-  constructor(readonly offset: number, readonly reason: string) {}
+  constructor(
+    readonly offset: number,
+    readonly reason: string,
+  ) {}
 }
 export type Decoded<T> = { ok: true; value: T } | { ok: false; error: CodecError };
 
@@ -50,7 +53,10 @@ export function readU32(b: Uint8Array, off: number): number {
 }
 
 export function writeU32(buf: Uint8Array, off: number, v: number): void {
-  buf[off] = v >>> 24; buf[off + 1] = (v >>> 16) & 255; buf[off + 2] = (v >>> 8) & 255; buf[off + 3] = v & 255;
+  buf[off] = v >>> 24;
+  buf[off + 1] = (v >>> 16) & 255;
+  buf[off + 2] = (v >>> 8) & 255;
+  buf[off + 3] = v & 255;
 }
 
 /** An address the codec's parse() has already checked, as a number. */

@@ -5,7 +5,10 @@ import { fromHex, hexRange, macToString, parseMac } from "../bytes.ts";
 import { bad, type Codec, codec, fail, ok } from "./codec.ts";
 
 /** 61 client identifier: a type byte, then the id; type 1 (Ethernet) carries a MAC. */
-export interface ClientId { type: number; id: string }
+export interface ClientId {
+  type: number;
+  id: string;
+}
 
 export const clientId: Codec<ClientId> = codec({
   read(b, off, len) {
@@ -43,7 +46,11 @@ export const uuid: Codec<string> = codec({
     return `${h(0, 4)}-${h(4, 6)}-${h(6, 8)}-${h(8, 10)}-${h(10, 16)}`;
   },
   encodingLength: () => 17,
-  encode(v, buf, off) { buf[off] = 0; buf.set(fromHex(v.replace(/-/g, ""))!, off + 1); return 17; },
+  encode(v, buf, off) {
+    buf[off] = 0;
+    buf.set(fromHex(v.replace(/-/g, ""))!, off + 1);
+    return 17;
+  },
   parse(t) {
     const h = t.trim().replace(/-/g, "");
     if (!/^[0-9a-f]{32}$/i.test(h)) return bad(`"${t}" is not a UUID`);
@@ -52,12 +59,21 @@ export const uuid: Codec<string> = codec({
 });
 
 /** 94 client network interface identifier (RFC 4578): type, major, minor. */
-export interface Ndi { type: number; major: number; minor: number }
+export interface Ndi {
+  type: number;
+  major: number;
+  minor: number;
+}
 
 export const ndi: Codec<Ndi> = codec({
   read: (b, off, len) => (len === 3 ? { type: b[off], major: b[off + 1], minor: b[off + 2] } : fail(`length ${len}, needs 3`)),
   encodingLength: () => 3,
-  encode(v, buf, off) { buf[off] = v.type; buf[off + 1] = v.major; buf[off + 2] = v.minor; return 3; },
+  encode(v, buf, off) {
+    buf[off] = v.type;
+    buf[off + 1] = v.major;
+    buf[off + 2] = v.minor;
+    return 3;
+  },
   parse(t) {
     const m = t.trim().match(/^(\d{1,3})[.:,](\d{1,3})[.:,](\d{1,3})$/);
     if (!m || [m[1], m[2], m[3]].some((x) => Number(x) > 255)) return bad(`"${t}" is not TYPE.MAJOR.MINOR`);

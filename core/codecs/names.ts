@@ -15,7 +15,8 @@ const MAX_EXPANSION = 8192;
  * Latin-1 call per name, not one per label plus the searches and joins.
  */
 const NAME_TEXT = new Uint8Array(2 * MAX_NAME);
-const DOT = 0x2e, BACKSLASH = 0x5c;
+const DOT = 0x2e,
+  BACKSLASH = 0x5c;
 
 /**
  * Decodes a run of names in b[start, end) with compression: pointers are offsets from
@@ -36,11 +37,17 @@ function readNames(b: Uint8Array, start: number, end: number, single: boolean, p
     for (;;) {
       // RFC 4702 2.3.1: a partial name (no root label) ends exactly at the end of the data
       if (p >= end) {
-        if (partialOk && !jumped && p === end && t > 0) { pos = p; break; }
+        if (partialOk && !jumped && p === end && t > 0) {
+          pos = p;
+          break;
+        }
         return fail("name runs past the end", p - start);
       }
       const len = b[p];
-      if (len === 0) { if (!jumped) pos = p + 1; break; }
+      if (len === 0) {
+        if (!jumped) pos = p + 1;
+        break;
+      }
       if ((len & 0xc0) === 0xc0) {
         if (p + 1 >= end) return fail("truncated compression pointer", p - start);
         const target = start + (((len & 0x3f) << 8) | b[p + 1]);
@@ -81,8 +88,10 @@ function labelsOf(name: string): string[] {
   for (let i = 0; i < name.length; i++) {
     const ch = name[i];
     if (ch === "\\" && i + 1 < name.length) cur += name[++i];
-    else if (ch === ".") { if (cur) labels.push(cur); cur = ""; }
-    else cur += ch;
+    else if (ch === ".") {
+      if (cur) labels.push(cur);
+      cur = "";
+    } else cur += ch;
   }
   if (cur) labels.push(cur);
   return labels;
@@ -117,17 +126,29 @@ function checkName(name: string): string | null {
 export const domainList: Codec<string[]> = codec({
   read: (b, off, len) => (len === 0 ? fail("empty") : readNames(b, off, off + len, false)),
   encodingLength: (v) => v.reduce((n, name) => n + nameLength(name), 0),
-  encode(v, buf, off) { let p = off; for (const n of v) p += writeName(n, buf, p); return p - off; },
+  encode(v, buf, off) {
+    let p = off;
+    for (const n of v) p += writeName(n, buf, p);
+    return p - off;
+  },
   parse(t) {
     const names = splitList(t);
     if (!names.length) return bad("needs at least one name");
-    for (const n of names) { const e = checkName(n); if (e) return bad(e); }
+    for (const n of names) {
+      const e = checkName(n);
+      if (e) return bad(e);
+    }
     return ok(names.map((n) => n.replace(/\.$/, "")));
   },
 });
 
 /** 81 client FQDN (RFC 4702): flags, two obsolete rcodes, and a name (wire format when E is set). */
-export interface ClientFqdn { flags: number; rcode1: number; rcode2: number; name: string }
+export interface ClientFqdn {
+  flags: number;
+  rcode1: number;
+  rcode2: number;
+  name: string;
+}
 
 export const clientFqdn: Codec<ClientFqdn> = codec({
   read(b, off, len) {
@@ -135,7 +156,8 @@ export const clientFqdn: Codec<ClientFqdn> = codec({
     const flags = b[off];
     if (flags & 0xf0) return fail(`flags 0x${flags.toString(16)} has reserved bits set`);
     let name = "";
-    if (flags & 0x04) { // E: canonical wire format
+    if (flags & 0x04) {
+      // E: canonical wire format
       if (len > 3) {
         const r = readNames(b, off + 3, off + len, true, true);
         if (r instanceof CodecError) return fail(r.reason, r.offset + 3);
@@ -146,7 +168,9 @@ export const clientFqdn: Codec<ClientFqdn> = codec({
   },
   encodingLength: (v) => 3 + (v.name === "" ? 0 : v.flags & 0x04 ? nameLength(v.name) : v.name.length),
   encode(v, buf, off) {
-    buf[off] = v.flags; buf[off + 1] = v.rcode1; buf[off + 2] = v.rcode2;
+    buf[off] = v.flags;
+    buf[off + 1] = v.rcode1;
+    buf[off + 2] = v.rcode2;
     if (v.name === "") return 3;
     if (v.flags & 0x04) return 3 + writeName(v.name, buf, off + 3);
     return 3 + text.encode(v.name, buf, off + 3);
@@ -157,7 +181,10 @@ export const clientFqdn: Codec<ClientFqdn> = codec({
     const flags = m[1] === undefined ? 0x05 : Number(m[1]);
     if (flags > 15) return bad("FQDN flags are 0-15 (S=1, O=2, E=4, N=8)");
     const name = m[2].replace(/\.$/, "");
-    if (name) { const e = checkName(name); if (e) return bad(e); }
+    if (name) {
+      const e = checkName(name);
+      if (e) return bad(e);
+    }
     return ok({ flags, rcode1: 0, rcode2: 0, name });
   },
 });

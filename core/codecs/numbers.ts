@@ -14,8 +14,10 @@ function uint(size: 1 | 2 | 4, name: string): Codec<number> {
     encodingLength: () => size,
     encode(v, buf, off) {
       if (size === 1) buf[off] = v;
-      else if (size === 2) { buf[off] = v >>> 8; buf[off + 1] = v & 255; }
-      else writeU32(buf, off, v >>> 0);
+      else if (size === 2) {
+        buf[off] = v >>> 8;
+        buf[off + 1] = v & 255;
+      } else writeU32(buf, off, v >>> 0);
       return size;
     },
     parse(text) {
@@ -52,7 +54,10 @@ export const i32: Codec<number> = codec({
     return readU32(b, off) | 0;
   },
   encodingLength: () => 4,
-  encode(v, buf, off) { writeU32(buf, off, v | 0); return 4; },
+  encode(v, buf, off) {
+    writeU32(buf, off, v | 0);
+    return 4;
+  },
   parse(text) {
     const n = /^[-+]?\d+$/.test(text.trim()) ? Number(text.trim()) : NaN;
     if (!Number.isInteger(n) || n < -0x80000000 || n > 0x7fffffff) return bad(`"${text}" is not a signed 32-bit number`);
@@ -68,7 +73,10 @@ export const bool: Codec<boolean> = codec({
     return b[off] === 1;
   },
   encodingLength: () => 1,
-  encode(v, buf, off) { buf[off] = v ? 1 : 0; return 1; },
+  encode(v, buf, off) {
+    buf[off] = v ? 1 : 0;
+    return 1;
+  },
   parse(text) {
     const t = text.trim().toLowerCase();
     if (["1", "true", "on", "yes"].includes(t)) return ok(true);
@@ -97,7 +105,12 @@ export function uintList(size: 1 | 2, opts: { min?: number } = {}): Codec<number
       return out;
     },
     encodingLength: (v) => v.length * size,
-    encode(v, buf, off) { v.forEach((n, i) => { one.encode(n, buf, off + i * size); }); return v.length * size; },
+    encode(v, buf, off) {
+      v.forEach((n, i) => {
+        one.encode(n, buf, off + i * size);
+      });
+      return v.length * size;
+    },
     parse(text) {
       const out: number[] = [];
       for (const p of splitList(text)) {
@@ -112,9 +125,25 @@ export function uintList(size: 1 | 2, opts: { min?: number } = {}): Codec<number
 
 /** 53 message type, by name or number. */
 export const MESSAGE_TYPE_NAMES = [
-  "", "DISCOVER", "OFFER", "REQUEST", "DECLINE", "ACK", "NAK", "RELEASE", "INFORM",
-  "FORCERENEW", "LEASEQUERY", "LEASEUNASSIGNED", "LEASEUNKNOWN", "LEASEACTIVE",
-  "BULKLEASEQUERY", "LEASEQUERYDONE", "ACTIVELEASEQUERY", "LEASEQUERYSTATUS", "TLS",
+  "",
+  "DISCOVER",
+  "OFFER",
+  "REQUEST",
+  "DECLINE",
+  "ACK",
+  "NAK",
+  "RELEASE",
+  "INFORM",
+  "FORCERENEW",
+  "LEASEQUERY",
+  "LEASEUNASSIGNED",
+  "LEASEUNKNOWN",
+  "LEASEACTIVE",
+  "BULKLEASEQUERY",
+  "LEASEQUERYDONE",
+  "ACTIVELEASEQUERY",
+  "LEASEQUERYSTATUS",
+  "TLS",
 ] as const;
 
 export const messageType: Codec<number> = codec({
@@ -124,7 +153,10 @@ export const messageType: Codec<number> = codec({
     return b[off];
   },
   encodingLength: () => 1,
-  encode(v, buf, off) { buf[off] = v; return 1; },
+  encode(v, buf, off) {
+    buf[off] = v;
+    return 1;
+  },
   parse(t) {
     const s = t.trim().toUpperCase().replace(/^DHCP/, "");
     const i = MESSAGE_TYPE_NAMES.indexOf(s as (typeof MESSAGE_TYPE_NAMES)[number]);

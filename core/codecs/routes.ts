@@ -5,7 +5,11 @@ import { ipFromBytes, parseIp, u32ToIp } from "../bytes.ts";
 import { ip } from "./addresses.ts";
 import { bad, type Codec, codec, fail, ipU32, ok, splitList, writeU32 } from "./codec.ts";
 
-export interface ClasslessRoute { destination: string; prefix: number; router: string }
+export interface ClasslessRoute {
+  destination: string;
+  prefix: number;
+  router: string;
+}
 
 export const classlessRoutes: Codec<ClasslessRoute[]> = codec({
   read(b, off, len) {

@@ -6,7 +6,10 @@ import { fromHex, hexRange, toHex } from "../bytes.ts";
 import { bad, type Codec, codec, fail, itemBytes, ok, readU32, splitList, writeU32 } from "./codec.ts";
 
 /** Sub-options (82 relay agent information, RFC 3046; 125 payloads): code, length, value. */
-export interface SubOption { code: number; hex: string }
+export interface SubOption {
+  code: number;
+  hex: string;
+}
 
 export const subOptions: Codec<SubOption[]> = codec({
   read(b, off, len) {
@@ -25,7 +28,13 @@ export const subOptions: Codec<SubOption[]> = codec({
   encodingLength: (v) => v.reduce((n, s) => n + 2 + s.hex.length / 2, 0),
   encode(v, buf, off) {
     let p = off;
-    for (const s of v) { const b = fromHex(s.hex)!; buf[p] = s.code; buf[p + 1] = b.length; buf.set(b, p + 2); p += 2 + b.length; }
+    for (const s of v) {
+      const b = fromHex(s.hex)!;
+      buf[p] = s.code;
+      buf[p + 1] = b.length;
+      buf.set(b, p + 2);
+      p += 2 + b.length;
+    }
     return p - off;
   },
   /** "1=hex:0a0b,2=text" — sub-option code = value (hex: prefix for bytes). */
@@ -43,7 +52,10 @@ export const subOptions: Codec<SubOption[]> = codec({
 });
 
 /** 124/125 vendor-identifying (RFC 3925): enterprise number, then a length-prefixed blob. */
-export interface VendorBlock { enterprise: number; hex: string }
+export interface VendorBlock {
+  enterprise: number;
+  hex: string;
+}
 
 export const vendorBlocks: Codec<VendorBlock[]> = codec({
   read(b, off, len) {
@@ -63,7 +75,13 @@ export const vendorBlocks: Codec<VendorBlock[]> = codec({
   encodingLength: (v) => v.reduce((n, x) => n + 5 + x.hex.length / 2, 0),
   encode(v, buf, off) {
     let p = off;
-    for (const x of v) { const d = fromHex(x.hex)!; writeU32(buf, p, x.enterprise); buf[p + 4] = d.length; buf.set(d, p + 5); p += 5 + d.length; }
+    for (const x of v) {
+      const d = fromHex(x.hex)!;
+      writeU32(buf, p, x.enterprise);
+      buf[p + 4] = d.length;
+      buf.set(d, p + 5);
+      p += 5 + d.length;
+    }
     return p - off;
   },
   /** "ENTERPRISE:HEX[,…]", e.g. 3561:0a0b0c */
@@ -93,7 +111,10 @@ export const vendorSpecific: Codec<SubOption[] | string> = codec({
     let p = off;
     while (p < end) {
       const code = b[p];
-      if (code === 0) { p++; continue; }
+      if (code === 0) {
+        p++;
+        continue;
+      }
       if (code === 255) {
         for (let q = p + 1; q < end; q++) if (b[q] !== 0) return opaque();
         break;
@@ -106,7 +127,11 @@ export const vendorSpecific: Codec<SubOption[] | string> = codec({
   },
   encodingLength: (v) => (typeof v === "string" ? v.length / 2 : subOptions.encodingLength(v) + 1),
   encode(v, buf, off) {
-    if (typeof v === "string") { const b = fromHex(v)!; buf.set(b, off); return b.length; }
+    if (typeof v === "string") {
+      const b = fromHex(v)!;
+      buf.set(b, off);
+      return b.length;
+    }
     const n = subOptions.encode(v, buf, off);
     buf[off + n] = 255;
     return n + 1;

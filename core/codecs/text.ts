@@ -12,7 +12,10 @@ import { bad, type Codec, codec, fail, itemBytes, ok, splitList } from "./codec.
 export const text: Codec<string> = codec({
   read: (b, off, len) => (len === 0 ? fail("empty text") : latin1(b, off, off + len)),
   encodingLength: (v) => v.length,
-  encode(v, buf, off) { for (let i = 0; i < v.length; i++) buf[off + i] = v.charCodeAt(i) & 255; return v.length; },
+  encode(v, buf, off) {
+    for (let i = 0; i < v.length; i++) buf[off + i] = v.charCodeAt(i) & 255;
+    return v.length;
+  },
   parse(t) {
     if (t.length === 0) return bad("empty text");
     if (/[^\x00-\xff]/.test(t)) return bad("only 8-bit characters; use hex:… for other bytes");
@@ -24,7 +27,11 @@ export const text: Codec<string> = codec({
 export const hex: Codec<string> = codec({
   read: (b, off, len) => hexRange(b, off, off + len),
   encodingLength: (v) => v.length / 2,
-  encode(v, buf, off) { const b = fromHex(v)!; buf.set(b, off); return b.length; },
+  encode(v, buf, off) {
+    const b = fromHex(v)!;
+    buf.set(b, off);
+    return b.length;
+  },
   parse(t) {
     const b = fromHex(t.replace(/^hex:/i, ""));
     return b ? ok(toHex(b)) : bad(`"${t}" is not hex bytes (e.g. 01aaff or 01:aa:ff)`);
@@ -43,7 +50,11 @@ export const lengthPrefixedList: Codec<string[]> = codec({
       if (n === 0) return fail("zero-length item", p - off);
       if (p + 1 + n > end) return fail("item runs past the end", p - off);
       let printable = true;
-      for (let i = p + 1; i <= p + n; i++) if (b[i] < 0x20 || b[i] >= 0x7f) { printable = false; break; }
+      for (let i = p + 1; i <= p + n; i++)
+        if (b[i] < 0x20 || b[i] >= 0x7f) {
+          printable = false;
+          break;
+        }
       const item = printable ? latin1(b, p + 1, p + 1 + n) : "";
       out.push(printable && !item.startsWith("hex:") ? item : "hex:" + hexRange(b, p + 1, p + 1 + n));
       p += 1 + n;
@@ -53,13 +64,21 @@ export const lengthPrefixedList: Codec<string[]> = codec({
   encodingLength: (v) => v.reduce((n, s) => n + 1 + itemBytes(s).length, 0),
   encode(v, buf, off) {
     let p = off;
-    for (const s of v) { const b = itemBytes(s); buf[p] = b.length; buf.set(b, p + 1); p += 1 + b.length; }
+    for (const s of v) {
+      const b = itemBytes(s);
+      buf[p] = b.length;
+      buf.set(b, p + 1);
+      p += 1 + b.length;
+    }
     return p - off;
   },
   parse(t) {
     const items = splitList(t);
     if (!items.length) return bad("needs at least one item");
-    for (const s of items) { const b = itemBytes(s); if (b.length === 0 || b.length > 255) return bad(`item "${s}" must be 1-255 bytes`); }
+    for (const s of items) {
+      const b = itemBytes(s);
+      if (b.length === 0 || b.length > 255) return bad(`item "${s}" must be 1-255 bytes`);
+    }
     return ok(items);
   },
 });

@@ -30,25 +30,41 @@ export interface EngineInput {
 }
 
 /** Kept as references while running (formatting every step would cost more than the step); serialized on failure. */
-export interface TraceEntry { now: number; event: Event | string; payload?: Uint8Array; phase?: string; actions?: Action[] }
+export interface TraceEntry {
+  now: number;
+  event: Event | string;
+  payload?: Uint8Array;
+  phase?: string;
+  actions?: Action[];
+}
 
 function actionText(a: Action): string {
   switch (a.kind) {
-    case "arm": return `arm ${a.timer}@${a.at}`;
-    case "disarm": return `disarm ${a.timer}`;
-    case "dropped": return `dropped ${a.reason}`;
-    case "send": return `send type ${a.messageType} xid 0x${a.xid.toString(16)}`;
-    default: return a.kind;
+    case "arm":
+      return `arm ${a.timer}@${a.at}`;
+    case "disarm":
+      return `disarm ${a.timer}`;
+    case "dropped":
+      return `dropped ${a.reason}`;
+    case "send":
+      return `send type ${a.messageType} xid 0x${a.xid.toString(16)}`;
+    default:
+      return a.kind;
   }
 }
 
 function describe(e: Event): string {
   switch (e.kind) {
-    case "timer": return `timer ${e.timer}`;
-    case "link": return `link ${e.up ? "up" : "down"}`;
-    case "received": return `received type ${messageType(e.message)} xid 0x${e.message.xid.toString(16)} yiaddr ${e.message.yiaddr} from ${e.srcIp}`;
-    case "reconfigure": return `reconfigure keepLease=${e.keepLease} resident=${e.config.resident} mac=${toHex(e.config.identity.mac, ":")}`;
-    default: return e.kind;
+    case "timer":
+      return `timer ${e.timer}`;
+    case "link":
+      return `link ${e.up ? "up" : "down"}`;
+    case "received":
+      return `received type ${messageType(e.message)} xid 0x${e.message.xid.toString(16)} yiaddr ${e.message.yiaddr} from ${e.srcIp}`;
+    case "reconfigure":
+      return `reconfigure keepLease=${e.keepLease} resident=${e.config.resident} mac=${toHex(e.config.identity.mac, ":")}`;
+    default:
+      return e.kind;
   }
 }
 
@@ -57,13 +73,20 @@ function checkLease(l: Lease, what: string, hookVars = false): void {
     must(l.renewAt === null && l.rebindAt === null && l.expiresAt === null, `${what}: infinite lease with times`);
   } else {
     const { acquiredAt: a, renewAt: r, rebindAt: b, expiresAt: e } = l;
-    must([a, r, b, e].every((x) => typeof x === "number" && Number.isFinite(x)), () => `${what}: lease times not finite: ${[a, r, b, e]}`);
+    must(
+      [a, r, b, e].every((x) => typeof x === "number" && Number.isFinite(x)),
+      () => `${what}: lease times not finite: ${[a, r, b, e]}`,
+    );
     must(a <= r! && r! <= b! && b! <= e!, () => `${what}: lease times out of order: acquired ${a} renew ${r} rebind ${b} expires ${e}`);
     must(l.leaseTime > 0 && l.t1 <= l.t2 && l.t2 <= l.leaseTime, () => `${what}: T1 ${l.t1} T2 ${l.t2} lease ${l.leaseTime}`);
   }
-  if (hookVars) for (const [name, value] of leaseVars({ ...l, serverMac: macToString(l.serverMac), expiresAt: l.expiresAt === null ? null : String(l.expiresAt) }, "new_")) {
-    must(!value.includes("\0"), `${what}: hook variable ${name} holds a NUL`);
-  }
+  if (hookVars)
+    for (const [name, value] of leaseVars(
+      { ...l, serverMac: macToString(l.serverMac), expiresAt: l.expiresAt === null ? null : String(l.expiresAt) },
+      "new_",
+    )) {
+      must(!value.includes("\0"), `${what}: hook variable ${name} holds a NUL`);
+    }
 }
 
 function checkSend(a: Extract<Action, { kind: "send" }>, after: ClientState): void {
@@ -111,7 +134,11 @@ function checkStep(before: ClientState, ev: Event, r: { state: ClientState; acti
       // server) can arrive with T1 or T2 already behind it, and the shell fires them at once.
       // The lease's end is no such exception: binding to a lease already over is a bug.
       const passedLeaseTime = s.lease && ((a.timer === "renew" && a.at === s.lease.renewAt) || (a.timer === "rebind" && a.at === s.lease.rebindAt));
-      must(a.at >= sim.now || passedLeaseTime, () => `arm ${a.timer} at ${a.at}, ${sim.now - a.at} ms before now (${sim.now}) in ${s.phase} after ${describe(ev)}${s.lease ? ` (lease ${s.lease.leaseTime} s from ${s.lease.acquiredAt}, ${sim.now - s.lease.acquiredAt} ms ago)` : ""}`);
+      must(
+        a.at >= sim.now || passedLeaseTime,
+        () =>
+          `arm ${a.timer} at ${a.at}, ${sim.now - a.at} ms before now (${sim.now}) in ${s.phase} after ${describe(ev)}${s.lease ? ` (lease ${s.lease.leaseTime} s from ${s.lease.acquiredAt}, ${sim.now - s.lease.acquiredAt} ms ago)` : ""}`,
+      );
     } else if (a.kind === "bound") {
       must(s.phase === "BOUND", `"bound" reported in ${s.phase}`);
       checkLease(a.lease, "bound lease", true);
@@ -129,8 +156,11 @@ function checkStep(before: ClientState, ev: Event, r: { state: ClientState; acti
   if (OWN_ACCOUNT.has(ev.kind)) {
     for (const a of r.actions) if (a.kind === "send") sim.ownSends.push(sim.now);
     while (sim.ownSends.length && sim.ownSends[0] <= sim.now - 1000) sim.ownSends.shift();
-    must(sim.ownSends.length <= MAX_OWN_SENDS_PER_SECOND,
-      () => `send storm: ${sim.ownSends.length} messages within 1 s, the last in ${s.phase} after ${describe(ev)} (lease ${s.lease ? s.lease.leaseTime + " s" : "none"})`);
+    must(
+      sim.ownSends.length <= MAX_OWN_SENDS_PER_SECOND,
+      () =>
+        `send storm: ${sim.ownSends.length} messages within 1 s, the last in ${s.phase} after ${describe(ev)} (lease ${s.lease ? s.lease.leaseTime + " s" : "none"})`,
+    );
   }
 }
 
@@ -153,10 +183,21 @@ export function runEngine(input: EngineInput): void {
   const rng = new Rng(input.seed);
   const trace: TraceEntry[] = (input.trace = []);
   const sim: Sim = {
-    now: rng.weighted([[2, () => 0], [2, () => rng.int(1e7)], [1, () => 1e12 + rng.int(1e9)]])(),
-    stopped: false, armed: new Map(), firesWithoutTime: 0, ownSends: [],
+    now: rng.weighted([
+      [2, () => 0],
+      [2, () => rng.int(1e7)],
+      [1, () => 1e12 + rng.int(1e9)],
+    ])(),
+    stopped: false,
+    armed: new Map(),
+    firesWithoutTime: 0,
+    ownSends: [],
   };
-  const rtt = rng.weighted([[3, 1], [3, 40], [1, 4000]]);
+  const rtt = rng.weighted([
+    [3, 1],
+    [3, 40],
+    [1, 4000],
+  ]);
   const server: ServerModel = {
     answers: rng.pick([0, 0.5, 0.9, 1]),
     rttMs: () => rng.int(rtt + 1),
@@ -186,7 +227,10 @@ export function runEngine(input: EngineInput): void {
     }
   };
   const advance = (ms: number) => {
-    if (ms > 0) { sim.now += ms; sim.firesWithoutTime = 0; }
+    if (ms > 0) {
+      sim.now += ms;
+      sim.firesWithoutTime = 0;
+    }
   };
   const nextTimer = (): [TimerName, number] | null => {
     let best: [TimerName, number] | null = null;
@@ -195,13 +239,20 @@ export function runEngine(input: EngineInput): void {
   };
   /** A delay that (usually) does not pass the next timer: the shell would have fired it first. */
   const delay = (max: number) => {
-    const d = rng.weighted([[3, () => rng.int(50)], [3, () => rng.int(max)], [1, () => 0]])();
+    const d = rng.weighted([
+      [3, () => rng.int(50)],
+      [3, () => rng.int(max)],
+      [1, () => 0],
+    ])();
     const t = nextTimer();
     return t && rng.chance(0.85) ? Math.max(0, Math.min(d, t[1] - sim.now)) : d;
   };
   const fire = () => {
     const t = nextTimer();
-    if (!t) { advance(delay(5000)); return; }
+    if (!t) {
+      advance(delay(5000));
+      return;
+    }
     const [timer, at] = t;
     if (at > sim.now) advance(at - sim.now + rng.pick([0, 0, 0, 1, rng.int(20)]));
     else sim.firesWithoutTime++;
@@ -213,24 +264,44 @@ export function runEngine(input: EngineInput): void {
   const answer = (asked: boolean) => {
     const built: ReplyBytes = reply(rng, state, asked ? server : { lease: null, sloppy: 1 });
     const d = decodeMessage(built.payload);
-    if (!d.ok) { trace.push({ now: sim.now, event: `reply dropped by the decoder: ${d.error.kind}`, payload: built.payload }); return; }
+    if (!d.ok) {
+      trace.push({ now: sim.now, event: `reply dropped by the decoder: ${d.error.kind}`, payload: built.payload });
+      return;
+    }
     deliver({ kind: "received", message: d.message, srcIp: built.srcIp, srcMac: built.srcMac }, built.payload);
   };
 
   if (rng.chance(0.9)) deliver({ kind: "start" });
-  const steps = rng.weighted([[3, () => rng.range(1, 20)], [2, () => rng.range(20, 60)], [1, () => rng.range(60, 150)]])();
+  const steps = rng.weighted([
+    [3, () => rng.range(1, 20)],
+    [2, () => rng.range(20, 60)],
+    [1, () => rng.range(60, 150)],
+  ])();
   for (let i = 0; i < steps; i++) {
     // what happens next on a real link: the server's answer or a timer, whichever comes first
     if (pending.length && rng.chance(0.8)) {
       const t = nextTimer();
-      if (t && t[1] < pending[0]) { fire(); continue; }
+      if (t && t[1] < pending[0]) {
+        fire();
+        continue;
+      }
       advance(pending.shift()! - sim.now);
       answer(true);
       continue;
     }
     const what = rng.weighted<string>([
-      [8, "fire"], [4, "reply"], [1, "late-reply"], [1, "advance"], [0.5, "spurious-timer"], [1, "link"],
-      [0.6, "renew"], [0.6, "rebind"], [0.3, "release"], [0.15, "stop"], [0.4, "reconfigure"], [0.3, "start"],
+      [8, "fire"],
+      [4, "reply"],
+      [1, "late-reply"],
+      [1, "advance"],
+      [0.5, "spurious-timer"],
+      [1, "link"],
+      [0.6, "renew"],
+      [0.6, "rebind"],
+      [0.3, "release"],
+      [0.15, "stop"],
+      [0.4, "reconfigure"],
+      [0.3, "start"],
     ]);
     switch (what) {
       case "fire":
@@ -242,7 +313,13 @@ export function runEngine(input: EngineInput): void {
         answer(rng.chance(0.5));
         break;
       case "advance":
-        advance(rng.weighted([[3, () => rng.int(10_000)], [1, () => rng.int(86_400_000)], [0.2, () => rng.int(2 ** 40)]])());
+        advance(
+          rng.weighted([
+            [3, () => rng.int(10_000)],
+            [1, () => rng.int(86_400_000)],
+            [0.2, () => rng.int(2 ** 40)],
+          ])(),
+        );
         break;
       case "spurious-timer":
         advance(delay(1000));
@@ -252,7 +329,11 @@ export function runEngine(input: EngineInput): void {
         advance(delay(1000));
         deliver({ kind: "link", up: rng.chance(0.5) });
         break;
-      case "renew": case "rebind": case "release": case "stop": case "start":
+      case "renew":
+      case "rebind":
+      case "release":
+      case "stop":
+      case "start":
         advance(delay(1000));
         deliver({ kind: what });
         break;
@@ -269,8 +350,11 @@ export function serializeEngine(input: EngineInput): unknown {
   return {
     seed: input.seed,
     trace: (input.trace ?? []).map((e) => ({
-      now: e.now, event: typeof e.event === "string" ? e.event : describe(e.event), phase: e.phase,
-      actions: e.actions?.map(actionText).join(", "), payload: e.payload ? toHex(e.payload) : undefined,
+      now: e.now,
+      event: typeof e.event === "string" ? e.event : describe(e.event),
+      phase: e.phase,
+      actions: e.actions?.map(actionText).join(", "),
+      payload: e.payload ? toHex(e.payload) : undefined,
     })),
   };
 }

@@ -12,7 +12,16 @@ import { toHex } from "../../core/bytes.ts";
 import { CLIENT_MAC, SERVER_MAC } from "../unit/helpers.ts";
 import { getCorpus } from "./corpus.ts";
 import {
-  classlessRoutes, clientFqdn, concat, domainNames, hostileOption, hostileText, instances, interestingByte, nameBomb, optionValue,
+  classlessRoutes,
+  clientFqdn,
+  concat,
+  domainNames,
+  hostileOption,
+  hostileText,
+  instances,
+  interestingByte,
+  nameBomb,
+  optionValue,
 } from "./hostile-values.ts";
 import type { Rng } from "./rng.ts";
 
@@ -30,7 +39,8 @@ export interface FrameInput {
   recipe: string[];
 }
 
-const ETH = 14, IP_UDP = 28;
+const ETH = 14,
+  IP_UDP = 28;
 const OPTIONS_AT = 240;
 
 // ---------------------------------------------------------------- DHCP message bytes
@@ -38,8 +48,11 @@ const OPTIONS_AT = 240;
 /** Offsets of the option instances in the main options area (up to END or damage). */
 function optionOffsets(b: Uint8Array): number[] {
   const out: number[] = [];
-  for (let p = OPTIONS_AT; p < b.length;) {
-    if (b[p] === 0) { p++; continue; }
+  for (let p = OPTIONS_AT; p < b.length; ) {
+    if (b[p] === 0) {
+      p++;
+      continue;
+    }
     if (b[p] === 255 || p + 1 >= b.length || p + 2 + b[p + 1] > b.length) break;
     out.push(p);
     p += 2 + b[p + 1];
@@ -57,11 +70,18 @@ const splice = (b: Uint8Array, at: number, del: number, ins: Uint8Array = new Ui
 
 function longOption(rng: Rng): Uint8Array {
   const code = rng.pick([119, 121, 81, 12, 15, 56, 43, 82]);
-  const data = code === 119 ? (rng.chance(0.3) ? nameBomb(rng) : concat(...Array.from({ length: rng.range(2, 40) }, () => domainNames(rng))))
-    : code === 121 ? concat(...Array.from({ length: rng.range(2, 30) }, () => classlessRoutes(rng)))
-    : code === 81 ? clientFqdn(rng)
-    : code === 12 || code === 15 || code === 56 ? concat(hostileText(rng), hostileText(rng), hostileText(rng))
-    : rng.bytes(rng.range(200, 2000));
+  const data =
+    code === 119
+      ? rng.chance(0.3)
+        ? nameBomb(rng)
+        : concat(...Array.from({ length: rng.range(2, 40) }, () => domainNames(rng)))
+      : code === 121
+        ? concat(...Array.from({ length: rng.range(2, 30) }, () => classlessRoutes(rng)))
+        : code === 81
+          ? clientFqdn(rng)
+          : code === 12 || code === 15 || code === 56
+            ? concat(hostileText(rng), hostileText(rng), hostileText(rng))
+            : rng.bytes(rng.range(200, 2000));
   return instances(rng, code, data);
 }
 
@@ -69,49 +89,105 @@ function longOption(rng: Rng): Uint8Array {
 function mutateMessage(rng: Rng, b: Uint8Array, recipe: string[], focus = 236): Uint8Array {
   const at = (extra = 0) => (rng.chance(0.75) && b.length > focus ? focus + rng.int(b.length - focus + extra) : rng.int(b.length + extra));
   const op = rng.weighted<string>([
-    [4, "flip"], [3, "set"], [2, "insert"], [2, "delete"], [1, "truncate"], [2, "extend"], [1, "duplicate"], [1, "splice-other"],
-    [2, "repeat-option"], [1.5, "overload"], [1.5, "long-option"], [1, "header"], [1, "sname-file"],
+    [4, "flip"],
+    [3, "set"],
+    [2, "insert"],
+    [2, "delete"],
+    [1, "truncate"],
+    [2, "extend"],
+    [1, "duplicate"],
+    [1, "splice-other"],
+    [2, "repeat-option"],
+    [1.5, "overload"],
+    [1.5, "long-option"],
+    [1, "header"],
+    [1, "sname-file"],
   ]);
   recipe.push(op);
   switch (op) {
-    case "flip": { if (!b.length) return b; const i = at(); const c = b.slice(); c[i] ^= 1 << rng.int(8); return c; }
-    case "set": { if (!b.length) return b; const i = at(); const c = b.slice(); c[i] = interestingByte(rng); return c; }
-    case "insert": return splice(b, at(1), 0, rng.bytes(rng.range(1, 16)));
-    case "delete": return splice(b, at(), rng.range(1, 16));
-    case "truncate": return b.subarray(0, at(1));
-    case "extend": return concat(b, rng.weighted([
-      [1, () => rng.bytes(rng.length(300))], [1, () => new Uint8Array(rng.length(300))],
-      [2, () => instances(rng, hostileOption(rng).code, optionValue(rng, rng.pick([12, 119, 121, 52, 53])))],
-    ])());
-    case "duplicate": { // a chunk of the message copied over another place in it
-      const from = rng.int(b.length + 1), len = rng.range(1, 64);
+    case "flip": {
+      if (!b.length) return b;
+      const i = at();
+      const c = b.slice();
+      c[i] ^= 1 << rng.int(8);
+      return c;
+    }
+    case "set": {
+      if (!b.length) return b;
+      const i = at();
+      const c = b.slice();
+      c[i] = interestingByte(rng);
+      return c;
+    }
+    case "insert":
+      return splice(b, at(1), 0, rng.bytes(rng.range(1, 16)));
+    case "delete":
+      return splice(b, at(), rng.range(1, 16));
+    case "truncate":
+      return b.subarray(0, at(1));
+    case "extend":
+      return concat(
+        b,
+        rng.weighted([
+          [1, () => rng.bytes(rng.length(300))],
+          [1, () => new Uint8Array(rng.length(300))],
+          [2, () => instances(rng, hostileOption(rng).code, optionValue(rng, rng.pick([12, 119, 121, 52, 53])))],
+        ])(),
+      );
+    case "duplicate": {
+      // a chunk of the message copied over another place in it
+      const from = rng.int(b.length + 1),
+        len = rng.range(1, 64);
       return splice(b, at(1), rng.chance(0.5) ? len : 0, b.slice(from, from + len));
     }
     case "splice-other": {
       const other = rng.pick(getCorpus().messages);
-      const cut = at(1), from = rng.int(other.length + 1);
+      const cut = at(1),
+        from = rng.int(other.length + 1);
       return concat(b.subarray(0, cut), other.subarray(from));
     }
-    case "repeat-option": { // RFC 3396: the same code again, possibly many times (the 16 KiB cap)
+    case "repeat-option": {
+      // RFC 3396: the same code again, possibly many times (the 16 KiB cap)
       const offs = optionOffsets(b);
       if (!offs.length) return b;
-      const p = rng.pick(offs), inst = b.slice(p, p + 2 + b[p + 1]);
-      const times = rng.weighted([[5, () => rng.range(1, 4)], [1, () => rng.range(60, 80)]])();
+      const p = rng.pick(offs),
+        inst = b.slice(p, p + 2 + b[p + 1]);
+      const times = rng.weighted([
+        [5, () => rng.range(1, 4)],
+        [1, () => rng.range(60, 80)],
+      ])();
       return splice(b, rng.chance(0.5) ? p : endOfOptions(b), 0, concat(...new Array(times).fill(inst)));
     }
-    case "overload": { // 52 right after the cookie (or at the end), and sometimes options in file/sname
-      const v = rng.weighted([[6, () => rng.range(1, 3)], [1, () => rng.int(256)]])();
-      let c = splice(b, rng.chance(0.7) ? Math.min(OPTIONS_AT, b.length) : endOfOptions(b), 0, rng.chance(0.9) ? Uint8Array.of(52, 1, v) : Uint8Array.of(52, 2, v, v));
+    case "overload": {
+      // 52 right after the cookie (or at the end), and sometimes options in file/sname
+      const v = rng.weighted([
+        [6, () => rng.range(1, 3)],
+        [1, () => rng.int(256)],
+      ])();
+      let c = splice(
+        b,
+        rng.chance(0.7) ? Math.min(OPTIONS_AT, b.length) : endOfOptions(b),
+        0,
+        rng.chance(0.9) ? Uint8Array.of(52, 1, v) : Uint8Array.of(52, 2, v, v),
+      );
       if (c.length >= 236 && rng.chance(0.6)) {
         c = c.slice();
         const area = rng.chance(0.5) ? [108, 128] : [44, 64];
-        const fill = concat(...Array.from({ length: rng.range(1, 6) }, () => { const o = hostileOption(rng); return instances(rng, o.code, o.data.subarray(0, 40)); }), rng.chance(0.7) ? Uint8Array.of(255) : new Uint8Array(0));
+        const fill = concat(
+          ...Array.from({ length: rng.range(1, 6) }, () => {
+            const o = hostileOption(rng);
+            return instances(rng, o.code, o.data.subarray(0, 40));
+          }),
+          rng.chance(0.7) ? Uint8Array.of(255) : new Uint8Array(0),
+        );
         c.set(fill.subarray(0, area[1]), area[0]);
       }
       return c;
     }
-    case "long-option": return splice(b, rng.chance(0.5) ? Math.min(OPTIONS_AT, b.length) : endOfOptions(b), 0, longOption(rng));
-    case "header": { // op, htype, hlen, xid: what makes a reply "ours"
+    case "long-option":
+      return splice(b, rng.chance(0.5) ? Math.min(OPTIONS_AT, b.length) : endOfOptions(b), 0, longOption(rng));
+    case "header": {
+      // op, htype, hlen, xid: what makes a reply "ours"
       if (b.length < 8) return b;
       const c = b.slice();
       const f = rng.int(4);
@@ -119,7 +195,8 @@ function mutateMessage(rng: Rng, b: Uint8Array, recipe: string[], focus = 236): 
       else c[f] = interestingByte(rng);
       return c;
     }
-    case "sname-file": { // text without a NUL, or with hostile bytes
+    case "sname-file": {
+      // text without a NUL, or with hostile bytes
       if (b.length < 236) return b;
       const c = b.slice();
       const [start, len] = rng.chance(0.5) ? [44, 64] : [108, 128];
@@ -138,7 +215,10 @@ function optionSoup(rng: Rng, recipe: string[]): Uint8Array {
   if (rng.chance(0.05)) head.set(rng.bytes(4), 236); // wrong cookie
   const parts: Uint8Array[] = [head];
   if (rng.chance(0.3)) parts.push(Uint8Array.of(53, 1, rng.range(1, 8)));
-  const n = rng.weighted([[5, () => rng.range(0, 12)], [1, () => rng.range(12, 60)]])();
+  const n = rng.weighted([
+    [5, () => rng.range(0, 12)],
+    [1, () => rng.range(12, 60)],
+  ])();
   for (let i = 0; i < n; i++) {
     const o = hostileOption(rng);
     const inst = instances(rng, o.code, o.data);
@@ -154,15 +234,35 @@ function optionSoup(rng: Rng, recipe: string[]): Uint8Array {
 }
 
 export function messageBytes(rng: Rng, recipe: string[]): Uint8Array {
-  const kind = rng.weighted<string>([[1, "random"], [1, "random-options"], [3, "soup"], [5, "mutated"]]);
-  if (kind === "random") { recipe.push("random"); return rng.bytes(rng.weighted([[1, () => rng.int(240)], [3, () => rng.range(240, 1500)]])()); }
+  const kind = rng.weighted<string>([
+    [1, "random"],
+    [1, "random-options"],
+    [3, "soup"],
+    [5, "mutated"],
+  ]);
+  if (kind === "random") {
+    recipe.push("random");
+    return rng.bytes(
+      rng.weighted([
+        [1, () => rng.int(240)],
+        [3, () => rng.range(240, 1500)],
+      ])(),
+    );
+  }
   if (kind === "random-options") {
     recipe.push("random-options");
     return concat(rng.pick(getCorpus().messages).subarray(0, 240), rng.bytes(rng.length(1200)));
   }
   let m = kind === "soup" ? optionSoup(rng, recipe) : rng.pick(getCorpus().messages);
   if (kind === "mutated") recipe.push("base");
-  const count = kind === "soup" ? rng.pick([0, 0, 1, 3]) : rng.weighted([[3, () => 1], [3, () => rng.range(2, 4)], [1, () => rng.range(5, 12)]])();
+  const count =
+    kind === "soup"
+      ? rng.pick([0, 0, 1, 3])
+      : rng.weighted([
+          [3, () => 1],
+          [3, () => rng.range(2, 4)],
+          [1, () => rng.range(5, 12)],
+        ])();
   for (let i = 0; i < count; i++) m = mutateMessage(rng, m, recipe);
   return m;
 }
@@ -197,11 +297,17 @@ function fixup(rng: Rng, f: Uint8Array): Uint8Array {
 
 /** Damage to the Ethernet/IP/UDP headers (HOSTILE 1–7). */
 function mutateHeaders(rng: Rng, f: Uint8Array, recipe: string[]): Uint8Array {
-  const op = rng.weighted<string>([[3, "byte"], [1, "ip-options"], [1, "truncate"], [1, "trailing"]]);
+  const op = rng.weighted<string>([
+    [3, "byte"],
+    [1, "ip-options"],
+    [1, "truncate"],
+    [1, "trailing"],
+  ]);
   recipe.push("hdr-" + op);
   if (op === "truncate") return f.subarray(0, rng.int(Math.min(f.length, 80) + 1));
   if (op === "trailing") return concat(f, rng.bytes(rng.range(1, 64)));
-  if (op === "ip-options") { // ihl > 5: bytes between the IP and UDP headers
+  if (op === "ip-options") {
+    // ihl > 5: bytes between the IP and UDP headers
     const n = rng.range(1, 10) * 4;
     const c = splice(f, ETH + 20, 0, rng.bytes(n));
     if (c.length > ETH) c[ETH] = 0x40 | Math.min(15, 5 + n / 4);
@@ -214,19 +320,48 @@ function mutateHeaders(rng: Rng, f: Uint8Array, recipe: string[]): Uint8Array {
 }
 
 function wrapInFrame(rng: Rng, payload: Uint8Array, recipe: string[]): Uint8Array {
-  const mac = () => rng.weighted([[4, CLIENT_MAC], [3, new Uint8Array(6).fill(255)], [1, SERVER_MAC], [1, rng.bytes(6)]]);
-  const ip = () => rng.weighted([[3, "198.18.0.1"], [2, "198.18.0.100"], [1, "255.255.255.255"], [1, "0.0.0.0"], [1, [1, 2, 3, 4].map(() => rng.int(256)).join(".")]]);
-  const port = () => rng.weighted([[5, 68], [4, 67], [1, rng.int(65536)]]);
+  const mac = () =>
+    rng.weighted([
+      [4, CLIENT_MAC],
+      [3, new Uint8Array(6).fill(255)],
+      [1, SERVER_MAC],
+      [1, rng.bytes(6)],
+    ]);
+  const ip = () =>
+    rng.weighted([
+      [3, "198.18.0.1"],
+      [2, "198.18.0.100"],
+      [1, "255.255.255.255"],
+      [1, "0.0.0.0"],
+      [1, [1, 2, 3, 4].map(() => rng.int(256)).join(".")],
+    ]);
+  const port = () =>
+    rng.weighted([
+      [5, 68],
+      [4, 67],
+      [1, rng.int(65536)],
+    ]);
   recipe.push("frame");
   if (payload.length > 0xffff - IP_UDP) payload = payload.subarray(0, 0xffff - IP_UDP);
-  return buildUdpFrame({ srcMac: mac(), dstMac: mac(), srcIp: ip(), dstIp: ip(), srcPort: port(), dstPort: port(), payload, ttl: rng.int(256), ipId: rng.int(65536) });
+  return buildUdpFrame({
+    srcMac: mac(),
+    dstMac: mac(),
+    srcIp: ip(),
+    dstIp: ip(),
+    srcPort: port(),
+    dstPort: port(),
+    payload,
+    ttl: rng.int(256),
+    ipId: rng.int(65536),
+  });
 }
 
 function frameBytes(rng: Rng, recipe: string[]): Uint8Array {
   let f: Uint8Array;
   if (rng.chance(0.5)) {
     f = wrapInFrame(rng, messageBytes(rng, recipe), recipe);
-  } else { // a captured or built frame, mutated where its DHCP part is
+  } else {
+    // a captured or built frame, mutated where its DHCP part is
     f = rng.pick(getCorpus().frames);
     recipe.push("base-frame");
     for (let i = rng.range(1, 6); i > 0; i--) {
@@ -235,8 +370,14 @@ function frameBytes(rng: Rng, recipe: string[]): Uint8Array {
     }
   }
   if (rng.chance(0.25)) f = mutateHeaders(rng, f, recipe);
-  if (rng.chance(0.6)) { f = fixup(rng, f); recipe.push("fixup"); }
-  if (rng.chance(0.03)) { f = rng.bytes(rng.length(1600)); recipe.push("random-frame"); }
+  if (rng.chance(0.6)) {
+    f = fixup(rng, f);
+    recipe.push("fixup");
+  }
+  if (rng.chance(0.03)) {
+    f = rng.bytes(rng.length(1600));
+    recipe.push("random-frame");
+  }
   return f;
 }
 
@@ -244,7 +385,11 @@ function frameBytes(rng: Rng, recipe: string[]): Uint8Array {
 
 /** A pcapng by hand: SHB, IDB (if_tsresol, if_tsoffset sometimes), EPBs with any 64-bit time. */
 function pcapng(rng: Rng, frames: Uint8Array[]): Uint8Array {
-  const le = (n: number, bytes: number) => { const b = new Uint8Array(bytes); for (let i = 0; i < bytes; i++) b[i] = Math.floor(n / 2 ** (8 * i)) & 255; return b; };
+  const le = (n: number, bytes: number) => {
+    const b = new Uint8Array(bytes);
+    for (let i = 0; i < bytes; i++) b[i] = Math.floor(n / 2 ** (8 * i)) & 255;
+    return b;
+  };
   const block = (type: number, body: Uint8Array) => {
     const pad = new Uint8Array((4 - (body.length % 4)) % 4);
     const len = 12 + body.length + pad.length;
@@ -252,10 +397,29 @@ function pcapng(rng: Rng, frames: Uint8Array[]): Uint8Array {
   };
   const shb = block(0x0a0d0d0a, concat(le(0x1a2b3c4d, 4), le(1, 2), le(0, 2), new Uint8Array(8).fill(255)));
   const opts: Uint8Array[] = [];
-  if (rng.chance(0.6)) opts.push(concat(le(9, 2), le(1, 2), Uint8Array.of(rng.weighted([[3, () => 6], [1, () => 9], [2, () => rng.int(256)]])()), new Uint8Array(3)));
+  if (rng.chance(0.6))
+    opts.push(
+      concat(
+        le(9, 2),
+        le(1, 2),
+        Uint8Array.of(
+          rng.weighted([
+            [3, () => 6],
+            [1, () => 9],
+            [2, () => rng.int(256)],
+          ])(),
+        ),
+        new Uint8Array(3),
+      ),
+    );
   if (rng.chance(0.4)) opts.push(concat(le(14, 2), le(8, 2), rng.bytes(8)));
-  const idb = block(1, concat(le(rng.chance(0.9) ? 1 : rng.int(300), 2), le(0, 2), le(rng.chance(0.8) ? 262144 : rng.int(2000), 4), ...opts, new Uint8Array(4)));
-  const epbs = frames.map((f) => block(6, concat(le(0, 4), rng.chance(0.5) ? rng.bytes(8) : concat(le(rng.int(0x60000), 4), le(rng.u32(), 4)), le(f.length, 4), le(f.length, 4), f)));
+  const idb = block(
+    1,
+    concat(le(rng.chance(0.9) ? 1 : rng.int(300), 2), le(0, 2), le(rng.chance(0.8) ? 262144 : rng.int(2000), 4), ...opts, new Uint8Array(4)),
+  );
+  const epbs = frames.map((f) =>
+    block(6, concat(le(0, 4), rng.chance(0.5) ? rng.bytes(8) : concat(le(rng.int(0x60000), 4), le(rng.u32(), 4)), le(f.length, 4), le(f.length, 4), f)),
+  );
   return concat(shb, idb, ...epbs);
 }
 
@@ -294,16 +458,38 @@ function hexText(rng: Rng, bytes: Uint8Array, recipe: string[]): Uint8Array {
     else lines.push(`${o.toString(16).padStart(8, "0")}: ${(toHex(row).match(/.{1,4}/g) ?? []).join(" ")}  ${ascii}`);
   }
   let t = lines.join(rng.chance(0.8) ? "\n" : "\r\n");
-  if (rng.chance(0.1)) { const i = rng.int(t.length + 1); t = t.slice(0, i) + String.fromCharCode(rng.range(0x20, 0x7e)) + t.slice(i); }
+  if (rng.chance(0.1)) {
+    const i = rng.int(t.length + 1);
+    t = t.slice(0, i) + String.fromCharCode(rng.range(0x20, 0x7e)) + t.slice(i);
+  }
   return Uint8Array.from(t, (c) => c.charCodeAt(0) & 255);
 }
 
 export function generateFrameInput(rng: Rng): FrameInput {
   const recipe: string[] = [];
-  const shape = rng.weighted<Shape>([[14, "frame"], [4, "message"], [1, "pcap"], [1, "hex"]]);
-  const bytes = shape === "frame" ? frameBytes(rng, recipe)
-    : shape === "message" ? messageBytes(rng, recipe)
-    : shape === "pcap" ? captureBytes(rng, recipe)
-    : hexText(rng, rng.chance(0.5) ? frameBytes(rng, recipe) : messageBytes(rng, recipe), recipe);
-  return { shape, bytes, csum: rng.weighted<ChecksumStatus>([[2, "valid"], [1, "partial"], [2, "unknown"]]), withHex: rng.chance(0.5), recipe };
+  const shape = rng.weighted<Shape>([
+    [14, "frame"],
+    [4, "message"],
+    [1, "pcap"],
+    [1, "hex"],
+  ]);
+  const bytes =
+    shape === "frame"
+      ? frameBytes(rng, recipe)
+      : shape === "message"
+        ? messageBytes(rng, recipe)
+        : shape === "pcap"
+          ? captureBytes(rng, recipe)
+          : hexText(rng, rng.chance(0.5) ? frameBytes(rng, recipe) : messageBytes(rng, recipe), recipe);
+  return {
+    shape,
+    bytes,
+    csum: rng.weighted<ChecksumStatus>([
+      [2, "valid"],
+      [1, "partial"],
+      [2, "unknown"],
+    ]),
+    withHex: rng.chance(0.5),
+    recipe,
+  };
 }

@@ -14,9 +14,7 @@ import { parseIpv4Udp, parseUdpFrame, type FrameResult } from "../../core/frame.
 import { unwrapLink } from "../../core/link.ts";
 import { inspect, viewCaptured, viewFrame, viewMessage, type InputKind, type PacketView } from "../../core/inspect.ts";
 import { effectiveRoutes, ipv6OnlyWait, messageLeaseTimes, subnetMask } from "../../core/lease-times.ts";
-import {
-  decodeBootp, decodeMessage, encodeMessage, getIp, getIps, getOption, getString, getU32, messageType, type DhcpMessage,
-} from "../../core/message.ts";
+import { decodeBootp, decodeMessage, encodeMessage, getIp, getIps, getOption, getString, getU32, messageType, type DhcpMessage } from "../../core/message.ts";
 import { decodeOption, encodeOption, OPTIONS } from "../../core/options.ts";
 import { renderOfferDetail, renderOfferTable, renderPacket, renderValue } from "../../cli/render.ts";
 import { AP_MAC, dot11, ethernet, radiotap, sll, sll2 } from "../unit/capture-fixtures.ts";
@@ -24,8 +22,20 @@ import { CLIENT_MAC, XID } from "../unit/helpers.ts";
 import type { FrameInput } from "./frame-input.ts";
 import { isDottedQuad, isU32, must, mustPrint, mustSafeJson, PRINTABLE_LINE, PRINTABLE_LINES } from "./invariants.ts";
 
-
-const FRAME_DROPS = new Set(["frame-short", "not-ipv4", "ip-header-bad", "ip-version", "not-udp", "ip-fragment", "ip-length", "ip-checksum", "udp-length", "udp-checksum", "wrong-port", "not-for-us"]);
+const FRAME_DROPS = new Set([
+  "frame-short",
+  "not-ipv4",
+  "ip-header-bad",
+  "ip-version",
+  "not-udp",
+  "ip-fragment",
+  "ip-length",
+  "ip-checksum",
+  "udp-length",
+  "udp-checksum",
+  "wrong-port",
+  "not-for-us",
+]);
 const DECODE_ERRORS = new Set(["short", "cookie", "option-truncated", "option-too-long"]);
 const DECODE_WARNINGS = new Set(["no-end", "data-after-end", "sname-unterminated", "file-unterminated", "overload-invalid"]);
 const MAX_OPTION_TOTAL = 16384;
@@ -33,8 +43,12 @@ const TIME_US = 1_700_000_000_000_000; // a capture time in 2023
 const ALLOW = parseAllowList(["198.18.0.1"]).list;
 
 function checkFrameResult(b: Uint8Array, r: FrameResult): void {
-  if (!r.ok) { must(FRAME_DROPS.has(r.reason), `parseUdpFrame: unknown drop reason ${r.reason}`); return; }
-  const f = r.frame, p = f.payload;
+  if (!r.ok) {
+    must(FRAME_DROPS.has(r.reason), `parseUdpFrame: unknown drop reason ${r.reason}`);
+    return;
+  }
+  const f = r.frame,
+    p = f.payload;
   must(p.buffer === b.buffer && p.byteOffset >= b.byteOffset && p.byteOffset + p.length <= b.byteOffset + b.length, "parseUdpFrame: payload outside the frame");
   must(isDottedQuad(f.srcIp) && isDottedQuad(f.dstIp), "parseUdpFrame: addresses not dotted quads");
   must(f.srcPort >= 0 && f.srcPort <= 0xffff && f.dstPort >= 0 && f.dstPort <= 0xffff, "parseUdpFrame: port out of range");
@@ -74,10 +88,15 @@ function checkOptions(m: DhcpMessage): void {
       must(r.error.reason.length > 0, `decodeOption(${code}): error without a reason`);
       continue;
     }
-    if (!OPTIONS.has(code)) { must(r.value === toHex(data), `decodeOption(${code}): unknown code not hex`); continue; }
+    if (!OPTIONS.has(code)) {
+      must(r.value === toHex(data), `decodeOption(${code}): unknown code not hex`);
+      continue;
+    }
     const again = decodeOption(code, encodeOption(code, r.value));
-    must(again.ok && JSON.stringify(again.value) === JSON.stringify(r.value),
-      () => `option ${code}: decode(encode(v)) != v for v = ${JSON.stringify(r.value)} (data ${toHex(data)})`);
+    must(
+      again.ok && JSON.stringify(again.value) === JSON.stringify(r.value),
+      () => `option ${code}: decode(encode(v)) != v for v = ${JSON.stringify(r.value)} (data ${toHex(data)})`,
+    );
   }
 }
 
@@ -85,19 +104,38 @@ function checkGetters(m: DhcpMessage): void {
   const t = messageType(m);
   must(Number.isInteger(t) && t >= 0 && t <= 18, "messageType out of range");
   for (const code of [1, 3, 6, 12, 15, 51, 54, 58, 59, 108, 119, 121]) {
-    getOption(m, code); getIp(m, code); getIps(m, code); getU32(m, code); getString(m, code);
+    getOption(m, code);
+    getIp(m, code);
+    getIps(m, code);
+    getU32(m, code);
+    getString(m, code);
   }
   const times = messageLeaseTimes(m);
   if (!("error" in times)) must(times.t1 <= times.t2 && times.t2 <= times.lease, `lease times out of order: ${JSON.stringify(times)}`);
-  effectiveRoutes(m); ipv6OnlyWait(m, true); ipv6OnlyWait(m, false); subnetMask(m); optionViews(m);
+  effectiveRoutes(m);
+  ipv6OnlyWait(m, true);
+  ipv6OnlyWait(m, false);
+  subnetMask(m);
+  optionViews(m);
 }
 
 /** A decoded message, encoded again (52 is the encoder's own), decodes to the same message. */
 function checkReencode(m: DhcpMessage): void {
   const options = [...m.options].filter(([code]) => code !== 52).map(([code, data]) => ({ code, data }));
   const p = encodeMessage({
-    op: m.op, xid: m.xid, chaddr: m.chaddr, secs: m.secs, flags: m.flags, hops: m.hops,
-    ciaddr: m.ciaddr, yiaddr: m.yiaddr, siaddr: m.siaddr, giaddr: m.giaddr, sname: m.sname, file: m.file, options,
+    op: m.op,
+    xid: m.xid,
+    chaddr: m.chaddr,
+    secs: m.secs,
+    flags: m.flags,
+    hops: m.hops,
+    ciaddr: m.ciaddr,
+    yiaddr: m.yiaddr,
+    siaddr: m.siaddr,
+    giaddr: m.giaddr,
+    sname: m.sname,
+    file: m.file,
+    options,
   });
   const r = decodeMessage(p);
   must(r.ok, () => `re-encoded message does not decode: ${r.ok ? "" : r.error.reason}`);
@@ -105,7 +143,12 @@ function checkReencode(m: DhcpMessage): void {
   const n = r.message;
   const head = (x: DhcpMessage) => [x.op, x.hops, x.xid, x.secs, x.flags, x.ciaddr, x.yiaddr, x.siaddr, x.giaddr, toHex(x.chaddr), x.sname, x.file].join("|");
   must(head(n) === head(m) && n.htype === 1 && n.hlen === 16, () => `re-encoded header differs: ${head(n)} vs ${head(m)}`);
-  const list = (x: DhcpMessage) => [...x.options].filter(([c]) => c !== 52).map(([c, d]) => `${c}:${toHex(d)}`).sort().join(",");
+  const list = (x: DhcpMessage) =>
+    [...x.options]
+      .filter(([c]) => c !== 52)
+      .map(([c, d]) => `${c}:${toHex(d)}`)
+      .sort()
+      .join(",");
   must(list(n) === list(m), "re-encoded options differ");
 }
 
@@ -118,7 +161,11 @@ function checkPacketView(v: PacketView, kind: InputKind): void {
 /** The decoder and everything typed over it; `render`: also the lease decode view of it alone. */
 function checkMessage(p: Uint8Array, withHex: boolean, render: boolean): void {
   const m = checkDecode(p);
-  if (m) { checkOptions(m); checkGetters(m); checkReencode(m); }
+  if (m) {
+    checkOptions(m);
+    checkGetters(m);
+    checkReencode(m);
+  }
   const v = viewMessage(p, withHex);
   // what decodeMessage refuses, viewMessage still shows when it is a BOOTP header (RFC 951)
   must(v.ok === (m !== null || decodeBootp(p) !== null), "viewMessage and decodeMessage disagree");
@@ -129,7 +176,10 @@ function checkMessage(p: Uint8Array, withHex: boolean, render: boolean): void {
 
 function checkInspect(bytes: Uint8Array, hint: "auto" | "raw" | "pcap" | "hex"): void {
   const r = inspect(bytes, hint);
-  if ("error" in r) { mustPrint(r.error, PRINTABLE_LINE, "inspect error"); return; }
+  if ("error" in r) {
+    mustPrint(r.error, PRINTABLE_LINE, "inspect error");
+    return;
+  }
   for (const w of r.warnings) mustPrint(w, PRINTABLE_LINE, "inspect warning");
   for (const p of r.packets) checkPacketView(p, r.kind);
 }
@@ -157,7 +207,10 @@ function checkWatch(bytes: Uint8Array, withHex: boolean): void {
   const v = viewFrame(bytes, 7, TIME_US, withHex);
   checkPacketView(v, "frame");
   if (v.message) for (const o of v.message.options) mustPrint(renderValue(o), PRINTABLE_LINE, `renderValue(${o.code})`);
-  if (!v.frame || !v.message) { must(v.error !== undefined, "viewFrame: neither a message nor an error"); return; }
+  if (!v.frame || !v.message) {
+    must(v.error !== undefined, "viewFrame: neither a message nor an error");
+    return;
+  }
   const t = new ConversationTracker(ALLOW);
   t.add({ timeUs: TIME_US, frame: v.frame, message: v.message });
   t.add({ timeUs: TIME_US + 1500, frame: v.frame, message: v.message });
@@ -191,15 +244,24 @@ function checkOtherLinks(bytes: Uint8Array, withHex: boolean): void {
   const ip = bytes.subarray(14);
   const want = ipOutcome(1, bytes);
   const wrapped: [number, Uint8Array][] = [
-    [113, sll(ip, 0, CLIENT_MAC)], [276, sll2(ip, 4, CLIENT_MAC)], [101, ip], [228, ip],
+    [113, sll(ip, 0, CLIENT_MAC)],
+    [276, sll2(ip, 4, CLIENT_MAC)],
+    [101, ip],
+    [228, ip],
     [127, radiotap(dot11(ip, { fromDs: true, qos: true, order: true, addr: [CLIENT_MAC, AP_MAC, CLIENT_MAC] }))],
-    [1, ethernet(ip, [[0x88a8, 100], [0x8100, 10]])],
+    [
+      1,
+      ethernet(ip, [
+        [0x88a8, 100],
+        [0x8100, 10],
+      ]),
+    ],
   ];
   // raw IP has no ethertype: the version nibble says IPv4, so its reasons are the link's
   const asRaw: Record<string, string> = { "not-ipv4": "ip-version", "link-short": "frame-short" };
   for (const [lt, b] of wrapped) {
     const got = ipOutcome(lt, b);
-    must((lt === 101 || lt === 228 ? asRaw[got] ?? got : got) === want, `link type ${lt}: the same IPv4 packet reads as ${got}, under Ethernet ${want}`);
+    must((lt === 101 || lt === 228 ? (asRaw[got] ?? got) : got) === want, `link type ${lt}: the same IPv4 packet reads as ${got}, under Ethernet ${want}`);
   }
   const [lt, b] = wrapped[bytes.length % wrapped.length];
   check(lt, b);

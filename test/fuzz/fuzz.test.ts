@@ -34,35 +34,50 @@ async function run(target: TargetName, cases: number): Promise<RunResult> {
 }
 
 describe("fuzz targets, short run", () => {
-  test("frame: random and mutated frames, messages, captures and hex through parse, decode, render", async () => {
-    const cases = FUZZ_RUNS || 20_000;
-    const r = await run("frame", cases);
-    expect(described(r.failures)).toEqual([]);
-    expect(r.counts).toMatchObject({ cases, exceptions: 0, violations: 0, hangs: 0 });
-  }, TIMEOUT);
+  test(
+    "frame: random and mutated frames, messages, captures and hex through parse, decode, render",
+    async () => {
+      const cases = FUZZ_RUNS || 20_000;
+      const r = await run("frame", cases);
+      expect(described(r.failures)).toEqual([]);
+      expect(r.counts).toMatchObject({ cases, exceptions: 0, violations: 0, hangs: 0 });
+    },
+    TIMEOUT,
+  );
 
-  test("engine: event sequences through step() against a fake clock and server", async () => {
-    const cases = FUZZ_RUNS ? Math.ceil(FUZZ_RUNS / 10) : 2_000;
-    const r = await run("engine", cases);
-    expect(described(r.failures)).toEqual([]);
-    expect(r.counts).toMatchObject({ cases, exceptions: 0, violations: 0, hangs: 0 });
-  }, TIMEOUT);
+  test(
+    "engine: event sequences through step() against a fake clock and server",
+    async () => {
+      const cases = FUZZ_RUNS ? Math.ceil(FUZZ_RUNS / 10) : 2_000;
+      const r = await run("engine", cases);
+      expect(described(r.failures)).toEqual([]);
+      expect(r.counts).toMatchObject({ cases, exceptions: 0, violations: 0, hangs: 0 });
+    },
+    TIMEOUT,
+  );
 });
 
 describe("the runner counts what it should", () => {
   test("exceptions, violations, over-budget cases and cases that never return are each counted, and the run goes on", async () => {
     // 120 cases of the selftest target hold a few of each kind (see selftestKind); the
     // expected counts come from generating the same inputs here.
-    const cases = 120, seed = 3;
+    const cases = 120,
+      seed = 3;
     const kinds = Array.from({ length: cases }, (_, i) => selftestTarget.generate(caseRng(seed, "selftest", i)).kind);
     const count = (k: string) => kinds.filter((x) => x === k).length;
     expect(count("spin")).toBeGreaterThan(0);
     expect(count("slow")).toBeGreaterThan(0);
     const r = await runTarget({ target: "selftest", seed, cases, jobs: 2, budgetMs: 50, killMs: 1500, maxReported: 100 });
     expect(r.counts).toMatchObject({
-      cases, exceptions: count("throw"), violations: count("violation"), hangs: count("spin") + count("slow"),
+      cases,
+      exceptions: count("throw"),
+      violations: count("violation"),
+      hangs: count("spin") + count("slow"),
     });
-    const hangs = r.failures.filter((f) => f.outcome === "hang").map((f) => f.index).sort((a, b) => a - b);
+    const hangs = r.failures
+      .filter((f) => f.outcome === "hang")
+      .map((f) => f.index)
+      .sort((a, b) => a - b);
     expect(hangs).toEqual(kinds.flatMap((k, i) => (k === "spin" || k === "slow" ? [i] : [])));
     expect(r.failures.every((f) => f.input !== undefined)).toBe(true);
   }, 30_000);

@@ -6,7 +6,10 @@ import { OPTIONS } from "../../core/options.ts";
 import { HOSTILE_TEXTS } from "./corpus.ts";
 import type { Rng } from "./rng.ts";
 
-export interface RawOption { code: number; data: Uint8Array }
+export interface RawOption {
+  code: number;
+  data: Uint8Array;
+}
 
 const REGISTERED = [...OPTIONS.keys()];
 /** Codes the client acts on or the printers treat specially, asked for more often. */
@@ -31,7 +34,10 @@ export function concat(...parts: Uint8Array[]): Uint8Array {
   for (const p of parts) n += p.length;
   const out = new Uint8Array(n);
   let o = 0;
-  for (const p of parts) { out.set(p, o); o += p.length; }
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
   return out;
 }
 
@@ -40,23 +46,31 @@ export function interestingByte(rng: Rng): number {
 }
 
 export function optionCode(rng: Rng): number {
-  return rng.weighted([[5, () => rng.pick(HOT_CODES)], [3, () => rng.pick(REGISTERED)], [2, () => rng.range(1, 254)], [0.3, () => rng.pick([0, 255])]])();
+  return rng.weighted([
+    [5, () => rng.pick(HOT_CODES)],
+    [3, () => rng.pick(REGISTERED)],
+    [2, () => rng.range(1, 254)],
+    [0.3, () => rng.pick([0, 255])],
+  ])();
 }
 
 /** Text a printer must escape: control bytes, ANSI sequences, shell syntax, C1, Latin-1. */
 export function hostileText(rng: Rng, max = 255): Uint8Array {
   const out = new Uint8Array(rng.range(1, max));
-  for (let n = 0; n < out.length;) {
+  for (let n = 0; n < out.length; ) {
     const kind = rng.int(9);
-    if (kind < 3) { // a known nasty one
+    if (kind < 3) {
+      // a known nasty one
       const t = rng.pick(HOSTILE_BYTES);
       out.set(t.subarray(0, out.length - n), n);
       n += t.length;
-    } else if (kind < 6) { // ordinary letters
+    } else if (kind < 6) {
+      // ordinary letters
       const len = Math.min(rng.range(1, 12), out.length - n);
       out.set(LETTERS.subarray(0, len), n);
       n += len;
-    } else if (kind < 8) { // any bytes
+    } else if (kind < 8) {
+      // any bytes
       for (let k = rng.range(1, 8); k > 0 && n < out.length; k--) out[n++] = rng.int(256);
     } else out[n++] = rng.range(0x80, 0x9f); // C1: 0x9b alone is a CSI
   }
@@ -64,7 +78,11 @@ export function hostileText(rng: Rng, max = 255): Uint8Array {
 }
 
 function label(rng: Rng): Uint8Array {
-  const len = rng.weighted([[8, () => rng.range(1, 12)], [2, () => 63], [1, () => rng.range(64, 0xbf)]])();
+  const len = rng.weighted([
+    [8, () => rng.range(1, 12)],
+    [2, () => 63],
+    [1, () => rng.range(64, 0xbf)],
+  ])();
   const b = new Uint8Array(1 + Math.min(len, 63));
   b[0] = len;
   b.set(rng.chance(0.3) ? hostileText(rng, b.length - 1).subarray(0, b.length - 1) : LETTERS.subarray(0, b.length - 1), 1);
@@ -78,13 +96,28 @@ export function domainNames(rng: Rng): Uint8Array {
   const names = rng.range(1, 6);
   for (let n = 0; n < names; n++) {
     starts.push(out.length);
-    const labels = rng.weighted([[6, () => rng.range(1, 4)], [1, () => rng.range(5, 12)]])();
+    const labels = rng.weighted([
+      [6, () => rng.range(1, 4)],
+      [1, () => rng.range(5, 12)],
+    ])();
     for (let l = 0; l < labels; l++) out.push(...label(rng));
     const end = rng.weighted([
       [6, () => [0]],
       [3, () => (starts.length > 1 ? [0xc0 | (starts[0] >> 8), starts[0] & 255] : [0])], // backward: valid
-      [1, () => { const t = out.length + rng.range(0, 8); return [0xc0 | ((t >> 8) & 0x3f), t & 255]; }], // self/forward
-      [1, () => { const t = rng.int(0x4000); return [0xc0 | (t >> 8), t & 255]; }], // anywhere
+      [
+        1,
+        () => {
+          const t = out.length + rng.range(0, 8);
+          return [0xc0 | ((t >> 8) & 0x3f), t & 255];
+        },
+      ], // self/forward
+      [
+        1,
+        () => {
+          const t = rng.int(0x4000);
+          return [0xc0 | (t >> 8), t & 255];
+        },
+      ], // anywhere
       [0.5, () => [0xc0]], // truncated pointer
       [0.5, () => []], // no root label
     ])();
@@ -99,7 +132,10 @@ export function nameBomb(rng: Rng): Uint8Array {
   const pointers = rng.range(1, 500);
   const out = new Uint8Array(name.length + 1 + 2 * pointers);
   out.set(name, 0);
-  for (let i = 0; i < pointers; i++) { out[name.length + 1 + 2 * i] = 0xc0; out[name.length + 2 + 2 * i] = 0; }
+  for (let i = 0; i < pointers; i++) {
+    out[name.length + 1 + 2 * i] = 0xc0;
+    out[name.length + 2 + 2 * i] = 0;
+  }
   return out;
 }
 
@@ -108,7 +144,10 @@ export function classlessRoutes(rng: Rng): Uint8Array {
   const out: number[] = [];
   const n = rng.range(1, rng.chance(0.1) ? 60 : 6);
   for (let i = 0; i < n; i++) {
-    const prefix = rng.weighted([[8, () => rng.range(0, 32)], [1, () => rng.range(33, 255)]])();
+    const prefix = rng.weighted([
+      [8, () => rng.range(0, 32)],
+      [1, () => rng.range(33, 255)],
+    ])();
     const sig = Math.min(4, Math.ceil(Math.min(prefix, 32) / 8));
     out.push(prefix, ...rng.bytes(sig), ...rng.bytes(4));
   }
@@ -151,10 +190,24 @@ export function lengthPrefixed(rng: Rng): Uint8Array {
   return Uint8Array.from(out);
 }
 
-export function ipList(rng: Rng, count = rng.weighted([[6, () => rng.range(1, 4)], [1, () => rng.range(60, 70)], [1, () => 0]])()): Uint8Array {
+export function ipList(
+  rng: Rng,
+  count = rng.weighted([
+    [6, () => rng.range(1, 4)],
+    [1, () => rng.range(60, 70)],
+    [1, () => 0],
+  ])(),
+): Uint8Array {
   const out = new Uint8Array(count * 4);
   for (let i = 0; i < count; i++) {
-    out.set(rng.weighted([[6, () => Uint8Array.of(198, 18, 0, rng.range(1, 254))], [1, () => new Uint8Array(4)], [1, () => rng.bytes(4)]])(), i * 4);
+    out.set(
+      rng.weighted([
+        [6, () => Uint8Array.of(198, 18, 0, rng.range(1, 254))],
+        [1, () => new Uint8Array(4)],
+        [1, () => rng.bytes(4)],
+      ])(),
+      i * 4,
+    );
   }
   return rng.chance(0.1) ? out.subarray(0, rng.int(out.length + 1)) : out;
 }
@@ -174,23 +227,97 @@ export function secondsBytes(rng: Rng): Uint8Array {
 export function optionValue(rng: Rng, code: number): Uint8Array {
   if (rng.chance(0.25)) return rng.bytes(rng.length(255)); // any bytes at all
   switch (code) {
-    case 1: return maskBytes(rng);
-    case 3: case 4: case 5: case 6: case 42: case 44: case 28: case 54: case 50: case 118: return code === 54 || code === 50 || code === 28 || code === 118 ? ipList(rng, 1) : ipList(rng);
-    case 12: case 14: case 15: case 17: case 40: case 56: case 60: case 66: case 67: case 114: case 252: return hostileText(rng);
-    case 51: case 58: case 59: case 108: case 24: case 35: case 38: case 91: case 211: return secondsBytes(rng);
-    case 52: return rng.chance(0.8) ? Uint8Array.of(rng.weighted([[6, () => rng.range(1, 3)], [1, () => rng.int(256)]])()) : rng.bytes(rng.pick([0, 2]));
-    case 53: return rng.chance(0.85) ? Uint8Array.of(rng.weighted([[6, () => rng.range(1, 8)], [1, () => rng.int(256)]])()) : rng.bytes(rng.pick([0, 2]));
-    case 55: return rng.bytes(rng.range(0, 40));
-    case 61: return rng.chance(0.5) ? concat(Uint8Array.of(1), rng.bytes(rng.pick([6, 6, 5, 7, 0]))) : concat(Uint8Array.of(rng.int(256)), rng.bytes(rng.range(0, 20)));
-    case 77: return lengthPrefixed(rng);
-    case 81: return clientFqdn(rng);
-    case 82: case 43: return subOptions(rng);
-    case 88: case 119: case 137: case 141: return rng.chance(0.05) ? nameBomb(rng) : domainNames(rng);
-    case 120: return concat(Uint8Array.of(rng.weighted([[4, () => rng.int(2)], [1, () => rng.int(256)]])()), rng.chance(0.5) ? domainNames(rng) : ipList(rng));
-    case 121: case 249: return classlessRoutes(rng);
-    case 124: case 125: return vendorBlocks(rng);
-    case 97: return concat(Uint8Array.of(rng.pick([0, 0, 1])), rng.bytes(rng.pick([16, 16, 15, 17])));
-    default: return rng.bytes(rng.pick([0, 1, 2, 3, 4, 5, 8, 16, rng.length(255)]));
+    case 1:
+      return maskBytes(rng);
+    case 3:
+    case 4:
+    case 5:
+    case 6:
+    case 42:
+    case 44:
+    case 28:
+    case 54:
+    case 50:
+    case 118:
+      return code === 54 || code === 50 || code === 28 || code === 118 ? ipList(rng, 1) : ipList(rng);
+    case 12:
+    case 14:
+    case 15:
+    case 17:
+    case 40:
+    case 56:
+    case 60:
+    case 66:
+    case 67:
+    case 114:
+    case 252:
+      return hostileText(rng);
+    case 51:
+    case 58:
+    case 59:
+    case 108:
+    case 24:
+    case 35:
+    case 38:
+    case 91:
+    case 211:
+      return secondsBytes(rng);
+    case 52:
+      return rng.chance(0.8)
+        ? Uint8Array.of(
+            rng.weighted([
+              [6, () => rng.range(1, 3)],
+              [1, () => rng.int(256)],
+            ])(),
+          )
+        : rng.bytes(rng.pick([0, 2]));
+    case 53:
+      return rng.chance(0.85)
+        ? Uint8Array.of(
+            rng.weighted([
+              [6, () => rng.range(1, 8)],
+              [1, () => rng.int(256)],
+            ])(),
+          )
+        : rng.bytes(rng.pick([0, 2]));
+    case 55:
+      return rng.bytes(rng.range(0, 40));
+    case 61:
+      return rng.chance(0.5)
+        ? concat(Uint8Array.of(1), rng.bytes(rng.pick([6, 6, 5, 7, 0])))
+        : concat(Uint8Array.of(rng.int(256)), rng.bytes(rng.range(0, 20)));
+    case 77:
+      return lengthPrefixed(rng);
+    case 81:
+      return clientFqdn(rng);
+    case 82:
+    case 43:
+      return subOptions(rng);
+    case 88:
+    case 119:
+    case 137:
+    case 141:
+      return rng.chance(0.05) ? nameBomb(rng) : domainNames(rng);
+    case 120:
+      return concat(
+        Uint8Array.of(
+          rng.weighted([
+            [4, () => rng.int(2)],
+            [1, () => rng.int(256)],
+          ])(),
+        ),
+        rng.chance(0.5) ? domainNames(rng) : ipList(rng),
+      );
+    case 121:
+    case 249:
+      return classlessRoutes(rng);
+    case 124:
+    case 125:
+      return vendorBlocks(rng);
+    case 97:
+      return concat(Uint8Array.of(rng.pick([0, 0, 1])), rng.bytes(rng.pick([16, 16, 15, 17])));
+    default:
+      return rng.bytes(rng.pick([0, 1, 2, 3, 4, 5, 8, 16, rng.length(255)]));
   }
 }
 

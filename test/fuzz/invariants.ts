@@ -40,5 +40,6 @@ export function mustSafeJson(value: unknown, what: string): void {
   must(JSON.stringify(JSON.parse(s)) === JSON.stringify(value), `${what}: safeJson does not parse back to the same value`);
 }
 
-export const isDottedQuad = (s: unknown) => typeof s === "string" && /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.test(s) && s.split(".").every((x) => Number(x) <= 255);
+export const isDottedQuad = (s: unknown) =>
+  typeof s === "string" && /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.test(s) && s.split(".").every((x) => Number(x) <= 255);
 export const isU32 = (n: unknown) => typeof n === "number" && Number.isInteger(n) && n >= 0 && n <= 0xffffffff;

@@ -28,7 +28,10 @@ export class Rng {
       z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
       return (z ^ (z >>> 16)) >>> 0;
     };
-    this.a = next(); this.b = next(); this.c = next(); this.d = 1;
+    this.a = next();
+    this.b = next();
+    this.c = next();
+    this.d = 1;
     for (let i = 0; i < 12; i++) this.u32();
   }
 

@@ -32,7 +32,14 @@ export interface FailureReport {
   input?: unknown;
 }
 
-export interface RangeJob { target: TargetName; seed: number; from: number; to: number; budgetMs: number; maxReported: number }
+export interface RangeJob {
+  target: TargetName;
+  seed: number;
+  from: number;
+  to: number;
+  budgetMs: number;
+  maxReported: number;
+}
 
 export type WorkerMessage =
   | { type: "progress"; counts: Counts }
@@ -44,8 +51,13 @@ export const zeroCounts = (): Counts => ({ cases: 0, exceptions: 0, violations: 
 export function addCounts(a: Counts, b: Counts): Counts {
   const slow = b.slowestMs > a.slowestMs ? b : a;
   return {
-    cases: a.cases + b.cases, exceptions: a.exceptions + b.exceptions, violations: a.violations + b.violations,
-    hangs: a.hangs + b.hangs, retried: a.retried + b.retried, slowestMs: slow.slowestMs, slowestIndex: slow.slowestIndex,
+    cases: a.cases + b.cases,
+    exceptions: a.exceptions + b.exceptions,
+    violations: a.violations + b.violations,
+    hangs: a.hangs + b.hangs,
+    retried: a.retried + b.retried,
+    slowestMs: slow.slowestMs,
+    slowestIndex: slow.slowestIndex,
   };
 }
 
@@ -53,7 +65,11 @@ export const failures = (c: Counts) => c.exceptions + c.violations + c.hangs;
 
 /** A failure's kind without its numbers: the same bug found a thousand times is one line. */
 export function signature(outcome: Outcome, error?: CaseResult["error"]): string {
-  const first = (error?.message ?? "").split("\n")[0].replace(/0x[0-9a-f]+/gi, "X").replace(/\d+(\.\d+)?/g, "N").slice(0, 140);
+  const first = (error?.message ?? "")
+    .split("\n")[0]
+    .replace(/0x[0-9a-f]+/gi, "X")
+    .replace(/\d+(\.\d+)?/g, "N")
+    .slice(0, 140);
   const frames = error?.stack?.split("\n").filter((l) => /^\s+at /.test(l)) ?? [];
   // where in the code under test: the first frame in core/ or cli/
   const at = (frames.find((l) => /\/(core|cli)\//.test(l)) ?? frames.find((l) => !/\/test\/fuzz\//.test(l)))?.trim() ?? "";
@@ -72,7 +88,10 @@ export function runRange(job: RangeJob, post: (m: WorkerMessage) => void, curren
     const r = runCase(target, job.seed, i, job.budgetMs);
     counts.cases++;
     // a failing case stops at its first attempt, whose time may be a GC pause: only timed cases count
-    if ((r.outcome === "ok" || r.outcome === "hang") && r.ms > counts.slowestMs) { counts.slowestMs = r.ms; counts.slowestIndex = i; }
+    if ((r.outcome === "ok" || r.outcome === "hang") && r.ms > counts.slowestMs) {
+      counts.slowestMs = r.ms;
+      counts.slowestIndex = i;
+    }
     if (r.outcome === "ok") {
       if (r.attempts > 1) counts.retried++;
     } else {
@@ -83,7 +102,11 @@ export function runRange(job: RangeJob, post: (m: WorkerMessage) => void, curren
       const sig = signature(r.outcome, r.error);
       if (reported++ < job.maxReported || !signatures.has(sig)) {
         signatures.add(sig);
-        try { failure.input = r.input === null ? null : target.serialize(r.input); } catch (e) { failure.input = `not serializable: ${String(e)}`; }
+        try {
+          failure.input = r.input === null ? null : target.serialize(r.input);
+        } catch (e) {
+          failure.input = `not serializable: ${String(e)}`;
+        }
       }
       post({ type: "failure", counts: { ...counts }, failure });
       lastPost = performance.now();
@@ -114,7 +137,11 @@ export interface RunOptions {
 }
 
 /** `failures`: those with an input, and the first MAX_KEPT others (the counts are exact). */
-export interface RunResult { counts: Counts; elapsedMs: number; failures: FailureReport[] }
+export interface RunResult {
+  counts: Counts;
+  elapsedMs: number;
+  failures: FailureReport[];
+}
 
 const MAX_KEPT = 1000;
 
@@ -134,10 +161,15 @@ export async function runTarget(o: RunOptions): Promise<RunResult> {
   const jobs = Math.max(1, Math.min(o.jobs, o.cases));
   const per = Math.ceil(o.cases / jobs);
   const chunks = Array.from({ length: jobs }, (_, k) => [k * per, Math.min(o.cases, (k + 1) * per)] as const).filter(([a, b]) => a < b);
-  const results = await Promise.all(chunks.map(([from, to], k) => {
-    live[k] = zeroCounts();
-    return runChunk(o, from, to, onFailure, (c) => { live[k] = c; progress(); });
-  }));
+  const results = await Promise.all(
+    chunks.map(([from, to], k) => {
+      live[k] = zeroCounts();
+      return runChunk(o, from, to, onFailure, (c) => {
+        live[k] = c;
+        progress();
+      });
+    }),
+  );
   return { counts: results.reduce(addCounts, zeroCounts()), elapsedMs: performance.now() - t0, failures: reports };
 }
 
@@ -149,24 +181,43 @@ function runChunk(o: RunOptions, from: number, to: number, onFailure: (f: Failur
       current[0] = -1;
       const worker = new Worker(WORKER_URL);
       let latest = zeroCounts();
-      let seen = -1, since = performance.now();
-      const finish = (c: Counts) => { clearInterval(watchdog); worker.terminate(); resolve(addCounts(done, c)); };
+      let seen = -1,
+        since = performance.now();
+      const finish = (c: Counts) => {
+        clearInterval(watchdog);
+        worker.terminate();
+        resolve(addCounts(done, c));
+      };
       const watchdog = setInterval(() => {
         const i = Atomics.load(current, 0);
-        if (i !== seen) { seen = i; since = performance.now(); return; }
+        if (i !== seen) {
+          seen = i;
+          since = performance.now();
+          return;
+        }
         if (i < 0 || performance.now() - since < o.killMs) return;
         clearInterval(watchdog);
         worker.terminate();
         const index = first + i;
         const target = TARGETS[o.target];
         let input: unknown;
-        try { input = target.serialize(target.generate(caseRng(o.seed, o.target, index))); } catch { input = null; }
+        try {
+          input = target.serialize(target.generate(caseRng(o.seed, o.target, index)));
+        } catch {
+          input = null;
+        }
         // the cases before `index` all returned (and every failure among them was reported)
         done = addCounts(done, { ...latest, cases: i + 1, hangs: latest.hangs + 1 });
         onCounts(done);
         onFailure({
-          target: o.target, seed: o.seed, index, outcome: "hang", ms: o.killMs, attempts: 1,
-          error: { name: "Hang", message: `did not return within ${o.killMs} ms: the worker was terminated` }, input,
+          target: o.target,
+          seed: o.seed,
+          index,
+          outcome: "hang",
+          ms: o.killMs,
+          attempts: 1,
+          error: { name: "Hang", message: `did not return within ${o.killMs} ms: the worker was terminated` },
+          input,
         });
         if (index + 1 < to) start(index + 1);
         else resolve(done);
@@ -178,7 +229,11 @@ function runChunk(o: RunOptions, from: number, to: number, onFailure: (f: Failur
         if (m.type === "failure") onFailure(m.failure);
         if (m.type === "done") finish(m.counts);
       };
-      worker.onerror = (e) => { clearInterval(watchdog); worker.terminate(); reject(new Error(`fuzz worker failed: ${e.message}`)); };
+      worker.onerror = (e) => {
+        clearInterval(watchdog);
+        worker.terminate();
+        reject(new Error(`fuzz worker failed: ${e.message}`));
+      };
       const job: RangeJob = { target: o.target, seed: o.seed, from: first, to, budgetMs: o.budgetMs, maxReported: o.maxReported ?? 20 };
       worker.postMessage({ job, shared: current.buffer });
     };

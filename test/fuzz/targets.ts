@@ -47,11 +47,19 @@ export const selftestTarget: FuzzTarget<{ kind: SelftestKind }> = {
   generate: (rng) => ({ kind: selftestKind(rng.u32()) }),
   run(input) {
     switch (input.kind) {
-      case "throw": throw new TypeError("selftest: thrown");
-      case "violation": throw new Violation("selftest: broken invariant");
-      case "slow": { const end = performance.now() + 80; while (performance.now() < end); return; }
-      case "spin": for (;;); // never returns: only the watchdog ends it
-      case "ok": return;
+      case "throw":
+        throw new TypeError("selftest: thrown");
+      case "violation":
+        throw new Violation("selftest: broken invariant");
+      case "slow": {
+        const end = performance.now() + 80;
+        while (performance.now() < end);
+        return;
+      }
+      case "spin":
+        for (;;); // never returns: only the watchdog ends it
+      case "ok":
+        return;
     }
   },
   serialize: (i) => i,
@@ -80,11 +88,17 @@ export interface CaseResult {
 }
 
 /** Attempts of a case over budget, in a row and then after a pause, before it is a hang. */
-const ATTEMPTS_AT_ONCE = 3, ATTEMPTS_AFTER_PAUSE = 2, PAUSE_MS = 200;
+const ATTEMPTS_AT_ONCE = 3,
+  ATTEMPTS_AFTER_PAUSE = 2,
+  PAUSE_MS = 200;
 
 /** Lets other processes run for a moment (a loaded machine makes any case slow). */
 function pause(ms: number): void {
-  try { Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms); } catch { /* not allowed here: go on */ }
+  try {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+  } catch {
+    /* not allowed here: go on */
+  }
 }
 
 function errorInfo(e: unknown): CaseResult["error"] {
@@ -105,7 +119,8 @@ export function runCase(target: FuzzTarget<any>, seed: number, index: number, bu
     // a bug in the generator, not in the code under test, but a failure all the same
     return { outcome: "exception", ms: 0, attempts: 1, error: { ...errorInfo(e)!, message: "generator: " + errorInfo(e)!.message }, input: null };
   }
-  let best = Infinity, attempts = 0;
+  let best = Infinity,
+    attempts = 0;
   for (;;) {
     attempts++;
     const t0 = performance.now();
@@ -117,7 +132,14 @@ export function runCase(target: FuzzTarget<any>, seed: number, index: number, bu
     }
     best = Math.min(best, performance.now() - t0);
     if (best <= budgetMs) return { outcome: "ok", ms: best, attempts, input };
-    if (attempts >= ATTEMPTS_AT_ONCE + ATTEMPTS_AFTER_PAUSE) return { outcome: "hang", ms: best, attempts, error: { name: "Hang", message: `${best.toFixed(1)} ms on each of ${attempts} attempts, budget ${budgetMs} ms` }, input };
+    if (attempts >= ATTEMPTS_AT_ONCE + ATTEMPTS_AFTER_PAUSE)
+      return {
+        outcome: "hang",
+        ms: best,
+        attempts,
+        error: { name: "Hang", message: `${best.toFixed(1)} ms on each of ${attempts} attempts, budget ${budgetMs} ms` },
+        input,
+      };
     if (attempts === ATTEMPTS_AT_ONCE) pause(PAUSE_MS);
   }
 }

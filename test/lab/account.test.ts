@@ -36,15 +36,33 @@ const NOBODY = 65534;
 async function resident(args: string[], uid: number): Promise<Resident> {
   const r = new Resident(lab, args);
   residents.push(r);
-  const status = () => { try { return readFileSync(`/proc/${r.proc.pid}/status`, "utf8"); } catch { return ""; } };
+  const status = () => {
+    try {
+      return readFileSync(`/proc/${r.proc.pid}/status`, "utf8");
+    } catch {
+      return "";
+    }
+  };
   expect(await eventually(() => idLine("Uid", uid).test(status()), 15_000), r.stderr.join(" | ")).toBe(true);
   return r;
 }
 
 /** kill -TERM PID from a process that runs as nobody (no groups, no capability). */
 function killAsNobody(pid: number): { exitCode: number; stderr: string } {
-  const p = Bun.spawnSync(inClient(lab, ["setpriv", `--reuid=${NOBODY}`, `--regid=${NOBODY}`, "--clear-groups", "--inh-caps=-all",
-    "--bounding-set=-all", "/bin/kill", "-TERM", String(pid)]), { stdout: "pipe", stderr: "pipe" });
+  const p = Bun.spawnSync(
+    inClient(lab, [
+      "setpriv",
+      `--reuid=${NOBODY}`,
+      `--regid=${NOBODY}`,
+      "--clear-groups",
+      "--inh-caps=-all",
+      "--bounding-set=-all",
+      "/bin/kill",
+      "-TERM",
+      String(pid),
+    ]),
+    { stdout: "pipe", stderr: "pipe" },
+  );
   return { exitCode: p.exitCode ?? -1, stderr: p.stderr.toString() };
 }
 
@@ -64,23 +82,27 @@ describe("the default --user is dhcptool's own account", () => {
     expect(Number(entry[2])).toBeLessThan(1000); // a system uid (SYS_UID_MAX 999)
   });
 
-  test.each(DAEMONS)("a process running as nobody cannot signal %s (EPERM); it keeps running", async (_what, args) => {
-    const r = await resident(args(), RUNS_AS.uid);
-    const k = killAsNobody(r.proc.pid);
-    expect(k.exitCode).not.toBe(0);
-    expect(k.stderr).toContain("Operation not permitted");
-    // kill(2) refused the signal outright: none is pending, the process is the same one
-    expect(running(r.proc.pid)).toBe(true);
-    expect(r.proc.exitCode).toBeNull();
-    if (args()[0] === "request") {
-      // and it still does its work: it takes a lease and answers on its control socket
-      await r.event("bound", 15_000);
-      const show = await lease(lab, dirs, ["show", "lab0", "--json"]);
-      expect(show.exitCode, show.stderr).toBe(0);
-      expect(JSON.parse(show.stdout)).toMatchObject({ phase: "BOUND" });
-    }
-    expect(await r.stop()).toBe(0);
-  }, 30_000);
+  test.each(DAEMONS)(
+    "a process running as nobody cannot signal %s (EPERM); it keeps running",
+    async (_what, args) => {
+      const r = await resident(args(), RUNS_AS.uid);
+      const k = killAsNobody(r.proc.pid);
+      expect(k.exitCode).not.toBe(0);
+      expect(k.stderr).toContain("Operation not permitted");
+      // kill(2) refused the signal outright: none is pending, the process is the same one
+      expect(running(r.proc.pid)).toBe(true);
+      expect(r.proc.exitCode).toBeNull();
+      if (args()[0] === "request") {
+        // and it still does its work: it takes a lease and answers on its control socket
+        await r.event("bound", 15_000);
+        const show = await lease(lab, dirs, ["show", "lab0", "--json"]);
+        expect(show.exitCode, show.stderr).toBe(0);
+        expect(JSON.parse(show.stdout)).toMatchObject({ phase: "BOUND" });
+      }
+      expect(await r.stop()).toBe(0);
+    },
+    30_000,
+  );
 
   test("the same daemon as --user nobody (the old default) is stopped by any process running as nobody", async () => {
     const r = await resident(["watch", "lab0", "--daemon", "--json", "--user", "nobody"], NOBODY);
@@ -123,10 +145,18 @@ describe("scripts/install.sh and the account (a namespace over a copy of /etc)",
       echo "kept: $(entry passwd | cut -d: -f1) $(entry group | cut -d: -f1)"
     `;
     const p = Bun.spawnSync(["unshare", "--mount", "--pid", "--fork", "--mount-proc", "bash", "-c", script], {
-      stdout: "pipe", stderr: "pipe", env: { ...process.env, ETC: etc, PREFIX: prefix, ROOT, NO_COLOR: "1" },
+      stdout: "pipe",
+      stderr: "pipe",
+      env: { ...process.env, ETC: etc, PREFIX: prefix, ROOT, NO_COLOR: "1" },
     });
     if (p.exitCode !== 0) throw new Error(`the install script failed (${p.exitCode}): ${p.stderr.toString()}`);
-    out = new Map(p.stdout.toString().trim().split("\n").map((l) => [l.slice(0, l.indexOf(":")), l.slice(l.indexOf(":") + 1).trim()]));
+    out = new Map(
+      p.stdout
+        .toString()
+        .trim()
+        .split("\n")
+        .map((l) => [l.slice(0, l.indexOf(":")), l.slice(l.indexOf(":") + 1).trim()]),
+    );
   }, 180_000);
   afterAll(() => {
     rmSync(etc, { recursive: true, force: true });

@@ -52,10 +52,7 @@ describe("the compiled binary, alone", () => {
     const up = run([bin, "lab", "up", "--name", name, "--quiet"], { env, cwd: dir });
     expect(up.exitCode, up.stderr).toBe(0);
     // "dhcptool" after lab exec's -- means this binary, not a dhcptool on PATH (there is none)
-    const viaLab = run(
-      [bin, "lab", "exec", "--name", name, "--", "dhcptool", "discover", "lab0", "--first", "--json"],
-      { env, cwd: dir },
-    );
+    const viaLab = run([bin, "lab", "exec", "--name", name, "--", "dhcptool", "discover", "lab0", "--first", "--json"], { env, cwd: dir });
     expect(viaLab.exitCode, viaLab.stderr).toBe(0);
     expect(JSON.parse(viaLab.stdout).offers[0].serverId).toBe("198.18.0.1");
     const viaNetns = run(inLab([bin, "discover", "lab0", "--wait", "1", "--json"]), { env, cwd: dir });
@@ -85,10 +82,7 @@ describe("the compiled binary, alone", () => {
     mkdirSync(cwd);
     writeFileSync(join(cwd, ".env"), "DHCPTOOL_SHIM=/nonexistent/evil.so\n");
     writeFileSync(join(cwd, "bunfig.toml"), 'preload = ["./evil.ts"]\n');
-    writeFileSync(
-      join(cwd, "evil.ts"),
-      `require("node:fs").writeFileSync(${JSON.stringify(join(cwd, "ran"))}, "x");\n`,
-    );
+    writeFileSync(join(cwd, "evil.ts"), `require("node:fs").writeFileSync(${JSON.stringify(join(cwd, "ran"))}, "x");\n`);
     const r = run([bin, "--version", "--json"], { env, cwd });
     expect(r.exitCode, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout).shim).toMatchObject({ source: "embedded" });
@@ -105,28 +99,16 @@ describe("the compiled binary, alone", () => {
     const set = run(["setcap", "cap_net_raw,cap_net_admin+ep", join(capped, "dhcptool")]);
     expect(set.exitCode, set.stderr).toBe(0);
     const asUser = (program: string) =>
-      run(
-        inLab([
-          Bun.which("setpriv") ?? "setpriv",
-          "--reuid=1000",
-          "--regid=1000",
-          "--clear-groups",
-          program,
-          "discover",
-          "lab0",
-          "--first",
-          "--json",
-        ]),
-        { env, cwd: "/" },
-      );
+      run(inLab([Bun.which("setpriv") ?? "setpriv", "--reuid=1000", "--regid=1000", "--clear-groups", program, "discover", "lab0", "--first", "--json"]), {
+        env,
+        cwd: "/",
+      });
     const ok = asUser(join(capped, "dhcptool"));
     expect(ok.exitCode, ok.stderr).toBe(0);
     expect(JSON.parse(ok.stdout).offers).toHaveLength(1);
     const refused = asUser(bin);
     expect(refused.exitCode).toBe(1);
-    expect(refused.stderr).toContain(
-      `no permission to open a raw socket on lab0: run as root, or: sudo setcap cap_net_raw,cap_net_admin+ep ${bin}\n`,
-    );
+    expect(refused.stderr).toContain(`no permission to open a raw socket on lab0: run as root, or: sudo setcap cap_net_raw,cap_net_admin+ep ${bin}\n`);
     run([bin, "lab", "down", "--name", name], { env });
   }, 30_000);
 });

@@ -11,7 +11,9 @@ beforeAll(() => {
   lab = startLab("cap", { servers: 1 });
   pcap = `${lab.dir}/discover.pcap`;
 });
-afterAll(() => { if (lab && !process.env.KEEP_LAB) labDown(lab.name); });
+afterAll(() => {
+  if (lab && !process.env.KEEP_LAB) labDown(lab.name);
+});
 
 test("our DISCOVER on the wire: 300+ byte message, valid IPv4 and UDP checksums, the seed's options", async () => {
   const cap = await captureOn(lab.servers[0].ns, SERVER_IFACE, "udp port 67 or udp port 68", { pcap });
@@ -19,20 +21,63 @@ test("our DISCOVER on the wire: 300+ byte message, valid IPv4 and UDP checksums,
   expect(r.exitCode).toBe(0);
   await cap.stop();
 
-  const t = Bun.spawnSync(["tshark", "-r", pcap, "-o", "ip.check_checksum:TRUE", "-o", "udp.check_checksum:TRUE",
-    "-Y", "udp.dstport == 67", "-T", "fields", "-E", "separator=/t",
-    "-e", "frame.len", "-e", "ip.checksum.status", "-e", "udp.checksum.status", "-e", "udp.length",
-    "-e", "dhcp.option.type", "-e", "dhcp.option.dhcp", "-e", "dhcp.hw.mac_addr", "-e", "dhcp.option.hostname",
-    "-e", "ip.src", "-e", "ip.dst", "-e", "ip.ttl", "-e", "eth.dst", "-e", "_ws.expert"],
-  { stdout: "pipe", stderr: "pipe" });
+  const t = Bun.spawnSync(
+    [
+      "tshark",
+      "-r",
+      pcap,
+      "-o",
+      "ip.check_checksum:TRUE",
+      "-o",
+      "udp.check_checksum:TRUE",
+      "-Y",
+      "udp.dstport == 67",
+      "-T",
+      "fields",
+      "-E",
+      "separator=/t",
+      "-e",
+      "frame.len",
+      "-e",
+      "ip.checksum.status",
+      "-e",
+      "udp.checksum.status",
+      "-e",
+      "udp.length",
+      "-e",
+      "dhcp.option.type",
+      "-e",
+      "dhcp.option.dhcp",
+      "-e",
+      "dhcp.hw.mac_addr",
+      "-e",
+      "dhcp.option.hostname",
+      "-e",
+      "ip.src",
+      "-e",
+      "ip.dst",
+      "-e",
+      "ip.ttl",
+      "-e",
+      "eth.dst",
+      "-e",
+      "_ws.expert",
+    ],
+    { stdout: "pipe", stderr: "pipe" },
+  );
   expect(t.stderr.toString().replace(/Running as user.*\n/, "")).toBe("");
   expect(t.exitCode).toBe(0);
-  const rows = t.stdout.toString().trim().split("\n").filter(Boolean).map((l) => l.split("\t"));
+  const rows = t.stdout
+    .toString()
+    .trim()
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => l.split("\t"));
   expect(rows.length).toBeGreaterThanOrEqual(1);
   const [len, ipSum, udpSum, udpLen, optTypes, msgType, chaddr, host, src, dst, ttl, ethDst, expert] = rows[0];
   expect(Number(len)).toBe(14 + 20 + 8 + 300);
   expect(Number(udpLen) - 8).toBeGreaterThanOrEqual(300);
-  expect(ipSum).toBe("1");  // 1 = Good
+  expect(ipSum).toBe("1"); // 1 = Good
   expect(udpSum).toBe("1");
   expect(optTypes.split(",").slice(0, 4)).toEqual(["53", "12", "61", "55"]);
   expect(msgType).toBe("1"); // DISCOVER

@@ -21,8 +21,20 @@ async function decodeJson(file: string) {
 }
 
 describe("tshark reads every fixture as we do", () => {
-  const FIELDS = ["frame.time_epoch", "ip.src", "ip.dst", "dhcp.type", "dhcp.option.dhcp", "dhcp.id", "dhcp.ip.your",
-    "ieee8021ad.id", "vlan.id", "ip.checksum", "dhcp.server", "dhcp.file"];
+  const FIELDS = [
+    "frame.time_epoch",
+    "ip.src",
+    "ip.dst",
+    "dhcp.type",
+    "dhcp.option.dhcp",
+    "dhcp.id",
+    "dhcp.ip.your",
+    "ieee8021ad.id",
+    "vlan.id",
+    "ip.checksum",
+    "dhcp.server",
+    "dhcp.file",
+  ];
   const files = readdirSync(DIR).filter((f) => /\.pcap(ng)?$/.test(f));
 
   test("the directory holds every case", () => {
@@ -38,7 +50,8 @@ describe("tshark reads every fixture as we do", () => {
         const [time, src, dst, op, type, xid, yiaddr, adId, vlanId, ipSum, sname, bootFile] = row;
         const p = ours[i];
         expect(p.timestampUs).toBe(epochUs(time));
-        if (!op) { // not DHCP for tshark either (802.11 management, protected, null frames)
+        if (!op) {
+          // not DHCP for tshark either (802.11 management, protected, null frames)
           expect(p.message).toBeUndefined();
           return;
         }
@@ -58,13 +71,18 @@ describe("tshark reads every fixture as we do", () => {
 
 describe("tcpdump -i any around a real DORA", () => {
   let lab: LabState;
-  beforeAll(() => { lab = startLab("cany", { servers: 1 }); });
-  afterAll(() => { if (lab && !process.env.KEEP_LAB) labDown(lab.name); });
+  beforeAll(() => {
+    lab = startLab("cany", { servers: 1 });
+  });
+  afterAll(() => {
+    if (lab && !process.env.KEEP_LAB) labDown(lab.name);
+  });
 
   test("SLL and SLL2 captures: watch --read finds the DISCOVER and the OFFER, addressed as on the wire", async () => {
     const files = { LINUX_SLL: `${lab.dir}/any-sll.pcap`, LINUX_SLL2: `${lab.dir}/any-sll2.pcap` };
-    const caps = await Promise.all(Object.entries(files).map(([linktype, pcap]) =>
-      captureOn(lab.clientNs, "any", "udp port 67 or udp port 68", { pcap, linktype })));
+    const caps = await Promise.all(
+      Object.entries(files).map(([linktype, pcap]) => captureOn(lab.clientNs, "any", "udp port 67 or udp port 68", { pcap, linktype })),
+    );
     const d = await dhcptool(lab, ["discover", "lab0", "--first", "--mac", "02:00:00:00:00:42"]);
     expect(d.exitCode).toBe(0);
     for (const c of caps) await c.stop();
@@ -75,7 +93,11 @@ describe("tcpdump -i any around a real DORA", () => {
       const w = await dhcptool(null, ["watch", "--read", pcap, "--json"]);
       expect(w.exitCode).toBe(0);
       expect(w.stderr).toBe("");
-      const seen = w.stdout.trim().split("\n").map((l) => JSON.parse(l)).filter((e) => e.event === "packet");
+      const seen = w.stdout
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l))
+        .filter((e) => e.event === "packet");
       const types = seen.map((e) => e.message.messageType);
       expect(types).toContain("DISCOVER");
       expect(types).toContain("OFFER");

@@ -28,7 +28,10 @@ export async function runOnTerminal(lab: LabState | null, args: string[], env: R
   const cmd = [process.execPath, MAIN, ...args].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(" ");
   const argv = ["script", "-qec", cmd, "/dev/null"];
   const p = Bun.spawn(lab ? inClient(lab, argv) : argv, {
-    stdout: "pipe", stderr: "pipe", stdin: "ignore", env: { ...process.env, TERM: "xterm", ...env },
+    stdout: "pipe",
+    stderr: "pipe",
+    stdin: "ignore",
+    env: { ...process.env, TERM: "xterm", ...env },
   });
   const [screen, code] = await Promise.all([new Response(p.stdout).text(), p.exited]);
   return { screen, code };
@@ -43,12 +46,20 @@ export class Running {
 
   constructor(lab: LabState, args: string[], env: Record<string, string> = {}) {
     const proc = Bun.spawn(inClient(lab, [process.execPath, MAIN, ...args]), {
-      stdout: "pipe", stderr: "pipe", env: { ...process.env, NO_COLOR: "1", ...env },
+      stdout: "pipe",
+      stderr: "pipe",
+      env: { ...process.env, NO_COLOR: "1", ...env },
     });
     this.proc = proc;
     const reading = Promise.all([
-      readLines(proc.stdout, (l) => { this.out.push(l); this.#changed(); }),
-      readLines(proc.stderr, (l) => { this.err.push(l); this.#changed(); }),
+      readLines(proc.stdout, (l) => {
+        this.out.push(l);
+        this.#changed();
+      }),
+      readLines(proc.stderr, (l) => {
+        this.err.push(l);
+        this.#changed();
+      }),
     ]);
     const killer = setTimeout(() => proc.kill("SIGKILL"), 60_000);
     this.exited = (async () => {
@@ -64,7 +75,9 @@ export class Running {
     const lines = stream === "out" ? this.out : this.err;
     const until = Date.now() + timeoutMs;
     let done = false;
-    void this.proc.exited.then(() => { done = true; });
+    void this.proc.exited.then(() => {
+      done = true;
+    });
     while (lines.filter((l) => re.test(l)).length < count) {
       if (done || Date.now() > until) {
         throw new Error(`waited for ${re} on std${stream}; stdout: ${this.out.join(" | ")}; stderr: ${this.err.join(" | ")}`);
@@ -79,7 +92,13 @@ export class Running {
   /** Resolves once the process runs as the default --user: its sockets are open and it is listening. */
   async listening(timeoutMs = 15_000): Promise<void> {
     const until = Date.now() + timeoutMs;
-    const uid = () => { try { return /^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${this.proc.pid}/status`, "utf8"))?.[1]; } catch { return undefined; } };
+    const uid = () => {
+      try {
+        return /^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${this.proc.pid}/status`, "utf8"))?.[1];
+      } catch {
+        return undefined;
+      }
+    };
     while (uid() !== String(RUNS_AS.uid)) {
       if (Date.now() > until || this.proc.exitCode !== null) throw new Error(`never listening; stderr: ${this.err.join(" | ")}`);
       await Bun.sleep(20);

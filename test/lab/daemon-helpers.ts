@@ -9,7 +9,13 @@ import { inClient, type LabState } from "../../cli/lab/index.ts";
 import { readLines } from "./cli-helpers.ts";
 import { MAIN, dhcptool, inNs, type RunResult } from "./helpers.ts";
 
-export interface DaemonEvent { time: string; level: string; event: string; message: string; [k: string]: unknown }
+export interface DaemonEvent {
+  time: string;
+  level: string;
+  event: string;
+  message: string;
+  [k: string]: unknown;
+}
 
 /** A resident dhcptool (any command with --json) in the lab's client namespace, its NDJSON events followed. */
 export class Resident {
@@ -19,17 +25,30 @@ export class Resident {
   readonly exited: Promise<number>;
   #waiters: { pred: (e: DaemonEvent) => boolean; resolve: (e: DaemonEvent) => void }[] = [];
 
-  constructor(readonly lab: LabState, args: string[]) {
+  constructor(
+    readonly lab: LabState,
+    args: string[],
+  ) {
     const argv = [process.execPath, MAIN, ...args];
     this.proc = Bun.spawn(inClient(lab, argv), { stdout: "pipe", stderr: "pipe", env: { ...process.env, NO_COLOR: "1" } });
     void readLines(this.proc.stdout as ReadableStream<Uint8Array>, (line) => {
       if (!line) return;
       let e: DaemonEvent;
-      try { e = JSON.parse(line) as DaemonEvent; } catch { throw new Error(`daemon printed a line that is not JSON: ${line}`); }
+      try {
+        e = JSON.parse(line) as DaemonEvent;
+      } catch {
+        throw new Error(`daemon printed a line that is not JSON: ${line}`);
+      }
       this.events.push(e);
-      for (const w of [...this.#waiters]) if (w.pred(e)) { this.#waiters.splice(this.#waiters.indexOf(w), 1); w.resolve(e); }
+      for (const w of [...this.#waiters])
+        if (w.pred(e)) {
+          this.#waiters.splice(this.#waiters.indexOf(w), 1);
+          w.resolve(e);
+        }
     });
-    void readLines(this.proc.stderr as ReadableStream<Uint8Array>, (line) => { if (line) this.stderr.push(line); });
+    void readLines(this.proc.stderr as ReadableStream<Uint8Array>, (line) => {
+      if (line) this.stderr.push(line);
+    });
     this.exited = this.proc.exited;
   }
 
@@ -38,10 +57,20 @@ export class Resident {
     const seen = this.events.slice(from).find(pred);
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
-      const w = { pred, resolve: (e: DaemonEvent) => { clearTimeout(timer); resolve(e); } };
+      const w = {
+        pred,
+        resolve: (e: DaemonEvent) => {
+          clearTimeout(timer);
+          resolve(e);
+        },
+      };
       const timer = setTimeout(() => {
         this.#waiters.splice(this.#waiters.indexOf(w), 1);
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; events: ${this.events.map((e) => e.event + ":" + e.message).join(" | ")}; stderr: ${this.stderr.join(" | ")}`));
+        reject(
+          new Error(
+            `timed out after ${timeoutMs} ms waiting for ${what}; events: ${this.events.map((e) => e.event + ":" + e.message).join(" | ")}; stderr: ${this.stderr.join(" | ")}`,
+          ),
+        );
       }, timeoutMs);
       this.#waiters.push(w);
     });
@@ -68,7 +97,12 @@ export class Resident {
 
 /** `dhcptool request IFACE --daemon --json -v` with its own state and run directories. */
 export class Daemon extends Resident {
-  constructor(lab: LabState, readonly dirs: DaemonDirs, extra: string[] = [], readonly iface = "lab0") {
+  constructor(
+    lab: LabState,
+    readonly dirs: DaemonDirs,
+    extra: string[] = [],
+    readonly iface = "lab0",
+  ) {
     super(lab, ["request", iface, "--daemon", "--json", "-v", "--state-dir", dirs.state, "--run-dir", dirs.run, ...extra]);
   }
 
@@ -78,7 +112,15 @@ export class Daemon extends Resident {
   }
 }
 
-export interface TaskStatus { uid: string; gid: string; capEff: string; capPrm: string; capBnd: string; noNewPrivs: string; seccomp: string }
+export interface TaskStatus {
+  uid: string;
+  gid: string;
+  capEff: string;
+  capPrm: string;
+  capBnd: string;
+  noNewPrivs: string;
+  seccomp: string;
+}
 
 /** The kernel's account of a process and of every one of its threads (tasks): ids, capabilities, no_new_privs, seccomp. */
 export function privileges(pid: number): TaskStatus & { threads: TaskStatus[] } {
@@ -92,7 +134,11 @@ export function privileges(pid: number): TaskStatus & { threads: TaskStatus[] } 
   return { ...read(`/proc/${pid}/status`), threads };
 }
 
-export interface DaemonDirs { root: string; state: string; run: string }
+export interface DaemonDirs {
+  root: string;
+  state: string;
+  run: string;
+}
 
 export function daemonDirs(): DaemonDirs {
   const root = mkdtempSync(join(tmpdir(), "dhcptool-daemon-"));
@@ -109,8 +155,16 @@ export function lease(lab: LabState, d: DaemonDirs, args: string[]): Promise<Run
   return dhcptool(lab, ["lease", ...args, "--state-dir", d.state, "--run-dir", d.run]);
 }
 
-interface IpAddr { ifname: string; addr_info: { family: string; local: string; prefixlen: number; broadcast?: string; valid_life_time?: number }[] }
-interface IpRoute { dst: string; gateway?: string; protocol?: string; scope?: string }
+interface IpAddr {
+  ifname: string;
+  addr_info: { family: string; local: string; prefixlen: number; broadcast?: string; valid_life_time?: number }[];
+}
+interface IpRoute {
+  dst: string;
+  gateway?: string;
+  protocol?: string;
+  scope?: string;
+}
 
 export function ipv4Addresses(lab: LabState): { local: string; prefixlen: number; broadcast?: string; valid_life_time?: number }[] {
   const j = JSON.parse(inNs(lab.clientNs, ["ip", "-j", "addr", "show", "dev", "lab0"])) as IpAddr[];

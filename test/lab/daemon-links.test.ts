@@ -20,7 +20,12 @@ afterAll(async () => {
 });
 
 const ifindex = (lab: LabState, dev: string) => Number(inNs(lab.clientNs, ["cat", `/sys/class/net/${dev}/ifindex`]).trim());
-const defaults = (lab: LabState) => inNs(lab.clientNs, ["ip", "route", "show", "default"]).split("\n").map((l) => l.trim()).filter(Boolean).sort();
+const defaults = (lab: LabState) =>
+  inNs(lab.clientNs, ["ip", "route", "show", "default"])
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .sort();
 
 describe("two resident clients with --apply on two links (Kea, 10 s leases)", () => {
   test("a minute of renewals: each default route at its own metric, ip route stable; releasing one leaves the other's", async () => {
@@ -32,11 +37,12 @@ describe("two resident clients with --apply on two links (Kea, 10 s leases)", ()
     const b = new Daemon(lab, d, ["--apply"], "lab1");
     daemons.push(a, b);
     await Promise.all([a.leased(15_000), b.leased(15_000)]);
-    const m0 = 1000 + ifindex(lab, "lab0"), m1 = 1000 + ifindex(lab, "lab1");
+    const m0 = 1000 + ifindex(lab, "lab0"),
+      m1 = 1000 + ifindex(lab, "lab1");
     expect(m0).not.toBe(m1);
-    const expected = [
-      `default via 198.18.0.1 dev lab0 proto dhcp metric ${m0} `, `default via 198.18.1.2 dev lab1 proto dhcp metric ${m1} `,
-    ].map((l) => l.trim()).sort();
+    const expected = [`default via 198.18.0.1 dev lab0 proto dhcp metric ${m0} `, `default via 198.18.1.2 dev lab1 proto dhcp metric ${m1} `]
+      .map((l) => l.trim())
+      .sort();
     expect(defaults(lab)).toEqual(expected);
     const routes = inNs(lab.clientNs, ["ip", "route", "show", "table", "main"]);
     const from = [a.events.length, b.events.length];

@@ -46,7 +46,9 @@ describe("the resident client", () => {
     const st = statSync(log);
     const argv = [process.execPath, MAIN, "request", "lab0", "--daemon", "--state-dir", dirs.state, "--run-dir", dirs.run];
     const p = Bun.spawn(inClient(lab, argv), {
-      stdout: "ignore", stderr: Bun.file(log), env: { ...process.env, JOURNAL_STREAM: `${st.dev}:${st.ino}`, NO_COLOR: "1" },
+      stdout: "ignore",
+      stderr: Bun.file(log),
+      env: { ...process.env, JOURNAL_STREAM: `${st.dev}:${st.ino}`, NO_COLOR: "1" },
     });
     const text = () => readFileSync(log, "utf8");
     expect(await eventually(() => /bound 198\.18\.0\./.test(text()), 10_000)).toBe(true);
@@ -57,7 +59,9 @@ describe("the resident client", () => {
     const lines = text().split("\n");
     expect(lines.pop()).toBe(""); // ends with a newline, and no blank line before it
     checkLines(lines, /^<[3-7]>\[lab0\] \S/);
-    expect(lines).toContainEqual(expect.stringMatching(/^<6>\[lab0\] bound 198\.18\.0\.1\d\d from 198\.18\.0\.1 \(lease 3600 s \(1h\), renew in 1800 s \(30m\)\)$/));
+    expect(lines).toContainEqual(
+      expect.stringMatching(/^<6>\[lab0\] bound 198\.18\.0\.1\d\d from 198\.18\.0\.1 \(lease 3600 s \(1h\), renew in 1800 s \(30m\)\)$/),
+    );
     expect(lines).toContainEqual(expect.stringMatching(/^<6>\[lab0\] lease +3600 s \(1h\), T1 1800 s \(30m\), T2 3150 s \(52m30s\)$/));
     expect(lines).toContainEqual(expect.stringMatching(/^<6>\[lab0\] packets +sent DISCOVER 1, REQUEST 1; received \d+; dropped /));
     expect(text()).not.toContain("{");

@@ -8,7 +8,9 @@ import { Daemon, daemonDirs, ipv4Addresses, lease, removeDirs } from "./daemon-h
 import { eventually, inPool, startLab } from "./helpers.ts";
 
 const labs: LabState[] = [];
-afterAll(() => { for (const l of labs) labDown(l.name); });
+afterAll(() => {
+  for (const l of labs) labDown(l.name);
+});
 
 for (const kind of ["isc", "udhcpd"] as ServerKindName[]) {
   describe(`request --daemon against ${kind}`, () => {

@@ -55,7 +55,15 @@ describe("request --daemon --apply against dnsmasq: one daemon's life", () => {
     const none = "0000000000000000";
     expect(p.threads.length).toBeGreaterThan(1);
     for (const t of [p, ...p.threads]) {
-      expect(t).toMatchObject({ uid: Array(4).fill(RUNS_AS.uid).join("\t"), gid: Array(4).fill(RUNS_AS.gid).join("\t"), capEff: none, capPrm: none, capBnd: none, noNewPrivs: "1", seccomp: "2" });
+      expect(t).toMatchObject({
+        uid: Array(4).fill(RUNS_AS.uid).join("\t"),
+        gid: Array(4).fill(RUNS_AS.gid).join("\t"),
+        capEff: none,
+        capPrm: none,
+        capBnd: none,
+        noNewPrivs: "1",
+        seccomp: "2",
+      });
     }
     const pid = x.events.find((e) => e.event === "helper")!.pid as number;
     expect(readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ")[1]).toBe(String(x.proc.pid)); // its parent is the daemon
@@ -70,7 +78,11 @@ describe("request --daemon --apply against dnsmasq: one daemon's life", () => {
     expect(addrs[0]).toMatchObject({ local: address, prefixlen: 24, broadcast: "198.18.0.255" });
     expect(addrs[0].valid_life_time!).toBeGreaterThan(3000);
     expect(addrs[0].valid_life_time!).toBeLessThanOrEqual(3600);
-    expect(dhcpRoutes(lab).map((r) => `${r.dst} via ${r.gateway}`).sort()).toEqual(["198.18.1.0/24 via 198.18.0.1", "default via 198.18.0.1"]);
+    expect(
+      dhcpRoutes(lab)
+        .map((r) => `${r.dst} via ${r.gateway}`)
+        .sort(),
+    ).toEqual(["198.18.1.0/24 via 198.18.0.1", "default via 198.18.0.1"]);
   });
 
   test("the lease is stored (0600), the control socket is 0600, the server has the lease", () => {
@@ -136,7 +148,10 @@ describe("request --daemon --apply against dnsmasq: one daemon's life", () => {
     const gone = await lease(lab, d, ["renew", "lab0"]);
     expect(gone.exitCode).toBe(1);
     expect(gone.stderr).toContain("no dhcptool daemon answers for lab0");
-    const released = () => !serverLeaseList(lab.servers[0]).map((l) => l.address).includes(address);
+    const released = () =>
+      !serverLeaseList(lab.servers[0])
+        .map((l) => l.address)
+        .includes(address);
     expect(await eventually(released, 3000)).toBe(true);
     const none = await lease(lab, d, ["show", "lab0"]);
     expect(none.exitCode).toBe(3);
@@ -154,7 +169,10 @@ describe("request --daemon against dnsmasq", () => {
     const hook = join(d.root, "hook.sh");
     writeFileSync(out, "");
     chmodSync(out, 0o666); // the hook runs as the daemon's --user
-    writeFileSync(hook, `#!/bin/sh\n{ echo "reason=$reason if=$interface ip=$new_ip_address mask=$new_subnet_mask routers=$new_routers dns=$new_domain_name_servers old=$old_ip_address"; cat; echo; } >> ${out}\n`);
+    writeFileSync(
+      hook,
+      `#!/bin/sh\n{ echo "reason=$reason if=$interface ip=$new_ip_address mask=$new_subnet_mask routers=$new_routers dns=$new_domain_name_servers old=$old_ip_address"; cat; echo; } >> ${out}\n`,
+    );
     chmodSync(hook, 0o755);
     const x = start(["--hook", hook, "--release-on-exit"]);
     const b = await x.event("bound", 10_000);

@@ -11,8 +11,12 @@ function inPool(ip: string, start: string, end: string): boolean {
 
 describe("one dnsmasq server", () => {
   let lab: LabState;
-  beforeAll(() => { lab = startLab("one", { servers: 1 }); });
-  afterAll(() => { if (lab) labDown(lab.name); });
+  beforeAll(() => {
+    lab = startLab("one", { servers: 1 });
+  });
+  afterAll(() => {
+    if (lab) labDown(lab.name);
+  });
 
   test("discover --json lists the offer with the right fields", async () => {
     const r = await dhcptool(lab, ["discover", "lab0", "--json", "--wait", "1.5"]);
@@ -75,8 +79,17 @@ describe("one dnsmasq server", () => {
   });
 
   test("--option puts typed options on the wire; the server's log shows them", async () => {
-    const r = await dhcptool(lab, ["discover", "lab0", "--first", "--mac", "02:00:00:00:0a:01",
-      "--option", "vendor-class-id=lab-vendor", "--option", "77=hex:0469707865"]);
+    const r = await dhcptool(lab, [
+      "discover",
+      "lab0",
+      "--first",
+      "--mac",
+      "02:00:00:00:0a:01",
+      "--option",
+      "vendor-class-id=lab-vendor",
+      "--option",
+      "77=hex:0469707865",
+    ]);
     expect(r.exitCode).toBe(0);
     const log = await Bun.file(`${lab.servers[0].dir}/log`).text();
     expect(log).toContain("vendor class: lab-vendor");
@@ -91,8 +104,10 @@ describe("one dnsmasq server", () => {
 
   test("Ctrl-C ends the window early and still reports what was collected", async () => {
     // --verbose says each offer as it is collected: Ctrl-C comes once something was.
-    const p = Bun.spawn(["ip", "netns", "exec", lab.clientNs, process.execPath, MAIN, "discover", "lab0", "--wait", "30", "--json", "-v"],
-      { stdout: "pipe", stderr: "pipe" });
+    const p = Bun.spawn(["ip", "netns", "exec", lab.clientNs, process.execPath, MAIN, "discover", "lab0", "--wait", "30", "--json", "-v"], {
+      stdout: "pipe",
+      stderr: "pipe",
+    });
     const t0 = performance.now();
     let said = "";
     const reader = p.stderr.getReader();
@@ -122,8 +137,12 @@ describe("one dnsmasq server", () => {
 
 describe("two dnsmasq servers on one segment", () => {
   let lab: LabState;
-  beforeAll(() => { lab = startLab("two", { servers: 2 }); });
-  afterAll(() => { if (lab) labDown(lab.name); });
+  beforeAll(() => {
+    lab = startLab("two", { servers: 2 });
+  });
+  afterAll(() => {
+    if (lab) labDown(lab.name);
+  });
 
   test("two rows, two server ids", async () => {
     const r = await dhcptool(lab, ["discover", "lab0", "--json", "--wait", "1.5"]);
@@ -136,7 +155,14 @@ describe("two dnsmasq servers on one segment", () => {
       expect(inPool(o.yiaddr, s.rangeStart, s.rangeEnd)).toBe(true);
     }
     const table = await dhcptool(lab, ["discover", "lab0", "--wait", "1"]);
-    expect(table.stdout.trim().split("\n").slice(1).map((l) => l.split(/\s+/)[0]).sort()).toEqual(["198.18.0.1", "198.18.0.2"]);
+    expect(
+      table.stdout
+        .trim()
+        .split("\n")
+        .slice(1)
+        .map((l) => l.split(/\s+/)[0])
+        .sort(),
+    ).toEqual(["198.18.0.1", "198.18.0.2"]);
   });
 
   test("--allow-server naming one: the other is rogue, exit 5", async () => {
@@ -148,7 +174,8 @@ describe("two dnsmasq servers on one segment", () => {
   });
 
   test("--allow-server by MAC works too", async () => {
-    const mac1 = serverMac(lab, 1), mac2 = serverMac(lab, 2);
+    const mac1 = serverMac(lab, 1),
+      mac2 = serverMac(lab, 2);
     const r = await dhcptool(lab, ["discover", "lab0", "--json", "--wait", "1.5", "--allow-server", `${mac1},${mac2}`]);
     expect(r.exitCode).toBe(0);
   });
@@ -156,8 +183,12 @@ describe("two dnsmasq servers on one segment", () => {
 
 describe("no server", () => {
   let lab: LabState;
-  beforeAll(() => { lab = startLab("none", { servers: 0 }); });
-  afterAll(() => { if (lab) labDown(lab.name); });
+  beforeAll(() => {
+    lab = startLab("none", { servers: 0 });
+  });
+  afterAll(() => {
+    if (lab) labDown(lab.name);
+  });
 
   test("exit 3 after the window, having retransmitted", async () => {
     const r = await dhcptool(lab, ["discover", "lab0", "--json", "--wait", "1.2", "--timeout", "0.5", "--tries", "5"]);

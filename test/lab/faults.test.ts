@@ -49,7 +49,7 @@ afterAll(() => {
 /** A small random delay, reproducible from the seed printed on failure. */
 function rng(seed: number): () => number {
   let x = seed >>> 0 || 1;
-  return () => ((x = (x * 1103515245 + 12345) >>> 0) / 0x100000000);
+  return () => (x = (x * 1103515245 + 12345) >>> 0) / 0x100000000;
 }
 
 describe("faults", () => {
@@ -61,7 +61,12 @@ describe("faults", () => {
       const x = start();
       const got = await x.leased(10_000);
       if (address === null) address = got.address as string;
-      expect({ round, seed, address: got.address, how: round === 0 ? "bound" : got.event }).toEqual({ round, seed, address, how: round === 0 ? "bound" : "reboot" });
+      expect({ round, seed, address: got.address, how: round === 0 ? "bound" : got.event }).toEqual({
+        round,
+        seed,
+        address,
+        how: round === 0 ? "bound" : "reboot",
+      });
       // Renewals make it write the file again and again; the kill lands anywhere among them.
       const renews = Array.from({ length: 3 }, () => lease(lab, d, ["renew", "lab0"]));
       await Bun.sleep(Math.floor(random() * 60));
@@ -119,18 +124,28 @@ describe("faults", () => {
     const path = join(d.run, "lab0.sock");
     expect(statSync(path).mode & 0o777).toBe(0o600);
     // Talks to the socket from inside the client namespace is not needed: a unix socket is a file.
-    const talk = (payload: Uint8Array | string, read = true) => new Promise<string>((resolve) => {
-      let out = "";
-      void Bun.connect({
-        unix: path,
-        socket: {
-          open(s) { s.write(payload); if (!read) resolve(""); },
-          data(_s, chunk) { if (read) out += chunk.toString(); },
-          close() { resolve(out); },
-          error() { resolve(out); },
-        },
-      }).catch(() => resolve("connect failed"));
-    });
+    const talk = (payload: Uint8Array | string, read = true) =>
+      new Promise<string>((resolve) => {
+        let out = "";
+        void Bun.connect({
+          unix: path,
+          socket: {
+            open(s) {
+              s.write(payload);
+              if (!read) resolve("");
+            },
+            data(_s, chunk) {
+              if (read) out += chunk.toString();
+            },
+            close() {
+              resolve(out);
+            },
+            error() {
+              resolve(out);
+            },
+          },
+        }).catch(() => resolve("connect failed"));
+      });
     const garbage = JSON.parse(await talk("\x00\x1b[2J{not json\n"));
     expect(garbage).toMatchObject({ ok: false });
     expect(garbage.error).toContain("not JSON");

@@ -29,18 +29,23 @@ export function startLab(tag: string, opts: Omit<LabOptions, "name"> = {}): LabS
   return labUp({ ...opts, name });
 }
 
-export interface RunResult { exitCode: number; stdout: string; stderr: string; ms: number }
+export interface RunResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
 
 export async function dhcptool(lab: LabState | null, args: string[], timeoutMs = 30000, env: Record<string, string> = {}): Promise<RunResult> {
   const argv = [process.execPath, MAIN, ...args];
   const t0 = performance.now();
   const p = Bun.spawn(lab ? inClient(lab, argv) : argv, {
-    stdout: "pipe", stderr: "pipe", env: { ...process.env, NO_COLOR: "1", ...env },
+    stdout: "pipe",
+    stderr: "pipe",
+    env: { ...process.env, NO_COLOR: "1", ...env },
   });
   const killer = setTimeout(() => p.kill("SIGKILL"), timeoutMs);
-  const [stdout, stderr, exitCode] = await Promise.all([
-    new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited,
-  ]);
+  const [stdout, stderr, exitCode] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
   clearTimeout(killer);
   return { exitCode, stdout, stderr, ms: performance.now() - t0 };
 }
@@ -80,17 +85,30 @@ export interface Capture {
  * Resolves once tcpdump says it is listening, so nothing sent after that is missed.
  */
 export async function captureOn(ns: string, iface: string, filter: string, opts: CaptureOptions = {}): Promise<Capture> {
-  const argv = ["ip", "netns", "exec", ns, "tcpdump", "-Z", "root", "--immediate-mode", "-n", "-i", iface,
+  const argv = [
+    "ip",
+    "netns",
+    "exec",
+    ns,
+    "tcpdump",
+    "-Z",
+    "root",
+    "--immediate-mode",
+    "-n",
+    "-i",
+    iface,
     ...(opts.direction ? ["-Q", opts.direction] : []),
     ...(opts.linkHeaders ? ["-e"] : []),
     ...(opts.linktype ? ["-y", opts.linktype] : []),
     ...(opts.nanoTimes ? ["-tt", "--time-stamp-precision=nano"] : []),
     ...(opts.pcap ? ["-U", "-w", opts.pcap] : ["-l"]), // -U: each packet written out as it comes; -l: each line
-    filter];
+    filter,
+  ];
   const p = Bun.spawn(argv, { stdout: opts.pcap ? "ignore" : "pipe", stderr: "pipe" });
   const reader = p.stderr.getReader();
   let said = "";
-  while (!said.includes("listening on")) { // tcpdump says so on stderr once it captures
+  while (!said.includes("listening on")) {
+    // tcpdump says so on stderr once it captures
     const { value, done } = await reader.read();
     if (done) throw new Error(`tcpdump in ${ns} did not start: ${said}`);
     said += new TextDecoder().decode(value);
@@ -172,7 +190,9 @@ console.log(JSON.stringify({ ...reply, ms: performance.now() - t0 }));
 /** Sends one RENEWING or REBINDING REQUEST from the lab's client end and returns the reply. */
 export async function sendRenewal(lab: LabState, req: RenewalRequest): Promise<RenewalReply> {
   const p = Bun.spawn(inClient(lab, [process.execPath, "-e", RENEWAL_SCRIPT]), {
-    stdout: "pipe", stderr: "pipe", env: { ...process.env, DT_RENEWAL: JSON.stringify(req) },
+    stdout: "pipe",
+    stderr: "pipe",
+    env: { ...process.env, DT_RENEWAL: JSON.stringify(req) },
   });
   const [stdout, stderr, exitCode] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
   if (exitCode !== 0) throw new Error(`sendRenewal: exit ${exitCode}: ${stderr}`);
@@ -188,7 +208,11 @@ export function inPool(ip: string, s: LabState["servers"][number]): boolean {
 /** The process exists and is not a zombie (init may take a moment to reap what the lab stopped). */
 export function running(pid: number): boolean {
   let stat = "";
-  try { stat = readFileSync(`/proc/${pid}/stat`, "utf8"); } catch { return false; }
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  } catch {
+    return false;
+  }
   return !/\) [ZX] /.test(stat);
 }
 
@@ -232,7 +256,8 @@ export class EventStream {
     for (;;) {
       const e = this.find(pred);
       if (e) return e;
-      if (performance.now() > until) throw new Error(`no ${what} within ${timeoutMs} ms; events: ${this.events.map((x) => x.event + (x.server ? ` ${x.server}` : "")).join(", ")}`);
+      if (performance.now() > until)
+        throw new Error(`no ${what} within ${timeoutMs} ms; events: ${this.events.map((x) => x.event + (x.server ? ` ${x.server}` : "")).join(", ")}`);
       await Bun.sleep(50);
     }
   }

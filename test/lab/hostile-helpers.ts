@@ -12,7 +12,10 @@ import { SERVER_IFACE, type LabState } from "../../cli/lab/index.ts";
 
 // ---------------------------------------------------------------- who the harness plays
 
-export interface Persona { ip: string; mac: Uint8Array }
+export interface Persona {
+  ip: string;
+  mac: Uint8Array;
+}
 
 /** The lab's server 1 address: the harness answers as it, from srv0's own MAC (the good server). */
 export const GOOD_IP = "198.18.0.1";
@@ -56,7 +59,9 @@ export interface Heard {
  * the command has finished), or the reason under which the command counts it in `dropped`.
  */
 export type Fate = string;
-export const OK = "ok", KERNEL = "kernel", LATE = "late";
+export const OK = "ok",
+  KERNEL = "kernel",
+  LATE = "late";
 export type WatchFate = "packet" | "error" | "kernel";
 
 export interface Fates {
@@ -132,7 +137,10 @@ export function split(code: number, data: Data): Uint8Array[] {
 export function concat(parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let o = 0;
-  for (const p of parts) { out.set(p, o); o += p.length; }
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
   return out;
 }
 
@@ -188,7 +196,14 @@ export type OptionList = [number, Data | null][];
 
 /** What a server normally puts in an OFFER or ACK: type, server id, lease, mask, router, DNS. */
 export function standardOptions(type: number, from: Persona): OptionList {
-  return [[53, [type]], [54, ipBytes(from.ip)], [51, u32Bytes(LEASE_TIME)], [1, ipBytes(MASK)], [3, ipBytes(GOOD_IP)], [6, ipBytes(GOOD_IP)]];
+  return [
+    [53, [type]],
+    [54, ipBytes(from.ip)],
+    [51, u32Bytes(LEASE_TIME)],
+    [1, ipBytes(MASK)],
+    [3, ipBytes(GOOD_IP)],
+    [6, ipBytes(GOOD_IP)],
+  ];
 }
 
 /** `base` with `edits` applied: a code in both is replaced in place, new codes go last, null removes. */
@@ -213,7 +228,13 @@ export interface ReplySpec extends Partial<BootpSpec> {
 /** An OFFER (2), ACK (5) or NAK (6) payload from `from` (default: the good server). */
 export function replyPayload(x: Heard, type: number, r: ReplySpec = {}): Uint8Array {
   const from = r.from ?? x.self;
-  const base: OptionList = type === 6 ? [[53, [6]], [54, ipBytes(from.ip)]] : standardOptions(type, from);
+  const base: OptionList =
+    type === 6
+      ? [
+          [53, [6]],
+          [54, ipBytes(from.ip)],
+        ]
+      : standardOptions(type, from);
   return bootp(x, {
     yiaddr: type === 6 ? "0.0.0.0" : OFFERED,
     ...r,
@@ -231,14 +252,20 @@ export interface FrameSpec {
   dstPort?: number;
 }
 
-const IP = 14, UDP = 34;
+const IP = 14,
+  UDP = 34;
 
 /** A well-formed Ethernet/IPv4/UDP frame around a payload, from the persona to the client. */
 export function udpFrame(x: Heard, payload: Uint8Array, f: FrameSpec = {}): Uint8Array {
   const from = f.from ?? x.self;
   return buildUdpFrame({
-    srcMac: from.mac, dstMac: f.dstMac ?? x.mac, srcIp: from.ip, dstIp: f.dstIp ?? "255.255.255.255",
-    srcPort: f.srcPort ?? DHCP_SERVER_PORT, dstPort: f.dstPort ?? DHCP_CLIENT_PORT, payload,
+    srcMac: from.mac,
+    dstMac: f.dstMac ?? x.mac,
+    srcIp: from.ip,
+    dstIp: f.dstIp ?? "255.255.255.255",
+    srcPort: f.srcPort ?? DHCP_SERVER_PORT,
+    dstPort: f.dstPort ?? DHCP_CLIENT_PORT,
+    payload,
   });
 }
 
@@ -288,7 +315,14 @@ export interface SentLine {
   error?: string;
 }
 
-export interface HeardLine { event: "heard"; type: Heard["type"]; client: string; xid: string; nth: number; atMs: number }
+export interface HeardLine {
+  event: "heard";
+  type: Heard["type"];
+  client: string;
+  xid: string;
+  nth: number;
+  atMs: number;
+}
 export type HarnessLine = SentLine | HeardLine | { event: "ready" | "scheduled" | "stopped"; [k: string]: unknown };
 
 export interface HostileServer {
@@ -336,7 +370,12 @@ export function prepareWire(lab: LabState): void {
   const knob = "/proc/sys/net/bridge/bridge-nf-call-iptables";
   inNamespace(lab.hubNs, ["sh", "-c", `[ ! -e ${knob} ] || echo 0 > ${knob}`]);
   const mtu = String(JUMBO_MTU);
-  for (const [ns, dev] of [[lab.hubNs, "c0"], [lab.hubNs, "s1"], [lab.clientNs, lab.clientIface], [lab.servers[0].ns, SERVER_IFACE]]) {
+  for (const [ns, dev] of [
+    [lab.hubNs, "c0"],
+    [lab.hubNs, "s1"],
+    [lab.clientNs, lab.clientIface],
+    [lab.servers[0].ns, SERVER_IFACE],
+  ]) {
     inNamespace(ns, ["ip", "link", "set", "dev", dev, "mtu", mtu]);
   }
 }
@@ -352,12 +391,16 @@ export async function startHostileServer(lab: LabState, scenario: string | { nam
   if (!s) throw new Error(`lab ${lab.name} has no server 1`);
   if (s.pid !== null) throw new Error(`server ${s.index} of lab ${lab.name} still runs its ${s.kind}: stopServer() it first`);
   prepareWire(lab);
-  const proc = Bun.spawn(["ip", "netns", "exec", s.ns, process.execPath, HARNESS,
-    "--scenario", name, "--iface", SERVER_IFACE, "--marker-dir", markerDir], { stdout: "pipe", stderr: "pipe" });
+  const proc = Bun.spawn(["ip", "netns", "exec", s.ns, process.execPath, HARNESS, "--scenario", name, "--iface", SERVER_IFACE, "--marker-dir", markerDir], {
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   const lines: HarnessLine[] = [];
   let stderr = "";
   let ready!: () => void;
-  const isReady = new Promise<void>((r) => { ready = r; });
+  const isReady = new Promise<void>((r) => {
+    ready = r;
+  });
   const reading = (async () => {
     let buffered = "";
     const decoder = new TextDecoder();
@@ -372,7 +415,9 @@ export async function startHostileServer(lab: LabState, scenario: string | { nam
       }
     }
   })();
-  const errors = (async () => { stderr = await new Response(proc.stderr).text(); })();
+  const errors = (async () => {
+    stderr = await new Response(proc.stderr).text();
+  })();
   const startTimer = setTimeout(() => proc.kill("SIGKILL"), 10_000);
   await Promise.race([isReady, proc.exited]);
   clearTimeout(startTimer);
@@ -410,4 +455,3 @@ export async function startHostileServer(lab: LabState, scenario: string | { nam
     },
   };
 }
-

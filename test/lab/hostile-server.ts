@@ -17,9 +17,33 @@ import { macToString } from "../../core/bytes.ts";
 import { DHCP_SERVER_PORT, parseUdpFrame } from "../../core/frame.ts";
 import { decodeMessage, getIp, messageType } from "../../core/message.ts";
 import {
-  both, bootp, concat, GOOD_IP, ipBytes, KERNEL, LATE, MASK, NOBODY_MAC, OFFERED, OFFSETS, OK, opt, replyFrame,
-  replyPayload, rogue, set16, fixIpSum, fixUdpSum, split, u32Bytes, udpFrame,
-  type FrameSpec, type Heard, type Persona, type Reply, type ReplySpec,
+  both,
+  bootp,
+  concat,
+  GOOD_IP,
+  ipBytes,
+  KERNEL,
+  LATE,
+  MASK,
+  NOBODY_MAC,
+  OFFERED,
+  OFFSETS,
+  OK,
+  opt,
+  replyFrame,
+  replyPayload,
+  rogue,
+  set16,
+  fixIpSum,
+  fixUdpSum,
+  split,
+  u32Bytes,
+  udpFrame,
+  type FrameSpec,
+  type Heard,
+  type Persona,
+  type Reply,
+  type ReplySpec,
 } from "./hostile-helpers.ts";
 
 // ---------------------------------------------------------------- the table's types
@@ -69,12 +93,18 @@ const FLOOD = 2000;
 
 // ---------------------------------------------------------------- building blocks
 
-const OFFER = 2, ACK = 5, NAK = 6;
+const OFFER = 2,
+  ACK = 5,
+  NAK = 6;
 const answerType = (x: Heard) => (x.type === "DISCOVER" ? OFFER : ACK);
 /** The REQUEST names the good server and the address it offered. */
 const asksGood = (x: Heard) => x.type === "REQUEST" && x.serverId === GOOD_IP && x.requestedIp === OFFERED;
 
-interface GoodOptions { spec?: ReplySpec; delayMs?: number; ackDelayMs?: number }
+interface GoodOptions {
+  spec?: ReplySpec;
+  delayMs?: number;
+  ackDelayMs?: number;
+}
 
 /**
  * The good server: an OFFER for every DISCOVER, an ACK for a REQUEST that chose it; `spec`
@@ -153,19 +183,97 @@ export const SCENARIOS: Scenario[] = [
         return edit(b) ?? b;
       };
       return [
-        junk("13 bytes, less than an Ethernet header", f((b) => b.slice(0, 13)), both(KERNEL)),
-        junk("Ethernet + 19 bytes", f((b) => b.slice(0, 33)), both(KERNEL)),
-        junk("ihl 15 in a 60-byte frame", f((b) => { const c = b.slice(0, 60); c[14] = 0x4f; return c; }), both(KERNEL)),
+        junk(
+          "13 bytes, less than an Ethernet header",
+          f((b) => b.slice(0, 13)),
+          both(KERNEL),
+        ),
+        junk(
+          "Ethernet + 19 bytes",
+          f((b) => b.slice(0, 33)),
+          both(KERNEL),
+        ),
+        junk(
+          "ihl 15 in a 60-byte frame",
+          f((b) => {
+            const c = b.slice(0, 60);
+            c[14] = 0x4f;
+            return c;
+          }),
+          both(KERNEL),
+        ),
         // to 198.18.0.68: with a 16-byte header the filter reads that address's low half as the port, 68
-        junk("ihl 4", f((b) => { b[14] = 0x44; fixIpSum(b); }, { dstIp: "198.18.0.68" }), both("ip-header-bad")),
-        junk("ethertype IPv6", f((b) => { b[12] = 0x86; b[13] = 0xdd; }), both(KERNEL)),
-        junk("IP version 6 under an IPv4 ethertype", f((b) => { b[14] = 0x65; fixIpSum(b); }), both("ip-version")),
-        junk("protocol 6 (TCP)", f((b) => { b[23] = 6; fixIpSum(b); }), both(KERNEL)),
-        junk("more-fragments set", f((b) => { set16(b, 20, 0x2000); fixIpSum(b); }), both(KERNEL)),
-        junk("fragment offset 8", f((b) => { set16(b, 20, 0x0001); fixIpSum(b); }), both(KERNEL)),
-        junk("cut short: IP total length beyond the frame", f((b) => b.slice(0, 14 + 20 + 8 + 100)), both("ip-length")),
-        junk("IP total length 27", f((b) => { set16(b, 16, 27); fixIpSum(b); }), both("ip-length")),
-        junk("bad IPv4 header checksum", f((b) => { b[24] ^= 0xff; }), both("ip-checksum")),
+        junk(
+          "ihl 4",
+          f(
+            (b) => {
+              b[14] = 0x44;
+              fixIpSum(b);
+            },
+            { dstIp: "198.18.0.68" },
+          ),
+          both("ip-header-bad"),
+        ),
+        junk(
+          "ethertype IPv6",
+          f((b) => {
+            b[12] = 0x86;
+            b[13] = 0xdd;
+          }),
+          both(KERNEL),
+        ),
+        junk(
+          "IP version 6 under an IPv4 ethertype",
+          f((b) => {
+            b[14] = 0x65;
+            fixIpSum(b);
+          }),
+          both("ip-version"),
+        ),
+        junk(
+          "protocol 6 (TCP)",
+          f((b) => {
+            b[23] = 6;
+            fixIpSum(b);
+          }),
+          both(KERNEL),
+        ),
+        junk(
+          "more-fragments set",
+          f((b) => {
+            set16(b, 20, 0x2000);
+            fixIpSum(b);
+          }),
+          both(KERNEL),
+        ),
+        junk(
+          "fragment offset 8",
+          f((b) => {
+            set16(b, 20, 0x0001);
+            fixIpSum(b);
+          }),
+          both(KERNEL),
+        ),
+        junk(
+          "cut short: IP total length beyond the frame",
+          f((b) => b.slice(0, 14 + 20 + 8 + 100)),
+          both("ip-length"),
+        ),
+        junk(
+          "IP total length 27",
+          f((b) => {
+            set16(b, 16, 27);
+            fixIpSum(b);
+          }),
+          both("ip-length"),
+        ),
+        junk(
+          "bad IPv4 header checksum",
+          f((b) => {
+            b[24] ^= 0xff;
+          }),
+          both("ip-checksum"),
+        ),
         ...good(x),
       ];
     },
@@ -176,15 +284,48 @@ export const SCENARIOS: Scenario[] = [
     items: [5, 6, 7],
     title: "UDP length, checksum and port; Ethernet destination; trailing bytes trimmed",
     answer: (x) => {
-      const f = (edit: (b: Uint8Array) => void, spec: FrameSpec = {}) => { const b = goodFrame(x, spec); edit(b); return b; };
-      const goodReply = { label: `the good server's ${x.type === "DISCOVER" ? "OFFER" : "ACK"}: 16 bytes after the UDP datagram, UDP checksum 0`,
-        frame: withTrailingBytes(x, 16), delayMs: GAP_MS, fates: x.type === "DISCOVER" ? both(OK) : { request: OK } };
+      const f = (edit: (b: Uint8Array) => void, spec: FrameSpec = {}) => {
+        const b = goodFrame(x, spec);
+        edit(b);
+        return b;
+      };
+      const goodReply = {
+        label: `the good server's ${x.type === "DISCOVER" ? "OFFER" : "ACK"}: 16 bytes after the UDP datagram, UDP checksum 0`,
+        frame: withTrailingBytes(x, 16),
+        delayMs: GAP_MS,
+        fates: x.type === "DISCOVER" ? both(OK) : { request: OK },
+      };
       return [
-        junk("UDP length 7", f((b) => set16(b, 38, 7)), both("udp-length")),
-        junk("UDP length beyond the IP payload", f((b) => set16(b, 38, b.length)), both("udp-length")),
-        junk("bad UDP checksum", f((b) => { b[40] ^= 0x5a; }), both("udp-checksum")),
-        junk("to UDP port 69", f((b) => { set16(b, 36, 69); fixUdpSum(b); }), both(KERNEL, { watch: "packet" })),
-        junk("to another host's MAC", f(() => {}, { dstMac: NOBODY_MAC }), both("not-for-us")),
+        junk(
+          "UDP length 7",
+          f((b) => set16(b, 38, 7)),
+          both("udp-length"),
+        ),
+        junk(
+          "UDP length beyond the IP payload",
+          f((b) => set16(b, 38, b.length)),
+          both("udp-length"),
+        ),
+        junk(
+          "bad UDP checksum",
+          f((b) => {
+            b[40] ^= 0x5a;
+          }),
+          both("udp-checksum"),
+        ),
+        junk(
+          "to UDP port 69",
+          f((b) => {
+            set16(b, 36, 69);
+            fixUdpSum(b);
+          }),
+          both(KERNEL, { watch: "packet" }),
+        ),
+        junk(
+          "to another host's MAC",
+          f(() => {}, { dstMac: NOBODY_MAC }),
+          both("not-for-us"),
+        ),
         ...(x.type === "DISCOVER" || asksGood(x) ? [goodReply] : []),
       ];
     },
@@ -208,7 +349,8 @@ export const SCENARIOS: Scenario[] = [
         junk("wrong magic cookie", p({ cookie: 0x63825364 }), both("decode-cookie", { watch: "packet" })),
         junk("no magic cookie (236 bytes)", p({ cookie: null }), both("decode-short", { watch: "packet" })),
         ...good(x, { spec: { sname: "\x1b[2J" + "S".repeat(60), file: "F".repeat(128) } }).map((r) => ({
-          ...r, label: r.label + ": sname and file without NUL",
+          ...r,
+          label: r.label + ": sname and file without NUL",
           fates: { ...r.fates, warnings: x.type === "DISCOVER" ? ["sname-unterminated", "file-unterminated"] : [] },
         })),
       ];
@@ -223,12 +365,31 @@ export const SCENARIOS: Scenario[] = [
       const t = answerType(x);
       const head = [opt(53, [t]), opt(54, ipBytes(GOOD_IP))];
       return [
-        junk("option 15's length runs past the end", udpFrame(x, bootp(x, { options: [...head, Uint8Array.of(15, 255, 0x61, 0x62)], end: false, padTo: 0 })), both("decode-option-truncated")),
-        junk("an option code with no length byte ends the message", udpFrame(x, bootp(x, { options: [...head, Uint8Array.of(15)], end: false, padTo: 0 })), both("decode-option-truncated")),
-        ...good(x, { spec: { end: false }, ackDelayMs: SLOW_ACK_MS }).map((r) => ({ ...r, label: r.label + " without END", fates: { ...r.fates, warnings: ["no-end"] } })),
-        ...lateOffer(x, "another server's OFFER with options after END", {
-          from: rogue(0), options: [opt(53, [OFFER]), opt(54, ipBytes(rogue(0).ip)), opt(51, u32Bytes(600)), Uint8Array.of(255), opt(15, "after-end")], end: false,
-        }, ["data-after-end"]),
+        junk(
+          "option 15's length runs past the end",
+          udpFrame(x, bootp(x, { options: [...head, Uint8Array.of(15, 255, 0x61, 0x62)], end: false, padTo: 0 })),
+          both("decode-option-truncated"),
+        ),
+        junk(
+          "an option code with no length byte ends the message",
+          udpFrame(x, bootp(x, { options: [...head, Uint8Array.of(15)], end: false, padTo: 0 })),
+          both("decode-option-truncated"),
+        ),
+        ...good(x, { spec: { end: false }, ackDelayMs: SLOW_ACK_MS }).map((r) => ({
+          ...r,
+          label: r.label + " without END",
+          fates: { ...r.fates, warnings: ["no-end"] },
+        })),
+        ...lateOffer(
+          x,
+          "another server's OFFER with options after END",
+          {
+            from: rogue(0),
+            options: [opt(53, [OFFER]), opt(54, ipBytes(rogue(0).ip)), opt(51, u32Bytes(600)), Uint8Array.of(255), opt(15, "after-end")],
+            end: false,
+          },
+          ["data-after-end"],
+        ),
       ];
     },
     expect: { discover: [GOOD_IP, rogue(0).ip], offers: { [rogue(0).ip]: { domain: null, leaseTime: 600 } }, request: { outcome: "bound" } },
@@ -263,17 +424,31 @@ export const SCENARIOS: Scenario[] = [
     items: [15],
     title: "Fixed-length options (1, 51, 54, 58, 59, 108) of the wrong length: the field is ignored",
     answer: (x) => {
-      const quirks: ReplySpec = { set: [[1, [255, 255, 255]], [58, [0, 1]], [59, [0, 0, 0, 0, 1]], [108, [0, 5]]] };
+      const quirks: ReplySpec = {
+        set: [
+          [1, [255, 255, 255]],
+          [58, [0, 1]],
+          [59, [0, 0, 0, 0, 1]],
+          [108, [0, 5]],
+        ],
+      };
       const r = [
         ...good(x, { spec: quirks, ackDelayMs: SLOW_ACK_MS }).map((g) => ({
-          ...g, label: g.label + ": 1, 58, 59, 108 of the wrong length",
+          ...g,
+          label: g.label + ": 1, 58, 59, 108 of the wrong length",
           fates: { ...g.fates, warnings: ["option-1-invalid", "option-58-invalid", "option-59-invalid", "option-108-invalid"] },
         })),
         ...lateOffer(x, "another server's OFFER with a 2-byte lease time", { from: rogue(1), set: [[51, [0x0e, 0x10]]] }, ["option-51-invalid"]),
       ];
       if (x.type === "DISCOVER") {
-        return [junk("another server's OFFER with a 5-byte server id", replyFrame(x, OFFER, { from: rogue(0), set: [[54, [198, 18, 0, 66, 0]]] }),
-          { discover: OK, request: "offer-no-server-id", warnings: ["option-54-invalid"] }), ...r];
+        return [
+          junk("another server's OFFER with a 5-byte server id", replyFrame(x, OFFER, { from: rogue(0), set: [[54, [198, 18, 0, 66, 0]]] }), {
+            discover: OK,
+            request: "offer-no-server-id",
+            warnings: ["option-54-invalid"],
+          }),
+          ...r,
+        ];
       }
       return [junk("an ACK with a 3-byte lease time", replyFrame(x, ACK, { set: [[51, [0, 0x0e, 0x10]]] }), { request: "ack-no-lease" }), ...r];
     },
@@ -293,9 +468,17 @@ export const SCENARIOS: Scenario[] = [
     title: "Address lists (3, 6, 42, 44): length 0, not a multiple of 4, 0.0.0.0 inside, 64 entries",
     answer: (x) => {
       const many = concat(Array.from({ length: 64 }, (_, i) => ipBytes(`198.18.0.${i + 2}`)));
-      const quirks: ReplySpec = { set: [[3, [198, 18, 0, 1, 0, 0]], [6, concat([ipBytes(GOOD_IP), ipBytes("0.0.0.0")])], [42, many], [44, []]] };
+      const quirks: ReplySpec = {
+        set: [
+          [3, [198, 18, 0, 1, 0, 0]],
+          [6, concat([ipBytes(GOOD_IP), ipBytes("0.0.0.0")])],
+          [42, many],
+          [44, []],
+        ],
+      };
       return good(x, { spec: quirks }).map((g) => ({
-        ...g, label: g.label + ": bad 3, 6, 42, 44",
+        ...g,
+        label: g.label + ": bad 3, 6, 42, 44",
         fates: { ...g.fates, warnings: ["option-3-invalid", "option-6-invalid", "option-42-invalid", "option-44-invalid"] },
       }));
     },
@@ -323,12 +506,24 @@ export const SCENARIOS: Scenario[] = [
     expect: {
       discover: [GOOD_IP, rogue(0).ip, rogue(1).ip, rogue(2).ip],
       offers: {
-        [GOOD_IP]: { routers: [GOOD_IP], classlessRoutes: [{ destination: "10.0.0.0", prefix: 8, router: GOOD_IP }, { destination: "0.0.0.0", prefix: 0, router: "198.18.0.2" }] },
+        [GOOD_IP]: {
+          routers: [GOOD_IP],
+          classlessRoutes: [
+            { destination: "10.0.0.0", prefix: 8, router: GOOD_IP },
+            { destination: "0.0.0.0", prefix: 0, router: "198.18.0.2" },
+          ],
+        },
         [rogue(0).ip]: { classlessRoutes: [] },
       },
       request: {
         outcome: "bound",
-        lease: { routers: [GOOD_IP], routes: [{ destination: "10.0.0.0", prefix: 8, router: GOOD_IP }, { destination: "0.0.0.0", prefix: 0, router: "198.18.0.2" }] },
+        lease: {
+          routers: [GOOD_IP],
+          routes: [
+            { destination: "10.0.0.0", prefix: 8, router: GOOD_IP },
+            { destination: "0.0.0.0", prefix: 0, router: "198.18.0.2" },
+          ],
+        },
       },
     },
   },
@@ -375,19 +570,45 @@ export const SCENARIOS: Scenario[] = [
       const from = (n: number) => ({ from: rogue(n), yiaddr: OFFERED });
       const r: Reply[] = [];
       if (x.type === "DISCOVER" || asksGood(x)) {
-        r.push({ label: `the good server's ${t === OFFER ? "OFFER" : "ACK"}, options in file and sname`, frame: udpFrame(x, overloaded),
-          delayMs: t === OFFER ? GAP_MS : SLOW_ACK_MS, fates: t === OFFER ? both(OK) : { request: OK } });
+        r.push({
+          label: `the good server's ${t === OFFER ? "OFFER" : "ACK"}, options in file and sname`,
+          frame: udpFrame(x, overloaded),
+          delayMs: t === OFFER ? GAP_MS : SLOW_ACK_MS,
+          fates: t === OFFER ? both(OK) : { request: OK },
+        });
       }
       if (x.type !== "DISCOVER") return r;
-      const second = bootp(x, { ...from(0), options: [opt(53, [OFFER]), opt(52, [1])],
-        file: area(opt(54, ipBytes(rogue(0).ip)), opt(51, u32Bytes(600)), opt(52, [2])), sname: area(opt(15, "followed-a-second-overload")) });
+      const second = bootp(x, {
+        ...from(0),
+        options: [opt(53, [OFFER]), opt(52, [1])],
+        file: area(opt(54, ipBytes(rogue(0).ip)), opt(51, u32Bytes(600)), opt(52, [2])),
+        sname: area(opt(15, "followed-a-second-overload")),
+      });
       const seven = bootp(x, { ...from(1), options: [opt(53, [OFFER]), opt(54, ipBytes(rogue(1).ip)), opt(52, [7])], sname: "plain\0" });
-      const pastFile = bootp(x, { ...from(2), options: [opt(53, [OFFER]), opt(52, [1])],
-        file: concat([opt(54, ipBytes(rogue(2).ip)), Uint8Array.of(15, 200, 0x61)]) });
+      const pastFile = bootp(x, {
+        ...from(2),
+        options: [opt(53, [OFFER]), opt(52, [1])],
+        file: concat([opt(54, ipBytes(rogue(2).ip)), Uint8Array.of(15, 200, 0x61)]),
+      });
       r.push(
-        { label: "another server: 52 = 1, and 52 = 2 inside file", frame: udpFrame(x, second, from(0)), delayMs: LATE_OFFER_MS, fates: { discover: OK, request: "offer-not-selecting" } },
-        { label: "another server: 52 = 7", frame: udpFrame(x, seven, from(1)), delayMs: LATE_OFFER_MS, fates: { discover: OK, request: "offer-not-selecting", warnings: ["overload-invalid", "option-52-invalid"] } },
-        { label: "another server: an option in file runs past it", frame: udpFrame(x, pastFile, from(2)), delayMs: LATE_OFFER_MS, fates: both("decode-option-truncated") },
+        {
+          label: "another server: 52 = 1, and 52 = 2 inside file",
+          frame: udpFrame(x, second, from(0)),
+          delayMs: LATE_OFFER_MS,
+          fates: { discover: OK, request: "offer-not-selecting" },
+        },
+        {
+          label: "another server: 52 = 7",
+          frame: udpFrame(x, seven, from(1)),
+          delayMs: LATE_OFFER_MS,
+          fates: { discover: OK, request: "offer-not-selecting", warnings: ["overload-invalid", "option-52-invalid"] },
+        },
+        {
+          label: "another server: an option in file runs past it",
+          frame: udpFrame(x, pastFile, from(2)),
+          delayMs: LATE_OFFER_MS,
+          fates: both("decode-option-truncated"),
+        },
       );
       return r;
     },
@@ -406,8 +627,17 @@ export const SCENARIOS: Scenario[] = [
     title: "Repeated options are joined before decoding (RFC 3396): 6, 15, 51 in pieces; 53 twice is no type; over 16 KiB is refused",
     answer: (x) => {
       const t = answerType(x);
-      const pieces = [opt(53, [t]), opt(54, ipBytes(GOOD_IP)), opt(51, [0, 0]), opt(51, [0x0e, 0x10]), opt(1, ipBytes(MASK)),
-        opt(6, ipBytes(GOOD_IP)), opt(6, ipBytes("198.18.0.2")), opt(15, "lab"), opt(15, ".example")];
+      const pieces = [
+        opt(53, [t]),
+        opt(54, ipBytes(GOOD_IP)),
+        opt(51, [0, 0]),
+        opt(51, [0x0e, 0x10]),
+        opt(1, ipBytes(MASK)),
+        opt(6, ipBytes(GOOD_IP)),
+        opt(6, ipBytes("198.18.0.2")),
+        opt(15, "lab"),
+        opt(15, ".example"),
+      ];
       // 66 instances of 43: 16,830 bytes, over the 16 KiB one option may total (a jumbo frame)
       const huge = replyPayload(x, t, { raw: split(43, new Uint8Array(66 * 255).fill(0x2b)) });
       return [
@@ -427,8 +657,17 @@ export const SCENARIOS: Scenario[] = [
     items: [21],
     title: "Option 61 of a length its type does not fit; option 82 sub-options running past it",
     answer: (x) => [
-      ...good(x, { spec: { set: [[61, [1]], [82, [1, 10, 0x61, 0x62]]] }, ackDelayMs: SLOW_ACK_MS }).map((g) => ({
-        ...g, fates: { ...g.fates, warnings: ["option-61-invalid", "option-82-invalid"] },
+      ...good(x, {
+        spec: {
+          set: [
+            [61, [1]],
+            [82, [1, 10, 0x61, 0x62]],
+          ],
+        },
+        ackDelayMs: SLOW_ACK_MS,
+      }).map((g) => ({
+        ...g,
+        fates: { ...g.fates, warnings: ["option-61-invalid", "option-82-invalid"] },
       })),
       ...lateOffer(x, "another server's OFFER: 61 type 1 with 2 bytes", { from: rogue(0), set: [[61, [1, 0xaa, 0xbb]]] }, ["option-61-invalid"]),
     ],
@@ -443,9 +682,17 @@ export const SCENARIOS: Scenario[] = [
       const search = concat([dnsLabel(n.searchLabel), dnsLabel(n.searchEvil), dnsLabel("example"), Uint8Array.of(0)]);
       return good(x, {
         spec: {
-          set: [[12, n.hostname], [15, n.domain], [81, [0, 0, 0, ...Array.from(n.fqdn, (c) => c.charCodeAt(0))]], [119, search],
-            [56, n.message], [66, n.tftp], [67, n.bootfile]],
-          sname: n.sname + "\0", file: n.file + "\0",
+          set: [
+            [12, n.hostname],
+            [15, n.domain],
+            [81, [0, 0, 0, ...Array.from(n.fqdn, (c) => c.charCodeAt(0))]],
+            [119, search],
+            [56, n.message],
+            [66, n.tftp],
+            [67, n.bootfile],
+          ],
+          sname: n.sname + "\0",
+          file: n.file + "\0",
         },
       });
     },
@@ -465,12 +712,15 @@ export const SCENARIOS: Scenario[] = [
     name: "wrong-ack-nak",
     items: [26, 27],
     title: "An ACK from another server, an ACK for another address, a NAK from another server: ignored",
-    answer: (x) => x.type === "DISCOVER" ? good(x) : [
-      junk("an ACK from another server", replyFrame(x, ACK, { from: rogue(0) }), { request: "ack-other-server" }),
-      junk("an ACK for another address", replyFrame(x, ACK, { yiaddr: "198.18.0.124" }), { request: "ack-wrong-address" }),
-      junk("a NAK from another server", replyFrame(x, NAK, { from: rogue(0) }), { request: "nak-other-server" }),
-      ...good(x),
-    ],
+    answer: (x) =>
+      x.type === "DISCOVER"
+        ? good(x)
+        : [
+            junk("an ACK from another server", replyFrame(x, ACK, { from: rogue(0) }), { request: "ack-other-server" }),
+            junk("an ACK for another address", replyFrame(x, ACK, { yiaddr: "198.18.0.124" }), { request: "ack-wrong-address" }),
+            junk("a NAK from another server", replyFrame(x, NAK, { from: rogue(0) }), { request: "nak-other-server" }),
+            ...good(x),
+          ],
     expect: { discover: [GOOD_IP], request: { outcome: "bound" } },
   },
   {
@@ -478,7 +728,13 @@ export const SCENARIOS: Scenario[] = [
     items: [23],
     title: "Lease time 0 and none refused; 0xffffffff is an infinite lease that is never renewed",
     answer: (x) => {
-      const infinite: ReplySpec = { set: [[51, u32Bytes(0xffffffff)], [58, u32Bytes(10)], [59, u32Bytes(5)]] };
+      const infinite: ReplySpec = {
+        set: [
+          [51, u32Bytes(0xffffffff)],
+          [58, u32Bytes(10)],
+          [59, u32Bytes(5)],
+        ],
+      };
       if (x.type === "DISCOVER") return good(x, { spec: infinite });
       return [
         junk("an ACK with lease time 0", replyFrame(x, ACK, { set: [[51, u32Bytes(0)]] }), { request: "ack-no-lease" }),
@@ -500,7 +756,9 @@ export const SCENARIOS: Scenario[] = [
       if (x.type === "DISCOVER") return good(x);
       const id = (ip: string) => replyFrame(x, ACK, { set: [[54, ipBytes(ip)]] });
       return [
-        ...["0.0.0.0", "255.255.255.255", "224.0.0.1", "127.0.0.1", OFFERED].map((ip) => junk(`an ACK with server id ${ip}`, id(ip), { request: "bad-server-id" })),
+        ...["0.0.0.0", "255.255.255.255", "224.0.0.1", "127.0.0.1", OFFERED].map((ip) =>
+          junk(`an ACK with server id ${ip}`, id(ip), { request: "bad-server-id" }),
+        ),
         ...good(x),
       ];
     },
@@ -510,7 +768,16 @@ export const SCENARIOS: Scenario[] = [
     name: "timers",
     items: [23],
     title: "T1 >= T2 >= lease: both reset to lease/2 and lease*7/8",
-    answer: (x) => good(x, { spec: { set: [[51, u32Bytes(600)], [58, u32Bytes(700)], [59, u32Bytes(650)]] } }),
+    answer: (x) =>
+      good(x, {
+        spec: {
+          set: [
+            [51, u32Bytes(600)],
+            [58, u32Bytes(700)],
+            [59, u32Bytes(650)],
+          ],
+        },
+      }),
     expect: { discover: [GOOD_IP], request: { outcome: "bound", lease: { leaseTime: 600, t1: 300, t2: 525 } } },
   },
   {
@@ -536,7 +803,8 @@ export const SCENARIOS: Scenario[] = [
         return [
           junk("OFFER of 0.0.0.0 without a server id", offer("0.0.0.0", [[54, null]]), both("offer-no-address")),
           ...["0.0.0.0", "255.255.255.255", "224.0.0.1", "127.0.0.1", "127.9.9.9", "198.18.0.255", "198.18.0.0"].map((a) =>
-            junk(`OFFER of ${a}`, offer(a), both("offer-bad-address"))),
+            junk(`OFFER of ${a}`, offer(a), both("offer-bad-address")),
+          ),
           ...good(x, { spec: quirks }).map((g) => ({ ...g, label: g.label + " with mask 255.0.255.0", fates: { ...g.fates, warnings: ["option-1-invalid"] } })),
         ];
       }
@@ -553,8 +821,7 @@ export const SCENARIOS: Scenario[] = [
     items: [28],
     title: `A flood of ${FLOOD} valid-looking replies for other xids before the good one`,
     answer: (x) => {
-      const flood = Array.from({ length: FLOOD }, (_, i) =>
-        replyFrame(x, answerType(x), { from: rogue(0), xid: (x.xid + 1 + i) >>> 0 }));
+      const flood = Array.from({ length: FLOOD }, (_, i) => replyFrame(x, answerType(x), { from: rogue(0), xid: (x.xid + 1 + i) >>> 0 }));
       return [junk("replies for other xids", flood, both("wrong-xid", { lossy: true })), ...good(x, { delayMs: 300 })];
     },
     jsonOnly: true,
@@ -564,9 +831,10 @@ export const SCENARIOS: Scenario[] = [
     name: "offer-every-request",
     items: [29],
     title: "A server that answers every REQUEST with a new OFFER: no livelock, the retransmissions keep their pace",
-    answer: (x) => x.type === "DISCOVER" ? good(x) : [
-      junk("a new OFFER for the REQUEST", replyFrame(x, OFFER, { yiaddr: `198.18.0.${130 + (x.nth % 100)}` }), { request: "offer-not-selecting" }),
-    ],
+    answer: (x) =>
+      x.type === "DISCOVER"
+        ? good(x)
+        : [junk("a new OFFER for the REQUEST", replyFrame(x, OFFER, { yiaddr: `198.18.0.${130 + (x.nth % 100)}` }), { request: "offer-not-selecting" })],
     args: { request: ["--timeout", "0.25", "--tries", "3"] },
     // three REQUESTs 0.25 s apart, then the last wait: an OFFER neither restarts nor hurries the exchange
     expect: { discover: [GOOD_IP], request: { outcome: "no-ack", result: { discoversSent: 1, requestsSent: 3 }, totalMs: [740, 1500] } },
@@ -604,12 +872,29 @@ async function main(): Promise<void> {
 
   const send = (r: Reply, x: Heard, client: string) => {
     const frames = Array.isArray(r.frame) ? r.frame : [r.frame];
-    let sent = 0, error: string | undefined;
+    let sent = 0,
+      error: string | undefined;
     for (const f of frames) {
-      try { socket.send(f); sent++; } catch (err) { error = (err as Error).message; }
+      try {
+        socket.send(f);
+        sent++;
+      } catch (err) {
+        error = (err as Error).message;
+      }
     }
-    out({ event: sent ? "sent" : "send-failed", label: r.label, answering: x.type, client, xid: hex(x.xid), nth: x.nth,
-      count: sent, bytes: frames[0]?.length ?? 0, fates: r.fates, atMs: at(), ...(error ? { error } : {}) });
+    out({
+      event: sent ? "sent" : "send-failed",
+      label: r.label,
+      answering: x.type,
+      client,
+      xid: hex(x.xid),
+      nth: x.nth,
+      count: sent,
+      bytes: frames[0]?.length ?? 0,
+      fates: r.fates,
+      atMs: at(),
+      ...(error ? { error } : {}),
+    });
   };
 
   const socket = RawSocket.open(values.iface!, {
@@ -620,15 +905,22 @@ async function main(): Promise<void> {
       if (!f.ok) return;
       const d = decodeMessage(f.frame.payload);
       if (!d.ok || d.message.op !== 1) return;
-      const m = d.message, type = messageType(m);
+      const m = d.message,
+        type = messageType(m);
       if (type !== 1 && type !== 3) return;
       const client = macToString(m.chaddr);
       const key = `${type}/${m.xid}/${client}`;
       const nth = (seen.get(key) ?? 0) + 1;
       seen.set(key, nth);
       const x: Heard = {
-        type: type === 1 ? "DISCOVER" : "REQUEST", xid: m.xid, mac: m.chaddr.slice(0, 6),
-        requestedIp: getIp(m, 50), serverId: getIp(m, 54), nth, self, markerDir: values["marker-dir"]!,
+        type: type === 1 ? "DISCOVER" : "REQUEST",
+        xid: m.xid,
+        mac: m.chaddr.slice(0, 6),
+        requestedIp: getIp(m, 50),
+        serverId: getIp(m, 54),
+        nth,
+        self,
+        markerDir: values["marker-dir"]!,
       };
       out({ event: "heard", type: x.type, client, xid: hex(x.xid), nth, atMs: at() });
       for (const r of scenario.answer(x)) {
@@ -638,7 +930,9 @@ async function main(): Promise<void> {
       }
     },
     // a scenario that throws is a broken test: say so on stderr (the helper fails the test)
-    onError(err) { console.error(`hostile-server: ${(err as Error)?.stack ?? String(err)}`); },
+    onError(err) {
+      console.error(`hostile-server: ${(err as Error)?.stack ?? String(err)}`);
+    },
   });
   self = { ip: GOOD_IP, mac: socket.info.mac };
   const keepAlive = setInterval(() => {}, 1 << 30); // the receive thread does not hold the event loop

@@ -16,9 +16,7 @@ import { inClient, labDown, serverMac, stopServer, type LabState } from "../../c
 import { escapeText } from "../../core/escape.ts";
 import { envValue } from "../../core/lease-env.ts";
 import { MAIN, startLab } from "./helpers.ts";
-import {
-  GOOD_IP, KERNEL, LATE, OFFERED, OK, startHostileServer, watchFate, type HostileServer, type SentLine,
-} from "./hostile-helpers.ts";
+import { GOOD_IP, KERNEL, LATE, OFFERED, OK, startHostileServer, watchFate, type HostileServer, type SentLine } from "./hostile-helpers.ts";
 import { hostileNames, hostileSearch, SCENARIOS, type Scenario } from "./hostile-server.ts";
 
 /** Any C0 control but newline, DEL, and the C1 controls (0x9b is a one-byte CSI). */
@@ -29,7 +27,14 @@ const STACK = /^\s+at /m;
 
 /** cpuMs is the command's own CPU time. (No memory figure: a spawned child's max RSS counts the
  * test runner's pages from before the exec, so it would measure the runner, not dhcptool.) */
-interface Run { args: string[]; exitCode: number; stdout: string; stderr: string; ms: number; cpuMs: number }
+interface Run {
+  args: string[];
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  ms: number;
+  cpuMs: number;
+}
 
 async function dhcptool(lab: LabState, args: string[], timeoutMs = 15_000): Promise<Run> {
   const t0 = performance.now();
@@ -39,31 +44,58 @@ async function dhcptool(lab: LabState, args: string[], timeoutMs = 15_000): Prom
   clearTimeout(killer);
   const usage = p.resourceUsage();
   return {
-    args, exitCode, stdout, stderr, ms: performance.now() - t0,
+    args,
+    exitCode,
+    stdout,
+    stderr,
+    ms: performance.now() - t0,
     cpuMs: usage ? Number(usage.cpuTime.total) / 1000 : 0,
   };
 }
 
-interface Watch { proc: ReturnType<typeof Bun.spawn>; stdout: () => string; stderr: () => string; done: Promise<number> }
+interface Watch {
+  proc: ReturnType<typeof Bun.spawn>;
+  stdout: () => string;
+  stderr: () => string;
+  done: Promise<number>;
+}
 
 /** watch in the client namespace; resolves once its socket is open (JSON: the start event; text: its stderr line). */
 async function startWatch(lab: LabState, args: string[]): Promise<Watch> {
-  const proc = Bun.spawn(inClient(lab, [process.execPath, MAIN, "watch", "lab0", ...args]), { stdout: "pipe", stderr: "pipe", env: { ...process.env, NO_COLOR: "1" } });
-  let out = "", err = "";
+  const proc = Bun.spawn(inClient(lab, [process.execPath, MAIN, "watch", "lab0", ...args]), {
+    stdout: "pipe",
+    stderr: "pipe",
+    env: { ...process.env, NO_COLOR: "1" },
+  });
+  let out = "",
+    err = "";
   let started!: () => void;
-  const ready = new Promise<void>((r) => { started = r; });
+  const ready = new Promise<void>((r) => {
+    started = r;
+  });
   const json = args.includes("--json");
   const drain = async (stream: ReadableStream<Uint8Array>, add: (s: string) => void) => {
     const dec = new TextDecoder();
     for await (const chunk of stream) add(dec.decode(chunk, { stream: true }));
   };
   const reading = Promise.all([
-    drain(proc.stdout as ReadableStream<Uint8Array>, (s) => { out += s; if (json && out.includes('"event":"start"')) started(); }),
-    drain(proc.stderr as ReadableStream<Uint8Array>, (s) => { err += s; if (!json && err.includes("watching DHCP")) started(); }),
+    drain(proc.stdout as ReadableStream<Uint8Array>, (s) => {
+      out += s;
+      if (json && out.includes('"event":"start"')) started();
+    }),
+    drain(proc.stderr as ReadableStream<Uint8Array>, (s) => {
+      err += s;
+      if (!json && err.includes("watching DHCP")) started();
+    }),
   ]);
   const killer = setTimeout(() => proc.kill("SIGKILL"), 60_000);
   await Promise.race([ready, proc.exited]);
-  const done = (async () => { const code = await proc.exited; await reading; clearTimeout(killer); return code; })();
+  const done = (async () => {
+    const code = await proc.exited;
+    await reading;
+    clearTimeout(killer);
+    return code;
+  })();
   return { proc, stdout: () => out, stderr: () => err, done };
 }
 
@@ -77,12 +109,18 @@ async function stopWatch(w: Watch): Promise<number> {
 /** The commands the fates name; the resident client reads the request fates. */
 type Command = "discover" | "request";
 
-interface Tally { dropped: Record<string, number>; lossy: Record<string, number>; warnings: Record<string, number> }
+interface Tally {
+  dropped: Record<string, number>;
+  lossy: Record<string, number>;
+  warnings: Record<string, number>;
+}
 
 /** The drop counters (and discover's warnings) a command should report for the frames sent to it. */
 function tally(lines: SentLine[], command: Command): Tally {
   const t: Tally = { dropped: {}, lossy: {}, warnings: {} };
-  const add = (m: Record<string, number>, k: string, n: number) => { m[k] = (m[k] ?? 0) + n; };
+  const add = (m: Record<string, number>, k: string, n: number) => {
+    m[k] = (m[k] ?? 0) + n;
+  };
   for (const l of lines) {
     const fate = l.fates[command];
     if (fate === undefined || fate === KERNEL || fate === LATE) continue;
@@ -162,14 +200,18 @@ interface CommandRun {
 }
 
 function checkDiscoverJson(c: Context, r: Run): void {
-  const s = c.scenario, what = `${s.name}: discover --json`;
+  const s = c.scenario,
+    what = `${s.name}: discover --json`;
   const out = JSON.parse(r.stdout);
   const t = tally(c.server.sent(c.mac), "discover");
-  expect(out.offers.map((o: { serverId: string | null; sourceIp: string }) => o.serverId ?? o.sourceIp).sort(), `${what}: offers`)
-    .toEqual([...s.expect.discover].sort());
+  expect(out.offers.map((o: { serverId: string | null; sourceIp: string }) => o.serverId ?? o.sourceIp).sort(), `${what}: offers`).toEqual(
+    [...s.expect.discover].sort(),
+  );
   for (const [server, fields] of Object.entries(s.expect.offers ?? {})) {
-    expect(out.offers.find((o: { serverId: string | null; sourceIp: string }) => (o.serverId ?? o.sourceIp) === server), `${what}: offer of ${server}`)
-      .toMatchObject(fields);
+    expect(
+      out.offers.find((o: { serverId: string | null; sourceIp: string }) => (o.serverId ?? o.sourceIp) === server),
+      `${what}: offer of ${server}`,
+    ).toMatchObject(fields);
   }
   const goodOffer = out.offers.find((o: { serverId: string }) => o.serverId === GOOD_IP);
   if (s.expect.discover.includes(GOOD_IP)) expect(goodOffer, what).toMatchObject({ yiaddr: OFFERED, sourceMac: serverMac(c.lab, 1) });
@@ -190,7 +232,9 @@ function checkDiscoverJson(c: Context, r: Run): void {
 }
 
 function checkRequestJson(c: Context, r: Run): void {
-  const s = c.scenario, e = s.expect.request, what = `${s.name}: request --json`;
+  const s = c.scenario,
+    e = s.expect.request,
+    what = `${s.name}: request --json`;
   const out = JSON.parse(r.stdout);
   expect(out.outcome, `${what}: outcome`).toBe(e.outcome);
   if (e.outcome === "bound") {
@@ -216,7 +260,8 @@ function checkRequestJson(c: Context, r: Run): void {
 
 /** Sources the env output in sh from its own directory, as a script would, and prints some variables. */
 function checkRequestEnv(c: Context, r: Run): void {
-  const s = c.scenario, what = `${s.name}: request --format env`;
+  const s = c.scenario,
+    what = `${s.name}: request --format env`;
   if (s.expect.request.outcome !== "bound") {
     expect(r.stdout, what).toBe("");
     return;
@@ -224,11 +269,16 @@ function checkRequestEnv(c: Context, r: Run): void {
   const dir = mkdtempSync(join(c.tmp, "env-"));
   writeFileSync(join(dir, "lease.env"), r.stdout);
   const vars = ["new_ip_address", "new_dhcp_server_identifier", "new_domain_name", "new_host_name", "new_domain_search"];
-  const sh = Bun.spawnSync(["sh", "-c", `. ./lease.env; printf '%s\\n' ${vars.map((v) => `"$${v}"`).join(" ")}`],
-    { cwd: dir, stdout: "pipe", stderr: "pipe" });
+  const sh = Bun.spawnSync(["sh", "-c", `. ./lease.env; printf '%s\\n' ${vars.map((v) => `"$${v}"`).join(" ")}`], { cwd: dir, stdout: "pipe", stderr: "pipe" });
   expect(sh.stderr.toString(), `${what}: sh said`).toBe("");
   expect(sh.exitCode, what).toBe(0);
-  const got = Object.fromEntries(sh.stdout.toString().split("\n").slice(0, vars.length).map((v, i) => [vars[i], v]));
+  const got = Object.fromEntries(
+    sh.stdout
+      .toString()
+      .split("\n")
+      .slice(0, vars.length)
+      .map((v, i) => [vars[i], v]),
+  );
   expect(got.new_ip_address, what).toBe(OFFERED);
   expect(got.new_dhcp_server_identifier, what).toBe(GOOD_IP);
   if (s.name === "hostile-names") {
@@ -319,13 +369,17 @@ const COMMANDS: CommandRun[] = [
     limitMs: () => DAEMON_WINDOW_MS + SLACK_MS + 2000,
     run: runDaemon,
     check(c, r) {
-      const events = r.stdout.trimEnd().split("\n").map((l) => JSON.parse(l) as { event: string; address?: string; server?: string; counters?: { received: number; dropped: Record<string, number> } });
+      const events = r.stdout
+        .trimEnd()
+        .split("\n")
+        .map((l) => JSON.parse(l) as { event: string; address?: string; server?: string; counters?: { received: number; dropped: Record<string, number> } });
       // Its last word: what it received and dropped; nothing may have thrown in the receive path.
       const stop = events.find((e) => e.event === "stop");
       expect(stop?.counters, `${c.scenario.name}: daemon stop event`).toBeDefined();
       expect(stop!.counters!.dropped.exception, `${c.scenario.name}: daemon receive-path exceptions`).toBeUndefined();
       const bound = events.filter((e) => ["bound", "reboot", "renew", "rebind"].includes(e.event));
-      for (const b of bound) expect({ address: b.address, server: b.server }, `${c.scenario.name}: daemon bound`).toEqual({ address: OFFERED, server: GOOD_IP });
+      for (const b of bound)
+        expect({ address: b.address, server: b.server }, `${c.scenario.name}: daemon bound`).toEqual({ address: OFFERED, server: GOOD_IP });
       const outcome = c.scenario.expect.request.outcome;
       if (outcome === "bound") expect(bound.length, `${c.scenario.name}: daemon bound`).toBeGreaterThan(0);
       if (outcome === "nak") expect(events.map((e) => e.event)).toContain("nak");
@@ -359,12 +413,18 @@ async function runDaemon(lab: LabState, args: string[]): Promise<Run> {
   chmodSync(out, 0o666);
   const hook = join(dir, "hook");
   // Unquoted on purpose, as careless scripts do: expansion results are never parsed again.
-  writeFileSync(hook, `#!/bin/sh\nprintf 'reason=%s\\n' $reason >> ${out}\nprintf 'domain=%s\\n' "$new_domain_name" >> ${out}\necho $new_host_name $new_domain_name $new_domain_search > /dev/null\n`);
+  writeFileSync(
+    hook,
+    `#!/bin/sh\nprintf 'reason=%s\\n' $reason >> ${out}\nprintf 'domain=%s\\n' "$new_domain_name" >> ${out}\necho $new_host_name $new_domain_name $new_domain_search > /dev/null\n`,
+  );
   chmodSync(hook, 0o755);
   DAEMON_HOOK_OUT.set(mac, out);
   const t0 = performance.now();
-  const p = Bun.spawn(inClient(lab, [process.execPath, MAIN, ...args, "--state-dir", join(dir, "state"), "--run-dir", join(dir, "run"), "--hook", hook]),
-    { stdout: "pipe", stderr: "pipe", env: { ...process.env, NO_COLOR: "1" } });
+  const p = Bun.spawn(inClient(lab, [process.execPath, MAIN, ...args, "--state-dir", join(dir, "state"), "--run-dir", join(dir, "run"), "--hook", hook]), {
+    stdout: "pipe",
+    stderr: "pipe",
+    env: { ...process.env, NO_COLOR: "1" },
+  });
   let stdout = "";
   const reading = (async () => {
     const dec = new TextDecoder();
@@ -419,7 +479,8 @@ describe("a hostile server on the wire", () => {
           const args = [...cmd.args(scenario), "--mac", mac];
           const r = await (cmd.run ?? dhcptool)(lab, args);
           // HOSTILE_TRACE=1: each run's exit, time and CPU on stderr, to calibrate the bounds
-          if (process.env.HOSTILE_TRACE) console.error(`${scenario.name}: ${cmd.name}: exit ${r.exitCode}, ${r.ms.toFixed(0)} ms, cpu ${r.cpuMs.toFixed(0)} ms`);
+          if (process.env.HOSTILE_TRACE)
+            console.error(`${scenario.name}: ${cmd.name}: exit ${r.exitCode}, ${r.ms.toFixed(0)} ms, cpu ${r.cpuMs.toFixed(0)} ms`);
           const what = `${scenario.name}: ${cmd.name} (${args.join(" ")})`;
           expectClean(r, what);
           expect(r.exitCode, `${what}: exit code; stderr: ${r.stderr}`).toBe(cmd.exit(scenario));
@@ -457,12 +518,17 @@ function checkWatchJson(w: Watch, server: HostileServer, sent: SentLine[], s: Sc
   expect(w.stderr(), "watch --json stderr").toBe("");
   const text = w.stdout();
   expect(text, "watch --json: raw control character").not.toMatch(RAW_CONTROL);
-  const events = text.trimEnd().split("\n").map((l) => JSON.parse(l));
+  const events = text
+    .trimEnd()
+    .split("\n")
+    .map((l) => JSON.parse(l));
   expect(events[0].event).toBe("start");
   const summary = events[events.length - 1];
   expect(summary.event).toBe("summary");
   const packets = events.filter((e) => e.event === "packet");
-  let shown = server.heard().length, errors = 0, lossy = 0;
+  let shown = server.heard().length,
+    errors = 0,
+    lossy = 0;
   for (const l of sent) {
     const f = watchFate(l.fates);
     if (l.fates.lossy) lossy += l.count;

@@ -19,7 +19,8 @@ socket.close();
 /** Sends whole Ethernet frames, as given, out of iface in namespace ns; resolves once all are sent. */
 export async function injectFrames(ns: string, iface: string, frames: Uint8Array[]): Promise<void> {
   const p = Bun.spawn(["ip", "netns", "exec", ns, process.execPath, "-e", SEND_SCRIPT], {
-    stdout: "pipe", stderr: "pipe",
+    stdout: "pipe",
+    stderr: "pipe",
     env: { ...process.env, DT_IFACE: iface, DT_FRAMES: JSON.stringify(frames.map((f) => Buffer.from(f).toString("hex"))) },
   });
   const [stderr, exitCode] = await Promise.all([new Response(p.stderr).text(), p.exited]);

@@ -67,22 +67,10 @@ describe("setup.sh installs dhcptool", () => {
     const man = run(["man", "-l", at("man")], { env: { ...process.env, MANWIDTH: "80", MAN_KEEP_STDERR: "1" } });
     expect(man.exitCode).toBe(0);
     expect(man.stderr).toBe("");
-    for (const section of [
-      "NAME",
-      "SYNOPSIS",
-      "DESCRIPTION",
-      "COMMANDS",
-      "EXIT STATUS",
-      "ENVIRONMENT",
-      "FILES",
-      "EXAMPLES",
-      "SECURITY",
-    ]) {
+    for (const section of ["NAME", "SYNOPSIS", "DESCRIPTION", "COMMANDS", "EXIT STATUS", "ENVIRONMENT", "FILES", "EXAMPLES", "SECURITY"]) {
       expect(man.stdout).toContain(`\n${section}\n`);
     }
-    expect(
-      run(["man", "-w", "dhcptool"], { env: { ...process.env, MANPATH: join(prefix, "share/man") } }).stdout.trim(),
-    ).toBe(at("man"));
+    expect(run(["man", "-w", "dhcptool"], { env: { ...process.env, MANPATH: join(prefix, "share/man") } }).stdout.trim()).toBe(at("man"));
     // every flag of every command, as the definitions have it today
     const { default: discover } = await import("../../cli/commands/discover.ts");
     const { default: lease } = await import("../../cli/commands/lease.ts");
@@ -134,14 +122,7 @@ describe("setup.sh installs dhcptool", () => {
       PATH: `${join(prefix, "bin")}:${process.env.PATH}`,
     };
     const complete = (line: string) =>
-      run(
-        [
-          "fish",
-          "-c",
-          `set -p fish_complete_path ${join(prefix, "share/fish/vendor_completions.d")}; complete -C '${line}'`,
-        ],
-        { env },
-      ).stdout;
+      run(["fish", "-c", `set -p fish_complete_path ${join(prefix, "share/fish/vendor_completions.d")}; complete -C '${line}'`], { env }).stdout;
     expect(complete("dhcptool disc")).toMatch(/^discover\t/);
     expect(complete("dhcptool discover lo --option domain-s")).toMatch(/^domain-search=\t/);
     expect(complete("dhcptool lease ")).toContain("decode\t");
@@ -155,15 +136,9 @@ describe("setup.sh installs dhcptool", () => {
     expect(r.stderr).toContain(`left ${at("zsh")}: it changed since it was installed`);
     const left = run(["find", prefix, "-mindepth", "1"]).stdout.trim().split("\n").sort();
     expect(left).toEqual(
-      [
-        "share",
-        "share/man",
-        "share/man/man1",
-        "share/man/man1/other.1",
-        "share/zsh",
-        "share/zsh/site-functions",
-        "share/zsh/site-functions/_dhcptool",
-      ].map((p) => join(prefix, p)),
+      ["share", "share/man", "share/man/man1", "share/man/man1/other.1", "share/zsh", "share/zsh/site-functions", "share/zsh/site-functions/_dhcptool"].map(
+        (p) => join(prefix, p),
+      ),
     );
   });
 });
@@ -185,15 +160,13 @@ describe("this machine's install (/usr/local, by scripts/setup.sh)", () => {
     expect(d.exitCode, d.stderr).toBe(0);
     expect(JSON.parse(d.stdout).offers).toHaveLength(1);
     // sudo finds it through its secure_path, whatever PATH the caller has
-    const asSudo = run(
-      ["sudo", "-n", "ip", "netns", "exec", lab.clientNs, "dhcptool", "discover", "lab0", "--first", "--json"],
-      { env: { PATH: "/usr/bin:/bin", NO_COLOR: "1" }, cwd: "/" },
-    );
+    const asSudo = run(["sudo", "-n", "ip", "netns", "exec", lab.clientNs, "dhcptool", "discover", "lab0", "--first", "--json"], {
+      env: { PATH: "/usr/bin:/bin", NO_COLOR: "1" },
+      cwd: "/",
+    });
     expect(asSudo.exitCode, asSudo.stderr).toBe(0);
     expect(JSON.parse(asSudo.stdout).offers).toHaveLength(1);
     // (Debian links /usr/local/man to share/man, and man may name either)
-    expect(realpathSync(run(["man", "-w", "dhcptool"], { env }).stdout.trim())).toBe(
-      "/usr/local/share/man/man1/dhcptool.1",
-    );
+    expect(realpathSync(run(["man", "-w", "dhcptool"], { env }).stdout.trim())).toBe("/usr/local/share/man/man1/dhcptool.1");
   }, 30_000);
 });

@@ -14,7 +14,11 @@ const LAB_MS = 30_000;
 const PATH = ["/usr/sbin", "/usr/bin", "/sbin", "/bin"].filter((d) => !existsSync(`${d}/dhcptool`)).join(":");
 const ENV = { ...process.env, PATH, NO_COLOR: "1" };
 
-interface Run { exitCode: number; stdout: string; stderr: string }
+interface Run {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
 
 async function spawn(argv: string[]): Promise<Run> {
   const p = Bun.spawn(argv, { stdout: "pipe", stderr: "pipe", env: ENV });
@@ -36,7 +40,9 @@ test("lab --help lists the actions and the topology options, within 80 columns",
 
 describe("usage errors exit 2 and build nothing", () => {
   const name = labName("use");
-  afterAll(() => { labDown(name); });
+  afterAll(() => {
+    labDown(name);
+  });
   const cases: [string[], RegExp][] = [
     [["up", "extra"], /unexpected argument "extra"/],
     [["up", "--topology", "mesh"], /--topology "mesh": use flat or routed/],
@@ -74,45 +80,56 @@ test("a lab that is not up: status --name exits 3, exec and block exit 1", async
 
 describe("with no dhcptool on PATH", () => {
   const name = labName("hint");
-  afterAll(() => { labDown(name); }, LAB_MS);
-
-  test("a routed lab's hint works pasted into a shell; lab exec -- dhcptool runs this dhcptool; down stops all", async () => {
-    expect(Bun.which("dhcptool", { PATH })).toBeNull();
-    const up = await lab(["up", "--name", name, "--topology", "routed", "--relay", "dnsmasq", "--kind", "kea", "--lease-time", "60"]);
-    expect(up.exitCode).toBe(0);
-    expect(up.stdout).toMatch(/^lab \w+: routed, client netns \w+-c: lab0 198\.18\.1\.0\/24$/m);
-    expect(up.stdout).toMatch(/router: netns \w+-r, 198\.18\.1\.1 \(down0\) and 198\.18\.0\.254 \(up0\), relay dnsmasq pid \d+ to 198\.18\.0\.1/);
-    const hint = up.stderr.match(/try: (.*)/)?.[1];
-    expect(hint).toContain(`lab exec --name ${name} -- dhcptool discover lab0`);
-
-    const pasted = await spawn(["sh", "-c", `${hint} --json --wait 1`]);
-    expect(pasted.exitCode).toBe(0);
-    const offers = JSON.parse(pasted.stdout).offers;
-    expect(offers.map((o: { serverId: string; giaddr: string; leaseTime: number }) => [o.serverId, o.giaddr, o.leaseTime]))
-      .toEqual([["198.18.0.1", "198.18.1.1", 60]]);
-
-    const version = await lab(["exec", "--name", name, "--", "dhcptool", "--version"]);
-    // this very dhcptool: the sources this test runs, not a dhcptool found somewhere
-    expect(version.exitCode).toBe(0);
-    expect(version.stdout).toStartWith("dhcptool 0.1.0\n");
-    expect(version.stdout).toContain(`running ${resolve(MAIN)} (source)`);
-
-    const status = await lab(["status", "--name", name]);
-    expect(status.exitCode).toBe(0);
-    expect(status.stdout).toMatch(/server 1: .* kea 198\.18\.0\.1 pid \d+, pool 198\.18\.1\.100-198\.18\.1\.139, lease 60 s/);
-    const state = readLab(name)!;
-    const pids = [state.router!.pid!, state.servers[0].pid!];
-    expect(pids.every(running)).toBe(true);
-    expect((await lab(["down", "--name", name])).exitCode).toBe(0);
-    expect(pids.some(running)).toBe(false);
-    expect(existsSync(`/run/netns/${name}-r`)).toBe(false);
+  afterAll(() => {
+    labDown(name);
   }, LAB_MS);
 
-  test("lab up --links 2 --client-bridge: status shows both links and the bridge; the hint names br0", async () => {
-    const up = await lab(["up", "--name", name, "--links", "2", "--servers", "0", "--client-bridge"]);
-    expect(up.exitCode).toBe(0);
-    expect(up.stdout).toContain("lab0 198.18.0.0/24, lab1 198.18.1.0/24 (lab0 a port of br0)");
-    expect(up.stderr).toContain("-- dhcptool discover br0");
-    expect((await lab(["down", "--name", name])).exitCode).toBe(0);
-  }, LAB_MS);
+  test(
+    "a routed lab's hint works pasted into a shell; lab exec -- dhcptool runs this dhcptool; down stops all",
+    async () => {
+      expect(Bun.which("dhcptool", { PATH })).toBeNull();
+      const up = await lab(["up", "--name", name, "--topology", "routed", "--relay", "dnsmasq", "--kind", "kea", "--lease-time", "60"]);
+      expect(up.exitCode).toBe(0);
+      expect(up.stdout).toMatch(/^lab \w+: routed, client netns \w+-c: lab0 198\.18\.1\.0\/24$/m);
+      expect(up.stdout).toMatch(/router: netns \w+-r, 198\.18\.1\.1 \(down0\) and 198\.18\.0\.254 \(up0\), relay dnsmasq pid \d+ to 198\.18\.0\.1/);
+      const hint = up.stderr.match(/try: (.*)/)?.[1];
+      expect(hint).toContain(`lab exec --name ${name} -- dhcptool discover lab0`);
+
+      const pasted = await spawn(["sh", "-c", `${hint} --json --wait 1`]);
+      expect(pasted.exitCode).toBe(0);
+      const offers = JSON.parse(pasted.stdout).offers;
+      expect(offers.map((o: { serverId: string; giaddr: string; leaseTime: number }) => [o.serverId, o.giaddr, o.leaseTime])).toEqual([
+        ["198.18.0.1", "198.18.1.1", 60],
+      ]);
+
+      const version = await lab(["exec", "--name", name, "--", "dhcptool", "--version"]);
+      // this very dhcptool: the sources this test runs, not a dhcptool found somewhere
+      expect(version.exitCode).toBe(0);
+      expect(version.stdout).toStartWith("dhcptool 0.1.0\n");
+      expect(version.stdout).toContain(`running ${resolve(MAIN)} (source)`);
+
+      const status = await lab(["status", "--name", name]);
+      expect(status.exitCode).toBe(0);
+      expect(status.stdout).toMatch(/server 1: .* kea 198\.18\.0\.1 pid \d+, pool 198\.18\.1\.100-198\.18\.1\.139, lease 60 s/);
+      const state = readLab(name)!;
+      const pids = [state.router!.pid!, state.servers[0].pid!];
+      expect(pids.every(running)).toBe(true);
+      expect((await lab(["down", "--name", name])).exitCode).toBe(0);
+      expect(pids.some(running)).toBe(false);
+      expect(existsSync(`/run/netns/${name}-r`)).toBe(false);
+    },
+    LAB_MS,
+  );
+
+  test(
+    "lab up --links 2 --client-bridge: status shows both links and the bridge; the hint names br0",
+    async () => {
+      const up = await lab(["up", "--name", name, "--links", "2", "--servers", "0", "--client-bridge"]);
+      expect(up.exitCode).toBe(0);
+      expect(up.stdout).toContain("lab0 198.18.0.0/24, lab1 198.18.1.0/24 (lab0 a port of br0)");
+      expect(up.stderr).toContain("-- dhcptool discover br0");
+      expect((await lab(["down", "--name", name])).exitCode).toBe(0);
+    },
+    LAB_MS,
+  );
 });

@@ -5,13 +5,23 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import {
-  blockUnicast, labDown, labUp, LabError, readLab, serverLeaseList, serverMac, startServer, stopServer, SERVER_IFACE,
+  blockUnicast,
+  labDown,
+  labUp,
+  LabError,
+  readLab,
+  serverLeaseList,
+  serverMac,
+  startServer,
+  stopServer,
+  SERVER_IFACE,
   type LabState,
 } from "../../cli/lab/index.ts";
 import { captureOn, dhcptool, labName, running, sendRenewal, startLab, type RenewalRequest } from "./helpers.ts";
 
-const LEASE = 6, T1 = 2, T2 = 4;
-
+const LEASE = 6,
+  T1 = 2,
+  T2 = 4;
 
 /** Bound through a whole DORA by `dhcptool request`, as a user would take a lease. */
 async function takeLease(lab: LabState, mac: string) {
@@ -34,8 +44,12 @@ async function seenByServer(lab: LabState, i: number, fn: () => Promise<unknown>
 
 describe("a Kea server with a 6 s lease", () => {
   let lab: LabState;
-  beforeAll(() => { lab = startLab("kea", { servers: 1, kinds: ["kea"], leaseTime: LEASE, renewTime: T1, rebindTime: T2 }); });
-  afterAll(() => { if (lab) labDown(lab.name); });
+  beforeAll(() => {
+    lab = startLab("kea", { servers: 1, kinds: ["kea"], leaseTime: LEASE, renewTime: T1, rebindTime: T2 });
+  });
+  afterAll(() => {
+    if (lab) labDown(lab.name);
+  });
 
   const renewal = (mode: RenewalRequest["mode"], mac: string, address: string, waitMs = 1500) =>
     sendRenewal(lab, { mode, mac, address, serverIp: "198.18.0.1", serverMac: serverMac(lab, 1), waitMs });
@@ -91,7 +105,8 @@ describe("a Kea server with a 6 s lease", () => {
     blockUnicast(lab, 1, true);
     try {
       expect(readLab(lab.name)!.servers[0].unicastBlocked).toBe(true);
-      let renew = null, rebind = null;
+      let renew = null,
+        rebind = null;
       const blocked = await seenByServer(lab, 1, async () => {
         renew = await renewal("renew", mac, lease.address, 1000);
         rebind = await renewal("rebind", mac, lease.address);
@@ -103,13 +118,15 @@ describe("a Kea server with a 6 s lease", () => {
       expect(rebind).toMatchObject({ type: 5, yiaddr: lease.address });
       expect(blocked.filter((l) => l.includes("> 198.18.0.1.67"))).toEqual([]);
       expect(blocked.filter((l) => l.includes(`${lease.address}.68 > 255.255.255.255.67`))).toHaveLength(1); // REBINDING
-      expect(blocked.filter((l) => l.includes("0.0.0.0.68 > 255.255.255.255.67"))).toHaveLength(1);          // DISCOVER
+      expect(blocked.filter((l) => l.includes("0.0.0.0.68 > 255.255.255.255.67"))).toHaveLength(1); // DISCOVER
     } finally {
       blockUnicast(lab, 1, false);
     }
     expect(readLab(lab.name)!.servers[0].unicastBlocked).toBe(false);
     let renew = null;
-    const open = await seenByServer(lab, 1, async () => { renew = await renewal("renew", mac, lease.address); });
+    const open = await seenByServer(lab, 1, async () => {
+      renew = await renewal("renew", mac, lease.address);
+    });
     expect(renew).toMatchObject({ type: 5, yiaddr: lease.address, dstMac: mac });
     expect(open.filter((l) => l.includes(`${lease.address}.68 > 198.18.0.1.67`))).toHaveLength(1);
   });
@@ -126,19 +143,27 @@ describe("a Kea server with a 6 s lease", () => {
     expect(await renewal("rebind", mac, lease.address)).toMatchObject({ type: 5, yiaddr: lease.address });
   });
 
-  test("a lease nobody renews runs out: Kea reclaims it within a second of expiry", async () => {
-    const lease = await takeLease(lab, "02:00:00:00:0e:06");
-    const s = lab.servers[0];
-    expect(serverLeaseList(s).map((l) => l.address)).toContain(lease.address);
-    await Bun.sleep(LEASE * 1000 + 1500);
-    expect(serverLeaseList(s).map((l) => l.address)).not.toContain(lease.address);
-  }, (LEASE + 5) * 1000);
+  test(
+    "a lease nobody renews runs out: Kea reclaims it within a second of expiry",
+    async () => {
+      const lease = await takeLease(lab, "02:00:00:00:0e:06");
+      const s = lab.servers[0];
+      expect(serverLeaseList(s).map((l) => l.address)).toContain(lease.address);
+      await Bun.sleep(LEASE * 1000 + 1500);
+      expect(serverLeaseList(s).map((l) => l.address)).not.toContain(lease.address);
+    },
+    (LEASE + 5) * 1000,
+  );
 });
 
 describe("dnsmasq with lease timers", () => {
   let lab: LabState;
-  beforeAll(() => { lab = startLab("dmt", { servers: 1, leaseTime: 120, renewTime: 30, rebindTime: 90 }); });
-  afterAll(() => { if (lab) labDown(lab.name); });
+  beforeAll(() => {
+    lab = startLab("dmt", { servers: 1, leaseTime: 120, renewTime: 30, rebindTime: 90 });
+  });
+  afterAll(() => {
+    if (lab) labDown(lab.name);
+  });
 
   test("dhcptool request gets dnsmasq's lease with lease time 120, T1 30, T2 90", async () => {
     const lease = await takeLease(lab, "02:00:00:00:0d:01");
@@ -155,14 +180,17 @@ describe("dnsmasq with lease timers", () => {
   });
 
   test("timers out of order are refused", () => {
-    expect(() => labUp({ name: labName("dord"), servers: 1, kinds: ["kea"], leaseTime: 10, renewTime: 8, rebindTime: 5 }))
-      .toThrow(/renew \(T1 8 s\) < rebind \(T2 5 s\)/);
+    expect(() => labUp({ name: labName("dord"), servers: 1, kinds: ["kea"], leaseTime: 10, renewTime: 8, rebindTime: 5 })).toThrow(
+      /renew \(T1 8 s\) < rebind \(T2 5 s\)/,
+    );
   });
 });
 
 describe("dhcptool lab up --kind", () => {
   const name = labName("cli");
-  afterAll(() => { labDown(name); });
+  afterAll(() => {
+    labDown(name);
+  });
 
   test("a Kea server and a dnsmasq server on one segment, both offering 120 s; block/unblock; down", async () => {
     const up = await dhcptool(null, ["lab", "up", "--name", name, "--servers", "2", "--kind", "kea,dnsmasq", "--lease-time", "120"]);
@@ -171,8 +199,13 @@ describe("dhcptool lab up --kind", () => {
     expect(up.stdout).toMatch(/server 2: .* dnsmasq 198\.18\.0\.2 pid \d+.*lease 120 s/);
     const lab = readLab(name)!;
     const d = await dhcptool(lab, ["discover", "lab0", "--json", "--wait", "1.5"]);
-    const offers = JSON.parse(d.stdout).offers.map((o: { serverId: string; leaseTime: number }) => [o.serverId, o.leaseTime]).sort();
-    expect(offers).toEqual([["198.18.0.1", 120], ["198.18.0.2", 120]]);
+    const offers = JSON.parse(d.stdout)
+      .offers.map((o: { serverId: string; leaseTime: number }) => [o.serverId, o.leaseTime])
+      .sort();
+    expect(offers).toEqual([
+      ["198.18.0.1", 120],
+      ["198.18.0.2", 120],
+    ]);
 
     expect((await dhcptool(null, ["lab", "block", "--name", name, "--server", "2"])).exitCode).toBe(0);
     expect((await dhcptool(null, ["lab", "status", "--name", name])).stdout).toMatch(/server 2: .*unicast blocked/);

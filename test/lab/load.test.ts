@@ -32,92 +32,133 @@ async function load(lab: LabState, args: string[]) {
 // every change (a few hundred a second), ISC dhcpd writes its on every commit, udhcpd answers
 // one message at a time (~10-30 ms each).
 const RUNS: Record<ServerKindName, { clients: number; rate: number }> = {
-  dnsmasq: { clients: 200, rate: 100 }, kea: { clients: 300, rate: 300 }, isc: { clients: 200, rate: 100 }, udhcpd: { clients: 20, rate: 10 },
+  dnsmasq: { clients: 200, rate: 100 },
+  kea: { clients: 300, rate: 300 },
+  isc: { clients: 200, rate: 100 },
+  udhcpd: { clients: 20, rate: 10 },
 };
 
 describe("request --clients against each server kind", () => {
   for (const [kind, { clients, rate }] of Object.entries(RUNS) as [ServerKindName, typeof RUNS.kea][]) {
-    test(`${kind}: ${clients} clients at ${rate}/s all bound; the server's lease file holds a lease for each MAC`, async () => {
-      const lab = startLab("ld", { kinds: [kind], pool: 1000 });
-      try {
-        const r = await load(lab, ["--clients", String(clients), "--rate", String(rate)]);
-        expect(r.exitCode).toBe(0);
-        expect(r.stderr).toContain(`up to ${clients} leases`);
-        const rep = r.report;
-        expect(rep.outcomes).toEqual({ bound: clients, nak: 0, "no-offer": 0, "no-ack": 0, interrupted: 0 });
-        expect(rep.counts).toMatchObject({ discovers: clients, offers: clients, requests: clients, acks: clients, naks: 0 });
-        expect(rep.exhaustion).toBeNull();
-        expect(rep.duplicateAddresses).toBe(0);
-        expect(rep.latencyMs.offer.count).toBe(clients);
-        expect(rep.series.reduce((n: number, s: { acks: number }) => n + s.acks, 0)).toBe(clients);
-        const want = macs(clients);
-        const held = await leasesOf(lab.servers[0], want, clients);
-        expect(new Set(held.map((l) => l.mac))).toEqual(want);
-        expect(new Set(held.map((l) => l.address)).size).toBe(clients);
-        for (const l of held) expect(inPool(l.address, lab.servers[0])).toBe(true);
-      } finally {
-        labDown(lab.name);
-      }
-    }, LAB_TEST_MS);
+    test(
+      `${kind}: ${clients} clients at ${rate}/s all bound; the server's lease file holds a lease for each MAC`,
+      async () => {
+        const lab = startLab("ld", { kinds: [kind], pool: 1000 });
+        try {
+          const r = await load(lab, ["--clients", String(clients), "--rate", String(rate)]);
+          expect(r.exitCode).toBe(0);
+          expect(r.stderr).toContain(`up to ${clients} leases`);
+          const rep = r.report;
+          expect(rep.outcomes).toEqual({ bound: clients, nak: 0, "no-offer": 0, "no-ack": 0, interrupted: 0 });
+          expect(rep.counts).toMatchObject({ discovers: clients, offers: clients, requests: clients, acks: clients, naks: 0 });
+          expect(rep.exhaustion).toBeNull();
+          expect(rep.duplicateAddresses).toBe(0);
+          expect(rep.latencyMs.offer.count).toBe(clients);
+          expect(rep.series.reduce((n: number, s: { acks: number }) => n + s.acks, 0)).toBe(clients);
+          const want = macs(clients);
+          const held = await leasesOf(lab.servers[0], want, clients);
+          expect(new Set(held.map((l) => l.mac))).toEqual(want);
+          expect(new Set(held.map((l) => l.address)).size).toBe(clients);
+          for (const l of held) expect(inPool(l.address, lab.servers[0])).toBe(true);
+        } finally {
+          labDown(lab.name);
+        }
+      },
+      LAB_TEST_MS,
+    );
   }
 });
 
 describe("request --clients against Kea", () => {
   let lab: LabState;
-  beforeAll(() => { lab = startLab("ldk", { kinds: ["kea"], pool: 2000 }); }, LAB_TEST_MS);
-  afterAll(() => { if (lab) labDown(lab.name); }, LAB_TEST_MS);
-
-  test("--renew --release: each client renews once (its ACK timed), then gives its lease back: Kea holds none of them", async () => {
-    const r = await load(lab, ["--clients", "100", "--rate", "200", "--renew", "--release", "--mac-prefix", "02:aa:01"]);
-    expect(r.exitCode).toBe(0);
-    expect(r.stderr).toContain("each given back (--release)");
-    expect(r.report.counts).toMatchObject({ acks: 100, renews: 100, renewAcks: 100, renewNoAck: 0, releases: 100 });
-    expect(r.report.latencyMs.renew.count).toBe(100);
-    const ours = (l: { mac: string }) => l.mac.startsWith("02:aa:01:");
-    // Kea appends a row per change: the release is the last row of each of our addresses
-    expect(await eventually(() => serverLeaseList(lab.servers[0]).filter(ours).length === 0, 5000)).toBe(true);
+  beforeAll(() => {
+    lab = startLab("ldk", { kinds: ["kea"], pool: 2000 });
+  }, LAB_TEST_MS);
+  afterAll(() => {
+    if (lab) labDown(lab.name);
   }, LAB_TEST_MS);
 
-  test("--giaddr: 200 clients through one relay address, replies to giaddr:67 routed to each client", async () => {
-    const giaddr = "198.18.0.250";
-    Bun.spawnSync(["ip", "-n", lab.clientNs, "addr", "add", `${giaddr}/16`, "dev", "lab0"]);
-    try {
-      const r = await load(lab, ["--clients", "200", "--rate", "400", "--giaddr", giaddr, "--server", lab.servers[0].ip, "--mac-prefix", "02:aa:02"]);
+  test(
+    "--renew --release: each client renews once (its ACK timed), then gives its lease back: Kea holds none of them",
+    async () => {
+      const r = await load(lab, ["--clients", "100", "--rate", "200", "--renew", "--release", "--mac-prefix", "02:aa:01"]);
       expect(r.exitCode).toBe(0);
-      expect(r.report).toMatchObject({ giaddr, server: lab.servers[0].ip, outcomes: { bound: 200 } });
-      const held = serverLeaseList(lab.servers[0]).filter((l) => l.mac.startsWith("02:aa:02:"));
-      expect(held.length).toBe(200);
-    } finally {
-      Bun.spawnSync(["ip", "-n", lab.clientNs, "addr", "del", `${giaddr}/16`, "dev", "lab0"]);
-    }
-  }, LAB_TEST_MS);
+      expect(r.stderr).toContain("each given back (--release)");
+      expect(r.report.counts).toMatchObject({ acks: 100, renews: 100, renewAcks: 100, renewNoAck: 0, releases: 100 });
+      expect(r.report.latencyMs.renew.count).toBe(100);
+      const ours = (l: { mac: string }) => l.mac.startsWith("02:aa:01:");
+      // Kea appends a row per change: the release is the last row of each of our addresses
+      expect(await eventually(() => serverLeaseList(lab.servers[0]).filter(ours).length === 0, 5000)).toBe(true);
+    },
+    LAB_TEST_MS,
+  );
 
-  test("--format csv: a header and a row per second; --duration ends the starts", async () => {
-    const r = await dhcptool(lab, ["request", "lab0", "--clients", "1000", "--rate", "100", "--duration", "2", "--format", "csv", "--mac-prefix", "02:aa:03", "--release"]);
-    expect(r.exitCode).toBe(0);
-    const lines = r.stdout.trim().split("\n");
-    expect(lines[0]).toStartWith("second,discovers,offers,requests,acks,naks,no_offer,no_ack,");
-    const rows = lines.slice(1).map((l) => l.split(","));
-    expect(rows.length).toBeGreaterThanOrEqual(2);
-    expect(rows.reduce((n, x) => n + Number(x[1]), 0)).toBe(200);
-    expect(rows.reduce((n, x) => n + Number(x[4]), 0)).toBe(200);
-  }, LAB_TEST_MS);
+  test(
+    "--giaddr: 200 clients through one relay address, replies to giaddr:67 routed to each client",
+    async () => {
+      const giaddr = "198.18.0.250";
+      Bun.spawnSync(["ip", "-n", lab.clientNs, "addr", "add", `${giaddr}/16`, "dev", "lab0"]);
+      try {
+        const r = await load(lab, ["--clients", "200", "--rate", "400", "--giaddr", giaddr, "--server", lab.servers[0].ip, "--mac-prefix", "02:aa:02"]);
+        expect(r.exitCode).toBe(0);
+        expect(r.report).toMatchObject({ giaddr, server: lab.servers[0].ip, outcomes: { bound: 200 } });
+        const held = serverLeaseList(lab.servers[0]).filter((l) => l.mac.startsWith("02:aa:02:"));
+        expect(held.length).toBe(200);
+      } finally {
+        Bun.spawnSync(["ip", "-n", lab.clientNs, "addr", "del", `${giaddr}/16`, "dev", "lab0"]);
+      }
+    },
+    LAB_TEST_MS,
+  );
+
+  test(
+    "--format csv: a header and a row per second; --duration ends the starts",
+    async () => {
+      const r = await dhcptool(lab, [
+        "request",
+        "lab0",
+        "--clients",
+        "1000",
+        "--rate",
+        "100",
+        "--duration",
+        "2",
+        "--format",
+        "csv",
+        "--mac-prefix",
+        "02:aa:03",
+        "--release",
+      ]);
+      expect(r.exitCode).toBe(0);
+      const lines = r.stdout.trim().split("\n");
+      expect(lines[0]).toStartWith("second,discovers,offers,requests,acks,naks,no_offer,no_ack,");
+      const rows = lines.slice(1).map((l) => l.split(","));
+      expect(rows.length).toBeGreaterThanOrEqual(2);
+      expect(rows.reduce((n, x) => n + Number(x[1]), 0)).toBe(200);
+      expect(rows.reduce((n, x) => n + Number(x[4]), 0)).toBe(200);
+    },
+    LAB_TEST_MS,
+  );
 });
 
 describe("pool exhaustion", () => {
-  test("Kea with 25 addresses and 60 clients: 25 leases, then silence, reported as such; exit 3", async () => {
-    const lab = startLab("ldx", { kinds: ["kea"], pool: 25 });
-    try {
-      const r = await load(lab, ["--clients", "60", "--rate", "100"]);
-      expect(r.exitCode).toBe(3);
-      expect(r.report.outcomes).toMatchObject({ bound: 25, "no-offer": 35 });
-      expect(r.report.exhaustion).toEqual({ leases: 25, how: "silence", refused: 35 });
-      const text = await dhcptool(lab, ["request", "lab0", "--clients", "10", "--rate", "100", "--seed", "1"]);
-      expect(text.exitCode).toBe(3);
-      expect(text.stdout).not.toContain("exhausted"); // no lease at all: nothing to say about K
-      expect(text.stdout).toContain("10 no OFFER");
-    } finally {
-      labDown(lab.name);
-    }
-  }, LAB_TEST_MS);
+  test(
+    "Kea with 25 addresses and 60 clients: 25 leases, then silence, reported as such; exit 3",
+    async () => {
+      const lab = startLab("ldx", { kinds: ["kea"], pool: 25 });
+      try {
+        const r = await load(lab, ["--clients", "60", "--rate", "100"]);
+        expect(r.exitCode).toBe(3);
+        expect(r.report.outcomes).toMatchObject({ bound: 25, "no-offer": 35 });
+        expect(r.report.exhaustion).toEqual({ leases: 25, how: "silence", refused: 35 });
+        const text = await dhcptool(lab, ["request", "lab0", "--clients", "10", "--rate", "100", "--seed", "1"]);
+        expect(text.exitCode).toBe(3);
+        expect(text.stdout).not.toContain("exhausted"); // no lease at all: nothing to say about K
+        expect(text.stdout).toContain("10 no OFFER");
+      } finally {
+        labDown(lab.name);
+      }
+    },
+    LAB_TEST_MS,
+  );
 });

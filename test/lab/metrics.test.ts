@@ -14,7 +14,8 @@ import { hostileHttpClients, httpInClient, Prometheus, until } from "./prometheu
 
 const RULES = join(import.meta.dir, "../../packaging/prometheus/dhcptool-alerts.yml");
 const RULE_TESTS = join(import.meta.dir, "../../packaging/prometheus/dhcptool-alerts.test.yml");
-const ALLOWED = "198.18.0.1", ROGUE = "198.18.0.2";
+const ALLOWED = "198.18.0.1",
+  ROGUE = "198.18.0.2";
 /** Below 1024: only root may listen there, and the daemon has dropped to --user by the time it is scraped. */
 const WATCH_ADDRESS = "127.0.0.1:999";
 
@@ -33,11 +34,16 @@ async function scrape(lab: LabState, url: string): Promise<string> {
 }
 
 async function firingAlert(prom: Prometheus, name: string, labels: Record<string, string>): Promise<Record<string, string>> {
-  return until(`alert ${name} firing`, async () => {
-    const a = (await prom.alerts()).find((x) => x.labels.alertname === name && x.state === "firing" &&
-      Object.entries(labels).every(([k, v]) => x.labels[k] === v));
-    return a?.labels;
-  }, 20_000);
+  return until(
+    `alert ${name} firing`,
+    async () => {
+      const a = (await prom.alerts()).find(
+        (x) => x.labels.alertname === name && x.state === "firing" && Object.entries(labels).every(([k, v]) => x.labels[k] === v),
+      );
+      return a?.labels;
+    },
+    20_000,
+  );
 }
 
 describe("metrics scraped by a real Prometheus", () => {
@@ -98,23 +104,40 @@ describe("metrics scraped by a real Prometheus", () => {
   }, 30_000);
 
   test("Prometheus scrapes watch; after a rogue server answers, dhcptool_rogue_servers is 1 and DHCPRogueServer fires", async () => {
-    prom = await Prometheus.start(lab, [
-      { name: "dhcptool-watch", targets: [WATCH_ADDRESS] }, { name: "dhcptool-discover" }, { name: "dhcptool-client" },
-    ], [RULES]);
-    expect(Bun.spawnSync(["cat", `/proc/${prom.proc.pid}/comm`]).stdout.toString().trim()).toBe("prometheus");
-    await until("a successful scrape of watch", async () =>
-      (await prom!.targets()).find((t) => t.labels.job === "dhcptool-watch" && t.health === "up"), 20_000);
+    prom = await Prometheus.start(
+      lab,
+      [{ name: "dhcptool-watch", targets: [WATCH_ADDRESS] }, { name: "dhcptool-discover" }, { name: "dhcptool-client" }],
+      [RULES],
+    );
+    expect(
+      Bun.spawnSync(["cat", `/proc/${prom.proc.pid}/comm`])
+        .stdout.toString()
+        .trim(),
+    ).toBe("prometheus");
+    await until(
+      "a successful scrape of watch",
+      async () => (await prom!.targets()).find((t) => t.labels.job === "dhcptool-watch" && t.health === "up"),
+      20_000,
+    );
     const before = await prom.query('dhcptool_rogue_servers{job="dhcptool-watch"}');
     expect(before.map((v) => [v.labels.interface, v.value])).toEqual([["lab0", 0]]);
     expect((await prom.alerts()).filter((a) => a.labels.alertname === "DHCPRogueServer")).toEqual([]);
 
     const d = await dhcptool(lab, ["discover", "lab0", "--wait", "1", "--json"]); // both servers offer; watch sees it
     expect(d.exitCode).toBe(0);
-    expect(JSON.parse(d.stdout).offers.map((o: { serverId: string }) => o.serverId).sort()).toEqual([ALLOWED, ROGUE]);
-    const after = await until("dhcptool_rogue_servers = 1", async () => {
-      const v = await prom!.query('dhcptool_rogue_servers{job="dhcptool-watch"}');
-      return v[0]?.value === 1 ? v : undefined;
-    }, 15_000);
+    expect(
+      JSON.parse(d.stdout)
+        .offers.map((o: { serverId: string }) => o.serverId)
+        .sort(),
+    ).toEqual([ALLOWED, ROGUE]);
+    const after = await until(
+      "dhcptool_rogue_servers = 1",
+      async () => {
+        const v = await prom!.query('dhcptool_rogue_servers{job="dhcptool-watch"}');
+        return v[0]?.value === 1 ? v : undefined;
+      },
+      15_000,
+    );
     expect(after[0].labels).toMatchObject({ job: "dhcptool-watch", instance: WATCH_ADDRESS, interface: "lab0" });
     const rogue = await prom.query('dhcptool_server_last_seen_timestamp_seconds{job="dhcptool-watch",status="rogue"}');
     expect(rogue.map((v) => v.labels.server)).toEqual([ROGUE]);
@@ -129,10 +152,14 @@ describe("metrics scraped by a real Prometheus", () => {
     const url = String((await client.event("metrics", 15_000)).url);
     await client.leased(20_000);
     prom!.setTargets("dhcptool-client", [new URL(url).host]);
-    const bound = await until("dhcptool_client_bound = 1 in Prometheus", async () => {
-      const v = await prom!.query('dhcptool_client_bound{job="dhcptool-client"}');
-      return v[0]?.value === 1 ? v : undefined;
-    }, 20_000);
+    const bound = await until(
+      "dhcptool_client_bound = 1 in Prometheus",
+      async () => {
+        const v = await prom!.query('dhcptool_client_bound{job="dhcptool-client"}');
+        return v[0]?.value === 1 ? v : undefined;
+      },
+      20_000,
+    );
     expect(bound[0].labels.interface).toBe("lab0");
     const phase = await prom!.query('dhcptool_client_phase{job="dhcptool-client"} == 1');
     expect(phase.map((v) => v.labels.phase)).toEqual(["BOUND"]);
@@ -154,16 +181,32 @@ describe("metrics scraped by a real Prometheus", () => {
   }, 60_000);
 
   test("the prober on [::1]: Prometheus sees both servers up, one rogue; the allowed one stopped: DHCPServerVanished fires", async () => {
-    const prober = new Resident(lab, ["discover", "lab0", "--daemon", "--json", "--interval", "2", "--vanish-after", "1",
-      "--allow-server", ALLOWED, "--metrics", "[::1]:0"]);
+    const prober = new Resident(lab, [
+      "discover",
+      "lab0",
+      "--daemon",
+      "--json",
+      "--interval",
+      "2",
+      "--vanish-after",
+      "1",
+      "--allow-server",
+      ALLOWED,
+      "--metrics",
+      "[::1]:0",
+    ]);
     residents.push(prober);
     const url = String((await prober.event("start", 15_000)).metrics);
     expect(url).toMatch(/^http:\/\/\[::1\]:\d+\/metrics$/);
     prom!.setTargets("dhcptool-discover", [new URL(url).host]);
-    const up = await until("both servers up in Prometheus", async () => {
-      const v = await prom!.query('dhcptool_server_up{job="dhcptool-discover"} == 1');
-      return v.length === 2 ? v : undefined;
-    }, 20_000);
+    const up = await until(
+      "both servers up in Prometheus",
+      async () => {
+        const v = await prom!.query('dhcptool_server_up{job="dhcptool-discover"} == 1');
+        return v.length === 2 ? v : undefined;
+      },
+      20_000,
+    );
     expect(Object.fromEntries(up.map((v) => [v.labels.server, v.labels.status]))).toEqual({ [ALLOWED]: "allowed", [ROGUE]: "rogue" });
     const rogue = await prom!.query('dhcptool_rogue_servers{job="dhcptool-discover"}');
     expect(rogue.map((v) => v.value)).toEqual([1]);

@@ -6,8 +6,12 @@ import { inClient, labDown, type LabState } from "../../cli/lab/index.ts";
 import { MAIN, startLab } from "./helpers.ts";
 
 let lab: LabState;
-beforeAll(() => { lab = startLab("mods", { servers: 1 }); });
-afterAll(() => { labDown(lab.name); });
+beforeAll(() => {
+  lab = startLab("mods", { servers: 1 });
+});
+afterAll(() => {
+  labDown(lab.name);
+});
 
 /** The packages among table, consola and ajv that a run of dhcptool loaded, and its exit status. */
 async function loaded(args: string[], pty = false): Promise<{ packages: string[]; code: number; stdout: string }> {
@@ -27,11 +31,15 @@ describe("the machine path loads no human renderer", () => {
     [["request", "lab0", "--format", "env", "--release"]],
     [["request", "lab0", "--json", "--release"]],
     [["discover", "lab0", "--json", "--wait", "0.3", "--server", "198.18.0.9"]], // with warnings logged
-  ])("%j", async (args) => {
-    const r = await loaded(args);
-    expect(r.code === 0 || r.code === 3).toBe(true);
-    expect(r.packages).toEqual([]);
-  }, 20_000);
+  ])(
+    "%j",
+    async (args) => {
+      const r = await loaded(args);
+      expect(r.code === 0 || r.code === 3).toBe(true);
+      expect(r.packages).toEqual([]);
+    },
+    20_000,
+  );
 });
 
 describe("the human path renders with them", () => {

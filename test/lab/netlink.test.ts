@@ -10,7 +10,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-const tag = Math.floor(Math.random() * 0xffffff).toString(16).padStart(6, "0");
+const tag = Math.floor(Math.random() * 0xffffff)
+  .toString(16)
+  .padStart(6, "0");
 const NS = `dtnl${tag}`;
 const PEER_NS = `dtnl${tag}p`;
 const IF = `dtnl${tag}a`; // ours, in NS

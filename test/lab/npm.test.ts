@@ -89,9 +89,7 @@ describe("the npm package", () => {
     const path = pathOf(dir, ["sh", "readlink"]);
     const r = run([join(prefix, "bin/dhcptool"), "--version"], { env: { PATH: path } });
     expect(r.exitCode).toBe(1);
-    expect(r.stderr).toStartWith(
-      "dhcptool: needs Bun (https://bun.sh) on PATH, and there is none: npm install -g bun\n",
-    );
+    expect(r.stderr).toStartWith("dhcptool: needs Bun (https://bun.sh) on PATH, and there is none: npm install -g bun\n");
     expect(readdirSync(path).sort()).toEqual(["readlink", "sh"]);
   });
 });

@@ -14,7 +14,11 @@ import { epochUs, run, tool, tsharkRead } from "./tshark.ts";
 describe("interop with tshark and editcap", () => {
   const withTempDir = (fn: (dir: string) => void) => {
     const dir = mkdtempSync(join(tmpdir(), "dhcptool-pcap-"));
-    try { fn(dir); } finally { rmSync(dir, { recursive: true, force: true }); }
+    try {
+      fn(dir);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   };
 
   test("tshark reads our pcap: 3 packets, DHCP decoded, no complaints", () => {
@@ -23,7 +27,11 @@ describe("interop with tshark and editcap", () => {
       const pk = dhcpPackets();
       writeFileSync(file, encodePcap(pk));
       const rows = tsharkRead(file, ["frame.number", "dhcp.option.dhcp", "frame.time_epoch", "frame.cap_len", "frame.len", "_ws.expert"]);
-      expect(rows.map((r) => r.slice(0, 2))).toEqual([["1", "1"], ["2", "2"], ["3", "3"]]);
+      expect(rows.map((r) => r.slice(0, 2))).toEqual([
+        ["1", "1"],
+        ["2", "2"],
+        ["3", "3"],
+      ]);
       expect(rows.map((r) => epochUs(r[2]))).toEqual(pk.map((p) => Number(p.timestampUs)));
       expect(rows.map((r) => [Number(r[3]), Number(r[4])])).toEqual(pk.map((p) => [p.data.length, p.originalLength ?? p.data.length]));
       for (const r of rows) expect(r[5] ?? "").not.toMatch(/malformed/i);
@@ -38,8 +46,7 @@ describe("interop with tshark and editcap", () => {
         writeFileSync(join(dir, name), bytes);
         const rows = tsharkRead(join(dir, name), ["frame.time_epoch", "frame.cap_len", "frame.len"]);
         const ours = ok(decodePcap(bytes)).packets;
-        expect(rows.map((r) => [epochUs(r[0]), Number(r[1]), Number(r[2])]))
-          .toEqual(ours.map((p) => [p.timestampUs, p.data.length, p.originalLength]));
+        expect(rows.map((r) => [epochUs(r[0]), Number(r[1]), Number(r[2])])).toEqual(ours.map((p) => [p.timestampUs, p.data.length, p.originalLength]));
       }
     });
   });
@@ -47,7 +54,8 @@ describe("interop with tshark and editcap", () => {
   test("editcap turns our pcap into pcapng; we read it back byte for byte", () => {
     tool("tshark");
     withTempDir((dir) => {
-      const pcap = join(dir, "in.pcap"), pcapng = join(dir, "out.pcapng");
+      const pcap = join(dir, "in.pcap"),
+        pcapng = join(dir, "out.pcapng");
       const pk = dhcpPackets();
       writeFileSync(pcap, encodePcap(pk));
       const e = run([tool("editcap"), "-F", "pcapng", pcap, pcapng]);

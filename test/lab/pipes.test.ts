@@ -33,7 +33,9 @@ afterAll(() => {
 async function shell(script: string, timeoutMs = 20_000): Promise<{ out: string; err: string; code: number; ms: number }> {
   const t0 = performance.now();
   const p = Bun.spawn(inClient(lab, ["bash", "-c", script]), {
-    stdout: "pipe", stderr: "pipe", env: { ...process.env, DT: `${process.execPath} ${MAIN}`, NO_COLOR: "1" },
+    stdout: "pipe",
+    stderr: "pipe",
+    env: { ...process.env, DT: `${process.execPath} ${MAIN}`, NO_COLOR: "1" },
   });
   const killer = setTimeout(() => p.kill("SIGKILL"), timeoutMs);
   const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
@@ -51,7 +53,11 @@ function stalledPipe(name: string): { writeFd: number; readFd: number } {
   const readFd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   const fill = openSync(path, constants.O_WRONLY | constants.O_NONBLOCK);
   for (const size of [65536, 4096, 1]) {
-    try { for (;;) writeSync(fill, Buffer.alloc(size, 0x23)); } catch { /* EAGAIN: full at this size */ }
+    try {
+      for (;;) writeSync(fill, Buffer.alloc(size, 0x23));
+    } catch {
+      /* EAGAIN: full at this size */
+    }
   }
   const writeFd = openSync(path, constants.O_WRONLY);
   closeSync(fill);
@@ -59,7 +65,11 @@ function stalledPipe(name: string): { writeFd: number; readFd: number } {
 }
 
 function procStatus(pid: number): string {
-  try { return readFileSync(`/proc/${pid}/status`, "utf8"); } catch { return ""; }
+  try {
+    return readFileSync(`/proc/${pid}/status`, "utf8");
+  } catch {
+    return "";
+  }
 }
 
 /** A DISCOVER as a client broadcasts it. */
@@ -74,7 +84,11 @@ function drain(fd: number): string {
   let text = "";
   for (;;) {
     let n = 0;
-    try { n = readSync(fd, buf); } catch { break; } // EAGAIN: empty for now
+    try {
+      n = readSync(fd, buf);
+    } catch {
+      break;
+    } // EAGAIN: empty for now
     if (n === 0) break;
     text += buf.subarray(0, n).toString("latin1");
   }
@@ -129,7 +143,11 @@ describe("a reader that stalls", () => {
       // Bound, then renewed at each T1 (2 s): every ACK is stored, each with its own time.
       const acquired = new Set<string>();
       const renewedThrice = await eventually(() => {
-        try { acquired.add(JSON.parse(readFileSync(join(dirs.state, "lab0.json"), "utf8")).lease.acquiredAt); } catch { /* not yet */ }
+        try {
+          acquired.add(JSON.parse(readFileSync(join(dirs.state, "lab0.json"), "utf8")).lease.acquiredAt);
+        } catch {
+          /* not yet */
+        }
         return acquired.size >= 4;
       }, 15_000);
       expect(renewedThrice).toBe(true);
@@ -137,7 +155,9 @@ describe("a reader that stalls", () => {
       const renewals = await cap.stop();
       expect(renewals.length).toBeGreaterThanOrEqual(3);
       // The control socket answers too: the event loop is not stuck in a write.
-      const show = Bun.spawnSync(inClient(lab, [process.execPath, MAIN, "lease", "show", "lab0", "--json", "--run-dir", dirs.run, "--state-dir", dirs.state]), { stdout: "pipe" });
+      const show = Bun.spawnSync(inClient(lab, [process.execPath, MAIN, "lease", "show", "lab0", "--json", "--run-dir", dirs.run, "--state-dir", dirs.state]), {
+        stdout: "pipe",
+      });
       const shown = JSON.parse(show.stdout.toString());
       expect(shown.source).toBe("daemon");
       expect(shown.phase).toMatch(/BOUND|RENEWING/);
@@ -155,7 +175,9 @@ describe("a reader that stalls", () => {
   test("watch --json with stdout full keeps capturing and reports outputDropped", async () => {
     const { writeFd, readFd } = stalledPipe("watch");
     const p = Bun.spawn(inClient(lab, [process.execPath, MAIN, "watch", "lab0", "--json", "-v"]), {
-      stdout: writeFd, stderr: "pipe", env: { ...process.env, NO_COLOR: "1" },
+      stdout: writeFd,
+      stderr: "pipe",
+      env: { ...process.env, NO_COLOR: "1" },
     });
     closeSync(writeFd);
     // A flood of DISCOVERs from the server's side: far more lines (~900 bytes each with -v)

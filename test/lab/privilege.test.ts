@@ -12,17 +12,27 @@ import { taskPrivileges } from "../../native/privilege.ts";
 import { MAIN, RUNS_AS, dhcptool, startLab } from "./helpers.ts";
 
 let lab: LabState;
-beforeAll(() => { lab = startLab("prv", { servers: 1 }); });
-afterAll(() => { labDown(lab.name); });
+beforeAll(() => {
+  lab = startLab("prv", { servers: 1 });
+});
+afterAll(() => {
+  labDown(lab.name);
+});
 
 const literal = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 /** -v's line once a command has become the default --user, with what it kept (group 1) and its thread count (2). */
 const becameDefault = (what: string) =>
-  new RegExp(`${literal(what)}: now uid ${RUNS_AS.uid} gid ${RUNS_AS.gid} \\(${literal(`${RUNS_AS.name}, ${RUNS_AS.why}`)}\\), capabilities kept: (.*) \\(checked in /proc/self/status, (\\d+) threads\\)`);
+  new RegExp(
+    `${literal(what)}: now uid ${RUNS_AS.uid} gid ${RUNS_AS.gid} \\(${literal(`${RUNS_AS.name}, ${RUNS_AS.why}`)}\\), capabilities kept: (.*) \\(checked in /proc/self/status, (\\d+) threads\\)`,
+  );
 
 describe("privilege drop", () => {
   test("discover, request and watch parse replies as the default --user with no capability", async () => {
-    for (const args of [["discover", "lab0", "--first"], ["request", "lab0", "--release"], ["watch", "lab0", "--duration", "0.3"]]) {
+    for (const args of [
+      ["discover", "lab0", "--first"],
+      ["request", "lab0", "--release"],
+      ["watch", "lab0", "--duration", "0.3"],
+    ]) {
       const r = await dhcptool(lab, [...args, "-v"]);
       expect(r.exitCode).toBe(0);
       const m = r.stderr.match(becameDefault(args[0]));
@@ -49,8 +59,10 @@ describe("privilege drop", () => {
 
   test("lease decode and lease show need no privilege: they run as nobody", async () => {
     const asNobody = (args: string[]) => {
-      const p = Bun.spawnSync(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all",
-        process.execPath, MAIN, ...args], { stdout: "pipe", stderr: "pipe", stdin: new TextEncoder().encode(OFFER_HEX) });
+      const p = Bun.spawnSync(
+        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", process.execPath, MAIN, ...args],
+        { stdout: "pipe", stderr: "pipe", stdin: new TextEncoder().encode(OFFER_HEX) },
+      );
       return { exitCode: p.exitCode, stdout: p.stdout.toString(), stderr: p.stderr.toString() };
     };
     const dec = asNobody(["lease", "decode", "-", "--json"]);
@@ -70,14 +82,19 @@ describe("privilege drop", () => {
       chmodSync(bun, 0o755);
       const set = Bun.spawnSync(["setcap", "cap_net_raw,cap_net_admin+ep", bun], { stderr: "pipe" });
       expect(set.exitCode, set.stderr.toString()).toBe(0);
-      const p = Bun.spawnSync(inClient(lab, ["setpriv", "--reuid=1000", "--regid=1000", "--clear-groups", bun, MAIN, "discover", "lab0", "--first", "--json", "-v"]),
-        { stdout: "pipe", stderr: "pipe", env: { ...process.env, NO_COLOR: "1" } });
+      const p = Bun.spawnSync(
+        inClient(lab, ["setpriv", "--reuid=1000", "--regid=1000", "--clear-groups", bun, MAIN, "discover", "lab0", "--first", "--json", "-v"]),
+        { stdout: "pipe", stderr: "pipe", env: { ...process.env, NO_COLOR: "1" } },
+      );
       expect(p.exitCode, p.stderr.toString()).toBe(0);
       expect(JSON.parse(p.stdout.toString()).offers).toHaveLength(1);
       expect(p.stderr.toString()).toContain("discover: not root (uid 1000): keeping the file capabilities");
       // Without the capability the same user is told what to do, naming bun's real file
       // (setcap refuses the symlink that `command -v bun` finds).
-      const plain = Bun.spawnSync(inClient(lab, ["setpriv", "--reuid=1000", "--regid=1000", "--clear-groups", process.execPath, MAIN, "discover", "lab0", "--first"]), { stderr: "pipe" });
+      const plain = Bun.spawnSync(
+        inClient(lab, ["setpriv", "--reuid=1000", "--regid=1000", "--clear-groups", process.execPath, MAIN, "discover", "lab0", "--first"]),
+        { stderr: "pipe" },
+      );
       expect(plain.exitCode).toBe(1);
       expect(plain.stderr.toString()).toContain(`run as root, or: sudo setcap cap_net_raw,cap_net_admin+ep ${realpathSync(process.execPath)}`);
     } finally {
@@ -97,13 +114,22 @@ describe("privilege drop", () => {
     expect(seen.filter((t) => !before.includes(t) && !after.includes(t))).toEqual([]);
     for (const { tid, status } of tasks) {
       let text: string;
-      try { text = readFileSync(`/proc/self/task/${tid}/status`, "utf8"); } catch { continue; } // ended meanwhile
+      try {
+        text = readFileSync(`/proc/self/task/${tid}/status`, "utf8");
+      } catch {
+        continue;
+      } // ended meanwhile
       expect(status).toEqual({
-        uid: field(text, "Uid").split(/\s+/).map(Number), gid: field(text, "Gid").split(/\s+/).map(Number),
+        uid: field(text, "Uid").split(/\s+/).map(Number),
+        gid: field(text, "Gid").split(/\s+/).map(Number),
         groups: field(text, "Groups").split(/\s+/).filter(Boolean).map(Number),
-        capInh: BigInt(`0x${field(text, "CapInh")}`), capPrm: BigInt(`0x${field(text, "CapPrm")}`), capEff: BigInt(`0x${field(text, "CapEff")}`),
-        capBnd: BigInt(`0x${field(text, "CapBnd")}`), capAmb: BigInt(`0x${field(text, "CapAmb")}`),
-        noNewPrivs: field(text, "NoNewPrivs") === "1", seccomp: Number(field(text, "Seccomp")),
+        capInh: BigInt(`0x${field(text, "CapInh")}`),
+        capPrm: BigInt(`0x${field(text, "CapPrm")}`),
+        capEff: BigInt(`0x${field(text, "CapEff")}`),
+        capBnd: BigInt(`0x${field(text, "CapBnd")}`),
+        capAmb: BigInt(`0x${field(text, "CapAmb")}`),
+        noNewPrivs: field(text, "NoNewPrivs") === "1",
+        seccomp: Number(field(text, "Seccomp")),
       });
     }
     // this test runs as root with every capability: the bits above 31 must come through too

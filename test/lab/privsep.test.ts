@@ -38,7 +38,15 @@ function start(extra: string[] = [], dirs = d): Daemon {
 /** The helper driver (test/lab/privsep-driver.ts) in the client namespace: one parsed JSON line per step. */
 function driver(scenario: string): Record<string, unknown> {
   const text = inNs(lab.clientNs, [process.execPath, join(import.meta.dir, "privsep-driver.ts"), scenario, "lab0", d.state, d.run]);
-  return Object.fromEntries(text.trim().split("\n").map((l) => { const j = JSON.parse(l); return [j.step, j.value]; }));
+  return Object.fromEntries(
+    text
+      .trim()
+      .split("\n")
+      .map((l) => {
+        const j = JSON.parse(l);
+        return [j.step, j.value];
+      }),
+  );
 }
 
 const routes = () => inNs(lab.clientNs, ["ip", "route", "show", "table", "main"]);
@@ -46,12 +54,20 @@ const routes = () => inNs(lab.clientNs, ["ip", "route", "show", "table", "main"]
 describe("the helper itself", () => {
   test("refuses nonsense routes and a /0 mask, adds the rest at 1000 + ifindex with NLM_F_EXCL, and takes off exactly those", () => {
     const r = driver("apply") as Record<string, { status: number; done: string[]; failed: string[] }>;
-    const metric = (r.ready as unknown as { metric: number; ifindex: number });
+    const metric = r.ready as unknown as { metric: number; ifindex: number };
     expect(metric.metric).toBe(1000 + metric.ifindex);
-    expect(r.apply.done).toEqual(["address 198.18.0.150/24", `route default via 198.18.0.1 metric ${metric.metric}`, `route 198.18.9.0/24 via 198.18.0.1 metric ${metric.metric}`]);
+    expect(r.apply.done).toEqual([
+      "address 198.18.0.150/24",
+      `route default via 198.18.0.1 metric ${metric.metric}`,
+      `route 198.18.9.0/24 via 198.18.0.1 metric ${metric.metric}`,
+    ]);
     expect(r.apply.failed.map((f) => f.replace(/^route (\S+) .*refused: /, "$1 "))).toEqual([
-      "127.0.0.0/8 loopback (127/8)", "224.0.0.0/4 multicast or reserved (224/3)", "240.0.0.0/4 multicast or reserved (224/3)",
-      "255.255.255.255/32 255.255.255.255/32", "0.0.0.0/32 0.0.0.0/32", "198.18.0.0/24 the connected subnet (the kernel's own route)",
+      "127.0.0.0/8 loopback (127/8)",
+      "224.0.0.0/4 multicast or reserved (224/3)",
+      "240.0.0.0/4 multicast or reserved (224/3)",
+      "255.255.255.255/32 255.255.255.255/32",
+      "0.0.0.0/32 0.0.0.0/32",
+      "198.18.0.0/24 the connected subnet (the kernel's own route)",
       "198.18.7.0/24 a gateway that is our own address",
     ]);
     expect(r["zero-mask"]).toMatchObject({ status: -22, failed: ["address 198.18.0.151/0 refused: a /0 mask (or none that fits)"] });
@@ -108,9 +124,22 @@ describe("the resident client with its helper", () => {
   }, 20_000);
 
   test("finding 6: a local user who binds the old abstract name and cannot create the lock file does not keep the daemon from starting", async () => {
-    const squat = Bun.spawn(inClient(lab, ["setpriv", "--reuid", "4242", "--regid", "4242", "--clear-groups", "--", process.execPath, "-e",
-      `Bun.listen({ unix: "\\0dhcptool/lab0", socket: { data() {} } }); require("fs").writeFileSync(${JSON.stringify(join(d.run, "lab0.lock"))}, "x"); `
-      + `setInterval(() => {}, 1000)`]), { stdout: "ignore", stderr: "pipe" });
+    const squat = Bun.spawn(
+      inClient(lab, [
+        "setpriv",
+        "--reuid",
+        "4242",
+        "--regid",
+        "4242",
+        "--clear-groups",
+        "--",
+        process.execPath,
+        "-e",
+        `Bun.listen({ unix: "\\0dhcptool/lab0", socket: { data() {} } }); require("fs").writeFileSync(${JSON.stringify(join(d.run, "lab0.lock"))}, "x"); ` +
+          `setInterval(() => {}, 1000)`,
+      ]),
+      { stdout: "ignore", stderr: "pipe" },
+    );
     try {
       const x = start([]);
       await x.leased(10_000);

@@ -8,15 +8,33 @@ import { dhcptool, EventStream, MAIN, startLab } from "./helpers.ts";
 describe("discover --daemon with two dnsmasq servers, one allowed", () => {
   let lab: LabState;
   let daemon: ReturnType<typeof Bun.spawn> | null = null;
-  beforeAll(() => { lab = startLab("probe", { servers: 2 }); });
+  beforeAll(() => {
+    lab = startLab("probe", { servers: 2 });
+  });
   afterAll(() => {
     if (daemon && daemon.exitCode === null && daemon.signalCode === null) daemon.kill("SIGKILL");
     if (lab) labDown(lab.name);
   });
 
   test("new, rogue, vanished, back; SIGTERM gives a summary and exit 5; one chaddr throughout", async () => {
-    const argv = ["ip", "netns", "exec", lab.clientNs, process.execPath, MAIN, "discover", "lab0",
-      "--daemon", "--interval", "1", "--wait", "0.5", "--json", "--allow-server", "198.18.0.1"];
+    const argv = [
+      "ip",
+      "netns",
+      "exec",
+      lab.clientNs,
+      process.execPath,
+      MAIN,
+      "discover",
+      "lab0",
+      "--daemon",
+      "--interval",
+      "1",
+      "--wait",
+      "0.5",
+      "--json",
+      "--allow-server",
+      "198.18.0.1",
+    ];
     const p = Bun.spawn(argv, { stdout: "pipe", stderr: "pipe", env: { ...process.env, NO_COLOR: "1" } });
     daemon = p;
     const out = new EventStream(p.stdout);
@@ -33,7 +51,14 @@ describe("discover --daemon with two dnsmasq servers, one allowed", () => {
     await out.waitFor("a second probe", () => out.events.filter((e) => e.event === "probe").length >= 2, 5000);
     const new1 = out.find((e) => e.event === "server-new" && e.server === "198.18.0.1");
     const new2 = out.find((e) => e.event === "server-new" && e.server === "198.18.0.2");
-    expect(new1).toMatchObject({ rogue: false, subnetMask: "255.255.255.0", routers: ["198.18.0.1"], dns: ["198.18.0.1"], domain: "lab.example", leaseTime: 3600 });
+    expect(new1).toMatchObject({
+      rogue: false,
+      subnetMask: "255.255.255.0",
+      routers: ["198.18.0.1"],
+      dns: ["198.18.0.1"],
+      domain: "lab.example",
+      leaseTime: 3600,
+    });
     expect(new2).toMatchObject({ rogue: true, routers: ["198.18.0.2"] });
     expect(out.find((e) => e.event === "rogue")).toMatchObject({ server: "198.18.0.2", sourceIp: "198.18.0.2", reason: "first-seen" });
     expect(out.find((e) => e.event === "rogue" && e.server === "198.18.0.1")).toBeUndefined();
@@ -81,7 +106,13 @@ describe("discover --daemon with two dnsmasq servers, one allowed", () => {
 
 describe("discover --daemon: errors", () => {
   test("usage: --interval without --daemon, --first with --daemon, an interval under 1 s", async () => {
-    for (const args of [["--interval", "5"], ["--daemon", "--first"], ["--vanish-after", "2"], ["--daemon", "--interval", "0.5"], ["--daemon", "--vanish-after", "0"]]) {
+    for (const args of [
+      ["--interval", "5"],
+      ["--daemon", "--first"],
+      ["--vanish-after", "2"],
+      ["--daemon", "--interval", "0.5"],
+      ["--daemon", "--vanish-after", "0"],
+    ]) {
       const r = await dhcptool(null, ["discover", "lo", ...args]);
       expect({ args, code: r.exitCode }).toEqual({ args, code: 2 });
       expect(r.stderr).not.toContain("    at ");

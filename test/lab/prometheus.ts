@@ -8,7 +8,11 @@ import { join } from "node:path";
 import { inClient, type LabState } from "../../cli/lab/index.ts";
 import { systemBinary } from "../../cli/lab/proc.ts";
 
-export interface HttpAnswer { status: number; contentType: string | null; body: string }
+export interface HttpAnswer {
+  status: number;
+  contentType: string | null;
+  body: string;
+}
 
 const GET_SCRIPT = `
 const r = await fetch(process.env.DT_URL, { method: process.env.DT_METHOD ?? "GET", signal: AbortSignal.timeout(5000) });
@@ -18,7 +22,9 @@ process.stdout.write(JSON.stringify({ status: r.status, contentType: r.headers.g
 /** An HTTP request made from the lab's client namespace. */
 export async function httpInClient(lab: LabState, url: string, method = "GET"): Promise<HttpAnswer> {
   const p = Bun.spawn(inClient(lab, [process.execPath, "-e", GET_SCRIPT]), {
-    stdout: "pipe", stderr: "pipe", env: { ...process.env, DT_URL: url, DT_METHOD: method },
+    stdout: "pipe",
+    stderr: "pipe",
+    env: { ...process.env, DT_URL: url, DT_METHOD: method },
   });
   const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
   if (code !== 0) throw new Error(`${method} ${url} in ${lab.clientNs}: ${err.trim()}`);
@@ -69,9 +75,20 @@ export interface ScrapeJob {
   targets?: string[];
 }
 
-interface PromVector { metric: Record<string, string>; value: [number, string] }
-export interface PromAlert { labels: Record<string, string>; state: string }
-export interface PromTarget { labels: Record<string, string>; health: string; lastError: string; scrapeUrl: string }
+interface PromVector {
+  metric: Record<string, string>;
+  value: [number, string];
+}
+export interface PromAlert {
+  labels: Record<string, string>;
+  state: string;
+}
+export interface PromTarget {
+  labels: Record<string, string>;
+  health: string;
+  lastError: string;
+  scrapeUrl: string;
+}
 
 export class Prometheus {
   readonly dir: string;
@@ -95,17 +112,28 @@ export class Prometheus {
     const config = {
       global: { scrape_interval: "1s", scrape_timeout: "1s", evaluation_interval: "1s" },
       rule_files: ruleFiles,
-      scrape_configs: jobs.map((j) => j.targets
-        ? { job_name: j.name, static_configs: [{ targets: j.targets }] }
-        : { job_name: j.name, file_sd_configs: [{ files: [join(dir, `${j.name}.json`)], refresh_interval: "1s" }] }),
+      scrape_configs: jobs.map((j) =>
+        j.targets
+          ? { job_name: j.name, static_configs: [{ targets: j.targets }] }
+          : { job_name: j.name, file_sd_configs: [{ files: [join(dir, `${j.name}.json`)], refresh_interval: "1s" }] },
+      ),
     };
     for (const j of jobs) if (!j.targets) writeFileSync(join(dir, `${j.name}.json`), "[]");
     writeFileSync(join(dir, "prometheus.yml"), JSON.stringify(config, null, 2));
     const port = randomPort();
-    const proc = Bun.spawn(inClient(lab, [binary, `--config.file=${join(dir, "prometheus.yml")}`,
-      `--storage.tsdb.path=${join(dir, "data")}`, `--web.listen-address=127.0.0.1:${port}`, "--log.level=warn"]), {
-      stdout: "ignore", stderr: Bun.file(join(dir, "prometheus.log")),
-    });
+    const proc = Bun.spawn(
+      inClient(lab, [
+        binary,
+        `--config.file=${join(dir, "prometheus.yml")}`,
+        `--storage.tsdb.path=${join(dir, "data")}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+        "--log.level=warn",
+      ]),
+      {
+        stdout: "ignore",
+        stderr: Bun.file(join(dir, "prometheus.log")),
+      },
+    );
     const p = new Prometheus(lab, dir, port, proc);
     const until = Date.now() + 20_000;
     for (;;) {
@@ -121,7 +149,11 @@ export class Prometheus {
   }
 
   log(): string {
-    try { return readFileSync(join(this.dir, "prometheus.log"), "utf8").slice(-2000); } catch { return ""; }
+    try {
+      return readFileSync(join(this.dir, "prometheus.log"), "utf8").slice(-2000);
+    } catch {
+      return "";
+    }
   }
 
   /** Points a file_sd job at these targets (written whole, then renamed into place). */
@@ -172,7 +204,9 @@ export async function until<T>(what: string, fn: () => Promise<T | undefined>, t
     try {
       const v = await fn();
       if (v !== undefined) return v;
-    } catch (err) { last = err; }
+    } catch (err) {
+      last = err;
+    }
     if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ""}`);
     await Bun.sleep(250);
   }

@@ -12,8 +12,7 @@ import { injectFrames } from "./inject.ts";
 import { collectLines, type Event, hex, udpFrame, vethPair, waitFor } from "./veth-pair.ts";
 
 /** A 342-byte DHCP-shaped broadcast, 67 -> 68, from 198.18.0.HOST: the host names it in tcpdump's lines. */
-const offerFrom = (host: number) =>
-  udpFrame({ sourcePort: 67, destinationPort: 68, payload: `from .${host}`.padEnd(300, "."), sourceHost: host });
+const offerFrom = (host: number) => udpFrame({ sourcePort: 67, destinationPort: 68, payload: `from .${host}`.padEnd(300, "."), sourceHost: host });
 
 interface SocketSpec {
   name: string;

@@ -38,7 +38,11 @@ describe("RawSocket (root, no namespaces)", () => {
       const err = thrown(() => RawSocket.open("lo", { filter: "client", onFrame, vlan: vlan as never }));
       expectNativeError(err, "EINVAL", /is not "any", "none" or a VLAN id 1-4094/);
     }
-    expectNativeError(thrown(() => RawSocket.open("lo", { filter: "watch", onFrame, ring: 1 as never })), "EINVAL", /ring must be true or false/);
+    expectNativeError(
+      thrown(() => RawSocket.open("lo", { filter: "watch", onFrame, ring: 1 as never })),
+      "EINVAL",
+      /ring must be true or false/,
+    );
   });
 
   test("close hands the socket to a short-lived closer that finishes and is reaped", async () => {
@@ -50,7 +54,11 @@ describe("RawSocket (root, no namespaces)", () => {
       for (const name of fs.readdirSync("/proc")) {
         if (!/^\d+$/.test(name)) continue;
         let stat: string;
-        try { stat = fs.readFileSync(`/proc/${name}/stat`, "utf8"); } catch { continue; } // gone meanwhile
+        try {
+          stat = fs.readFileSync(`/proc/${name}/stat`, "utf8");
+        } catch {
+          continue;
+        } // gone meanwhile
         const [state, ppid] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
         if (Number(ppid) === process.pid) out.push({ pid: Number(name), state });
       }
@@ -75,13 +83,20 @@ describe("RawSocket (root, no namespaces)", () => {
         expectNativeError(err, "EMSGSIZE", new RegExp(`frame of ${length} bytes does not fit lo`));
       }
       // A view into a larger buffer is judged by its own length.
-      expectNativeError(thrown(() => socket.send(new Uint8Array(64).subarray(60))), "EMSGSIZE");
+      expectNativeError(
+        thrown(() => socket.send(new Uint8Array(64).subarray(60))),
+        "EMSGSIZE",
+      );
       expect(socket.stats()).toEqual({ packets: 0, drops: 0 });
     } finally {
       socket.close();
       socket.close();
     }
-    expectNativeError(thrown(() => socket.send(new Uint8Array(60))), "EINVAL", /closed/);
+    expectNativeError(
+      thrown(() => socket.send(new Uint8Array(60))),
+      "EINVAL",
+      /closed/,
+    );
   });
 });
 
@@ -161,9 +176,7 @@ describe("RawSocket between two network namespaces", () => {
     const watched = [toClient, toServer, withOptions].map(hex);
     expect(frames("watch").map((f) => f.hex)).toEqual(watched);
     const errors = received.events.filter((e) => e.event === "error");
-    expect(errors).toEqual(
-      watched.map(() => ({ event: "error", socket: "watch", message: "deliberate failure in onFrame" })),
-    );
+    expect(errors).toEqual(watched.map(() => ({ event: "error", socket: "watch", message: "deliberate failure in onFrame" })));
 
     const closed = received.events.find((e) => e.event === "closed");
     expect(closed?.stats).toEqual({ client: { packets: 2, drops: 0 }, watch: { packets: 3, drops: 0 } });
@@ -175,8 +188,8 @@ describe("RawSocket between two network namespaces", () => {
   });
 
   test("arp filter: ARP requests only (the resident client's ARP answering), not replies, not IPv4", async () => {
-    const arp = (op: number, sender: string) => Uint8Array.from(Buffer.from(
-      `ffffffffffff${sender}0806` + `000108000604000${op}` + `${sender}c6120101` + "000000000000c6120164", "hex"));
+    const arp = (op: number, sender: string) =>
+      Uint8Array.from(Buffer.from(`ffffffffffff${sender}0806` + `000108000604000${op}` + `${sender}c6120101` + "000000000000c6120164", "hex"));
     const request = arp(1, "020000000001");
     const reply = arp(2, "020000000002");
     const ipv4 = udpFrame({ sourcePort: 67, destinationPort: 68, payload: "not arp" });
@@ -269,9 +282,7 @@ describe("RawSocket batches and promiscuous mode (two namespaces, MTU 65535)", (
 
   test("50 frames queued before the drain arrive in order, byte for byte, in one wake-up", async () => {
     // Lengths vary, so a frame packed at a wrong offset would show.
-    const sent = Array.from({ length: 50 }, (_, i) =>
-      udpFrame({ sourcePort: 67, destinationPort: 68, payload: `frame ${i} ${"x".repeat((i * 37) % 301)}` }),
-    );
+    const sent = Array.from({ length: 50 }, (_, i) => udpFrame({ sourcePort: 67, destinationPort: 68, payload: `frame ${i} ${"x".repeat((i * 37) % 301)}` }));
     const { receiver, received } = await holdingReceiver("frames", sent.length);
     await runIn(nsB, "native-send.ts", ["v1", ...sent.map(hex)]);
     await waitFor("the receiver to hold them all", () => received.events.some((e) => e.event === "held"));
@@ -294,8 +305,7 @@ describe("RawSocket batches and promiscuous mode (two namespaces, MTU 65535)", (
   test("a frame too big for the room left in the receive buffer comes whole in the next wake-up", async () => {
     // RawSocket's buffer is 128 KiB: two 50,000-byte frames and a small one fill
     // 100,300 bytes of it, the third big frame does not fit what is left.
-    const big = (i: number) =>
-      udpFrame({ sourcePort: 67, destinationPort: 68, payload: `big ${i} `.padEnd(50_000 - 42, String.fromCharCode(97 + i)) });
+    const big = (i: number) => udpFrame({ sourcePort: 67, destinationPort: 68, payload: `big ${i} `.padEnd(50_000 - 42, String.fromCharCode(97 + i)) });
     const sent = [
       udpFrame({ sourcePort: 67, destinationPort: 68, payload: "small before" }),
       big(0),
@@ -321,16 +331,8 @@ describe("RawSocket batches and promiscuous mode (two namespaces, MTU 65535)", (
   });
 
   test("dt_recv_batch call by call: room left, a frame longer than the buffer, metadata room, back-to-back packing", async () => {
-    const sized = (name: string, length: number) =>
-      udpFrame({ sourcePort: 67, destinationPort: 68, payload: name.padEnd(length - 42, ".") });
-    const [a, b, c, d, e, f] = [
-      sized("A", 300),
-      sized("B", 800),
-      sized("C", 3000),
-      sized("D", 342),
-      sized("E", 342),
-      sized("F", 400),
-    ] as const;
+    const sized = (name: string, length: number) => udpFrame({ sourcePort: 67, destinationPort: 68, payload: name.padEnd(length - 42, ".") });
+    const [a, b, c, d, e, f] = [sized("A", 300), sized("B", 800), sized("C", 3000), sized("D", 342), sized("E", 342), sized("F", 400)] as const;
     const calls = ["1000,8", "1000,8", "1000,8", "1000,8,12", "4096,8", "4096,8"];
     const shim = spawnIn(nsA, "native-shim-batch.ts", ["v0", ...calls]);
     const out = collectLines(shim.stdout);
@@ -358,16 +360,11 @@ describe("RawSocket batches and promiscuous mode (two namespaces, MTU 65535)", (
     // 2: B comes first in the next call; C does not fit the 200 left.
     expect(results[1]!.frames).toEqual([expect.objectContaining(whole(b, 0))]);
     // 3: C is longer than the whole buffer: cut to it and marked, with its length on the wire.
-    expect(results[2]!.frames).toEqual([
-      expect.objectContaining({ hex: hex(c.subarray(0, 1000)), offset: 0, length: 1000, wire: 3000, truncated: 1 }),
-    ]);
+    expect(results[2]!.frames).toEqual([expect.objectContaining({ hex: hex(c.subarray(0, 1000)), offset: 0, length: 1000, wire: 3000, truncated: 1 })]);
     // 4: metadata room for one frame caps the call at one, whatever maxframes says.
     expect(results[3]!.frames).toEqual([expect.objectContaining(whole(d, 0))]);
     // 5: E and F back to back.
-    expect(results[4]!.frames).toEqual([
-      expect.objectContaining(whole(e, 0)),
-      expect.objectContaining(whole(f, e.length)),
-    ]);
+    expect(results[4]!.frames).toEqual([expect.objectContaining(whole(e, 0)), expect.objectContaining(whole(f, e.length))]);
     expect(results.slice(0, 5).every((r) => r.untouched !== false)).toBe(true);
     // 6: nothing left.
     expect(results[5]!.frames).toEqual([]);
@@ -386,47 +383,51 @@ describe("RawSocket batches and promiscuous mode (two namespaces, MTU 65535)", (
   test.each([
     ["recvmmsg", 40_000],
     ["ring", 120_000],
-  ] as const)("%s: kernel drops are counted and keep adding up across batched drains: packets = delivered + drops", async (path, flood) => {
-    const { receiver, received } = await holdingReceiver("count", flood, path);
-    const reports = () => received.events.filter((e) => e.event === "report");
-    const settled = async (round: number) => {
-      await waitFor(`round ${round} held`, () => received.events.filter((e) => e.event === "held").length >= round, 10_000);
-      // Drained once a report of this round says every frame the kernel queued reached onFrame.
-      const earlier = reports().length;
-      await waitFor(
-        `round ${round} drained`,
-        () => {
-          const last = reports().length > earlier ? reports().at(-1) : undefined;
-          if (last && last.delivered === last.stats.packets - last.stats.drops) return true;
-          receiver.stdin.write("report\n");
-          receiver.stdin.flush();
-          return false;
-        },
-        10_000,
-      );
-      return reports().at(-1)!;
-    };
+  ] as const)(
+    "%s: kernel drops are counted and keep adding up across batched drains: packets = delivered + drops",
+    async (path, flood) => {
+      const { receiver, received } = await holdingReceiver("count", flood, path);
+      const reports = () => received.events.filter((e) => e.event === "report");
+      const settled = async (round: number) => {
+        await waitFor(`round ${round} held`, () => received.events.filter((e) => e.event === "held").length >= round, 10_000);
+        // Drained once a report of this round says every frame the kernel queued reached onFrame.
+        const earlier = reports().length;
+        await waitFor(
+          `round ${round} drained`,
+          () => {
+            const last = reports().length > earlier ? reports().at(-1) : undefined;
+            if (last && last.delivered === last.stats.packets - last.stats.drops) return true;
+            receiver.stdin.write("report\n");
+            receiver.stdin.flush();
+            return false;
+          },
+          10_000,
+        );
+        return reports().at(-1)!;
+      };
 
-    const sent1 = (await runIn(nsB, "native-flood.ts", ["v1", String(flood)])).find((e) => e.event === "sent")!;
-    expect(sent1.errors).toBe(0);
-    const first = await settled(1);
-    expect(first.stats.drops).toBeGreaterThan(0);
-    expect(first.delivered).toBeGreaterThan(0);
+      const sent1 = (await runIn(nsB, "native-flood.ts", ["v1", String(flood)])).find((e) => e.event === "sent")!;
+      expect(sent1.errors).toBe(0);
+      const first = await settled(1);
+      expect(first.stats.drops).toBeGreaterThan(0);
+      expect(first.delivered).toBeGreaterThan(0);
 
-    receiver.stdin.write(`hold ${flood}\n`);
-    receiver.stdin.flush();
-    await waitFor("receiver holding again", () => received.events.filter((e) => e.event === "holding").length >= 2);
-    await runIn(nsB, "native-flood.ts", ["v1", String(flood)]);
-    const second = await settled(2);
-    expect(second.stats.drops).toBeGreaterThan(first.stats.drops);
-    expect(second.stats.packets).toBeGreaterThan(first.stats.packets);
-    expect(second.delivered).toBe(second.stats.packets - second.stats.drops);
-    expect(second.stats.packets).toBeLessThanOrEqual(2 * flood);
-    await finish(receiver, received);
-    const closed = received.events.find((e) => e.event === "closed")!;
-    expect(closed.stats).toEqual(second.stats); // nothing more came in
-    expect(closed.delivered).toBe(second.delivered);
-  }, 30_000);
+      receiver.stdin.write(`hold ${flood}\n`);
+      receiver.stdin.flush();
+      await waitFor("receiver holding again", () => received.events.filter((e) => e.event === "holding").length >= 2);
+      await runIn(nsB, "native-flood.ts", ["v1", String(flood)]);
+      const second = await settled(2);
+      expect(second.stats.drops).toBeGreaterThan(first.stats.drops);
+      expect(second.stats.packets).toBeGreaterThan(first.stats.packets);
+      expect(second.delivered).toBe(second.stats.packets - second.stats.drops);
+      expect(second.stats.packets).toBeLessThanOrEqual(2 * flood);
+      await finish(receiver, received);
+      const closed = received.events.find((e) => e.event === "closed")!;
+      expect(closed.stats).toEqual(second.stats); // nothing more came in
+      expect(closed.delivered).toBe(second.delivered);
+    },
+    30_000,
+  );
 
   test("promiscuous: the interface is promiscuous while the socket is open, and not after close or a kill", async () => {
     expect(promiscuity()).toBe(0);

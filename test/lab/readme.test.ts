@@ -25,7 +25,12 @@ import { labName, MAIN } from "./helpers.ts";
 const ROOT = join(import.meta.dir, "../..");
 const README = readFileSync(join(ROOT, "README.md"), "utf8");
 
-interface Block { lang: string; tag: string; body: string; line: number }
+interface Block {
+  lang: string;
+  tag: string;
+  body: string;
+  line: number;
+}
 
 function blocks(markdown: string): Block[] {
   const out: Block[] = [];
@@ -49,7 +54,10 @@ function words(command: string): string[] {
   return [...command.matchAll(/'[^']*'|"(?:\\.|[^"])*"|\S+/g)].map((m) => m[0].replace(/^(['"])(.*)\1$/, "$2"));
 }
 
-interface Cmd { args?: unknown; subCommands?: unknown }
+interface Cmd {
+  args?: unknown;
+  subCommands?: unknown;
+}
 const COMMANDS: Record<string, Cmd> = { discover, request, watch, lab, lease };
 
 /** Every `dhcptool …` command line of a block: its arguments, as dhcptool would get them. */
@@ -112,12 +120,15 @@ describe("README", () => {
     Bun.spawnSync(["mkdir", "-p", bin]);
     writeFileSync(join(bin, "sudo"), '#!/bin/sh\nexec "$@"\n');
     // dhcptool: these sources; `lab ACTION` gets the block's own lab name unless one is given
-    writeFileSync(join(bin, "dhcptool"), `#!/bin/bash
+    writeFileSync(
+      join(bin, "dhcptool"),
+      `#!/bin/bash
 if [ "$1" = lab ] && [[ " $* " != *" --name "* ]]; then
   action=$2; shift 2; set -- lab "$action" --name "$DT_LAB" "$@"
 fi
 exec "${process.execPath}" "${MAIN}" "$@"
-`);
+`,
+    );
     chmodSync(join(bin, "sudo"), 0o755);
     chmodSync(join(bin, "dhcptool"), 0o755);
     symlinkSync(join(ROOT, "test"), join(dir, "test")); // the fixtures the blocks name
@@ -132,7 +143,9 @@ exec "${process.execPath}" "${MAIN}" "$@"
         const name = labName("rd");
         names.push(name);
         const p = Bun.spawn(["bash", "-e", "-o", "pipefail", "-c", b.body], {
-          cwd: dir, stdout: "pipe", stderr: "pipe",
+          cwd: dir,
+          stdout: "pipe",
+          stderr: "pipe",
           env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, DT_LAB: name, NO_COLOR: "1" },
         });
         const killer = setTimeout(() => p.kill("SIGKILL"), 90_000);

@@ -45,8 +45,12 @@ describe("shellQuote: --format env values cannot execute", () => {
 
 describe("request against one dnsmasq (authoritative)", () => {
   let lab: LabState;
-  beforeAll(() => { lab = startLab("req", { servers: 1, serverArgs: [["--dhcp-authoritative"]] }); });
-  afterAll(() => { if (lab) labDown(lab.name); });
+  beforeAll(() => {
+    lab = startLab("req", { servers: 1, serverArgs: [["--dhcp-authoritative"]] });
+  });
+  afterAll(() => {
+    if (lab) labDown(lab.name);
+  });
 
   test("DORA: exit 0, an address from the pool, in dnsmasq's lease file with our MAC; the lease fields and step latencies", async () => {
     const mac = "02:00:00:00:0b:01";
@@ -116,8 +120,10 @@ describe("request against one dnsmasq (authoritative)", () => {
     expect(out.released).toBe(true);
     const addr = out.lease.address;
     const s = lab.servers[0];
-    let log = "", leases = "";
-    for (let i = 0; i < 20; i++) { // dnsmasq writes both a moment after the packet
+    let log = "",
+      leases = "";
+    for (let i = 0; i < 20; i++) {
+      // dnsmasq writes both a moment after the packet
       log = await Bun.file(`${s.dir}/log`).text();
       leases = await Bun.file(`${s.dir}/leases`).text();
       if (log.includes(`DHCPRELEASE(srv0) ${addr} ${mac}`) && !leases.includes(`${mac} ${addr}`)) break;
@@ -130,8 +136,12 @@ describe("request against one dnsmasq (authoritative)", () => {
 
 describe("request with no server", () => {
   let lab: LabState;
-  beforeAll(() => { lab = startLab("reqn", { servers: 0 }); });
-  afterAll(() => { if (lab) labDown(lab.name); });
+  beforeAll(() => {
+    lab = startLab("reqn", { servers: 0 });
+  });
+  afterAll(() => {
+    if (lab) labDown(lab.name);
+  });
 
   test("no answer: exit 3 after --tries DISCOVERs, within the timeout", async () => {
     const r = await dhcptool(lab, ["request", "lab0", "--timeout", "0.3", "--tries", "2", "--json"]);

@@ -24,12 +24,23 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const CHECKS = [
-  "install", "other thread Seccomp 2 NoNewPrivs 1", "execve is refused", "ptrace is refused", "unshare is refused",
-  "a packet socket is refused", "a netlink socket is refused", "an AF_UNIX socket still opens", "write still works", "a new thread still starts",
+  "install",
+  "other thread Seccomp 2 NoNewPrivs 1",
+  "execve is refused",
+  "ptrace is refused",
+  "unshare is refused",
+  "a packet socket is refused",
+  "a netlink socket is refused",
+  "an AF_UNIX socket still opens",
+  "write still works",
+  "a new thread still starts",
 ];
 
 describe("the daemon's seccomp filter, in C", () => {
-  test.each([["root", []], ["nobody", ["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups", "--"]]])("as %s", (_who, prefix) => {
+  test.each([
+    ["root", []],
+    ["nobody", ["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups", "--"]],
+  ])("as %s", (_who, prefix) => {
     const r = Bun.spawnSync([...(prefix as string[]), exe]);
     const lines = r.stdout.toString().trim().split("\n");
     expect(r.exitCode).toBe(0);

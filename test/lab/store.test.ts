@@ -42,10 +42,20 @@ describe("a real 16 KiB tmpfs", () => {
     // Fill what is left, a page at a time, until the file system says no.
     const fd = fs.openSync(join(mnt, "filler"), "w");
     const page = new Uint8Array(4096);
-    try { for (;;) fs.writeSync(fd, page); } catch (e) { expect((e as { code?: string }).code).toBe("ENOSPC"); } finally { fs.closeSync(fd); }
+    try {
+      for (;;) fs.writeSync(fd, page);
+    } catch (e) {
+      expect((e as { code?: string }).code).toBe("ENOSPC");
+    } finally {
+      fs.closeSync(fd);
+    }
 
     let e: unknown;
-    try { saveLease(leases, stored("eth0", { address: "198.18.0.199" })); } catch (x) { e = x; }
+    try {
+      saveLease(leases, stored("eth0", { address: "198.18.0.199" }));
+    } catch (x) {
+      e = x;
+    }
     expect(e).toBeInstanceOf(StoreError);
     expect((e as Error).message).toBe(`cannot store the lease in ${path}: no space left on device (ENOSPC)`);
     expect((e as StoreError).code).toBe("ENOSPC");
@@ -62,8 +72,7 @@ describe("a real 16 KiB tmpfs", () => {
     const before = read(path);
     expect(Bun.spawnSync(["mount", "-o", "remount,ro", mnt]).exitCode).toBe(0);
     try {
-      expect(() => saveLease(leases, stored("eth0", { address: "198.18.0.199" })))
-        .toThrow(`cannot store the lease in ${path}: read-only file system (EROFS)`);
+      expect(() => saveLease(leases, stored("eth0", { address: "198.18.0.199" }))).toThrow(`cannot store the lease in ${path}: read-only file system (EROFS)`);
       expect(() => saveLease(join(mnt, "new-dir"), stored())).toThrow("read-only file system (EROFS)");
       expect(read(path)).toBe(before);
       expect(loadLease(leases, "eth0")).toMatchObject({ ok: true });

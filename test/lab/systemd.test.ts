@@ -77,7 +77,10 @@ function execStart(file: string, dirs: { state: string; run: string }, opts: Opt
       const v = w.match(/^\$([A-Z_]+)$/);
       if (v) return (opts.vars?.[v[1]] ?? "").split(/\s+/).filter(Boolean);
       return [
-        w.replace("%i", "lab0").replace(/\$\{STATE_DIRECTORY\}/, dirs.state).replace(/\$\{RUNTIME_DIRECTORY\}/, dirs.run),
+        w
+          .replace("%i", "lab0")
+          .replace(/\$\{STATE_DIRECTORY\}/, dirs.state)
+          .replace(/\$\{RUNTIME_DIRECTORY\}/, dirs.run),
       ];
     });
   expect(words[0]).toBe(INSTALLED);
@@ -96,19 +99,7 @@ function execStart(file: string, dirs: { state: string; run: string }, opts: Opt
     "--no-new-privs",
   ];
   const traced = opts.strace ? ["strace", "-f", "-qq", "-c", "-o", opts.strace, ...words] : words;
-  return [
-    "ip",
-    "netns",
-    "exec",
-    lab.clientNs,
-    "sh",
-    "-c",
-    `umask ${one(s, "UMask")} && exec "$@"`,
-    "sh",
-    ...setpriv,
-    "--",
-    ...traced,
-  ];
+  return ["ip", "netns", "exec", lab.clientNs, "sh", "-c", `umask ${one(s, "UMask")} && exec "$@"`, "sh", ...setpriv, "--", ...traced];
 }
 
 /** Every system call in a systemd set (@group or name), groups expanded. */
@@ -161,11 +152,7 @@ describe("systemd units", () => {
       installInto(prefix);
       unitDir = join(dir, "units");
       mkdirSync(unitDir);
-      for (const f of files)
-        writeFileSync(
-          join(unitDir, f),
-          readFileSync(join(UNITS, f), "utf8").replaceAll(INSTALLED, join(prefix, "bin/dhcptool")),
-        );
+      for (const f of files) writeFileSync(join(unitDir, f), readFileSync(join(UNITS, f), "utf8").replaceAll(INSTALLED, join(prefix, "bin/dhcptool")));
       env = { ...process.env, MANPATH: join(prefix, "share/man") };
     }
     for (const f of files) {
@@ -191,24 +178,10 @@ describe("systemd units", () => {
       const lease = JSON.parse(readFileSync(stored, "utf8")).lease;
       expect(lease).toMatchObject({ serverId: "198.18.0.1" });
       // --apply: the address is on the interface
-      expect(
-        await eventually(
-          () =>
-            inNs(lab.clientNs, ["ip", "-4", "-o", "addr", "show", "dev", "lab0"]).includes(`inet ${lease.address}/24`),
-          5000,
-        ),
-      ).toBe(true);
-      const shown = run([
-        compiledBinary(),
-        "lease",
-        "show",
-        "lab0",
-        "--json",
-        "--state-dir",
-        dirs.state,
-        "--run-dir",
-        dirs.run,
-      ]);
+      expect(await eventually(() => inNs(lab.clientNs, ["ip", "-4", "-o", "addr", "show", "dev", "lab0"]).includes(`inet ${lease.address}/24`), 5000)).toBe(
+        true,
+      );
+      const shown = run([compiledBinary(), "lease", "show", "lab0", "--json", "--state-dir", dirs.state, "--run-dir", dirs.run]);
       expect(shown.exitCode, shown.stderr).toBe(0);
       expect(JSON.parse(shown.stdout)).toMatchObject({
         source: "daemon",
@@ -230,10 +203,7 @@ describe("systemd units", () => {
       expect(helperStatus).toMatch(/^CapEff:\s+0000000000001000$/m);
       const unit = capMask(one(settings("dhcptool-client@.service"), "CapabilityBoundingSet"));
       for (const task of readdirSync(`/proc/${p.pid}/task`)) {
-        const bnd = BigInt(
-          "0x" +
-            (readFileSync(`/proc/${p.pid}/task/${task}/status`, "utf8").match(/^CapBnd:\s+(\w+)$/m)?.[1] ?? "ffff"),
-        );
+        const bnd = BigInt("0x" + (readFileSync(`/proc/${p.pid}/task/${task}/status`, "utf8").match(/^CapBnd:\s+(\w+)$/m)?.[1] ?? "ffff"));
         expect(bnd & ~unit).toBe(0n);
       }
     } finally {
@@ -245,10 +215,10 @@ describe("systemd units", () => {
 
   test("the same ExecStart with CAP_NET_RAW left out of the bounding set cannot start", async () => {
     const dirs = unitDirs("client-noraw");
-    const p = Bun.spawn(
-      execStart("dhcptool-client@.service", dirs, { bounding: "CAP_NET_ADMIN CAP_SETUID CAP_SETGID CAP_SETPCAP CAP_KILL" }),
-      { stdout: "pipe", stderr: "pipe" },
-    );
+    const p = Bun.spawn(execStart("dhcptool-client@.service", dirs, { bounding: "CAP_NET_ADMIN CAP_SETUID CAP_SETGID CAP_SETPCAP CAP_KILL" }), {
+      stdout: "pipe",
+      stderr: "pipe",
+    });
     expect(await p.exited).toBe(1);
     expect(await new Response(p.stderr).text()).toContain("no permission");
   }, 15_000);
@@ -275,9 +245,7 @@ describe("systemd units", () => {
         const status = readFileSync(`/proc/${p.pid}/status`, "utf8");
         expect(status).toMatch(idLine("Uid", RUNS_AS.uid));
         // the prober opens a socket per probe: CAP_NET_RAW; the monitor keeps nothing
-        expect(status).toMatch(
-          file.includes("probe") ? /^CapEff:\s+0000000000002000$/m : /^CapEff:\s+0000000000000000$/m,
-        );
+        expect(status).toMatch(file.includes("probe") ? /^CapEff:\s+0000000000002000$/m : /^CapEff:\s+0000000000000000$/m);
       } finally {
         p.kill("SIGTERM");
         await p.exited;
@@ -289,17 +257,9 @@ describe("systemd units", () => {
   // Every unit's ExecStart under strace while it does its job; each system call made must be
   // one the unit's SystemCallFilter allows (systemd would answer any other with EPERM).
   const jobs: [string, (dirs: { state: string; run: string }) => void, RegExp][] = [
-    [
-      "dhcptool-client@.service",
-      (d) => run([compiledBinary(), "lease", "renew", "lab0", "--state-dir", d.state, "--run-dir", d.run]),
-      /"event":"renew"/,
-    ],
+    ["dhcptool-client@.service", (d) => run([compiledBinary(), "lease", "renew", "lab0", "--state-dir", d.state, "--run-dir", d.run]), /"event":"renew"/],
     ["dhcptool-probe@.service", () => {}, /server-new/],
-    [
-      "dhcptool-watch@.service",
-      () => run(["ip", "netns", "exec", lab.clientNs, compiledBinary(), "discover", "lab0", "--first"]),
-      /"event":"packet"/,
-    ],
+    ["dhcptool-watch@.service", () => run(["ip", "netns", "exec", lab.clientNs, compiledBinary(), "discover", "lab0", "--first"]), /"event":"packet"/],
   ];
   for (const [file, work, done] of jobs) {
     test(`${file}: every system call it makes is inside its SystemCallFilter`, async () => {
@@ -333,7 +293,10 @@ describe("systemd units", () => {
         .filter((name) => /^[a-z][a-z0-9_]*$/.test(name) && name !== "total" && name !== "syscall");
       expect(used.length).toBeGreaterThan(20);
       const allowed = allowedSyscalls(file);
-      expect(used.filter((name) => !allowed.has(name)), file).toEqual([]);
+      expect(
+        used.filter((name) => !allowed.has(name)),
+        file,
+      ).toEqual([]);
     }, 45_000);
   }
 });

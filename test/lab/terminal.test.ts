@@ -9,8 +9,12 @@ import { dhcptool, startLab } from "./helpers.ts";
 
 let lab: LabState;
 
-beforeAll(() => { lab = startLab("term", { servers: 2 }); });
-afterAll(() => { labDown(lab.name); });
+beforeAll(() => {
+  lab = startLab("term", { servers: 2 });
+});
+afterAll(() => {
+  labDown(lab.name);
+});
 
 /** dhcptool on a pty in the client namespace. */
 const onTerminal = (args: string[], env: Record<string, string> = {}) => runOnTerminal(lab, args, env);
@@ -98,7 +102,10 @@ describe("width", () => {
 
   test("a terminal without COLUMNS: its width (80 here)", async () => {
     const r = await onTerminal(["discover", "lab0", "--wait", "0.3"]);
-    const table = r.screen.slice(r.screen.indexOf("SERVER")).split("\r\n").filter((l) => !l.includes("left out"));
+    const table = r.screen
+      .slice(r.screen.indexOf("SERVER"))
+      .split("\r\n")
+      .filter((l) => !l.includes("left out"));
     for (const l of table) expect(l.length).toBeLessThanOrEqual(80);
   }, 20_000);
 

@@ -23,7 +23,10 @@ export function tsharkRead(file: string, fields: string[]): string[][] {
   const r = run([tool("tshark"), "-r", file, "-T", "fields", "-E", "separator=/t", ...fields.flatMap((f) => ["-e", f])]);
   expect(r.stderr).not.toMatch(COMPLAINTS);
   expect(r.exitCode).toBe(0);
-  return r.stdout.split("\n").filter(Boolean).map((l) => l.split("\t"));
+  return r.stdout
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => l.split("\t"));
 }
 
 /** tshark's frame.time_epoch ("1700000000.123456789") in whole µs. */

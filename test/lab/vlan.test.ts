@@ -33,8 +33,11 @@ describe("a trunk between two namespaces", () => {
   }
 
   async function discover(args: string[]) {
-    const p = Bun.spawn(["ip", "netns", "exec", nsA, process.execPath, MAIN, "discover", "v0", "--json", "--wait", "1", "--mac", CLIENT, ...args],
-      { stdout: "pipe", stderr: "pipe", env: { ...process.env, NO_COLOR: "1" } });
+    const p = Bun.spawn(["ip", "netns", "exec", nsA, process.execPath, MAIN, "discover", "v0", "--json", "--wait", "1", "--mac", CLIENT, ...args], {
+      stdout: "pipe",
+      stderr: "pipe",
+      env: { ...process.env, NO_COLOR: "1" },
+    });
     const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
     return { code, stderr, out: JSON.parse(stdout) };
   }
@@ -76,8 +79,10 @@ describe("a trunk between two namespaces", () => {
   test("watch --vlan 10 shows VLAN 10's packets alone", async () => {
     const mac = Uint8Array.of(2, 0, 0, 0, 0x7e, 2);
     const d = (xid: number) => frameClientMessage(mac, buildDiscover({ mac, hostname: null }, { xid }));
-    const watch = Bun.spawn(["ip", "netns", "exec", nsA, process.execPath, MAIN, "watch", "v0", "--vlan", "10", "--json", "--count", "1"],
-      { stdout: "pipe", stderr: "pipe" });
+    const watch = Bun.spawn(["ip", "netns", "exec", nsA, process.execPath, MAIN, "watch", "v0", "--vlan", "10", "--json", "--count", "1"], {
+      stdout: "pipe",
+      stderr: "pipe",
+    });
     const out = collectLines(watch.stdout);
     try {
       await waitFor("watch to start", () => out.events.some((e) => e.event === "start"), 15_000);
@@ -91,7 +96,11 @@ describe("a trunk between two namespaces", () => {
   });
 
   test("--vlan takes 1-4094, and not with --read", async () => {
-    for (const args of [["discover", "v0", "--vlan", "0"], ["discover", "v0", "--vlan", "4095"], ["watch", "--read", "x.pcap", "--vlan", "10"]]) {
+    for (const args of [
+      ["discover", "v0", "--vlan", "0"],
+      ["discover", "v0", "--vlan", "4095"],
+      ["watch", "--read", "x.pcap", "--vlan", "10"],
+    ]) {
       const p = Bun.spawnSync([process.execPath, MAIN, ...args], { stdout: "pipe", stderr: "pipe" });
       expect({ args, code: p.exitCode }).toEqual({ args, code: 2 });
     }

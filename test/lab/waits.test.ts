@@ -33,7 +33,9 @@ function plain(text: string): void {
 
 describe("lab up", () => {
   const name = labName("wup");
-  afterAll(() => { labDown(name); });
+  afterAll(() => {
+    labDown(name);
+  });
 
   test("on a terminal: each step and the wait for Kea and dhcpd, timed, erased before the lab's description", async () => {
     const { screen, code } = await runOnTerminal(null, ["lab", "up", "--name", name, "--servers", "2", "--kind", "kea,isc"]);
@@ -63,7 +65,9 @@ describe("lease inform and release beyond a router", () => {
     inNs(lab.clientNs, ["ip", "addr", "replace", `${HOST}/24`, "dev", "lab0"]);
     inNs(lab.clientNs, ["ip", "route", "replace", "198.18.0.0/24", "via", lab.router!.down.ip]);
   }, 30_000);
-  afterAll(() => { labDown(lab.name); });
+  afterAll(() => {
+    labDown(lab.name);
+  });
   /** The router forgotten: the next one-shot must ARP for it. */
   const forgetRouter = () => inNs(lab.clientNs, ["ip", "neigh", "flush", "dev", "lab0"]);
   const arpWait = () => new RegExp(`waiting for ${lab.router!.down.ip.replace(/\./g, "\\.")}, the router to 198\\.18\\.0\\.1, to answer ARP, 0\\.\\d s`);
@@ -80,13 +84,20 @@ describe("lease inform and release beyond a router", () => {
   /** Kea deaf to what the relay sends it (lab block), for the length of fn. */
   async function keaDeaf(fn: () => Promise<void>): Promise<void> {
     blockUnicast(lab, 1, true);
-    try { await fn(); } finally { blockUnicast(lab, 1, false); }
+    try {
+      await fn();
+    } finally {
+      blockUnicast(lab, 1, false);
+    }
   }
   const unanswered = ["lease", "inform", "lab0", "--server", KEA, "--address", HOST, "--tries", "2", "--timeout", "0.3"];
 
   test("inform with no answer on a terminal: each INFORM said, erased before the warning", async () => {
-    let screen = "", code = -1;
-    await keaDeaf(async () => { ({ screen, code } = await runOnTerminal(lab, unanswered)); });
+    let screen = "",
+      code = -1;
+    await keaDeaf(async () => {
+      ({ screen, code } = await runOnTerminal(lab, unanswered));
+    });
     expect(code).toBe(3);
     expect(screen).toMatch(drawn(/DHCPINFORM 1 of 2 sent for 198\.18\.1\.60, waiting for the DHCPACK, 0\.\d s/));
     expect(screen).toMatch(drawn(/DHCPINFORM 2 of 2 sent for 198\.18\.1\.60, waiting for the DHCPACK, 0\.\d s/));
@@ -101,7 +112,9 @@ describe("lease inform and release beyond a router", () => {
     expect(ok.stderr).toBe("");
     plain(ok.stdout);
     let none = ok;
-    await keaDeaf(async () => { none = await dhcptool(lab, unanswered); });
+    await keaDeaf(async () => {
+      none = await dhcptool(lab, unanswered);
+    });
     expect(none.exitCode).toBe(3);
     expect(none.stdout).toBe("");
     expect(none.stderr).toBe("warning: no DHCPACK to 2 DHCPINFORM(s) for 198.18.1.60 on lab0\n");

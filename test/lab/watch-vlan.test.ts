@@ -46,10 +46,12 @@ describe("watch on a trunk (two namespaces)", () => {
     ]);
 
     // tcpdump's time of each frame, to the microsecond watch keeps: "1764900000.123456789 ..."
-    const times = lines.filter((l) => l.includes("DHCP")).map((l) => {
-      const [s, ns] = l.split(" ")[0]!.split(".");
-      return Number(s) * 1_000_000 + Math.floor(Number(ns) / 1000);
-    });
+    const times = lines
+      .filter((l) => l.includes("DHCP"))
+      .map((l) => {
+        const [s, ns] = l.split(" ")[0]!.split(".");
+        return Number(s) * 1_000_000 + Math.floor(Number(ns) / 1000);
+      });
     expect(times).toHaveLength(3);
     packets.forEach((p, i) => {
       expect(Math.abs(p.timeUs - times[i]!)).toBeLessThanOrEqual(100);

@@ -7,16 +7,21 @@ import { buildClientMessage, frameClientMessage } from "../../core/client.ts";
 import { eventually, MAIN, startLab } from "./helpers.ts";
 import { injectFromServer } from "./inject.ts";
 
-interface Watch { lines: () => any[]; done: Promise<number>; proc: ReturnType<typeof Bun.spawn> }
+interface Watch {
+  lines: () => any[];
+  done: Promise<number>;
+  proc: ReturnType<typeof Bun.spawn>;
+}
 
 /** Starts watch in the client namespace and resolves once its socket is open. */
 async function startWatch(lab: LabState, args: string[]): Promise<Watch> {
-  const proc = Bun.spawn(["ip", "netns", "exec", lab.clientNs, process.execPath, MAIN, "watch", "lab0", "--json", ...args],
-    { stdout: "pipe", stderr: "pipe" });
+  const proc = Bun.spawn(["ip", "netns", "exec", lab.clientNs, process.execPath, MAIN, "watch", "lab0", "--json", ...args], { stdout: "pipe", stderr: "pipe" });
   const out: string[] = [];
   let buffered = "";
   let started!: () => void;
-  const ready = new Promise<void>((r) => { started = r; });
+  const ready = new Promise<void>((r) => {
+    started = r;
+  });
   const reading = (async () => {
     for await (const chunk of proc.stdout as ReadableStream<Uint8Array>) {
       buffered += new TextDecoder().decode(chunk);
@@ -31,7 +36,12 @@ async function startWatch(lab: LabState, args: string[]): Promise<Watch> {
   })();
   const timeout = setTimeout(() => proc.kill("SIGKILL"), 20000);
   await Promise.race([ready, proc.exited]);
-  const done = (async () => { const code = await proc.exited; await reading; clearTimeout(timeout); return code; })();
+  const done = (async () => {
+    const code = await proc.exited;
+    await reading;
+    clearTimeout(timeout);
+    return code;
+  })();
   return { lines: () => out.map((l) => JSON.parse(l)), done, proc };
 }
 
@@ -39,15 +49,21 @@ async function udhcpc(lab: LabState): Promise<void> {
   const script = `${lab.dir}/udhcpc-script`;
   await Bun.write(script, "#!/bin/sh\nexit 0\n");
   Bun.spawnSync(["chmod", "+x", script]);
-  const p = Bun.spawnSync(["ip", "netns", "exec", lab.clientNs, "busybox", "udhcpc", "-i", "lab0", "-f", "-q", "-n", "-t", "3", "-T", "1", "-s", script],
-    { stdout: "pipe", stderr: "pipe" });
+  const p = Bun.spawnSync(["ip", "netns", "exec", lab.clientNs, "busybox", "udhcpc", "-i", "lab0", "-f", "-q", "-n", "-t", "3", "-T", "1", "-s", script], {
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   if (p.exitCode !== 0) throw new Error(`udhcpc failed: ${p.stderr.toString()}`);
 }
 
 describe("one server", () => {
   let lab: LabState;
-  beforeAll(() => { lab = startLab("wone", { servers: 1 }); });
-  afterAll(() => { if (lab) labDown(lab.name); });
+  beforeAll(() => {
+    lab = startLab("wone", { servers: 1 });
+  });
+  afterAll(() => {
+    if (lab) labDown(lab.name);
+  });
 
   test("a DORA is four packets, one exchange, with the server's latencies", async () => {
     const w = await startWatch(lab, ["--count", "4"]);
@@ -76,24 +92,41 @@ describe("one server", () => {
     const live = w.lines().filter((e) => e.event === "packet");
     const r = Bun.spawnSync([process.execPath, MAIN, "watch", "--read", pcap, "--json"], { stdout: "pipe", stderr: "pipe" });
     expect(r.exitCode).toBe(0);
-    const read = r.stdout.toString().trim().split("\n").map((l) => JSON.parse(l)).filter((e) => e.event === "packet");
+    const read = r.stdout
+      .toString()
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l))
+      .filter((e) => e.event === "packet");
     expect(read).toEqual(live);
     const t = Bun.spawnSync(["tshark", "-r", pcap, "-T", "fields", "-e", "dhcp.option.dhcp", "-e", "_ws.malformed"], { stdout: "pipe", stderr: "pipe" });
     expect(t.exitCode).toBe(0);
     expect(t.stderr.toString().replace(/Running as user.*\n/, "")).toBe("");
-    expect(t.stdout.toString().trim().split("\n").map((l) => l.trim())).toEqual(["1", "2", "3", "5"]);
+    expect(
+      t.stdout
+        .toString()
+        .trim()
+        .split("\n")
+        .map((l) => l.trim()),
+    ).toEqual(["1", "2", "3", "5"]);
   });
 });
 
 describe("--count", () => {
   let lab: LabState;
-  beforeAll(() => { lab = startLab("wcnt", { servers: 1 }); });
-  afterAll(() => { if (lab) labDown(lab.name); });
+  beforeAll(() => {
+    lab = startLab("wcnt", { servers: 1 });
+  });
+  afterAll(() => {
+    if (lab) labDown(lab.name);
+  });
 
   test("--count 1 prints one packet even when a burst arrives in one receive batch", async () => {
     const w = await startWatch(lab, ["--count", "1"]);
     const mac = Uint8Array.of(2, 0, 0, 0, 0x7c, 1);
-    const burst = Array.from({ length: 20 }, (_, xid) => frameClientMessage(mac, buildClientMessage({ mac, hostname: null }, { messageType: 1, xid: xid + 1 })));
+    const burst = Array.from({ length: 20 }, (_, xid) =>
+      frameClientMessage(mac, buildClientMessage({ mac, hostname: null }, { messageType: 1, xid: xid + 1 })),
+    );
     await injectFromServer(lab, 1, burst);
     expect(await w.done).toBe(0);
     const packets = w.lines().filter((e) => e.event === "packet");
@@ -104,8 +137,12 @@ describe("--count", () => {
 
 describe("two servers, one allowed", () => {
   let lab: LabState;
-  beforeAll(() => { lab = startLab("wtwo", { servers: 2 }); });
-  afterAll(() => { if (lab) labDown(lab.name); });
+  beforeAll(() => {
+    lab = startLab("wtwo", { servers: 2 });
+  });
+  afterAll(() => {
+    if (lab) labDown(lab.name);
+  });
 
   test("the other server's OFFER raises an alert and watch exits 5", async () => {
     const w = await startWatch(lab, ["--duration", "3", "--allow-server", "198.18.0.1"]);

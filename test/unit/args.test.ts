@@ -3,30 +3,62 @@
 import { describe, expect, test } from "bun:test";
 import { parseArgs } from "citty";
 import { hostname } from "node:os";
-import {
-  clientArgs, clientOptionsFromArgs, dirArgs, dirsFromArgs, ifaceFromArgs, macArg, macFromArgs,
-} from "../../cli/args.ts";
+import { clientArgs, clientOptionsFromArgs, dirArgs, dirsFromArgs, ifaceFromArgs, macArg, macFromArgs } from "../../cli/args.ts";
 import { UsageError } from "../../cli/errors.ts";
 import { shortHostname, DEFAULT_REQUEST_LIST } from "../../core/client.ts";
 
 const defs = { iface: { type: "positional", required: true }, ...clientArgs } as const;
 const client = (...argv: string[]) => clientOptionsFromArgs(parseArgs<typeof defs>(argv, defs), argv, "discover", "no type 53 here");
 const usage = (fn: () => unknown) => {
-  try { fn(); } catch (e) { expect(e).toBeInstanceOf(UsageError); return (e as Error).message; }
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(UsageError);
+    return (e as Error).message;
+  }
   throw new Error("no usage error");
 };
 
 describe("clientOptionsFromArgs", () => {
   test("defaults: the interface's MAC, this host's short name, the default option 55, 2 s x 3, broadcast", () => {
     expect(client("eth0")).toEqual({
-      iface: "eth0", mac: "interface", broadcastFlag: false, extra: [], retryMs: 2000, tries: 3, server: null, giaddr: null,
-      identity: { hostname: shortHostname(hostname()) || null, clientId: undefined, vendorClass: undefined, requestList: DEFAULT_REQUEST_LIST, preferIpv6: false },
+      iface: "eth0",
+      mac: "interface",
+      broadcastFlag: false,
+      extra: [],
+      retryMs: 2000,
+      tries: 3,
+      server: null,
+      giaddr: null,
+      identity: {
+        hostname: shortHostname(hostname()) || null,
+        clientId: undefined,
+        vendorClass: undefined,
+        requestList: DEFAULT_REQUEST_LIST,
+        preferIpv6: false,
+      },
     });
   });
 
   test("identity flags", () => {
-    const o = client("eth0", "--mac", "random", "--client-id", "01:02:00:00:00:00:01", "--no-hostname", "--vendor-class", "pxe",
-      "--request-options", "1,3", "--prefer-ipv6", "--broadcast-flag", "--option", "60=hex:61", "--option", "93=7");
+    const o = client(
+      "eth0",
+      "--mac",
+      "random",
+      "--client-id",
+      "01:02:00:00:00:00:01",
+      "--no-hostname",
+      "--vendor-class",
+      "pxe",
+      "--request-options",
+      "1,3",
+      "--prefer-ipv6",
+      "--broadcast-flag",
+      "--option",
+      "60=hex:61",
+      "--option",
+      "93=7",
+    );
     expect(o.mac).toBe("random");
     expect(o.identity).toMatchObject({ hostname: null, clientId: Uint8Array.of(1, 2, 0, 0, 0, 0, 1), requestList: [1, 3], preferIpv6: true });
     expect(o.identity.vendorClass).toEqual(new TextEncoder().encode("pxe"));
@@ -54,7 +86,8 @@ describe("clientOptionsFromArgs", () => {
 
   test("--server, --server-mac and --giaddr together", () => {
     expect(client("eth0", "--server", "198.18.0.1", "--server-mac", "02:00:00:00:00:fe", "--giaddr", "198.18.0.5")).toMatchObject({
-      server: { ip: "198.18.0.1", mac: Uint8Array.of(2, 0, 0, 0, 0, 0xfe) }, giaddr: "198.18.0.5",
+      server: { ip: "198.18.0.1", mac: Uint8Array.of(2, 0, 0, 0, 0, 0xfe) },
+      giaddr: "198.18.0.5",
     });
   });
 });

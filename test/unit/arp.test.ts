@@ -30,12 +30,16 @@ describe("parseArpRequest, buildArpReply", () => {
     const r = parseArpRequest(hex(REQUEST));
     expect(r).toEqual({ ok: true, request: { senderMac: Uint8Array.of(2, 0, 0, 0, 0, 1), senderIp: "198.18.1.1", targetIp: "198.18.1.100" } });
     if (!r.ok) return;
-    expect(toHex(buildArpReply(OURS, "198.18.1.100", r.request))).toBe(toHex(hex(`
+    expect(toHex(buildArpReply(OURS, "198.18.1.100", r.request))).toBe(
+      toHex(
+        hex(`
       020000000001 020000000064 0806   // to the asker, from us, ARP
       0001 0800 06 04 0002             // Ethernet, IPv4, a reply
       020000000064 c6120164            // sender: our MAC, the leased address
       020000000001 c6120101            // target: the asker
-    `)));
+    `),
+      ),
+    );
   });
 
   test.each([
@@ -58,12 +62,24 @@ function fakeSocket() {
   let rx: ((f: ReceivedFrameLike) => void) | null = null;
   let failing = false;
   const transport: Transport = {
-    listen: (onFrame) => { rx = onFrame; },
-    send: (f) => { if (failing) throw new Error("ENETDOWN"); sent.push(f); },
+    listen: (onFrame) => {
+      rx = onFrame;
+    },
+    send: (f) => {
+      if (failing) throw new Error("ENETDOWN");
+      sent.push(f);
+    },
     kernelDrops: () => 0,
     close: () => {},
   };
-  return { transport, sent, hear: (b: Uint8Array) => rx?.({ bytes: b, csum: "unknown" }), fail: () => { failing = true; } };
+  return {
+    transport,
+    sent,
+    hear: (b: Uint8Array) => rx?.({ bytes: b, csum: "unknown" }),
+    fail: () => {
+      failing = true;
+    },
+  };
 }
 
 describe("ArpResponder", () => {
@@ -89,8 +105,8 @@ describe("ArpResponder", () => {
     const reported: string[] = [];
     const r = new ArpResponder(s.transport, { dropped: (reason) => reported.push(reason) });
     r.serve("198.18.1.100", OURS);
-    s.hear(hex(REQUEST.replaceAll("020000000001", "020000000064")));  // our own MAC asking
-    s.hear(hex(REQUEST.replace("c6120101", "c6120164")));             // someone announcing 198.18.1.100 as theirs
+    s.hear(hex(REQUEST.replaceAll("020000000001", "020000000064"))); // our own MAC asking
+    s.hear(hex(REQUEST.replace("c6120101", "c6120164"))); // someone announcing 198.18.1.100 as theirs
     s.fail();
     s.hear(hex(REQUEST));
     expect(r.drops.toJSON()).toEqual({ "arp-not-answered": 2, "arp-send-failed": 1 });
@@ -110,7 +126,13 @@ describe("ArpResponder", () => {
 describe("the resident client without --apply", () => {
   test("serves its lease's address from the ACK on, with its MAC, and nothing once released", async () => {
     const served: (string | null)[] = [];
-    const arp = { answered: 0, serve: (a: string | null, mac: Uint8Array) => { served.push(a && `${a} ${toHex(mac, ":")}`); }, close: () => served.push("closed") };
+    const arp = {
+      answered: 0,
+      serve: (a: string | null, mac: Uint8Array) => {
+        served.push(a && `${a} ${toHex(mac, ":")}`);
+      },
+      close: () => served.push("closed"),
+    };
     const w = new World({ arp });
     w.start();
     expect(w.phase).toBe("BOUND");

@@ -70,8 +70,12 @@ const opt = (code: number, data: Uint8Array): OptionBytes => ({ code, data });
 
 function serverOptions(type: number): OptionBytes[] {
   return [
-    opt(53, Uint8Array.of(type)), opt(54, ip4("198.18.0.1")), opt(51, u32(3600)),
-    opt(1, ip4("255.255.255.0")), opt(3, ip4("198.18.0.1")), opt(6, ip4("198.18.0.1")),
+    opt(53, Uint8Array.of(type)),
+    opt(54, ip4("198.18.0.1")),
+    opt(51, u32(3600)),
+    opt(1, ip4("255.255.255.0")),
+    opt(3, ip4("198.18.0.1")),
+    opt(6, ip4("198.18.0.1")),
   ];
 }
 
@@ -122,7 +126,10 @@ export const fromClient = (i: number) => i % 2 === 0;
 const tsUs = (i: number) => T0 + i * 1500; // 1.5 ms apart
 
 function pcapOf(linktype: number, frames: Uint8Array[]): Uint8Array {
-  return encodePcap(frames.map((data, i) => ({ data, timestampUs: tsUs(i) })), { linktype });
+  return encodePcap(
+    frames.map((data, i) => ({ data, timestampUs: tsUs(i) })),
+    { linktype },
+  );
 }
 
 /** A classic pcap as a big-endian host writes it, with nanosecond timestamps (magic a1 b2 3c 4d). */
@@ -197,7 +204,9 @@ export const UNTERMINATED_FILE = Uint8Array.from({ length: 128 }, (_, i) => 0x30
 
 function twoLinks(le: boolean, ips: Uint8Array[]): Uint8Array {
   return concat(
-    shb(le), idb(le, 1, { tsresol: 9 }), idb(le, 276),
+    shb(le),
+    idb(le, 1, { tsresol: 9 }),
+    idb(le, 276),
     epb(le, 0, BigInt(tsUs(0)) * 1000n + 123n, ethOf(ips[0], 0)),
     block(le, NRB, new Uint8Array(4)),
     epb(le, 1, BigInt(tsUs(1)), sll2(ips[1], 0, SERVER_MAC)),
@@ -213,25 +222,58 @@ export function buildCaptures(): Record<string, Uint8Array> {
   const srcOf = (i: number) => (fromClient(i) ? CLIENT_MAC : SERVER_MAC);
   const raw = Object.fromEntries([12, 14, 101, 228].map((lt) => [`raw-${lt}.pcap`, pcapOf(lt, ips)]));
   return {
-    "ethernet.pcap": pcapOf(1, ips.map((ip, i) => ethOf(ip, i))),
-    "ethernet-be-ns.pcap": pcapBigEndianNanos(1, ips.map((ip, i) => ethOf(ip, i))),
+    "ethernet.pcap": pcapOf(
+      1,
+      ips.map((ip, i) => ethOf(ip, i)),
+    ),
+    "ethernet-be-ns.pcap": pcapBigEndianNanos(
+      1,
+      ips.map((ip, i) => ethOf(ip, i)),
+    ),
     // two interfaces of two link types, ns and µs resolution, and a block to skip; either byte order
     "two-links.pcapng": twoLinks(true, ips),
     "two-links-be.pcapng": twoLinks(false, ips),
-    "sll.pcap": pcapOf(113, ips.map((ip, i) => sll(ip, fromClient(i) ? 4 : 0, srcOf(i)))),
-    "sll2.pcap": pcapOf(276, ips.map((ip, i) => sll2(ip, fromClient(i) ? 4 : 0, srcOf(i)))),
+    "sll.pcap": pcapOf(
+      113,
+      ips.map((ip, i) => sll(ip, fromClient(i) ? 4 : 0, srcOf(i))),
+    ),
+    "sll2.pcap": pcapOf(
+      276,
+      ips.map((ip, i) => sll2(ip, fromClient(i) ? 4 : 0, srcOf(i))),
+    ),
     ...raw,
     "radiotap.pcap": pcapOf(127, radiotapDora(ips)),
-    "vlan.pcap": pcapOf(1, ips.map((ip, i) => ethOf(ip, i, [[0x8100, 10]]))),
+    "vlan.pcap": pcapOf(
+      1,
+      ips.map((ip, i) => ethOf(ip, i, [[0x8100, 10]])),
+    ),
     "qinq.pcap": pcapOf(1, [
-      ethOf(ips[0], 0, [[0x88a8, 100], [0x8100, 10]]),
-      ethOf(ips[1], 1, [[0x88a8, 100], [0x8100, 10]]),
-      ethOf(ips[2], 2, [[0x9100, 200], [0x8100, 20]]),
-      ethOf(ips[3], 3, [[0x88a8, 300], [0x8100, 30], [0x8100, 3]]),
+      ethOf(ips[0], 0, [
+        [0x88a8, 100],
+        [0x8100, 10],
+      ]),
+      ethOf(ips[1], 1, [
+        [0x88a8, 100],
+        [0x8100, 10],
+      ]),
+      ethOf(ips[2], 2, [
+        [0x9100, 200],
+        [0x8100, 20],
+      ]),
+      ethOf(ips[3], 3, [
+        [0x88a8, 300],
+        [0x8100, 30],
+        [0x8100, 3],
+      ]),
     ]),
-    "ip-checksum-zero.pcap": pcapOf(1, dora.map((m, i) => ethOf(fromClient(i) ? ipPacket(m) : offloadedIpPacket(m), i))),
+    "ip-checksum-zero.pcap": pcapOf(
+      1,
+      dora.map((m, i) => ethOf(fromClient(i) ? ipPacket(m) : offloadedIpPacket(m), i)),
+    ),
     "bootp.pcap": pcapOf(1, bootpPackets()),
-    "sname-no-nul.pcap": pcapOf(1, doraMessages(CAPTURE_XID, { sname: UNTERMINATED_SNAME, file: UNTERMINATED_FILE })
-      .map((m, i) => ethOf(ipPacket(m), i))),
+    "sname-no-nul.pcap": pcapOf(
+      1,
+      doraMessages(CAPTURE_XID, { sname: UNTERMINATED_SNAME, file: UNTERMINATED_FILE }).map((m, i) => ethOf(ipPacket(m), i)),
+    ),
   };
 }

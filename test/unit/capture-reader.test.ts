@@ -24,7 +24,10 @@ function readInChunks(bytes: Uint8Array, sizes: number[]) {
     r.push(bytes.subarray(off, off + n));
     off += n;
     let k = 0;
-    for (let p = r.next(); p; p = r.next()) { packets.push(summary(p)); k++; }
+    for (let p = r.next(); p; p = r.next()) {
+      packets.push(summary(p));
+      k++;
+    }
     most = Math.max(most, k);
   }
   r.end();

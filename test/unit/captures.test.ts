@@ -19,7 +19,10 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 async function cli(args: string[], stdin?: Uint8Array) {
   const p = Bun.spawn([process.execPath, MAIN, ...args], {
-    stdin: stdin === undefined ? "ignore" : new Blob([stdin]), stdout: "pipe", stderr: "pipe", env: { ...process.env, NO_COLOR: "1" },
+    stdin: stdin === undefined ? "ignore" : new Blob([stdin]),
+    stdout: "pipe",
+    stderr: "pipe",
+    env: { ...process.env, NO_COLOR: "1" },
   });
   const [stdout, stderr, exitCode] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
   return { stdout, stderr, exitCode };
@@ -33,12 +36,17 @@ const decodeJson = async (file: string) => {
 /** watch --read --json: its packet events and its summary. */
 async function watchRead(file: string, more: string[] = []) {
   const r = await cli(["watch", "--read", file.startsWith("/") ? file : `${DIR}/${file}`, "--json", ...more]);
-  const events = r.stdout.trim().split("\n").filter(Boolean).map((l) => JSON.parse(l));
+  const events = r.stdout
+    .trim()
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
   return { ...r, packets: events.filter((e) => e.event === "packet"), summary: events.find((e) => e.event === "summary") };
 }
 
 const DORA = ["DISCOVER", "OFFER", "REQUEST", "ACK"];
-const CLIENT = "02:00:00:00:00:01", SERVER = "02:00:00:00:00:fe";
+const CLIENT = "02:00:00:00:00:01",
+  SERVER = "02:00:00:00:00:fe";
 type Packet = { index: number; timestampUs: number; frame?: Record<string, unknown>; message?: Record<string, unknown>; error?: string; dropReason?: string };
 
 test("the committed captures are exactly what scripts/make-captures.ts builds", () => {
@@ -56,7 +64,10 @@ describe("every link type we read: the same DORA, the same fields", () => {
     ["sll2.pcap", { srcMac: [CLIENT, SERVER, CLIENT, SERVER], dstMac: [null, null, null, null] }],
     ["two-links.pcapng", { srcMac: [CLIENT, SERVER, CLIENT, SERVER], dstMac: ["ff:ff:ff:ff:ff:ff", null, "ff:ff:ff:ff:ff:ff", null] }],
     ["two-links-be.pcapng", { srcMac: [CLIENT, SERVER, CLIENT, SERVER], dstMac: ["ff:ff:ff:ff:ff:ff", null, "ff:ff:ff:ff:ff:ff", null] }],
-    ...[12, 14, 101, 228].map((lt): [string, { srcMac: null[]; dstMac: null[] }] => [`raw-${lt}.pcap`, { srcMac: [null, null, null, null], dstMac: [null, null, null, null] }]),
+    ...[12, 14, 101, 228].map((lt): [string, { srcMac: null[]; dstMac: null[] }] => [
+      `raw-${lt}.pcap`,
+      { srcMac: [null, null, null, null], dstMac: [null, null, null, null] },
+    ]),
   ];
   for (const [file, want] of cases) {
     test(file, async () => {
@@ -68,8 +79,10 @@ describe("every link type we read: the same DORA, the same fields", () => {
       expect(packets.map((p) => p.message?.xid)).toEqual(Array(4).fill("0x5eed0001"));
       expect(packets.map((p) => p.message?.yiaddr)).toEqual(["0.0.0.0", "198.18.0.100", "0.0.0.0", "198.18.0.100"]);
       expect(packets.map((p) => [p.frame?.srcIp, p.frame?.dstIp, p.frame?.udpChecksum, p.frame?.ipChecksum])).toEqual([
-        ["0.0.0.0", "255.255.255.255", "ok", "ok"], ["198.18.0.1", "198.18.0.100", "ok", "ok"],
-        ["0.0.0.0", "255.255.255.255", "ok", "ok"], ["198.18.0.1", "198.18.0.100", "ok", "ok"],
+        ["0.0.0.0", "255.255.255.255", "ok", "ok"],
+        ["198.18.0.1", "198.18.0.100", "ok", "ok"],
+        ["0.0.0.0", "255.255.255.255", "ok", "ok"],
+        ["198.18.0.1", "198.18.0.100", "ok", "ok"],
       ]);
       expect(packets.map((p) => p.frame?.srcMac)).toEqual(want.srcMac);
       expect(packets.map((p) => p.frame?.dstMac)).toEqual(want.dstMac);
@@ -99,11 +112,21 @@ describe("802.11 with radiotap", () => {
     const r = await decodeJson("radiotap.pcap");
     expect(r.exitCode).toBe(1); // some packets are not DHCP
     const packets: Packet[] = r.out.packets;
-    expect(packets.map((p) => p.message?.messageType ?? p.dropReason)).toEqual(
-      ["DISCOVER", "80211-not-data", "OFFER", "80211-protected", "REQUEST", "80211-no-data", "ACK"]);
+    expect(packets.map((p) => p.message?.messageType ?? p.dropReason)).toEqual([
+      "DISCOVER",
+      "80211-not-data",
+      "OFFER",
+      "80211-protected",
+      "REQUEST",
+      "80211-no-data",
+      "ACK",
+    ]);
     // source and destination by the DS bits, not by address position
     expect(packets.filter((p) => p.frame).map((p) => [p.frame!.srcMac, p.frame!.dstMac])).toEqual([
-      [CLIENT, "ff:ff:ff:ff:ff:ff"], [SERVER, CLIENT], [CLIENT, "ff:ff:ff:ff:ff:ff"], [SERVER, CLIENT],
+      [CLIENT, "ff:ff:ff:ff:ff:ff"],
+      [SERVER, CLIENT],
+      [CLIENT, "ff:ff:ff:ff:ff:ff"],
+      [SERVER, CLIENT],
     ]);
   });
 
@@ -131,7 +154,12 @@ describe("VLAN tags: 802.1Q and QinQ decode, their ids shown outer to inner", ()
   test("QinQ: 0x88a8 + 0x8100, 0x9100 + 0x8100, and three tags", async () => {
     const r = await decodeJson("qinq.pcap");
     expect(r.exitCode).toBe(0);
-    expect(r.out.packets.map((p: Packet) => p.frame?.vlan)).toEqual([[100, 10], [100, 10], [200, 20], [300, 30, 3]]);
+    expect(r.out.packets.map((p: Packet) => p.frame?.vlan)).toEqual([
+      [100, 10],
+      [100, 10],
+      [200, 20],
+      [300, 30, 3],
+    ]);
     const text = await cli(["lease", "decode", `${DIR}/qinq.pcap`]);
     expect(text.stdout).toContain("vlan 100/10");
     expect(text.stdout).toContain("vlan 300/30/3");
@@ -139,9 +167,19 @@ describe("VLAN tags: 802.1Q and QinQ decode, their ids shown outer to inner", ()
 
   test("watch: the ids in the JSON and as a vlan= column", async () => {
     const w = await watchRead("qinq.pcap");
-    expect(w.packets.map((p) => p.frame.vlan)).toEqual([[100, 10], [100, 10], [200, 20], [300, 30, 3]]);
+    expect(w.packets.map((p) => p.frame.vlan)).toEqual([
+      [100, 10],
+      [100, 10],
+      [200, 20],
+      [300, 30, 3],
+    ]);
     const text = await cli(["watch", "--read", `${DIR}/vlan.pcap`]);
-    expect(text.stdout.split("\n").filter((l) => l.includes("0x5eed0001")).every((l) => l.includes("vlan=10"))).toBe(true);
+    expect(
+      text.stdout
+        .split("\n")
+        .filter((l) => l.includes("0x5eed0001"))
+        .every((l) => l.includes("vlan=10")),
+    ).toBe(true);
   });
 });
 
@@ -149,8 +187,12 @@ describe("IPv4 header checksum 0 (offload): decoded with a note in captures, sti
   test("lease decode: every packet decodes; the replies carry ipChecksum zero and the note", async () => {
     const r = await decodeJson("ip-checksum-zero.pcap");
     expect(r.exitCode).toBe(0);
-    expect(r.out.packets.map((p: Packet) => [p.message?.messageType, p.frame?.ipChecksum])).toEqual(
-      [["DISCOVER", "ok"], ["OFFER", "zero"], ["REQUEST", "ok"], ["ACK", "zero"]]);
+    expect(r.out.packets.map((p: Packet) => [p.message?.messageType, p.frame?.ipChecksum])).toEqual([
+      ["DISCOVER", "ok"],
+      ["OFFER", "zero"],
+      ["REQUEST", "ok"],
+      ["ACK", "zero"],
+    ]);
     const text = await cli(["lease", "decode", `${DIR}/ip-checksum-zero.pcap`]);
     expect(text.stdout.match(/IPv4 header checksum 0/g)?.length).toBe(2);
   });
@@ -187,7 +229,10 @@ describe("BOOTP (RFC 951, no magic cookie)", () => {
 
   test("watch shows them, marked BOOTP; a client still refuses them", async () => {
     const w = await watchRead("bootp.pcap");
-    expect(w.packets.map((p) => [p.message.op, p.message.bootp])).toEqual([[1, true], [2, true]]);
+    expect(w.packets.map((p) => [p.message.op, p.message.bootp])).toEqual([
+      [1, true],
+      [2, true],
+    ]);
     const text = await cli(["watch", "--read", `${DIR}/bootp.pcap`]);
     expect(text.stdout).toMatch(/BOOTREPLY .*BOOTP.*yiaddr=198\.18\.0\.77/);
     // the reply assigns an address as an ACK does: the exchange is answered
@@ -206,7 +251,10 @@ test("sname and file without a NUL: the bytes are shown (escaped on a terminal) 
   const offer = r.out.packets[1].message;
   expect(offer.sname).toBe(String.fromCharCode(...UNTERMINATED_SNAME));
   expect(offer.file).toHaveLength(128);
-  expect(offer.warnings).toEqual([{ kind: "sname-unterminated", offset: 44 }, { kind: "file-unterminated", offset: 108 }]);
+  expect(offer.warnings).toEqual([
+    { kind: "sname-unterminated", offset: 44 },
+    { kind: "file-unterminated", offset: 108 },
+  ]);
   const text = await cli(["lease", "decode", `${DIR}/sname-no-nul.pcap`]);
   expect(text.stdout).toContain('sname "abcde\\x1bghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijkl"');
   expect(text.stdout).toContain("(warning: sname-unterminated at byte 44)");
@@ -215,7 +263,16 @@ test("sname and file without a NUL: the bytes are shown (escaped on a terminal) 
 
 describe("link types we do not read", () => {
   const ppp = join(tmp, "ppp.pcap");
-  writeFileSync(ppp, encodePcap([{ data: new Uint8Array(40), timestampUs: 0 }, { data: new Uint8Array(40), timestampUs: 1 }], { linktype: 9 }));
+  writeFileSync(
+    ppp,
+    encodePcap(
+      [
+        { data: new Uint8Array(40), timestampUs: 0 },
+        { data: new Uint8Array(40), timestampUs: 1 },
+      ],
+      { linktype: 9 },
+    ),
+  );
 
   test("lease decode: a warning naming it, once; exit 1", async () => {
     const r = await cli(["lease", "decode", ppp]);

@@ -8,7 +8,9 @@ import { dirname, join } from "node:path";
 
 const SCRIPT = join(import.meta.dir, "../../scripts/check-layout.ts");
 const roots: string[] = [];
-afterAll(() => { for (const r of roots) rmSync(r, { recursive: true, force: true }); });
+afterAll(() => {
+  for (const r of roots) rmSync(r, { recursive: true, force: true });
+});
 
 function tree(files: Record<string, string>): string {
   const root = mkdtempSync(join(tmpdir(), "dhcptool-layout-"));
@@ -32,7 +34,7 @@ test("a tree that keeps the rules passes in silence", () => {
     "core/a.ts": 'import { b } from "./b.ts";\nexport const a = b;\n',
     "core/b.ts": "export const b = 1;\n",
     "cli/main.ts": 'import { a } from "../core/a.ts";\nimport { readFileSync } from "node:fs";\nconst m = await import("./cmd.ts");\n',
-    "cli/cmd.ts": "// import { x } from \"./main.ts\" (a comment, not an import)\nexport const s = 'import(\"./main.ts\")';\n",
+    "cli/cmd.ts": '// import { x } from "./main.ts" (a comment, not an import)\nexport const s = \'import("./main.ts")\';\n',
     "native/n.ts": lines(450),
     "test/long.test.ts": lines(900),
     "cli/fixtures/big.ts": lines(900),

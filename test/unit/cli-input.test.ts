@@ -12,7 +12,10 @@ const MAIN = `${import.meta.dir}/../../cli/main.ts`;
 
 function run(args: string[], env: Record<string, string> = {}): { code: number; out: string; err: string } {
   const p = Bun.spawnSync([process.execPath, MAIN, ...args], {
-    stdin: "ignore", stdout: "pipe", stderr: "pipe", env: { ...process.env, NO_COLOR: "1", COLUMNS: "", ...env },
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+    env: { ...process.env, NO_COLOR: "1", COLUMNS: "", ...env },
   });
   return { code: p.exitCode, out: p.stdout.toString(), err: p.stderr.toString() };
 }
@@ -48,11 +51,20 @@ describe("wrong input: one line, exit 2", () => {
 });
 
 /** What these tests read of a command (CommandDef's generic args do not assign to each other). */
-interface Cmd { args?: unknown; subCommands?: unknown }
+interface Cmd {
+  args?: unknown;
+  subCommands?: unknown;
+}
 const subsOf = (d: Cmd) => (d.subCommands ?? {}) as Record<string, () => Promise<Cmd>>;
 const argsOf = (d: Cmd) => (d.args ?? {}) as Record<string, object>;
 
-const ALL: [string, Cmd][] = [["discover", discover], ["request", request], ["watch", watch], ["lab", lab], ["lease", lease]];
+const ALL: [string, Cmd][] = [
+  ["discover", discover],
+  ["request", request],
+  ["watch", watch],
+  ["lab", lab],
+  ["lease", lease],
+];
 
 async function commandLines(): Promise<string[][]> {
   const out: string[][] = [];
@@ -99,7 +111,10 @@ describe("help", () => {
 
   test("the options root help names for discover, request, watch, lease and lab are taken by each of them and their subcommands", async () => {
     const root = run(["--help"]).out;
-    const section = root.slice(root.indexOf("Options of discover, request, watch, lease and lab:"), root.indexOf("\n\n", root.indexOf("Options of discover, request, watch, lease and lab:")));
+    const section = root.slice(
+      root.indexOf("Options of discover, request, watch, lease and lab:"),
+      root.indexOf("\n\n", root.indexOf("Options of discover, request, watch, lease and lab:")),
+    );
     const flags = [...section.matchAll(/--([a-z-]+)/g)].map((m) => m[1]).filter((f) => f !== "help");
     expect(flags).toEqual(["json", "verbose", "quiet"]);
     for (const [, def] of ALL) {
@@ -111,7 +126,10 @@ describe("help", () => {
   test("root help's examples are valid command lines", async () => {
     const { checkCommandLine } = await import("../../cli/args.ts");
     const root = run(["--help"]).out;
-    const examples = root.slice(root.indexOf("Examples:")).split("\n").filter((l) => l.startsWith("  dhcptool "));
+    const examples = root
+      .slice(root.indexOf("Examples:"))
+      .split("\n")
+      .filter((l) => l.startsWith("  dhcptool "));
     expect(examples.length).toBeGreaterThan(3);
     for (const line of examples) {
       for (const part of line.trim().split(/ && |; /)) {

@@ -46,25 +46,30 @@ function placed(data: Uint8Array, before: Uint8Array, after: Uint8Array): Uint8A
 
 describe("codecs read in place", () => {
   test("every registered option: read at an offset inside random bytes equals decoding a copy", () => {
-    fc.assert(fc.property(
-      fc.constantFrom(...CODES), fc.uint8Array({ maxLength: 40 }),
-      fc.uint8Array({ maxLength: 24 }), fc.uint8Array({ maxLength: 24 }),
-      (code, data, before, after) => {
-        const buf = placed(data, before, after);
-        expect(decodeOptionAt(code, buf, before.length, data.length)).toEqual(decodeOption(code, data.slice()));
-      },
-    ), { numRuns: 4000 });
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...CODES),
+        fc.uint8Array({ maxLength: 40 }),
+        fc.uint8Array({ maxLength: 24 }),
+        fc.uint8Array({ maxLength: 24 }),
+        (code, data, before, after) => {
+          const buf = placed(data, before, after);
+          expect(decodeOptionAt(code, buf, before.length, data.length)).toEqual(decodeOption(code, data.slice()));
+        },
+      ),
+      { numRuns: 4000 },
+    );
   });
 
   test("shaped values (names with pointers, FQDNs, routes, sub-options) read in place as from a copy", () => {
-    fc.assert(fc.property(
-      fc.constantFrom(...SHAPED), fc.uint8Array({ maxLength: 24 }), fc.uint8Array({ maxLength: 24 }),
-      ([code, hex], before, after) => {
+    fc.assert(
+      fc.property(fc.constantFrom(...SHAPED), fc.uint8Array({ maxLength: 24 }), fc.uint8Array({ maxLength: 24 }), ([code, hex], before, after) => {
         const data = fromHex(hex)!;
         const buf = placed(data, before, after);
         expect(decodeOptionAt(code, buf, before.length, data.length)).toEqual(decodeOption(code, data.slice()));
-      },
-    ), { numRuns: 2000 });
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   test("a shaped value decodes as the registry says (the vectors above are meaningful)", () => {
@@ -84,7 +89,10 @@ describe("codecs read in place", () => {
     expect(value(1, SHAPED[14][1])).toMatch(/not a contiguous mask/);
     expect(value(3, SHAPED[16][1])).toMatch(/0\.0\.0\.0 in an address list/);
     expect(value(52, SHAPED[17][1])).toMatch(/not 1, 2 or 3/);
-    expect(value(43, SHAPED[18][1])).toEqual([{ code: 1, hex: "c0a80001" }, { code: 6, hex: "010203" }]);
+    expect(value(43, SHAPED[18][1])).toEqual([
+      { code: 1, hex: "c0a80001" },
+      { code: 6, hex: "010203" },
+    ]);
     expect(value(43, SHAPED[19][1])).toBe("0104c0a80001ff01");
   });
 

@@ -24,7 +24,22 @@ describe("dotted quads", () => {
     expect(parseIp("255.255.255.255")).toBe(0xffffffff);
     expect(parseIp("0.0.0.0")).toBe(0);
     expect(parseIp("001.02.3.004")).toBe(0x01020304);
-    for (const bad of ["", "1.2.3", "1.2.3.4.5", "1.2.3.256", "1.2..4", ".1.2.3", "1.2.3.", "1.2.3.4 ", " 1.2.3.4", "1.2.3.0004", "1.2.3.-4", "a.b.c.d", "1,2,3,4", "१.2.3.4"]) {
+    for (const bad of [
+      "",
+      "1.2.3",
+      "1.2.3.4.5",
+      "1.2.3.256",
+      "1.2..4",
+      ".1.2.3",
+      "1.2.3.",
+      "1.2.3.4 ",
+      " 1.2.3.4",
+      "1.2.3.0004",
+      "1.2.3.-4",
+      "a.b.c.d",
+      "1,2,3,4",
+      "१.2.3.4",
+    ]) {
       expect(parseIp(bad)).toBeNull();
     }
   });
@@ -50,7 +65,11 @@ describe("message codec", () => {
     expect(r.warnings).toEqual([]);
     // and back again: same bytes
     const again = encodeMessage({
-      op: m.op, xid: m.xid, chaddr: m.chaddr.subarray(0, 6), yiaddr: m.yiaddr, siaddr: m.siaddr,
+      op: m.op,
+      xid: m.xid,
+      chaddr: m.chaddr.subarray(0, 6),
+      yiaddr: m.yiaddr,
+      siaddr: m.siaddr,
       options: [...m.options].map(([code, data]) => ({ code, data })),
     });
     expect(toHex(again)).toBe(toHex(bytes));
@@ -84,13 +103,16 @@ describe("message codec", () => {
 
   test("RFC 3442 classless routes", () => {
     const r = decodeOption(121, fromHex("00 c0a80001 08 0a c0a80002 19 0ae50080 c0a80003")!);
-    expect(r).toEqual({ ok: true, value: [
-      { destination: "0.0.0.0", prefix: 0, router: "192.168.0.1" },
-      { destination: "10.0.0.0", prefix: 8, router: "192.168.0.2" },
-      { destination: "10.229.0.128", prefix: 25, router: "192.168.0.3" },
-    ] });
+    expect(r).toEqual({
+      ok: true,
+      value: [
+        { destination: "0.0.0.0", prefix: 0, router: "192.168.0.1" },
+        { destination: "10.0.0.0", prefix: 8, router: "192.168.0.2" },
+        { destination: "10.229.0.128", prefix: 25, router: "192.168.0.3" },
+      ],
+    });
     expect(decodeOption(121, fromHex("21 0a000000 c0a80001")!).ok).toBe(false); // /33
-    expect(decodeOption(121, fromHex("08 0a c0a8")!).ok).toBe(false);           // router cut short
+    expect(decodeOption(121, fromHex("08 0a c0a8")!).ok).toBe(false); // router cut short
   });
 
   test("option 119 with a compression pointer", () => {
@@ -115,7 +137,7 @@ describe("frames", () => {
     const frame = frameClientMessage(CLIENT_MAC, dhcp);
     expect(toHex(frame.subarray(0, 6))).toBe("ffffffffffff");
     expect(frame[14 + 1]).toBe(0x10); // TOS low delay
-    expect(frame[14 + 8]).toBe(128);  // TTL
+    expect(frame[14 + 8]).toBe(128); // TTL
     const p = parseUdpFrame(frame, { csum: "unknown", dstPort: 67 });
     expect(p.ok && [p.frame.srcIp, p.frame.dstIp, p.frame.srcPort, p.frame.dstPort]).toEqual(["0.0.0.0", "255.255.255.255", 68, 67]);
   });

@@ -14,15 +14,27 @@ import watch, { watchExamples } from "../../cli/commands/watch.ts";
 
 type Cmd = CommandDef<ArgsDef>;
 const commands: [string, Cmd, string][] = [
-  ["discover", discover as Cmd, discoverExamples], ["request", request as Cmd, requestExamples], ["watch", watch as Cmd, watchExamples],
-  ["lab", lab as Cmd, labExamples], ["lease", lease as Cmd, leaseExamples],
+  ["discover", discover as Cmd, discoverExamples],
+  ["request", request as Cmd, requestExamples],
+  ["watch", watch as Cmd, watchExamples],
+  ["lab", lab as Cmd, labExamples],
+  ["lease", lease as Cmd, leaseExamples],
 ];
 
 /** Every command and subcommand with its definitions and examples: [title, defs, examples' argv after the title]. */
 async function allDefinitions(): Promise<[string, ArgsDef, string[][]][]> {
   const out: [string, ArgsDef, string[][]][] = [];
   for (const [name, cmd, examples] of commands) {
-    const lines = examples.split("\n").filter((l) => l.startsWith("  dhcptool ")).map((l) => l.trim().split(/\s{2,}/)[0].split(/\s+/).slice(1));
+    const lines = examples
+      .split("\n")
+      .filter((l) => l.startsWith("  dhcptool "))
+      .map((l) =>
+        l
+          .trim()
+          .split(/\s{2,}/)[0]
+          .split(/\s+/)
+          .slice(1),
+      );
     const subs = (cmd.subCommands ?? {}) as Record<string, () => Promise<Cmd>>;
     if (cmd.args) out.push([name, cmd.args as ArgsDef, lines.filter((l) => l[0] === name).map((l) => l.slice(1))]);
     for (const [sub, load] of Object.entries(subs)) {
@@ -80,9 +92,12 @@ describe("parseCommandLine reads as citty's parseArgs", () => {
     }
     const shorts = Object.values(defs).flatMap(aliases);
     if (shorts.length > 1) tokens.push(`-${shorts.join("")}`);
-    fc.assert(fc.property(fc.array(fc.constantFrom(...tokens), { maxLength: 10 }), (argv) => {
-      const { ours, citty } = bothReadings(defs, argv);
-      expect({ argv, args: ours }).toEqual({ argv, args: citty });
-    }), { numRuns: 300 });
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(...tokens), { maxLength: 10 }), (argv) => {
+        const { ours, citty } = bothReadings(defs, argv);
+        expect({ argv, args: ours }).toEqual({ argv, args: citty });
+      }),
+      { numRuns: 300 },
+    );
   });
 });

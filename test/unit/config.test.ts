@@ -7,7 +7,14 @@ import * as fs from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
-  ConfigError, DEFAULT_SETTINGS, MAX_CONFIG_FILE, loadConfig, parseConfig, sameSettings, settingsFor, type InterfaceSettings,
+  ConfigError,
+  DEFAULT_SETTINGS,
+  MAX_CONFIG_FILE,
+  loadConfig,
+  parseConfig,
+  sameSettings,
+  settingsFor,
+  type InterfaceSettings,
 } from "../../cli/daemon/config.ts";
 
 const dir = fs.mkdtempSync(join(tmpdir(), "dhcptool-config-"));
@@ -42,7 +49,10 @@ client-id = "my-box"
 `;
 
 const JSON_TEXT = JSON.stringify({
-  ignore: ["dns"], "ignore-servers": ["192.0.2.66"], "host-name": "box", "vendor-class-id": "dhcptool",
+  ignore: ["dns"],
+  "ignore-servers": ["192.0.2.66"],
+  "host-name": "box",
+  "vendor-class-id": "dhcptool",
   interface: {
     eth0: { ignore: ["routes", "dns"], "client-id": "hex:ff00010203", "prefer-ipv6": true },
     wlan0: { ignore: [], "ignore-servers": ["010.0.0.1", "198.51.100.7"], "host-name": false, "client-id": "02:00:00:00:00:aa" },
@@ -57,28 +67,49 @@ describe("settings", () => {
 
   test("no config: the built-in defaults", () => {
     expect(settingsFor(null, "eth0")).toEqual({
-      ignoreDns: false, ignoreRoutes: false, ignoreServers: [], clientId: null, vendorClass: null, hostName: undefined, preferIpv6: false,
+      ignoreDns: false,
+      ignoreRoutes: false,
+      ignoreServers: [],
+      clientId: null,
+      vendorClass: null,
+      hostName: undefined,
+      preferIpv6: false,
     });
   });
 
   test("an interface without a table gets the top-level defaults", () => {
     expect(settingsFor(config, "eth9")).toEqual({
-      ignoreDns: true, ignoreRoutes: false, ignoreServers: ["192.0.2.66"], clientId: null,
-      vendorClass: enc("dhcptool"), hostName: "box", preferIpv6: false,
+      ignoreDns: true,
+      ignoreRoutes: false,
+      ignoreServers: ["192.0.2.66"],
+      clientId: null,
+      vendorClass: enc("dhcptool"),
+      hostName: "box",
+      preferIpv6: false,
     });
   });
 
   test("[interface.eth0] overrides key by key; the rest stays default", () => {
     expect(settingsFor(config, "eth0")).toEqual({
-      ignoreDns: true, ignoreRoutes: true, ignoreServers: ["192.0.2.66"], clientId: Uint8Array.of(0xff, 0, 1, 2, 3),
-      vendorClass: enc("dhcptool"), hostName: "box", preferIpv6: true,
+      ignoreDns: true,
+      ignoreRoutes: true,
+      ignoreServers: ["192.0.2.66"],
+      clientId: Uint8Array.of(0xff, 0, 1, 2, 3),
+      vendorClass: enc("dhcptool"),
+      hostName: "box",
+      preferIpv6: true,
     });
   });
 
   test("an override replaces a list (ignore = [] clears it); addresses come out canonical; host-name false sends none", () => {
     expect(settingsFor(config, "wlan0")).toEqual({
-      ignoreDns: false, ignoreRoutes: false, ignoreServers: ["10.0.0.1", "198.51.100.7"],
-      clientId: Uint8Array.of(1, 2, 0, 0, 0, 0, 0xaa), vendorClass: enc("dhcptool"), hostName: null, preferIpv6: false,
+      ignoreDns: false,
+      ignoreRoutes: false,
+      ignoreServers: ["10.0.0.1", "198.51.100.7"],
+      clientId: Uint8Array.of(1, 2, 0, 0, 0, 0, 0xaa),
+      vendorClass: enc("dhcptool"),
+      hostName: null,
+      preferIpv6: false,
     });
   });
 
@@ -159,19 +190,34 @@ describe("errors name the file, the key path, and what is wrong", () => {
   const json = (doc: unknown) => () => parseConfig(JSON.stringify(doc), "/etc/d.json", "json");
 
   test.each<[string, () => unknown, string]>([
-    ["unknown top-level key", toml(`ignroe = ["dns"]`),
-      `${F}: ignroe: unknown key (known: interface, ignore, ignore-servers, client-id, vendor-class-id, host-name, prefer-ipv6, route-metric)`],
-    ["unknown key in an interface", toml(`[interface.eth0]\nhostname = "x"`),
-      `${F}: interface.eth0.hostname: unknown key (known: ignore, ignore-servers, client-id, vendor-class-id, host-name, prefer-ipv6, route-metric)`],
-    ["interface inside an interface", toml(`[interface.eth0.interface.eth1]\nignore = []`),
-      `${F}: interface.eth0.interface: unknown key (known: ignore, ignore-servers, client-id, vendor-class-id, host-name, prefer-ipv6, route-metric); an interface name with a dot is quoted: [interface."eth0.interface"]`],
-    ["an unquoted VLAN name gets a hint", toml(`[interface.eth0.100]\nignore = []`),
-      `${F}: interface.eth0.100: unknown key (known: ignore, ignore-servers, client-id, vendor-class-id, host-name, prefer-ipv6, route-metric); an interface name with a dot is quoted: [interface."eth0.100"]`],
+    [
+      "unknown top-level key",
+      toml(`ignroe = ["dns"]`),
+      `${F}: ignroe: unknown key (known: interface, ignore, ignore-servers, client-id, vendor-class-id, host-name, prefer-ipv6, route-metric)`,
+    ],
+    [
+      "unknown key in an interface",
+      toml(`[interface.eth0]\nhostname = "x"`),
+      `${F}: interface.eth0.hostname: unknown key (known: ignore, ignore-servers, client-id, vendor-class-id, host-name, prefer-ipv6, route-metric)`,
+    ],
+    [
+      "interface inside an interface",
+      toml(`[interface.eth0.interface.eth1]\nignore = []`),
+      `${F}: interface.eth0.interface: unknown key (known: ignore, ignore-servers, client-id, vendor-class-id, host-name, prefer-ipv6, route-metric); an interface name with a dot is quoted: [interface."eth0.interface"]`,
+    ],
+    [
+      "an unquoted VLAN name gets a hint",
+      toml(`[interface.eth0.100]\nignore = []`),
+      `${F}: interface.eth0.100: unknown key (known: ignore, ignore-servers, client-id, vendor-class-id, host-name, prefer-ipv6, route-metric); an interface name with a dot is quoted: [interface."eth0.100"]`,
+    ],
     ["ignore not an array", toml(`ignore = "dns"`), `${F}: ignore: must be an array of "dns" and "routes", not "dns"`],
     ["ignore with an unknown word", toml(`[interface.eth0]\nignore = ["dns", "ntp"]`), `${F}: interface.eth0.ignore[1]: "ntp" is not "dns" or "routes"`],
     ["ignore-servers not an array", toml(`ignore-servers = "1.2.3.4"`), `${F}: ignore-servers: must be an array of IPv4 addresses, not "1.2.3.4"`],
-    ["ignore-servers with a bad address", toml(`[interface.eth0]\nignore-servers = ["1.1.1.1", "300.1.1.1"]`),
-      `${F}: interface.eth0.ignore-servers[1]: "300.1.1.1" is not an IPv4 address`],
+    [
+      "ignore-servers with a bad address",
+      toml(`[interface.eth0]\nignore-servers = ["1.1.1.1", "300.1.1.1"]`),
+      `${F}: interface.eth0.ignore-servers[1]: "300.1.1.1" is not an IPv4 address`,
+    ],
     ["ignore-servers with a number", toml(`ignore-servers = [16843009]`), `${F}: ignore-servers[0]: 16843009 is not an IPv4 address`],
     ["ignore-servers with a name", toml(`ignore-servers = ["dhcp.example"]`), `${F}: ignore-servers[0]: "dhcp.example" is not an IPv4 address`],
     ["client-id not a string", toml(`client-id = 1`), `${F}: client-id: must be a string ("hex:01aabb…", a MAC, or text), not 1`],
@@ -192,25 +238,42 @@ describe("errors name the file, the key path, and what is wrong", () => {
     ["an interface that is not a table", toml(`interface = { eth0 = 1 }`), `${F}: interface.eth0: must be a table of settings, not 1`],
     ["an interface name too long", toml(`[interface.abcdefghijklmnop]`), `${F}: interface.abcdefghijklmnop: not an interface name: it is longer than 15 bytes`],
     ["an interface name with a slash", toml(`[interface."a/b"]`), `${F}: interface."a/b": not an interface name: it contains '/', ':', NUL or whitespace`],
-    ["an interface name with an escape is shown escaped", toml(`[interface."\\u001b[2J/"]`),
-      `${F}: interface."\\x1b[2J/": not an interface name: it contains '/', ':', NUL or whitespace`],
+    [
+      "an interface name with an escape is shown escaped",
+      toml(`[interface."\\u001b[2J/"]`),
+      `${F}: interface."\\x1b[2J/": not an interface name: it contains '/', ':', NUL or whitespace`,
+    ],
     ["a value with quotes and escapes is shown escaped", toml(`ignore = ["\\"\\u001b"]`), `${F}: ignore[0]: "\\"\\x1b" is not "dns" or "routes"`],
     ["JSON: top level an array", json([1]), `/etc/d.json: the top level must be a table of settings, not an array`],
     ["JSON: null interface", json({ interface: null }), `/etc/d.json: interface: must be a table of interfaces ([interface.eth0]), not null`],
-    ["JSON: __proto__ is just an unknown key", () => parseConfig(`{"__proto__": {"ignore": ["dns"]}}`, "/etc/d.json", "json"),
-      `/etc/d.json: __proto__: unknown key (known: interface, ignore, ignore-servers, client-id, vendor-class-id, host-name, prefer-ipv6, route-metric)`],
-    ["JSON: bad address per interface", json({ interface: { eth0: { "ignore-servers": ["1.2.3"] } } }),
-      `/etc/d.json: interface.eth0.ignore-servers[0]: "1.2.3" is not an IPv4 address`],
+    [
+      "JSON: __proto__ is just an unknown key",
+      () => parseConfig(`{"__proto__": {"ignore": ["dns"]}}`, "/etc/d.json", "json"),
+      `/etc/d.json: __proto__: unknown key (known: interface, ignore, ignore-servers, client-id, vendor-class-id, host-name, prefer-ipv6, route-metric)`,
+    ],
+    [
+      "JSON: bad address per interface",
+      json({ interface: { eth0: { "ignore-servers": ["1.2.3"] } } }),
+      `/etc/d.json: interface.eth0.ignore-servers[0]: "1.2.3" is not an IPv4 address`,
+    ],
   ])("%s", (_what, run, message) => {
     let e: unknown;
-    try { run(); } catch (x) { e = x; }
+    try {
+      run();
+    } catch (x) {
+      e = x;
+    }
     expect(e).toBeInstanceOf(ConfigError);
     expect((e as Error).message).toBe(message);
   });
 
   test("the error carries the file and key path as fields too", () => {
     let e: unknown;
-    try { toml(`[interface.eth0]\nignore-servers = ["1.1.1.1", "300.1.1.1"]`)(); } catch (x) { e = x; }
+    try {
+      toml(`[interface.eth0]\nignore-servers = ["1.1.1.1", "300.1.1.1"]`)();
+    } catch (x) {
+      e = x;
+    }
     expect(e).toBeInstanceOf(ConfigError);
     expect((e as ConfigError).file).toBe(F);
     expect((e as ConfigError).keyPath).toBe("interface.eth0.ignore-servers[1]");
@@ -228,8 +291,9 @@ describe("errors name the file, the key path, and what is wrong", () => {
   });
 
   test("unknown extension, neither format: both parsers' words", () => {
-    expect(() => loadConfig(file("bad.conf", `ignore = [`)))
-      .toThrow(new RegExp(`^${join(dir, "bad.conf")}: neither valid JSON \\(JSON Parse error: .+\\) nor valid TOML \\(TOML Parse error: .+\\)$`));
+    expect(() => loadConfig(file("bad.conf", `ignore = [`))).toThrow(
+      new RegExp(`^${join(dir, "bad.conf")}: neither valid JSON \\(JSON Parse error: .+\\) nor valid TOML \\(TOML Parse error: .+\\)$`),
+    );
   });
 
   test("a missing file", () => {

@@ -33,10 +33,19 @@ describe("a real DORA with two servers answering", () => {
     const byServer = Object.fromEntries(s.servers.map((x) => [x.server, x]));
     expect(byServer["198.18.0.2"]).toMatchObject({ offers: 1, acks: 1, naks: 0, latency: { n: 2, p50: 1.21, max: 10.86 } });
     expect(byServer["198.18.0.1"]).toMatchObject({ offers: 1, acks: 0, latency: { n: 1, p50: 11.71 } });
-    expect(s.clients).toEqual([{
-      client: "1a:8a:91:fc:5a:7f", outcome: "acked", address: "198.18.0.150", server: "198.18.0.2", exchanges: 1,
-      offers: [{ address: "198.18.0.150", server: "198.18.0.2" }, { address: "198.18.0.100", server: "198.18.0.1" }],
-    }]);
+    expect(s.clients).toEqual([
+      {
+        client: "1a:8a:91:fc:5a:7f",
+        outcome: "acked",
+        address: "198.18.0.150",
+        server: "198.18.0.2",
+        exchanges: 1,
+        offers: [
+          { address: "198.18.0.150", server: "198.18.0.2" },
+          { address: "198.18.0.100", server: "198.18.0.1" },
+        ],
+      },
+    ]);
     expect(s.rogueServers).toEqual([]);
   });
 
@@ -44,7 +53,16 @@ describe("a real DORA with two servers answering", () => {
     const t = new ConversationTracker(parseAllowList(["198.18.0.1"]).list);
     const events = packets.map((p) => t.add(p));
     expect(events.map((e) => e.rogue)).toEqual([false, true, false, false, false]); // the ACK does not alert again
-    expect(t.alerts).toEqual([{ kind: "rogue-server", server: "198.18.0.2", mac: packets[1].frame.srcMac, firstSeenUs: packets[1].timeUs, messageType: "OFFER", client: "1a:8a:91:fc:5a:7f" }]);
+    expect(t.alerts).toEqual([
+      {
+        kind: "rogue-server",
+        server: "198.18.0.2",
+        mac: packets[1].frame.srcMac,
+        firstSeenUs: packets[1].timeUs,
+        messageType: "OFFER",
+        client: "1a:8a:91:fc:5a:7f",
+      },
+    ]);
     expect(t.summary().rogueServers).toEqual(["198.18.0.2"]);
   });
 
@@ -62,9 +80,13 @@ function synthetic(op: number, type: number, xid: number, mac: Uint8Array, serve
   const options = [{ code: 53, data: Uint8Array.of(type) }, ...(op === BOOTREPLY ? [{ code: 54, data: ip4(server) }] : [])];
   const payload = encodeMessage({ op, xid, chaddr: mac, yiaddr: op === BOOTREPLY ? yiaddr : undefined, options });
   const frame = buildUdpFrame({
-    srcMac: op === BOOTREPLY ? Uint8Array.of(2, 9, 9, 9, 9, 9) : mac, dstMac: new Uint8Array(6).fill(255),
-    srcIp: op === BOOTREPLY ? server : "0.0.0.0", dstIp: "255.255.255.255",
-    srcPort: op === BOOTREPLY ? 67 : 68, dstPort: op === BOOTREPLY ? 68 : 67, payload,
+    srcMac: op === BOOTREPLY ? Uint8Array.of(2, 9, 9, 9, 9, 9) : mac,
+    dstMac: new Uint8Array(6).fill(255),
+    srcIp: op === BOOTREPLY ? server : "0.0.0.0",
+    dstIp: "255.255.255.255",
+    srcPort: op === BOOTREPLY ? 67 : 68,
+    dstPort: op === BOOTREPLY ? 68 : 67,
+    payload,
   });
   const v = viewFrame(frame, 0, timeUs);
   return { timeUs, frame: v.frame!, message: v.message! };
@@ -143,7 +165,13 @@ describe("bounds under a flood", () => {
 describe("every figure right", () => {
   const mac = Uint8Array.of(2, 0, 0, 0, 0, 0x21);
   const ms = 1000;
-  const DISCOVER = 1, OFFER = 2, REQUEST = 3, DECLINE = 4, ACK = 5, NAK = 6, RELEASE = 7;
+  const DISCOVER = 1,
+    OFFER = 2,
+    REQUEST = 3,
+    DECLINE = 4,
+    ACK = 5,
+    NAK = 6,
+    RELEASE = 7;
   const ask = (type: number, xid: number, t: number, who = mac) => synthetic(BOOTREQUEST, type, xid, who, "", t);
   const reply = (type: number, xid: number, server: string, t: number, yiaddr = "198.18.0.100", who = mac) =>
     synthetic(BOOTREPLY, type, xid, who, server, t, yiaddr);
@@ -173,7 +201,10 @@ describe("every figure right", () => {
     const [c] = t.summary().clients;
     // before: address .150 (the first offer's) with server .1 (the last replier's)
     expect(c).toMatchObject({ outcome: "offered", address: "198.18.0.150", server: "198.18.0.2" });
-    expect(c!.offers).toEqual([{ address: "198.18.0.150", server: "198.18.0.2" }, { address: "198.18.0.110", server: "198.18.0.1" }]);
+    expect(c!.offers).toEqual([
+      { address: "198.18.0.150", server: "198.18.0.2" },
+      { address: "198.18.0.110", server: "198.18.0.1" },
+    ]);
     t.add(ask(REQUEST, 9, 3 * ms));
     t.add(reply(ACK, 9, "198.18.0.1", 4 * ms, "198.18.0.110"));
     expect(t.summary().clients[0]).toMatchObject({ outcome: "acked", address: "198.18.0.110", server: "198.18.0.1" });
@@ -183,13 +214,19 @@ describe("every figure right", () => {
     const t = new ConversationTracker(null, { idleTimeoutMs: 1000 });
     const who = (n: number) => Uint8Array.of(2, 0, 0, 0, 1, n);
     const script: SeenPacket[] = [
-      ask(DISCOVER, 1, 0, who(1)), reply(OFFER, 1, "198.18.0.1", 1 * ms, undefined, who(1)), // a probe: offered only
-      ask(REQUEST, 2, 0, who(2)), reply(ACK, 2, "198.18.0.1", 1 * ms, undefined, who(2)), // acked
-      ask(REQUEST, 3, 0, who(3)), reply(NAK, 3, "198.18.0.1", 1 * ms, undefined, who(3)), // NAKed
+      ask(DISCOVER, 1, 0, who(1)),
+      reply(OFFER, 1, "198.18.0.1", 1 * ms, undefined, who(1)), // a probe: offered only
+      ask(REQUEST, 2, 0, who(2)),
+      reply(ACK, 2, "198.18.0.1", 1 * ms, undefined, who(2)), // acked
+      ask(REQUEST, 3, 0, who(3)),
+      reply(NAK, 3, "198.18.0.1", 1 * ms, undefined, who(3)), // NAKed
       ask(DISCOVER, 4, 0, who(4)), // unanswered
-      ask(RELEASE, 5, 0, who(5)), ask(DECLINE, 6, 0, who(6)), // no reply expected
+      ask(RELEASE, 5, 0, who(5)),
+      ask(DECLINE, 6, 0, who(6)), // no reply expected
       reply(ACK, 7, "198.18.0.1", 1 * ms, undefined, who(7)), // the capture began mid-exchange
-      ask(DISCOVER, 8, 0, who(8)), reply(OFFER, 8, "198.18.0.1", 1 * ms, undefined, who(8)), ask(REQUEST, 8, 2 * ms, who(8)), // still open
+      ask(DISCOVER, 8, 0, who(8)),
+      reply(OFFER, 8, "198.18.0.1", 1 * ms, undefined, who(8)),
+      ask(REQUEST, 8, 2 * ms, who(8)), // still open
     ];
     for (const p of script) t.add(p);
     const sum = (c: ReturnType<ConversationTracker["summary"]>["conversations"]) =>

@@ -9,9 +9,19 @@ const CHADDR = Uint8Array.of(0x02, 0, 0, 0, 0x0d, 0x01);
 
 function message() {
   const bytes = encodeMessage({
-    op: 2, xid: 0x01020304, secs: 7, flags: 0x8000, hops: 1, chaddr: CHADDR,
-    ciaddr: "198.18.0.9", yiaddr: "198.18.0.100", siaddr: "198.18.0.1", giaddr: "198.18.1.1",
-    sname: "server", file: "boot.img", options: [{ code: 53, data: Uint8Array.of(5) }],
+    op: 2,
+    xid: 0x01020304,
+    secs: 7,
+    flags: 0x8000,
+    hops: 1,
+    chaddr: CHADDR,
+    ciaddr: "198.18.0.9",
+    yiaddr: "198.18.0.100",
+    siaddr: "198.18.0.1",
+    giaddr: "198.18.1.1",
+    sname: "server",
+    file: "boot.img",
+    options: [{ code: 53, data: Uint8Array.of(5) }],
   });
   const r = decodeMessage(bytes);
   if (!r.ok) throw new Error(r.error.reason);

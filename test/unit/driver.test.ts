@@ -28,8 +28,16 @@ function setup() {
 }
 
 const base: RequestOptions = {
-  iface: "eth0", mac: CLIENT_MAC, identity: { hostname: "lab" }, broadcastFlag: false, extra: [],
-  retryMs: 2000, tries: 3, server: null, giaddr: null, release: false,
+  iface: "eth0",
+  mac: CLIENT_MAC,
+  identity: { hostname: "lab" },
+  broadcastFlag: false,
+  extra: [],
+  retryMs: 2000,
+  tries: 3,
+  server: null,
+  giaddr: null,
+  release: false,
 };
 
 /** Lets the exchange's awaits (afterOpen, its end) run. */
@@ -108,15 +116,30 @@ describe("one-shot request on the driver", () => {
 
   test("an exception out of the engine ends the one-shot with an error naming the bug", async () => {
     const s = setup();
-    const io = { ...s.io, random: () => { throw new Error("boom"); } };
+    const io = {
+      ...s.io,
+      random: () => {
+        throw new Error("boom");
+      },
+    };
     await expect(requestOver(io, base, {})).rejects.toThrow(/client engine failed.*boom/);
   });
 });
 
 describe("one-shot discover", () => {
   const opts: DiscoverOptions = {
-    iface: "eth0", mac: CLIENT_MAC, identity: { hostname: "lab" }, broadcastFlag: false, extra: [],
-    retryMs: 2000, tries: 3, server: null, giaddr: null, waitMs: 5000, first: false, allow: null,
+    iface: "eth0",
+    mac: CLIENT_MAC,
+    identity: { hostname: "lab" },
+    broadcastFlag: false,
+    extra: [],
+    retryMs: 2000,
+    tries: 3,
+    server: null,
+    giaddr: null,
+    waitMs: 5000,
+    first: false,
+    allow: null,
   };
 
   test("RFC 2131 4.1: a DISCOVER is retransmitted while no offer has come, and not once one has", async () => {
@@ -129,7 +152,10 @@ describe("one-shot discover", () => {
     s.clock.advance(5000); // the second, at 2 s, is answered; the third (4 s) is not sent
     const r = await p;
     expect(r.discoversSent).toBe(2);
-    expect(s.server.seen.map((f) => [f.type, f.xid, f.dstMac])).toEqual([[1, 0x1234, BROADCAST], [1, 0x1234, BROADCAST]]);
+    expect(s.server.seen.map((f) => [f.type, f.xid, f.dstMac])).toEqual([
+      [1, 0x1234, BROADCAST],
+      [1, 0x1234, BROADCAST],
+    ]);
     expect(r.offers).toHaveLength(1);
     expect(r.offers[0]).toMatchObject({ serverId: SERVER, yiaddr: ADDR, copies: 1 });
     expect(r.xid).toBe("0x00001234");
@@ -152,8 +178,13 @@ describe("RealTimers", () => {
     const pending = new Map<number, { fn: () => void; ms: number }>();
     let id = 0;
     const h: TimeoutHost = {
-      setTimeout: (fn, ms) => { pending.set(++id, { fn, ms }); return id as unknown as ReturnType<typeof setTimeout>; },
-      clearTimeout: (handle) => { pending.delete(handle as unknown as number); },
+      setTimeout: (fn, ms) => {
+        pending.set(++id, { fn, ms });
+        return id as unknown as ReturnType<typeof setTimeout>;
+      },
+      clearTimeout: (handle) => {
+        pending.delete(handle as unknown as number);
+      },
     };
     /** Runs the one pending timeout after moving the clock by its delay. */
     const run = (clock: ManualClock) => {
@@ -184,7 +215,9 @@ describe("RealTimers", () => {
     const clock = new ManualClock(0);
     const { h, pending } = host();
     const timers = new RealTimers(clock, h);
-    timers.arm("expire", Infinity, () => { throw new Error("must not fire"); });
+    timers.arm("expire", Infinity, () => {
+      throw new Error("must not fire");
+    });
     expect(pending.size).toBe(0);
     timers.arm("retransmit", 4000, () => {});
     timers.arm("retransmit", 8000, () => {});

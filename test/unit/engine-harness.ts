@@ -1,9 +1,7 @@
 // The engine test harness: a fake clock (plain numbers), a fake random(), replies built as a
 // server would send them, and a Harness that steps the engine and keeps what it asked for.
 
-import {
-  initialState, step, type Action, type ClientState, type EngineConfig, type Event,
-} from "../../core/engine.ts";
+import { initialState, step, type Action, type ClientState, type EngineConfig, type Event } from "../../core/engine.ts";
 import { decodeMessage, encodeMessage, BOOTREPLY, type DhcpMessage, type OptionBytes } from "../../core/message.ts";
 import { parseMac } from "../../core/bytes.ts";
 import { CLIENT_MAC, SERVER_MAC, ip4, u32 } from "./helpers.ts";
@@ -22,8 +20,11 @@ export function fakeRandom(...values: number[]): () => number {
 export function config(over: Partial<EngineConfig> = {}): EngineConfig {
   return {
     identity: { mac: CLIENT_MAC, hostname: "lab" },
-    resident: false, retryMs: 2000, tries: 3,
-    random: fakeRandom(0.5), ...over,
+    resident: false,
+    retryMs: 2000,
+    tries: 3,
+    random: fakeRandom(0.5),
+    ...over,
   };
 }
 
@@ -31,7 +32,9 @@ export class Harness {
   state: ClientState;
   log: Action[] = [];
   last: Action[] = [];
-  constructor(cfg: EngineConfig) { this.state = initialState(cfg); }
+  constructor(cfg: EngineConfig) {
+    this.state = initialState(cfg);
+  }
   ev(event: Event, now: number): Action[] {
     const r = step(this.state, event, now);
     this.state = r.state;
@@ -39,12 +42,18 @@ export class Harness {
     this.log.push(...r.actions);
     return r.actions;
   }
-  get phase() { return this.state.phase; }
-  sends(actions = this.last) { return actions.filter((a) => a.kind === "send") as Extract<Action, { kind: "send" }>[]; }
+  get phase() {
+    return this.state.phase;
+  }
+  sends(actions = this.last) {
+    return actions.filter((a) => a.kind === "send") as Extract<Action, { kind: "send" }>[];
+  }
   arm(timer: string, actions = this.last) {
     return (actions.filter((a) => a.kind === "arm" && a.timer === timer) as Extract<Action, { kind: "arm" }>[]).at(-1)?.at;
   }
-  kinds(actions = this.last) { return actions.map((a) => a.kind); }
+  kinds(actions = this.last) {
+    return actions.map((a) => a.kind);
+  }
 }
 
 export function sent(a: Extract<Action, { kind: "send" }>): DhcpMessage {
@@ -53,25 +62,40 @@ export function sent(a: Extract<Action, { kind: "send" }>): DhcpMessage {
   return d.message;
 }
 
-export function reply(type: number, over: {
-  xid: number; yiaddr?: string; server?: string | null; chaddr?: Uint8Array; op?: number; options?: OptionBytes[];
-}): DhcpMessage {
+export function reply(
+  type: number,
+  over: {
+    xid: number;
+    yiaddr?: string;
+    server?: string | null;
+    chaddr?: Uint8Array;
+    op?: number;
+    options?: OptionBytes[];
+  },
+): DhcpMessage {
   const server = over.server === undefined ? SERVER : over.server;
   const options: OptionBytes[] = over.options ?? [
     { code: 53, data: Uint8Array.of(type) },
     ...(server ? [{ code: 54, data: ip4(server) }] : []),
-    ...(type === 6 ? [] : [
-      { code: 51, data: u32(3600) },
-      { code: 1, data: ip4("255.255.255.0") },
-      { code: 3, data: ip4(SERVER) },
-      { code: 6, data: ip4(SERVER) },
-      { code: 15, data: new TextEncoder().encode("lab.example") },
-    ]),
+    ...(type === 6
+      ? []
+      : [
+          { code: 51, data: u32(3600) },
+          { code: 1, data: ip4("255.255.255.0") },
+          { code: 3, data: ip4(SERVER) },
+          { code: 6, data: ip4(SERVER) },
+          { code: 15, data: new TextEncoder().encode("lab.example") },
+        ]),
   ];
-  const d = decodeMessage(encodeMessage({
-    op: over.op ?? BOOTREPLY, xid: over.xid, chaddr: over.chaddr ?? CLIENT_MAC,
-    yiaddr: type === 6 ? "0.0.0.0" : (over.yiaddr ?? ADDR), options,
-  }));
+  const d = decodeMessage(
+    encodeMessage({
+      op: over.op ?? BOOTREPLY,
+      xid: over.xid,
+      chaddr: over.chaddr ?? CLIENT_MAC,
+      yiaddr: type === 6 ? "0.0.0.0" : (over.yiaddr ?? ADDR),
+      options,
+    }),
+  );
   if (!d.ok) throw new Error("test reply does not decode");
   return d.message;
 }

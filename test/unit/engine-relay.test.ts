@@ -22,7 +22,8 @@ const unicast = (over = {}) => config({ server: { ip: SERVER, srcIp: OWN }, ...o
 function route(a: Send) {
   return {
     to: a.to === "broadcast" ? "broadcast" : { ip: a.to.ip, mac: macToString(a.to.mac) },
-    srcIp: a.srcIp, srcPort: a.srcPort ?? 68,
+    srcIp: a.srcIp,
+    srcPort: a.srcPort ?? 68,
   };
 }
 
@@ -153,7 +154,10 @@ describe("--server: unicast to one server", () => {
 });
 
 describe("--server: only that server's replies count", () => {
-  for (const [name, cfg] of [["unicast", unicast], ["relay", relayed]] as const) {
+  for (const [name, cfg] of [
+    ["unicast", unicast],
+    ["relay", relayed],
+  ] as const) {
     test(`${name}: an OFFER from another server is dropped (other-server); the server's own is taken`, () => {
       const h = new Harness(cfg());
       h.ev({ kind: "start" }, 0);

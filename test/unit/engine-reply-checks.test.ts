@@ -16,8 +16,12 @@ const resident = () => config({ resident: true });
 
 describe("the server id of a reply", () => {
   test.each([
-    ["0.0.0.0", "0.0.0.0/8"], ["255.255.255.255", "broadcast"], ["224.0.0.1", "multicast"], ["127.0.0.1", "loopback"],
-    ["240.0.0.1", "reserved (240/4)"], [ADDR, "our own address"],
+    ["0.0.0.0", "0.0.0.0/8"],
+    ["255.255.255.255", "broadcast"],
+    ["224.0.0.1", "multicast"],
+    ["127.0.0.1", "loopback"],
+    ["240.0.0.1", "reserved (240/4)"],
+    [ADDR, "our own address"],
   ])("%s is refused (%s)", (id, why) => {
     expect(badServerId(id, [ADDR])).toBe(why);
     const h = new Harness(resident());
@@ -43,7 +47,10 @@ describe("the server id of a reply", () => {
 
 describe("the Ethernet source of a reply", () => {
   test.each([
-    ["00:00:00:00:00:00", "zero"], ["ff:ff:ff:ff:ff:ff", "broadcast"], ["01:00:5e:00:00:01", "multicast"], ["02:00:00:00:00:01", "our own"],
+    ["00:00:00:00:00:00", "zero"],
+    ["ff:ff:ff:ff:ff:ff", "broadcast"],
+    ["01:00:5e:00:00:01", "multicast"],
+    ["02:00:00:00:00:01", "our own"],
   ])("%s is refused (%s)", (mac, why) => {
     expect(badSourceMac(parseMac(mac)!, CLIENT_MAC)).toBe(why);
     const h = new Harness(resident());
@@ -85,7 +92,15 @@ describe("the renewal pace (a 2 s lease: T1 = T2 = 1 s)", () => {
   });
 
   test("the engine: RENEWING at T1 right after the REQUEST that won the lease waits for the gap; REBINDING at the same moment sends nothing more", () => {
-    const h = bound(resident(), (xid) => reply(5, { xid, options: withOptions(5, [{ code: 51, data: new Uint8Array([0, 0, 0, 4]) }, { code: 1, data: ip4("255.255.255.0") }]) }));
+    const h = bound(resident(), (xid) =>
+      reply(5, {
+        xid,
+        options: withOptions(5, [
+          { code: 51, data: new Uint8Array([0, 0, 0, 4]) },
+          { code: 1, data: ip4("255.255.255.0") },
+        ]),
+      }),
+    );
     const lease = h.state.lease!; // REQUEST at 10, lease 4 s: T1 2010, T2 3510
     h.ev({ kind: "timer", timer: "renew" }, 1010);
     expect(h.sends()).toHaveLength(0);

@@ -172,7 +172,13 @@ describe("ignored servers", () => {
 
 describe("IPv6-only (RFC 8925)", () => {
   const offer108 = (xid: number, wait: number) =>
-    reply(2, { xid, options: withOptions(2, [{ code: 108, data: u32(wait) }, { code: 51, data: u32(3600) }]) });
+    reply(2, {
+      xid,
+      options: withOptions(2, [
+        { code: 108, data: u32(wait) },
+        { code: 51, data: u32(3600) },
+      ]),
+    });
 
   test("asked for: an OFFER with 108 stops DHCPv4 for its time (floor 300 s), then DISCOVER again", () => {
     const h = new Harness(resident({ identity: { ...config().identity, preferIpv6: true } }));

@@ -5,9 +5,7 @@ import { describe, expect, test } from "bun:test";
 import { backoffMs, type Lease } from "../../core/engine.ts";
 import { getIp, messageType, BOOTREQUEST, type OptionBytes } from "../../core/message.ts";
 import { SERVER_MAC, ip4, u32 } from "./helpers.ts";
-import {
-  ADDR, Harness, OTHER, OTHER_MAC, SERVER, bound, config, fakeRandom, recv, reply, sent, withOptions,
-} from "./engine-harness.ts";
+import { ADDR, Harness, OTHER, OTHER_MAC, SERVER, bound, config, fakeRandom, recv, reply, sent, withOptions } from "./engine-harness.ts";
 
 describe("DORA", () => {
   test("start sends a broadcast DISCOVER and arms the retransmission", () => {
@@ -37,9 +35,21 @@ describe("DORA", () => {
     expect(h.phase).toBe("BOUND");
     const b = h.last.find((a) => a.kind === "bound") as { lease: Lease };
     expect(b.lease).toMatchObject({
-      address: ADDR, serverId: SERVER, serverMac: SERVER_MAC, subnetMask: "255.255.255.0",
-      routers: [SERVER], dns: [SERVER], domain: "lab.example", leaseTime: 3600, t1: 1800, t2: 3150,
-      infinite: false, acquiredAt: 10, renewAt: 10 + 1800_000, rebindAt: 10 + 3150_000, expiresAt: 10 + 3600_000,
+      address: ADDR,
+      serverId: SERVER,
+      serverMac: SERVER_MAC,
+      subnetMask: "255.255.255.0",
+      routers: [SERVER],
+      dns: [SERVER],
+      domain: "lab.example",
+      leaseTime: 3600,
+      t1: 1800,
+      t2: 3150,
+      infinite: false,
+      acquiredAt: 10,
+      renewAt: 10 + 1800_000,
+      rebindAt: 10 + 3150_000,
+      expiresAt: 10 + 3600_000,
     });
     expect(b.lease.routes).toEqual([{ destination: "0.0.0.0", prefix: 0, router: SERVER }]);
     expect(b.lease.options.find((o) => o.code === 51)!.hex).toBe("00000e10");
@@ -183,13 +193,27 @@ describe("lease times (RFC 2131 4.4.5)", () => {
   });
 
   test("T1 >= T2 resets both to the defaults", () => {
-    const h = bound(config(), ackWith([{ code: 51, data: u32(1000) }, { code: 58, data: u32(900) }, { code: 59, data: u32(800) }]));
+    const h = bound(
+      config(),
+      ackWith([
+        { code: 51, data: u32(1000) },
+        { code: 58, data: u32(900) },
+        { code: 59, data: u32(800) },
+      ]),
+    );
     expect(h.state.lease).toMatchObject({ t1: 500, t2: 875 });
     expect(h.state.lease!.adjusted.length).toBe(1);
   });
 
   test("given T1/T2 that fit are kept", () => {
-    const h = bound(config(), ackWith([{ code: 51, data: u32(1000) }, { code: 58, data: u32(300) }, { code: 59, data: u32(600) }]));
+    const h = bound(
+      config(),
+      ackWith([
+        { code: 51, data: u32(1000) },
+        { code: 58, data: u32(300) },
+        { code: 59, data: u32(600) },
+      ]),
+    );
     expect(h.arm("renew")).toBe(10 + 300_000);
     expect(h.arm("rebind")).toBe(10 + 600_000);
   });

@@ -37,19 +37,27 @@ export class MemoryWire {
   closed = false;
 
   readonly client: Transport = {
-    listen: (onFrame) => { this.#clientRx = onFrame; },
+    listen: (onFrame) => {
+      this.#clientRx = onFrame;
+    },
     send: (frame) => {
       if (this.closed) throw new Error("send on a closed transport");
       if (this.sendError) throw this.sendError;
       this.#toServer.push(frame.slice());
     },
     kernelDrops: () => 0,
-    close: () => { this.closed = true; },
+    close: () => {
+      this.closed = true;
+    },
   };
 
-  onServerFrame(fn: (frame: Uint8Array) => void): void { this.#serverRx = fn; }
+  onServerFrame(fn: (frame: Uint8Array) => void): void {
+    this.#serverRx = fn;
+  }
   /** The server end sends a frame to the client. */
-  toClient(frame: Uint8Array): void { this.#toClient.push(frame); }
+  toClient(frame: Uint8Array): void {
+    this.#toClient.push(frame);
+  }
 
   /** Delivers what waits, both ways, until nothing does. */
   flush(): void {
@@ -74,7 +82,11 @@ export function parseClientFrame(bytes: Uint8Array): { frame: ParsedFrame; messa
 
 export type Answer = "ack" | "nak" | "silent";
 
-export interface ServerLease { lease: number; t1: number; t2: number }
+export interface ServerLease {
+  lease: number;
+  t1: number;
+  t2: number;
+}
 
 /** A DHCP server at `ip`/`mac` that OFFERs `address` and answers REQUESTs as `answer` says. */
 export class FakeServer {
@@ -89,19 +101,35 @@ export class FakeServer {
   /** The clock SeenFrame.at is read from. */
   now: () => number = () => 0;
 
-  constructor(readonly wire: MemoryWire, readonly ip: string, readonly mac: Uint8Array, readonly address: string) {
+  constructor(
+    readonly wire: MemoryWire,
+    readonly ip: string,
+    readonly mac: Uint8Array,
+    readonly address: string,
+  ) {
     wire.onServerFrame((f) => this.#receive(f));
   }
 
   /** What the client sent of `type` (1 DISCOVER, 3 REQUEST, 7 RELEASE), from index `from` on. */
-  sent(type: number, from = 0): SeenFrame[] { return this.seen.slice(from).filter((s) => s.type === type); }
+  sent(type: number, from = 0): SeenFrame[] {
+    return this.seen.slice(from).filter((s) => s.type === type);
+  }
 
   #receive(bytes: Uint8Array): void {
     const { frame: f, message: m } = parseClientFrame(bytes);
     const seen: SeenFrame = {
-      dstMac: macToString(f.dstMac), srcMac: macToString(f.srcMac), srcIp: f.srcIp, dstIp: f.dstIp,
-      srcPort: f.srcPort, type: messageType(m), xid: m.xid, ciaddr: m.ciaddr,
-      requested: getIp(m, 50), serverId: getIp(m, 54), message: m, at: this.now(),
+      dstMac: macToString(f.dstMac),
+      srcMac: macToString(f.srcMac),
+      srcIp: f.srcIp,
+      dstIp: f.dstIp,
+      srcPort: f.srcPort,
+      type: messageType(m),
+      xid: m.xid,
+      ciaddr: m.ciaddr,
+      requested: getIp(m, 50),
+      serverId: getIp(m, 54),
+      message: m,
+      at: this.now(),
     };
     this.seen.push(seen);
     if (seen.type === 1 && this.offers) this.#reply(m, 2, this.address);
@@ -119,19 +147,33 @@ export class FakeServer {
     const options: OptionBytes[] = [
       { code: 53, data: Uint8Array.of(type) },
       { code: 54, data: ip4(this.ip) },
-      ...(type === 6 ? [{ code: 56, data: new TextEncoder().encode("wrong network") }] : [
-        { code: 51, data: u32(t.lease) }, { code: 58, data: u32(t.t1) }, { code: 59, data: u32(t.t2) },
-        { code: 1, data: ip4("255.255.255.0") }, { code: 3, data: ip4(this.ip) }, { code: 6, data: ip4(this.ip) },
-        ...this.extra,
-      ]),
+      ...(type === 6
+        ? [{ code: 56, data: new TextEncoder().encode("wrong network") }]
+        : [
+            { code: 51, data: u32(t.lease) },
+            { code: 58, data: u32(t.t1) },
+            { code: 59, data: u32(t.t2) },
+            { code: 1, data: ip4("255.255.255.0") },
+            { code: 3, data: ip4(this.ip) },
+            { code: 6, data: ip4(this.ip) },
+            ...this.extra,
+          ]),
     ];
     const payload = encodeMessage({ op: BOOTREPLY, xid: req.xid, chaddr: req.chaddr.subarray(0, 6), yiaddr, siaddr: this.ip, flags: req.flags, options });
     // RFC 2131 4.1: to ciaddr when the client has one, else broadcast.
     const unicast = req.ciaddr !== "0.0.0.0";
-    this.wire.toClient(buildUdpFrame({
-      srcMac: this.mac, dstMac: unicast ? req.chaddr.subarray(0, 6) : BROADCAST_MAC,
-      srcIp: this.ip, dstIp: unicast ? req.ciaddr : "255.255.255.255", srcPort: 67, dstPort: 68, payload, ttl: 64,
-    }));
+    this.wire.toClient(
+      buildUdpFrame({
+        srcMac: this.mac,
+        dstMac: unicast ? req.chaddr.subarray(0, 6) : BROADCAST_MAC,
+        srcIp: this.ip,
+        dstIp: unicast ? req.ciaddr : "255.255.255.255",
+        srcPort: 67,
+        dstPort: 68,
+        payload,
+        ttl: 64,
+      }),
+    );
   }
 }
 

@@ -10,7 +10,16 @@ import type { ManualClock } from "./fake-time.ts";
 import { parseClientFrame, type MemoryWire } from "./fake-net.ts";
 import { ip4, u32 } from "./helpers.ts";
 
-export interface PoolSeen { at: number; type: number; xid: number; chaddr: string; srcIp: string; dstMac: string; ciaddr: string; giaddr: string }
+export interface PoolSeen {
+  at: number;
+  type: number;
+  xid: number;
+  chaddr: string;
+  srcIp: string;
+  dstMac: string;
+  ciaddr: string;
+  giaddr: string;
+}
 
 export interface PoolOptions {
   ip: string;
@@ -36,13 +45,19 @@ export class FakePoolServer {
   #discovers = 0;
   #timers = 0;
 
-  constructor(readonly wire: MemoryWire, readonly clock: ManualClock, readonly o: PoolOptions) {
+  constructor(
+    readonly wire: MemoryWire,
+    readonly clock: ManualClock,
+    readonly o: PoolOptions,
+  ) {
     const first = ipToU32(o.first);
     for (let i = 0; i < o.size; i++) this.#free.push(u32ToIp(first + i));
     wire.onServerFrame((f) => this.#receive(f));
   }
 
-  count(type: number): number { return this.seen.filter((s) => s.type === type).length; }
+  count(type: number): number {
+    return this.seen.filter((s) => s.type === type).length;
+  }
 
   #receive(bytes: Uint8Array): void {
     const { frame: f, message: m } = parseClientFrame(bytes);
@@ -82,13 +97,33 @@ export class FakePoolServer {
     const options: OptionBytes[] = [
       { code: 53, data: Uint8Array.of(type) },
       { code: 54, data: ip4(this.o.ip) },
-      ...(type === 6 ? [] : [{ code: 51, data: u32(3600) }, { code: 1, data: ip4("255.255.0.0") }]),
+      ...(type === 6
+        ? []
+        : [
+            { code: 51, data: u32(3600) },
+            { code: 1, data: ip4("255.255.0.0") },
+          ]),
     ];
-    const payload = encodeMessage({ op: BOOTREPLY, xid: req.xid, chaddr: req.chaddr.subarray(0, 6), yiaddr, siaddr: this.o.ip, giaddr: req.giaddr, flags: req.flags, options });
+    const payload = encodeMessage({
+      op: BOOTREPLY,
+      xid: req.xid,
+      chaddr: req.chaddr.subarray(0, 6),
+      yiaddr,
+      siaddr: this.o.ip,
+      giaddr: req.giaddr,
+      flags: req.flags,
+      options,
+    });
     const relayed = req.giaddr !== "0.0.0.0";
     const frame = buildUdpFrame({
-      srcMac: this.o.mac, dstMac: relayed ? this.o.relayMac ?? req.chaddr.subarray(0, 6) : req.chaddr.subarray(0, 6), srcIp: this.o.ip,
-      dstIp: relayed ? req.giaddr : yiaddr === "0.0.0.0" ? "255.255.255.255" : yiaddr, srcPort: 67, dstPort: relayed ? 67 : 68, payload, ttl: 64,
+      srcMac: this.o.mac,
+      dstMac: relayed ? (this.o.relayMac ?? req.chaddr.subarray(0, 6)) : req.chaddr.subarray(0, 6),
+      srcIp: this.o.ip,
+      dstIp: relayed ? req.giaddr : yiaddr === "0.0.0.0" ? "255.255.255.255" : yiaddr,
+      srcPort: 67,
+      dstPort: relayed ? 67 : 68,
+      payload,
+      ttl: 64,
     });
     if (delayMs <= 0) this.wire.toClient(frame);
     else this.clock.arm(`server-${this.#timers++}`, this.clock.now() + delayMs, () => this.wire.toClient(frame));

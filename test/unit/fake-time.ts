@@ -3,7 +3,11 @@
 
 import type { Clock, Timers } from "../../cli/client/time.ts";
 
-interface Armed { at: number; fire: () => void; seq: number }
+interface Armed {
+  at: number;
+  fire: () => void;
+  seq: number;
+}
 
 export class ManualClock implements Clock, Timers {
   #now: number;
@@ -19,19 +23,31 @@ export class ManualClock implements Clock, Timers {
     this.wallOffsetMs = wallAtStart - start;
   }
 
-  now(): number { return this.#now; }
-  wallNow(): number { return this.#now + this.wallOffsetMs; }
+  now(): number {
+    return this.#now;
+  }
+  wallNow(): number {
+    return this.#now + this.wallOffsetMs;
+  }
 
   arm(name: string, at: number, fire: () => void): void {
     this.#armed.delete(name);
     if (Number.isFinite(at)) this.#armed.set(name, { at, fire, seq: this.#seq++ });
   }
-  disarm(name: string): void { this.#armed.delete(name); }
-  clear(): void { this.#armed.clear(); }
+  disarm(name: string): void {
+    this.#armed.delete(name);
+  }
+  clear(): void {
+    this.#armed.clear();
+  }
 
   /** When the timer `name` fires, or undefined when it is not armed. */
-  armedAt(name: string): number | undefined { return this.#armed.get(name)?.at; }
-  get armedNames(): string[] { return [...this.#armed.keys()].sort(); }
+  armedAt(name: string): number | undefined {
+    return this.#armed.get(name)?.at;
+  }
+  get armedNames(): string[] {
+    return [...this.#armed.keys()].sort();
+  }
 
   /** Moves to `t`, firing each timer due on the way at its own time; returns their names in order. */
   advanceTo(t: number): string[] {
@@ -51,13 +67,19 @@ export class ManualClock implements Clock, Timers {
     return fired;
   }
 
-  advance(ms: number): string[] { return this.advanceTo(this.#now + ms); }
+  advance(ms: number): string[] {
+    return this.advanceTo(this.#now + ms);
+  }
 
   /** Fires the next timer (and whatever is due at the same time); returns its name. */
   fireNext(): string {
     let next: Armed | null = null;
     let name = "";
-    for (const [n, a] of this.#armed) if (next === null || a.at < next.at) { next = a; name = n; }
+    for (const [n, a] of this.#armed)
+      if (next === null || a.at < next.at) {
+        next = a;
+        name = n;
+      }
     if (next === null) throw new Error("no timer is armed");
     this.advanceTo(next.at);
     return name;

@@ -5,7 +5,12 @@ import { fromHex, parseMac } from "../../core/bytes.ts";
 import { OfferCollector } from "../../core/offers.ts";
 
 const text = await Bun.file(`${import.meta.dir}/../fixtures/dnsmasq-offer.hex`).text();
-const frame = fromHex(text.split("\n").filter((l) => !l.startsWith("#")).join(" "))!;
+const frame = fromHex(
+  text
+    .split("\n")
+    .filter((l) => !l.startsWith("#"))
+    .join(" "),
+)!;
 
 test("the captured dnsmasq OFFER decodes to the expected fields", () => {
   expect(frame.length).toBe(375);

@@ -15,9 +15,7 @@ describe("tagFrame", () => {
   ]);
 
   test("VLAN 10, priority 5: TPID 8100, then PCP|DEI|VID = 101 0 000000001010", () => {
-    expect(hex(tagFrame(frame, 10, 5))).toBe(
-      "ffffffffffff" + "02005e000001" + "8100" + "a00a" + "0800" + "4510",
-    );
+    expect(hex(tagFrame(frame, 10, 5))).toBe("ffffffffffff" + "02005e000001" + "8100" + "a00a" + "0800" + "4510");
   });
 
   test("an 802.1ad tag, the largest VID and priority; a priority tag (VID 0)", () => {

@@ -46,8 +46,14 @@ export function offerPayload(opts: { xid?: number; chaddr?: Uint8Array; options?
 
 export function offerFrame(payload = offerPayload(), dstMac: Uint8Array = CLIENT_MAC): Uint8Array {
   return buildUdpFrame({
-    srcMac: SERVER_MAC, dstMac, srcIp: "198.18.0.1", dstIp: "198.18.0.100",
-    srcPort: 67, dstPort: 68, payload, ttl: 64,
+    srcMac: SERVER_MAC,
+    dstMac,
+    srcIp: "198.18.0.1",
+    dstIp: "198.18.0.100",
+    srcPort: 67,
+    dstPort: 68,
+    payload,
+    ttl: 64,
   });
 }
 

@@ -26,10 +26,25 @@ function script(body: string): string {
 
 function record(over: Partial<Lease> = {}): LeaseRecord {
   const lease: Lease = {
-    address: "198.18.0.100", serverId: "198.18.0.1", serverMac: parseMac("02:00:00:00:00:fe")!, subnetMask: "255.255.255.0",
-    routers: ["198.18.0.1"], routes: [], dns: ["198.18.0.1"], domain: "lab.example", search: ["lab.example"],
-    leaseTime: 3600, t1: 1800, t2: 3150, infinite: false, ipv6OnlyWait: null, adjusted: [],
-    acquiredAt: 0, renewAt: 1800_000, rebindAt: 3150_000, expiresAt: 3600_000,
+    address: "198.18.0.100",
+    serverId: "198.18.0.1",
+    serverMac: parseMac("02:00:00:00:00:fe")!,
+    subnetMask: "255.255.255.0",
+    routers: ["198.18.0.1"],
+    routes: [],
+    dns: ["198.18.0.1"],
+    domain: "lab.example",
+    search: ["lab.example"],
+    leaseTime: 3600,
+    t1: 1800,
+    t2: 3150,
+    infinite: false,
+    ipv6OnlyWait: null,
+    adjusted: [],
+    acquiredAt: 0,
+    renewAt: 1800_000,
+    rebindAt: 3150_000,
+    expiresAt: 3600_000,
     options: [{ code: 53, hex: "05" }],
     ...over,
   };
@@ -37,8 +52,10 @@ function record(over: Partial<Lease> = {}): LeaseRecord {
 }
 
 const EVENT: HookEvent = {
-  reason: "RENEW", interface: "eth0",
-  lease: record({ address: "198.18.0.101" }), oldLease: record(),
+  reason: "RENEW",
+  interface: "eth0",
+  lease: record({ address: "198.18.0.101" }),
+  oldLease: record(),
   extra: { medium: "ethernet" },
 };
 
@@ -59,25 +76,50 @@ describe("hookEnv", () => {
     const env = hookEnv(EVENT);
     expect(env).toEqual({
       medium: "ethernet",
-      new_ip_address: "198.18.0.101", new_subnet_mask: "255.255.255.0", new_broadcast_address: "198.18.0.255",
-      new_prefix_length: "24", new_routers: "198.18.0.1", new_classless_static_routes: "", new_domain_name_servers: "198.18.0.1",
-      new_domain_name: "lab.example", new_domain_search: "lab.example", new_host_name: "", new_lease_time: "3600",
-      new_renewal_time: "1800", new_rebinding_time: "3150", new_expiry: "2030-01-01T01:00:00.000Z",
-      new_dhcp_server_identifier: "198.18.0.1", new_dhcp_server_mac: "02:00:00:00:00:fe",
-      new_vendor_encapsulated_options: "", new_relay_agent_information: "",
-      old_ip_address: "198.18.0.100", old_subnet_mask: "255.255.255.0", old_broadcast_address: "198.18.0.255",
-      old_prefix_length: "24", old_routers: "198.18.0.1", old_classless_static_routes: "", old_domain_name_servers: "198.18.0.1",
-      old_domain_name: "lab.example", old_domain_search: "lab.example", old_host_name: "", old_lease_time: "3600",
-      old_renewal_time: "1800", old_rebinding_time: "3150", old_expiry: "2030-01-01T01:00:00.000Z",
-      old_dhcp_server_identifier: "198.18.0.1", old_dhcp_server_mac: "02:00:00:00:00:fe",
-      old_vendor_encapsulated_options: "", old_relay_agent_information: "",
-      PATH: "/usr/sbin:/usr/bin:/sbin:/bin", reason: "RENEW", interface: "eth0",
+      new_ip_address: "198.18.0.101",
+      new_subnet_mask: "255.255.255.0",
+      new_broadcast_address: "198.18.0.255",
+      new_prefix_length: "24",
+      new_routers: "198.18.0.1",
+      new_classless_static_routes: "",
+      new_domain_name_servers: "198.18.0.1",
+      new_domain_name: "lab.example",
+      new_domain_search: "lab.example",
+      new_host_name: "",
+      new_lease_time: "3600",
+      new_renewal_time: "1800",
+      new_rebinding_time: "3150",
+      new_expiry: "2030-01-01T01:00:00.000Z",
+      new_dhcp_server_identifier: "198.18.0.1",
+      new_dhcp_server_mac: "02:00:00:00:00:fe",
+      new_vendor_encapsulated_options: "",
+      new_relay_agent_information: "",
+      old_ip_address: "198.18.0.100",
+      old_subnet_mask: "255.255.255.0",
+      old_broadcast_address: "198.18.0.255",
+      old_prefix_length: "24",
+      old_routers: "198.18.0.1",
+      old_classless_static_routes: "",
+      old_domain_name_servers: "198.18.0.1",
+      old_domain_name: "lab.example",
+      old_domain_search: "lab.example",
+      old_host_name: "",
+      old_lease_time: "3600",
+      old_renewal_time: "1800",
+      old_rebinding_time: "3150",
+      old_expiry: "2030-01-01T01:00:00.000Z",
+      old_dhcp_server_identifier: "198.18.0.1",
+      old_dhcp_server_mac: "02:00:00:00:00:fe",
+      old_vendor_encapsulated_options: "",
+      old_relay_agent_information: "",
+      PATH: "/usr/sbin:/usr/bin:/sbin:/bin",
+      reason: "RENEW",
+      interface: "eth0",
     });
   });
 
   test("no lease, no old lease: only PATH, reason, interface", () => {
-    expect(hookEnv({ reason: "PREINIT", interface: "eth0", lease: null, oldLease: null }))
-      .toEqual({ PATH: HOOK_PATH, reason: "PREINIT", interface: "eth0" });
+    expect(hookEnv({ reason: "PREINIT", interface: "eth0", lease: null, oldLease: null })).toEqual({ PATH: HOOK_PATH, reason: "PREINIT", interface: "eth0" });
   });
 
   test("extras cannot replace PATH, reason, interface or a lease variable", () => {
@@ -130,13 +172,15 @@ describe("runHook", () => {
     const lease = record({ domain: hostile[0], search: hostile.slice(1, 3), options: [{ code: 12, hex: hex(hostile[3]) }] });
     const event: HookEvent = { reason: hostile[4], interface: "eth0", lease, oldLease: null, extra: { note: hostile.join("|") } };
     // A hook that uses the values as hooks do, even unquoted: expansion is not evaluation.
-    const hook = script([
-      `cat /proc/$$/environ > "${dir}/environ-$$"`,
-      `echo "$$"`,
-      `: $new_domain_name $new_domain_search $new_host_name $reason $note`,
-      `printf '%s' "$new_domain_name" > /dev/null`,
-      `cat > "${dir}/stdin-$$"`,
-    ].join("\n"));
+    const hook = script(
+      [
+        `cat /proc/$$/environ > "${dir}/environ-$$"`,
+        `echo "$$"`,
+        `: $new_domain_name $new_domain_search $new_host_name $reason $note`,
+        `printf '%s' "$new_domain_name" > /dev/null`,
+        `cat > "${dir}/stdin-$$"`,
+      ].join("\n"),
+    );
     const r = await runHook(hook, event);
     expect(r.exitCode).toBe(0);
     const pid = r.stdout.trim();
@@ -144,9 +188,16 @@ describe("runHook", () => {
     // Byte for byte: the raw environ block equals what we meant to pass, entry by entry.
     const expected = hookEnv(event);
     const entries = environ.toString("latin1").split("\0").filter(Boolean).sort();
-    expect(entries).toEqual(Object.entries(expected).map(([k, v]) => `${k}=${v}`).sort());
+    expect(entries).toEqual(
+      Object.entries(expected)
+        .map(([k, v]) => `${k}=${v}`)
+        .sort(),
+    );
     expect(parseEnviron(environ.toString("latin1"))).toMatchObject({
-      new_domain_name: hostile[0], new_domain_search: `${hostile[1]} ${hostile[2]}`, new_host_name: "\\x1b]0;title\\x07", reason: "\"; touch " + marker + " #\\x0a&& touch " + marker + " | touch " + marker + " & ",
+      new_domain_name: hostile[0],
+      new_domain_search: `${hostile[1]} ${hostile[2]}`,
+      new_host_name: "\\x1b]0;title\\x07",
+      reason: '"; touch ' + marker + " #\\x0a&& touch " + marker + " | touch " + marker + " & ",
     });
     const stdin = fs.readFileSync(join(dir, `stdin-${pid}`));
     expect(stdin.every((b) => b < 0x80)).toBe(true); // pure ASCII: no byte re-encoded
@@ -213,14 +264,34 @@ describe("runHook", () => {
     expect(r).toMatchObject({ exitCode: 0, timedOut: false });
     const pgid = Number(r.stdout.trim());
     expect(pgid).toBeGreaterThan(0);
-    try { process.kill(-pgid, "SIGKILL"); } catch { /* already gone */ }
+    try {
+      process.kill(-pgid, "SIGKILL");
+    } catch {
+      /* already gone */
+    }
   });
 
   test.each([
     ["missing", () => join(dir, "no-such-hook"), "no such file or directory (ENOENT)"],
-    ["not executable", () => { const p = join(dir, "not-exec"); fs.writeFileSync(p, "#!/bin/sh\n", { mode: 0o644 }); return p; }, "permission denied (EACCES)"],
+    [
+      "not executable",
+      () => {
+        const p = join(dir, "not-exec");
+        fs.writeFileSync(p, "#!/bin/sh\n", { mode: 0o644 });
+        return p;
+      },
+      "permission denied (EACCES)",
+    ],
     ["a directory", () => dir, "permission denied (EACCES)"],
-    ["no #! line", () => { const p = join(dir, "no-shebang"); fs.writeFileSync(p, "echo hi\n", { mode: 0o755 }); return p; }, "(ENOEXEC)"],
+    [
+      "no #! line",
+      () => {
+        const p = join(dir, "no-shebang");
+        fs.writeFileSync(p, "echo hi\n", { mode: 0o755 });
+        return p;
+      },
+      "(ENOEXEC)",
+    ],
   ] as [string, () => string, string][])("%s: an error in the result, never a throw", async (_what, make, text) => {
     const prog = make();
     const r = await runHook(prog, EVENT);
@@ -251,10 +322,11 @@ describe("HookQueue", () => {
   test("bounded: when full, the oldest waiting event is dropped and counted", async () => {
     const release: (() => void)[] = [];
     const started: string[] = [];
-    const run = (_prog: string, e: HookEvent) => new Promise<HookResult>((resolve) => {
-      started.push(e.reason);
-      release.push(() => resolve(ok()));
-    });
+    const run = (_prog: string, e: HookEvent) =>
+      new Promise<HookResult>((resolve) => {
+        started.push(e.reason);
+        release.push(() => resolve(ok()));
+      });
     const dropped: string[] = [];
     const done: string[] = [];
     const q = new HookQueue("/unused", { maxPending: 3, run, onDrop: (e) => dropped.push(e.reason), onResult: (e) => done.push(e.reason) });
@@ -264,7 +336,9 @@ describe("HookQueue", () => {
     expect([q.pending, q.dropped]).toEqual([3, 2]);
     expect(dropped).toEqual(["e2", "e3"]);
     let idle = false;
-    const idleP = q.idle().then(() => { idle = true; });
+    const idleP = q.idle().then(() => {
+      idle = true;
+    });
     while (release.length || q.busy) {
       await Bun.sleep(1);
       release.shift()?.();
@@ -292,8 +366,14 @@ describe("HookQueue", () => {
       const results: HookResult[] = [];
       let calls = 0;
       const q = new HookQueue("/unused", {
-        run: async () => { if (++calls === 1) throw new Error("boom"); return ok(); },
-        onResult: (e, r) => { results.push(r); if (e.reason === "B") throw new Error("callback bug"); },
+        run: async () => {
+          if (++calls === 1) throw new Error("boom");
+          return ok();
+        },
+        onResult: (e, r) => {
+          results.push(r);
+          if (e.reason === "B") throw new Error("callback bug");
+        },
       });
       q.push(ev("A"));
       q.push(ev("B"));
@@ -322,7 +402,11 @@ async function goneWithin(pid: number, ms: number): Promise<boolean> {
   const until = performance.now() + ms;
   for (;;) {
     let state: string | null = null;
-    try { state = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.[0] ?? null; } catch { return true; }
+    try {
+      state = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.[0] ?? null;
+    } catch {
+      return true;
+    }
     if (state === "Z" || state === "X") return true;
     if (performance.now() > until) return false;
     await Bun.sleep(20);

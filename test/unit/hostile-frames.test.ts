@@ -49,38 +49,75 @@ function expectAccepted(frame: Uint8Array, csum: ChecksumStatus = "unknown") {
 }
 
 describe("HOSTILE 1: short frames and bad IHL", () => {
-  test("a valid OFFER is accepted (control)", () => { expectAccepted(offerFrame()); });
+  test("a valid OFFER is accepted (control)", () => {
+    expectAccepted(offerFrame());
+  });
   test("frame shorter than 14 bytes", () => expectDropped(offerFrame().slice(0, 13), "frame-short"));
   test("frame shorter than Ethernet + 20", () => expectDropped(offerFrame().slice(0, 14 + 19), "frame-short"));
   test("empty frame", () => expectDropped(new Uint8Array(0), "frame-short"));
-  test("ihl < 5", () => { const f = offerFrame(); f[IP] = 0x44; expectDropped(fixIp(f), "ip-header-bad"); });
-  test("ihl beyond the frame", () => { const f = offerFrame().slice(0, 14 + 24); f[IP] = 0x4f; expectDropped(f, "ip-header-bad"); });
+  test("ihl < 5", () => {
+    const f = offerFrame();
+    f[IP] = 0x44;
+    expectDropped(fixIp(f), "ip-header-bad");
+  });
+  test("ihl beyond the frame", () => {
+    const f = offerFrame().slice(0, 14 + 24);
+    f[IP] = 0x4f;
+    expectDropped(f, "ip-header-bad");
+  });
 });
 
 describe("HOSTILE 2: version, protocol, fragments", () => {
-  test("IP version 6 in an IPv4 ethertype", () => { const f = offerFrame(); f[IP] = 0x65; expectDropped(fixIp(f), "ip-version"); });
-  test("ethertype not IPv4", () => { const f = offerFrame(); f[12] = 0x86; f[13] = 0xdd; expectDropped(f, "not-ipv4"); });
-  test("protocol TCP", () => { const f = offerFrame(); f[IP + 9] = 6; expectDropped(fixIp(f), "not-udp"); });
+  test("IP version 6 in an IPv4 ethertype", () => {
+    const f = offerFrame();
+    f[IP] = 0x65;
+    expectDropped(fixIp(f), "ip-version");
+  });
+  test("ethertype not IPv4", () => {
+    const f = offerFrame();
+    f[12] = 0x86;
+    f[13] = 0xdd;
+    expectDropped(f, "not-ipv4");
+  });
+  test("protocol TCP", () => {
+    const f = offerFrame();
+    f[IP + 9] = 6;
+    expectDropped(fixIp(f), "not-udp");
+  });
   test("fragment offset set", () => expectDropped(fixIp(set16(offerFrame(), IP + 6, 0x0010)), "ip-fragment"));
   test("more-fragments set", () => expectDropped(fixIp(set16(offerFrame(), IP + 6, 0x2000)), "ip-fragment"));
-  test("don't-fragment alone is fine", () => { expectAccepted(fixIp(set16(offerFrame(), IP + 6, 0x4000))); });
+  test("don't-fragment alone is fine", () => {
+    expectAccepted(fixIp(set16(offerFrame(), IP + 6, 0x4000)));
+  });
 });
 
 describe("HOSTILE 3: IP total length", () => {
-  test("larger than the frame", () => { const f = offerFrame(); expectDropped(fixIp(set16(f, IP + 2, f.length)), "ip-length"); });
+  test("larger than the frame", () => {
+    const f = offerFrame();
+    expectDropped(fixIp(set16(f, IP + 2, f.length)), "ip-length");
+  });
   test("smaller than header + 8", () => expectDropped(fixIp(set16(offerFrame(), IP + 2, 27)), "ip-length"));
 });
 
 describe("HOSTILE 4: IPv4 header checksum", () => {
-  test("bad checksum is dropped", () => { const f = offerFrame(); f[IP + 10] ^= 0xff; expectDropped(f, "ip-checksum"); });
+  test("bad checksum is dropped", () => {
+    const f = offerFrame();
+    f[IP + 10] ^= 0xff;
+    expectDropped(f, "ip-checksum");
+  });
   test("bad checksum is dropped even when the kernel vouched for L4", () => {
-    const f = offerFrame(); f[IP + 10] ^= 0xff; expectDropped(f, "ip-checksum", "valid");
+    const f = offerFrame();
+    f[IP + 10] ^= 0xff;
+    expectDropped(f, "ip-checksum", "valid");
   });
 });
 
 describe("HOSTILE 5: UDP length", () => {
   test("UDP length < 8", () => expectDropped(set16(offerFrame(), UDP + 4, 7), "udp-length"));
-  test("UDP length beyond the IP payload", () => { const f = offerFrame(); expectDropped(set16(f, UDP + 4, f.length), "udp-length"); });
+  test("UDP length beyond the IP payload", () => {
+    const f = offerFrame();
+    expectDropped(set16(f, UDP + 4, f.length), "udp-length");
+  });
   test("trailing bytes beyond the UDP length are trimmed and the offer stands", () => {
     const f = offerFrame();
     const longer = new Uint8Array(f.length + 64).fill(0x55);
@@ -92,13 +129,23 @@ describe("HOSTILE 5: UDP length", () => {
 
 describe("HOSTILE 6: UDP checksum and port", () => {
   test("bad UDP checksum is dropped when the kernel did not verify it", () => {
-    const f = offerFrame(); f[UDP + 6] ^= 0x55; expectDropped(f, "udp-checksum");
+    const f = offerFrame();
+    f[UDP + 6] ^= 0x55;
+    expectDropped(f, "udp-checksum");
   });
   test("bad UDP checksum with TP_STATUS_CSUMNOTREADY (offload, not filled in) is accepted", () => {
-    const f = offerFrame(); f[UDP + 6] ^= 0x55; expectAccepted(f, "partial");
+    const f = offerFrame();
+    f[UDP + 6] ^= 0x55;
+    expectAccepted(f, "partial");
   });
-  test("checksum 0 means none was sent", () => { expectAccepted(set16(offerFrame(), UDP + 6, 0)); });
-  test("a corrupted payload fails the checksum", () => { const f = offerFrame(); f[UDP + 8 + 20] ^= 1; expectDropped(f, "udp-checksum"); });
+  test("checksum 0 means none was sent", () => {
+    expectAccepted(set16(offerFrame(), UDP + 6, 0));
+  });
+  test("a corrupted payload fails the checksum", () => {
+    const f = offerFrame();
+    f[UDP + 8 + 20] ^= 1;
+    expectDropped(f, "udp-checksum");
+  });
   test("destination port 67 in client mode", () => expectDropped(fixUdp(set16(offerFrame(), UDP + 2, 67)), "wrong-port"));
 });
 
@@ -106,14 +153,24 @@ describe("HOSTILE 7: Ethernet destination", () => {
   test("unicast to another MAC", () => {
     expectDropped(offerFrame(offerPayload(), Uint8Array.of(2, 0, 0, 0, 0, 0x99)), "not-for-us");
   });
-  test("broadcast is accepted", () => { expectAccepted(offerFrame(offerPayload(), new Uint8Array(6).fill(0xff))); });
+  test("broadcast is accepted", () => {
+    expectAccepted(offerFrame(offerPayload(), new Uint8Array(6).fill(0xff)));
+  });
 });
 
 describe("HOSTILE 8: BOOTP header", () => {
   test("BOOTP shorter than 236 bytes", () => expectDropped(offerFrame(offerPayload().slice(0, 200)), "decode-short"));
   test("op 1 (a request) in client mode", () => expectDropped(offerFrame(offerPayload({ op: 1 })), "not-reply"));
-  test("htype not Ethernet", () => { const p = offerPayload(); p[1] = 6; expectDropped(offerFrame(p), "not-ethernet"); });
-  test("hlen not 6", () => { const p = offerPayload(); p[2] = 16; expectDropped(offerFrame(p), "not-ethernet"); });
+  test("htype not Ethernet", () => {
+    const p = offerPayload();
+    p[1] = 6;
+    expectDropped(offerFrame(p), "not-ethernet");
+  });
+  test("hlen not 6", () => {
+    const p = offerPayload();
+    p[2] = 16;
+    expectDropped(offerFrame(p), "not-ethernet");
+  });
 });
 
 describe("HOSTILE 9: not our exchange", () => {
@@ -122,18 +179,24 @@ describe("HOSTILE 9: not our exchange", () => {
 });
 
 describe("HOSTILE 10: magic cookie", () => {
-  test("wrong cookie", () => { const p = offerPayload(); p[236] = 0x64; expectDropped(offerFrame(p), "decode-cookie"); });
+  test("wrong cookie", () => {
+    const p = offerPayload();
+    p[236] = 0x64;
+    expectDropped(offerFrame(p), "decode-cookie");
+  });
   test("no cookie (message ends at 236)", () => expectDropped(offerFrame(offerPayload().slice(0, 236)), "decode-short"));
 });
 
 describe("HOSTILE 11: sname/file without NUL", () => {
   test("sname without a terminating NUL is ignored and counted; the offer stands", () => {
-    const p = offerPayload(); p.fill(0x41, 44, 108);
+    const p = offerPayload();
+    p.fill(0x41, 44, 108);
     const c = expectAccepted(offerFrame(p));
     expect(c.warnings.toJSON()).toEqual({ "sname-unterminated": 1 });
   });
   test("file without a terminating NUL is ignored and counted; the offer stands", () => {
-    const p = offerPayload(); p.fill(0x1b, 108, 236); // ESC all the way
+    const p = offerPayload();
+    p.fill(0x1b, 108, 236); // ESC all the way
     const c = expectAccepted(offerFrame(p));
     expect(c.warnings.toJSON()).toEqual({ "file-unterminated": 1 });
   });
@@ -169,13 +232,15 @@ describe("one server, several OFFERs (HOSTILE 28, 29)", () => {
     expect(c.accept({ bytes: offered("198.18.0.104"), csum: "unknown" }, 2003)).not.toBeNull();
     expect(c.accept({ bytes: offered("198.18.0.105"), csum: "unknown" }, 4003)).not.toBeNull();
     expect(c.offers.map((o) => [o.serverId, o.yiaddr, o.copies, o.latencyMs])).toEqual([
-      ["198.18.0.1", "198.18.0.103", 2, 1], ["198.18.0.1", "198.18.0.104", 1, 2003], ["198.18.0.1", "198.18.0.105", 1, 4003],
+      ["198.18.0.1", "198.18.0.103", 2, 1],
+      ["198.18.0.1", "198.18.0.104", 1, 2003],
+      ["198.18.0.1", "198.18.0.105", 1, 4003],
     ]);
   });
 
   test("a server offering address after address stays bounded: the rest are counted, not kept", () => {
     const c = collector();
-    for (let i = 0; i < 1000; i++) c.accept({ bytes: offered(`198.18.${(i >> 8) + 1}.${(i & 255) || 1}`), csum: "unknown" }, i);
+    for (let i = 0; i < 1000; i++) c.accept({ bytes: offered(`198.18.${(i >> 8) + 1}.${i & 255 || 1}`), csum: "unknown" }, i);
     expect(c.offers).toHaveLength(MAX_OFFERS);
     expect(c.drops.toJSON()["too-many-offers"]).toBeGreaterThan(0);
   });

@@ -8,11 +8,27 @@ import { fromHex, toHex } from "../../core/bytes.ts";
 import { OfferCollector, type Offer } from "../../core/offers.ts";
 import { escapeText, safeJson } from "../../core/escape.ts";
 import {
-  effectiveRoutes, INFINITE, ipv6OnlyWait, isUsableAddress, leaseTimes, messageLeaseTimes, MIN_V6ONLY_WAIT, subnetMask,
+  effectiveRoutes,
+  INFINITE,
+  ipv6OnlyWait,
+  isUsableAddress,
+  leaseTimes,
+  messageLeaseTimes,
+  MIN_V6ONLY_WAIT,
+  subnetMask,
 } from "../../core/lease-times.ts";
 import {
-  decodeMessage, encodeMessage, getIp, getIps, getOption, getString, getU32, messageType,
-  BOOTREPLY, type DhcpMessage, type OptionBytes,
+  decodeMessage,
+  encodeMessage,
+  getIp,
+  getIps,
+  getOption,
+  getString,
+  getU32,
+  messageType,
+  BOOTREPLY,
+  type DhcpMessage,
+  type OptionBytes,
 } from "../../core/message.ts";
 import { decodeOption } from "../../core/options.ts";
 import { CLIENT_MAC, ip4, OFFER_OPTIONS, offerFrame, u32, XID } from "./helpers.ts";
@@ -33,8 +49,13 @@ function withOption(code: number, data: Uint8Array | null, base: OptionBytes[] =
 
 function payload(o: { options?: OptionBytes[]; yiaddr?: string; minLength?: number } = {}): Uint8Array {
   return encodeMessage({
-    op: BOOTREPLY, xid: XID, chaddr: CLIENT_MAC, yiaddr: o.yiaddr ?? "198.18.0.100", siaddr: "198.18.0.1",
-    options: o.options ?? OFFER_OPTIONS, minLength: o.minLength,
+    op: BOOTREPLY,
+    xid: XID,
+    chaddr: CLIENT_MAC,
+    yiaddr: o.yiaddr ?? "198.18.0.100",
+    siaddr: "198.18.0.1",
+    options: o.options ?? OFFER_OPTIONS,
+    minLength: o.minLength,
   });
 }
 
@@ -47,7 +68,9 @@ function endOffset(p: Uint8Array): number {
 
 function decoded(p: Uint8Array): { message: DhcpMessage; warnings: { kind: string; offset: number }[] } {
   let r!: ReturnType<typeof decodeMessage>;
-  expect(() => { r = decodeMessage(p); }).not.toThrow();
+  expect(() => {
+    r = decodeMessage(p);
+  }).not.toThrow();
   if (!r.ok) throw new Error(`expected the message to decode, got ${JSON.stringify(r.error)}`);
   return r;
 }
@@ -55,7 +78,9 @@ function decoded(p: Uint8Array): { message: DhcpMessage; warnings: { kind: strin
 function collect(p: Uint8Array): { c: OfferCollector; offer: Offer | null } {
   const c = new OfferCollector({ xid: XID, mac: CLIENT_MAC, startedAt: 0 });
   let offer: Offer | null = null;
-  expect(() => { offer = c.accept({ bytes: offerFrame(p), csum: "unknown" }, 1); }).not.toThrow();
+  expect(() => {
+    offer = c.accept({ bytes: offerFrame(p), csum: "unknown" }, 1);
+  }).not.toThrow();
   expect(c.drops.toJSON()["internal-error"]).toBeUndefined();
   return { c, offer };
 }
@@ -118,19 +143,22 @@ describe("HOSTILE 12: option length byte missing or running past the end", () =>
     const full = payload();
     const e = endOffset(full);
     const p = full.slice(0, e + 6);
-    p[e] = 15; p[e + 1] = 200;
+    p[e] = 15;
+    p[e + 1] = 200;
     expectDropped(p, { kind: "option-truncated", code: 15, offset: e });
   });
 
   test("the first option's length runs past the end", () => {
     const p = payload().slice(0, 250);
-    p[240] = 53; p[241] = 255;
+    p[240] = 53;
+    p[241] = 255;
     expectDropped(p, { kind: "option-truncated", code: 53, offset: 240 });
   });
 
   test("an option in an overloaded file field runs past the field", () => {
     const p = payload({ options: withOption(52, Uint8Array.of(1)) });
-    p[108] = 15; p[109] = 127; // 108 + 2 + 127 > 236
+    p[108] = 15;
+    p[109] = 127; // 108 + 2 + 127 > 236
     expectDropped(p, { kind: "option-truncated", code: 15, offset: 108 });
   });
 
@@ -180,7 +208,9 @@ describe("HOSTILE 13: no END; bytes after END", () => {
 });
 
 describe("HOSTILE 14: option 53 missing, wrong length, unknown value", () => {
-  test("control: 53 = OFFER is accepted", () => { expect(collect(payload()).offer).not.toBeNull(); });
+  test("control: 53 = OFFER is accepted", () => {
+    expect(collect(payload()).offer).not.toBeNull();
+  });
 
   test("53 missing", () => {
     const p = payload({ options: withOption(53, null) });
@@ -189,7 +219,11 @@ describe("HOSTILE 14: option 53 missing, wrong length, unknown value", () => {
   });
 
   test.each([
-    ["length 0", ""], ["length 2", "0202"], ["value 0", "00"], ["value 19", "13"], ["value 255", "ff"],
+    ["length 0", ""],
+    ["length 2", "0202"],
+    ["value 0", "00"],
+    ["value 19", "13"],
+    ["value 255", "ff"],
   ])("53 with %s", (_, hex) => {
     const p = payload({ options: withOption(53, bytes(hex)) });
     const { message } = decoded(p);
@@ -209,13 +243,20 @@ describe("HOSTILE 14: option 53 missing, wrong length, unknown value", () => {
     expectCollectorDrops(p, "no-message-type");
   });
 
-  test("53 = ACK is not an OFFER", () => { expectCollectorDrops(payload({ options: withOption(53, Uint8Array.of(5)) }), "not-offer"); });
+  test("53 = ACK is not an OFFER", () => {
+    expectCollectorDrops(payload({ options: withOption(53, Uint8Array.of(5)) }), "not-offer");
+  });
 });
 
 describe("HOSTILE 15: fixed-length options with the wrong length", () => {
   const field: Record<number, (o: Offer) => unknown> = {
-    1: (o) => o.subnetMask, 51: (o) => o.leaseTime, 54: (o) => o.serverId, 58: (o) => o.renewalTime,
-    59: (o) => o.rebindingTime, 108: (o) => o.ipv6OnlyPreferred, 50: () => null,
+    1: (o) => o.subnetMask,
+    51: (o) => o.leaseTime,
+    54: (o) => o.serverId,
+    58: (o) => o.renewalTime,
+    59: (o) => o.rebindingTime,
+    108: (o) => o.ipv6OnlyPreferred,
+    50: () => null,
   };
   const rows = [1, 51, 54, 58, 59, 108, 50].flatMap((code) => [0, 3, 5, 8].map((len) => [code, len] as const));
   test.each(rows)("option %i with length %i is ignored", (code, len) => {
@@ -337,7 +378,7 @@ describe("HOSTILE 19: option 52 overload", () => {
 
   test("file and sname carry options: both are read, file first; sname/file strings are empty", () => {
     const p = payload({ options: [...MAIN, opt(52, "03")] });
-    p.set(bytes("03 04 c6120001 ff"), 108);      // file: router, END
+    p.set(bytes("03 04 c6120001 ff"), 108); // file: router, END
     p.set(bytes("06 04 08080808 0f 03 616263 ff"), 44); // sname: DNS, domain, END
     const { message, warnings } = decoded(p);
     expect(warnings).toEqual([]);
@@ -352,7 +393,7 @@ describe("HOSTILE 19: option 52 overload", () => {
   test("a second 52 inside file is not followed and not joined to the first", () => {
     const p = payload({ options: [...MAIN, opt(52, "01")] });
     p.set(bytes("34 01 02 03 04 c6120001 ff"), 108); // file: 52 = sname, router, END
-    p.set(bytes("06 04 08080808 ff"), 44);            // options-looking bytes in sname
+    p.set(bytes("06 04 08080808 ff"), 44); // options-looking bytes in sname
     const { message } = decoded(p);
     expect(toHex(message.options.get(52)!)).toBe("01");
     expect(getIps(message, 3)).toEqual(["198.18.0.1"]);
@@ -363,7 +404,7 @@ describe("HOSTILE 19: option 52 overload", () => {
   test("a 52 inside sname pointing back at file makes no loop", () => {
     const p = payload({ options: [...MAIN, opt(52, "02")] });
     p.set(bytes("34 01 01 03 04 c6120001 ff"), 44); // sname: 52 = file, router, END
-    p.set(bytes("06 04 08080808 ff"), 108);          // file must stay unread
+    p.set(bytes("06 04 08080808 ff"), 108); // file must stay unread
     const { message, warnings } = decoded(p);
     expect(warnings).toEqual([]);
     expect(toHex(message.options.get(52)!)).toBe("02");
@@ -472,15 +513,25 @@ describe("HOSTILE 21: option 61 and option 82 malformed", () => {
 
 describe("HOSTILE 22: hostile names in 12, 15 and 81", () => {
   const HOSTILE_NAMES = [
-    "$(touch /tmp/pwned)", "'; reboot #", "`reboot`", "\x1b]0;title\x07", "\x1b[2J", "a\0b", "line1\nline2",
-    "\x9b31m", "a|b&c;d", "\"quoted\" 'too'", "tab\there", "del\x7f", "\r\x1b[1A overwrite", "\xff\xfe",
+    "$(touch /tmp/pwned)",
+    "'; reboot #",
+    "`reboot`",
+    "\x1b]0;title\x07",
+    "\x1b[2J",
+    "a\0b",
+    "line1\nline2",
+    "\x9b31m",
+    "a|b&c;d",
+    "\"quoted\" 'too'",
+    "tab\there",
+    "del\x7f",
+    "\r\x1b[1A overwrite",
+    "\xff\xfe",
   ];
   /** Anything that can move a cursor, set a title or break a line: C0, DEL, C1, U+2028/9. */
   const CONTROL = /[\x00-\x1f\x7f-\x9f\u2028\u2029]/;
 
-  const withNames = (n: string) => [
-    ...withOption(15, ascii(n)), opt(12, ascii(n)), opt(81, Uint8Array.of(0, 0, 0, ...ascii(n))),
-  ];
+  const withNames = (n: string) => [...withOption(15, ascii(n)), opt(12, ascii(n)), opt(81, Uint8Array.of(0, 0, 0, ...ascii(n)))];
 
   test.each(HOSTILE_NAMES.map((n) => [JSON.stringify(n), n]))("%s is stored raw and shown escaped", (_, n) => {
     const p = payload({ options: withNames(n) });
@@ -531,7 +582,13 @@ describe("HOSTILE 23: lease times", () => {
     expect(MIN_V6ONLY_WAIT).toBe(300);
   });
 
-  test.each([[0, 300], [299, 300], [300, 300], [1800, 1800], [INFINITE, INFINITE]])("108 = %i waits %i", (v, want) => {
+  test.each([
+    [0, 300],
+    [299, 300],
+    [300, 300],
+    [1800, 1800],
+    [INFINITE, INFINITE],
+  ])("108 = %i waits %i", (v, want) => {
     expect(ipv6OnlyWait(decoded(payload({ options: withOption(108, u32(v)) })).message, true)).toBe(want);
   });
 
@@ -589,12 +646,13 @@ describe("HOSTILE 24: subnet mask and yiaddr", () => {
     expect(offer.subnetMask).toBeNull();
   });
 
-  test.each([
-    "0.0.0.0", "0.1.2.3", "255.255.255.255", "224.0.0.1", "239.255.255.250", "240.0.0.1", "127.0.0.1", "127.10.20.30",
-  ])("yiaddr %s is dropped", (yiaddr) => {
-    expect(isUsableAddress(yiaddr)).toBe(false);
-    expectCollectorDrops(payload({ yiaddr }), "offer-bad-address"); // server id present
-  });
+  test.each(["0.0.0.0", "0.1.2.3", "255.255.255.255", "224.0.0.1", "239.255.255.250", "240.0.0.1", "127.0.0.1", "127.10.20.30"])(
+    "yiaddr %s is dropped",
+    (yiaddr) => {
+      expect(isUsableAddress(yiaddr)).toBe(false);
+      expectCollectorDrops(payload({ yiaddr }), "offer-bad-address"); // server id present
+    },
+  );
 
   test("yiaddr equal to the offered subnet's broadcast address is dropped", () => {
     // 198.18.0.255 with mask 255.255.255.0 (and option 28 saying the same)

@@ -22,8 +22,13 @@ describe("colour", () => {
 
 describe("durations, one way everywhere", () => {
   test.each([
-    [45, "45 s"], [60, "60 s (1m)"], [3150, "3150 s (52m30s)"], [3600, "3600 s (1h)"], [90061, "90061 s (1d1h1m1s)"],
-    [0xffffffff, "infinite"], [null, "-"],
+    [45, "45 s"],
+    [60, "60 s (1m)"],
+    [3150, "3150 s (52m30s)"],
+    [3600, "3600 s (1h)"],
+    [90061, "90061 s (1d1h1m1s)"],
+    [0xffffffff, "infinite"],
+    [null, "-"],
   ])("%p → %p", (s, text) => {
     expect(formatDuration(s)).toBe(text);
   });

@@ -9,8 +9,17 @@ import { planLab, type Plan } from "../../cli/lab/topology.ts";
 import { ipToU32 } from "../../core/bytes.ts";
 
 const plan = (kinds: ServerKindName[], pool: number): Plan => ({
-  name: "tplan", dir: "/nonexistent/tplan", topology: "flat", relay: "dhcrelay", links: 1, clientBridge: false, kinds,
-  timers: { leaseTime: 3600, renewTime: null, rebindTime: null }, serverArgs: [], ping: false, pool,
+  name: "tplan",
+  dir: "/nonexistent/tplan",
+  topology: "flat",
+  relay: "dhcrelay",
+  links: 1,
+  clientBridge: false,
+  kinds,
+  timers: { leaseTime: 3600, renewTime: null, rebindTime: null },
+  serverArgs: [],
+  ping: false,
+  pool,
 });
 
 describe("lab pools", () => {
@@ -18,7 +27,8 @@ describe("lab pools", () => {
     const s = planLab(plan(["dnsmasq", "kea"], 40));
     expect(s.links[0]).toMatchObject({ network: "198.18.0.0", prefixLen: 24 });
     expect(s.servers.map((x) => [x.ip, x.prefixLen, x.rangeStart, x.rangeEnd])).toEqual([
-      ["198.18.0.1", 24, "198.18.0.100", "198.18.0.139"], ["198.18.0.2", 24, "198.18.0.150", "198.18.0.189"],
+      ["198.18.0.1", 24, "198.18.0.100", "198.18.0.139"],
+      ["198.18.0.2", 24, "198.18.0.150", "198.18.0.189"],
     ]);
     expect(planLab(plan(["kea"], 10)).servers[0]).toMatchObject({ rangeStart: "198.18.0.100", rangeEnd: "198.18.0.109" });
   });
@@ -40,7 +50,8 @@ describe("lab pools", () => {
     const [dnsmasq, kea, isc, udhcpd] = planLab(plan(["dnsmasq", "kea", "isc", "udhcpd"], 5000)).servers;
     expect(serverKind("dnsmasq").config(dnsmasq)).toContain(`dhcp-range=${dnsmasq.rangeStart},${dnsmasq.rangeEnd},255.255.0.0,`);
     expect(JSON.parse(serverKind("kea").config(kea)).Dhcp4.subnet4[0]).toMatchObject({
-      subnet: "198.18.0.0/16", pools: [{ pool: `${kea.rangeStart} - ${kea.rangeEnd}` }],
+      subnet: "198.18.0.0/16",
+      pools: [{ pool: `${kea.rangeStart} - ${kea.rangeEnd}` }],
     });
     expect(serverKind("isc").config(isc)).toContain("subnet 198.18.0.0 netmask 255.255.0.0 {");
     const u = serverKind("udhcpd").config(udhcpd);

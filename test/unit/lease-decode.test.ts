@@ -15,7 +15,9 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 async function decode(args: string[], stdin?: Uint8Array | string) {
   const p = Bun.spawn([process.execPath, MAIN, "lease", "decode", ...args], {
-    stdin: stdin === undefined ? "ignore" : new Blob([stdin]), stdout: "pipe", stderr: "pipe",
+    stdin: stdin === undefined ? "ignore" : new Blob([stdin]),
+    stdout: "pipe",
+    stderr: "pipe",
   });
   const [stdout, stderr, exitCode] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
   return { stdout, stderr, exitCode };
@@ -43,7 +45,12 @@ describe("lease decode", () => {
     expect(out.packets.map((p: { message: { xid: string } }) => p.message.xid)).toEqual(["0x12345678", "0x00000007", "0x00000008"]);
     const opts = out.packets[0].message.options;
     expect(opts.map((o: { code: number }) => o.code)).toEqual(OFFER_OPTIONS.map((o) => o.code));
-    expect(opts.find((o: { code: number }) => o.code === 6)).toEqual({ code: 6, name: "dns-servers", value: ["198.18.0.1", "198.18.0.2"], hex: "c6120001c6120002" });
+    expect(opts.find((o: { code: number }) => o.code === 6)).toEqual({
+      code: 6,
+      name: "dns-servers",
+      value: ["198.18.0.1", "198.18.0.2"],
+      hex: "c6120001c6120002",
+    });
     expect(out.packets[0].frame.udpChecksum).toBe("ok");
   });
 
@@ -62,7 +69,10 @@ describe("lease decode", () => {
     const hex = toHex(frame);
     let dump = "";
     for (let off = 0; off < frame.length; off += 16) {
-      const bytes = hex.slice(off * 2, off * 2 + 32).match(/../g)!.join(" ");
+      const bytes = hex
+        .slice(off * 2, off * 2 + 32)
+        .match(/../g)!
+        .join(" ");
       dump += `${off.toString(16).padStart(4, "0")}  ${bytes.padEnd(48)}  ................\n`;
     }
     const r = await decode(["-", "--json"], dump);
@@ -88,10 +98,12 @@ describe("lease decode", () => {
 
   test("hostile strings are escaped in the terminal output and in JSON", async () => {
     const evil = "\x1b]0;pwned\x07\x1b[2J$(touch /tmp/pwned)`id`;\n\x9b31m";
-    const payload = offerPayload({ options: [
-      { code: 53, data: Uint8Array.of(2) },
-      { code: 12, data: Uint8Array.from(evil, (ch) => ch.charCodeAt(0)) },
-    ] });
+    const payload = offerPayload({
+      options: [
+        { code: 53, data: Uint8Array.of(2) },
+        { code: 12, data: Uint8Array.from(evil, (ch) => ch.charCodeAt(0)) },
+      ],
+    });
     const human = await decode(["-"], payload);
     expect(human.exitCode).toBe(0);
     expect(human.stdout).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/); // no control bytes but \t \n

@@ -8,15 +8,23 @@ const LEASE: LeaseEnvFields = {
   address: "198.18.0.100",
   subnetMask: "255.255.255.0",
   routers: ["198.18.0.1", "198.18.0.2"],
-  routes: [{ destination: "10.0.0.0", prefix: 8, router: "198.18.0.1" }, { destination: "0.0.0.0", prefix: 0, router: "198.18.0.2" }],
+  routes: [
+    { destination: "10.0.0.0", prefix: 8, router: "198.18.0.1" },
+    { destination: "0.0.0.0", prefix: 0, router: "198.18.0.2" },
+  ],
   dns: ["198.18.0.1", "198.18.0.3"],
   domain: "lab.example",
   search: ["lab.example", "example"],
-  leaseTime: 3600, t1: 1800, t2: 3150,
+  leaseTime: 3600,
+  t1: 1800,
+  t2: 3150,
   expiresAt: "2030-01-01T01:00:00.000Z",
   serverId: "198.18.0.1",
   serverMac: "02:00:00:00:00:fe",
-  options: [{ code: 12, hex: "6c6162686f7374" }, { code: 53, hex: "05" }],
+  options: [
+    { code: 12, hex: "6c6162686f7374" },
+    { code: 53, hex: "05" },
+  ],
 };
 
 describe("leaseVars", () => {
@@ -44,9 +52,18 @@ describe("leaseVars", () => {
   });
 
   test("43 and 82 in the syntax --option takes: printable values as text, others as hex:", () => {
-    const vars = Object.fromEntries(leaseVars({
-      ...LEASE, options: [{ code: 43, hex: "060108" + "0a04" + "626f6f74" + "ff" }, { code: 82, hex: "010465746830" + "02020a0b" }],
-    }, "new_"));
+    const vars = Object.fromEntries(
+      leaseVars(
+        {
+          ...LEASE,
+          options: [
+            { code: 43, hex: "060108" + "0a04" + "626f6f74" + "ff" },
+            { code: 82, hex: "010465746830" + "02020a0b" },
+          ],
+        },
+        "new_",
+      ),
+    );
     expect(vars.new_vendor_encapsulated_options).toBe("6=hex:08,10=boot");
     expect(vars.new_relay_agent_information).toBe("1=eth0,2=hex:0a0b");
     const opaque = Object.fromEntries(leaseVars({ ...LEASE, options: [{ code: 43, hex: "0102ff" }] }, "new_"));
@@ -61,11 +78,34 @@ describe("leaseVars", () => {
   });
 
   test("absent fields are empty strings, never 'null'", () => {
-    const vars = Object.fromEntries(leaseVars({
-      ...LEASE, subnetMask: null, routers: [], routes: [], dns: [], domain: null, search: [], expiresAt: null, options: undefined,
-    }, "new_"));
-    for (const k of ["new_subnet_mask", "new_broadcast_address", "new_prefix_length", "new_routers", "new_classless_static_routes",
-      "new_domain_name_servers", "new_domain_name", "new_domain_search", "new_host_name", "new_expiry"]) {
+    const vars = Object.fromEntries(
+      leaseVars(
+        {
+          ...LEASE,
+          subnetMask: null,
+          routers: [],
+          routes: [],
+          dns: [],
+          domain: null,
+          search: [],
+          expiresAt: null,
+          options: undefined,
+        },
+        "new_",
+      ),
+    );
+    for (const k of [
+      "new_subnet_mask",
+      "new_broadcast_address",
+      "new_prefix_length",
+      "new_routers",
+      "new_classless_static_routes",
+      "new_domain_name_servers",
+      "new_domain_name",
+      "new_domain_search",
+      "new_host_name",
+      "new_expiry",
+    ]) {
       expect(vars[k]).toBe("");
     }
   });
@@ -85,10 +125,17 @@ describe("leaseVars", () => {
 
   test("wire strings: printable ASCII as is (no shell quoting), a backslash doubled, every other byte \\xNN, NUL included (finding 8)", () => {
     const hostile = "$(touch /tmp/x) `id`; reboot # '\"\\\x1b]0;t\x07\n\x9b";
-    const vars = Object.fromEntries(leaseVars({
-      ...LEASE, domain: hostile + "\0after", search: ["a\0b", "c"],
-      options: [{ code: 12, hex: "41004200" }],
-    }, "new_"));
+    const vars = Object.fromEntries(
+      leaseVars(
+        {
+          ...LEASE,
+          domain: hostile + "\0after",
+          search: ["a\0b", "c"],
+          options: [{ code: 12, hex: "41004200" }],
+        },
+        "new_",
+      ),
+    );
     expect(vars.new_domain_name).toBe("$(touch /tmp/x) `id`; reboot # '\"\\\\\\x1b]0;t\\x07\\x0a\\x9b\\x00after");
     expect(vars.new_domain_search).toBe("a\\x00b c");
     expect(vars.new_host_name).toBe("A\\x00B\\x00");

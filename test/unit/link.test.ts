@@ -17,7 +17,15 @@ const reason = (linktype: number, b: Uint8Array) => {
 describe("each link type finds the IPv4 header", () => {
   test("where each header ends", () => {
     expect(reason(1, ethernet(ip))).toBe("ip at 14");
-    expect(reason(1, ethernet(ip, [[0x8100, 1], [0x8100, 2]]))).toBe("ip at 22");
+    expect(
+      reason(
+        1,
+        ethernet(ip, [
+          [0x8100, 1],
+          [0x8100, 2],
+        ]),
+      ),
+    ).toBe("ip at 22");
     expect(reason(113, sll(ip, 0, CLIENT_MAC))).toBe("ip at 16");
     expect(reason(276, sll2(ip, 0, CLIENT_MAC))).toBe("ip at 20");
     for (const lt of [12, 14, 101, 228]) expect(reason(lt, ip)).toBe("ip at 0");
@@ -59,7 +67,8 @@ describe("what is refused, and why", () => {
 
   test("other protocols: ARP, IPv6 (also as raw IP)", () => {
     const arp = ethernet(ip);
-    arp[12] = 0x08; arp[13] = 0x06;
+    arp[12] = 0x08;
+    arp[13] = 0x06;
     expect(reason(1, arp)).toBe("not-ipv4");
     const v6 = ip.slice();
     v6[0] = 0x60;
@@ -74,7 +83,11 @@ describe("what is refused, and why", () => {
 
   test("radiotap: another version, a length under 8 or past the frame", () => {
     const good = radiotap(dot11(ip, { addr: [AP_MAC, CLIENT_MAC, AP_MAC] }));
-    const bad = (at: number, v: number) => { const b = good.slice(); b[at] = v; return b; };
+    const bad = (at: number, v: number) => {
+      const b = good.slice();
+      b[at] = v;
+      return b;
+    };
     expect(reason(127, bad(0, 1))).toBe("radiotap-bad");
     expect(reason(127, bad(2, 4))).toBe("radiotap-bad");
     expect(reason(127, bad(3, 0xff))).toBe("radiotap-bad");
@@ -97,6 +110,9 @@ describe("what is refused, and why", () => {
 
   test("a link type we do not read", () => {
     expect(reason(9, ip)).toBe("link-unsupported");
-    expect(viewCaptured(9, ip, 1)).toMatchObject({ dropReason: "link-unsupported", error: "link type 9 (PPP) is not one dhcptool reads: its packets are skipped" });
+    expect(viewCaptured(9, ip, 1)).toMatchObject({
+      dropReason: "link-unsupported",
+      error: "link type 9 (PPP) is not one dhcptool reads: its packets are skipped",
+    });
   });
 });

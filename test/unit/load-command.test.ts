@@ -40,16 +40,35 @@ describe("request --clients: usage", () => {
 });
 
 const row = (second: number, over: Partial<SecondRow> = {}): SecondRow => ({
-  second, ...zeroCounts(), offerP50: null, offerP99: null, ackP50: null, ackP99: null, ...over,
+  second,
+  ...zeroCounts(),
+  offerP50: null,
+  offerP99: null,
+  ackP50: null,
+  ackP99: null,
+  ...over,
 });
 
 const report: LoadReport = {
-  interface: "lab0\u001b[31m", seed: 7, macPrefix: "02:64:74", server: "198.18.0.1", giaddr: "198.18.0.250", clients: 60, planned: 60,
-  started: 60, rate: { target: 100, achieved: 99.9, leasesPerSecond: 24.8 }, startWindowMs: 590, elapsedMs: 1600,
+  interface: "lab0\u001b[31m",
+  seed: 7,
+  macPrefix: "02:64:74",
+  server: "198.18.0.1",
+  giaddr: "198.18.0.250",
+  clients: 60,
+  planned: 60,
+  started: 60,
+  rate: { target: 100, achieved: 99.9, leasesPerSecond: 24.8 },
+  startWindowMs: 590,
+  elapsedMs: 1600,
   counts: { ...zeroCounts(), discovers: 60, offers: 25, requests: 25, acks: 25, noOffer: 35 },
-  outcomes: { bound: 25, nak: 0, "no-offer": 35, "no-ack": 0, interrupted: 0 }, dropPercent: { offer: 58.33, ack: 0 },
+  outcomes: { bound: 25, nak: 0, "no-offer": 35, "no-ack": 0, interrupted: 0 },
+  dropPercent: { offer: 58.33, ack: 0 },
   latencyMs: { offer: { count: 25, min: 0.2, avg: 0.4, p50: 0.3, p90: 0.9, p99: 1.5, max: 1.5 }, ack: null, renew: null },
-  duplicateAddresses: 0, exhaustion: { leases: 25, how: "silence", refused: 35 }, dropped: { late: 2 }, kernelDrops: 0,
+  duplicateAddresses: 0,
+  exhaustion: { leases: 25, how: "silence", refused: 35 },
+  dropped: { late: 2 },
+  kernelDrops: 0,
   series: [row(0, { discovers: 60, offers: 25, acks: 25, offerP50: 0.3 }), row(1, { noOffer: 35 })],
 };
 
@@ -80,7 +99,8 @@ describe("rendering", () => {
   });
 
   test("the live line: the second, starts, totals, that second's medians", () => {
-    expect(renderLoadStatus(report.series[0], report.counts, 60, 60))
-      .toBe("1 s: started 60/60 (60 DISCOVER/s), OFFER 25, ACK 25, NAK 0, drops 35, D→O p50 0.300 ms, R→A p50 - ms");
+    expect(renderLoadStatus(report.series[0], report.counts, 60, 60)).toBe(
+      "1 s: started 60/60 (60 DISCOVER/s), OFFER 25, ACK 25, NAK 0, drops 35, D→O p50 0.300 ms, R→A p50 - ms",
+    );
   });
 });

@@ -29,7 +29,8 @@ describe("clients' MACs", () => {
 
   test("the prefix stays, the tail depends on the seed, and the key is the MAC as a number", () => {
     const prefix = parseMac("00:16:3e:00:00:00")!.subarray(0, 3);
-    const a = clientMac(prefix, 1, 5), b = clientMac(prefix, 2, 5);
+    const a = clientMac(prefix, 1, 5),
+      b = clientMac(prefix, 2, 5);
     expect(macToString(a).startsWith("00:16:3e:")).toBe(true);
     expect(macToString(a)).not.toBe(macToString(b));
     expect(macToString(clientMac(prefix, 1, 5))).toBe(macToString(a));
@@ -42,7 +43,9 @@ describe("clients' MACs", () => {
   });
 
   test("each client's random stream is its own and repeatable", () => {
-    const x = clientRandom(9, 3), y = clientRandom(9, 3), z = clientRandom(9, 4);
+    const x = clientRandom(9, 3),
+      y = clientRandom(9, 3),
+      z = clientRandom(9, 4);
     const xs = [x(), x(), x()];
     expect([y(), y(), y()]).toEqual(xs);
     expect(z()).not.toBe(xs[0]);
@@ -102,7 +105,7 @@ describe("statistics", () => {
 });
 
 describe("exhaustion", () => {
-  const run = (s: string) => [...s].map((c): DoraOutcome => ({ b: "bound", n: "nak", o: "no-offer", a: "no-ack", i: "interrupted" } as const)[c as "b"]);
+  const run = (s: string) => [...s].map((c): DoraOutcome => (({ b: "bound", n: "nak", o: "no-offer", a: "no-ack", i: "interrupted" }) as const)[c as "b"]);
 
   test("K leases, then nothing to the end: silence; NAKs: nak", () => {
     expect(detectExhaustion(run("bbbbboooooooo"))).toEqual({ leases: 5, how: "silence", refused: 8 });
@@ -128,7 +131,8 @@ describe("the timer wheel", () => {
     const clock = new ManualClock(0);
     const wheel = new TimerWheel(clock, clock);
     const fired: string[] = [];
-    const a = wheel.view(), b = wheel.view();
+    const a = wheel.view(),
+      b = wheel.view();
     a.arm("t", 30, () => fired.push("a30"));
     b.arm("t", 10, () => fired.push("b10"));
     b.arm("u", 10, () => fired.push("b10u"));
@@ -151,7 +155,10 @@ describe("the timer wheel", () => {
     const wheel = new TimerWheel(clock, clock);
     const v = wheel.view();
     const fired: number[] = [];
-    v.arm("x", 5, () => { fired.push(clock.now()); v.arm("y", 5, () => fired.push(-clock.now())); });
+    v.arm("x", 5, () => {
+      fired.push(clock.now());
+      v.arm("y", 5, () => fired.push(-clock.now()));
+    });
     clock.advanceTo(5);
     expect(fired).toEqual([5, -5]);
   });
@@ -161,8 +168,13 @@ describe("the timer wheel", () => {
     const wheel = new TimerWheel(clock, clock);
     const fired: number[] = [];
     const views = Array.from({ length: 1000 }, () => wheel.view());
-    views.forEach((v, i) => { v.arm("far", 1_000_000 + i, () => fired.push(i)); v.arm("near", 1000 - i, () => {}); });
-    views.forEach((v, i) => { if (i % 10) v.clear(); });
+    views.forEach((v, i) => {
+      v.arm("far", 1_000_000 + i, () => fired.push(i));
+      v.arm("near", 1000 - i, () => {});
+    });
+    views.forEach((v, i) => {
+      if (i % 10) v.clear();
+    });
     expect(wheel.size).toBe(200);
     clock.advanceTo(2_000_000);
     expect(fired).toEqual(Array.from({ length: 100 }, (_, k) => k * 10));
@@ -172,7 +184,16 @@ describe("the timer wheel", () => {
 describe("the mux", () => {
   const reply = (chaddr: string, ihlWords = 5) => {
     const payload = encodeMessage({ op: BOOTREPLY, xid: 1, chaddr: parseMac(chaddr)!, options: [{ code: 53, data: Uint8Array.of(2) }] });
-    const f = buildUdpFrame({ srcMac: SERVER_MAC, dstMac: parseMac(chaddr)!, srcIp: "198.18.0.1", dstIp: "255.255.255.255", srcPort: 67, dstPort: 68, payload, ttl: 64 });
+    const f = buildUdpFrame({
+      srcMac: SERVER_MAC,
+      dstMac: parseMac(chaddr)!,
+      srcIp: "198.18.0.1",
+      dstIp: "255.255.255.255",
+      srcPort: 67,
+      dstPort: 68,
+      payload,
+      ttl: 64,
+    });
     if (ihlWords === 5) return f;
     // the same frame with IPv4 options (ihl 6): chaddr moves by 4 bytes
     const g = new Uint8Array(f.length + 4);
@@ -189,7 +210,8 @@ describe("the mux", () => {
     expect(macToString(g, chaddrOffset(g))).toBe("02:00:00:00:00:07");
     expect(chaddrOffset(f.subarray(0, 70))).toBe(-1);
     const arp = f.slice();
-    arp[12] = 0x08; arp[13] = 0x06;
+    arp[12] = 0x08;
+    arp[13] = 0x06;
     expect(chaddrOffset(arp)).toBe(-1);
   });
 
@@ -217,7 +239,14 @@ describe("the mux", () => {
 
   test("arrivedAt: while a frame is handed to its client, when it was read off the socket; null otherwise", () => {
     let deliver: (f: { bytes: Uint8Array; csum: "unknown"; receivedAt?: number }) => void = () => {};
-    const mux = new TransportMux({ listen: (fn) => { deliver = fn; }, send: () => {}, kernelDrops: () => 0, close: () => {} });
+    const mux = new TransportMux({
+      listen: (fn) => {
+        deliver = fn;
+      },
+      send: () => {},
+      kernelDrops: () => 0,
+      close: () => {},
+    });
     const seen: (number | null)[] = [];
     mux.port(parseMac("02:00:00:00:00:01")!).listen(() => seen.push(mux.arrivedAt()));
     deliver({ bytes: reply("02:00:00:00:00:01"), csum: "unknown", receivedAt: 100 });

@@ -19,9 +19,22 @@ const SERVER = "198.18.0.1";
 const IFACE_MAC = parseMac("02:00:00:00:00:aa")!;
 
 const base: LoadOptions = {
-  iface: "eth0", identity: { hostname: null }, broadcastFlag: false, extra: [], retryMs: 1000, tries: 1,
-  server: null, giaddr: null, clients: 10, rate: 100, durationSec: null, renew: false, release: false,
-  macPrefix: DEFAULT_MAC_PREFIX, seed: 7, hostnamePrefix: null,
+  iface: "eth0",
+  identity: { hostname: null },
+  broadcastFlag: false,
+  extra: [],
+  retryMs: 1000,
+  tries: 1,
+  server: null,
+  giaddr: null,
+  clients: 10,
+  rate: 100,
+  durationSec: null,
+  renew: false,
+  release: false,
+  macPrefix: DEFAULT_MAC_PREFIX,
+  seed: 7,
+  hostnamePrefix: null,
 };
 
 function setup(pool: Partial<PoolOptions> = {}) {
@@ -33,12 +46,16 @@ function setup(pool: Partial<PoolOptions> = {}) {
   return { clock, wire, server, io };
 }
 
-const microtasks = async () => { for (let i = 0; i < 10; i++) await Promise.resolve(); };
+const microtasks = async () => {
+  for (let i = 0; i < 10; i++) await Promise.resolve();
+};
 
 /** Runs a load while the test turns the clock in `stepMs` steps until the run ends. */
 async function run(s: ReturnType<typeof setup>, o: Partial<LoadOptions> = {}, stepMs = 1, route = {}) {
   let finished = false;
-  const p = loadOver(s.io, { ...base, ...o }, route).finally(() => { finished = true; });
+  const p = loadOver(s.io, { ...base, ...o }, route).finally(() => {
+    finished = true;
+  });
   p.catch(() => {});
   await microtasks();
   s.wire.flush();
@@ -67,7 +84,14 @@ describe("pacing (open loop)", () => {
   test("a timer that comes late starts every client that has become due at once, so the rate holds", async () => {
     const s = setup();
     // 2000/s on a timer that fires only on multiples of 10 ms: 20 starts per firing
-    const coarse = { ...s.io, timers: { arm: (n: string, at: number, fire: () => void) => s.clock.arm(n, Math.ceil(at / 10) * 10, fire), disarm: (n: string) => s.clock.disarm(n), clear: () => s.clock.clear() } };
+    const coarse = {
+      ...s.io,
+      timers: {
+        arm: (n: string, at: number, fire: () => void) => s.clock.arm(n, Math.ceil(at / 10) * 10, fire),
+        disarm: (n: string) => s.clock.disarm(n),
+        clear: () => s.clock.clear(),
+      },
+    };
     const r = await run({ ...s, io: coarse }, { clients: 200, rate: 2000 });
     const perTurn = new Map<number, number>();
     for (const f of s.server.seen.filter((x) => x.type === 1)) perTurn.set(f.at, (perTurn.get(f.at) ?? 0) + 1);
@@ -110,8 +134,25 @@ describe("one socket, many clients", () => {
     // hear theirs while client 2 still runs; client 2's comes after the run.
     const s = setup({ ackDelayMs: 1200 });
     const p = run(s, { clients: 3, rate: 2 });
-    const stranger = encodeMessage({ op: BOOTREPLY, xid: 1, chaddr: parseMac("02:99:99:99:99:99")!, yiaddr: "198.18.1.9", options: [{ code: 53, data: Uint8Array.of(2) }] });
-    s.wire.toClient(buildUdpFrame({ srcMac: SERVER_MAC, dstMac: parseMac("02:99:99:99:99:99")!, srcIp: SERVER, dstIp: "255.255.255.255", srcPort: 67, dstPort: 68, payload: stranger, ttl: 64 }));
+    const stranger = encodeMessage({
+      op: BOOTREPLY,
+      xid: 1,
+      chaddr: parseMac("02:99:99:99:99:99")!,
+      yiaddr: "198.18.1.9",
+      options: [{ code: 53, data: Uint8Array.of(2) }],
+    });
+    s.wire.toClient(
+      buildUdpFrame({
+        srcMac: SERVER_MAC,
+        dstMac: parseMac("02:99:99:99:99:99")!,
+        srcIp: SERVER,
+        dstIp: "255.255.255.255",
+        srcPort: 67,
+        dstPort: 68,
+        payload: stranger,
+        ttl: 64,
+      }),
+    );
     s.wire.toClient(Uint8Array.of(1, 2, 3));
     const r = await p;
     expect(r.outcomes["no-ack"]).toBe(3);
@@ -120,7 +161,9 @@ describe("one socket, many clients", () => {
   });
 
   test("the same seed gives the same clients and xids; another seed other ones", async () => {
-    const a = setup(), b = setup(), c = setup();
+    const a = setup(),
+      b = setup(),
+      c = setup();
     await run(a, { clients: 20, seed: 1 });
     await run(b, { clients: 20, seed: 1 });
     await run(c, { clients: 20, seed: 2 });

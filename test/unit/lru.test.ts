@@ -20,7 +20,12 @@ describe("LruMap", () => {
 
   test("touch, set over an entry and delete keep the order whole", () => {
     const m = new LruMap<string, number>();
-    for (const [k, v] of [["a", 1], ["b", 2], ["c", 3]] as const) m.set(k, v);
+    for (const [k, v] of [
+      ["a", 1],
+      ["b", 2],
+      ["c", 3],
+    ] as const)
+      m.set(k, v);
     m.touch("b");
     m.set("a", 10);
     expect([...m.values()]).toEqual([3, 2, 10]);

@@ -15,10 +15,27 @@ const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
 
 function offer(server: string, mac: string, latencyMs: number): Offer {
   return {
-    serverId: server, sourceIp: server, sourceMac: mac, yiaddr: "198.18.0.100", siaddr: "0.0.0.0", giaddr: "0.0.0.0",
-    subnetMask: "255.255.255.0", routers: [server], dns: [server], domain: null, search: [], leaseTime: 3600,
-    renewalTime: null, rebindingTime: null, classlessRoutes: [], ipv6OnlyPreferred: null, relayAgentInfo: null,
-    options: [], latencyMs, copies: 1, rogue: false,
+    serverId: server,
+    sourceIp: server,
+    sourceMac: mac,
+    yiaddr: "198.18.0.100",
+    siaddr: "0.0.0.0",
+    giaddr: "0.0.0.0",
+    subnetMask: "255.255.255.0",
+    routers: [server],
+    dns: [server],
+    domain: null,
+    search: [],
+    leaseTime: 3600,
+    renewalTime: null,
+    rebindingTime: null,
+    classlessRoutes: [],
+    ipv6OnlyPreferred: null,
+    relayAgentInfo: null,
+    options: [],
+    latencyMs,
+    copies: 1,
+    rogue: false,
   };
 }
 
@@ -41,7 +58,9 @@ function prober(allow: string[] | null, vanishAfter = 1) {
       m.probed("lab0", null, tracker.failed("interface down", now, 1), now);
     },
     samples: () => metricSamples(r.expose()),
-    get now() { return now; },
+    get now() {
+      return now;
+    },
   };
 }
 
@@ -128,7 +147,13 @@ describe("request --daemon metrics", () => {
     const r = new Registry();
     let current = status;
     const m = new ClientMetrics(r, "lab0", () => current);
-    return { m, set(s: ClientMetricsStatus) { current = s; }, samples: () => metricSamples(r.expose()) };
+    return {
+      m,
+      set(s: ClientMetricsStatus) {
+        current = s;
+      },
+      samples: () => metricSamples(r.expose()),
+    };
   }
   const counters = { sent: { DISCOVER: 2, REQUEST: 3 }, received: 4, dropped: { "wrong-xid": 5 }, hooksDropped: 0 };
   const lease = { leaseTime: 600, infinite: false };

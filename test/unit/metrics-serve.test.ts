@@ -22,8 +22,20 @@ describe("--metrics ADDR:PORT", () => {
   });
 
   test.each([
-    ["65536"], ["-1"], ["localhost:9267"], ["::1:9267"], ["[127.0.0.1]:9267"], ["1.2.3:80"], ["256.1.1.1:80"],
-    ["127.0.0.1"], ["127.0.0.1:"], [":9267"], ["[::1]"], ["example.org:9267"], ["9267x"], [""],
+    ["65536"],
+    ["-1"],
+    ["localhost:9267"],
+    ["::1:9267"],
+    ["[127.0.0.1]:9267"],
+    ["1.2.3:80"],
+    ["256.1.1.1:80"],
+    ["127.0.0.1"],
+    ["127.0.0.1:"],
+    [":9267"],
+    ["[::1]"],
+    ["example.org:9267"],
+    ["9267x"],
+    [""],
   ])("%p is a usage error", (text) => {
     expect(() => parseMetricsAddress(text)).toThrow(expect.objectContaining({ name: "UsageError", exitCode: 2 }));
   });
@@ -84,7 +96,9 @@ describe("the /metrics handler", () => {
 
   test("a collector that throws: 500, the error reported, no partial exposition", async () => {
     const broken = new Registry();
-    broken.onCollect(() => { throw new Error("collector bug"); });
+    broken.onCollect(() => {
+      throw new Error("collector bug");
+    });
     const errors: unknown[] = [];
     const r = handleMetricsRequest(new Request("http://127.0.0.1/metrics"), broken, (e) => errors.push(e));
     expect(r.status).toBe(500);

@@ -16,7 +16,6 @@ const capture = decodePcap(await Bun.file(`${import.meta.dir}/../fixtures/dora-t
 if (!capture.ok) throw new Error("fixture unreadable");
 const frames = capture.packets;
 
-
 function run(allow: string[] | null, extra: Uint8Array[] = [], kernelDrops: number | null = 3) {
   const tracker = new ConversationTracker(allow ? parseAllowList(allow).list : null);
   const r = new Registry();
@@ -74,8 +73,9 @@ describe("watch metrics from a two-server DORA", () => {
     const mac2 = viewFrame(frames[1].data, 2).frame!.srcMac;
     expect(s.get('dhcptool_rogue_servers{interface="lab0"}')).toBe(1);
     expect(s.get('dhcptool_rogue_alerts_total{interface="lab0"}')).toBe(1);
-    expect(s.get(`dhcptool_server_last_seen_timestamp_seconds{interface="lab0",server="198.18.0.2",mac="${mac2}",status="rogue"}`))
-      .toBe(Math.round(lastUs / 1000) / 1000);
+    expect(s.get(`dhcptool_server_last_seen_timestamp_seconds{interface="lab0",server="198.18.0.2",mac="${mac2}",status="rogue"}`)).toBe(
+      Math.round(lastUs / 1000) / 1000,
+    );
     expect([...s.keys()].filter((k) => k.includes('server="198.18.0.1"') && k.includes('status="allowed"'))).toHaveLength(1);
   });
 
@@ -95,11 +95,14 @@ describe("watch metrics from a two-server DORA", () => {
   test("dropped frames by reason; kernel drops from the socket", () => {
     const short = frames[0].data.slice(0, 20); // IPv4, cut inside its header
     const notDhcp = frames[0].data.slice();
-    notDhcp[14 + 20 + 1] = 99; notDhcp[14 + 20 + 3] = 99; // both UDP ports 99
-    notDhcp[14 + 20 + 6] = 0; notDhcp[14 + 20 + 7] = 0; // no UDP checksum
+    notDhcp[14 + 20 + 1] = 99;
+    notDhcp[14 + 20 + 3] = 99; // both UDP ports 99
+    notDhcp[14 + 20 + 6] = 0;
+    notDhcp[14 + 20 + 7] = 0; // no UDP checksum
     const overrun = frames[0].data.slice();
     overrun[14 + 20 + 8 + 240 + 1] = 255; // the first option's length runs past the end
-    overrun[14 + 20 + 6] = 0; overrun[14 + 20 + 7] = 0;
+    overrun[14 + 20 + 6] = 0;
+    overrun[14 + 20 + 7] = 0;
     const { s } = run(null, [short, notDhcp, overrun, short]);
     expect(Object.fromEntries(s)).toMatchObject({
       'dhcptool_dropped_packets_total{interface="lab0",reason="frame-short"}': 2,

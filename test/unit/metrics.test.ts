@@ -2,19 +2,19 @@
 // values, histogram buckets, and the caps that keep a flood of label sets bounded.
 
 import { describe, expect, test } from "bun:test";
-import {
-  escapeHelp, escapeLabelValue, formatValue, MAX_LABEL_VALUE, OVERFLOW_METRIC, Registry,
-} from "../../cli/metrics/registry.ts";
+import { escapeHelp, escapeLabelValue, formatValue, MAX_LABEL_VALUE, OVERFLOW_METRIC, Registry } from "../../cli/metrics/registry.ts";
 import { metricSamples as samples } from "./helpers.ts";
-
 
 describe("exposition format 0.0.4", () => {
   test("a fixture registry, byte for byte", () => {
     const r = new Registry();
     const packets = r.counter({ name: "dhcptool_test_packets_total", help: "Packets seen.", labels: ["interface", "type"] });
-    const up = r.gauge({ name: "dhcptool_test_up", help: "A \\ backslash\nand a \"quoted\" newline." });
+    const up = r.gauge({ name: "dhcptool_test_up", help: 'A \\ backslash\nand a "quoted" newline.' });
     const latency = r.histogram({
-      name: "dhcptool_test_latency_seconds", help: "Latency.", labels: ["server"], buckets: [0.01, 0.1, 1],
+      name: "dhcptool_test_latency_seconds",
+      help: "Latency.",
+      labels: ["server"],
+      buckets: [0.01, 0.1, 1],
     });
     r.gauge({ name: "dhcptool_test_empty", help: "No label set yet.", labels: ["server"] });
     packets.inc({ interface: "eth0", type: "DISCOVER" });
@@ -24,24 +24,24 @@ describe("exposition format 0.0.4", () => {
     for (const v of [0.005, 0.05, 0.1, 2]) latency.observe({ server: "198.18.0.1" }, v);
     expect(r.expose()).toBe(
       "# HELP dhcptool_test_packets_total Packets seen.\n" +
-      "# TYPE dhcptool_test_packets_total counter\n" +
-      'dhcptool_test_packets_total{interface="eth0",type="DISCOVER"} 2\n' +
-      'dhcptool_test_packets_total{interface="eth0",type="OFFER"} 2\n' +
-      '# HELP dhcptool_test_up A \\\\ backslash\\nand a "quoted" newline.\n' +
-      "# TYPE dhcptool_test_up gauge\n" +
-      "dhcptool_test_up 1\n" +
-      "# HELP dhcptool_test_latency_seconds Latency.\n" +
-      "# TYPE dhcptool_test_latency_seconds histogram\n" +
-      'dhcptool_test_latency_seconds_bucket{server="198.18.0.1",le="0.01"} 1\n' +
-      'dhcptool_test_latency_seconds_bucket{server="198.18.0.1",le="0.1"} 3\n' +
-      'dhcptool_test_latency_seconds_bucket{server="198.18.0.1",le="1"} 3\n' +
-      'dhcptool_test_latency_seconds_bucket{server="198.18.0.1",le="+Inf"} 4\n' +
-      'dhcptool_test_latency_seconds_sum{server="198.18.0.1"} 2.155\n' +
-      'dhcptool_test_latency_seconds_count{server="198.18.0.1"} 4\n' +
-      "# HELP dhcptool_test_empty No label set yet.\n" +
-      "# TYPE dhcptool_test_empty gauge\n" +
-      `# HELP ${OVERFLOW_METRIC} Updates refused because the metric already held its maximum number of label sets (e.g. a flood of new server ids).\n` +
-      `# TYPE ${OVERFLOW_METRIC} counter\n`,
+        "# TYPE dhcptool_test_packets_total counter\n" +
+        'dhcptool_test_packets_total{interface="eth0",type="DISCOVER"} 2\n' +
+        'dhcptool_test_packets_total{interface="eth0",type="OFFER"} 2\n' +
+        '# HELP dhcptool_test_up A \\\\ backslash\\nand a "quoted" newline.\n' +
+        "# TYPE dhcptool_test_up gauge\n" +
+        "dhcptool_test_up 1\n" +
+        "# HELP dhcptool_test_latency_seconds Latency.\n" +
+        "# TYPE dhcptool_test_latency_seconds histogram\n" +
+        'dhcptool_test_latency_seconds_bucket{server="198.18.0.1",le="0.01"} 1\n' +
+        'dhcptool_test_latency_seconds_bucket{server="198.18.0.1",le="0.1"} 3\n' +
+        'dhcptool_test_latency_seconds_bucket{server="198.18.0.1",le="1"} 3\n' +
+        'dhcptool_test_latency_seconds_bucket{server="198.18.0.1",le="+Inf"} 4\n' +
+        'dhcptool_test_latency_seconds_sum{server="198.18.0.1"} 2.155\n' +
+        'dhcptool_test_latency_seconds_count{server="198.18.0.1"} 4\n' +
+        "# HELP dhcptool_test_empty No label set yet.\n" +
+        "# TYPE dhcptool_test_empty gauge\n" +
+        `# HELP ${OVERFLOW_METRIC} Updates refused because the metric already held its maximum number of label sets (e.g. a flood of new server ids).\n` +
+        `# TYPE ${OVERFLOW_METRIC} counter\n`,
     );
   });
 
@@ -67,7 +67,10 @@ describe("exposition format 0.0.4", () => {
     const r = new Registry();
     const g = r.gauge({ name: "seen", help: "h", labels: ["server"] });
     let servers = ["198.18.0.1", "198.18.0.2"];
-    r.onCollect(() => { g.clear(); for (const s of servers) g.set({ server: s }, 1); });
+    r.onCollect(() => {
+      g.clear();
+      for (const s of servers) g.set({ server: s }, 1);
+    });
     expect([...samples(r.expose()).keys()]).toEqual(['seen{server="198.18.0.1"}', 'seen{server="198.18.0.2"}']);
     servers = ["198.18.0.2"];
     expect([...samples(r.expose()).keys()]).toEqual(['seen{server="198.18.0.2"}']);
@@ -75,7 +78,9 @@ describe("exposition format 0.0.4", () => {
 
   test("a collector that throws fails the exposition", () => {
     const r = new Registry();
-    r.onCollect(() => { throw new Error("bug"); });
+    r.onCollect(() => {
+      throw new Error("bug");
+    });
     expect(() => r.expose()).toThrow("bug");
   });
 });
@@ -95,7 +100,10 @@ describe("escaping", () => {
     const r = new Registry();
     const c = r.counter({ name: "x_total", help: "h", labels: ["server"] });
     c.inc({ server: '1.2.3.4"} 99\nx_total{server="evil' });
-    const lines = r.expose().split("\n").filter((l) => l.startsWith("x_total"));
+    const lines = r
+      .expose()
+      .split("\n")
+      .filter((l) => l.startsWith("x_total"));
     expect(lines).toEqual(['x_total{server="1.2.3.4\\"} 99\\nx_total{server=\\"evil"} 1']);
   });
 
@@ -131,8 +139,7 @@ describe("histograms", () => {
     const r = new Registry();
     r.histogram({ name: "h_seconds", help: "h", buckets: [0.5] });
     const s = samples(r.expose());
-    expect([s.get('h_seconds_bucket{le="0.5"}'), s.get('h_seconds_bucket{le="+Inf"}'), s.get("h_seconds_sum"), s.get("h_seconds_count")])
-      .toEqual([0, 0, 0, 0]);
+    expect([s.get('h_seconds_bucket{le="0.5"}'), s.get('h_seconds_bucket{le="+Inf"}'), s.get("h_seconds_sum"), s.get("h_seconds_count")]).toEqual([0, 0, 0, 0]);
   });
 
   test("bad definitions are refused: unordered buckets, an le label", () => {

@@ -30,11 +30,31 @@ describe("interfaceInfo", () => {
   });
 
   test("names Linux cannot hold are EINVAL", () => {
-    expectNativeError(thrown(() => interfaceInfo("x".repeat(16))), "EINVAL", /too long/);
-    expectNativeError(thrown(() => interfaceInfo("é".repeat(8))), "EINVAL", /too long: 16 bytes/);
-    expectNativeError(thrown(() => interfaceInfo("")), "EINVAL", /empty/);
-    expectNativeError(thrown(() => interfaceInfo("eth0/x")), "EINVAL", /not valid/);
-    expectNativeError(thrown(() => interfaceInfo("a\0b")), "EINVAL", /not valid/);
+    expectNativeError(
+      thrown(() => interfaceInfo("x".repeat(16))),
+      "EINVAL",
+      /too long/,
+    );
+    expectNativeError(
+      thrown(() => interfaceInfo("é".repeat(8))),
+      "EINVAL",
+      /too long: 16 bytes/,
+    );
+    expectNativeError(
+      thrown(() => interfaceInfo("")),
+      "EINVAL",
+      /empty/,
+    );
+    expectNativeError(
+      thrown(() => interfaceInfo("eth0/x")),
+      "EINVAL",
+      /not valid/,
+    );
+    expectNativeError(
+      thrown(() => interfaceInfo("a\0b")),
+      "EINVAL",
+      /not valid/,
+    );
   });
 
   test("without a built library it is ENOSHIM, and importing alone does not fail", () => {

@@ -48,77 +48,250 @@ const route = (destination: string, prefix: number, router = "192.168.0.1") => (
 
 const TABLES: Table<any>[] = [
   table({
-    kind: "u8", title: "u8", codec: codecs.u8,
-    decode: [["00", 0], ["40", 64], ["ff", 255]],
-    decodeErrors: [["", /length 0, u8 needs 1/], ["0102", /length 2/]],
-    parse: [["0", 0], ["255", 255], ["0xff", 255], [" 7 ", 7]],
-    parseErrors: [["256", /0 to 255/], ["-1", /whole number/], ["abc", /whole number/], ["", /whole number/], ["1.5", /whole number/]],
-  }),
-  table({
-    kind: "u16", title: "u16", codec: codecs.u16,
-    decode: [["0000", 0], ["05dc", 1500], ["ffff", 65535]],
-    decodeErrors: [["05", /length 1, u16 needs 2/], ["000000", /length 3/], ["", /length 0/]],
-    parse: [["1500", 1500], ["0xFFFF", 65535]],
-    parseErrors: [["65536", /0 to 65535/], ["15OO", /whole number/]],
-  }),
-  table({
-    kind: "u32", title: "u32", codec: codecs.u32,
-    decode: [["00000e10", 3600], ["ffffffff", 0xffffffff], ["80000000", 0x80000000]],
-    decodeErrors: [["000e10", /length 3, u32 needs 4/], ["0000000e10", /length 5/]],
-    parse: [["4294967295", 0xffffffff], ["0", 0]],
-    parseErrors: [["4294967296", /0 to 4294967295/], ["1e3", /whole number/]],
-  }),
-  table({
-    kind: "seconds", title: "seconds (lease, T1, T2, 108)", codec: codecs.seconds,
-    decode: [["00000e10", 3600], ["ffffffff", 0xffffffff], ["00000000", 0], ["00000001", 1]],
-    decodeErrors: [["000e10", /length 3/], ["", /length 0/]],
+    kind: "u8",
+    title: "u8",
+    codec: codecs.u8,
+    decode: [
+      ["00", 0],
+      ["40", 64],
+      ["ff", 255],
+    ],
+    decodeErrors: [
+      ["", /length 0, u8 needs 1/],
+      ["0102", /length 2/],
+    ],
     parse: [
-      ["3600", 3600], ["10s", 10], ["90m", 5400], ["12h", 43200], ["7d", 604800], ["2w", 1209600],
-      ["12H", 43200], ["infinite", 0xffffffff], ["FOREVER", 0xffffffff], ["4294967295", 0xffffffff],
+      ["0", 0],
+      ["255", 255],
+      ["0xff", 255],
+      [" 7 ", 7],
     ],
     parseErrors: [
-      ["1.5h", /not a duration/], ["12x", /not a duration/], ["", /not a duration/], ["-5", /not a duration/],
-      ["4294967296", /beyond 2\^32 - 1/], ["49711d", /beyond/],
+      ["256", /0 to 255/],
+      ["-1", /whole number/],
+      ["abc", /whole number/],
+      ["", /whole number/],
+      ["1.5", /whole number/],
     ],
   }),
   table({
-    kind: "i32", title: "i32 (time offset)", codec: codecs.i32,
-    decode: [["ffffb9b0", -18000], ["00000e10", 3600], ["7fffffff", 0x7fffffff], ["80000000", -0x80000000]],
-    decodeErrors: [["ffff", /length 2, a signed 32-bit value needs 4/], ["ffffffffff", /length 5/]],
-    parse: [["-18000", -18000], ["3600", 3600], ["2147483647", 2147483647], ["-2147483648", -2147483648]],
+    kind: "u16",
+    title: "u16",
+    codec: codecs.u16,
+    decode: [
+      ["0000", 0],
+      ["05dc", 1500],
+      ["ffff", 65535],
+    ],
+    decodeErrors: [
+      ["05", /length 1, u16 needs 2/],
+      ["000000", /length 3/],
+      ["", /length 0/],
+    ],
+    parse: [
+      ["1500", 1500],
+      ["0xFFFF", 65535],
+    ],
+    parseErrors: [
+      ["65536", /0 to 65535/],
+      ["15OO", /whole number/],
+    ],
+  }),
+  table({
+    kind: "u32",
+    title: "u32",
+    codec: codecs.u32,
+    decode: [
+      ["00000e10", 3600],
+      ["ffffffff", 0xffffffff],
+      ["80000000", 0x80000000],
+    ],
+    decodeErrors: [
+      ["000e10", /length 3, u32 needs 4/],
+      ["0000000e10", /length 5/],
+    ],
+    parse: [
+      ["4294967295", 0xffffffff],
+      ["0", 0],
+    ],
+    parseErrors: [
+      ["4294967296", /0 to 4294967295/],
+      ["1e3", /whole number/],
+    ],
+  }),
+  table({
+    kind: "seconds",
+    title: "seconds (lease, T1, T2, 108)",
+    codec: codecs.seconds,
+    decode: [
+      ["00000e10", 3600],
+      ["ffffffff", 0xffffffff],
+      ["00000000", 0],
+      ["00000001", 1],
+    ],
+    decodeErrors: [
+      ["000e10", /length 3/],
+      ["", /length 0/],
+    ],
+    parse: [
+      ["3600", 3600],
+      ["10s", 10],
+      ["90m", 5400],
+      ["12h", 43200],
+      ["7d", 604800],
+      ["2w", 1209600],
+      ["12H", 43200],
+      ["infinite", 0xffffffff],
+      ["FOREVER", 0xffffffff],
+      ["4294967295", 0xffffffff],
+    ],
+    parseErrors: [
+      ["1.5h", /not a duration/],
+      ["12x", /not a duration/],
+      ["", /not a duration/],
+      ["-5", /not a duration/],
+      ["4294967296", /beyond 2\^32 - 1/],
+      ["49711d", /beyond/],
+    ],
+  }),
+  table({
+    kind: "i32",
+    title: "i32 (time offset)",
+    codec: codecs.i32,
+    decode: [
+      ["ffffb9b0", -18000],
+      ["00000e10", 3600],
+      ["7fffffff", 0x7fffffff],
+      ["80000000", -0x80000000],
+    ],
+    decodeErrors: [
+      ["ffff", /length 2, a signed 32-bit value needs 4/],
+      ["ffffffffff", /length 5/],
+    ],
+    parse: [
+      ["-18000", -18000],
+      ["3600", 3600],
+      ["2147483647", 2147483647],
+      ["-2147483648", -2147483648],
+    ],
     // An empty value is not a number: `--option time-offset=` must not quietly send 0.
-    parseErrors: [["2147483648", /signed 32-bit/], ["abc", /signed 32-bit/], ["1.5", /signed 32-bit/], ["", /signed 32-bit/]],
+    parseErrors: [
+      ["2147483648", /signed 32-bit/],
+      ["abc", /signed 32-bit/],
+      ["1.5", /signed 32-bit/],
+      ["", /signed 32-bit/],
+    ],
   }),
   table({
-    kind: "bool", title: "bool (RFC 2132 flags such as 19)", codec: codecs.bool,
-    decode: [["00", false], ["01", true]],
-    decodeErrors: [["02", /value 2 is neither 0 nor 1/], ["ff", /neither/], ["", /length 0/], ["0101", /length 2/]],
-    parse: [["true", true], ["on", true], ["1", true], ["YES", true], ["false", false], ["off", false], ["0", false], ["no", false]],
-    parseErrors: [["maybe", /not true\/false/], ["2", /not true\/false/]],
+    kind: "bool",
+    title: "bool (RFC 2132 flags such as 19)",
+    codec: codecs.bool,
+    decode: [
+      ["00", false],
+      ["01", true],
+    ],
+    decodeErrors: [
+      ["02", /value 2 is neither 0 nor 1/],
+      ["ff", /neither/],
+      ["", /length 0/],
+      ["0101", /length 2/],
+    ],
+    parse: [
+      ["true", true],
+      ["on", true],
+      ["1", true],
+      ["YES", true],
+      ["false", false],
+      ["off", false],
+      ["0", false],
+      ["no", false],
+    ],
+    parseErrors: [
+      ["maybe", /not true\/false/],
+      ["2", /not true\/false/],
+    ],
   }),
   table({
-    kind: "flag", title: "flag (80 rapid commit)", codec: codecs.flag,
+    kind: "flag",
+    title: "flag (80 rapid commit)",
+    codec: codecs.flag,
     decode: [["", true]],
-    decodeErrors: [["00", /length 1, a flag carries no data/], ["0101", /length 2/]],
-    parse: [["", true], ["true", true], ["1", true]],
-    parseErrors: [["false", /takes no value/], ["x", /takes no value/]],
+    decodeErrors: [
+      ["00", /length 1, a flag carries no data/],
+      ["0101", /length 2/],
+    ],
+    parse: [
+      ["", true],
+      ["true", true],
+      ["1", true],
+    ],
+    parseErrors: [
+      ["false", /takes no value/],
+      ["x", /takes no value/],
+    ],
   }),
   table({
-    kind: "ip", title: "ip", codec: codecs.ip,
-    decode: [["c0000201", "192.0.2.1"], ["00000000", "0.0.0.0"], ["ffffffff", "255.255.255.255"]],
-    decodeErrors: [["c00002", /length 3, an IPv4 address needs 4/], ["c000020101", /length 5/], ["", /length 0/]],
-    parse: [["192.0.2.1", "192.0.2.1"], [" 10.0.0.1 ", "10.0.0.1"], ["010.0.0.1", "10.0.0.1"]],
-    parseErrors: [["192.0.2", /not an IPv4/], ["256.0.0.1", /not an IPv4/], ["a.b.c.d", /not an IPv4/], ["", /not an IPv4/], ["1.2.3.4.5", /not an IPv4/]],
+    kind: "ip",
+    title: "ip",
+    codec: codecs.ip,
+    decode: [
+      ["c0000201", "192.0.2.1"],
+      ["00000000", "0.0.0.0"],
+      ["ffffffff", "255.255.255.255"],
+    ],
+    decodeErrors: [
+      ["c00002", /length 3, an IPv4 address needs 4/],
+      ["c000020101", /length 5/],
+      ["", /length 0/],
+    ],
+    parse: [
+      ["192.0.2.1", "192.0.2.1"],
+      [" 10.0.0.1 ", "10.0.0.1"],
+      ["010.0.0.1", "10.0.0.1"],
+    ],
+    parseErrors: [
+      ["192.0.2", /not an IPv4/],
+      ["256.0.0.1", /not an IPv4/],
+      ["a.b.c.d", /not an IPv4/],
+      ["", /not an IPv4/],
+      ["1.2.3.4.5", /not an IPv4/],
+    ],
   }),
   table({
-    kind: "mask", title: "mask (HOSTILE 24)", codec: codecs.mask,
-    decode: [["ffffff00", "255.255.255.0"], ["ffffff80", "255.255.255.128"], ["fffffffe", "255.255.255.254"], ["00000000", "0.0.0.0"], ["ffffffff", "255.255.255.255"]],
-    decodeErrors: [["ff00ff00", /255\.0\.255\.0 is not a contiguous mask/], ["00ffffff", /contiguous/], ["ffffff01", /contiguous/], ["ffffff", /length 3/]],
-    parse: [["/24", "255.255.255.0"], ["24", "255.255.255.0"], ["255.255.255.0", "255.255.255.0"], ["/0", "0.0.0.0"], ["/32", "255.255.255.255"], ["/25", "255.255.255.128"]],
-    parseErrors: [["/33", /prefix \/33 is over 32/], ["255.0.255.0", /contiguous/], ["x", /not an IPv4/]],
+    kind: "mask",
+    title: "mask (HOSTILE 24)",
+    codec: codecs.mask,
+    decode: [
+      ["ffffff00", "255.255.255.0"],
+      ["ffffff80", "255.255.255.128"],
+      ["fffffffe", "255.255.255.254"],
+      ["00000000", "0.0.0.0"],
+      ["ffffffff", "255.255.255.255"],
+    ],
+    decodeErrors: [
+      ["ff00ff00", /255\.0\.255\.0 is not a contiguous mask/],
+      ["00ffffff", /contiguous/],
+      ["ffffff01", /contiguous/],
+      ["ffffff", /length 3/],
+    ],
+    parse: [
+      ["/24", "255.255.255.0"],
+      ["24", "255.255.255.0"],
+      ["255.255.255.0", "255.255.255.0"],
+      ["/0", "0.0.0.0"],
+      ["/32", "255.255.255.255"],
+      ["/25", "255.255.255.128"],
+    ],
+    parseErrors: [
+      ["/33", /prefix \/33 is over 32/],
+      ["255.0.255.0", /contiguous/],
+      ["x", /not an IPv4/],
+    ],
   }),
   table({
-    kind: "ipList", title: "ipList (3, 6, 42, 44 …; HOSTILE 16)", codec: codecs.ipList(),
+    kind: "ipList",
+    title: "ipList (3, 6, 42, 44 …; HOSTILE 16)",
+    codec: codecs.ipList(),
     decode: [
       ["c0000201", ["192.0.2.1"]],
       ["c0000201c0000202", ["192.0.2.1", "192.0.2.2"]],
@@ -132,57 +305,126 @@ const TABLES: Table<any>[] = [
       ["00000000", /0\.0\.0\.0/, 0],
       [rep("0a000001", 64), /64 addresses, more than 63/],
     ],
-    parse: [["192.0.2.1, 192.0.2.2", ["192.0.2.1", "192.0.2.2"]], ["192.0.2.1 192.0.2.2", ["192.0.2.1", "192.0.2.2"]], ["10.0.0.1", ["10.0.0.1"]]],
+    parse: [
+      ["192.0.2.1, 192.0.2.2", ["192.0.2.1", "192.0.2.2"]],
+      ["192.0.2.1 192.0.2.2", ["192.0.2.1", "192.0.2.2"]],
+      ["10.0.0.1", ["10.0.0.1"]],
+    ],
     // parse must not accept what decode refuses: a list the tool itself would call invalid.
     parseErrors: [
-      ["", /at least one address/], ["192.0.2.1,bogus", /"bogus" is not an IPv4/],
+      ["", /at least one address/],
+      ["192.0.2.1,bogus", /"bogus" is not an IPv4/],
       ["0.0.0.0", /0\.0\.0\.0/],
       [Array(64).fill("10.0.0.1").join(","), /more than 63/],
     ],
   }),
   table({
-    kind: "ipList", title: "ipList allowEmpty (68 mobile IP home agents)", codec: codecs.ipList({ allowEmpty: true }),
-    decode: [["", []], ["c0000201", ["192.0.2.1"]]],
+    kind: "ipList",
+    title: "ipList allowEmpty (68 mobile IP home agents)",
+    codec: codecs.ipList({ allowEmpty: true }),
+    decode: [
+      ["", []],
+      ["c0000201", ["192.0.2.1"]],
+    ],
     decodeErrors: [["c00002", /multiple of 4/]],
-    parse: [["", []], ["192.0.2.1", ["192.0.2.1"]]],
+    parse: [
+      ["", []],
+      ["192.0.2.1", ["192.0.2.1"]],
+    ],
     parseErrors: [["192.0.2", /not an IPv4/]],
   }),
   table({
-    kind: "ipPairs", title: "ipPairs (21 policy filter, 33 static routes)", codec: codecs.ipPairs,
+    kind: "ipPairs",
+    title: "ipPairs (21 policy filter, 33 static routes)",
+    codec: codecs.ipPairs,
     decode: [
       ["c0000200ffffff00", [["192.0.2.0", "255.255.255.0"]]],
-      ["0a0000000a000001" + "0a0100000a000002", [["10.0.0.0", "10.0.0.1"], ["10.1.0.0", "10.0.0.2"]]],
+      [
+        "0a0000000a000001" + "0a0100000a000002",
+        [
+          ["10.0.0.0", "10.0.0.1"],
+          ["10.1.0.0", "10.0.0.2"],
+        ],
+      ],
     ],
-    decodeErrors: [["", /length 0 is not a positive multiple of 8/], ["c0000200ffff", /length 6/], ["c0000200ffffff00c0", /length 9/]],
+    decodeErrors: [
+      ["", /length 0 is not a positive multiple of 8/],
+      ["c0000200ffff", /length 6/],
+      ["c0000200ffffff00c0", /length 9/],
+    ],
     parse: [
       ["192.0.2.0:255.255.255.0", [["192.0.2.0", "255.255.255.0"]]],
-      ["10.0.0.0/10.0.0.1, 10.1.0.0:10.0.0.2", [["10.0.0.0", "10.0.0.1"], ["10.1.0.0", "10.0.0.2"]]],
+      [
+        "10.0.0.0/10.0.0.1, 10.1.0.0:10.0.0.2",
+        [
+          ["10.0.0.0", "10.0.0.1"],
+          ["10.1.0.0", "10.0.0.2"],
+        ],
+      ],
     ],
-    parseErrors: [["", /at least one/], ["192.0.2.0", /ADDRESS:ADDRESS/], ["1.2.3.4:5.6.7.8:9.9.9.9", /ADDRESS:ADDRESS/], ["1.2.3.4:x", /ADDRESS:ADDRESS/]],
+    parseErrors: [
+      ["", /at least one/],
+      ["192.0.2.0", /ADDRESS:ADDRESS/],
+      ["1.2.3.4:5.6.7.8:9.9.9.9", /ADDRESS:ADDRESS/],
+      ["1.2.3.4:x", /ADDRESS:ADDRESS/],
+    ],
   }),
   table({
-    kind: "uintList", title: "uintList(1, min 1) (55 parameter request list)", codec: codecs.uintList(1, { min: 1 }),
-    decode: [["0103060f", [1, 3, 6, 15]], ["ff", [255]]],
+    kind: "uintList",
+    title: "uintList(1, min 1) (55 parameter request list)",
+    codec: codecs.uintList(1, { min: 1 }),
+    decode: [
+      ["0103060f", [1, 3, 6, 15]],
+      ["ff", [255]],
+    ],
     decodeErrors: [["", /needs at least 1 value/]],
-    parse: [["1,3,6,15", [1, 3, 6, 15]], ["1 3", [1, 3]]],
-    parseErrors: [["", /at least 1/], ["256", /0 to 255/], ["1,x", /whole number/]],
+    parse: [
+      ["1,3,6,15", [1, 3, 6, 15]],
+      ["1 3", [1, 3]],
+    ],
+    parseErrors: [
+      ["", /at least 1/],
+      ["256", /0 to 255/],
+      ["1,x", /whole number/],
+    ],
   }),
   table({
-    kind: "uintList", title: "uintList(2, min 1) (25 MTU plateaus, 93, 117)", codec: codecs.uintList(2, { min: 1 }),
-    decode: [["05dc0240", [1500, 576]], ["0000", [0]]],
-    decodeErrors: [["05dc02", /length 3 is not a multiple of 2/], ["", /at least 1/]],
+    kind: "uintList",
+    title: "uintList(2, min 1) (25 MTU plateaus, 93, 117)",
+    codec: codecs.uintList(2, { min: 1 }),
+    decode: [
+      ["05dc0240", [1500, 576]],
+      ["0000", [0]],
+    ],
+    decodeErrors: [
+      ["05dc02", /length 3 is not a multiple of 2/],
+      ["", /at least 1/],
+    ],
     parse: [["1500,576", [1500, 576]]],
-    parseErrors: [["65536", /0 to 65535/], ["", /at least 1/]],
+    parseErrors: [
+      ["65536", /0 to 65535/],
+      ["", /at least 1/],
+    ],
   }),
   table({
-    kind: "uintList", title: "uintList(1) without a minimum", codec: codecs.uintList(1),
-    decode: [["", []], ["01", [1]]],
+    kind: "uintList",
+    title: "uintList(1) without a minimum",
+    codec: codecs.uintList(1),
+    decode: [
+      ["", []],
+      ["01", [1]],
+    ],
     decodeErrors: [],
-    parse: [["", []], ["7", [7]]],
+    parse: [
+      ["", []],
+      ["7", [7]],
+    ],
     parseErrors: [["x", /whole number/]],
   }),
   table({
-    kind: "text", title: "text (12, 15, 56 …; HOSTILE 22: kept raw)", codec: codecs.text,
+    kind: "text",
+    title: "text (12, 15, 56 …; HOSTILE 22: kept raw)",
+    codec: codecs.text,
     decode: [
       [a("lab.example"), "lab.example"],
       [a("host") + "00", "host\0"], // a server's trailing NUL is kept, not trimmed
@@ -192,38 +434,64 @@ const TABLES: Table<any>[] = [
       [rep("41", 300), "A".repeat(300)], // longer than one option instance (RFC 3396)
     ],
     decodeErrors: [["", /empty text/]],
-    parse: [["hello", "hello"], ["a b", "a b"], ["caf\xe9", "caf\xe9"]],
-    parseErrors: [["", /empty text/], ["snow \u2603", /only 8-bit characters/]],
+    parse: [
+      ["hello", "hello"],
+      ["a b", "a b"],
+      ["caf\xe9", "caf\xe9"],
+    ],
+    parseErrors: [
+      ["", /empty text/],
+      ["snow \u2603", /only 8-bit characters/],
+    ],
   }),
   table({
-    kind: "hex", title: "hex (unknown options)", codec: codecs.hex,
-    decode: [["", ""], ["0102ff", "0102ff"], [rep("ab", 300), rep("ab", 300)]],
+    kind: "hex",
+    title: "hex (unknown options)",
+    codec: codecs.hex,
+    decode: [
+      ["", ""],
+      ["0102ff", "0102ff"],
+      [rep("ab", 300), rep("ab", 300)],
+    ],
     decodeErrors: [], // any bytes are hex: nothing to refuse
-    parse: [["hex:0102ff", "0102ff"], ["01:02:FF", "0102ff"], ["0102ff", "0102ff"], ["", ""]],
-    parseErrors: [["0x01", /not hex bytes/], ["abc", /not hex bytes/], ["zz", /not hex bytes/]],
+    parse: [
+      ["hex:0102ff", "0102ff"],
+      ["01:02:FF", "0102ff"],
+      ["0102ff", "0102ff"],
+      ["", ""],
+    ],
+    parseErrors: [
+      ["0x01", /not hex bytes/],
+      ["abc", /not hex bytes/],
+      ["zz", /not hex bytes/],
+    ],
   }),
   table({
-    kind: "domainList", title: "domainList (119, RFC 3397; HOSTILE 18)", codec: codecs.domainList,
+    kind: "domainList",
+    title: "domainList (119, RFC 3397; HOSTILE 18)",
+    codec: codecs.domainList,
     decode: [
       [name("lab.example"), ["lab.example"]],
       // RFC 3397 section 3's example: the second name points back at "apple.com" in the first.
       [name("eng.apple.com") + label("marketing") + "c004", ["eng.apple.com", "marketing.apple.com"], name("eng.apple.com") + name("marketing.apple.com")],
       // a name that is nothing but a pointer, and a pointer to a name that itself ends in a pointer
-      [name("com") + label("example") + "c000" + label("www") + "c005" + "c00f",
+      [
+        name("com") + label("example") + "c000" + label("www") + "c005" + "c00f",
         ["com", "example.com", "www.example.com", "www.example.com"],
-        name("com") + name("example.com") + name("www.example.com") + name("www.example.com")],
+        name("com") + name("example.com") + name("www.example.com") + name("www.example.com"),
+      ],
       ["00", [""]],
       // the longest legal name: 255 bytes on the wire
       [name([L63, L63, L63, "y".repeat(61)].join(".")), [[L63, L63, L63, "y".repeat(61)].join(".")]],
     ],
     decodeErrors: [
       ["", /empty/],
-      ["c000", /does not point backward/, 0],                       // points at itself
-      [label("a") + "c000", /does not point backward/, 2],           // back to its own start: a loop
+      ["c000", /does not point backward/, 0], // points at itself
+      [label("a") + "c000", /does not point backward/, 2], // back to its own start: a loop
       [name("a") + label("b") + "c003", /does not point backward/, 5], // the second name loops on itself
-      ["c002" + name("a"), /does not point backward/, 0],           // forward
-      [name("a") + "c0ff", /does not point backward/, 3],            // beyond the data
-      [name("a") + "ffff", /does not point backward/, 3],            // 0x3fff, far out of range
+      ["c002" + name("a"), /does not point backward/, 0], // forward
+      [name("a") + "c0ff", /does not point backward/, 3], // beyond the data
+      [name("a") + "ffff", /does not point backward/, 3], // 0x3fff, far out of range
       [name("a") + "c0", /truncated compression pointer/, 3],
       ["40" + rep("78", 64) + "00", /label length 64 over 63/, 0],
       ["80" + rep("78", 128) + "00", /label length 128 over 63/, 0], // the reserved 10xxxxxx prefix
@@ -249,7 +517,9 @@ const TABLES: Table<any>[] = [
     ],
   }),
   table({
-    kind: "classlessRoutes", title: "classlessRoutes (121, 249; RFC 3442; HOSTILE 17)", codec: codecs.classlessRoutes,
+    kind: "classlessRoutes",
+    title: "classlessRoutes (121, 249; RFC 3442; HOSTILE 17)",
+    codec: codecs.classlessRoutes,
     decode: [
       // RFC 3442 section 3's examples, each with router 192.168.0.1
       ["00" + RFC3442_ROUTER, [route("0.0.0.0", 0)]],
@@ -257,18 +527,17 @@ const TABLES: Table<any>[] = [
       ["190ae50080" + RFC3442_ROUTER, [route("10.229.0.128", 25)]],
       ["18c00002" + "0a000001", [route("192.0.2.0", 24, "10.0.0.1")]],
       ["20c0a80005" + RFC3442_ROUTER, [route("192.168.0.5", 32)]],
-      ["00" + RFC3442_ROUTER + "080a" + RFC3442_ROUTER + "190ae50080" + RFC3442_ROUTER,
-        [route("0.0.0.0", 0), route("10.0.0.0", 8), route("10.229.0.128", 25)]],
+      ["00" + RFC3442_ROUTER + "080a" + RFC3442_ROUTER + "190ae50080" + RFC3442_ROUTER, [route("0.0.0.0", 0), route("10.0.0.0", 8), route("10.229.0.128", 25)]],
     ],
     decodeErrors: [
       ["", /empty/],
       ["210a000000" + RFC3442_ROUTER, /prefix length 33 over 32/, 0],
       ["00" + RFC3442_ROUTER + "ff", /prefix length 255 over 32/, 5],
-      ["18c000", /route runs past the end/, 0],            // destination cut short
-      ["080ac0a8", /route runs past the end/, 0],          // router cut short
+      ["18c000", /route runs past the end/, 0], // destination cut short
+      ["080ac0a8", /route runs past the end/, 0], // router cut short
       ["00" + RFC3442_ROUTER + "08", /route runs past the end/, 5],
       ["190ae50081" + RFC3442_ROUTER, /bits set beyond the prefix/, 0], // .129/25
-      ["0c0a1f" + RFC3442_ROUTER, /bits set beyond the prefix/, 0],     // 10.31/12
+      ["0c0a1f" + RFC3442_ROUTER, /bits set beyond the prefix/, 0], // 10.31/12
     ],
     parse: [
       ["192.0.2.0/24,10.0.0.1", [route("192.0.2.0", 24, "10.0.0.1")]],
@@ -284,7 +553,9 @@ const TABLES: Table<any>[] = [
     ],
   }),
   table({
-    kind: "clientId", title: "clientId (61; HOSTILE 21)", codec: codecs.clientId,
+    kind: "clientId",
+    title: "clientId (61; HOSTILE 21)",
+    codec: codecs.clientId,
     decode: [
       ["01020000000001", { type: 1, id: "02:00:00:00:00:01" }],
       ["ff000000010001aabbccdd", { type: 255, id: "000000010001aabbccdd" }],
@@ -313,36 +584,100 @@ const TABLES: Table<any>[] = [
     ],
   }),
   table({
-    kind: "messageType", title: "messageType (53; HOSTILE 14)", codec: codecs.messageType,
-    decode: [["01", 1], ["02", 2], ["08", 8], ["12", 18]],
-    decodeErrors: [["00", /unknown message type 0/], ["13", /unknown message type 19/], ["ff", /unknown message type 255/], ["", /length 0/], ["0202", /length 2/]],
-    parse: [["DHCPOFFER", 2], ["offer", 2], ["Request", 3], ["5", 5], ["dhcpinform", 8]],
-    parseErrors: [["OFFERS", /not a message type/], ["0", /not a message type/], ["19", /not a message type/], ["", /not a message type/]],
+    kind: "messageType",
+    title: "messageType (53; HOSTILE 14)",
+    codec: codecs.messageType,
+    decode: [
+      ["01", 1],
+      ["02", 2],
+      ["08", 8],
+      ["12", 18],
+    ],
+    decodeErrors: [
+      ["00", /unknown message type 0/],
+      ["13", /unknown message type 19/],
+      ["ff", /unknown message type 255/],
+      ["", /length 0/],
+      ["0202", /length 2/],
+    ],
+    parse: [
+      ["DHCPOFFER", 2],
+      ["offer", 2],
+      ["Request", 3],
+      ["5", 5],
+      ["dhcpinform", 8],
+    ],
+    parseErrors: [
+      ["OFFERS", /not a message type/],
+      ["0", /not a message type/],
+      ["19", /not a message type/],
+      ["", /not a message type/],
+    ],
   }),
   table({
-    kind: "overload", title: "overload (52; HOSTILE 19)", codec: codecs.overload,
-    decode: [["01", 1], ["02", 2], ["03", 3]],
-    decodeErrors: [["00", /overload value 0 is not 1, 2 or 3/], ["04", /value 4/], ["ff", /value 255/], ["0102", /length 2/]],
-    parse: [["1", 1], ["3", 3]],
+    kind: "overload",
+    title: "overload (52; HOSTILE 19)",
+    codec: codecs.overload,
+    decode: [
+      ["01", 1],
+      ["02", 2],
+      ["03", 3],
+    ],
+    decodeErrors: [
+      ["00", /overload value 0 is not 1, 2 or 3/],
+      ["04", /value 4/],
+      ["ff", /value 255/],
+      ["0102", /length 2/],
+    ],
+    parse: [
+      ["1", 1],
+      ["3", 3],
+    ],
     // parse must not accept what decode refuses
-    parseErrors: [["4", /1, 2 or 3/], ["x", /whole number/]],
+    parseErrors: [
+      ["4", /1, 2 or 3/],
+      ["x", /whole number/],
+    ],
   }),
   table({
-    kind: "lengthPrefixedList", title: "lengthPrefixedList (77 user class, RFC 3004)", codec: codecs.lengthPrefixedList,
+    kind: "lengthPrefixedList",
+    title: "lengthPrefixedList (77 user class, RFC 3004)",
+    codec: codecs.lengthPrefixedList,
     decode: [
       [label("test") + label("abc"), ["test", "abc"]],
-      ["020001", ["hex:0001"]],                          // not printable: shown as hex
-      [label("hex:"), ["hex:6865783a"]],                   // looks like the hex prefix: shown as hex
+      ["020001", ["hex:0001"]], // not printable: shown as hex
+      [label("hex:"), ["hex:6865783a"]], // looks like the hex prefix: shown as hex
       [label("a,b c"), ["a,b c"]],
     ],
-    decodeErrors: [["", /empty/], ["00", /zero-length item/, 0], ["056162", /item runs past the end/, 0], ["016103" + "62", /runs past/, 2], [label("a") + "00", /zero-length/, 2]],
-    parse: [["test,abc", ["test", "abc"]], ["hex:0001", ["hex:0001"]]],
-    parseErrors: [["", /at least one item/], ["hex:zz", /must be 1-255 bytes/], ["y".repeat(256), /must be 1-255 bytes/]],
+    decodeErrors: [
+      ["", /empty/],
+      ["00", /zero-length item/, 0],
+      ["056162", /item runs past the end/, 0],
+      ["016103" + "62", /runs past/, 2],
+      [label("a") + "00", /zero-length/, 2],
+    ],
+    parse: [
+      ["test,abc", ["test", "abc"]],
+      ["hex:0001", ["hex:0001"]],
+    ],
+    parseErrors: [
+      ["", /at least one item/],
+      ["hex:zz", /must be 1-255 bytes/],
+      ["y".repeat(256), /must be 1-255 bytes/],
+    ],
   }),
   table({
-    kind: "subOptions", title: "subOptions (82 relay agent info, RFC 3046; HOSTILE 21)", codec: codecs.subOptions,
+    kind: "subOptions",
+    title: "subOptions (82 relay agent info, RFC 3046; HOSTILE 21)",
+    codec: codecs.subOptions,
     decode: [
-      ["0104" + a("eth0") + "02020a0b", [{ code: 1, hex: a("eth0") }, { code: 2, hex: "0a0b" }]],
+      [
+        "0104" + a("eth0") + "02020a0b",
+        [
+          { code: 1, hex: a("eth0") },
+          { code: 2, hex: "0a0b" },
+        ],
+      ],
       ["", []],
       ["0500", [{ code: 5, hex: "" }]],
     ],
@@ -352,31 +687,70 @@ const TABLES: Table<any>[] = [
       ["0101aa020900", /sub-option 2 runs past the end/, 3],
       ["0101aa02", /header runs past/, 3],
     ],
-    parse: [["1=hex:0a0b,2=eth0", [{ code: 1, hex: "0a0b" }, { code: 2, hex: a("eth0") }]], ["9=", [{ code: 9, hex: "" }]]],
-    parseErrors: [["", /at least one CODE=VALUE/], ["x=1", /not CODE=VALUE/], ["256=a", /not CODE=VALUE/], ["1=hex:zz", /sub-option 1: bad value/]],
+    parse: [
+      [
+        "1=hex:0a0b,2=eth0",
+        [
+          { code: 1, hex: "0a0b" },
+          { code: 2, hex: a("eth0") },
+        ],
+      ],
+      ["9=", [{ code: 9, hex: "" }]],
+    ],
+    parseErrors: [
+      ["", /at least one CODE=VALUE/],
+      ["x=1", /not CODE=VALUE/],
+      ["256=a", /not CODE=VALUE/],
+      ["1=hex:zz", /sub-option 1: bad value/],
+    ],
   }),
   table({
-    kind: "vendorSpecific", title: "vendorSpecific (43: sub-options when they are, else opaque hex; RFC 2132 8.4)", codec: codecs.vendorSpecific,
+    kind: "vendorSpecific",
+    title: "vendorSpecific (43: sub-options when they are, else opaque hex; RFC 2132 8.4)",
+    codec: codecs.vendorSpecific,
     decode: [
       // PXE as dnsmasq sends it: discovery-control 8, then END
       ["060108ff", [{ code: 6, hex: "08" }]],
-      ["0104" + a("eth0") + "0900ff", [{ code: 1, hex: a("eth0") }, { code: 9, hex: "" }], "0104" + a("eth0") + "0900ff"],
+      [
+        "0104" + a("eth0") + "0900ff",
+        [
+          { code: 1, hex: a("eth0") },
+          { code: 9, hex: "" },
+        ],
+        "0104" + a("eth0") + "0900ff",
+      ],
       ["0000060108ff0000", [{ code: 6, hex: "08" }], "060108ff"], // PAD skipped, END ends them
-      ["060108", [{ code: 6, hex: "08" }], "060108ff"],             // no END: written back with one
-      ["0102ff", "0102ff"],                                         // not sub-options: opaque bytes
-      ["060108ff01", "060108ff01"],                                 // bytes after END: opaque
-      ["", ""], ["0000", "0000"],
+      ["060108", [{ code: 6, hex: "08" }], "060108ff"], // no END: written back with one
+      ["0102ff", "0102ff"], // not sub-options: opaque bytes
+      ["060108ff01", "060108ff01"], // bytes after END: opaque
+      ["", ""],
+      ["0000", "0000"],
     ],
     decodeErrors: [], // any bytes are a 43: nothing to refuse
-    parse: [["1=eth0,6=hex:08", [{ code: 1, hex: a("eth0") }, { code: 6, hex: "08" }]], ["hex:0102ff", "0102ff"], ["01:02:ff", "0102ff"]],
-    parseErrors: [["1=hex:zz", /sub-option 1: bad value/], ["zz", /neither CODE=VALUE sub-options nor hex/]],
+    parse: [
+      [
+        "1=eth0,6=hex:08",
+        [
+          { code: 1, hex: a("eth0") },
+          { code: 6, hex: "08" },
+        ],
+      ],
+      ["hex:0102ff", "0102ff"],
+      ["01:02:ff", "0102ff"],
+    ],
+    parseErrors: [
+      ["1=hex:zz", /sub-option 1: bad value/],
+      ["zz", /neither CODE=VALUE sub-options nor hex/],
+    ],
   }),
   table({
-    kind: "clientFqdn", title: "clientFqdn (81, RFC 4702; HOSTILE 22)", codec: codecs.clientFqdn,
+    kind: "clientFqdn",
+    title: "clientFqdn (81, RFC 4702; HOSTILE 22)",
+    codec: codecs.clientFqdn,
     decode: [
       ["050000" + name("host.example"), { flags: 5, rcode1: 0, rcode2: 0, name: "host.example" }],
       ["01ffff" + a("host.example"), { flags: 1, rcode1: 255, rcode2: 255, name: "host.example" }], // E clear: ASCII
-      ["040000", { flags: 4, rcode1: 0, rcode2: 0, name: "" }],                       // empty: "give me a name"
+      ["040000", { flags: 4, rcode1: 0, rcode2: 0, name: "" }], // empty: "give me a name"
       ["000000" + a("h\0o\x1b"), { flags: 0, rcode1: 0, rcode2: 0, name: "h\0o\x1b" }], // raw, escaped only when shown
     ],
     decodeErrors: [
@@ -392,13 +766,24 @@ const TABLES: Table<any>[] = [
       ["1:host", { flags: 1, rcode1: 0, rcode2: 0, name: "host" }],
       ["4:", { flags: 4, rcode1: 0, rcode2: 0, name: "" }],
     ],
-    parseErrors: [["16:host", /flags are 0-15/], [`${"x".repeat(64)}.example`, /longer than 63/]],
+    parseErrors: [
+      ["16:host", /flags are 0-15/],
+      [`${"x".repeat(64)}.example`, /longer than 63/],
+    ],
   }),
   table({
-    kind: "vendorBlocks", title: "vendorBlocks (124, 125; RFC 3925)", codec: codecs.vendorBlocks,
+    kind: "vendorBlocks",
+    title: "vendorBlocks (124, 125; RFC 3925)",
+    codec: codecs.vendorBlocks,
     decode: [
       ["00000de9030a0b0c", [{ enterprise: 3561, hex: "0a0b0c" }]],
-      ["00000de9030a0b0c" + "ffffffff0100", [{ enterprise: 3561, hex: "0a0b0c" }, { enterprise: 0xffffffff, hex: "00" }]],
+      [
+        "00000de9030a0b0c" + "ffffffff0100",
+        [
+          { enterprise: 3561, hex: "0a0b0c" },
+          { enterprise: 0xffffffff, hex: "00" },
+        ],
+      ],
       ["0000000100", [{ enterprise: 1, hex: "" }]],
     ],
     decodeErrors: [
@@ -407,11 +792,27 @@ const TABLES: Table<any>[] = [
       ["00000de9050a0b", /enterprise data runs past the end/, 0],
       ["0000000100" + "00000002", /header runs past/, 5],
     ],
-    parse: [["3561:0a0b0c", [{ enterprise: 3561, hex: "0a0b0c" }]], ["3561:hex:0a0b,1:", [{ enterprise: 3561, hex: "0a0b" }, { enterprise: 1, hex: "" }]]],
-    parseErrors: [["", /at least one ENTERPRISE:HEX/], ["x:01", /not ENTERPRISE:HEX/], ["4294967296:00", /not ENTERPRISE:HEX/], ["3561:zz", /not ENTERPRISE:HEX/]],
+    parse: [
+      ["3561:0a0b0c", [{ enterprise: 3561, hex: "0a0b0c" }]],
+      [
+        "3561:hex:0a0b,1:",
+        [
+          { enterprise: 3561, hex: "0a0b" },
+          { enterprise: 1, hex: "" },
+        ],
+      ],
+    ],
+    parseErrors: [
+      ["", /at least one ENTERPRISE:HEX/],
+      ["x:01", /not ENTERPRISE:HEX/],
+      ["4294967296:00", /not ENTERPRISE:HEX/],
+      ["3561:zz", /not ENTERPRISE:HEX/],
+    ],
   }),
   table({
-    kind: "sipServers", title: "sipServers (120, RFC 3361)", codec: codecs.sipServers,
+    kind: "sipServers",
+    title: "sipServers (120, RFC 3361)",
+    codec: codecs.sipServers,
     decode: [
       ["00" + name("sip.example"), { names: ["sip.example"] }],
       ["00" + name("a.sip.example") + label("b") + "c002", { names: ["a.sip.example", "b.sip.example"] }, "00" + name("a.sip.example") + name("b.sip.example")],
@@ -426,11 +827,19 @@ const TABLES: Table<any>[] = [
       ["00" + "40" + rep("78", 64) + "00", /label length 64 over 63/, 1],
       ["01c000020100000000", /0\.0\.0\.0 in an address list/, 5],
     ],
-    parse: [["10.0.0.1,10.0.0.2", { addresses: ["10.0.0.1", "10.0.0.2"] }], ["sip.example", { names: ["sip.example"] }]],
-    parseErrors: [["", /give addresses or domain names/], ["bad\x01name", /give addresses or domain names/]],
+    parse: [
+      ["10.0.0.1,10.0.0.2", { addresses: ["10.0.0.1", "10.0.0.2"] }],
+      ["sip.example", { names: ["sip.example"] }],
+    ],
+    parseErrors: [
+      ["", /give addresses or domain names/],
+      ["bad\x01name", /give addresses or domain names/],
+    ],
   }),
   table({
-    kind: "uuid", title: "uuid (97, RFC 4578)", codec: codecs.uuid,
+    kind: "uuid",
+    title: "uuid (97, RFC 4578)",
+    codec: codecs.uuid,
     decode: [["00" + "00112233445566778899aabbccddeeff", "00112233-4455-6677-8899-aabbccddeeff"]],
     decodeErrors: [
       ["01" + "00112233445566778899aabbccddeeff", /expected type 0 and 16 bytes, got length 17/],
@@ -441,14 +850,33 @@ const TABLES: Table<any>[] = [
       ["00112233-4455-6677-8899-AABBCCDDEEFF", "00112233-4455-6677-8899-aabbccddeeff"],
       ["00112233445566778899aabbccddeeff", "00112233-4455-6677-8899-aabbccddeeff"],
     ],
-    parseErrors: [["xyz", /not a UUID/], ["00112233-4455", /not a UUID/]],
+    parseErrors: [
+      ["xyz", /not a UUID/],
+      ["00112233-4455", /not a UUID/],
+    ],
   }),
   table({
-    kind: "ndi", title: "ndi (94, RFC 4578)", codec: codecs.ndi,
-    decode: [["010201", { type: 1, major: 2, minor: 1 }], ["010300", { type: 1, major: 3, minor: 0 }]],
-    decodeErrors: [["0102", /length 2, needs 3/], ["01020100", /length 4/]],
-    parse: [["1.2.1", { type: 1, major: 2, minor: 1 }], ["1:2:1", { type: 1, major: 2, minor: 1 }], ["1,3,0", { type: 1, major: 3, minor: 0 }]],
-    parseErrors: [["1.2", /TYPE\.MAJOR\.MINOR/], ["1.2.256", /TYPE\.MAJOR\.MINOR/], ["a.b.c", /TYPE\.MAJOR\.MINOR/]],
+    kind: "ndi",
+    title: "ndi (94, RFC 4578)",
+    codec: codecs.ndi,
+    decode: [
+      ["010201", { type: 1, major: 2, minor: 1 }],
+      ["010300", { type: 1, major: 3, minor: 0 }],
+    ],
+    decodeErrors: [
+      ["0102", /length 2, needs 3/],
+      ["01020100", /length 4/],
+    ],
+    parse: [
+      ["1.2.1", { type: 1, major: 2, minor: 1 }],
+      ["1:2:1", { type: 1, major: 2, minor: 1 }],
+      ["1,3,0", { type: 1, major: 3, minor: 0 }],
+    ],
+    parseErrors: [
+      ["1.2", /TYPE\.MAJOR\.MINOR/],
+      ["1.2.256", /TYPE\.MAJOR\.MINOR/],
+      ["a.b.c", /TYPE\.MAJOR\.MINOR/],
+    ],
   }),
 ];
 

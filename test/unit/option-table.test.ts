@@ -49,18 +49,21 @@ function expectSame(t: OptionTable, model: Map<number, string>): void {
 describe("OptionTable", () => {
   test("random instances, few or many codes, repeats anywhere: reads as the model", () => {
     const instance = fc.tuple(fc.integer({ min: 1, max: 254 }), fc.uint8Array({ maxLength: 6 }));
-    fc.assert(fc.property(
-      fc.oneof(
-        fc.array(instance, { maxLength: 12 }),
-        fc.array(instance, { minLength: 14, maxLength: 80 }),
-        // a small alphabet: many repeats, before and after the index is built
-        fc.array(fc.tuple(fc.integer({ min: 1, max: 40 }), fc.uint8Array({ maxLength: 3 })), { minLength: 10, maxLength: 120 }),
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.array(instance, { maxLength: 12 }),
+          fc.array(instance, { minLength: 14, maxLength: 80 }),
+          // a small alphabet: many repeats, before and after the index is built
+          fc.array(fc.tuple(fc.integer({ min: 1, max: 40 }), fc.uint8Array({ maxLength: 3 })), { minLength: 10, maxLength: 120 }),
+        ),
+        (instances) => {
+          const { t, model } = table(instances);
+          expectSame(t, model);
+        },
       ),
-      (instances) => {
-        const { t, model } = table(instances);
-        expectSame(t, model);
-      },
-    ), { numRuns: 600 });
+      { numRuns: 600 },
+    );
   });
 
   test("every code 1-254 once, then each again: 254 slots, each joined from two parts", () => {

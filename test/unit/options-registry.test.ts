@@ -17,25 +17,32 @@ const name = (dotted: string) => dotted.split(".").map(label).join("") + "00";
  * nothing to an option, such as a name for a u8, simply fails to decode and is skipped.)
  */
 const SAMPLES: string[] = [
-  "",                                   // flag; empty hex, sub-options, allowEmpty lists
-  "00", "01", "02", "03",               // u8, bool, message type, overload, u8 lists
-  "05dc", "05dc0240",                   // u16, u16 lists
-  "00000e10", "ffffffff",               // u32, seconds, i32 (ffffffff: infinite / -1)
-  "ffffff00",                           // mask
-  "c0000201", "c0000201c0000202",       // ip, ip lists
-  "c0000200ffffff00",                   // ip pairs
-  a("lab.example"),                     // text
-  "0102ff",                             // hex
+  "", // flag; empty hex, sub-options, allowEmpty lists
+  "00",
+  "01",
+  "02",
+  "03", // u8, bool, message type, overload, u8 lists
+  "05dc",
+  "05dc0240", // u16, u16 lists
+  "00000e10",
+  "ffffffff", // u32, seconds, i32 (ffffffff: infinite / -1)
+  "ffffff00", // mask
+  "c0000201",
+  "c0000201c0000202", // ip, ip lists
+  "c0000200ffffff00", // ip pairs
+  a("lab.example"), // text
+  "0102ff", // hex
   name("lab.example") + name("b.example"), // domain lists
-  "18c00002c0000201" + "00c0000201",    // classless routes
-  "01020000000001",                     // client id
-  label("test") + label("abc"),         // length-prefixed list
-  "0104" + a("eth0") + "02020a0b",      // sub-options
-  "050000" + name("host.example"),      // client FQDN
-  "00000de9030a0b0c",                   // vendor blocks
-  "00" + name("sip.example"), "01c0000201", // SIP servers, both encodings
+  "18c00002c0000201" + "00c0000201", // classless routes
+  "01020000000001", // client id
+  label("test") + label("abc"), // length-prefixed list
+  "0104" + a("eth0") + "02020a0b", // sub-options
+  "050000" + name("host.example"), // client FQDN
+  "00000de9030a0b0c", // vendor blocks
+  "00" + name("sip.example"),
+  "01c0000201", // SIP servers, both encodings
   "00" + "00112233445566778899aabbccddeeff", // UUID
-  "010201",                             // NDI
+  "010201", // NDI
 ];
 
 const specs = [...OPTIONS.values()];
@@ -106,7 +113,8 @@ describe("the registry itself", () => {
 
   test("a decode error names the option and the offset inside its data", () => {
     expect(decodeOption(121, fromHex("00c0000201" + "21")!)).toEqual({
-      ok: false, error: { kind: "option", code: 121, offset: 5, reason: "prefix length 33 over 32" },
+      ok: false,
+      error: { kind: "option", code: 121, offset: 5, reason: "prefix length 33 over 32" },
     });
   });
 });
@@ -120,10 +128,10 @@ describe("parseOptionArg: what a user types with --option", () => {
     ["61=aa:bb:cc:dd:ee:ff", 61, "01aabbccddeeff"],
     ["classless-routes=0.0.0.0/0,10.0.0.1", 121, "00" + "0a000001"],
     ["routers=192.0.2.1,192.0.2.2", 3, "c0000201c0000202"],
-    ["HOSTNAME=probe", 12, a("probe")],                  // names are case-insensitive
-    ["rapid-commit", 80, ""],                             // a flag takes no value
-    ["224=hex:01", 224, "01"],                            // unknown codes take raw bytes
-    ["12=hex:", 12, ""],                                  // raw bytes bypass the codec on purpose
+    ["HOSTNAME=probe", 12, a("probe")], // names are case-insensitive
+    ["rapid-commit", 80, ""], // a flag takes no value
+    ["224=hex:01", 224, "01"], // unknown codes take raw bytes
+    ["12=hex:", 12, ""], // raw bytes bypass the codec on purpose
     ["message-type=offer", 53, "02"],
     ["subnet-mask=/24", 1, "ffffff00"],
     ["client-fqdn=host.example", 81, "050000" + name("host.example")],

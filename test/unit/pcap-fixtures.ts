@@ -14,8 +14,13 @@ export const T0 = 1_700_000_000_123_456; // µs: 2023-11-14T22:13:20.123456Z
 function clientFrame(type: number, xid: number): Uint8Array {
   const payload = offerPayload({ op: BOOTREQUEST, xid, yiaddr: "0.0.0.0", options: [{ code: 53, data: Uint8Array.of(type) }] });
   return buildUdpFrame({
-    srcMac: CLIENT_MAC, dstMac: BROADCAST_MAC, srcIp: "0.0.0.0", dstIp: "255.255.255.255",
-    srcPort: 68, dstPort: 67, payload,
+    srcMac: CLIENT_MAC,
+    dstMac: BROADCAST_MAC,
+    srcIp: "0.0.0.0",
+    dstIp: "255.255.255.255",
+    srcPort: 68,
+    dstPort: 67,
+    payload,
   });
 }
 
@@ -31,7 +36,10 @@ export function dhcpPackets(): PcapPacketInput[] {
 export function concat(...parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let off = 0;
-  for (const p of parts) { out.set(p, off); off += p.length; }
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
   return out;
 }
 
@@ -46,8 +54,9 @@ export function summary(p: PcapPacket) {
 }
 
 export function expectSamePackets(got: PcapPacket[], want: PcapPacketInput[]) {
-  expect(got.map((p) => ({ hex: toHex(p.data), ts: p.timestampUs, orig: p.originalLength })))
-    .toEqual(want.map((p) => ({ hex: toHex(p.data), ts: Number(p.timestampUs), orig: p.originalLength ?? p.data.length })));
+  expect(got.map((p) => ({ hex: toHex(p.data), ts: p.timestampUs, orig: p.originalLength }))).toEqual(
+    want.map((p) => ({ hex: toHex(p.data), ts: Number(p.timestampUs), orig: p.originalLength ?? p.data.length })),
+  );
   expect(got.map((p) => p.index)).toEqual(want.map((_, i) => i));
 }
 
@@ -74,7 +83,11 @@ export function handPcap(le: boolean, magic: number, packets: { data: Uint8Array
 }
 
 // pcapng blocks, built in either byte order.
-export const SHB = 0x0a0d0d0a, IDB = 1, SPB = 3, NRB = 4, EPB = 6;
+export const SHB = 0x0a0d0d0a,
+  IDB = 1,
+  SPB = 3,
+  NRB = 4,
+  EPB = 6;
 
 export function block(le: boolean, type: number, body: Uint8Array): Uint8Array {
   const len = 12 + ((body.length + 3) & ~3);

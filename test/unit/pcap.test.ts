@@ -3,40 +3,39 @@
 // editcap reading what we write (and we theirs) is in test/lab/pcap-tshark.test.ts.
 
 import { describe, expect, test } from "bun:test";
-import {
-  decodePcap, encodePcap, encodePcapHeader, encodePcapRecord,
-  PCAP_LINKTYPE_ETHERNET, type PcapDecodeResult,
-} from "../../core/pcap.ts";
+import { decodePcap, encodePcap, encodePcapHeader, encodePcapRecord, PCAP_LINKTYPE_ETHERNET, type PcapDecodeResult } from "../../core/pcap.ts";
 import { fromHex, toHex } from "../../core/bytes.ts";
 import { seededRandom } from "../../core/load-plan.ts";
 import { offerFrame } from "./helpers.ts";
-import {
-  concat, dhcpPackets, epb, expectSamePackets, handPcap, handPcapng, idb, ok, shb, spb, summary, T0,
-} from "./pcap-fixtures.ts";
+import { concat, dhcpPackets, epb, expectSamePackets, handPcap, handPcapng, idb, ok, shb, spb, summary, T0 } from "./pcap-fixtures.ts";
 
 // ---- writer ----
 
 describe("pcap writer", () => {
   test("the global header, field by field", () => {
-    expect(toHex(encodePcapHeader(), " ")).toBe([
-      "d4 c3 b2 a1", // magic 0xa1b2c3d4 little-endian: microsecond timestamps
-      "02 00 04 00", // version 2.4
-      "00 00 00 00", // thiszone: UTC
-      "00 00 00 00", // sigfigs
-      "00 00 04 00", // snaplen 262144
-      "01 00 00 00", // linktype 1: Ethernet
-    ].join(" "));
+    expect(toHex(encodePcapHeader(), " ")).toBe(
+      [
+        "d4 c3 b2 a1", // magic 0xa1b2c3d4 little-endian: microsecond timestamps
+        "02 00 04 00", // version 2.4
+        "00 00 00 00", // thiszone: UTC
+        "00 00 00 00", // sigfigs
+        "00 00 04 00", // snaplen 262144
+        "01 00 00 00", // linktype 1: Ethernet
+      ].join(" "),
+    );
     expect(toHex(encodePcapHeader({ snaplen: 1500, linktype: 113 })).slice(32)).toBe("dc05000071000000");
   });
 
   test("a record header, field by field", () => {
-    expect(toHex(encodePcapRecord(Uint8Array.of(0xaa, 0xbb, 0xcc), 1_700_000_000_123_456n, 60), " ")).toBe([
-      "00 f1 53 65", // ts_sec 1700000000
-      "40 e2 01 00", // ts_usec 123456
-      "03 00 00 00", // incl_len
-      "3c 00 00 00", // orig_len 60
-      "aa bb cc",
-    ].join(" "));
+    expect(toHex(encodePcapRecord(Uint8Array.of(0xaa, 0xbb, 0xcc), 1_700_000_000_123_456n, 60), " ")).toBe(
+      [
+        "00 f1 53 65", // ts_sec 1700000000
+        "40 e2 01 00", // ts_usec 123456
+        "03 00 00 00", // incl_len
+        "3c 00 00 00", // orig_len 60
+        "aa bb cc",
+      ].join(" "),
+    );
   });
 
   test("a number and a bigint timestamp write the same record", () => {
@@ -92,10 +91,11 @@ describe("pcap reader", () => {
     expect(r.warnings).toEqual([]);
   });
 
-  const handPackets = () => dhcpPackets().map((p) => {
-    const us = Number(p.timestampUs);
-    return { data: p.data, sec: Math.floor(us / 1e6), frac: us % 1e6, orig: p.originalLength };
-  });
+  const handPackets = () =>
+    dhcpPackets().map((p) => {
+      const us = Number(p.timestampUs);
+      return { data: p.data, sec: Math.floor(us / 1e6), frac: us % 1e6, orig: p.originalLength };
+    });
 
   test("a big-endian file (magic a1 b2 c3 d4 on disk) reads the same", () => {
     const be = handPcap(false, 0xa1b2c3d4, handPackets());
@@ -140,7 +140,7 @@ describe("pcap reader", () => {
     const file = encodePcap(pk);
     const ends: number[] = []; // where each record ends
     let end = 24;
-    for (const p of pk) ends.push(end += 16 + p.data.length);
+    for (const p of pk) ends.push((end += 16 + p.data.length));
     for (let n = 24; n <= file.length; n++) {
       const r = ok(decodePcap(file.subarray(0, n)));
       const whole = ends.filter((e) => e <= n).length;
@@ -153,7 +153,16 @@ describe("pcap reader", () => {
 
   test("a record over the snaplen stops reading there (its length cannot be trusted)", () => {
     const small = Uint8Array.of(1, 2, 3);
-    const file = handPcap(true, 0xa1b2c3d4, [{ data: small, sec: 1, frac: 0 }, { data: offerFrame(), sec: 2, frac: 0 }, { data: small, sec: 3, frac: 0 }], 100);
+    const file = handPcap(
+      true,
+      0xa1b2c3d4,
+      [
+        { data: small, sec: 1, frac: 0 },
+        { data: offerFrame(), sec: 2, frac: 0 },
+        { data: small, sec: 3, frac: 0 },
+      ],
+      100,
+    );
     const r = ok(decodePcap(file));
     expect(r.packets.map((p) => toHex(p.data))).toEqual(["010203"]);
     expect(r.warnings).toMatchObject([{ kind: "record-too-long", offset: 24 + 16 + 3 + 8 }]);
@@ -208,12 +217,20 @@ describe("pcapng reader", () => {
   test("interfaces: packets name theirs and carry its link type (what they are is the frame decoder's)", () => {
     const f = offerFrame();
     const file = concat(
-      shb(true), idb(true, 1), idb(true, 113), // Linux cooked capture
-      epb(true, 1, 1n, f), epb(true, 0, 2n, f), epb(true, 1, 3n, f),
+      shb(true),
+      idb(true, 1),
+      idb(true, 113), // Linux cooked capture
+      epb(true, 1, 1n, f),
+      epb(true, 0, 2n, f),
+      epb(true, 1, 3n, f),
     );
     const r = ok(decodePcap(file));
     expect(r.linktype).toBe(1);
-    expect(r.packets.map((p) => [p.interfaceId, p.timestampUs, p.linktype])).toEqual([[1, 1, 113], [0, 2, 1], [1, 3, 113]]);
+    expect(r.packets.map((p) => [p.interfaceId, p.timestampUs, p.linktype])).toEqual([
+      [1, 1, 113],
+      [0, 2, 1],
+      [1, 3, 113],
+    ]);
     expect(r.warnings).toEqual([]);
   });
 
@@ -221,7 +238,10 @@ describe("pcapng reader", () => {
     const f = offerFrame();
     const file = concat(shb(true), idb(true, 1), epb(true, 0, 1n, f), shb(false), idb(false, 1), epb(false, 0, 2n, f));
     const r = ok(decodePcap(file));
-    expect(r.packets.map((p) => [p.interfaceId, p.timestampUs])).toEqual([[0, 1], [1, 2]]);
+    expect(r.packets.map((p) => [p.interfaceId, p.timestampUs])).toEqual([
+      [0, 1],
+      [1, 2],
+    ]);
     expect(r.warnings).toEqual([]);
     // the first section's interface is not the second's
     const stray = concat(shb(true), idb(true, 1), shb(true), epb(true, 0, 1n, f));
@@ -285,7 +305,9 @@ describe("pcapng reader", () => {
 /** What must hold for any input: no throw, and packets that are views inside the input. */
 function checkAnyInput(input: Uint8Array) {
   let r: PcapDecodeResult | undefined;
-  expect(() => { r = decodePcap(input); }).not.toThrow();
+  expect(() => {
+    r = decodePcap(input);
+  }).not.toThrow();
   if (!r!.ok) {
     expect(typeof r!.error.reason).toBe("string");
     return 0;
@@ -300,8 +322,7 @@ function checkAnyInput(input: Uint8Array) {
 }
 
 describe("random and mutated input never throws", () => {
-  const magics = ["d4c3b2a1", "a1b2c3d4", "4d3cb2a1", "a1b23c4d", "0a0d0d0a", "0a0d0d0a1c0000004d3c2b1a", "0a0d0d0a0000001c1a2b3c4d"]
-    .map((h) => fromHex(h)!);
+  const magics = ["d4c3b2a1", "a1b2c3d4", "4d3cb2a1", "a1b23c4d", "0a0d0d0a", "0a0d0d0a1c0000004d3c2b1a", "0a0d0d0a0000001c1a2b3c4d"].map((h) => fromHex(h)!);
 
   test("10,000 random buffers, most starting with a capture magic", () => {
     const rnd = seededRandom(1);
@@ -320,10 +341,21 @@ describe("random and mutated input never throws", () => {
     const interesting = [0, 1, 3, 4, 8, 11, 12, 13, 16, 20, 28, 0x7fffffff, 0xffffffff, 262144, 262145];
     const bases = [
       encodePcap(dhcpPackets()),
-      handPcap(false, 0xa1b23c4d, [{ data: offerFrame(), sec: 1, frac: 2 }, { data: Uint8Array.of(1), sec: 1, frac: 3 }]),
+      handPcap(false, 0xa1b23c4d, [
+        { data: offerFrame(), sec: 1, frac: 2 },
+        { data: Uint8Array.of(1), sec: 1, frac: 3 },
+      ]),
       handPcapng(true).file,
       handPcapng(false).file,
-      concat(shb(true), idb(true, 1, { tsresol: 0x80 | 30, tsoffset: -5n }), idb(true, 113), epb(true, 1, 5n, offerFrame()), shb(false), idb(false, 1), spb(false, offerFrame())),
+      concat(
+        shb(true),
+        idb(true, 1, { tsresol: 0x80 | 30, tsoffset: -5n }),
+        idb(true, 113),
+        epb(true, 1, 5n, offerFrame()),
+        shb(false),
+        idb(false, 1),
+        spb(false, offerFrame()),
+      ),
     ];
     let packets = 0;
     for (let i = 0; i < 10_000; i++) {
@@ -332,10 +364,18 @@ describe("random and mutated input never throws", () => {
       for (let m = 1 + int(4); m > 0; m--) {
         const at = int(b.length);
         switch (int(4)) {
-          case 0: b[at] = int(256); break;
-          case 1: if (at + 4 <= b.length) new DataView(b.buffer, b.byteOffset, b.byteLength).setUint32(at & ~3, interesting[int(interesting.length)], rnd() < 0.5); break;
-          case 2: b = b.subarray(0, at); break;
-          case 3: b = concat(b.subarray(0, at), b.subarray(int(b.length))); break; // splice a tail from elsewhere
+          case 0:
+            b[at] = int(256);
+            break;
+          case 1:
+            if (at + 4 <= b.length) new DataView(b.buffer, b.byteOffset, b.byteLength).setUint32(at & ~3, interesting[int(interesting.length)], rnd() < 0.5);
+            break;
+          case 2:
+            b = b.subarray(0, at);
+            break;
+          case 3:
+            b = concat(b.subarray(0, at), b.subarray(int(b.length)));
+            break; // splice a tail from elsewhere
         }
       }
       packets += checkAnyInput(b);

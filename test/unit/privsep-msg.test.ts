@@ -5,7 +5,18 @@
 
 import { describe, expect, test } from "bun:test";
 import {
-  decodeReply, encodeBlob, encodeEmpty, encodeHookRecords, encodeLease, HDR, MAX_BLOB, MAX_HOOK_ENV, MAX_ROUTES, MAX_STDERR, MAX_TEXT, T,
+  decodeReply,
+  encodeBlob,
+  encodeEmpty,
+  encodeHookRecords,
+  encodeLease,
+  HDR,
+  MAX_BLOB,
+  MAX_HOOK_ENV,
+  MAX_ROUTES,
+  MAX_STDERR,
+  MAX_TEXT,
+  T,
 } from "../../native/privsep-msg.ts";
 import { hookStdin, type HookEvent } from "../../cli/daemon/hook.ts";
 
@@ -34,8 +45,13 @@ function result(status: number, text: string): Uint8Array {
 describe("requests, as native/privsep.h lays them out", () => {
   test("APPLY: header (version 1, type, whole length, seq), address, prefix, route count, lifetime, 12-byte routes", () => {
     const m = encodeLease(T.APPLY, 5, {
-      address: "198.18.0.100", prefix: 24, validSec: 3600,
-      routes: [{ destination: "0.0.0.0", prefix: 0, gateway: "198.18.0.1" }, { destination: "10.1.0.0", prefix: 16, gateway: null }],
+      address: "198.18.0.100",
+      prefix: 24,
+      validSec: 3600,
+      routes: [
+        { destination: "0.0.0.0", prefix: 0, gateway: "198.18.0.1" },
+        { destination: "10.1.0.0", prefix: 16, gateway: null },
+      ],
     });
     const v = new DataView(m.buffer);
     expect(m.length).toBe(HDR + 12 + 12 * MAX_ROUTES);
@@ -75,7 +91,11 @@ describe("requests, as native/privsep.h lays them out", () => {
 describe("replies are checked whole", () => {
   test("RESULT: done and failed lines", () => {
     expect(decodeReply(reply(T.RESULT, result(0, "+ address 198.18.0.100/24\n- route 127.0.0.0/8 refused: loopback\n")))).toEqual({
-      type: "result", seq: 7, status: 0, done: ["address 198.18.0.100/24"], failed: ["route 127.0.0.0/8 refused: loopback"],
+      type: "result",
+      seq: 7,
+      status: 0,
+      done: ["address 198.18.0.100/24"],
+      failed: ["route 127.0.0.0/8 refused: loopback"],
     });
   });
 
@@ -90,7 +110,11 @@ describe("replies are checked whole", () => {
     ["control characters in the text", reply(T.RESULT, result(0, "+ a\x1b[2J\n")), /printable ASCII/],
     ["a line neither + nor -", reply(T.RESULT, result(0, "x\n")), /neither done/],
     ["a blob whose length is not the message's", reply(T.CONFIG_DATA, new Uint8Array([0, 0, 0, 0, 5, 0, 0, 0, 1])), /does not match/],
-    ["a hook's stderr length past its buffer", reply(T.HOOK_DONE, new Uint8Array(28 + MAX_STDERR), 7, (v) => v.setUint32(HDR + 24, MAX_STDERR + 1, true)), /past its buffer/],
+    [
+      "a hook's stderr length past its buffer",
+      reply(T.HOOK_DONE, new Uint8Array(28 + MAX_STDERR), 7, (v) => v.setUint32(HDR + 24, MAX_STDERR + 1, true)),
+      /past its buffer/,
+    ],
   ])("%s is refused", (_what, bytes, why) => {
     const r = decodeReply(bytes);
     expect(typeof r).toBe("string");
@@ -107,7 +131,13 @@ describe("replies are checked whole", () => {
     v.setUint32(24, 2, true);
     body.set([0x9b, 0x41], 28);
     expect(decodeReply(reply(T.HOOK_DONE, body, 9))).toMatchObject({
-      type: "hook-done", seq: 9, exitCode: null, signal: 9, timedOut: true, ms: 1500, stderr: new Uint8Array([0x9b, 0x41]),
+      type: "hook-done",
+      seq: 9,
+      exitCode: null,
+      signal: 9,
+      timedOut: true,
+      ms: 1500,
+      stderr: new Uint8Array([0x9b, 0x41]),
     });
   });
 });
@@ -115,13 +145,30 @@ describe("replies are checked whole", () => {
 describe("the hook's stdin (finding 8)", () => {
   test("pure ASCII JSON: one char per wire byte after JSON.parse, and the text fields' bytes as hex beside them", () => {
     const lease = {
-      address: "198.18.0.100", serverId: "198.18.0.1", serverMac: "02:00:00:00:00:fe", subnetMask: null, routers: [], routes: [], dns: [],
-      domain: "a\x9bb\xe9", search: ["\x00x"], leaseTime: 60, t1: 30, t2: 52, infinite: false, ipv6OnlyWait: null, adjusted: [],
-      acquiredAt: "2030-01-01T00:00:00.000Z", renewAt: null, rebindAt: null, expiresAt: null, options: [{ code: 15, hex: "619b62e9" }],
+      address: "198.18.0.100",
+      serverId: "198.18.0.1",
+      serverMac: "02:00:00:00:00:fe",
+      subnetMask: null,
+      routers: [],
+      routes: [],
+      dns: [],
+      domain: "a\x9bb\xe9",
+      search: ["\x00x"],
+      leaseTime: 60,
+      t1: 30,
+      t2: 52,
+      infinite: false,
+      ipv6OnlyWait: null,
+      adjusted: [],
+      acquiredAt: "2030-01-01T00:00:00.000Z",
+      renewAt: null,
+      rebindAt: null,
+      expiresAt: null,
+      options: [{ code: 15, hex: "619b62e9" }],
     };
     const event: HookEvent = { reason: "BOUND", interface: "eth0", lease, oldLease: null };
     const bytes = hookStdin(event);
-    expect(bytes.every((b) => b >= 0x20 && b < 0x7f || b === 0x0a)).toBe(true);
+    expect(bytes.every((b) => (b >= 0x20 && b < 0x7f) || b === 0x0a)).toBe(true);
     const back = JSON.parse(new TextDecoder().decode(bytes));
     expect(back.lease.domain).toBe("a\x9bb\xe9");
     expect(back.lease.raw).toEqual({ domain: "619b62e9", search: ["0078"] });

@@ -5,7 +5,13 @@ import { describe, expect, test } from "bun:test";
 import { parseAllowList } from "../../core/allow-list.ts";
 import type { Offer } from "../../core/offers.ts";
 import {
-  COMPARED_FIELDS, MAX_TRACKED_SERVERS, ProbeTracker, type FactField, type FactValue, type ProbeEvent, type ProbeTrackerOptions,
+  COMPARED_FIELDS,
+  MAX_TRACKED_SERVERS,
+  ProbeTracker,
+  type FactField,
+  type FactValue,
+  type ProbeEvent,
+  type ProbeTrackerOptions,
 } from "../../core/probe.ts";
 
 const T0 = Date.UTC(2025, 0, 1, 12, 0, 0);
@@ -13,12 +19,27 @@ const INTERVAL = 60_000;
 
 function offer(over: Partial<Offer> = {}): Offer {
   return {
-    serverId: "192.0.2.1", sourceIp: "192.0.2.1", sourceMac: "02:00:00:00:00:01",
-    yiaddr: "192.0.2.100", siaddr: "0.0.0.0", giaddr: "0.0.0.0",
-    subnetMask: "255.255.255.0", routers: ["192.0.2.1"], dns: ["192.0.2.53"], domain: "example.net",
-    search: ["example.net"], leaseTime: 3600, renewalTime: 1800, rebindingTime: 3150,
-    classlessRoutes: [], ipv6OnlyPreferred: null, relayAgentInfo: null, options: [],
-    latencyMs: 2.5, copies: 1, rogue: false,
+    serverId: "192.0.2.1",
+    sourceIp: "192.0.2.1",
+    sourceMac: "02:00:00:00:00:01",
+    yiaddr: "192.0.2.100",
+    siaddr: "0.0.0.0",
+    giaddr: "0.0.0.0",
+    subnetMask: "255.255.255.0",
+    routers: ["192.0.2.1"],
+    dns: ["192.0.2.53"],
+    domain: "example.net",
+    search: ["example.net"],
+    leaseTime: 3600,
+    renewalTime: 1800,
+    rebindingTime: 3150,
+    classlessRoutes: [],
+    ipv6OnlyPreferred: null,
+    relayAgentInfo: null,
+    options: [],
+    latencyMs: 2.5,
+    copies: 1,
+    rogue: false,
     ...over,
   };
 }
@@ -32,7 +53,9 @@ function harness(opts: Partial<ProbeTrackerOptions> = {}) {
   let now = T0;
   return {
     tracker,
-    get now() { return now; },
+    get now() {
+      return now;
+    },
     probe(offers: Offer[]): ProbeEvent[] {
       now += INTERVAL;
       return tracker.observe(offers, now, 500);
@@ -51,9 +74,18 @@ describe("ProbeTracker: new, unchanged, vanished, back", () => {
     const events = h.probe([offer()]);
     expect(names(events)).toEqual([["server-new", "192.0.2.1"]]);
     expect(events[0]).toMatchObject({
-      event: "server-new", server: "192.0.2.1", sourceIp: "192.0.2.1", sourceMac: "02:00:00:00:00:01",
-      subnetMask: "255.255.255.0", routers: ["192.0.2.1"], dns: ["192.0.2.53"], domain: "example.net",
-      leaseTime: 3600, offered: "192.0.2.100", latencyMs: 2.5, rogue: false,
+      event: "server-new",
+      server: "192.0.2.1",
+      sourceIp: "192.0.2.1",
+      sourceMac: "02:00:00:00:00:01",
+      subnetMask: "255.255.255.0",
+      routers: ["192.0.2.1"],
+      dns: ["192.0.2.53"],
+      domain: "example.net",
+      leaseTime: 3600,
+      offered: "192.0.2.100",
+      latencyMs: 2.5,
+      rogue: false,
     });
     expect(events.at(-1)).toEqual({ event: "probe", probe: 1, offers: 1, servers: 1, rogue: 0, durationMs: 500 });
   });
@@ -131,14 +163,17 @@ describe("ProbeTracker: new, unchanged, vanished, back", () => {
     h.probe([offer()]);
     h.probe([]);
     const events = h.probe([offer({ leaseTime: 7200 })]);
-    expect(names(events)).toEqual([["server-back", "192.0.2.1"], ["server-changed", "192.0.2.1"]]);
+    expect(names(events)).toEqual([
+      ["server-back", "192.0.2.1"],
+      ["server-changed", "192.0.2.1"],
+    ]);
   });
 
   test("a failed probe is neither a sighting nor a miss", () => {
     const h = harness({ vanishAfter: 1 });
     h.probe([offer()]);
-    const failed = h.tracker.failed("interface \"eth0\" does not exist", h.now + 1000, 3);
-    expect(failed).toEqual([{ event: "probe", probe: 2, offers: 0, servers: 1, rogue: 0, durationMs: 3, error: "interface \"eth0\" does not exist" }]);
+    const failed = h.tracker.failed('interface "eth0" does not exist', h.now + 1000, 3);
+    expect(failed).toEqual([{ event: "probe", probe: 2, offers: 0, servers: 1, rogue: 0, durationMs: 3, error: 'interface "eth0" does not exist' }]);
     expect(h.tracker.server("192.0.2.1")!.status).toBe("present");
     expect(h.tracker.summary()).toMatchObject({ probes: 2, probesFailed: 1 });
   });
@@ -154,8 +189,10 @@ describe("ProbeTracker: server-changed, field by field", () => {
     { field: "domain", change: { domain: "evil.example" }, old: "example.net", now: "evil.example" },
     { field: "search", change: { search: ["corp.example"] }, old: ["example.net"], now: ["corp.example"] },
     {
-      field: "classlessRoutes", change: { classlessRoutes: [{ destination: "0.0.0.0", prefix: 0, router: "192.0.2.66" }] },
-      old: [], now: ["0.0.0.0/0 via 192.0.2.66"],
+      field: "classlessRoutes",
+      change: { classlessRoutes: [{ destination: "0.0.0.0", prefix: 0, router: "192.0.2.66" }] },
+      old: [],
+      now: ["0.0.0.0/0 via 192.0.2.66"],
     },
     { field: "leaseTime", change: { leaseTime: 60 }, old: 3600, now: 60 },
     { field: "sourceIp", change: { sourceIp: "192.0.2.77" }, old: "192.0.2.1", now: "192.0.2.77" },
@@ -182,7 +219,9 @@ describe("ProbeTracker: server-changed, field by field", () => {
     h.probe([offer({ routers: ["192.0.2.1", "192.0.2.2"] })]);
     const events = h.probe([offer({ routers: ["192.0.2.2", "192.0.2.1"], leaseTime: 120, subnetMask: "255.255.255.128" })]);
     expect(events[0]).toEqual({
-      event: "server-changed", server: "192.0.2.1", changes: [
+      event: "server-changed",
+      server: "192.0.2.1",
+      changes: [
         { field: "subnetMask", old: "255.255.255.0", new: "255.255.255.128" },
         { field: "routers", old: ["192.0.2.1", "192.0.2.2"], new: ["192.0.2.2", "192.0.2.1"] },
         { field: "leaseTime", old: 3600, new: 120 },
@@ -206,12 +245,16 @@ describe("ProbeTracker: rogue servers", () => {
     { name: "allowed by IP: the other is rogue", allow: allowIp, offers: [offer(), serverB()], rogue: ["192.0.2.2"] },
     { name: "allowed by MAC: the other is rogue", allow: allowMac, offers: [offer(), serverB()], rogue: ["192.0.2.2"] },
     {
-      name: "allowed by IP matches the source IP too (no server id)", allow: allowIp,
-      offers: [offer({ serverId: null }), serverB({ serverId: null })], rogue: ["192.0.2.2"],
+      name: "allowed by IP matches the source IP too (no server id)",
+      allow: allowIp,
+      offers: [offer({ serverId: null }), serverB({ serverId: null })],
+      rogue: ["192.0.2.2"],
     },
     {
-      name: "a spoofed server id with the wrong MAC is rogue under a MAC allow list", allow: allowMac,
-      offers: [offer({ serverId: "192.0.2.50", sourceIp: "192.0.2.50", sourceMac: "02:66:00:00:00:66" })], rogue: ["192.0.2.50"],
+      name: "a spoofed server id with the wrong MAC is rogue under a MAC allow list",
+      allow: allowMac,
+      offers: [offer({ serverId: "192.0.2.50", sourceIp: "192.0.2.50", sourceMac: "02:66:00:00:00:66" })],
+      rogue: ["192.0.2.50"],
     },
   ];
   for (const c of cases) {
@@ -229,7 +272,11 @@ describe("ProbeTracker: rogue servers", () => {
   test("rogue when first seen, right after its server-new, and not again while it stays", () => {
     const h = harness({ allow: allowIp });
     const first = h.probe([offer(), serverB()]);
-    expect(names(first)).toEqual([["server-new", "192.0.2.1"], ["server-new", "192.0.2.2"], ["rogue", "192.0.2.2"]]);
+    expect(names(first)).toEqual([
+      ["server-new", "192.0.2.1"],
+      ["server-new", "192.0.2.2"],
+      ["rogue", "192.0.2.2"],
+    ]);
     expect(first[2]).toEqual({ event: "rogue", server: "192.0.2.2", sourceIp: "192.0.2.2", sourceMac: "02:00:00:00:00:02", reason: "first-seen" });
     expect(names(h.probe([offer(), serverB()]))).toEqual([]);
     expect(names(h.probe([offer(), serverB({ yiaddr: "192.0.2.151" })]))).toEqual([]);
@@ -241,7 +288,10 @@ describe("ProbeTracker: rogue servers", () => {
     h.probe([offer()]);
     expect(names(h.probe([offer()]))).toEqual([["server-vanished", "192.0.2.2"]]);
     const back = h.probe([offer(), serverB()]);
-    expect(names(back)).toEqual([["server-back", "192.0.2.2"], ["rogue", "192.0.2.2"]]);
+    expect(names(back)).toEqual([
+      ["server-back", "192.0.2.2"],
+      ["rogue", "192.0.2.2"],
+    ]);
     expect(back[1]).toMatchObject({ event: "rogue", reason: "back" });
     expect(h.tracker.summary().rogueServers).toEqual(["192.0.2.2"]);
   });
@@ -250,7 +300,10 @@ describe("ProbeTracker: rogue servers", () => {
     const h = harness({ allow: allowMac });
     h.probe([offer()]);
     const events = h.probe([offer({ sourceMac: "02:66:00:00:00:66" })]);
-    expect(names(events)).toEqual([["server-changed", "192.0.2.1"], ["rogue", "192.0.2.1"]]);
+    expect(names(events)).toEqual([
+      ["server-changed", "192.0.2.1"],
+      ["rogue", "192.0.2.1"],
+    ]);
     expect(events[1]).toMatchObject({ reason: "changed" });
   });
 
@@ -264,8 +317,10 @@ describe("ProbeTracker: rogue servers", () => {
 });
 
 describe("ProbeTracker: bounded", () => {
-  const many = (n: number, from = 0) => Array.from({ length: n }, (_, i) =>
-    offer({ serverId: `10.${(from + i) >> 8}.${(from + i) & 255}.1`, sourceIp: `10.${(from + i) >> 8}.${(from + i) & 255}.1` }));
+  const many = (n: number, from = 0) =>
+    Array.from({ length: n }, (_, i) =>
+      offer({ serverId: `10.${(from + i) >> 8}.${(from + i) & 255}.1`, sourceIp: `10.${(from + i) >> 8}.${(from + i) & 255}.1` }),
+    );
 
   test(`300 distinct servers in one probe: at most ${MAX_TRACKED_SERVERS} tracked`, () => {
     const h = harness();

@@ -15,8 +15,14 @@ const GIADDR = "198.18.0.5";
 /** The server's answer to a relay: from server:67 to giaddr:67, in a frame to the relay's MAC. */
 function toRelay(over: { dstMac?: Uint8Array; dstIp?: string; dstPort?: number; srcIp?: string; payload?: Uint8Array } = {}): Uint8Array {
   return buildUdpFrame({
-    srcMac: SERVER_MAC, dstMac: over.dstMac ?? IFACE_MAC, srcIp: over.srcIp ?? "198.18.0.1", dstIp: over.dstIp ?? GIADDR,
-    srcPort: 67, dstPort: over.dstPort ?? 67, payload: over.payload ?? offerPayload(), ttl: 64,
+    srcMac: SERVER_MAC,
+    dstMac: over.dstMac ?? IFACE_MAC,
+    srcIp: over.srcIp ?? "198.18.0.1",
+    dstIp: over.dstIp ?? GIADDR,
+    srcPort: 67,
+    dstPort: over.dstPort ?? 67,
+    payload: over.payload ?? offerPayload(),
+    ttl: 64,
   });
 }
 
@@ -64,8 +70,14 @@ describe("OfferCollector with --giaddr and --server", () => {
     const c = new OfferCollector({ xid: XID, mac: CLIENT_MAC, startedAt: 0, allow, server: "198.18.0.1" });
     const otherOptions = OFFER_OPTIONS.map((o) => (o.code === 54 ? { code: 54, data: ip4("198.18.0.2") } : o));
     const other = buildUdpFrame({
-      srcMac: SERVER_MAC, dstMac: CLIENT_MAC, srcIp: "198.18.0.2", dstIp: "198.18.0.150",
-      srcPort: 67, dstPort: 68, payload: offerPayload({ options: otherOptions }), ttl: 64,
+      srcMac: SERVER_MAC,
+      dstMac: CLIENT_MAC,
+      srcIp: "198.18.0.2",
+      dstIp: "198.18.0.150",
+      srcPort: 67,
+      dstPort: 68,
+      payload: offerPayload({ options: otherOptions }),
+      ttl: 64,
     });
     expect(c.accept({ bytes: other, csum: "unknown" }, 1)).toBeNull();
     expect(c.accept({ bytes: offerFrame(), csum: "unknown" }, 2)).toMatchObject({ serverId: "198.18.0.1", rogue: false });

@@ -64,14 +64,20 @@ export class FakeApplier implements LeaseApplier {
     this.applied = null;
     return { done: ["removed"], failed: [] };
   }
-  close(): void { this.closed = true; }
+  close(): void {
+    this.closed = true;
+  }
 }
 
 export class FakeLinks implements LinkSource {
   #onLink: ((c: LinkChange) => void) | null = null;
   closed = false;
-  listen(onLink: (c: LinkChange) => void): void { this.#onLink = onLink; }
-  close(): void { this.closed = true; }
+  listen(onLink: (c: LinkChange) => void): void {
+    this.#onLink = onLink;
+  }
+  close(): void {
+    this.closed = true;
+  }
   emit(over: Partial<LinkChange>): void {
     this.#onLink?.({ kind: "new", ifindex: IFINDEX, up: true, carrier: true, mac: macToString(CLIENT_MAC), ...over });
   }
@@ -107,22 +113,43 @@ export class World {
     if (o.wallAt !== undefined) this.clock.wallOffsetMs = o.wallAt - this.clock.now();
     this.server.now = () => this.clock.now();
     this.clock.afterFire = () => this.wire.flush();
-    this.client = new ResidentClient({
-      iface: "eth0", mac: o.mac ?? "interface", identity: { hostname: "lab" }, settings: { ...DEFAULT_SETTINGS },
-      broadcastFlag: false, extra: [],
-    }, {
-      facts: { index: IFINDEX, mac: CLIENT_MAC, up: o.linkUp ?? true },
-      transport: this.wire.client, links: this.links, applier: o.arp ? null : this.applier, arp: o.arp ?? null, store: this.store,
-      hook: { push: (e) => { this.hooks.push(e); }, dropped: 0 },
-      emit: (e) => { this.events.push(e); },
-      timers: this.clock, clock: this.clock,
-      // Distinct xids and jitter, the same every run.
-      random: () => {
-        if (this.explode) throw new Error("boom: an invariant broke inside step()");
-        return (this.#n++ * 0.6180339887) % 1;
+    this.client = new ResidentClient(
+      {
+        iface: "eth0",
+        mac: o.mac ?? "interface",
+        identity: { hostname: "lab" },
+        settings: { ...DEFAULT_SETTINGS },
+        broadcastFlag: false,
+        extra: [],
       },
+      {
+        facts: { index: IFINDEX, mac: CLIENT_MAC, up: o.linkUp ?? true },
+        transport: this.wire.client,
+        links: this.links,
+        applier: o.arp ? null : this.applier,
+        arp: o.arp ?? null,
+        store: this.store,
+        hook: {
+          push: (e) => {
+            this.hooks.push(e);
+          },
+          dropped: 0,
+        },
+        emit: (e) => {
+          this.events.push(e);
+        },
+        timers: this.clock,
+        clock: this.clock,
+        // Distinct xids and jitter, the same every run.
+        random: () => {
+          if (this.explode) throw new Error("boom: an invariant broke inside step()");
+          return (this.#n++ * 0.6180339887) % 1;
+        },
+      },
+    );
+    void this.client.done.then((code) => {
+      this.exit = code;
     });
-    void this.client.done.then((code) => { this.exit = code; });
   }
 
   start(): void {
@@ -130,10 +157,18 @@ export class World {
     this.wire.flush();
   }
 
-  get phase(): string { return this.client.status().phase as string; }
-  armedAt(timer: string): number { return this.clock.armedAt(timer) ?? NaN; }
-  named(event: string, from = 0): DaemonEvent[] { return this.events.slice(from).filter((e) => e.event === event); }
-  hookReasons(from = 0): string[] { return this.hooks.slice(from).map((h) => h.reason); }
+  get phase(): string {
+    return this.client.status().phase as string;
+  }
+  armedAt(timer: string): number {
+    return this.clock.armedAt(timer) ?? NaN;
+  }
+  named(event: string, from = 0): DaemonEvent[] {
+    return this.events.slice(from).filter((e) => e.event === event);
+  }
+  hookReasons(from = 0): string[] {
+    return this.hooks.slice(from).map((h) => h.reason);
+  }
 }
 
 /** A lease file as the daemon writes it, for `clock`'s wall time, still valid for `secondsLeft`. */
@@ -141,12 +176,30 @@ export function storedLease(wallNow: number, secondsLeft: number, mac = macToStr
   const iso = (ms: number) => new Date(ms).toISOString();
   const acquired = wallNow - (3600 - secondsLeft) * 1000;
   return {
-    version: 1, interface: "eth0", mac, savedAt: iso(acquired),
+    version: 1,
+    interface: "eth0",
+    mac,
+    savedAt: iso(acquired),
     lease: {
-      address: ADDR, serverId: SERVER, serverMac: macToString(SERVER_MAC), subnetMask: "255.255.255.0",
-      routers: [SERVER], routes: [{ destination: "0.0.0.0", prefix: 0, router: SERVER }], dns: [SERVER], domain: null, search: [],
-      leaseTime: 3600, t1: 1800, t2: 3150, infinite: false, ipv6OnlyWait: null, adjusted: [],
-      acquiredAt: iso(acquired), renewAt: iso(acquired + 1800_000), rebindAt: iso(acquired + 3150_000), expiresAt: iso(acquired + 3600_000),
+      address: ADDR,
+      serverId: SERVER,
+      serverMac: macToString(SERVER_MAC),
+      subnetMask: "255.255.255.0",
+      routers: [SERVER],
+      routes: [{ destination: "0.0.0.0", prefix: 0, router: SERVER }],
+      dns: [SERVER],
+      domain: null,
+      search: [],
+      leaseTime: 3600,
+      t1: 1800,
+      t2: 3150,
+      infinite: false,
+      ipv6OnlyWait: null,
+      adjusted: [],
+      acquiredAt: iso(acquired),
+      renewAt: iso(acquired + 1800_000),
+      rebindAt: iso(acquired + 3150_000),
+      expiresAt: iso(acquired + 3600_000),
       options: [{ code: 53, hex: "05" }],
     },
   };

@@ -12,7 +12,9 @@ import { buildUdpFrame } from "../../core/frame.ts";
 import { ADDR, SERVER, World, storedLease } from "./resident-world.ts";
 import { CLIENT_MAC, SERVER_MAC } from "./helpers.ts";
 
-const DISCOVER = 1, REQUEST = 3, RELEASE = 7;
+const DISCOVER = 1,
+  REQUEST = 3,
+  RELEASE = 7;
 const BROADCAST = "ff:ff:ff:ff:ff:ff";
 const client = macToString(CLIENT_MAC);
 const server = macToString(SERVER_MAC);
@@ -38,13 +40,23 @@ describe("the resident client's life", () => {
     const now = w.clock.now();
     expect(w.store.saves).toHaveLength(1);
     expect(w.store.stored).toMatchObject({
-      version: 1, interface: "eth0", mac: client, savedAt: new Date(w.clock.wallNow()).toISOString(),
+      version: 1,
+      interface: "eth0",
+      mac: client,
+      savedAt: new Date(w.clock.wallNow()).toISOString(),
       lease: { address: ADDR, serverId: SERVER, serverMac: server, leaseTime: 3600, expiresAt: new Date(w.clock.wallNow() + 3600_000).toISOString() },
     });
     expect(w.applier.calls).toEqual([`apply ${ADDR}`]);
     expect(w.hookReasons()).toEqual(["BOUND"]);
     const env = hookEnv(w.hooks[0]);
-    expect(env).toMatchObject({ reason: "BOUND", interface: "eth0", new_ip_address: ADDR, new_dhcp_server_identifier: SERVER, new_dhcp_server_mac: server, new_lease_time: "3600" });
+    expect(env).toMatchObject({
+      reason: "BOUND",
+      interface: "eth0",
+      new_ip_address: ADDR,
+      new_dhcp_server_identifier: SERVER,
+      new_dhcp_server_mac: server,
+      new_lease_time: "3600",
+    });
     expect(w.named("bound")[0]).toMatchObject({ level: "info", address: ADDR, lease: { address: ADDR, serverMac: server } });
     expect([w.armedAt("renew"), w.armedAt("rebind"), w.armedAt("expire")]).toEqual([now + 1800_000, now + 3150_000, now + 3600_000]);
   });
@@ -144,10 +156,17 @@ describe("the resident client's life", () => {
     w.server.answer = "silent";
     w.start();
     for (let i = 0; i < 10 && !w.named("not-acked").length; i++) w.clock.advanceTo(w.clock.now() + 10_000);
-    expect(w.named("not-acked")).toEqual([{
-      level: "warn", event: "not-acked", interface: "eth0", server: SERVER, address: ADDR, requests: 4,
-      message: `the offer of ${ADDR} from ${SERVER} got no ACK to 4 REQUEST(s): starting over with a DISCOVER`,
-    }]);
+    expect(w.named("not-acked")).toEqual([
+      {
+        level: "warn",
+        event: "not-acked",
+        interface: "eth0",
+        server: SERVER,
+        address: ADDR,
+        requests: 4,
+        message: `the offer of ${ADDR} from ${SERVER} got no ACK to 4 REQUEST(s): starting over with a DISCOVER`,
+      },
+    ]);
     w.clock.advanceTo(w.clock.now() + 60_000);
     expect(w.server.sent(DISCOVER).length).toBeGreaterThan(1); // back to INIT: a DISCOVER again
   });
@@ -230,7 +249,11 @@ describe("the resident client's life", () => {
     w.wire.flush();
     const counters = w.client.status().counters as { dropped: Record<string, number>; received: number };
     expect(counters.dropped).toMatchObject({ "frame-short": 1, "not-for-us": 1 });
-    expect(Object.entries(counters.dropped).filter(([k]) => k.startsWith("decode-")).reduce((n, [, v]) => n + v, 0)).toBe(2);
+    expect(
+      Object.entries(counters.dropped)
+        .filter(([k]) => k.startsWith("decode-"))
+        .reduce((n, [, v]) => n + v, 0),
+    ).toBe(2);
     expect(counters.received).toBe(2); // the OFFER and the ACK
     expect(w.phase).toBe("BOUND");
     expect(w.named("bug")).toEqual([]);

@@ -6,7 +6,9 @@ import { expect } from "bun:test";
 import { toHex } from "../../core/bytes.ts";
 import type { Codec } from "../../core/option-codecs.ts";
 
-const BEFORE = 0xa5, AFTER = 0x5a, GAP = 7;
+const BEFORE = 0xa5,
+  AFTER = 0x5a,
+  GAP = 7;
 
 /**
  * Checks, for one value:
@@ -42,4 +44,3 @@ export function roundTrip<T>(codec: Codec<T>, value: T): Uint8Array {
   expect(codec.decode(sliced)).toEqual(codec.decode(exact.slice()));
   return exact;
 }
-

@@ -70,15 +70,7 @@ describe("bash completion", () => {
   test("commands, subcommands, flags of the command being typed", async () => {
     expect(await complete("dhcptool ")).toEqual(["discover", "lab", "lease"]);
     expect(await complete("dhcptool le")).toEqual(["lease"]);
-    expect(await complete("dhcptool lease ")).toEqual([
-      "show",
-      "renew",
-      "rebind",
-      "release",
-      "decline",
-      "inform",
-      "decode",
-    ]);
+    expect(await complete("dhcptool lease ")).toEqual(["show", "renew", "rebind", "release", "decline", "inform", "decode"]);
     expect(await complete("dhcptool discover eth0 --fi")).toEqual(["--first"]);
     expect(await complete("dhcptool lease decode --f")).toEqual(["--format"]);
     expect(await complete("dhcptool lab ")).toEqual(["up", "down", "status", "exec", "block", "unblock"]);
@@ -120,9 +112,7 @@ describe("--version from source", () => {
     expect(v.shim).toMatchObject({ loaded: true, source: "file" });
     expect(v.shim.path).toEndWith("/native/build/libdhcptool.so");
     const text = run(["--version"]);
-    expect(text.stdout).toBe(
-      `dhcptool ${v.version}\nbun ${Bun.version} (${v.executable}) running ${v.script} (source)\nshim ${v.shim.path}\n`,
-    );
+    expect(text.stdout).toBe(`dhcptool ${v.version}\nbun ${Bun.version} (${v.executable}) running ${v.script} (source)\nshim ${v.shim.path}\n`);
   });
 
   test("a DHCPTOOL_SHIM that does not load is an error that says so (exit 1), with no fallback", () => {

@@ -8,16 +8,15 @@ import * as fs from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { leaseFromRecord, leaseRecord } from "../../core/lease-record.ts";
-import {
-  leasePath, listStored, loadLease, nodeIo, removeLease, saveLease, StoreError, MAX_LEASE_FILE,
-  type StoreIo,
-} from "../../cli/daemon/store.ts";
+import { leasePath, listStored, loadLease, nodeIo, removeLease, saveLease, StoreError, MAX_LEASE_FILE, type StoreIo } from "../../cli/daemon/store.ts";
 import { ACQUIRED, engineLease, read, stored, tempFiles } from "./store-leases.ts";
 
 const root = fs.mkdtempSync(join(tmpdir(), "dhcptool-store-"));
 let dir = "";
 let n = 0;
-beforeEach(() => { dir = join(root, `case-${n++}`); });
+beforeEach(() => {
+  dir = join(root, `case-${n++}`);
+});
 
 describe("leaseRecord", () => {
   test("the four times become wall-clock ISO strings, the server's MAC text; everything else is the engine's", () => {
@@ -40,7 +39,10 @@ describe("leaseRecord", () => {
     expect(leaseFromRecord({ ...leaseRecord(lease, 0), serverMac: "nonsense" }, 0)).toBeNull();
   });
   test("an infinite lease has no deadlines", () => {
-    const r = leaseRecord(engineLease({ infinite: true, leaseTime: 0xffffffff, t1: 0xffffffff, t2: 0xffffffff, renewAt: null, rebindAt: null, expiresAt: null }), 0);
+    const r = leaseRecord(
+      engineLease({ infinite: true, leaseTime: 0xffffffff, t1: 0xffffffff, t2: 0xffffffff, renewAt: null, rebindAt: null, expiresAt: null }),
+      0,
+    );
     expect([r.renewAt, r.rebindAt, r.expiresAt]).toEqual([null, null, null]);
     expect(r.acquiredAt).toBe(new Date(1000).toISOString());
   });
@@ -117,8 +119,9 @@ describe("save and load", () => {
   test("a lease that would not load back is refused before anything is written", () => {
     saveLease(dir, stored());
     const before = read(join(dir, "eth0.json"));
-    expect(() => saveLease(dir, stored("eth0", { address: "not-an-ip" })))
-      .toThrow(`refusing to store a lease that would not load back: ${dir}/eth0.json lease.address is missing or of the wrong type`);
+    expect(() => saveLease(dir, stored("eth0", { address: "not-an-ip" }))).toThrow(
+      `refusing to store a lease that would not load back: ${dir}/eth0.json lease.address is missing or of the wrong type`,
+    );
     expect(read(join(dir, "eth0.json"))).toBe(before);
     expect(() => saveLease(join(dir, "new"), stored("eth0", { leaseTime: -1 }))).toThrow("lease.leaseTime");
     expect(fs.existsSync(join(dir, "new"))).toBe(false);
@@ -152,18 +155,62 @@ describe("atomicity: any failure before the rename leaves the old lease and no t
   }
 
   test.each([
-    ["rename (a crash between write and rename)", { renameSync: () => { throw err("EIO", -5); } }, "i/o error (EIO)"],
-    ["write (disk full)", { writeSync: () => { throw err("ENOSPC", -28); } }, "no space left on device (ENOSPC)"],
-    ["fsync", { fsyncSync: () => { throw err("EIO", -5); } }, "i/o error (EIO)"],
-    ["close", { closeSync: () => { throw err("EDQUOT", -122); } }, "(EDQUOT)"],
-    ["open of the temp file", { openSync: () => { throw err("EACCES", -13); } }, "permission denied (EACCES)"],
+    [
+      "rename (a crash between write and rename)",
+      {
+        renameSync: () => {
+          throw err("EIO", -5);
+        },
+      },
+      "i/o error (EIO)",
+    ],
+    [
+      "write (disk full)",
+      {
+        writeSync: () => {
+          throw err("ENOSPC", -28);
+        },
+      },
+      "no space left on device (ENOSPC)",
+    ],
+    [
+      "fsync",
+      {
+        fsyncSync: () => {
+          throw err("EIO", -5);
+        },
+      },
+      "i/o error (EIO)",
+    ],
+    [
+      "close",
+      {
+        closeSync: () => {
+          throw err("EDQUOT", -122);
+        },
+      },
+      "(EDQUOT)",
+    ],
+    [
+      "open of the temp file",
+      {
+        openSync: () => {
+          throw err("EACCES", -13);
+        },
+      },
+      "permission denied (EACCES)",
+    ],
     ["write that takes nothing", { writeSync: () => 0 }, "(EIO)"],
   ] as [string, Partial<StoreIo>, string][])("%s", (_what, over, text) => {
     saveLease(dir, stored());
     const path = join(dir, "eth0.json");
     const before = read(path);
     let e: unknown;
-    try { saveLease(dir, stored("eth0", { address: "198.18.0.199" }), failing(over)); } catch (x) { e = x; }
+    try {
+      saveLease(dir, stored("eth0", { address: "198.18.0.199" }), failing(over));
+    } catch (x) {
+      e = x;
+    }
     expect(e).toBeInstanceOf(StoreError);
     expect((e as Error).message).toStartWith(`cannot store the lease in ${path}: `);
     expect((e as Error).message).toContain(text);
@@ -174,7 +221,15 @@ describe("atomicity: any failure before the rename leaves the old lease and no t
 
   test("a temp name already taken (EEXIST) is not ours to remove", () => {
     const unlinked: string[] = [];
-    const io: StoreIo = { ...nodeIo, openSync: () => { throw err("EEXIST", -17); }, unlinkSync: (p) => { unlinked.push(String(p)); } };
+    const io: StoreIo = {
+      ...nodeIo,
+      openSync: () => {
+        throw err("EEXIST", -17);
+      },
+      unlinkSync: (p) => {
+        unlinked.push(String(p));
+      },
+    };
     expect(() => saveLease(dir, stored(), io)).toThrow(`cannot store the lease in ${dir}/eth0.json: file already exists (EEXIST)`);
     expect(unlinked).toEqual([]);
   });
@@ -208,7 +263,13 @@ describe("atomicity: any failure before the rename leaves the old lease and no t
 
   test("a failing directory fsync after the rename is not a lost lease (EINVAL ignored)", () => {
     let calls = 0;
-    const io: StoreIo = { ...nodeIo, fsyncSync: (fd) => { if (++calls === 2) throw err("EINVAL", -22); nodeIo.fsyncSync(fd); } };
+    const io: StoreIo = {
+      ...nodeIo,
+      fsyncSync: (fd) => {
+        if (++calls === 2) throw err("EINVAL", -22);
+        nodeIo.fsyncSync(fd);
+      },
+    };
     saveLease(dir, stored(), io);
     expect(calls).toBe(2);
     expect(loadLease(dir, "eth0")).toMatchObject({ ok: true });
@@ -223,7 +284,11 @@ describe("what is on disk is never trusted", () => {
     return p;
   }
   const good = () => JSON.stringify(stored());
-  const mutate = (f: (j: any) => void) => { const j = JSON.parse(good()); f(j); return JSON.stringify(j); };
+  const mutate = (f: (j: any) => void) => {
+    const j = JSON.parse(good());
+    f(j);
+    return JSON.stringify(j);
+  };
 
   test("missing", () => {
     expect(loadLease(dir, "eth0")).toEqual({ ok: false, reason: "missing", detail: `${dir}/eth0.json does not exist` });
@@ -237,26 +302,163 @@ describe("what is on disk is never trusted", () => {
     ["invalid UTF-8", () => Uint8Array.of(0x7b, 0xff, 0xfe, 0x7d), "is not UTF-8 text"],
     ["a JSON array", () => "[]", "is not a JSON object"],
     ["JSON null", () => "null", "is not a JSON object"],
-    ["a future version", () => mutate((j) => { j.version = 2; }), "has version 2 (this dhcptool reads version 1)"],
-    ["no version", () => mutate((j) => { delete j.version; }), "has version none"],
-    ["another interface's lease", () => mutate((j) => { j.interface = "eth1"; }), 'is for interface "eth1", not eth0'],
-    ["a bad mac", () => mutate((j) => { j.mac = "02:00:00:00:00"; }), "has no valid mac"],
-    ["a bad savedAt", () => mutate((j) => { j.savedAt = "yesterday"; }), "has no valid savedAt"],
-    ["no lease", () => mutate((j) => { delete j.lease; }), "lease. is missing"],
-    ["lease is a string", () => mutate((j) => { j.lease = "x"; }), "lease. is missing"],
-    ["address out of range", () => mutate((j) => { j.lease.address = "300.1.1.1"; }), "lease.address is missing"],
-    ["route prefix 33", () => mutate((j) => { j.lease.routes[0].prefix = 33; }), "lease.routes is missing"],
-    ["route without router", () => mutate((j) => { delete j.lease.routes[0].router; }), "lease.routes is missing"],
-    ["dns holds a number", () => mutate((j) => { j.lease.dns = [1]; }), "lease.dns is missing"],
-    ["leaseTime negative", () => mutate((j) => { j.lease.leaseTime = -1; }), "lease.leaseTime is missing"],
-    ["t1 fractional", () => mutate((j) => { j.lease.t1 = 1.5; }), "lease.t1 is missing"],
-    ["t2 as a string", () => mutate((j) => { j.lease.t2 = "3150"; }), "lease.t2 is missing"],
-    ["infinite as a string", () => mutate((j) => { j.lease.infinite = "false"; }), "lease.infinite is missing"],
-    ["expiresAt not a date", () => mutate((j) => { j.lease.expiresAt = "soon"; }), "lease.expiresAt is missing"],
-    ["a finite lease without expiresAt", () => mutate((j) => { j.lease.expiresAt = null; }), "lease.expiresAt does not match infinite: false"],
-    ["options hex odd", () => mutate((j) => { j.lease.options[0].hex = "0"; }), "lease.options is missing"],
-    ["option code 256", () => mutate((j) => { j.lease.options[0].code = 256; }), "lease.options is missing"],
-    ["oversized (64 KiB + 1, valid JSON)", () => good() + " ".repeat(MAX_LEASE_FILE + 1 - good().length), `larger than a lease file can be (${MAX_LEASE_FILE})`],
+    [
+      "a future version",
+      () =>
+        mutate((j) => {
+          j.version = 2;
+        }),
+      "has version 2 (this dhcptool reads version 1)",
+    ],
+    [
+      "no version",
+      () =>
+        mutate((j) => {
+          delete j.version;
+        }),
+      "has version none",
+    ],
+    [
+      "another interface's lease",
+      () =>
+        mutate((j) => {
+          j.interface = "eth1";
+        }),
+      'is for interface "eth1", not eth0',
+    ],
+    [
+      "a bad mac",
+      () =>
+        mutate((j) => {
+          j.mac = "02:00:00:00:00";
+        }),
+      "has no valid mac",
+    ],
+    [
+      "a bad savedAt",
+      () =>
+        mutate((j) => {
+          j.savedAt = "yesterday";
+        }),
+      "has no valid savedAt",
+    ],
+    [
+      "no lease",
+      () =>
+        mutate((j) => {
+          delete j.lease;
+        }),
+      "lease. is missing",
+    ],
+    [
+      "lease is a string",
+      () =>
+        mutate((j) => {
+          j.lease = "x";
+        }),
+      "lease. is missing",
+    ],
+    [
+      "address out of range",
+      () =>
+        mutate((j) => {
+          j.lease.address = "300.1.1.1";
+        }),
+      "lease.address is missing",
+    ],
+    [
+      "route prefix 33",
+      () =>
+        mutate((j) => {
+          j.lease.routes[0].prefix = 33;
+        }),
+      "lease.routes is missing",
+    ],
+    [
+      "route without router",
+      () =>
+        mutate((j) => {
+          delete j.lease.routes[0].router;
+        }),
+      "lease.routes is missing",
+    ],
+    [
+      "dns holds a number",
+      () =>
+        mutate((j) => {
+          j.lease.dns = [1];
+        }),
+      "lease.dns is missing",
+    ],
+    [
+      "leaseTime negative",
+      () =>
+        mutate((j) => {
+          j.lease.leaseTime = -1;
+        }),
+      "lease.leaseTime is missing",
+    ],
+    [
+      "t1 fractional",
+      () =>
+        mutate((j) => {
+          j.lease.t1 = 1.5;
+        }),
+      "lease.t1 is missing",
+    ],
+    [
+      "t2 as a string",
+      () =>
+        mutate((j) => {
+          j.lease.t2 = "3150";
+        }),
+      "lease.t2 is missing",
+    ],
+    [
+      "infinite as a string",
+      () =>
+        mutate((j) => {
+          j.lease.infinite = "false";
+        }),
+      "lease.infinite is missing",
+    ],
+    [
+      "expiresAt not a date",
+      () =>
+        mutate((j) => {
+          j.lease.expiresAt = "soon";
+        }),
+      "lease.expiresAt is missing",
+    ],
+    [
+      "a finite lease without expiresAt",
+      () =>
+        mutate((j) => {
+          j.lease.expiresAt = null;
+        }),
+      "lease.expiresAt does not match infinite: false",
+    ],
+    [
+      "options hex odd",
+      () =>
+        mutate((j) => {
+          j.lease.options[0].hex = "0";
+        }),
+      "lease.options is missing",
+    ],
+    [
+      "option code 256",
+      () =>
+        mutate((j) => {
+          j.lease.options[0].code = 256;
+        }),
+      "lease.options is missing",
+    ],
+    [
+      "oversized (64 KiB + 1, valid JSON)",
+      () => good() + " ".repeat(MAX_LEASE_FILE + 1 - good().length),
+      `larger than a lease file can be (${MAX_LEASE_FILE})`,
+    ],
   ];
   test.each(corruptCases)("%s → corrupt, not a throw", (_what, content, detail) => {
     const p = plant(content());
@@ -273,7 +475,11 @@ describe("what is on disk is never trusted", () => {
     const keys = Object.keys(stored().lease);
     expect(keys.length).toBe(20); // every field of core/engine.ts Lease
     for (const key of keys) {
-      plant(mutate((j) => { j.lease[key] = { wrong: true }; }));
+      plant(
+        mutate((j) => {
+          j.lease[key] = { wrong: true };
+        }),
+      );
       const r = loadLease(dir, "eth0");
       expect({ key, ok: r.ok, reason: r.ok ? null : r.reason }).toEqual({ key, ok: false, reason: "corrupt" });
     }
