@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The test run, as root, in steps that each count:
-#   type check, lint, layout    one test each (tsc; biome lint, see biome.jsonc; scripts/check-layout.ts:
+#   type check, lint, layout    one test each (tsc; biome ci: lint and format, see biome.jsonc; scripts/check-layout.ts:
 #                               no import cycles, core/ imports only core/, no source file over 450 lines)
 #   test/unit                   as user nobody (setpriv): no privileges, no system tools; a skip is a failure
 #   test/fuzz                   the short fuzz run
@@ -74,7 +74,8 @@ as_nobody() {
 # The type check counts as one test: a type error fails the run like a failing test. It keeps
 # what it learnt in node_modules/.cache, so that a second run checks only what changed.
 typecheck() { bunx tsc -p . --incremental --tsBuildInfoFile node_modules/.cache/dhcptool.tsbuildinfo; }
-lint() { bunx biome lint --error-on-warnings --no-errors-on-unmatched .; }
+# biome ci: the linter, and the formatter as a check (a file it would change fails)
+lint() { bunx biome ci --error-on-warnings --no-errors-on-unmatched .; }
 
 case $mode in
   files)
