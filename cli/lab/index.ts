@@ -235,11 +235,25 @@ export function labDown(name = "dtlab"): boolean {
   for (const ns of namespaces) {
     if (namespaceExists(ns)) {
       found = true;
-      Bun.spawnSync(["ip", "netns", "del", ns], { stdout: "ignore", stderr: "ignore" });
+      deleteNamespace(ns);
     }
   }
   rmSync(join(LAB_ROOT, name), { recursive: true, force: true });
   return found;
+}
+
+/**
+ * `ip netns del`, tried again while the name is still there (a busy mount or a failed fork
+ * leaves it): a namespace left behind is said on stderr with ip's words, not passed over.
+ */
+function deleteNamespace(ns: string): void {
+  let why = "";
+  for (let attempt = 0; attempt < 5 && namespaceExists(ns); attempt++) {
+    if (attempt > 0) Bun.sleepSync(100 * attempt);
+    const r = Bun.spawnSync(["ip", "netns", "del", ns], { stdout: "ignore", stderr: "pipe" });
+    why = r.stderr.toString().trim() || `exit ${r.exitCode}`;
+  }
+  if (namespaceExists(ns)) process.stderr.write(`lab: could not delete network namespace ${ns}: ${why}\n`);
 }
 
 /** argv that runs a command inside the lab's client namespace. */
