@@ -15,7 +15,24 @@
 // no error, no stack. Its exit status is 141 (128 + SIGPIPE), what cat, yes or tcpdump give
 // when the same happens to them; a daemon or a live watch makes its clean stop first.
 
-import { closeSync, constants, fstatSync, openSync, writeSync } from "node:fs";
+import { errnoName, writeFd } from "../native/libc.ts";
+
+// node:fs only where a daemon or a live capture needs it (reopening a pipe non-blocking): a
+// one-shot writes through libc (native/libc.ts), and importing node:fs would cost it ~1.3 ms.
+const fs = (): typeof import("node:fs") => require("node:fs");
+
+/** write(2) of data[offset..]: the count written, or the errno's name ("EAGAIN", "EPIPE"). */
+function writeSome(fd: number, data: Uint8Array, offset = 0): number | string {
+  const n = writeFd(fd, data, offset);
+  if (n === null) {
+    try {
+      return fs().writeSync(fd, data, offset); // not glibc
+    } catch (err) {
+      return (err as { code?: string }).code ?? "EIO";
+    }
+  }
+  return n >= 0 ? n : errnoName(-n);
+}
 
 /** The exit status of a command whose reader went away: 128 + SIGPIPE, as a shell reports cat's. */
 export const EXIT_PIPE = 141;
@@ -61,6 +78,7 @@ class FdWriter {
     this.#flushChunks();
     this.#mode = "stream";
     try {
+      const { constants, fstatSync, openSync } = fs();
       const st = fstatSync(this.fd);
       if (st.isFIFO() || st.isCharacterDevice()) {
         this.#out = openSync(`/proc/self/fd/${this.fd}`, constants.O_WRONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
@@ -126,14 +144,11 @@ class FdWriter {
   #writeAll(data: Buffer): void {
     let off = 0;
     while (off < data.length && !this.closed) {
-      try {
-        off += writeSync(this.#out, data, off);
-      } catch (err) {
-        const code = (err as { code?: string }).code;
-        // Someone else made the descriptor non-blocking (a parent sharing it): wait for room.
-        if (code === "EAGAIN") Bun.sleepSync(1);
-        else if (code !== "EINTR") return this.#fail(code);
-      }
+      const n = writeSome(this.#out, data, off);
+      if (typeof n === "number") off += n;
+      // Someone else made the descriptor non-blocking (a parent sharing it): wait for room.
+      else if (n === "EAGAIN") Bun.sleepSync(1);
+      else if (n !== "EINTR") return this.#fail(n);
     }
   }
 
@@ -141,15 +156,10 @@ class FdWriter {
   #drain(): void {
     while (this.#queue.length && !this.closed) {
       const head = this.#queue[0];
-      let n: number;
-      try {
-        n = writeSync(this.#out, head);
-      } catch (err) {
-        const code = (err as { code?: string }).code;
-        if (code === "EAGAIN") return this.#later();
-        if (code === "EINTR") continue;
-        return this.#fail(code);
-      }
+      const n = writeSome(this.#out, head);
+      if (n === "EAGAIN") return this.#later();
+      if (n === "EINTR") continue;
+      if (typeof n === "string") return this.#fail(n);
       this.#queued -= n;
       // The reader took something: it is slow, not stalled; come back soon.
       if (n > 0) this.#retryMs = RETRY_MIN_MS;
@@ -218,7 +228,7 @@ class FdWriter {
   close(): void {
     if (this.#out !== this.fd)
       try {
-        closeSync(this.#out);
+        fs().closeSync(this.#out);
       } catch {
         /* already gone */
       }
