@@ -2,7 +2,7 @@
  * A few of glibc's own functions through bun:ffi, for what a one-shot command does with
  * descriptors before and without the shim: write its results and logs (cli/output.ts), ask
  * whether a descriptor is a terminal (cli/term.ts), read the passwd file (cli/privilege.ts),
- * and fill the memory file the embedded shim is loaded from (native/shim.ts).
+ * know the host's name (cli/args.ts: node:os would cost ~0.2 ms), and fill the memory file the embedded shim is loaded from (native/shim.ts).
  *
  * Why not node:fs: importing it costs ~1.3 ms of a compiled one-shot's start (measured with
  * interleaved runs against the same program without it), a tenth of a whole discover, and
@@ -24,6 +24,7 @@ const SYMBOLS = {
   open: { args: ["ptr", "i32"], returns: "i32" },
   close: { args: ["i32"], returns: "i32" },
   isatty: { args: ["i32"], returns: "i32" },
+  gethostname: { args: ["ptr", "u64"], returns: "i32" },
   __errno_location: { args: [], returns: "ptr" },
 } as const;
 
@@ -118,4 +119,14 @@ export function readSmallFile(path: string, limit = 4 << 20): Uint8Array | null 
   } finally {
     c.close(fd);
   }
+}
+
+/** gethostname(2), what node:os hostname() returns; null where libc is not glibc's or it fails. */
+export function hostName(): string | null {
+  const c = libc();
+  if (c === null) return null;
+  const buf = new Uint8Array(256); // HOST_NAME_MAX is 64; room for its NUL
+  if (c.gethostname(buf, buf.length) !== 0) return null;
+  const end = buf.indexOf(0);
+  return new TextDecoder().decode(buf.subarray(0, end < 0 ? buf.length : end));
 }

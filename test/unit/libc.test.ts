@@ -5,9 +5,9 @@
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
-import { errnoName, isTerminal, readSmallFile, writeFd } from "../../native/libc.ts";
+import { errnoName, hostName, isTerminal, readSmallFile, writeFd } from "../../native/libc.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "dt-libc-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -59,4 +59,8 @@ test("a file is not a terminal", () => {
   } finally {
     closeSync(fd);
   }
+});
+
+test("the host's name, as node:os gives it", () => {
+  expect(hostName()).toBe(hostname());
 });
