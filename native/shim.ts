@@ -1,10 +1,9 @@
 /**
  * One of the two modules that import bun:ffi (native/libc.ts, a few of glibc's own functions,
- * is the other). It loads native/build/libdhcptool.so
- * (built from shim.c and its siblings by native/build.sh) on first use and
- * hands out its symbol table through native(), with what every wrapper of it
- * shares: NativeError and its codes, strerror()/codeFor() for the negative
- * errno a call returns, and readyCallback() for a shim thread's wake-up.
+ * is the other). It loads native/build/libdhcptool.so (built from shim.c and its siblings by
+ * native/build.sh) on first use and hands out its symbol table through native(), with what
+ * every wrapper of it shares: NativeError and its codes, strerror()/codeFor() for the
+ * negative errno a call returns, and readyCallback() for a shim thread's wake-up.
  *
  * Only JS-owned buffers and integers cross the boundary; the shim checks
  * every length and never returns a pointer into its own memory.
