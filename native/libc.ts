@@ -2,12 +2,13 @@
  * A few of glibc's own functions through bun:ffi, for what a one-shot command does with
  * descriptors before and without the shim: write its results and logs (cli/output.ts), ask
  * whether a descriptor is a terminal (cli/term.ts), read the passwd file (cli/privilege.ts),
- * know the host's name (cli/args.ts: node:os would cost ~0.2 ms), and fill the memory file the embedded shim is loaded from (native/shim.ts).
+ * know the host's name (cli/args.ts: node:os would cost ~0.2 ms), and fill the memory file
+ * the embedded shim is loaded from (native/shim.ts).
  *
- * Why not node:fs: importing it costs ~1.3 ms of a compiled one-shot's start (measured with
- * interleaved runs against the same program without it), a tenth of a whole discover, and
- * a one-shot needs nothing else of it. This dlopen costs ~0.1 ms more than the one the shim's
- * memory file needed anyway.
+ * Why not node:fs: importing it costs ~1.4 ms of an empty compiled program's start (measured
+ * with interleaved runs against the same program without it), a tenth of a whole discover,
+ * and a one-shot needs nothing else of it. This dlopen costs ~0.1 ms more than the one the
+ * shim's memory file needed anyway.
  *
  * Where the C library is not glibc (musl), dlopen("libc.so.6") fails: every function here
  * then returns null and the caller does the same with node:fs. Daemons and live captures
