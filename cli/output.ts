@@ -52,7 +52,7 @@ class FdWriter {
   #chunks: string[] = [];
   #buffered = 0;
   /** Bytes written to the kernel but not accepted yet (stream mode), oldest first. */
-  #queue: Buffer[] = [];
+  #queue: Uint8Array[] = [];
   #queued = 0;
   #scheduled = false;
   #retry: Timer | null = null;
@@ -130,7 +130,8 @@ class FdWriter {
   #flushChunks(): void {
     this.#scheduled = false;
     if (!this.#chunks.length) return;
-    const data = Buffer.from(this.#chunks.join(""));
+    // TextEncoder, not Buffer.from: Buffer.from is JavaScript that a one-shot would compile for one call
+    const data = new TextEncoder().encode(this.#chunks.join(""));
     this.#chunks = [];
     this.#buffered = 0;
     if (this.#mode === "result") this.#writeAll(data);
@@ -141,7 +142,7 @@ class FdWriter {
     }
   }
 
-  #writeAll(data: Buffer): void {
+  #writeAll(data: Uint8Array): void {
     let off = 0;
     while (off < data.length && !this.closed) {
       const n = writeSome(this.#out, data, off);
@@ -220,7 +221,7 @@ class FdWriter {
     ]);
     clearInterval(keepAlive);
     clearTimeout(timer);
-    for (const b of this.#queue) this.dropped += countLines(b.toString());
+    for (const b of this.#queue) this.dropped += countLines(new TextDecoder().decode(b));
     this.#queue = [];
     this.#queued = 0;
   }

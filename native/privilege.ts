@@ -64,7 +64,9 @@ export function taskPrivileges(): { tid: number; status: ProcessPrivileges }[] {
 }
 
 export function maskOf(keep: readonly Capability[]): number {
-  return keep.reduce((m, c) => m | (1 << CAPABILITIES[c]), 0);
+  let mask = 0;
+  for (const c of keep) mask |= 1 << CAPABILITIES[c];
+  return mask;
 }
 
 export interface DropReport {
