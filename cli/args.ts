@@ -4,7 +4,6 @@
 // parsed args fit it, no casts). Also the parsing citty leaves to us: numbers, repeated
 // flags, unknown flags.
 
-import { hostname as osHostname } from "node:os";
 import type { ParsedArgs } from "citty";
 import { parseAllowList, type AllowList } from "../core/allow-list.ts";
 import { fromHex, parseIp, parseMac } from "../core/bytes.ts";
@@ -17,6 +16,7 @@ import type { ClientOptions, MacChoice } from "./client/identity.ts";
 import type { UnicastChoice } from "./client/unicast.ts";
 import { DEFAULT_RUN_DIR, DEFAULT_STATE_DIR, interfaceNameProblem } from "./daemon/paths.ts";
 import { UsageError } from "./errors.ts";
+import { hostName } from "../native/libc.ts";
 
 export { checkCommandLine, rejectUnknownFlags, usageLine } from "./command-line.ts";
 import { parseMetricsAddress, type MetricsAddress } from "./metrics/address.ts";
@@ -131,7 +131,7 @@ export function identityFromArgs(args: ParsedArgs<typeof identityArgs>, rawArgs:
   let hostname: string | null = null;
   // citty turns --no-hostname into hostname=false (not a string): read the raw flag to be sure.
   if (!rawArgs.includes("--no-hostname") && args["no-hostname"] !== true) {
-    const h = typeof args.hostname === "string" ? args.hostname : shortHostname(osHostname());
+    const h = typeof args.hostname === "string" ? args.hostname : shortHostname(hostName() ?? (require("node:os") as typeof import("node:os")).hostname());
     if (h.length > 255) throw new UsageError("--hostname is longer than 255 bytes");
     hostname = h || null;
   }

@@ -13,7 +13,6 @@
 //   imported (its ~17 ms would be most of a discover's start-up).
 
 import type { ConsolaInstance, LogObject } from "consola";
-import { fstatSync } from "node:fs";
 import { safeJson } from "../core/escape.ts";
 import { clearStatusLine } from "./live.ts";
 import { print, stderr, stdout } from "./output.ts";
@@ -64,7 +63,7 @@ export function stderrIsJournal(env: Record<string, string | undefined> = proces
   const js = env.JOURNAL_STREAM;
   if (!js) return false;
   try {
-    const st = fstatSync(2);
+    const st = (require("node:fs") as typeof import("node:fs")).fstatSync(2); // a daemon's question: not worth node:fs for every one-shot
     return js === `${st.dev}:${st.ino}`;
   } catch {
     return false;

@@ -15,7 +15,24 @@
 // no error, no stack. Its exit status is 141 (128 + SIGPIPE), what cat, yes or tcpdump give
 // when the same happens to them; a daemon or a live watch makes its clean stop first.
 
-import { closeSync, constants, fstatSync, openSync, writeSync } from "node:fs";
+import { errnoName, writeFd } from "../native/libc.ts";
+
+// node:fs only where a daemon or a live capture needs it (reopening a pipe non-blocking): a
+// one-shot writes through libc (native/libc.ts), and importing node:fs would cost it ~1.3 ms.
+const fs = (): typeof import("node:fs") => require("node:fs");
+
+/** write(2) of data[offset..]: the count written, or the errno's name ("EAGAIN", "EPIPE"). */
+function writeSome(fd: number, data: Uint8Array, offset = 0): number | string {
+  const n = writeFd(fd, data, offset);
+  if (n === null) {
+    try {
+      return fs().writeSync(fd, data, offset); // not glibc
+    } catch (err) {
+      return (err as { code?: string }).code ?? "EIO";
+    }
+  }
+  return n >= 0 ? n : errnoName(-n);
+}
 
 /** The exit status of a command whose reader went away: 128 + SIGPIPE, as a shell reports cat's. */
 export const EXIT_PIPE = 141;
@@ -35,7 +52,7 @@ class FdWriter {
   #chunks: string[] = [];
   #buffered = 0;
   /** Bytes written to the kernel but not accepted yet (stream mode), oldest first. */
-  #queue: Buffer[] = [];
+  #queue: Uint8Array[] = [];
   #queued = 0;
   #scheduled = false;
   #retry: Timer | null = null;
@@ -61,6 +78,7 @@ class FdWriter {
     this.#flushChunks();
     this.#mode = "stream";
     try {
+      const { constants, fstatSync, openSync } = fs();
       const st = fstatSync(this.fd);
       if (st.isFIFO() || st.isCharacterDevice()) {
         this.#out = openSync(`/proc/self/fd/${this.fd}`, constants.O_WRONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
@@ -112,7 +130,8 @@ class FdWriter {
   #flushChunks(): void {
     this.#scheduled = false;
     if (!this.#chunks.length) return;
-    const data = Buffer.from(this.#chunks.join(""));
+    // TextEncoder, not Buffer.from: Buffer.from is JavaScript that a one-shot would compile for one call
+    const data = new TextEncoder().encode(this.#chunks.join(""));
     this.#chunks = [];
     this.#buffered = 0;
     if (this.#mode === "result") this.#writeAll(data);
@@ -123,17 +142,14 @@ class FdWriter {
     }
   }
 
-  #writeAll(data: Buffer): void {
+  #writeAll(data: Uint8Array): void {
     let off = 0;
     while (off < data.length && !this.closed) {
-      try {
-        off += writeSync(this.#out, data, off);
-      } catch (err) {
-        const code = (err as { code?: string }).code;
-        // Someone else made the descriptor non-blocking (a parent sharing it): wait for room.
-        if (code === "EAGAIN") Bun.sleepSync(1);
-        else if (code !== "EINTR") return this.#fail(code);
-      }
+      const n = writeSome(this.#out, data, off);
+      if (typeof n === "number") off += n;
+      // Someone else made the descriptor non-blocking (a parent sharing it): wait for room.
+      else if (n === "EAGAIN") Bun.sleepSync(1);
+      else if (n !== "EINTR") return this.#fail(n);
     }
   }
 
@@ -141,15 +157,10 @@ class FdWriter {
   #drain(): void {
     while (this.#queue.length && !this.closed) {
       const head = this.#queue[0];
-      let n: number;
-      try {
-        n = writeSync(this.#out, head);
-      } catch (err) {
-        const code = (err as { code?: string }).code;
-        if (code === "EAGAIN") return this.#later();
-        if (code === "EINTR") continue;
-        return this.#fail(code);
-      }
+      const n = writeSome(this.#out, head);
+      if (n === "EAGAIN") return this.#later();
+      if (n === "EINTR") continue;
+      if (typeof n === "string") return this.#fail(n);
       this.#queued -= n;
       // The reader took something: it is slow, not stalled; come back soon.
       if (n > 0) this.#retryMs = RETRY_MIN_MS;
@@ -210,7 +221,7 @@ class FdWriter {
     ]);
     clearInterval(keepAlive);
     clearTimeout(timer);
-    for (const b of this.#queue) this.dropped += countLines(b.toString());
+    for (const b of this.#queue) this.dropped += countLines(new TextDecoder().decode(b));
     this.#queue = [];
     this.#queued = 0;
   }
@@ -218,7 +229,7 @@ class FdWriter {
   close(): void {
     if (this.#out !== this.fd)
       try {
-        closeSync(this.#out);
+        fs().closeSync(this.#out);
       } catch {
         /* already gone */
       }

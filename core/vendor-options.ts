@@ -52,7 +52,13 @@ export function subOptionsText(subs: readonly NamedSubOption[]): string {
  * options of one message ({code, value}); returns them with 43's items named (new objects).
  */
 export function nameVendorSubOptions<T extends { code: number; value?: unknown }>(options: T[]): T[] {
-  const vendorClass = options.find((o) => o.code === 60)?.value;
+  let vendorClass: unknown; // a loop, not find(): a builtin's first call costs a one-shot its compiling
+  for (const o of options) {
+    if (o.code === 60) {
+      vendorClass = o.value;
+      break;
+    }
+  }
   if (typeof vendorClass !== "string" || !vendorClass.startsWith("PXEClient")) return options;
   return options.map((o) =>
     o.code === 43 && isSubOptionList(o.value) ? { ...o, value: o.value.map((s) => (PXE_SUBOPTIONS[s.code] ? { ...s, name: PXE_SUBOPTIONS[s.code] } : s)) } : o,

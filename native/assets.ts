@@ -14,8 +14,8 @@
  * disk. Today the table holds the shim, "libdhcptool.so"; the privileged helper
  * (issue 11) joins it with one more import line in cli/ship/embed.ts.
  *
- * No bun:ffi here (native/shim.ts stays its one importer): this module only
- * keeps the table and does the plain-file fallback.
+ * No bun:ffi here (native/shim.ts and native/libc.ts stay its importers): this
+ * module only keeps the table and does the plain-file fallback.
  */
 
 // node:fs and node:os are required where used: importing this module (which native/shim.ts
@@ -26,6 +26,8 @@ const fs = (): typeof import("node:fs") => require("node:fs");
 export const HELPER_ASSET = "dhcptool-priv";
 
 const embedded = new Map<string, string>();
+/** Bytes read ahead by readAsset(), taken by assetBytes(). */
+const read = new Map<string, Uint8Array>();
 
 /** Called once by the compiled entry point: asset name → the path Bun gave its import. */
 export function embedAssets(table: Readonly<Record<string, string>>): void {
@@ -51,7 +53,22 @@ export function embeddedAssetNames(): string[] {
 export function assetBytes(name: string): Uint8Array {
   const path = embedded.get(name);
   if (path === undefined) throw new Error(`no embedded asset "${name}"`);
+  const ahead = read.get(name);
+  if (ahead !== undefined) {
+    read.delete(name); // read once: loaded once
+    return ahead;
+  }
   return new Uint8Array(fs().readFileSync(path));
+}
+
+/**
+ * Reads an embedded asset ahead with Bun's own file API, for a caller that can wait: the
+ * assetBytes() that follows needs no node:fs then (its import costs ~1.3 ms of a one-shot).
+ */
+export async function readAsset(name: string): Promise<void> {
+  const path = embedded.get(name);
+  if (path === undefined || read.has(name)) return;
+  read.set(name, await Bun.file(path).bytes());
 }
 
 export interface PrivateCopy {

@@ -1,8 +1,8 @@
 /**
  * Dropping privileges (native/privdrop.c), then checking that it happened: the kernel's own
- * account of every thread (/proc/self/task/N/status, read once each by native/taskstatus.c)
- * must show the new uid and gid everywhere, no capabilities beyond the ones kept, none
- * inheritable or ambient, and no_new_privs. Anything else throws: a process that believes it
+ * account of every thread (each one in /proc/self/task, its /proc/TID/status read once by
+ * native/taskstatus.c) must show the new uid and gid everywhere, no capabilities beyond the
+ * ones kept, none inheritable or ambient, and no_new_privs. Anything else throws: a process that believes it
  * dropped privileges and did not is worse than one that stops.
  */
 import { codeFor, native, NativeError, strerror } from "./shim.ts";
@@ -64,7 +64,9 @@ export function taskPrivileges(): { tid: number; status: ProcessPrivileges }[] {
 }
 
 export function maskOf(keep: readonly Capability[]): number {
-  return keep.reduce((m, c) => m | (1 << CAPABILITIES[c]), 0);
+  let mask = 0;
+  for (const c of keep) mask |= 1 << CAPABILITIES[c];
+  return mask;
 }
 
 export interface DropReport {

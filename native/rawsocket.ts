@@ -22,7 +22,7 @@ import { codeFor, EINVAL, EMSGSIZE, ENETDOWN, EPFNOSUPPORT, errnoText, native, N
 import { capabilityHint } from "./self.ts";
 
 // What callers have always imported from here.
-export { NativeError, type NativeErrorCode } from "./shim.ts";
+export { loadNative, NativeError, type NativeErrorCode } from "./shim.ts";
 export { type InterfaceInfo, interfaceInfo } from "./interface.ts";
 export type { VlanTag } from "../core/frame.ts";
 

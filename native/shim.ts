@@ -1,9 +1,9 @@
 /**
- * The one module that imports bun:ffi. It loads native/build/libdhcptool.so
- * (built from shim.c and its siblings by native/build.sh) on first use and
- * hands out its symbol table through native(), with what every wrapper of it
- * shares: NativeError and its codes, strerror()/codeFor() for the negative
- * errno a call returns, and readyCallback() for a shim thread's wake-up.
+ * One of the two modules that import bun:ffi (native/libc.ts, a few of glibc's own functions,
+ * is the other). It loads native/build/libdhcptool.so (built from shim.c and its siblings by
+ * native/build.sh) on first use and hands out its symbol table through native(), with what
+ * every wrapper of it shares: NativeError and its codes, strerror()/codeFor() for the
+ * negative errno a call returns, and readyCallback() for a shim thread's wake-up.
  *
  * Only JS-owned buffers and integers cross the boundary; the shim checks
  * every length and never returns a pointer into its own memory.
@@ -13,7 +13,8 @@
  * and native/privilege.ts (dropping root).
  */
 import { dlopen, JSCallback } from "bun:ffi";
-import { assetBytes, embeddedAsset, privateCopy } from "./assets.ts";
+import { assetBytes, embeddedAsset, privateCopy, readAsset } from "./assets.ts";
+import { closeFd, libc, writeFd } from "./libc.ts";
 
 export type NativeErrorCode =
   | "ENODEV"
@@ -137,6 +138,17 @@ export function native(): Shim {
   throw new NativeError("ENOSHIM", `native shim not built: run \`bun run build\` in ${packageRoot()}`);
 }
 
+/**
+ * native(), for a caller that can wait (the one-shots' transport): a compiled binary's
+ * embedded shim is read with Bun's own file API first, so that loading it needs no node:fs
+ * (whose import alone costs ~1.3 ms of a one-shot's start).
+ */
+export async function loadNative(): Promise<Shim> {
+  if (shim) return shim;
+  if (embeddedAsset(SHIM_ASSET) !== undefined && !process.env.DHCPTOOL_SHIM) await readAsset(SHIM_ASSET);
+  return native();
+}
+
 function loadFrom(from: ShimOrigin, dlopenPath = from.path): Shim {
   try {
     shim = dlopen(dlopenPath, SYMBOLS).symbols;
@@ -171,10 +183,6 @@ const F_ADD_SEALS = 1033,
   F_SEAL_SHRINK = 0x2,
   F_SEAL_GROW = 0x4,
   F_SEAL_WRITE = 0x8;
-const LIBC = {
-  memfd_create: { args: ["ptr", "u32"], returns: "i32" },
-  fcntl: { args: ["i32", "i32", "i32"], returns: "i32" },
-} as const;
 
 /**
  * Puts the embedded asset `name` (native/assets.ts) where dlopen ('load') or
@@ -190,7 +198,7 @@ export function materializeAsset(name: string, use: "load" | "exec"): Materializ
   if (fd >= 0) {
     let open = true;
     const release = () => {
-      if (open) require("node:fs").closeSync(fd);
+      if (open) closeFd(fd);
       open = false;
     };
     return { path: `/proc/${process.pid}/fd/${fd}`, via: "memfd", release };
@@ -200,31 +208,29 @@ export function materializeAsset(name: string, use: "load" | "exec"): Materializ
 }
 
 function sealedMemfd(name: string, bytes: Uint8Array, exec: boolean): number {
-  let lib;
-  try {
-    lib = dlopen("libc.so.6", LIBC);
-  } catch {
-    return -1; // not glibc: the private copy will do
-  }
-  const { memfd_create, fcntl } = lib.symbols;
-  const fs: typeof import("node:fs") = require("node:fs");
+  const c = libc();
+  if (c === null) return -1; // not glibc: the private copy will do
   const label = new TextEncoder().encode(`dhcptool:${name}\0`);
   const flags = MFD_CLOEXEC | MFD_ALLOW_SEALING;
   // MFD_EXEC keeps the x bits where vm.memfd_noexec would seal them off; kernels before 6.3 refuse it
-  let fd = exec ? memfd_create(label, flags | MFD_EXEC) : -1;
-  if (fd < 0) fd = memfd_create(label, flags);
-  try {
-    if (fd < 0) return -1;
-    for (let done = 0; done < bytes.length; ) done += fs.writeSync(fd, bytes, done);
-    // Nothing may change it from now on, not even through our own fd.
-    if (fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0) throw new Error("seal");
-    return fd;
-  } catch {
-    fs.closeSync(fd);
-    return -1;
-  } finally {
-    lib.close();
+  let fd = exec ? c.memfd_create(label, flags | MFD_EXEC) : -1;
+  if (fd < 0) fd = c.memfd_create(label, flags);
+  if (fd < 0) return -1;
+  for (let done = 0; done < bytes.length; ) {
+    const n = writeFd(fd, bytes, done) ?? -1;
+    if (n === -EINTR) continue;
+    if (n <= 0) {
+      c.close(fd);
+      return -1;
+    }
+    done += n;
   }
+  // Nothing may change it from now on, not even through our own fd.
+  if (c.fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0) {
+    c.close(fd);
+    return -1;
+  }
+  return fd;
 }
 
 /** A callback a shim thread may call from off the JS thread; see readyCallback(). */
@@ -243,6 +249,7 @@ export function readyCallback(onReady: (handle: number) => void): ReadyCallback 
 export const EPERM = 1;
 export const ENOENT = 2;
 export const ESRCH = 3;
+export const EINTR = 4;
 export const ENXIO = 6;
 export const EACCES = 13;
 export const EEXIST = 17;

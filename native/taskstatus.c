@@ -1,7 +1,8 @@
 /*
  * The kernel's account of each of our threads, for the check after a privilege drop
- * (native/privilege.ts): every /proc/self/task/TID/status read once, here, and the fields
- * that matter handed back as numbers. JS then judges them; nothing is decided here.
+ * (native/privilege.ts): every thread listed in /proc/self/task, its /proc/TID/status read
+ * once, here, and the fields that matter handed back as numbers. JS then judges them;
+ * nothing is decided here.
  *
  * dt_task_status(out, outlen) writes one row of TASK_ROW int32s per thread:
  *   [0] tid
@@ -49,7 +50,7 @@ static void caps(const char *v, int32_t *out)
 	out[1] = (int32_t)(uint32_t)(x >> 32);
 }
 
-static void parse_status(char *text, int32_t *row)
+static void parse_status(char *text, int32_t *row, int32_t *tgid)
 {
 	row[29] = -1;
 	for (char *line = text; line != NULL && *line;) {
@@ -60,7 +61,9 @@ static void parse_status(char *text, int32_t *row)
 		if (colon != NULL) {
 			*colon = 0;
 			const char *v = colon + 1;
-			if (strcmp(line, "Uid") == 0)
+			if (strcmp(line, "Tgid") == 0)
+				*tgid = (int32_t)strtol(v, NULL, 10);
+			else if (strcmp(line, "Uid") == 0)
 				ids(v, row + 1, 4, NULL);
 			else if (strcmp(line, "Gid") == 0)
 				ids(v, row + 5, 4, NULL);
@@ -103,7 +106,13 @@ EXPORT int dt_task_status(int32_t *out, int outlen)
 			err = -ENOSPC;
 			break;
 		}
-		snprintf(path, sizeof path, "/proc/self/task/%d/status", (int)tid);
+		/*
+		 * /proc/TID/status, not /proc/self/task/TID/status: the same per-thread account, but a
+		 * dentry under our own /proc/PID/task makes the exit of this process (its release in
+		 * the parent's wait4, racing the threads' own) cost up to a millisecond or more of
+		 * dcache invalidation. A TID is not ours once it is reused: Tgid says whose it is.
+		 */
+		snprintf(path, sizeof path, "/proc/%d/status", (int)tid);
 		int fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
 			continue; /* a thread that just ended */
@@ -119,7 +128,10 @@ EXPORT int dt_task_status(int32_t *out, int outlen)
 		int32_t *row = out + rows * TASK_ROW;
 		memset(row, 0, TASK_ROW * sizeof *row);
 		row[0] = (int32_t)tid;
-		parse_status(text, row);
+		int32_t tgid = -1;
+		parse_status(text, row, &tgid);
+		if (tgid != (int32_t)getpid())
+			continue; /* the thread ended and its id went to another process */
 		rows++;
 	}
 	closedir(d);

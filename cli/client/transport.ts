@@ -38,7 +38,8 @@ export interface RawTransport extends Transport {
  * Frames that arrive before listen() are dropped (nothing has asked yet).
  */
 export async function openRawTransport(iface: string, filter: FilterMode, o: TransportOptions = {}): Promise<RawTransport> {
-  const { RawSocket } = await import("../../native/rawsocket.ts");
+  const { RawSocket, loadNative } = await import("../../native/rawsocket.ts");
+  await loadNative(); // a compiled binary's shim read without node:fs
   let onFrame: ((frame: ReceivedFrameLike) => void) | null = null;
   let onError: ((err: unknown) => void) | undefined;
   const socket = RawSocket.open(iface, {

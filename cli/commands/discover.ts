@@ -284,7 +284,8 @@ export default defineCommand({
       printJson(several ? { interfaces: results, skipped } : results[0]);
     } else await printOffers(results, opts, several, { verbose: args.verbose === true, wide: args.wide === true });
     // Like ping and tcpdump: Ctrl-C ends the window early, with what was seen so far.
-    const interrupted = ok.find((r) => r.interrupted)?.interrupted;
+    let interrupted: string | null | undefined;
+    for (const r of ok) interrupted ||= r.interrupted;
     if (interrupted) {
       const offers = ok.reduce((n, r) => n + r.offers.length, 0);
       log.info(`interrupted after ${(Math.max(...ok.map((r) => r.elapsedMs)) / 1000).toFixed(1)} s: ${offers} offer(s)`);
