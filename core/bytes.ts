@@ -74,8 +74,24 @@ export function writeIp(b: Uint8Array, off: number, ip: string): void {
 
 const HEX_PAIRS = Array.from({ length: 256 }, (_, i) => (i < 16 ? "0" : "") + i.toString(16));
 
+// The same for MAC addresses: a link's packets name the same few hundred stations (and the
+// broadcast address) over and over; each packet shows two or three. A hit also hands the JSON
+// writer and the exchange tracker's map a string that is flat and hashed already.
+const MAC_BITS = 10;
+const seenMacHi = new Int32Array(1 << MAC_BITS).fill(-1); // the first two bytes (never -1)
+const seenMacLo = new Int32Array(1 << MAC_BITS); // the last four
+const seenMacText: string[] = new Array<string>(1 << MAC_BITS).fill("");
+
 export function macToString(b: Uint8Array, off = 0): string {
-  return `${HEX_PAIRS[b[off]]}:${HEX_PAIRS[b[off + 1]]}:${HEX_PAIRS[b[off + 2]]}:${HEX_PAIRS[b[off + 3]]}:${HEX_PAIRS[b[off + 4]]}:${HEX_PAIRS[b[off + 5]]}`;
+  const hi = (b[off] << 8) | b[off + 1];
+  const lo = (b[off + 2] << 24) | (b[off + 3] << 16) | (b[off + 4] << 8) | b[off + 5];
+  const i = (lo ^ (lo >>> 10) ^ (lo >>> 20) ^ hi) & ((1 << MAC_BITS) - 1);
+  if (seenMacLo[i] === lo && seenMacHi[i] === hi) return seenMacText[i];
+  const text = `${HEX_PAIRS[b[off]]}:${HEX_PAIRS[b[off + 1]]}:${HEX_PAIRS[b[off + 2]]}:${HEX_PAIRS[b[off + 3]]}:${HEX_PAIRS[b[off + 4]]}:${HEX_PAIRS[b[off + 5]]}`;
+  seenMacHi[i] = hi;
+  seenMacLo[i] = lo;
+  seenMacText[i] = text;
+  return text;
 }
 
 /** Accepts aa:bb:cc:dd:ee:ff, aa-bb-…, or aabbccddeeff. */

@@ -129,7 +129,7 @@ function messageView(payload: Uint8Array, m: DhcpMessage, options: OptionEntry[]
     yiaddr: m.yiaddr,
     siaddr: m.siaddr,
     giaddr: m.giaddr,
-    chaddr: m.htype === 1 && m.hlen === 6 ? macToString(m.chaddr) : toHex(m.chaddr.subarray(0, Math.min(m.hlen, 16))),
+    chaddr: m.htype === 1 && m.hlen === 6 ? macToString(payload, 28) : toHex(m.chaddr.subarray(0, Math.min(m.hlen, 16))),
     sname: unterminated("sname-unterminated") ? latin1(payload, 44, 108) : m.sname,
     file: unterminated("file-unterminated") ? latin1(payload, 108, 236) : m.file,
     options: nameVendorSubOptions(options),
