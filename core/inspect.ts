@@ -83,6 +83,21 @@ export interface Inspection {
   warnings: string[];
 }
 
+/**
+ * The decoded options of recent messages, by their bytes (from the cookie on). A server gives
+ * every client the same options, and a client repeats its own: under a flood most messages
+ * are decoded once per option set, not once each. Bounded: cleared when full, and messages
+ * with more option bytes than MEMO_MAX_BYTES are not remembered. The entries are shared
+ * between views: read them, never change them (not frozen: JSON.stringify of a frozen
+ * object leaves its fast path, and costs twice as much).
+ */
+const OPTIONS_AT = 240;
+const MEMO_ENTRIES = 4096;
+const MEMO_MAX_BYTES = 1024;
+type Memo = Map<string, { options: OptionEntry[]; messageType: string | null }>;
+const memoPlain: Memo = new Map();
+const memoHex: Memo = new Map();
+
 type MessageResult = { ok: true; message: MessageView } | { ok: false; error: string; kind: DecodeErrorKind };
 
 export function viewMessage(payload: Uint8Array, withHex = true): MessageResult {
@@ -96,8 +111,13 @@ export function viewMessage(payload: Uint8Array, withHex = true): MessageResult 
     return { ok: true, message: view };
   }
   const m = d.message;
-  const options: OptionEntry[] = [];
   const t = m.options;
+  // the same option bytes, the same entries: from the memo (option 52 puts options in sname and file, outside the key)
+  const key = !t.has(52) && payload.length - OPTIONS_AT <= MEMO_MAX_BYTES ? latin1(payload, OPTIONS_AT) : null;
+  const memo = withHex ? memoHex : memoPlain;
+  const known = key === null ? undefined : memo.get(key);
+  if (known) return { ok: true, message: messageView(payload, m, known.options, d.warnings, known.messageType) };
+  const options: OptionEntry[] = [];
   for (let i = 0; i < t.size; i++) {
     const code = t.codeAt(i),
       r = optionAt(t, i);
@@ -109,7 +129,12 @@ export function viewMessage(payload: Uint8Array, withHex = true): MessageResult 
   }
   const type = m.options.get(53);
   const messageType = type && type.length === 1 && type[0] > 0 && type[0] < MESSAGE_TYPES.length ? MESSAGE_TYPES[type[0]] : null;
-  return { ok: true, message: messageView(payload, m, options, d.warnings, messageType) };
+  const named = nameVendorSubOptions(options);
+  if (key !== null) {
+    if (memo.size >= MEMO_ENTRIES) memo.clear();
+    memo.set(key, { options: named, messageType });
+  }
+  return { ok: true, message: messageView(payload, m, named, d.warnings, messageType) };
 }
 
 function messageView(payload: Uint8Array, m: DhcpMessage, options: OptionEntry[], warnings: DecodeWarning[], messageType: string | null): MessageView {
@@ -132,7 +157,7 @@ function messageView(payload: Uint8Array, m: DhcpMessage, options: OptionEntry[]
     chaddr: m.htype === 1 && m.hlen === 6 ? macToString(payload, 28) : toHex(m.chaddr.subarray(0, Math.min(m.hlen, 16))),
     sname: unterminated("sname-unterminated") ? latin1(payload, 44, 108) : m.sname,
     file: unterminated("file-unterminated") ? latin1(payload, 108, 236) : m.file,
-    options: nameVendorSubOptions(options),
+    options,
     warnings,
   };
 }
