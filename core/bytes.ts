@@ -21,6 +21,21 @@ function addressText(v: number): string {
   return text;
 }
 
+// And the xid's text: the packets of one exchange share it.
+const seenXid = new Int32Array(1 << SEEN_BITS).fill(-1);
+const seenXidText: string[] = new Array<string>(1 << SEEN_BITS).fill("0xffffffff");
+
+/** "0x" and the xid in 8 hex digits, as watch and lease decode show it. */
+export function xidText(xid: number): string {
+  const key = xid | 0;
+  const i = (key ^ (key >>> 8) ^ (key >>> 16) ^ (key >>> 24)) & ((1 << SEEN_BITS) - 1);
+  if (seenXid[i] === key) return seenXidText[i];
+  const text = "0x" + (xid >>> 0).toString(16).padStart(8, "0");
+  seenXid[i] = key;
+  seenXidText[i] = text;
+  return text;
+}
+
 export function ipFromBytes(b: Uint8Array, off: number): string {
   return addressText((b[off] << 24) | (b[off + 1] << 16) | (b[off + 2] << 8) | b[off + 3]);
 }

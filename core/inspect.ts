@@ -2,7 +2,7 @@
 // a bare DHCP or BOOTP message, as bytes or as hex text) into plain, JSON-ready views of
 // every packet. Used by `lease decode` and `watch`. Pure: bytes in, values out, never throws.
 
-import { fromHex, latin1, macToString, toHex } from "./bytes.ts";
+import { fromHex, latin1, macToString, toHex, xidText } from "./bytes.ts";
 import { fold, sum16 } from "./checksum.ts";
 import { parseIpv4Udp, IPPROTO_UDP } from "./frame.ts";
 import { isSupportedLinktype, linktypeName, unwrapLink, LINKTYPE_ETHERNET } from "./link.ts";
@@ -146,7 +146,7 @@ function messageView(payload: Uint8Array, m: DhcpMessage, options: OptionEntry[]
     htype: m.htype,
     hlen: m.hlen,
     hops: m.hops,
-    xid: "0x" + m.xid.toString(16).padStart(8, "0"),
+    xid: xidText(m.xid),
     secs: m.secs,
     flags: m.flags,
     broadcast: (m.flags & 0x8000) !== 0,
