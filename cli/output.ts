@@ -112,15 +112,35 @@ class FdWriter {
   #flushChunks(): void {
     this.#scheduled = false;
     if (!this.#chunks.length) return;
-    const data = Buffer.from(this.#chunks.join(""));
+    const text = this.#chunks.join("");
     this.#chunks = [];
     this.#buffered = 0;
-    if (this.#mode === "result") this.#writeAll(data);
+    // The text straight to the kernel first (Bun encodes it on the way: no Buffer made);
+    // only what a full pipe or a signal left unwritten becomes a Buffer.
+    const rest = this.#queue.length ? Buffer.from(text) : this.#writeText(text);
+    if (rest === null) return;
+    if (this.#mode === "result") this.#writeAll(rest);
     else {
-      this.#queue.push(data);
-      this.#queued += data.length;
+      this.#queue.push(rest);
+      this.#queued += rest.length;
       this.#drain();
     }
+  }
+
+  /** One write of the text: null when all of it went, else the bytes left (EAGAIN: all of them). */
+  #writeText(text: string): Buffer | null {
+    let n: number;
+    try {
+      n = writeSync(this.#out, text);
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code === "EAGAIN" || code === "EINTR") return Buffer.from(text);
+      this.#fail(code);
+      return null;
+    }
+    if (n === text.length && n === Buffer.byteLength(text)) return null;
+    const bytes = Buffer.from(text);
+    return n < bytes.length ? bytes.subarray(n) : null;
   }
 
   #writeAll(data: Buffer): void {
