@@ -6,7 +6,7 @@
 // the same server id, mask, routers, DNS and NTP servers in every packet, and 0.0.0.0 fills
 // most ciaddr, siaddr and giaddr. A hit is a lookup instead of formatting four numbers, and
 // the string it returns has been flattened already if it was printed before.
-const SEEN_BITS = 8;
+const SEEN_BITS = 10;
 const seenAddress = new Int32Array(1 << SEEN_BITS); // the address, as a signed 32-bit value
 const seenText: string[] = new Array<string>(1 << SEEN_BITS).fill("0.0.0.0"); // its text (0 → 0.0.0.0)
 
