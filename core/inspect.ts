@@ -84,16 +84,20 @@ export interface Inspection {
 }
 
 /**
- * The decoded options of recent messages, by their bytes (from the cookie on). A server gives
- * every client the same options, and a client repeats its own: under a flood most messages
- * are decoded once per option set, not once each. Bounded: cleared when full, and messages
- * with more option bytes than MEMO_MAX_BYTES are not remembered. The entries are shared
- * between views: read them, never change them (not frozen: JSON.stringify of a frozen
- * object leaves its fast path, and costs twice as much).
+ * The decoded options of recent messages, by their bytes (all that follows the magic cookie).
+ * A server gives every client the same options, and a client repeats its own: under a flood
+ * most messages are decoded once per option set, not once each. Bounded: cleared when full
+ * (MEMO_ENTRIES sets, or MEMO_BUDGET bytes of keys: the entries decoded from them are of the
+ * same order, so a flood of large unique option sets holds a few MB), and messages with more
+ * option bytes than MEMO_MAX_BYTES are not remembered. The entries are shared between views:
+ * read them, never change them (not frozen: JSON.stringify of a frozen object leaves its
+ * fast path, and costs twice as much).
  */
 const OPTIONS_AT = 240;
 const MEMO_ENTRIES = 4096;
 const MEMO_MAX_BYTES = 1024;
+const MEMO_BUDGET = 512 * 1024;
+let memoBytes = 0;
 type Memo = Map<string, { options: OptionEntry[]; messageType: string | null }>;
 const memoPlain: Memo = new Map();
 const memoHex: Memo = new Map();
@@ -131,8 +135,13 @@ export function viewMessage(payload: Uint8Array, withHex = true): MessageResult 
   const messageType = type && type.length === 1 && type[0] > 0 && type[0] < MESSAGE_TYPES.length ? MESSAGE_TYPES[type[0]] : null;
   const named = nameVendorSubOptions(options);
   if (key !== null) {
-    if (memo.size >= MEMO_ENTRIES) memo.clear();
+    if (memo.size >= MEMO_ENTRIES || memoBytes + key.length > MEMO_BUDGET) {
+      memoPlain.clear();
+      memoHex.clear();
+      memoBytes = 0;
+    }
     memo.set(key, { options: named, messageType });
+    memoBytes += key.length;
   }
   return { ok: true, message: messageView(payload, m, named, d.warnings, messageType) };
 }
