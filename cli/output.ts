@@ -38,6 +38,9 @@ function writeSome(fd: number, data: Uint8Array, offset = 0): number | string {
 export const EXIT_PIPE = 141;
 
 const FLUSH_AT = 64 * 1024;
+/** The scratch a flush is encoded into: room for FLUSH_AT characters and a long last line, at 3 bytes each. */
+const SCRATCH_BYTES = 4 * FLUSH_AT * 3;
+const encoder = new TextEncoder();
 /** Room a packet's JSON line may need (watch's are ~0.5-2 KiB): less than this left, one is dropped unmade. */
 const LINE_ROOM = 16 * 1024;
 const RETRY_MIN_MS = 2;
@@ -54,6 +57,7 @@ class FdWriter {
   /** Bytes written to the kernel but not accepted yet (stream mode), oldest first. */
   #queue: Uint8Array[] = [];
   #queued = 0;
+  #scratch: Uint8Array | null = null;
   #scheduled = false;
   #retry: Timer | null = null;
   #retryMs = RETRY_MIN_MS;
@@ -130,16 +134,41 @@ class FdWriter {
   #flushChunks(): void {
     this.#scheduled = false;
     if (!this.#chunks.length) return;
-    // TextEncoder, not Buffer.from: Buffer.from is JavaScript that a one-shot would compile for one call
-    const data = new TextEncoder().encode(this.#chunks.join(""));
+    const data = this.#encode(this.#chunks.join(""));
     this.#chunks = [];
     this.#buffered = 0;
-    if (this.#mode === "result") this.#writeAll(data);
-    else {
-      this.#queue.push(data);
-      this.#queued += data.length;
-      this.#drain();
+    if (this.#mode === "result") return this.#writeAll(data);
+    if (this.#queue.length) {
+      this.#enqueue(data);
+      return this.#drain();
     }
+    // Nothing queued: straight to the kernel from the scratch; only what a full pipe or a
+    // signal leaves unwritten is copied into the queue (watch under a flood writes ~100 MB/s).
+    const n = writeSome(this.#out, data);
+    if (typeof n === "string" && n !== "EAGAIN" && n !== "EINTR") return this.#fail(n);
+    const took = typeof n === "number" ? n : 0;
+    if (took < data.length) {
+      this.#enqueue(data.subarray(took));
+      this.#later();
+    } else this.#wake();
+  }
+
+  /**
+   * The text as UTF-8, in a scratch area this writer reuses (no allocation per flush); text
+   * that could outgrow it gets its own bytes. TextEncoder, not Buffer.from: Buffer.from is
+   * JavaScript that a one-shot would compile for one call.
+   */
+  #encode(text: string): Uint8Array {
+    if (text.length * 3 > SCRATCH_BYTES) return encoder.encode(text);
+    this.#scratch ??= new Uint8Array(SCRATCH_BYTES);
+    return this.#scratch.subarray(0, encoder.encodeInto(text, this.#scratch).written);
+  }
+
+  /** Bytes to wait in the queue: a copy when they are the scratch's, which the next flush reuses. */
+  #enqueue(data: Uint8Array): void {
+    const own = this.#scratch !== null && data.buffer === this.#scratch.buffer ? data.slice() : data;
+    this.#queue.push(own);
+    this.#queued += own.length;
   }
 
   #writeAll(data: Uint8Array): void {

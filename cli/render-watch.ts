@@ -3,19 +3,40 @@
 
 import type { PacketEvent, SeenPacket, Summary } from "../core/conversations.ts";
 import { escapeText, safeJson } from "../core/escape.ts";
+import type { OptionEntry } from "../core/inspect.ts";
 import { formatDuration, renderValue } from "./render.ts";
 import { renderTable } from "./render-table.ts";
 import { outputWidth, paint } from "./term.ts";
 
+const pad = (n: number, w = 2) => String(n).padStart(w, "0");
+
+/** Local HH:MM:SS of a packet; the packets of one second (100k at 100k/s) share it. */
+let clockS = Number.NaN,
+  clockText = "";
 function timeOfDay(us: number): string {
-  const d = new Date(us / 1000);
-  const pad = (n: number, w = 2) => String(n).padStart(w, "0");
-  return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(Math.floor(us % 1_000_000), 6)}`;
+  const s = Math.floor(us / 1_000_000);
+  if (s !== clockS) {
+    const d = new Date(us / 1000);
+    clockS = s;
+    clockText = `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+  }
+  return `${clockText}.${pad(Math.floor(us % 1_000_000), 6)}`;
+}
+
+/**
+ * An option's text, made once per entry: core/inspect.ts hands the same entries to every
+ * message with the same option bytes (a server's replies), and they never change.
+ */
+const optionTexts = new WeakMap<OptionEntry, string>();
+function entryText(o: OptionEntry): string {
+  let text = optionTexts.get(o);
+  if (text === undefined) optionTexts.set(o, (text = renderValue(o)));
+  return text;
 }
 
 function optionText(p: SeenPacket, code: number): string | null {
   const o = p.message.options.find((x) => x.code === code);
-  return o ? renderValue(o) : null;
+  return o ? entryText(o) : null;
 }
 
 /** The one-line view of a packet for a terminal. */
@@ -51,7 +72,7 @@ export function packetLine(p: SeenPacket, e: PacketEvent, verbose: boolean): str
   if (e.rogue) parts.push(paint(1, "red", "ROGUE"));
   let line = parts.join("  ");
   if (verbose) {
-    for (const o of m.options) line += `\n    ${String(o.code).padStart(3)} ${o.name.padEnd(26)} ${renderValue(o)}`;
+    for (const o of m.options) line += `\n    ${String(o.code).padStart(3)} ${o.name.padEnd(26)} ${entryText(o)}`;
   }
   return line + "\n";
 }
@@ -69,20 +90,34 @@ function isoTime(timeUs: number): string {
 }
 
 export function packetJson(p: SeenPacket, e: PacketEvent): string {
-  return (
-    safeJson({
-      event: "packet",
-      time: isoTime(p.timeUs),
-      timeUs: p.timeUs,
-      ...(p.iface !== undefined ? { interface: p.iface } : {}),
-      conversation: e.conversation,
-      latencyMs: e.latencyMs,
-      server: e.server,
-      rogue: e.rogue,
-      frame: p.frame,
-      message: p.message, // options carry hex only with --verbose
-    }) + "\n"
-  );
+  const time = isoTime(p.timeUs);
+  // options carry hex only with --verbose; two literal shapes rather than a spread (a flood's hot path)
+  const v =
+    p.iface === undefined
+      ? {
+          event: "packet",
+          time,
+          timeUs: p.timeUs,
+          conversation: e.conversation,
+          latencyMs: e.latencyMs,
+          server: e.server,
+          rogue: e.rogue,
+          frame: p.frame,
+          message: p.message,
+        }
+      : {
+          event: "packet",
+          time,
+          timeUs: p.timeUs,
+          interface: p.iface,
+          conversation: e.conversation,
+          latencyMs: e.latencyMs,
+          server: e.server,
+          rogue: e.rogue,
+          frame: p.frame,
+          message: p.message,
+        };
+  return safeJson(v) + "\n";
 }
 
 /** "not-ipv4 2, 80211-protected 1": why packets were not DHCP, most frequent first. */

@@ -6,7 +6,7 @@
 // the same server id, mask, routers, DNS and NTP servers in every packet, and 0.0.0.0 fills
 // most ciaddr, siaddr and giaddr. A hit is a lookup instead of formatting four numbers, and
 // the string it returns has been flattened already if it was printed before.
-const SEEN_BITS = 8;
+const SEEN_BITS = 10;
 const seenAddress = new Int32Array(1 << SEEN_BITS); // the address, as a signed 32-bit value
 const seenText: string[] = []; // its text (0 → 0.0.0.0)
 // Plain loops for the module's tables: a builtin's first call (Array.from, fill) costs a
@@ -21,6 +21,21 @@ function addressText(v: number): string {
   const text = `${(key >>> 24) & 255}.${(key >>> 16) & 255}.${(key >>> 8) & 255}.${key & 255}`;
   seenAddress[i] = key;
   seenText[i] = text;
+  return text;
+}
+
+// And the xid's text: the packets of one exchange share it.
+const seenXid = new Int32Array(1 << SEEN_BITS).fill(-1);
+const seenXidText: string[] = new Array<string>(1 << SEEN_BITS).fill("0xffffffff");
+
+/** "0x" and the xid in 8 hex digits, as watch and lease decode show it. */
+export function xidText(xid: number): string {
+  const key = xid | 0;
+  const i = (key ^ (key >>> 8) ^ (key >>> 16) ^ (key >>> 24)) & ((1 << SEEN_BITS) - 1);
+  if (seenXid[i] === key) return seenXidText[i];
+  const text = "0x" + (xid >>> 0).toString(16).padStart(8, "0");
+  seenXid[i] = key;
+  seenXidText[i] = text;
   return text;
 }
 
@@ -78,8 +93,24 @@ export function writeIp(b: Uint8Array, off: number, ip: string): void {
 const HEX_PAIRS: string[] = [];
 for (let i = 0; i < 256; i++) HEX_PAIRS.push((i < 16 ? "0" : "") + i.toString(16));
 
+// The same for MAC addresses: a link's packets name the same few hundred stations (and the
+// broadcast address) over and over; each packet shows two or three. A hit also hands the JSON
+// writer and the exchange tracker's map a string that is flat and hashed already.
+const MAC_BITS = 10;
+const seenMacHi = new Int32Array(1 << MAC_BITS).fill(-1); // the first two bytes (never -1)
+const seenMacLo = new Int32Array(1 << MAC_BITS); // the last four
+const seenMacText: string[] = new Array<string>(1 << MAC_BITS).fill("");
+
 export function macToString(b: Uint8Array, off = 0): string {
-  return `${HEX_PAIRS[b[off]]}:${HEX_PAIRS[b[off + 1]]}:${HEX_PAIRS[b[off + 2]]}:${HEX_PAIRS[b[off + 3]]}:${HEX_PAIRS[b[off + 4]]}:${HEX_PAIRS[b[off + 5]]}`;
+  const hi = (b[off] << 8) | b[off + 1];
+  const lo = (b[off + 2] << 24) | (b[off + 3] << 16) | (b[off + 4] << 8) | b[off + 5];
+  const i = (lo ^ (lo >>> 10) ^ (lo >>> 20) ^ hi) & ((1 << MAC_BITS) - 1);
+  if (seenMacLo[i] === lo && seenMacHi[i] === hi) return seenMacText[i];
+  const text = `${HEX_PAIRS[b[off]]}:${HEX_PAIRS[b[off + 1]]}:${HEX_PAIRS[b[off + 2]]}:${HEX_PAIRS[b[off + 3]]}:${HEX_PAIRS[b[off + 4]]}:${HEX_PAIRS[b[off + 5]]}`;
+  seenMacHi[i] = hi;
+  seenMacLo[i] = lo;
+  seenMacText[i] = text;
+  return text;
 }
 
 /** Accepts aa:bb:cc:dd:ee:ff, aa-bb-…, or aabbccddeeff. */

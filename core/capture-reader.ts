@@ -41,6 +41,13 @@ type Step = { consumed: number; packet?: Omit<PcapPacket, "index"> } | "need";
 
 const EMPTY = new Uint8Array(0);
 
+/** A 32-bit field of a record header: two reads a packet, no DataView made for them. */
+function u32(b: Uint8Array, at: number, le: boolean): number {
+  return le
+    ? (b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) | (b[at + 3] << 24)) >>> 0
+    : ((b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]) >>> 0;
+}
+
 export class CaptureReader {
   format: "pcap" | "pcapng" | null = null;
   /** Set when the input is not a readable capture at all (its start is wrong). */
@@ -274,7 +281,7 @@ export class CaptureReader {
 
   private readRecordHead(b: Uint8Array): Step {
     if (!this.needs(b, PCAP_RECORD_HEADER_LEN)) return "need";
-    const capLen = new DataView(b.buffer, b.byteOffset, PCAP_RECORD_HEADER_LEN).getUint32(8, this.le);
+    const capLen = u32(b, 8, this.le);
     // incl_len frames the next record: past a bad one nothing can be trusted, so stop.
     if (capLen > this.snaplen) {
       return this.fail(issue("record-too-long", this.offset + 8, `record ${this.packets} claims ${capLen} bytes, over the snaplen ${this.snaplen}`));
@@ -286,17 +293,16 @@ export class CaptureReader {
   private readRecord(b: Uint8Array, capLen: number): Step {
     const size = PCAP_RECORD_HEADER_LEN + capLen;
     if (!this.needs(b, size)) return "need";
-    const dv = new DataView(b.buffer, b.byteOffset, PCAP_RECORD_HEADER_LEN),
-      le = this.le;
-    const seconds = dv.getUint32(0, le),
-      fraction = dv.getUint32(4, le);
+    const le = this.le;
+    const seconds = u32(b, 0, le),
+      fraction = u32(b, 4, le);
     this.state = { s: "record-head" };
     return {
       consumed: size,
       packet: {
         data: b.subarray(PCAP_RECORD_HEADER_LEN, size),
         timestampUs: seconds * 1e6 + (this.nanos ? Math.floor(fraction / 1000) : fraction),
-        originalLength: dv.getUint32(12, le),
+        originalLength: u32(b, 12, le),
         linktype: this.pcapLinktype,
       },
     };

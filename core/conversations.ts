@@ -212,7 +212,9 @@ export class ConversationTracker {
       cl.address = c.address;
       cl.server = c.server;
     }
-    if (c.offers.length) cl.offers = c.offers.slice();
+    // the exchange's own list, not a copy per packet: every offer added to it is followed by
+    // this call, and summary() copies it
+    if (c.offers.length) cl.offers = c.offers;
   }
 
   private serverState(server: string, mac: string | null, now: number): ServerState {

@@ -3,8 +3,15 @@
 
 /** Printable ASCII stays; backslash doubles; everything else becomes \xNN (or \uNNNN). */
 export function escapeText(s: string): string {
-  let out = "";
-  for (let i = 0; i < s.length; i++) {
+  // most strings need nothing: return them as they are, without copying them a character at a time
+  let i = 0;
+  for (; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c >= 0x7f || c === 0x5c) break;
+  }
+  if (i === s.length) return s;
+  let out = s.slice(0, i);
+  for (; i < s.length; i++) {
     const c = s.charCodeAt(i);
     if (c >= 0x20 && c < 0x7f) out += c === 0x5c ? "\\\\" : s[i];
     else if (c < 0x100) out += "\\x" + (c < 16 ? "0" : "") + c.toString(16);

@@ -1,7 +1,7 @@
 // Ethernet II / IPv4 / UDP around a DHCP message: building frames to send, and taking
 // received frames apart with every length checked (HOSTILE.md items 1–7).
 
-import { isBroadcastMac, writeIp } from "./bytes.ts";
+import { ipFromBytes, isBroadcastMac, writeIp } from "./bytes.ts";
 import { fold, ipv4HeaderChecksum, sum16, udpChecksum } from "./checksum.ts";
 
 export const ETH_HLEN = 14;
@@ -172,27 +172,28 @@ export interface Ipv4UdpCheck {
 }
 
 /** The IPv4 header at `ip` and the UDP datagram in it, every length checked (HOSTILE.md 1–6). */
+const u16 = (b: Uint8Array, at: number) => (b[at] << 8) | b[at + 1];
+
 export function parseIpv4Udp(b: Uint8Array, ip: number, check: Ipv4UdpCheck): { ok: true; packet: Ipv4Udp } | { ok: false; reason: FrameDropReason } {
   if (b.length < ip + 20) return drop("frame-short");
-  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
   if (b[ip] >> 4 !== 4) return drop("ip-version");
   const ihl = (b[ip] & 0x0f) * 4;
   if (ihl < 20 || ip + ihl > b.length) return drop("ip-header-bad");
   if (b[ip + 9] !== IPPROTO_UDP) return drop("not-udp");
-  const fragment = dv.getUint16(ip + 6);
+  const fragment = u16(b, ip + 6);
   if ((fragment & 0x1fff) !== 0 || (fragment & 0x2000) !== 0) return drop("ip-fragment");
-  const totalLen = dv.getUint16(ip + 2);
+  const totalLen = u16(b, ip + 2);
   if (ip + totalLen > b.length || totalLen < ihl + 8) return drop("ip-length");
   // The IPv4 header is never checked by anyone before a packet socket sees it.
   let ipChecksum: Ipv4Udp["ipChecksum"] = "ok";
   if (fold(sum16(b, ip, ihl)) !== 0xffff) {
-    if (!check.ipChecksumZero || dv.getUint16(ip + 10) !== 0) return drop("ip-checksum");
+    if (!check.ipChecksumZero || u16(b, ip + 10) !== 0) return drop("ip-checksum");
     ipChecksum = "zero";
   }
   const udp = ip + ihl;
-  const udpLen = dv.getUint16(udp + 4);
+  const udpLen = u16(b, udp + 4);
   if (udpLen < 8 || udp + udpLen > ip + totalLen) return drop("udp-length");
-  const storedSum = dv.getUint16(udp + 6);
+  const storedSum = u16(b, udp + 6);
   // "partial": the sender's stack left the checksum for offload (veth, local), it is not
   // filled in; "valid": the NIC verified it. Otherwise verify; zero means none was sent.
   if (check.csum === "unknown" && storedSum !== 0) {
@@ -200,14 +201,15 @@ export function parseIpv4Udp(b: Uint8Array, ip: number, check: Ipv4UdpCheck): { 
     sum = sum16(b, udp, udpLen, sum);
     if (fold(sum) !== 0xffff) return drop("udp-checksum");
   }
-  const dstPort = dv.getUint16(udp + 2);
+  const dstPort = u16(b, udp + 2);
   if (check.dstPort !== null && dstPort !== check.dstPort) return drop("wrong-port");
   return {
     ok: true,
     packet: {
-      srcIp: `${b[ip + 12]}.${b[ip + 13]}.${b[ip + 14]}.${b[ip + 15]}`,
-      dstIp: `${b[ip + 16]}.${b[ip + 17]}.${b[ip + 18]}.${b[ip + 19]}`,
-      srcPort: dv.getUint16(udp),
+      // remembered texts (bytes.ts): flat strings, and no new one per packet from the same hosts
+      srcIp: ipFromBytes(b, ip + 12),
+      dstIp: ipFromBytes(b, ip + 16),
+      srcPort: u16(b, udp),
       dstPort,
       ttl: b[ip + 8],
       payload: b.subarray(udp + 8, udp + udpLen),

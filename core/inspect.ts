@@ -2,7 +2,7 @@
 // a bare DHCP or BOOTP message, as bytes or as hex text) into plain, JSON-ready views of
 // every packet. Used by `lease decode` and `watch`. Pure: bytes in, values out, never throws.
 
-import { fromHex, latin1, macToString, toHex } from "./bytes.ts";
+import { fromHex, latin1, macToString, toHex, xidText } from "./bytes.ts";
 import { fold, sum16 } from "./checksum.ts";
 import { parseIpv4Udp, IPPROTO_UDP } from "./frame.ts";
 import { isSupportedLinktype, linktypeName, unwrapLink, LINKTYPE_ETHERNET } from "./link.ts";
@@ -83,6 +83,25 @@ export interface Inspection {
   warnings: string[];
 }
 
+/**
+ * The decoded options of recent messages, by their bytes (all that follows the magic cookie).
+ * A server gives every client the same options, and a client repeats its own: under a flood
+ * most messages are decoded once per option set, not once each. Bounded: cleared when full
+ * (MEMO_ENTRIES sets, or MEMO_BUDGET bytes of keys: the entries decoded from them are of the
+ * same order, so a flood of large unique option sets holds a few MB), and messages with more
+ * option bytes than MEMO_MAX_BYTES are not remembered. The entries are shared between views:
+ * read them, never change them (not frozen: JSON.stringify of a frozen object leaves its
+ * fast path, and costs twice as much).
+ */
+const OPTIONS_AT = 240;
+const MEMO_ENTRIES = 4096;
+const MEMO_MAX_BYTES = 1024;
+const MEMO_BUDGET = 512 * 1024;
+let memoBytes = 0;
+type Memo = Map<string, { options: OptionEntry[]; messageType: string | null }>;
+const memoPlain: Memo = new Map();
+const memoHex: Memo = new Map();
+
 type MessageResult = { ok: true; message: MessageView } | { ok: false; error: string; kind: DecodeErrorKind };
 
 export function viewMessage(payload: Uint8Array, withHex = true): MessageResult {
@@ -96,8 +115,13 @@ export function viewMessage(payload: Uint8Array, withHex = true): MessageResult 
     return { ok: true, message: view };
   }
   const m = d.message;
-  const options: OptionEntry[] = [];
   const t = m.options;
+  // the same option bytes, the same entries: from the memo (option 52 puts options in sname and file, outside the key)
+  const key = !t.has(52) && payload.length - OPTIONS_AT <= MEMO_MAX_BYTES ? latin1(payload, OPTIONS_AT) : null;
+  const memo = withHex ? memoHex : memoPlain;
+  const known = key === null ? undefined : memo.get(key);
+  if (known) return { ok: true, message: messageView(payload, m, known.options, d.warnings, known.messageType) };
+  const options: OptionEntry[] = [];
   for (let i = 0; i < t.size; i++) {
     const code = t.codeAt(i),
       r = optionAt(t, i);
@@ -109,7 +133,17 @@ export function viewMessage(payload: Uint8Array, withHex = true): MessageResult 
   }
   const type = m.options.get(53);
   const messageType = type && type.length === 1 && type[0] > 0 && type[0] < MESSAGE_TYPES.length ? MESSAGE_TYPES[type[0]] : null;
-  return { ok: true, message: messageView(payload, m, options, d.warnings, messageType) };
+  const named = nameVendorSubOptions(options);
+  if (key !== null) {
+    if (memo.size >= MEMO_ENTRIES || memoBytes + key.length > MEMO_BUDGET) {
+      memoPlain.clear();
+      memoHex.clear();
+      memoBytes = 0;
+    }
+    memo.set(key, { options: named, messageType });
+    memoBytes += key.length;
+  }
+  return { ok: true, message: messageView(payload, m, named, d.warnings, messageType) };
 }
 
 function messageView(payload: Uint8Array, m: DhcpMessage, options: OptionEntry[], warnings: DecodeWarning[], messageType: string | null): MessageView {
@@ -121,7 +155,7 @@ function messageView(payload: Uint8Array, m: DhcpMessage, options: OptionEntry[]
     htype: m.htype,
     hlen: m.hlen,
     hops: m.hops,
-    xid: "0x" + m.xid.toString(16).padStart(8, "0"),
+    xid: xidText(m.xid),
     secs: m.secs,
     flags: m.flags,
     broadcast: (m.flags & 0x8000) !== 0,
@@ -129,10 +163,10 @@ function messageView(payload: Uint8Array, m: DhcpMessage, options: OptionEntry[]
     yiaddr: m.yiaddr,
     siaddr: m.siaddr,
     giaddr: m.giaddr,
-    chaddr: m.htype === 1 && m.hlen === 6 ? macToString(m.chaddr) : toHex(m.chaddr.subarray(0, Math.min(m.hlen, 16))),
+    chaddr: m.htype === 1 && m.hlen === 6 ? macToString(payload, 28) : toHex(m.chaddr.subarray(0, Math.min(m.hlen, 16))),
     sname: unterminated("sname-unterminated") ? latin1(payload, 44, 108) : m.sname,
     file: unterminated("file-unterminated") ? latin1(payload, 108, 236) : m.file,
-    options: nameVendorSubOptions(options),
+    options,
     warnings,
   };
 }

@@ -197,7 +197,9 @@ export default defineCommand({
         log.verbose(`packet ${frames}: ${escapeText(v.error ?? "not DHCP")}`);
         return;
       }
-      const p: SeenPacket = { timeUs, frame: v.frame, message: v.message, ...(several && iface !== undefined ? { iface } : {}) };
+      // two literal shapes, not a spread: one object per packet on the hot path
+      const p: SeenPacket =
+        several && iface !== undefined ? { timeUs, frame: v.frame, message: v.message, iface } : { timeUs, frame: v.frame, message: v.message };
       if (o.macs.size && !o.macs.has(v.message.chaddr) && !o.macs.has(v.frame.srcMac ?? "") && !o.macs.has(v.frame.dstMac ?? "")) return;
       if (o.servers.size) {
         const sid = v.message.options.find((x) => x.code === 54)?.value;
