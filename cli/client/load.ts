@@ -81,7 +81,7 @@ export interface LoadReport {
 const pct = (part: number, whole: number) => (whole === 0 ? 0 : Math.round((part * 10000) / whole) / 100);
 
 export function runLoad(o: LoadOptions): Promise<LoadReport> {
-  return withExchange({ ...o, mac: "interface" }, (io, route) => loadOver(io, o, route), { promiscuous: true });
+  return withExchange({ ...o, mac: "interface" }, (io, route) => loadOver(io, o, route), { promiscuous: true, ring: true });
 }
 
 export async function loadOver(io: ExchangeIo, o: LoadOptions, route: UnicastRoute): Promise<LoadReport> {
