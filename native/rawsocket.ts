@@ -45,7 +45,8 @@ export interface ReceivedFrame {
   broadcast: boolean;
   /**
    * performance.now() when the batch it came in was read from the socket: a frame handed
-   * over after others of its batch were handled still says when it was read.
+   * over after others of its batch were handled still says when it was read. Through a ring,
+   * the kernel's receive time on that clock (a frame waits up to 4 ms in its block).
    */
   receivedAt: number;
   /**
@@ -157,6 +158,8 @@ export class RawSocket {
   /** What send() tags frames with: the socket's VLAN, when it was opened on one. */
   #sendTag: VlanTag | null;
   #vlanInBytes: boolean;
+  /** Frames wait in a ring block: their receivedAt is the kernel's time, not the drain's. */
+  #ring: boolean;
   #closed = false;
   #draining = false;
 
@@ -167,6 +170,7 @@ export class RawSocket {
     this.#onError = options.onError;
     this.#sendTag = typeof options.vlan === "number" ? { id: options.vlan, pcp: 0, tpid: TPID_8021Q } : null;
     this.#vlanInBytes = options.vlanInBytes === true;
+    this.#ring = options.ring === true;
   }
 
   static open(ifname: string, options: RawSocketOptions): RawSocket {
@@ -355,7 +359,7 @@ export class RawSocket {
             wireLength: meta[m + 3]! + (restore ? 4 : 0),
             outgoing: pkttype === PACKET_OUTGOING,
             broadcast: pkttype === PACKET_BROADCAST,
-            receivedAt,
+            receivedAt: this.#ring ? monotonicFromKernel(sec, nsec, receivedAt) : receivedAt,
             vlan: tagged ? vlanTag(meta[m + 6]!, tpid) : null,
             time: BigInt(sec) * 1_000_000_000n + BigInt(nsec),
             timeUs: sec * 1_000_000 + Math.floor(nsec / 1000),
@@ -377,6 +381,15 @@ export class RawSocket {
       else shim.dt_rearm(handle);
     }
   }
+}
+
+/**
+ * A kernel receive time (the wall clock) on performance.now()'s clock, for frames that waited in
+ * a ring block; `drained` (when it was read) if the wall clock was stepped out of the last second.
+ */
+function monotonicFromKernel(sec: number, nsec: number, drained: number): number {
+  const t = sec * 1000 + nsec / 1e6 - performance.timeOrigin;
+  return t <= drained && t > drained - 1000 ? t : drained;
 }
 
 /** Why dt_open refused a socket on `ifname`, said for a person. */

@@ -27,6 +27,7 @@ import { withExchange, type ExchangeIo } from "./exchange.ts";
 import type { ClientOptions } from "./identity.ts";
 import { TransportMux } from "./mux.ts";
 import type { UnicastRoute } from "./unicast.ts";
+import { keepHotPathFromFtl } from "./jit.ts";
 import { TimerWheel } from "./wheel.ts";
 
 export interface LoadOptions extends Omit<ClientOptions, "mac"> {
@@ -81,7 +82,8 @@ export interface LoadReport {
 const pct = (part: number, whole: number) => (whole === 0 ? 0 : Math.round((part * 10000) / whole) / 100);
 
 export function runLoad(o: LoadOptions): Promise<LoadReport> {
-  return withExchange({ ...o, mac: "interface" }, (io, route) => loadOver(io, o, route), { promiscuous: true });
+  keepHotPathFromFtl();
+  return withExchange({ ...o, mac: "interface" }, (io, route) => loadOver(io, o, route), { promiscuous: true, ring: true });
 }
 
 export async function loadOver(io: ExchangeIo, o: LoadOptions, route: UnicastRoute): Promise<LoadReport> {
