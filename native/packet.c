@@ -179,9 +179,11 @@ static int build_filter(struct sock_filter *out, int filter, int vlan)
 int packet_open(const char *ifname, int mode, int vlan, struct link_facts *lf, struct rx_ring *ring)
 {
 	const int filter = mode & MODE_FILTER_MASK;
-	if ((filter != MODE_CLIENT && filter != MODE_WATCH && filter != MODE_ARP) || (mode & ~(MODE_FILTER_MASK | OPEN_PROMISC | OPEN_RING)))
+	if ((filter != MODE_CLIENT && filter != MODE_WATCH && filter != MODE_ARP) || (mode & ~(MODE_FILTER_MASK | OPEN_PROMISC | OPEN_RING | OPEN_RING_PROMPT)))
 		return -EINVAL;
 	if (vlan != VLAN_ANY && vlan != VLAN_NONE && (vlan < 1 || vlan > 4094))
+		return -EINVAL;
+	if ((mode & OPEN_RING_PROMPT) && !(mode & OPEN_RING)) /* a ring's timeout, without a ring */
 		return -EINVAL;
 	struct sock_filter program[FILTER_MAX];
 	struct sock_fprog prog = { .filter = program };
@@ -221,7 +223,7 @@ int packet_open(const char *ifname, int mode, int vlan, struct link_facts *lf, s
 		goto fail_errno;
 
 	if (mode & OPEN_RING) {
-		err = ring_map(fd, ring);
+		err = ring_map(fd, ring, (mode & OPEN_RING_PROMPT) ? RING_PROMPT_TIMEOUT_MS : RING_TIMEOUT_MS);
 		if (err)
 			goto fail;
 	} else {

@@ -92,8 +92,10 @@ export interface RawSocketOptions {
    * Receive through a TPACKET_V3 ring (16 MiB) instead of recvmmsg(): one wake-up per block of
    * frames, no system call per frame, room for bursts; frames wait up to 4 ms in a block (their
    * receive times are the kernel's either way). For captures at high rates; default false.
+   * "prompt": the same ring, a block handed over 1 ms after its first frame, for a client
+   * that answers what it reads (the load generator).
    */
-  ring?: boolean;
+  ring?: boolean | "prompt";
   /**
    * Put the tag the kernel took off back into `bytes`, after the MAC addresses, as it was on
    * the wire (as libpcap does for tcpdump and pcap files), so a decoder that reads tags from
@@ -119,6 +121,7 @@ const MODE_WATCH = 1;
 const MODE_ARP = 2;
 const OPEN_PROMISC = 0x100;
 const OPEN_RING = 0x200;
+const OPEN_RING_PROMPT = 0x400;
 // dt_open's vlan besides an id.
 const VLAN_ANY = -1;
 const VLAN_NONE = -2;
@@ -170,7 +173,7 @@ export class RawSocket {
     this.#onError = options.onError;
     this.#sendTag = typeof options.vlan === "number" ? { id: options.vlan, pcp: 0, tpid: TPID_8021Q } : null;
     this.#vlanInBytes = options.vlanInBytes === true;
-    this.#ring = options.ring === true;
+    this.#ring = options.ring === true || options.ring === "prompt";
   }
 
   static open(ifname: string, options: RawSocketOptions): RawSocket {
@@ -183,10 +186,11 @@ export class RawSocket {
     if (options.promiscuous !== undefined && typeof options.promiscuous !== "boolean") {
       throw new NativeError("EINVAL", "RawSocket.open: promiscuous must be true or false", EINVAL);
     }
-    for (const flag of ["ring", "vlanInBytes"] as const) {
-      if (options[flag] !== undefined && typeof options[flag] !== "boolean") {
-        throw new NativeError("EINVAL", `RawSocket.open: ${flag} must be true or false`, EINVAL);
-      }
+    if (options.ring !== undefined && typeof options.ring !== "boolean" && options.ring !== "prompt") {
+      throw new NativeError("EINVAL", 'RawSocket.open: ring must be true, false or "prompt"', EINVAL);
+    }
+    if (options.vlanInBytes !== undefined && typeof options.vlanInBytes !== "boolean") {
+      throw new NativeError("EINVAL", "RawSocket.open: vlanInBytes must be true or false", EINVAL);
     }
     const vlan = options.vlan ?? (options.filter === "watch" ? "any" : "none");
     if (vlan !== "any" && vlan !== "none" && !(Number.isInteger(vlan) && vlan >= 1 && vlan <= 4094)) {
@@ -194,7 +198,9 @@ export class RawSocket {
     }
     const shim = native();
     const mode =
-      { client: MODE_CLIENT, watch: MODE_WATCH, arp: MODE_ARP }[options.filter] | (options.promiscuous ? OPEN_PROMISC : 0) | (options.ring ? OPEN_RING : 0);
+      { client: MODE_CLIENT, watch: MODE_WATCH, arp: MODE_ARP }[options.filter] |
+      (options.promiscuous ? OPEN_PROMISC : 0) |
+      (options.ring === "prompt" ? OPEN_RING | OPEN_RING_PROMPT : options.ring ? OPEN_RING : 0);
     const vlanArg = vlan === "any" ? VLAN_ANY : vlan === "none" ? VLAN_NONE : vlan;
     // One RTM_GETLINK, in dt_open: the link's facts come back with the socket (or its refusal).
     const facts = linkFactsBuffer();

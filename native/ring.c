@@ -19,8 +19,8 @@
 /* Where the sockaddr_ll of a frame sits: after its header, aligned (packet_mmap.txt). */
 #define FRAME_SLL_OFFSET TPACKET_ALIGN(sizeof(struct tpacket3_hdr))
 
-/* Sets the socket to TPACKET_V3, asks for the ring and maps it. 0 or -errno. */
-int ring_map(int fd, struct rx_ring *ring)
+/* Sets the socket to TPACKET_V3, asks for the ring (a block retired timeout_ms after its first frame) and maps it. 0 or -errno. */
+int ring_map(int fd, struct rx_ring *ring, int timeout_ms)
 {
 	memset(ring, 0, sizeof *ring);
 	int version = TPACKET_V3;
@@ -33,7 +33,7 @@ int ring_map(int fd, struct rx_ring *ring)
 	/* V3 frames are variable-sized; the kernel still wants a frame size that divides a block. */
 	req.tp_frame_size = 2048;
 	req.tp_frame_nr = (RING_BLOCK_BYTES / 2048) * RING_BLOCKS;
-	req.tp_retire_blk_tov = RING_TIMEOUT_MS;
+	req.tp_retire_blk_tov = (unsigned)timeout_ms;
 	if (setsockopt(fd, SOL_PACKET, PACKET_RX_RING, &req, sizeof req) < 0)
 		return -errno;
 	const size_t bytes = (size_t)RING_BLOCK_BYTES * RING_BLOCKS;

@@ -55,6 +55,12 @@ enum { MODE_CLIENT = 0, MODE_WATCH = 1, MODE_ARP = 2 };
 #define OPEN_PROMISC 0x100
 /* dt_open flag: frames come through a TPACKET_V3 ring (ring.c), not recvmmsg() (rx.c). */
 #define OPEN_RING 0x200
+/*
+ * dt_open flag, with OPEN_RING: a block is handed over RING_PROMPT_TIMEOUT_MS
+ * after its first frame, not RING_TIMEOUT_MS: for a client that answers what
+ * it reads (the load generator's REQUESTs would otherwise leave in bursts).
+ */
+#define OPEN_RING_PROMPT 0x400
 
 /* dt_open's vlan, besides a VLAN id (1-4094): every frame, or untagged ones only. */
 #define VLAN_ANY (-1)
@@ -84,6 +90,7 @@ enum { MODE_CLIENT = 0, MODE_WATCH = 1, MODE_ARP = 2 };
 #define RING_BLOCK_BYTES (256 * 1024)
 #define RING_BLOCKS 64
 #define RING_TIMEOUT_MS 4
+#define RING_PROMPT_TIMEOUT_MS 1
 
 /* dt_rearm's eventfd values: wait for the socket, or frames are staged: fire at once. */
 #define ARM_WAIT 1
@@ -181,7 +188,7 @@ void link_facts_out(const struct link_facts *lf, uint8_t *out);
 int packet_open(const char *ifname, int mode, int vlan, struct link_facts *lf, struct rx_ring *ring);
 
 /* ring.c */
-int ring_map(int fd, struct rx_ring *ring);
+int ring_map(int fd, struct rx_ring *ring, int timeout_ms);
 void ring_unmap(struct rx_ring *ring);
 int ring_peek(int fd, struct rx_ring *ring, struct rx_frame *f, const uint8_t **data);
 void ring_next(struct rx_ring *ring);

@@ -83,7 +83,7 @@ const pct = (part: number, whole: number) => (whole === 0 ? 0 : Math.round((part
 
 export function runLoad(o: LoadOptions): Promise<LoadReport> {
   keepHotPathFromFtl();
-  return withExchange({ ...o, mac: "interface" }, (io, route) => loadOver(io, o, route), { promiscuous: true, ring: true });
+  return withExchange({ ...o, mac: "interface" }, (io, route) => loadOver(io, o, route), { promiscuous: true, ring: "prompt" }); // a block per ms: REQUESTs do not wait for a block of OFFERs
 }
 
 export async function loadOver(io: ExchangeIo, o: LoadOptions, route: UnicastRoute): Promise<LoadReport> {

@@ -26,7 +26,7 @@ export interface TransportOptions {
    */
   vlan?: "any" | "none" | number;
   /** Receive through the socket's TPACKET_V3 ring (RawSocketOptions.ring). */
-  ring?: boolean;
+  ring?: boolean | "prompt";
 }
 
 /** The real Transport, with the facts of the link it was opened on (read once, as it opened). */
@@ -47,7 +47,7 @@ export async function openRawTransport(iface: string, filter: FilterMode, o: Tra
   const socket = RawSocket.open(iface, {
     filter,
     promiscuous: o.promiscuous === true,
-    ring: o.ring === true,
+    ring: o.ring === "prompt" ? "prompt" : o.ring === true,
     // a VLAN id: that VLAN's frames only, and what is sent is tagged with it
     ...(o.vlan !== undefined ? { vlan: o.vlan } : {}),
     onFrame: (frame) => onFrame?.(frame),
