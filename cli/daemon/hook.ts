@@ -92,6 +92,11 @@ export function hookStdin(event: HookEvent): Uint8Array {
   return new TextEncoder().encode(`${json}\n`);
 }
 
+/** The result of a hook that did not run (or whose run could not be carried out): nothing exited, nothing was said. */
+function notRun(ms: number, error: string): HookResult {
+  return { exitCode: null, signal: null, timedOut: false, stdout: "", stderr: "", stdoutDiscarded: 0, stderrDiscarded: 0, ms, error };
+}
+
 /**
  * Runs `prog` once for `event` and reports how it went. Never rejects for the program's
  * sake: missing, not executable, hung, noisy or crashing, it all comes back in the result.
@@ -106,17 +111,7 @@ export async function runHook(prog: string, event: HookEvent, opts: RunHookOptio
   try {
     proc = Bun.spawn([prog], { env, stdin: "pipe", stdout: "pipe", stderr: "pipe", detached: true });
   } catch (e) {
-    return {
-      exitCode: null,
-      signal: null,
-      timedOut: false,
-      stdout: "",
-      stderr: "",
-      stdoutDiscarded: 0,
-      stderrDiscarded: 0,
-      ms: performance.now() - started,
-      error: `cannot run the hook ${prog}: ${errnoText(e)}`,
-    };
+    return notRun(performance.now() - started, `cannot run the hook ${prog}: ${errnoText(e)}`);
   }
   // A hook that exits without reading stdin closes the pipe: EPIPE is its business, not ours.
   try {
@@ -287,17 +282,7 @@ export class HookQueue {
         try {
           result = await run(this.#prog, event, { timeoutMs, maxOutputBytes });
         } catch (e) {
-          result = {
-            exitCode: null,
-            signal: null,
-            timedOut: false,
-            stdout: "",
-            stderr: "",
-            stdoutDiscarded: 0,
-            stderrDiscarded: 0,
-            ms: 0,
-            error: `the hook ${this.#prog} failed: ${e instanceof Error ? e.message : String(e)}`,
-          };
+          result = notRun(0, `the hook ${this.#prog} failed: ${e instanceof Error ? e.message : String(e)}`);
         }
         this.#ran++;
         const done = event;
